@@ -1,0 +1,1 @@
+"""One module per provider; each holds a thin adapter over the provider's SDK."""

@@ -1,0 +1,411 @@
+"""BaseStorage: the shared core under every backend.
+
+It owns everything that is not provider-specific: settings resolution,
+names (through :mod:`storages.naming`), the overwrite policy, content types,
+gzip, times and the upload/download plumbing. A backend implements a few
+primitives over already-normalised keys:
+
+* ``_stat(key) -> ObjectInfo`` (raise ``FileNotFoundError``),
+* ``_open_reader(key, offset) -> ReadResult``,
+* ``_open_writer(spec) -> writer`` (see :mod:`storages.files`),
+* ``_delete(key)`` (missing is fine),
+* ``_list(prefix)`` yielding ``(dir_prefixes, file_keys)`` pages,
+* ``_root_exists()``, and ``url()``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import logging
+import mimetypes
+import threading
+import zlib
+from collections.abc import Iterable, Iterator
+from typing import Any, ClassVar
+
+from django.conf import settings as django_settings
+from django.core.files.storage import Storage
+from django.utils import timezone
+from django.utils.deconstruct import deconstructible
+
+from storages import naming
+from storages.conf import Legacy, Setting, resolve
+from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
+from storages.utils import get_available_overwrite_name
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["BaseStorage", "GZIP_CONTENT_TYPES", "common_settings"]
+
+GZIP_CONTENT_TYPES = (
+    "text/css",
+    "text/javascript",
+    "application/javascript",
+    "application/x-javascript",
+    "image/svg+xml",
+)
+
+# The max_length that Storage.save() was given, for name retries in _save().
+_MAX_LENGTH: contextvars.ContextVar[int | None] = contextvars.ContextVar("max_length", default=None)
+
+COPY_CHUNK = 1024 * 1024
+NAME_ATTEMPTS = 100
+
+
+def common_settings(
+    prefix: str,
+    *,
+    overwrite: tuple[str, str, bool] | None = None,
+    gzip_setting: str | None = None,
+    memory_setting: str | None = None,
+    memory_default: int = 0,
+) -> tuple[Setting, ...]:
+    """Settings most backends share, under the backend's own setting names."""
+    rows = [Setting("location", (f"{prefix}LOCATION",), "", doc="Prefix for every name.")]
+    if overwrite:
+        option, name, default = overwrite
+        rows.append(Setting(option, (name,), default, doc="Save over an existing file of the same name."))
+    if gzip_setting:
+        rows.append(Setting("gzip", (gzip_setting,), False, doc="Gzip uploads of GZIP_CONTENT_TYPES."))
+        rows.append(Setting("gzip_content_types", ("GZIP_CONTENT_TYPES",), GZIP_CONTENT_TYPES))
+    if memory_setting:
+        rows.append(
+            Setting("max_memory_size", (memory_setting,), memory_default, doc="Spool threshold (bytes).")
+        )
+    return tuple(rows)
+
+
+@deconstructible
+class BaseStorage(Storage):
+    """Common behaviour of every django-storages backend."""
+
+    #: Setting declarations; backends extend this.
+    settings_table: ClassVar[tuple[Setting, ...]] = ()
+    #: Older settings translated with a DeprecationWarning.
+    legacy_settings: ClassVar[tuple[Legacy, ...]] = ()
+    #: Name of the boolean option that turns overwriting on.
+    overwrite_option: ClassVar[str | None] = "file_overwrite"
+    #: Attributes holding connections: dropped when pickled, rebuilt lazily.
+    transient_attributes: ClassVar[tuple[str, ...]] = ()
+    file_class: ClassVar[type[RemoteFile]] = RemoteFile
+    default_content_type: ClassVar[str] = "application/octet-stream"
+    #: Why a time is not available, per kind ("created", "accessed"); None = available.
+    missing_times: ClassVar[dict[str, str]] = {}
+    #: The upload part size and single-request threshold (bytes).
+    upload_threshold: int = 8 * 1024 * 1024
+    upload_part_size: int = 8 * 1024 * 1024
+
+    def __init__(self, **options: Any) -> None:
+        self._options = dict(options)
+        resolve(self, self.get_settings(), options, self.legacy_settings, stop=BaseStorage)
+        if hasattr(self, "location") and self.uses_key_prefix:
+            self.location = naming.check_location(self.location, self._setting_label("location"))
+        self._lock = threading.RLock()
+        self.configure()
+
+    # -- configuration -------------------------------------------------
+    uses_key_prefix: ClassVar[bool] = True
+
+    @classmethod
+    def get_settings(cls) -> tuple[Setting, ...]:
+        return cls.settings_table
+
+    def get_default_settings(self) -> dict[str, Any]:
+        """Today's defaults for every option (kept for code that calls it)."""
+        return {s.name: s.default_value() for s in self.get_settings()}
+
+    def configure(self) -> None:
+        """Validate and derive attributes after settings are resolved."""
+
+    def _setting_label(self, option: str) -> str:
+        for s in self.get_settings():
+            if s.name == option:
+                return s.places()
+        return f'OPTIONS["{option}"]'
+
+    # -- pickling and migrations -----------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_lock", None)
+        for attr in self.transient_attributes:
+            state.pop(attr, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        where = getattr(self, "location", "")
+        return f"<{type(self).__name__} location={where!r}>"
+
+    # -- names -------------------------------------------------------------
+    def _key(self, name: str, *, allow_root: bool = False) -> str:
+        return naming.to_key(getattr(self, "location", ""), name, allow_root=allow_root)
+
+    def _name(self, key: str) -> str:
+        return naming.from_key(getattr(self, "location", ""), key)
+
+    @property
+    def overwrite(self) -> bool:
+        return bool(self.overwrite_option and getattr(self, self.overwrite_option, False))
+
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        name = naming.clean_name(name)
+        if self.overwrite:
+            return get_available_overwrite_name(name, max_length)
+        return super().get_available_name(name, max_length)
+
+    def is_name_available(self, name: str, max_length: int | None = None) -> bool:
+        # Django >= 5.1 asks this in get_available_name's loop; exists() stays literal.
+        if self.overwrite:
+            return not (max_length and len(name) > max_length)
+        return not self.exists(name) and not (max_length and len(name) > max_length)
+
+    def save(self, name: str | None, content: Any, max_length: int | None = None) -> str:
+        token = _MAX_LENGTH.set(max_length)
+        try:
+            return super().save(name, content, max_length=max_length)
+        finally:
+            _MAX_LENGTH.reset(token)
+
+    # -- content type and gzip -------------------------------------------
+    def _content_type(self, name: str, content: Any = None) -> tuple[str, str | None]:
+        ctype = getattr(content, "content_type", None)
+        guessed, encoding = mimetypes.guess_type(name)
+        if encoding in ("gzip", "bzip2", "xz", "br", "compress"):
+            # A .gz file is an archive, not gzip-encoded content: serving it
+            # with Content-Encoding would make browsers unpack it silently.
+            ctype = ctype or {"gzip": "application/gzip", "bzip2": "application/x-bzip2",
+                              "xz": "application/x-xz", "br": "application/x-brotli"}.get(
+                encoding, self.default_content_type)
+        return ctype or guessed or self.default_content_type, None
+
+    def _should_gzip(self, content_type: str, content_encoding: str | None) -> bool:
+        return bool(getattr(self, "gzip", False)) and not content_encoding and (
+            content_type in getattr(self, "gzip_content_types", ())
+        )
+
+    def _decompress_on_read(self, info: ObjectInfo) -> bool:
+        return bool(getattr(self, "gzip", False)) and info.content_encoding == "gzip"
+
+    def _writer_for(self, name: str, content: Any = None, create_only: bool = False,
+                    part_size: int | None = None) -> Any:
+        """A writer for a new object ``name``: write(), close() commits, abort() discards."""
+        ctype, encoding = self._content_type(name, content)
+        spec = UploadSpec(name=name, key=self._key(name), content_type=ctype, content_encoding=encoding,
+                          create_only=create_only, part_size=part_size)
+        self._prepare_upload(spec)
+        if self._should_gzip(spec.content_type, spec.content_encoding):
+            spec.content_encoding = "gzip"
+            return _GzipWriter(self._open_writer(spec))
+        return self._open_writer(spec)
+
+    def _prepare_upload(self, spec: UploadSpec) -> None:
+        """Hook: a backend may adjust the spec (e.g. parameters that set ContentEncoding)."""
+
+    def _file_part_size(self) -> int | None:
+        """Hook: the part size for files written through ``open(name, "wb")``."""
+        return None
+
+    # -- Storage API -----------------------------------------------------
+    def _open(self, name: str, mode: str = "rb") -> RemoteFile:
+        return self.file_class(name, mode, self)
+
+    def _save(self, name: str, content: Any) -> str:
+        name = naming.clean_name(name)
+        for _ in range(NAME_ATTEMPTS):
+            writer = self._writer_for(name, content, create_only=not self.overwrite)
+            try:
+                _copy(content, writer)
+            except BaseException:
+                writer.abort()
+                raise
+            try:
+                writer.close()
+                return name
+            except FileExistsError:
+                if self.overwrite:
+                    raise
+                logger.debug("%s: %r was taken meanwhile; trying another name", type(self).__name__, name)
+                name = Storage.get_available_name(self, name, max_length=_MAX_LENGTH.get())
+        raise FileExistsError(f"{type(self).__name__}: no free name found for {name!r}")
+
+    def delete(self, name: str) -> None:
+        self._delete(self._key(name))
+
+    def exists(self, name: str) -> bool:
+        key = self._key(name, allow_root=True)
+        if key == self._key("", allow_root=True):
+            return self._root_exists()
+        try:
+            self._stat(key)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def listdir(self, path: str) -> tuple[list[str], list[str]]:
+        prefix = self._key(path, allow_root=True)
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        dirs: dict[str, None] = {}
+        files: dict[str, None] = {}
+        for dir_keys, file_keys in self._list(prefix):
+            for key in dir_keys:
+                rel = key[len(prefix):].strip("/")
+                if rel:
+                    dirs[rel] = None
+            for key in file_keys:
+                rel = key[len(prefix):]
+                if rel and "/" not in rel:
+                    files[rel] = None
+        return list(dirs), list(files)
+
+    def size(self, name: str) -> int:
+        return self._stat(self._key(name)).size
+
+    def _time(self, name: str, kind: str) -> dt.datetime:
+        if kind in self.missing_times:
+            raise NotImplementedError(f"{type(self).__name__} can't report {kind} times: {self.missing_times[kind]}")
+        value = getattr(self._stat(self._key(name)), kind)
+        if value is None:
+            raise NotImplementedError(f"{type(self).__name__} has no {kind} time for {name!r}")
+        return _django_time(value)
+
+    def get_modified_time(self, name: str) -> dt.datetime:
+        return self._time(name, "modified")
+
+    def get_created_time(self, name: str) -> dt.datetime:
+        return self._time(name, "created")
+
+    def get_accessed_time(self, name: str) -> dt.datetime:
+        return self._time(name, "accessed")
+
+    # -- primitives a backend implements ---------------------------------
+    def _stat(self, key: str) -> ObjectInfo:
+        raise NotImplementedError
+
+    def _open_reader(self, key: str, offset: int) -> ReadResult:
+        raise NotImplementedError
+
+    def _open_writer(self, spec: UploadSpec) -> Any:
+        raise NotImplementedError
+
+    def _delete(self, key: str) -> None:
+        raise NotImplementedError
+
+    def _list(self, prefix: str) -> Iterable[tuple[list[str], list[str]]]:
+        raise NotImplementedError
+
+    def _root_exists(self) -> bool:
+        raise NotImplementedError
+
+    # -- helpers for backends --------------------------------------------
+    def iter_keys(self, path: str = "") -> Iterator[str]:
+        """Every name under ``path``, recursively (a generator; pages lazily)."""
+        dirs, files = self.listdir(path)
+        base = naming.clean_name(path).strip("/")
+        for f in files:
+            yield f"{base}/{f}" if base else f
+        for d in dirs:
+            yield from self.iter_keys(f"{base}/{d}" if base else d)
+
+
+def _django_time(value: dt.datetime) -> dt.datetime:
+    """An aware UTC datetime as Django expects it: aware if USE_TZ, else naive local."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    if getattr(django_settings, "USE_TZ", False):
+        return value.astimezone(dt.timezone.utc)
+    return timezone.make_naive(value, timezone.get_current_timezone())
+
+
+def _copy(content: Any, writer: Any) -> None:
+    """Stream ``content`` (a Django File or file-like object) into ``writer``."""
+    if hasattr(content, "chunks"):
+        chunks: Iterable[Any] = content.chunks(COPY_CHUNK)
+    else:
+        if hasattr(content, "seek"):
+            try:
+                content.seek(0)
+            except (OSError, ValueError):
+                pass
+        chunks = iter(lambda: content.read(COPY_CHUNK), b"")
+    for chunk in chunks:
+        if isinstance(chunk, str):
+            if not chunk:
+                break
+            chunk = chunk.encode("utf-8")
+        if chunk:
+            writer.write(chunk)
+
+
+class _GzipWriter:
+    """Compresses what is written into another writer (streaming, bounded)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self._z = zlib.compressobj(9, zlib.DEFLATED, 31)
+        self.bytes_written = 0
+        self.closed = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        data = bytes(data)
+        self.bytes_written += len(data)
+        out = self._z.compress(data)
+        if out:
+            self.inner.write(out)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.inner.write(self._z.flush())
+        self.closed = True
+        self.inner.close()
+
+    def abort(self) -> None:
+        self.closed = True
+        self.inner.abort()
+
+
+
+
+_django_deconstruct = BaseStorage.deconstruct
+
+
+def _deconstruct_without_secrets(self: BaseStorage) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+    """What migrations record: the class and its options, minus credentials.
+
+    Credentials come back from settings (or the environment) when the
+    migration's storage is created, so they never land in a migration file.
+    """
+    path, args, kwargs = _django_deconstruct(self)
+    hidden = {s.name for s in self.get_settings() if s.secret} | set(self.deconstruct_exclude)
+    if getattr(self, "positional_args_are_secret", False):
+        args = ()
+    return path, args, {k: v for k, v in kwargs.items() if k not in hidden}
+
+
+BaseStorage.deconstruct = _deconstruct_without_secrets  # type: ignore[method-assign]
+BaseStorage.deconstruct_exclude = ()  # type: ignore[attr-defined]
+
+
+def join_url(base: str, key: str, query: dict[str, Any] | None = None) -> str:
+    """``base`` + the percent-quoted key (+ a query string); no network."""
+    from urllib.parse import quote, urlencode
+
+    url = base.rstrip("/") + "/" + quote(key, safe="/~")
+    if query:
+        url += ("&" if "?" in url else "?") + urlencode(query)
+    return url
+
+
+__all__ += ["join_url"]

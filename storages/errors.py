@@ -1,0 +1,56 @@
+"""Turn provider errors into Python exceptions that name the file and the storage.
+
+Each backend keeps a small table from its provider's error codes to an
+exception class and calls :func:`translate`; the original error stays
+attached as ``__cause__``. Messages never contain credentials.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django.core.exceptions import ImproperlyConfigured
+
+__all__ = [
+    "StorageError",
+    "StorageUnavailable",
+    "translate",
+]
+
+
+class StorageError(OSError):
+    """A provider error that has no more specific Python equivalent."""
+
+
+class StorageUnavailable(StorageError, ConnectionError):
+    """The storage's server could not be reached (or did not answer in time)."""
+
+
+def translate(
+    code: str | int | None,
+    table: Mapping[str | int, type[BaseException]],
+    *,
+    storage: object,
+    name: str | None,
+    detail: str = "",
+) -> BaseException | None:
+    """Build the Python exception for provider error ``code``, or None if unknown.
+
+    The caller raises it ``from`` the provider exception so the cause is kept.
+    """
+    kind = table.get(code) if code is not None else None
+    if kind is None:
+        return None
+    label = type(storage).__name__
+    what = f"{name!r}" if name else "the storage root"
+    if kind is FileNotFoundError:
+        return FileNotFoundError(2, f"No such file in {label}: {what}", name)
+    if kind is FileExistsError:
+        return FileExistsError(17, f"File already exists in {label}: {what}", name)
+    if kind is PermissionError:
+        return PermissionError(
+            13, f"{label} was denied access to {what} ({detail or code}); check its credentials and permissions", name
+        )
+    if kind is ImproperlyConfigured:
+        return ImproperlyConfigured(f"{label}: {detail or code}")
+    return kind(f"{label}: {detail or code} while accessing {what}")

@@ -1,0 +1,468 @@
+"""One remote file class for every backend.
+
+A backend supplies two hooks on the storage:
+
+* ``_open_reader(key, offset) -> ReadResult``: a streaming body from ``offset``
+  to the end, plus the object's :class:`ObjectInfo`. Raises
+  ``FileNotFoundError`` when the object is missing.
+* ``_open_writer(spec) -> Writer``: a sink that receives the bytes of a new
+  object; ``close()`` commits it, ``abort()`` throws it away. Most backends
+  return a :class:`ChunkedUpload` over a small :class:`PartSink`.
+
+:class:`RemoteFile` handles modes, text/binary, lazy reads, ``seek()``
+through ranged reads, pickling and upload-on-close, in bounded memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any, Protocol
+
+from django.core.files.base import File
+
+if TYPE_CHECKING:
+    from storages.base import BaseStorage
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ObjectInfo",
+    "ReadResult",
+    "UploadSpec",
+    "PartSink",
+    "ChunkedUpload",
+    "RemoteReader",
+    "RemoteFile",
+    "parse_mode",
+]
+
+READ_BUFFER = 64 * 1024
+
+
+@dataclass
+class ObjectInfo:
+    """What a backend knows about one stored object (times are aware UTC)."""
+
+    size: int
+    modified: dt.datetime | None = None
+    created: dt.datetime | None = None
+    accessed: dt.datetime | None = None
+    content_type: str | None = None
+    content_encoding: str | None = None
+    etag: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ReadResult:
+    body: IO[bytes] | Any  # anything with read(n) and close()
+    info: ObjectInfo
+
+
+@dataclass
+class UploadSpec:
+    """What the core decided about an upload; backends map it to their SDK."""
+
+    name: str
+    key: str
+    content_type: str
+    content_encoding: str | None = None
+    create_only: bool = False
+    #: Backend-specific upload parameters (e.g. S3 object parameters).
+    params: dict[str, Any] = field(default_factory=dict)
+    #: Part size asked for by the caller (files written through open()).
+    part_size: int | None = None
+
+
+class PartSink(Protocol):
+    """The primitives a backend implements for :class:`ChunkedUpload`."""
+
+    def single(self, data: bytes) -> None: ...
+    def begin(self) -> None: ...
+    def part(self, number: int, data: bytes) -> None: ...
+    def finish(self) -> None: ...
+    def abort(self) -> None: ...
+
+
+class ChunkedUpload(io.RawIOBase):
+    """A writable stream that uploads in parts, holding at most one part in memory.
+
+    Objects that end up no larger than ``threshold`` are sent with one
+    ``single()`` call; larger ones are sent as ``part_size`` parts between
+    ``begin()`` and ``finish()``. ``close()`` commits, ``abort()`` discards.
+    Conflicts (``FileExistsError``) surface from ``close()``.
+    """
+
+    def __init__(self, sink: PartSink, threshold: int, part_size: int) -> None:
+        super().__init__()
+        self.sink = sink
+        self.threshold = max(1, threshold)
+        self.part_size = max(1, part_size)
+        self._buffer = bytearray()
+        self._parts = 0
+        self._started = False
+        self._aborted = False
+        self.bytes_written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        if self.closed:
+            raise ValueError("write to a closed upload")
+        view = memoryview(data).cast("B")
+        self._buffer += view
+        self.bytes_written += len(view)
+        if not self._started and len(self._buffer) > self.threshold:
+            self.sink.begin()
+            self._started = True
+        if self._started:
+            while len(self._buffer) > self.part_size:
+                self._send(bytes(self._buffer[: self.part_size]))
+                del self._buffer[: self.part_size]
+        return len(view)
+
+    def _send(self, data: bytes) -> None:
+        self._parts += 1
+        self.sink.part(self._parts, data)
+
+    def abort(self) -> None:
+        if self.closed:
+            return
+        self._aborted = True
+        try:
+            if self._started:
+                self.sink.abort()
+        finally:
+            self._buffer = bytearray()
+            super().close()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            if not self._aborted:
+                if not self._started:
+                    self.sink.single(bytes(self._buffer))
+                else:
+                    if self._buffer or self._parts == 0:
+                        self._send(bytes(self._buffer))
+                    self.sink.finish()
+        except BaseException:
+            if self._started:
+                try:
+                    self.sink.abort()
+                except Exception:  # pragma: no cover - best effort cleanup
+                    logger.warning("could not abort a failed upload", exc_info=True)
+            raise
+        finally:
+            self._buffer = bytearray()
+            super().close()
+
+
+class RemoteReader(io.RawIOBase):
+    """A lazy, seekable byte stream over a backend's ranged reads.
+
+    The first body may be handed in (so ``open()`` + ``read()`` is one
+    request); a ``seek()`` drops the body and the next read asks the backend
+    for a new one from the new offset.
+    """
+
+    def __init__(self, storage: BaseStorage, key: str, first: ReadResult | None = None) -> None:
+        super().__init__()
+        self.storage = storage
+        self.key = key
+        self._pos = 0
+        self._body = None
+        self.info: ObjectInfo | None = None
+        if first is not None:
+            self._body = first.body
+            self.info = first.info
+
+    @property
+    def size(self) -> int:
+        if self.info is None:
+            self._fetch(self._pos)
+        assert self.info is not None
+        return self.info.size
+
+    def _fetch(self, offset: int) -> None:
+        result = self.storage._open_reader(self.key, offset)
+        self._close_body()
+        self._body = result.body
+        self.info = result.info
+
+    def _close_body(self) -> None:
+        body, self._body = self._body, None
+        if body is not None and hasattr(body, "close"):
+            try:
+                body.close()
+            except Exception:  # pragma: no cover - closing a half-read stream
+                pass
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self.info is not None and self._pos >= self.info.size:
+            return 0
+        if self._body is None:
+            self._fetch(self._pos)
+            if self._pos >= self.size:
+                return 0
+        want = len(buffer)
+        assert self._body is not None
+        reader = getattr(self._body, "readinto", None)
+        if reader is not None:
+            n = reader(buffer) or 0
+        else:
+            chunk = self._body.read(want)
+            n = len(chunk)
+            buffer[:n] = chunk
+        self._pos += n
+        return n
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            target = offset
+        elif whence == io.SEEK_CUR:
+            target = self._pos + offset
+        elif whence == io.SEEK_END:
+            target = self.size + offset
+        else:
+            raise ValueError(f"invalid whence {whence}")
+        if target < 0:
+            raise ValueError(f"negative seek position {target}")
+        if target != self._pos:
+            self._close_body()
+            self._pos = target
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        self._close_body()
+        super().close()
+
+
+def parse_mode(mode: str) -> tuple[bool, bool]:
+    """Return ``(writing, binary)`` for a mode string; refuse what we can't do."""
+    allowed = set("rwbtx")
+    if not mode or set(mode) - allowed or sum(mode.count(c) for c in "rwx") != 1:
+        extra = " (remote objects can't be updated in place: read, then save a new file)" if (
+            "+" in mode or "a" in mode
+        ) else ""
+        raise ValueError(f"unsupported file mode {mode!r}; use 'r', 'rb', 'w' or 'wb'{extra}")
+    if "b" in mode and "t" in mode:
+        raise ValueError(f"mode {mode!r} can't be both binary and text")
+    return ("w" in mode or "x" in mode), ("b" in mode)
+
+
+class RemoteFile(File):
+    """A file in a remote storage, opened for reading or for writing.
+
+    Reading streams the object (one request for a small file, ranged reads
+    after ``seek()``); writing streams it to the backend in parts and commits
+    on ``close()``. Text modes wrap the same streams with UTF-8.
+    """
+
+    def __init__(self, name: str, mode: str, storage: BaseStorage, encoding: str = "utf-8") -> None:
+        self.name = name
+        self.mode = mode
+        self._storage = storage
+        self._encoding = encoding
+        self._writing, self._binary = parse_mode(mode)
+        self._file: Any = None
+        self._raw: Any = None
+        self._committed = False
+        if not self._writing:
+            # Fetch now: a missing file fails at open(), and the body is kept
+            # for the first read (open + read of a small file = one request).
+            self._open_stream()
+
+    # Django's File reads ``self.file``; keep it lazy so pickled files reopen.
+    @property
+    def storage(self) -> BaseStorage:
+        return self._storage
+
+    def _open_stream(self) -> None:
+        st = self._storage
+        if self._writing:
+            raw = st._writer_for(self.name, part_size=st._file_part_size())
+            self._raw = raw
+            stream: Any = raw
+            if not self._binary:
+                stream = io.TextIOWrapper(
+                    io.BufferedWriter(_Unclosing(raw), buffer_size=READ_BUFFER),
+                    encoding=self._encoding,
+                    write_through=True,
+                )
+            self._file = stream
+            return
+        key = st._key(self.name)
+        first = st._open_reader(key, 0)
+        raw = RemoteReader(st, key, first)
+        self._raw = raw
+        stream = io.BufferedReader(raw, buffer_size=READ_BUFFER)
+        if st._decompress_on_read(first.info):
+            stream = io.BufferedReader(_GzipRaw(stream))
+        if not self._binary:
+            stream = io.TextIOWrapper(stream, encoding=self._encoding)
+        self._file = stream
+
+    def _get_file(self) -> Any:
+        if self._file is None:
+            self._open_stream()
+        return self._file
+
+    def _set_file(self, value: Any) -> None:
+        self._file = value
+
+    file = property(_get_file, _set_file)
+
+    @property
+    def size(self) -> int:  # type: ignore[override]
+        if self._writing:
+            return getattr(self._raw, "bytes_written", 0) if self._raw is not None else 0
+        self._get_file()
+        info = self._raw.info
+        if info is not None and self._storage._decompress_on_read(info):
+            return self._storage.size(self.name)
+        return self._raw.size
+
+    @property
+    def closed(self) -> bool:
+        return self._file is None or self._file.closed
+
+    def readable(self) -> bool:
+        return not self._writing
+
+    def writable(self) -> bool:
+        return self._writing
+
+    def seekable(self) -> bool:
+        return not self._writing
+
+    def read(self, *args: Any) -> Any:
+        if self._writing:
+            raise io.UnsupportedOperation(f"{self.name!r} is open for writing (mode {self.mode!r})")
+        return self.file.read(*args)
+
+    def readline(self, *args: Any) -> Any:
+        if self._writing:
+            raise io.UnsupportedOperation(f"{self.name!r} is open for writing (mode {self.mode!r})")
+        return self.file.readline(*args)
+
+    def write(self, data: Any) -> int:
+        if not self._writing:
+            raise io.UnsupportedOperation(f"{self.name!r} is open for reading (mode {self.mode!r})")
+        if self._binary and isinstance(data, str):
+            data = data.encode(self._encoding)
+        elif not self._binary and isinstance(data, (bytes, bytearray)):
+            data = bytes(data).decode(self._encoding)
+        return self.file.write(data)
+
+    def open(self, mode: str | None = None) -> RemoteFile:  # type: ignore[override]
+        if mode is not None and mode != self.mode:
+            if not self.closed:
+                self.close()
+            self.mode = mode
+            self._writing, self._binary = parse_mode(mode)
+            self._file = None
+        if not self.closed and not self._writing:
+            self.seek(0)
+        elif self._file is None or self._file.closed:
+            self._file = None
+            self._committed = False
+            self._open_stream()
+        return self
+
+    def abort(self) -> None:
+        """Discard what was written: nothing is stored."""
+        if self._writing and self._raw is not None and not self._raw.closed:
+            self._raw.abort()
+        if self._file is not None:
+            try:
+                self._file.close()
+            except Exception:
+                pass
+
+    def close(self) -> None:
+        if self._file is None:
+            return
+        if self._writing:
+            if not self._raw.closed:
+                self._file.flush()
+                self._raw.close()  # commits
+                self._committed = True
+            self._file.close()
+        else:
+            self._file.close()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None and self._writing:
+            self.abort()
+        else:
+            self.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        if self._writing and not self.closed:
+            raise TypeError(f"can't pickle {self.name!r} while it is open for writing")
+        state = self.__dict__.copy()
+        state["_file"] = None
+        state["_raw"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {self.name} ({self.mode})>"
+
+
+class _Unclosing(io.RawIOBase):
+    """Lets a text/buffered wrapper close without committing the upload twice."""
+
+    def __init__(self, raw: ChunkedUpload | Any) -> None:
+        super().__init__()
+        self._target = raw
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        return self._target.write(data)
+
+
+class _GzipRaw(io.RawIOBase):
+    """Decompresses a gzip stream (transparent reads of gzip-encoded objects)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        import gzip
+
+        super().__init__()
+        self._gz = gzip.GzipFile(fileobj=stream, mode="rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self._gz.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._gz.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._gz.tell()

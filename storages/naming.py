@@ -1,0 +1,111 @@
+"""The only code that turns a user's file name into a backend key.
+
+Every backend stores objects under keys: ``"<location>/<name>"`` with forward
+slashes and no leading slash. :func:`to_key` is the single gate: it cleans the
+name, joins it under the storage's ``location`` and refuses anything that
+could escape it, before any request is made.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from pathlib import PurePath
+
+from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
+
+__all__ = ["clean_name", "safe_join", "to_key", "from_key", "check_location"]
+
+
+def clean_name(name: str | PurePath) -> str:
+    """Normalise a name: str, forward slashes, collapsed ``.``/``//``, trailing ``/`` kept."""
+    if isinstance(name, PurePath):
+        name = name.as_posix()
+    name = str(name).replace("\\", "/")
+    if not name:
+        return ""
+    trailing = name.endswith("/")
+    cleaned = posixpath.normpath(name)
+    if trailing and not cleaned.endswith("/"):
+        cleaned += "/"
+    if cleaned == ".":
+        return ""
+    return cleaned
+
+
+def safe_join(base: str, *paths: str | PurePath) -> str:
+    """Join ``paths`` under ``base`` as an object key; raise ``ValueError`` on escape.
+
+    Kept for code that imports it from ``storages.utils``; backends use
+    :func:`to_key`, which raises ``SuspiciousFileOperation`` instead.
+    """
+    base = clean_name(base).rstrip("/")
+    parts = [clean_name(p) for p in paths]
+    joined = posixpath.join(base + "/" if base else "", *parts) if parts else base
+    trailing = joined.endswith("/")
+    final = posixpath.normpath("/" + joined) if joined else "/"
+    if trailing and not final.endswith("/"):
+        final += "/"
+    root = "/" + base
+    if final != root and not final.startswith(root.rstrip("/") + "/"):
+        raise ValueError(f"the joined path {joined!r} is outside of the base path {base!r}")
+    return final.lstrip("/")
+
+
+def _refuse(name: object, why: str) -> SuspiciousFileOperation:
+    return SuspiciousFileOperation(f"Refused file name {name!r}: {why}.")
+
+
+def to_key(location: str, name: str | PurePath, *, allow_root: bool = False) -> str:
+    """Return the backend key for ``name`` under ``location``.
+
+    Refuses (``SuspiciousFileOperation``) NUL bytes, absolute paths, drive
+    letters, and any ``..`` that would leave ``location``. ``allow_root`` lets
+    ``""`` mean the location itself (``exists("")``, ``listdir("")``).
+    """
+    if isinstance(name, PurePath):
+        name = name.as_posix()
+    if not isinstance(name, str):
+        raise TypeError(f"file names must be str, not {type(name).__name__}")
+    if "\x00" in name:
+        raise _refuse(name, "it contains a NUL byte")
+    raw = name.replace("\\", "/")
+    if raw.startswith("/"):
+        raise _refuse(name, "absolute paths are not allowed")
+    if len(raw) >= 2 and raw[1] == ":" and raw[0].isalpha() and (len(raw) == 2 or raw[2] == "/"):
+        raise _refuse(name, "drive letters are not allowed")
+    depth = 0
+    for part in raw.split("/"):
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                raise _refuse(name, "it points outside the storage location")
+        elif part not in ("", "."):
+            depth += 1
+    relative = clean_name(raw)
+    if not relative or relative == "/":
+        if allow_root:
+            return location.strip("/") + "/" if location.strip("/") else ""
+        raise _refuse(name, "the name is empty")
+    base = location.strip("/")
+    return f"{base}/{relative}" if base else relative
+
+
+def from_key(location: str, key: str) -> str:
+    """Return the storage name of ``key`` (relative to ``location``)."""
+    base = location.strip("/")
+    if base and key.startswith(base + "/"):
+        return key[len(base) + 1 :]
+    return key
+
+
+def check_location(location: str, setting_name: str = "location") -> str:
+    """Validate a ``location`` option: no leading slash, no ``..``."""
+    location = location or ""
+    if location.startswith("/"):
+        raise ImproperlyConfigured(
+            f"{setting_name} must not start with '/' (got {location!r}); "
+            "object keys are relative: write it without the leading slash."
+        )
+    if ".." in location.split("/"):
+        raise ImproperlyConfigured(f"{setting_name} must not contain '..' (got {location!r}).")
+    return clean_name(location).strip("/")
