@@ -102,6 +102,7 @@ class BaseStorage(Storage):
         if hasattr(self, "location") and self.uses_key_prefix:
             self.location = naming.check_location(self.location, self._setting_label("location"))
         self._lock = threading.RLock()
+        self._seen_dirs: set[str] = set()
         self.configure()
 
     # -- configuration -------------------------------------------------
@@ -128,6 +129,7 @@ class BaseStorage(Storage):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state.pop("_lock", None)
+        state.pop("_seen_dirs", None)
         for attr in self.transient_attributes:
             state.pop(attr, None)
         return state
@@ -135,6 +137,7 @@ class BaseStorage(Storage):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.RLock()
+        self._seen_dirs = set()
 
     def __repr__(self) -> str:
         where = getattr(self, "location", "")
@@ -242,8 +245,19 @@ class BaseStorage(Storage):
         try:
             self._stat(key)
         except FileNotFoundError:
+            # A "directory" exists while something is stored under it. Only
+            # names that listdir() returned as directories cost the extra
+            # listing, so exists() of a missing file stays one request.
+            if key.rstrip("/") in self._seen_dirs:
+                return self._prefix_has_entries(key.rstrip("/") + "/")
             return False
         return True
+
+    def _prefix_has_entries(self, prefix: str) -> bool:
+        for dirs, files in self._list(prefix):
+            if dirs or files:
+                return True
+        return False
 
     def listdir(self, path: str) -> tuple[list[str], list[str]]:
         prefix = self._key(path, allow_root=True)
@@ -256,6 +270,7 @@ class BaseStorage(Storage):
                 rel = key[len(prefix):].strip("/")
                 if rel:
                     dirs[rel] = None
+                    self._seen_dirs.add(key.rstrip("/"))
             for key in file_keys:
                 rel = key[len(prefix):]
                 if rel and "/" not in rel:
@@ -378,23 +393,26 @@ class _GzipWriter:
 
 
 
-_django_deconstruct = BaseStorage.deconstruct
+def _get_constructor_args(self: BaseStorage) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    return self.__dict__.get("_safe_constructor_args", ((), {}))
 
 
-def _deconstruct_without_secrets(self: BaseStorage) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
-    """What migrations record: the class and its options, minus credentials.
+def _set_constructor_args(self: BaseStorage, value: tuple[tuple[Any, ...], dict[str, Any]]) -> None:
+    """Keep what migrations record (``deconstruct()``) free of credentials.
 
-    Credentials come back from settings (or the environment) when the
-    migration's storage is created, so they never land in a migration file.
+    ``@deconstructible`` stores the constructor arguments here; secret options
+    are dropped on the way in, so they can't reach a migration file. They come
+    back from settings (or the environment) when the storage is rebuilt.
     """
-    path, args, kwargs = _django_deconstruct(self)
-    hidden = {s.name for s in self.get_settings() if s.secret} | set(self.deconstruct_exclude)
-    if getattr(self, "positional_args_are_secret", False):
+    args, kwargs = value
+    cls = type(self)
+    hidden = {s.name for s in cls.get_settings() if s.secret} | set(getattr(cls, "deconstruct_exclude", ()))
+    if getattr(cls, "positional_args_are_secret", False):
         args = ()
-    return path, args, {k: v for k, v in kwargs.items() if k not in hidden}
+    self.__dict__["_safe_constructor_args"] = (args, {k: v for k, v in kwargs.items() if k not in hidden})
 
 
-BaseStorage.deconstruct = _deconstruct_without_secrets  # type: ignore[method-assign]
+BaseStorage._constructor_args = property(_get_constructor_args, _set_constructor_args)  # type: ignore[attr-defined]
 BaseStorage.deconstruct_exclude = ()  # type: ignore[attr-defined]
 
 
