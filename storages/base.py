@@ -254,10 +254,7 @@ class BaseStorage(Storage):
         return True
 
     def _prefix_has_entries(self, prefix: str) -> bool:
-        for dirs, files in self._list(prefix):
-            if dirs or files:
-                return True
-        return False
+        return any(dirs or files for dirs, files in self._list(prefix))
 
     def listdir(self, path: str) -> tuple[list[str], list[str]]:
         prefix = self._key(path, allow_root=True)

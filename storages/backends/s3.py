@@ -453,7 +453,8 @@ class S3Storage(BaseStorage):
             detail = (f"{code}: check AWS_S3_ACCESS_KEY_ID / AWS_S3_SECRET_ACCESS_KEY "
                       "(OPTIONS[\"access_key\"] / [\"secret_key\"])")
         found = translate(code, _ERRORS, storage=self, name=name, detail=detail)
-        return found or StorageError(f"S3Storage: {code} on {name!r}: {exc.response.get('Error', {}).get('Message', '')}")
+        message = exc.response.get("Error", {}).get("Message", "")
+        return found or StorageError(f"S3Storage: {code} on {name!r}: {message}")
 
     # -- primitives --------------------------------------------------------
     def get_object_parameters(self, name: str) -> dict[str, Any]:

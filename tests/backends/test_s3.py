@@ -58,3 +58,466 @@ class TestS3Conformance(StorageConformance):
             unreachable=BackendConfig("storages.backends.s3.S3Storage",
                                       s3_options(s3_server, endpoint_url=f"http://127.0.0.1:{free_port()}")),
         )
+
+
+# ---------------------------------------------------------------------------
+# S3's own settings and behaviour
+# ---------------------------------------------------------------------------
+import base64  # noqa: E402
+import datetime as dt  # noqa: E402
+import gzip  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import warnings  # noqa: E402
+from urllib.parse import parse_qs, urlsplit  # noqa: E402
+
+import requests  # noqa: E402
+from boto3.s3.transfer import TransferConfig  # noqa: E402
+from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+from django.core.files.base import ContentFile  # noqa: E402
+
+from storages.backends.s3 import S3ManifestStaticStorage, S3StaticStorage, S3Storage  # noqa: E402
+from tests.conformance.helpers import PatternFile, fetch  # noqa: E402
+
+MB = 1024 * 1024
+
+
+class RequestLog:
+    """Every S3 request a storage's client sends (operation name and headers)."""
+
+    def __init__(self, storage: S3Storage) -> None:
+        self.calls: list[tuple[str, dict]] = []
+        storage.connection.meta.events.register("before-send.s3", self._record)
+
+    def _record(self, request, **kwargs) -> None:
+        op = kwargs.get("event_name", "").split(".")[-1]
+        headers = {k: v.decode() if isinstance(v, bytes) else v for k, v in request.headers.items()}
+        self.calls.append((request.method, headers, request.url, op))
+
+    @property
+    def methods(self) -> list[str]:
+        return [c[0] for c in self.calls]
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+
+@pytest.fixture
+def s3(s3_server):
+    return S3Storage(**s3_options(s3_server))
+
+
+@pytest.fixture
+def raw(s3_server):
+    return s3_server.client()
+
+
+# -- settings resolution ---------------------------------------------------------
+class Subclassed(S3Storage):
+    bucket_name = "from-class"
+    location = "class-location"
+    querystring_auth = False
+
+
+def test_settings_precedence(settings, monkeypatch):
+    settings.AWS_STORAGE_BUCKET_NAME = "from-settings"
+    settings.AWS_LOCATION = "settings-location"
+    settings.AWS_QUERYSTRING_EXPIRE = 60
+    monkeypatch.setenv("AWS_S3_ACCESS_KEY_ID", "from-env")
+    s = S3Storage()
+    assert (s.bucket_name, s.location, s.querystring_expire, s.access_key) == (
+        "from-settings", "settings-location", 60, "from-env")
+    sub = Subclassed()
+    assert (sub.bucket_name, sub.location, sub.querystring_auth) == ("from-class", "class-location", False)
+    opt = Subclassed(bucket_name="from-options")
+    assert opt.bucket_name == "from-options"
+    settings.AWS_S3_ACCESS_KEY_ID = "from-setting-key"
+    assert S3Storage().access_key == "from-setting-key"
+    assert S3Storage().file_overwrite is True and S3Storage().default_acl is None
+    assert S3Storage().max_memory_size == 0 and S3Storage().url_protocol == "https:"
+
+
+def test_legacy_alias_names_of_settings(settings):
+    settings.AWS_ACCESS_KEY_ID = "legacy-id"
+    settings.AWS_SECRET_ACCESS_KEY = "legacy-secret"
+    settings.AWS_SECURITY_TOKEN = "legacy-token"
+    s = S3Storage()
+    assert (s.access_key, s.secret_key, s.security_token) == ("legacy-id", "legacy-secret", "legacy-token")
+
+
+def test_unknown_option_lists_valid_ones():
+    with pytest.raises(ImproperlyConfigured) as info:
+        S3Storage(bucket="x")
+    message = str(info.value)
+    assert "'bucket'" in message and "bucket_name" in message and "querystring_auth" in message
+
+
+def test_missing_bucket_names_option_and_setting(s3_server):
+    s = S3Storage(endpoint_url=s3_server.endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY)
+    with pytest.raises(ImproperlyConfigured) as info:
+        s.exists("x")
+    assert 'OPTIONS["bucket_name"]' in str(info.value) and "AWS_STORAGE_BUCKET_NAME" in str(info.value)
+
+
+def test_invalid_combinations():
+    with pytest.raises(ImproperlyConfigured, match="SESSION_PROFILE"):
+        S3Storage(session_profile="p", access_key="a", secret_key="b")
+    with pytest.raises(ImproperlyConfigured, match="AWS_CLOUDFRONT_KEY"):
+        S3Storage(cloudfront_key_id="abc")
+    with pytest.raises(ImproperlyConfigured, match="must end with ':'"):
+        S3Storage(url_protocol="https")
+    with pytest.raises(ImproperlyConfigured, match="must not start with '/'"):
+        S3Storage(location="/abs")
+
+
+def test_compatible_services_get_checksums_they_accept(s3_server):
+    s = S3Storage(**s3_options(s3_server))
+    config = s.connection.meta.config
+    assert config.request_checksum_calculation == "when_required"
+    assert config.response_checksum_validation == "when_required"
+    aws = S3Storage(bucket_name="b", region_name="eu-west-1")
+    assert aws._config().request_checksum_calculation is None  # boto3's default on AWS itself
+
+
+def test_client_config_is_used_as_given(s3_server):
+    from botocore.config import Config
+
+    s = S3Storage(**s3_options(s3_server, client_config=Config(max_pool_connections=3, signature_version="s3v4")))
+    assert s.connection.meta.config.max_pool_connections == 3
+    s.save("cfg.txt", ContentFile(b"ok"))
+    assert s.open("cfg.txt").read() == b"ok"
+
+
+def test_old_import_paths(settings):
+    from storages.backends.s3boto3 import S3Boto3Storage, S3Boto3StorageFile
+    from storages.backends.s3boto3 import S3ManifestStaticStorage as M
+    from storages.backends.s3boto3 import S3StaticStorage as St
+
+    assert S3Boto3Storage is S3Storage and St is S3StaticStorage and M is S3ManifestStaticStorage
+    assert S3Boto3StorageFile.__name__ == "S3File"
+    from storages.backends.s3boto import S3BotoStorage
+
+    with pytest.warns(DeprecationWarning, match="storages.backends.s3.S3Storage"):
+        assert isinstance(S3BotoStorage(bucket_name="b"), S3Storage)
+
+
+def test_missing_sdk_names_the_extra():
+    code = (
+        "import sys; sys.modules['boto3'] = None\n"
+        "import django; from django.conf import settings; settings.configure(); django.setup()\n"
+        "try:\n    import storages.backends.s3\nexcept Exception as e:\n    print(type(e).__name__, e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+    assert out.startswith("ImproperlyConfigured") and "django-storages[s3]" in out
+
+
+# -- legacy (1.6/1.7-era) settings ------------------------------------------------------
+def test_legacy_headers_encryption_and_storage_class(settings, s3_server, raw):
+    settings.AWS_HEADERS = {"Cache-Control": "max-age=60", "x-amz-meta-owner": "team"}
+    settings.AWS_S3_ENCRYPTION = True
+    settings.AWS_REDUCED_REDUNDANCY = True
+    with pytest.warns(DeprecationWarning) as caught:
+        s = S3Storage(**s3_options(s3_server))
+    text = " ".join(str(w.message) for w in caught)
+    assert "AWS_HEADERS" in text and "AWS_S3_OBJECT_PARAMETERS" in text and "CacheControl" in text
+    name = s.save("legacy.txt", ContentFile(b"x"))
+    head = raw.head_object(Bucket=BUCKET, Key=f"{s.location}/{name}")
+    assert head["CacheControl"] == "max-age=60"
+    assert head["Metadata"] == {"owner": "team"}
+    assert head["ServerSideEncryption"] == "AES256"
+    assert head["StorageClass"] == "REDUCED_REDUNDANCY"
+
+
+def test_legacy_host_port_calling_format_origin_proxy(settings, s3_server):
+    host, port = s3_server.endpoint.split("//")[1].split(":")
+    settings.AWS_S3_HOST = host
+    settings.AWS_S3_PORT = int(port)
+    settings.AWS_S3_USE_SSL = False
+    settings.AWS_S3_CALLING_FORMAT = "boto.s3.connection.OrdinaryCallingFormat"
+    settings.AWS_ORIGIN = "EU"
+    settings.AWS_S3_PROXY_HOST = "proxy.internal"
+    settings.AWS_S3_PROXY_PORT = 3128
+    options = {k: v for k, v in s3_options(s3_server).items() if k not in ("endpoint_url", "region_name")}
+    with pytest.warns(DeprecationWarning, match="AWS_S3_ENDPOINT_URL"):
+        s = S3Storage(**options)
+    assert s.endpoint_url == s3_server.endpoint
+    assert s.addressing_style == "path"
+    assert s.region_name == "eu-west-1"
+    assert s.proxies == {"http": "proxy.internal:3128", "https": "proxy.internal:3128"}
+    s.proxies = None  # the proxy does not exist here; the endpoint does
+    s.save("via-legacy-endpoint.txt", ContentFile(b"legacy"))
+    assert s.open("via-legacy-endpoint.txt").read() == b"legacy"
+
+
+def test_explicit_setting_beats_legacy(settings, s3_server):
+    settings.AWS_ORIGIN = "EU"
+    settings.AWS_S3_REGION_NAME = "ap-south-1"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert S3Storage(bucket_name="b").region_name == "ap-south-1"
+
+
+def test_legacy_auto_create_bucket(settings, s3_server, raw):
+    settings.AWS_AUTO_CREATE_BUCKET = True
+    settings.AWS_BUCKET_ACL = "private"
+    with pytest.warns(DeprecationWarning, match="AWS_AUTO_CREATE_BUCKET"):
+        s = S3Storage(**s3_options(s3_server, bucket_name="made-on-first-use", region_name="eu-west-1"))
+    s.save("first.txt", ContentFile(b"1"))
+    assert raw.get_bucket_location(Bucket="made-on-first-use")["LocationConstraint"] == "eu-west-1"
+    assert s.open("first.txt").read() == b"1"
+
+
+# -- requests per operation ------------------------------------------------------------
+def test_requests_per_operation(s3):
+    s3.save("warm.txt", ContentFile(b"w"))
+    log = RequestLog(s3)
+    s3.save("one.txt", ContentFile(b"hello"))
+    assert log.methods == ["PUT"]
+    log.clear()
+    with s3.open("one.txt") as f:
+        assert f.read() == b"hello"
+    assert log.methods == ["GET"]
+    log.clear()
+    assert s3.exists("one.txt") and s3.size("one.txt") == 5
+    assert log.methods == ["HEAD", "HEAD"]
+    log.clear()
+    s3.url("one.txt")
+    S3StaticStorage(**{**s3_options_for(s3)}).url("one.txt")
+    s3.url("one.txt", http_method="PUT")
+    assert log.methods == []
+
+
+def s3_options_for(storage: S3Storage) -> dict:
+    return {k: getattr(storage, k) for k in ("bucket_name", "endpoint_url", "region_name", "access_key",
+                                             "secret_key", "location")}
+
+
+def test_overwrite_off_is_create_only(s3_server):
+    s = S3Storage(**s3_options(s3_server, file_overwrite=False))
+    log = RequestLog(s)
+    s.save("c.txt", ContentFile(b"1"))
+    assert log.methods == ["HEAD", "PUT"]
+    assert log.calls[1][1].get("If-None-Match") == "*"
+
+
+def test_multipart_above_threshold_and_create_only(s3_server):
+    config = TransferConfig(multipart_threshold=5 * MB, multipart_chunksize=5 * MB)
+    s = S3Storage(**s3_options(s3_server, transfer_config=config, file_overwrite=False))
+    log = RequestLog(s)
+    name = s.save("mp.bin", ContentFile(PatternFile(12 * MB).read()))
+    ops = [c[3] for c in log.calls]
+    assert ops == ["HeadObject", "CreateMultipartUpload", "UploadPart", "UploadPart", "UploadPart",
+                   "CompleteMultipartUpload"]
+    assert log.calls[-1][1].get("If-None-Match") == "*"
+    assert s.size(name) == 12 * MB
+    # a second create-only multipart upload under the same key is refused by the server
+    from storages.base import BaseStorage  # noqa: F401
+
+    writer = s._writer_for("mp.bin", create_only=True)
+    writer.write(PatternFile(12 * MB, seed=3).read())
+    with pytest.raises(FileExistsError):
+        writer.close()
+    assert s.open("mp.bin").read(10) == PatternFile(12 * MB).read(10)
+
+
+def test_ranged_reads_after_seek(s3):
+    payload = PatternFile(6 * MB).read()
+    s3.save("ranged.bin", ContentFile(payload))
+    log = RequestLog(s3)
+    with s3.open("ranged.bin") as f:
+        f.seek(5 * MB)
+        assert f.read(100) == payload[5 * MB:5 * MB + 100]
+    assert log.methods == ["GET", "GET"]
+    assert "Range" not in log.calls[0][1]
+    assert log.calls[1][1]["Range"] == f"bytes={5 * MB}-"
+
+
+def test_seek_beyond_end_reads_nothing(s3):
+    s3.save("short.txt", ContentFile(b"abc"))
+    with s3.open("short.txt") as f:
+        f.seek(100)
+        assert f.read() == b""
+
+
+# -- object parameters, ACLs, content types, gzip ----------------------------------------
+class PerObjectParams(S3Storage):
+    def get_object_parameters(self, name):
+        params = super().get_object_parameters(name)
+        if name.endswith(".pdf"):
+            params["ContentDisposition"] = "attachment"
+        return params
+
+
+def test_object_parameters_and_per_object_override(s3_server, raw):
+    s = PerObjectParams(**s3_options(s3_server, object_parameters={"CacheControl": "max-age=86400",
+                                                                   "Metadata": {"k": "v"}}))
+    s.save("doc.pdf", ContentFile(b"%PDF"))
+    s.save("doc.txt", ContentFile(b"t"))
+    pdf = raw.head_object(Bucket=BUCKET, Key=f"{s.location}/doc.pdf")
+    txt = raw.head_object(Bucket=BUCKET, Key=f"{s.location}/doc.txt")
+    assert pdf["ContentDisposition"] == "attachment" and "ContentDisposition" not in txt
+    assert pdf["CacheControl"] == txt["CacheControl"] == "max-age=86400"
+    assert pdf["ContentType"] == "application/pdf" and txt["ContentType"] == "text/plain"
+    assert txt["Metadata"] == {"k": "v"}
+
+
+def test_content_type_from_upload_and_gz_archives(s3_server, raw):
+    s = S3Storage(**s3_options(s3_server))
+    upload = ContentFile(b"data", name="x")
+    upload.content_type = "application/vnd.custom"
+    s.save("custom.bin", upload)
+    s.save("backup.tar.gz", ContentFile(gzip.compress(b"tar")))
+    custom = raw.head_object(Bucket=BUCKET, Key=f"{s.location}/custom.bin")
+    archive = raw.head_object(Bucket=BUCKET, Key=f"{s.location}/backup.tar.gz")
+    assert custom["ContentType"] == "application/vnd.custom"
+    assert archive["ContentType"] == "application/gzip" and "ContentEncoding" not in archive
+    assert s.open("backup.tar.gz").read() == gzip.compress(b"tar")
+
+
+def test_gzip_streaming_upload_and_transparent_read(s3_server, raw):
+    s = S3Storage(**s3_options(s3_server, gzip=True))
+    css = b"body { color: red; }\n" * 5000
+    s.save("site.css", ContentFile(css))
+    s.save("keep.txt", ContentFile(b"plain"))
+    stored = raw.get_object(Bucket=BUCKET, Key=f"{s.location}/site.css")
+    assert stored["ContentEncoding"] == "gzip"
+    assert gzip.decompress(stored["Body"].read()) == css
+    assert "ContentEncoding" not in raw.head_object(Bucket=BUCKET, Key=f"{s.location}/keep.txt")
+    assert s.open("site.css").read() == css
+    with s.open("site.css", "w") as f:
+        f.write("a { }")
+    assert s.open("site.css", "r").read() == "a { }"
+
+
+def test_default_acl_and_unsigned_urls(s3_server):
+    public = S3Storage(**s3_options(s3_server, default_acl="public-read", querystring_auth=False))
+    private = S3Storage(**s3_options(s3_server, querystring_auth=False))
+    public.save("open.txt", ContentFile(b"for everyone"))
+    private.save("closed.txt", ContentFile(b"secret"))
+    url = public.url("open.txt")
+    assert "Signature" not in url and "X-Amz" not in url
+    assert fetch(url) == (200, b"for everyone")
+    assert fetch(private.url("closed.txt"))[0] == 403
+    assert fetch(S3Storage(**s3_options_for(private)).url("closed.txt")) == (200, b"secret")
+
+
+def test_sse_c_round_trip(s3_server, raw):
+    key = base64.b64encode(b"k" * 32).decode()
+    import hashlib
+
+    md5 = base64.b64encode(hashlib.md5(b"k" * 32).digest()).decode()  # noqa: S324 - S3's SSE-C key checksum
+    params = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key, "SSECustomerKeyMD5": md5}
+    s = S3Storage(**s3_options(s3_server, object_parameters=params))
+    s.save("sse.txt", ContentFile(b"encrypted"))
+    assert s.exists("sse.txt") and s.size("sse.txt") == 9
+    assert s.open("sse.txt").read() == b"encrypted"
+
+
+# -- URLs --------------------------------------------------------------------------------
+def test_signed_url_parameters_and_expiry(s3):
+    s3.save("report.csv", ContentFile(b"a,b"))
+    url = s3.url("report.csv", parameters={"ResponseContentDisposition": "attachment; filename=r.csv"}, expire=120)
+    query = parse_qs(urlsplit(url).query)
+    assert query["X-Amz-Expires"] == ["120"] and query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+    response = requests.get(url, timeout=30)
+    assert response.content == b"a,b"
+    assert response.headers["Content-Disposition"] == "attachment; filename=r.csv"
+
+
+def test_presigned_put_and_post(s3):
+    put = s3.url("uploads/direct.bin", http_method="PUT")
+    assert requests.put(put, data=b"from the browser", timeout=30).status_code == 200
+    assert s3.open("uploads/direct.bin").read() == b"from the browser"
+    post = s3.generate_presigned_post("uploads/form.bin", conditions=[["content-length-range", 0, 1000]])
+    reply = requests.post(post["url"], data=post["fields"], files={"file": ("f", b"form upload")}, timeout=30)
+    assert reply.status_code in (200, 204)
+    assert s3.open("uploads/form.bin").read() == b"form upload"
+
+
+def test_custom_domain_without_requests(s3_server):
+    s = S3Storage(**s3_options(s3_server, custom_domain="cdn.example.com", location=""))
+    log = RequestLog(s)
+    assert s.url("a b/ü+#?.txt") == "https://cdn.example.com/a%20b/%C3%BC%2B%23%3F.txt"
+    assert s.url("x.txt", parameters={"v": "3"}) == "https://cdn.example.com/x.txt?v=3"
+    assert S3Storage(custom_domain="cdn.example.com", url_protocol="http:", bucket_name="b").url(
+        "x.txt") == "http://cdn.example.com/x.txt"
+    assert log.methods == []
+
+
+def test_cloudfront_signed_urls_verify_with_the_public_key(s3_server):
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                            serialization.NoEncryption()).decode()
+    s = S3Storage(**s3_options(s3_server, custom_domain="d111.cloudfront.net", cloudfront_key_id="KPID",
+                               cloudfront_key=pem))
+    url = s.url("private/file.txt", expire=300)
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    assert parts.netloc == "d111.cloudfront.net" and query["Key-Pair-Id"] == ["KPID"]
+    expires = int(query["Expires"][0])
+    assert 0 < expires - dt.datetime.now(dt.timezone.utc).timestamp() <= 301
+    policy = json.dumps({"Statement": [{"Resource": url.split("?")[0],
+                                        "Condition": {"DateLessThan": {"AWS:EpochTime": expires}}}]},
+                        separators=(",", ":")).encode()
+    sig = query["Signature"][0].replace("-", "+").replace("_", "=").replace("~", "/")
+    key.public_key().verify(base64.b64decode(sig), policy, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303
+    assert pem not in repr(s.deconstruct())
+    unsigned = S3Storage(**s3_options(s3_server, custom_domain="d111.cloudfront.net", cloudfront_key_id="KPID",
+                                      cloudfront_key=pem, querystring_auth=False))
+    assert "Signature" not in unsigned.url("x")
+
+
+def test_public_endpoint_gets_sigv4_urls(s3_server):
+    port = s3_server.endpoint.rsplit(":", 1)[1]
+    public = f"http://localhost:{port}"
+    s = S3Storage(**s3_options(s3_server, public_endpoint_url=public))
+    s.save("shared.txt", ContentFile(b"via the public host"))
+    url = s.url("shared.txt")
+    parts = urlsplit(url)
+    assert parts.netloc == f"localhost:{port}"
+    assert "X-Amz-Signature" in parse_qs(parts.query)
+    assert fetch(url) == (200, b"via the public host")
+    put = s.url("in.txt", http_method="PUT")
+    assert urlsplit(put).netloc == f"localhost:{port}"
+
+
+def test_manifest_static_storage_class(settings, s3_server, tmp_path):
+    from django.core.management import call_command
+
+    src = tmp_path / "s"
+    src.mkdir()
+    (src / "a.css").write_text("p{}")
+    settings.STATICFILES_DIRS = [str(src)]
+    options = s3_options(s3_server)
+    settings.STORAGES = {"default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+                         "staticfiles": {"BACKEND": "storages.backends.s3.S3ManifestStaticStorage",
+                                         "OPTIONS": options}}
+    call_command("collectstatic", interactive=False, verbosity=0)
+    s = S3ManifestStaticStorage(**options)
+    hashed = s.stored_name("a.css")
+    assert hashed.startswith("a.") and hashed.endswith(".css") and hashed != "a.css"
+    assert "Signature" not in s.url("a.css") and s.url("a.css").endswith(hashed)
+
+
+def test_debug_log_has_one_line_per_call_and_no_secret(s3, caplog):
+    caplog.set_level(logging.DEBUG, logger="storages")
+    s3.save("logged.txt", ContentFile(b"l"))
+    s3.exists("logged.txt")
+    lines = [r.getMessage() for r in caplog.records if r.name == "storages.backends.s3"]
+    assert any("put_object" in line and "logged.txt" in line for line in lines)
+    assert any("head_object" in line for line in lines)
+    assert all(SECRET_KEY not in r.getMessage() for r in caplog.records)
+
+
+def test_pickled_storage_rebuilds_its_client(s3):
+    import pickle
+
+    s3.save("p.txt", ContentFile(b"p"))
+    clone = pickle.loads(pickle.dumps(s3))
+    assert "_client" not in clone.__dict__
+    assert clone.open("p.txt").read() == b"p"

@@ -6,8 +6,8 @@ import hashlib
 import io
 import tracemalloc
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 
 class PatternFile(io.RawIOBase):
