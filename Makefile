@@ -1,0 +1,35 @@
+# Two commands on a fresh machine:  make demo  /  make test
+VENV ?= .venv
+PYTHON ?= python3
+PY := $(VENV)/bin/python
+
+.PHONY: venv servers test demo docs lint bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements/test.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "Django>=5.2,<5.3" -r requirements/test.txt -e .
+	touch $@
+
+servers:
+	bash scripts/install-servers.sh
+
+test: venv servers
+	$(PY) -m pytest
+
+demo: venv
+	$(PY) example/demo.py
+
+docs: venv
+	$(VENV)/bin/sphinx-build -W -q -b html docs docs/_build/html
+
+lint: venv
+	$(VENV)/bin/ruff check storages tests bench example
+
+bench: venv servers
+	@for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .servers docs/_build .tox

