@@ -71,7 +71,8 @@ def common_settings(
         rows.append(Setting("gzip_content_types", ("GZIP_CONTENT_TYPES",), GZIP_CONTENT_TYPES))
     if memory_setting:
         rows.append(
-            Setting("max_memory_size", (memory_setting,), memory_default, doc="Spool threshold (bytes).")
+            Setting("max_memory_size", (memory_setting,), memory_default,
+                    doc="Accepted for compatibility: reads and writes stream in parts, nothing is spooled whole.")
         )
     return tuple(rows)
 
