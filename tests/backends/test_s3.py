@@ -521,3 +521,27 @@ def test_pickled_storage_rebuilds_its_client(s3):
     clone = pickle.loads(pickle.dumps(s3))
     assert "_client" not in clone.__dict__
     assert clone.open("p.txt").read() == b"p"
+
+
+def test_dotted_path_settings_of_the_installed_django(settings, s3_server):
+    """Django 4.2 reads DEFAULT_FILE_STORAGE; 5.1+ removed it in favour of STORAGES."""
+    import django
+    from django.core.files import storage as storage_module
+
+    options = s3_options(s3_server)
+    if django.VERSION < (5, 1):
+        for key, value in options.items():
+            setattr(settings, {"bucket_name": "AWS_STORAGE_BUCKET_NAME", "endpoint_url": "AWS_S3_ENDPOINT_URL",
+                               "region_name": "AWS_S3_REGION_NAME", "access_key": "AWS_S3_ACCESS_KEY_ID",
+                               "secret_key": "AWS_S3_SECRET_ACCESS_KEY", "location": "AWS_LOCATION"}[key], value)
+        cls = storage_module.get_storage_class("storages.backends.s3boto3.S3Boto3Storage")
+        storage = cls()
+    else:
+        assert not hasattr(storage_module, "get_storage_class")
+        settings.STORAGES = {"default": {"BACKEND": "storages.backends.s3boto3.S3Boto3Storage", "OPTIONS": options},
+                             "staticfiles": {"BACKEND": "storages.backends.s3.S3StaticStorage", "OPTIONS": options}}
+        from django.core.files.storage import default_storage
+
+        storage = default_storage
+    name = storage.save("dotted.txt", ContentFile(b"via the dotted path"))
+    assert S3Storage(**options).open(name).read() == b"via the dotted path"
