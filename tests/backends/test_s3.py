@@ -80,6 +80,7 @@ from django.core.files.base import ContentFile  # noqa: E402
 
 from storages.backends.s3 import S3ManifestStaticStorage, S3StaticStorage, S3Storage  # noqa: E402
 from tests.conformance.helpers import PatternFile, fetch  # noqa: E402
+from tests.conformance.suite import use_storages  # noqa: E402
 
 MB = 1024 * 1024
 
@@ -494,9 +495,9 @@ def test_manifest_static_storage_class(settings, s3_server, tmp_path):
     (src / "a.css").write_text("p{}")
     settings.STATICFILES_DIRS = [str(src)]
     options = s3_options(s3_server)
-    settings.STORAGES = {"default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
-                         "staticfiles": {"BACKEND": "storages.backends.s3.S3ManifestStaticStorage",
-                                         "OPTIONS": options}}
+    use_storages(settings, {"default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+                            "staticfiles": {"BACKEND": "storages.backends.s3.S3ManifestStaticStorage",
+                                            "OPTIONS": options}})
     call_command("collectstatic", interactive=False, verbosity=0)
     s = S3ManifestStaticStorage(**options)
     hashed = s.stored_name("a.css")
@@ -538,8 +539,10 @@ def test_dotted_path_settings_of_the_installed_django(settings, s3_server):
         storage = cls()
     else:
         assert not hasattr(storage_module, "get_storage_class")
-        settings.STORAGES = {"default": {"BACKEND": "storages.backends.s3boto3.S3Boto3Storage", "OPTIONS": options},
-                             "staticfiles": {"BACKEND": "storages.backends.s3.S3StaticStorage", "OPTIONS": options}}
+        use_storages(settings, {
+            "default": {"BACKEND": "storages.backends.s3boto3.S3Boto3Storage", "OPTIONS": options},
+            "staticfiles": {"BACKEND": "storages.backends.s3.S3StaticStorage", "OPTIONS": options},
+        })
         from django.core.files.storage import default_storage
 
         storage = default_storage

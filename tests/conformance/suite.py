@@ -90,6 +90,23 @@ def manifest_class(cls: type) -> str:
     return f"{here.__name__}.{_MANIFEST_CLASSES[cls].__name__}"
 
 
+def use_storages(settings: Any, mapping: dict[str, Any]) -> None:
+    """Point STORAGES at ``mapping`` for one test.
+
+    Django 4.2's settings override also sets DEFAULT_FILE_STORAGE from STORAGES,
+    which then wins and drops OPTIONS; hand the storage handler the mapping itself.
+    """
+    settings.STORAGES = mapping
+    import django
+
+    if django.VERSION < (5, 1):
+        from django.core.files.storage import storages
+
+        storages.__dict__.pop("backends", None)
+        storages._backends = dict(mapping)
+        storages._storages = {}
+
+
 BAD_NAMES = ["../x", "a/../../x", "/etc/passwd", "..\\..\\x", "a\\..\\..\\x", "x\x00y", "", "C:/x"]
 SPECIAL_NAMES = ["with space.txt", "ünïcødé/名前.txt", "plus+sign.txt", "hash#tag.txt",
                  "question?mark.txt", "per%cent.txt", "co:lon.txt", "dir/sub dir/a b+c.txt"]
@@ -121,10 +138,10 @@ class StorageConformance:
 
     @pytest.fixture
     def as_default_storage(self, settings, storage_config: BackendConfig) -> None:
-        settings.STORAGES = {
+        use_storages(settings, {
             "default": {"BACKEND": storage_config.path, "OPTIONS": dict(storage_config.options)},
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        }
+        })
 
     # -- 1. save / open / read -------------------------------------------
     @pytest.mark.parametrize(
@@ -450,11 +467,11 @@ class StorageConformance:
         from tests.testapp.models import Document
 
         cls = storage_config.cls
-        settings.STORAGES = {
+        use_storages(settings, {
             "default": {"BACKEND": storage_config.path,
                         "OPTIONS": {**storage_config.options, cls.overwrite_option: overwrite}},
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        }
+        })
         obj1 = Document()
         assert repr(obj1.normal) == "<FieldFile: None>"
         with pytest.raises(ValueError, match="has no file associated"):
@@ -488,11 +505,11 @@ class StorageConformance:
         from tests.testapp.models import Document
 
         cls = storage_config.cls
-        settings.STORAGES = {
+        use_storages(settings, {
             "default": {"BACKEND": storage_config.path,
                         "OPTIONS": {**storage_config.options, cls.overwrite_option: False}},
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        }
+        })
         long_name = "a-rather-long-file-name-here.txt"
         a, b = Document(), Document()
         a.limited.save(long_name, ContentFile(b"1"))
@@ -513,10 +530,10 @@ class StorageConformance:
     def test_collectstatic(self, settings, storage_config, tmp_path) -> None:
         source = self._static_tree(tmp_path)
         settings.STATICFILES_DIRS = [str(source)]
-        settings.STORAGES = {
+        use_storages(settings, {
             "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
             "staticfiles": {"BACKEND": storage_config.path, "OPTIONS": dict(storage_config.options)},
-        }
+        })
         out = io.StringIO()
         call_command("collectstatic", interactive=False, verbosity=1, stdout=out)
         assert "3 static files copied" in out.getvalue()
@@ -536,11 +553,11 @@ class StorageConformance:
         source = self._static_tree(tmp_path)
         settings.STATICFILES_DIRS = [str(source)]
         path = manifest_class(storage_config.cls)
-        settings.STORAGES = {
+        use_storages(settings, {
             "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
             "staticfiles": {"BACKEND": path,
                             "OPTIONS": {**storage_config.options, **storage_config.static_options}},
-        }
+        })
         call_command("collectstatic", interactive=False, verbosity=0)
         target = storage_config.make()
         manifest = json.loads(target.open("staticfiles.json").read())
