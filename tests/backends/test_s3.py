@@ -548,3 +548,29 @@ def test_dotted_path_settings_of_the_installed_django(settings, s3_server):
         storage = default_storage
     name = storage.save("dotted.txt", ContentFile(b"via the dotted path"))
     assert S3Storage(**options).open(name).read() == b"via the dotted path"
+
+
+def test_virtual_host_addressing(s3_server, monkeypatch):
+    """Services that want <bucket>.<host> URLs (R2, Spaces...): every call goes to the bucket's host."""
+    import socket
+
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        return real("127.0.0.1" if str(host).endswith(".localhost") else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    port = s3_server.endpoint.rsplit(":", 1)[1]
+    s = S3Storage(**s3_options(s3_server, endpoint_url=f"http://localhost:{port}", addressing_style="virtual"))
+    log = RequestLog(s)
+    s.save("vhost.txt", ContentFile(b"virtual"))
+    assert s.open("vhost.txt").read() == b"virtual"
+    assert all(urlsplit(call[2]).netloc == f"{BUCKET}.localhost:{port}" for call in log.calls)
+    url = s.url("vhost.txt")
+    assert urlsplit(url).netloc == f"{BUCKET}.localhost:{port}"
+    assert requests.get(url, timeout=30).content == b"virtual"
+
+
+def test_use_threads_false_is_deprecated():
+    with pytest.warns(DeprecationWarning, match="AWS_S3_TRANSFER_CONFIG"):
+        S3Storage(bucket_name="b", use_threads=False)
