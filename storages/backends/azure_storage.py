@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.utils.deconstruct import deconstructible
 
+from storages import naming
 from storages.base import BaseStorage, common_settings, join_url
 from storages.conf import Legacy, Setting
 from storages.errors import StorageError, StorageUnavailable, translate
@@ -37,7 +38,6 @@ try:
         AzureError,
         ClientAuthenticationError,
         HttpResponseError,
-        ResourceModifiedError,
         ServiceRequestError,
         ServiceResponseError,
     )
@@ -55,9 +55,14 @@ except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK te
         "The Azure backend needs azure-storage-blob: pip install 'django-storages[azure]'"
     ) from exc
 
+try:  # private, but stable since 12.0: see _unsized_stream
+    from azure.storage.blob._deserialize import deserialize_blob_stream
+except ImportError:  # pragma: no cover - a future SDK without it: reads still work, using more memory
+    deserialize_blob_stream = None
+
 logger = logging.getLogger(__name__)
 
-__all__ = ["AzureStorage", "AzureStorageFile"]
+__all__ = ["AzureStorage", "AzureStorageFile", "BlobNameError"]
 
 MiB = 1024 * 1024
 #: Azure's limits on blob names.
@@ -120,8 +125,10 @@ _SETTINGS = (
     Setting("azure_ssl", ("AZURE_SSL",), True, doc="https (True) or http account URLs."),
     Setting("endpoint_suffix", ("AZURE_ENDPOINT_SUFFIX",), "core.windows.net", doc="e.g. core.chinacloudapi.cn"),
     Setting("custom_domain", ("AZURE_CUSTOM_DOMAIN",), None, doc="Host used by url() (a CDN)."),
-    *common_settings("AZURE_", overwrite=("overwrite_files", "AZURE_OVERWRITE_FILES", False),
-                     memory_setting="AZURE_BLOB_MAX_MEMORY_SIZE", memory_default=2 * MiB),
+    *common_settings("AZURE_", overwrite=("overwrite_files", "AZURE_OVERWRITE_FILES", False)),
+    Setting("max_memory_size", ("AZURE_BLOB_MAX_MEMORY_SIZE",), 2 * MiB,
+            doc="Uploads up to max(this, 4 MiB) go in one request; larger ones stream in blocks. "
+                "Nothing is spooled."),
     Setting("upload_max_conn", ("AZURE_UPLOAD_MAX_CONN",), 2, doc="Blocks uploaded in parallel."),
     Setting("timeout", ("AZURE_CONNECTION_TIMEOUT_SECS",), 20, doc="Per-request timeout (seconds)."),
     Setting("expiration_secs", ("AZURE_URL_EXPIRATION_SECS",), None,
@@ -151,10 +158,14 @@ def _parse_connection_string(value: str) -> dict[str, str]:
     return pairs
 
 
+class BlobNameError(SuspiciousFileOperation):
+    """A name Azure can't store as a blob (too long, too deep, or a trailing '.' or '/')."""
+
+
 def _check_blob_key(key: str, name: object, *, prefix: bool) -> None:
     """Azure's blob-name rules, checked before any request (``prefix``: a trailing '/' is fine)."""
-    def refuse(why: str) -> SuspiciousFileOperation:
-        return SuspiciousFileOperation(f"Refused file name {name!r} for Azure Blob Storage: {why}.")
+    def refuse(why: str) -> BlobNameError:
+        return BlobNameError(f"Refused file name {name!r} for Azure Blob Storage: {why}.")
 
     if len(key) > _AZURE_NAME_MAX_LEN:
         raise refuse(f"a blob name has at most {_AZURE_NAME_MAX_LEN} characters (location included; "
@@ -170,8 +181,6 @@ def _check_blob_key(key: str, name: object, *, prefix: bool) -> None:
 
 def _get_valid_path(name: str) -> str:
     """Kept for code that imported it: ``name`` cleaned and checked against Azure's rules."""
-    from storages import naming
-
     key = naming.to_key("", name)
     _check_blob_key(key, name, prefix=False)
     return key
@@ -193,9 +202,16 @@ def _first_line(exc: BaseException) -> str:
 class _PooledAdapter(requests.adapters.HTTPAdapter):
     """A pool as large as our thread count, reading sockets in 32 KiB blocks (fast downloads)."""
 
-    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
-        pool_kwargs.setdefault("blocksize", 32768)
-        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+    @staticmethod
+    def _bigger_blocks(pool: Any) -> Any:
+        pool.conn_kw = {**(pool.conn_kw or {}), "blocksize": 32768}
+        return pool
+
+    def get_connection_with_tls_context(self, *args: Any, **kwargs: Any) -> Any:  # requests >= 2.32
+        return self._bigger_blocks(super().get_connection_with_tls_context(*args, **kwargs))
+
+    def get_connection(self, *args: Any, **kwargs: Any) -> Any:  # older requests
+        return self._bigger_blocks(super().get_connection(*args, **kwargs))
 
 
 def _session() -> requests.Session:
@@ -289,15 +305,21 @@ class _DownloadBody:
         self.name = name
         self._chunks: Iterator[bytes] = downloader.chunks()
         self._view = memoryview(b"")
+        self._fetched = False
 
     def _fill(self) -> bool:
         while not self._view:
+            start = time.perf_counter()
             try:
                 chunk = next(self._chunks)
             except StopIteration:
                 return False
             except AzureError as exc:
                 raise self.storage._translate(exc, self.name) from exc
+            if self._fetched:
+                logger.debug("azure get_blob_range name=%s bytes=%d %.1fms", self.name, len(chunk),
+                             (time.perf_counter() - start) * 1000)
+            self._fetched = True  # the first chunk came with download_blob()
             self._view = memoryview(chunk)
         return True
 
@@ -325,6 +347,29 @@ class _DownloadBody:
     def close(self) -> None:
         self._chunks = iter(())
         self._view = memoryview(b"")
+
+
+class _Unsized:
+    """A response stream without ``__len__``.
+
+    The SDK collects each downloaded range with ``list(stream)``; ``list()``
+    sizes its array from ``len()``, which is the byte count, so a 4 MiB range
+    would briefly cost 32 MiB of pointers.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._inner)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _unsized_stream(response: Any, obj: Any, headers: Any) -> Any:
+    mode, stream = deserialize_blob_stream(response, obj, headers)
+    return mode, _Unsized(stream)
 
 
 class _EmptyBody:
@@ -374,6 +419,12 @@ class AzureStorage(BaseStorage):
             _check_blob_key(key, name, prefix=allow_root)
         return key
 
+    def exists(self, name: str) -> bool:
+        try:
+            return super().exists(name)
+        except BlobNameError:
+            return False  # no blob can have this name (Django asks before shortening a long one)
+
     def get_name_max_len(self) -> int:
         """The longest name a file can have here: 1024 characters minus the location and its '/'."""
         location = (self.location or "").strip("/")
@@ -411,14 +462,14 @@ class AzureStorage(BaseStorage):
 
     def _client_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
-            "connection_timeout": self.timeout,
-            "read_timeout": max(60, int(self.timeout or 0)),
+            "connection_timeout": self.timeout or 20,
+            "read_timeout": max(30, self.timeout or 0),
             "max_single_get_size": _READ_CHUNK,
             "max_chunk_get_size": _READ_CHUNK,
             # A few quick retries: the SDK's defaults (backoff from 15 s) look like a hang.
             "retry_total": 3,
             "retry_connect": 1,
-            "retry_read": 2,
+            "retry_read": 1,
             "initial_backoff": 1,
             "increment_base": 2,
             "random_jitter_range": 0.5,
@@ -495,7 +546,9 @@ class AzureStorage(BaseStorage):
         """One Azure request: with the timeout, logged at DEBUG, errors translated."""
         start = time.perf_counter()
         try:
-            result = fn(*args, timeout=self.timeout, **kwargs)
+            if self.timeout:
+                kwargs["timeout"] = self.timeout
+            result = fn(*args, **kwargs)
         except AzureError as exc:
             raise self._translate(exc, name, writing=writing) from exc
         if logger.isEnabledFor(logging.DEBUG):
@@ -529,7 +582,8 @@ class AzureStorage(BaseStorage):
                 f"{label}: the container {self.azure_container!r} does not exist; create it, or check "
                 "OPTIONS[\"azure_container\"] / AZURE_CONTAINER"
             )
-        if writing and (isinstance(exc, ResourceModifiedError) or code in ("ConditionNotMet", "412")):
+        if writing and code in ("ConditionNotMet", "412"):
+            # Only create-only uploads carry a condition (If-None-Match: *).
             return translate("BlobAlreadyExists", _ERRORS, storage=self, name=name)  # type: ignore[return-value]
         detail = f"{code}: check {self._credential_label()}" if code in _AUTH_CODES else str(code)
         found = translate(code, _ERRORS, storage=self, name=name, detail=detail)
@@ -592,8 +646,9 @@ class AzureStorage(BaseStorage):
         blob = self.container_client.get_blob_client(key)
         try:
             # offset=None for the first read: the SDK then handles empty blobs itself.
+            extra = {"cls": _unsized_stream} if deserialize_blob_stream is not None else {}
             downloader = self._call("get_blob", name, blob.download_blob, offset=offset or None,
-                                    max_concurrency=1, decompress=False)
+                                    max_concurrency=1, decompress=False, **extra)
         except StorageError as exc:
             cause = exc.__cause__
             if offset and isinstance(cause, HttpResponseError) and (
@@ -680,6 +735,8 @@ class AzureStorage(BaseStorage):
         """
         key = self._key(name, allow_root=True)
         expire = self.expiration_secs if expire is None else expire
+        if isinstance(expire, dt.timedelta):
+            expire = expire.total_seconds()
         base = self._container_url()
         if not expire:
             if mode != "r":
