@@ -233,7 +233,7 @@ class BaseStorage(Storage):
                 if self.overwrite:
                     raise
                 logger.debug("%s: %r was taken meanwhile; trying another name", type(self).__name__, name)
-                name = Storage.get_available_name(self, name, max_length=_MAX_LENGTH.get())
+                name = self.get_available_name(name, max_length=_MAX_LENGTH.get())
         raise FileExistsError(f"{type(self).__name__}: no free name found for {name!r}")
 
     def delete(self, name: str) -> None:
