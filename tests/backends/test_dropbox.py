@@ -1,0 +1,305 @@
+"""DropboxStorage against the HTTPS Dropbox API stand-in: the conformance suite plus Dropbox's own settings."""
+
+from __future__ import annotations
+
+import pickle
+import uuid
+import warnings
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.base import ContentFile
+
+from storages.backends.dropbox import (
+    DropBoxFile,
+    DropboxFile,
+    DropBoxStorage,
+    DropboxStorage,
+    DropBoxStorageException,
+    DropboxStorageException,
+)
+from tests.conformance import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from tests.conformance.helpers import fetch
+from tests.servers import free_port
+from tests.servers.dropbox_api import APP_KEY, APP_SECRET, REFRESH_TOKEN, TOKEN, start_dropbox_standin
+
+PATH = "storages.backends.dropbox.DropboxStorage"
+SECRETS = [TOKEN, APP_SECRET, REFRESH_TOKEN]
+
+
+@pytest.fixture(scope="session")
+def dropbox_server(tmp_path_factory):
+    server = start_dropbox_standin(tmp_path_factory.mktemp("dropbox"))
+    yield server
+    server.stop()
+
+
+def root() -> str:
+    return f"/conformance/{uuid.uuid4().hex}"
+
+
+class TestDropboxConformance(StorageConformance):
+    capabilities = Capabilities(created_time=False, accessed_time=False)
+
+    @pytest.fixture
+    def storage_config(self, dropbox_server):
+        return BackendConfig(PATH, dropbox_server.options(root_path=root()), secrets=SECRETS,
+                             location_option="root_path")
+
+    @pytest.fixture
+    def broken_configs(self, dropbox_server):
+        # A "missing container": the root path runs through an existing *file*.
+        blocker = DropboxStorage(**dropbox_server.options(root_path=root()))
+        blocker.save("blocker.txt", ContentFile(b"a file, not a folder"))
+        blocked_root = blocker.root_path + "/blocker.txt/inside"
+        return BrokenConfigs(
+            bad_credentials=BackendConfig(PATH, dropbox_server.options(oauth2_access_token="not-a-valid-token",
+                                                                       root_path=root()), secrets=SECRETS),
+            missing_container=BackendConfig(PATH, dropbox_server.options(root_path=blocked_root), secrets=SECRETS),
+            unreachable=BackendConfig(PATH, dropbox_server.options(api_host=f"127.0.0.1:{free_port()}",
+                                                                   root_path=root()), secrets=SECRETS),
+        )
+
+
+# -- Dropbox's own settings and behaviour ---------------------------------------------------
+
+
+@pytest.fixture
+def store(dropbox_server):
+    return DropboxStorage(**dropbox_server.options(root_path=root()))
+
+
+def test_aliases():
+    assert DropBoxStorage is DropboxStorage
+    assert DropBoxFile is DropboxFile
+    assert DropBoxStorageException is DropboxStorageException
+    assert issubclass(DropboxStorageException, OSError)
+
+
+def test_no_credentials_is_improperly_configured(dropbox_server):
+    storage = DropboxStorage(api_host=dropbox_server.host, ca_certs=str(dropbox_server.ca_cert))
+    with pytest.raises(ImproperlyConfigured, match="DROPBOX_OAUTH2_TOKEN"):
+        storage.exists("x.txt")
+    half = DropboxStorage(oauth2_refresh_token=REFRESH_TOKEN, api_host=dropbox_server.host)
+    with pytest.raises(ImproperlyConfigured, match="DROPBOX_APP_KEY"):
+        half.exists("x.txt")
+
+
+def test_settings_from_django(settings, dropbox_server):
+    settings.DROPBOX_OAUTH2_TOKEN = TOKEN
+    settings.DROPBOX_ROOT_PATH = root()
+    settings.DROPBOX_API_HOST = dropbox_server.host
+    settings.DROPBOX_CA_CERTS = str(dropbox_server.ca_cert)
+    settings.DROPBOX_TIMEOUT = 7
+    storage = DropboxStorage()
+    assert storage.timeout == 7 and storage.client._timeout == 7
+    name = storage.save("from-settings.txt", ContentFile(b"s"))
+    assert storage.open(name).read() == b"s"
+    assert storage.root_path == settings.DROPBOX_ROOT_PATH
+
+
+def test_positional_token_is_secret(dropbox_server):
+    options = dropbox_server.options(root_path=root())
+    token = options.pop("oauth2_access_token")
+    storage = DropboxStorage(token, **options)
+    name = storage.save("positional.txt", ContentFile(b"p"))
+    assert storage.exists(name)
+    path, args, kwargs = storage.deconstruct()
+    assert TOKEN not in repr((path, args, kwargs)) and args == ()
+    clone = pickle.loads(pickle.dumps(storage))
+    assert clone.open(name).read() == b"p"
+
+
+def test_refresh_token_auth_and_renewal(dropbox_server):
+    storage = DropboxStorage(**dropbox_server.options(
+        oauth2_access_token=None, app_key=APP_KEY, app_secret=APP_SECRET, oauth2_refresh_token=REFRESH_TOKEN,
+        root_path=root()))
+    dropbox_server.reset_stats()
+    name = storage.save("refreshed.txt", ContentFile(b"r"))
+    assert dropbox_server.stats().get("/oauth2/token") == 1
+    # the server expires the access token: the SDK refreshes once and retries
+    dropbox_server.expire_tokens()
+    assert storage.open(name).read() == b"r"
+    assert dropbox_server.stats().get("/oauth2/token") == 2
+
+
+def test_bad_refresh_token_is_a_clear_error(dropbox_server):
+    storage = DropboxStorage(**dropbox_server.options(
+        oauth2_access_token=None, app_key=APP_KEY, app_secret=APP_SECRET, oauth2_refresh_token="revoked",
+        root_path=root()))
+    with pytest.raises(PermissionError, match="DROPBOX_OAUTH2_REFRESH_TOKEN") as info:
+        storage.exists("x.txt")
+    assert "revoked" not in str(info.value)
+
+
+def test_auth_errors_are_never_silent(dropbox_server):
+    storage = DropboxStorage(**dropbox_server.options(oauth2_access_token="expired-or-wrong", root_path=root()))
+    with pytest.raises(PermissionError, match="DROPBOX_OAUTH2_TOKEN"):
+        storage.exists("x.txt")
+    with pytest.raises(PermissionError):
+        storage.url("x.txt")
+    with pytest.raises(PermissionError):
+        storage.listdir("")
+    with pytest.raises(PermissionError):
+        storage.exists("")
+
+
+def test_url_is_a_temporary_link(store):
+    name = store.save("linked.txt", ContentFile(b"link me"))
+    url = store.url(name)
+    assert url.startswith("http") and "linked.txt" in url
+    assert fetch(url) == (200, b"link me")
+    with pytest.raises(FileNotFoundError):
+        store.url("missing.txt")
+
+
+def test_modified_time_is_server_modified(store):
+    name = store.save("when.txt", ContentFile(b"w"))
+    md = store.client.files_get_metadata(store._path(store._key(name)))
+    assert store.get_modified_time(name).replace(microsecond=0) == md.server_modified.replace(
+        tzinfo=store.get_modified_time(name).tzinfo)
+
+
+def test_large_save_uses_upload_session(store, dropbox_server):
+    payload = bytes(range(256)) * (40 * 1024 + 7)  # about 10 MiB: 3 chunks of 4 MiB
+    dropbox_server.reset_stats()
+    name = store.save("session.bin", ContentFile(payload))
+    stats = dropbox_server.stats()
+    assert stats.get("/2/files/upload_session/start") == 1
+    assert stats.get("/2/files/upload_session/append_v2") == 1
+    assert stats.get("/2/files/upload_session/finish") == 1
+    assert "/2/files/upload" not in stats
+    with store.open(name, "rb") as f:
+        f.seek(5 * 1024 * 1024)
+        assert f.read(10) == payload[5 * 1024 * 1024:5 * 1024 * 1024 + 10]
+    assert store.size(name) == len(payload)
+
+
+def test_seek_reads_with_a_range_request(store, dropbox_server):
+    payload = b"0123456789" * 1000
+    name = store.save("ranged.bin", ContentFile(payload))
+    dropbox_server.reset_stats()
+    with store.open(name) as f:
+        f.seek(9000)
+        assert f.read() == payload[9000:]
+        f.seek(len(payload) + 5)
+        assert f.read() == b""
+    assert dropbox_server.stats()["/2/files/download"] <= 3
+
+
+def test_write_mode_overwrite(dropbox_server):
+    storage = DropboxStorage(**dropbox_server.options(root_path=root(), write_mode="overwrite"))
+    assert storage.overwrite is True
+    storage.save("same.txt", ContentFile(b"1"))
+    assert storage.save("same.txt", ContentFile(b"2")) == "same.txt"
+    assert storage.open("same.txt").read() == b"2"
+    add = DropboxStorage(**dropbox_server.options(root_path=root()))
+    assert add.write_mode == "add" and add.overwrite is False
+    with pytest.raises(ImproperlyConfigured, match="DROPBOX_WRITE_MODE"):
+        DropboxStorage(**dropbox_server.options(write_mode="update"))
+
+
+def test_add_mode_conflict_is_file_exists_even_for_identical_content(store):
+    from storages.files import UploadSpec
+
+    store.save("twin.txt", ContentFile(b"same"))
+    writer = store._open_writer(UploadSpec(name="twin.txt", key=store._key("twin.txt"),
+                                           content_type="text/plain", create_only=True))
+    writer.write(b"same")
+    with pytest.raises(FileExistsError):
+        writer.close()
+
+
+def test_deprecated_location_becomes_root_path(dropbox_server):
+    where = root()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        storage = DropboxStorage(**dropbox_server.options(location=where))
+    assert any(issubclass(w.category, DeprecationWarning) and "root_path" in str(w.message) for w in caught)
+    assert storage.root_path == where
+    name = storage.save("old.txt", ContentFile(b"o"))
+    other = DropboxStorage(**dropbox_server.options(root_path=where))
+    assert other.open(name).read() == b"o"
+
+
+def test_root_path_jail_and_backslashes(store, dropbox_server):
+    name = store.save("win\\style\\name.txt", ContentFile(b"w"))
+    assert name == "win/style/name.txt"
+    assert store.listdir("win/style") == ([], ["name.txt"])
+    md = store.client.files_get_metadata(store.root_path + "/win/style/name.txt")
+    assert md.path_display == store.root_path + "/win/style/name.txt"
+    from django.core.exceptions import SuspiciousFileOperation
+
+    with pytest.raises(SuspiciousFileOperation):
+        store.open("../outside.txt")
+    with pytest.raises(ImproperlyConfigured):
+        DropboxStorage(**dropbox_server.options(root_path="/a/../b"))
+
+
+def test_root_path_without_leading_slash_and_account_root(dropbox_server):
+    where = root()
+    storage = DropboxStorage(**dropbox_server.options(root_path=where.lstrip("/") + "/"))
+    assert storage.root_path == where
+    name = storage.save("rel.txt", ContentFile(b"r"))
+    top = DropboxStorage(**dropbox_server.options())
+    assert top.root_path == "/"
+    assert top.open(where.lstrip("/") + "/" + name).read() == b"r"
+    assert "conformance" in top.listdir("")[0]
+
+
+def test_folders_exist_and_missing_root(store):
+    store.save("folder/inner.txt", ContentFile(b"i"))
+    assert store.exists("folder") is True
+    assert store.exists("") is True
+    fresh = DropboxStorage(**{**store._options, "root_path": root()})
+    assert fresh.exists("") is False
+    assert fresh.listdir("") == ([], [])
+    with pytest.raises(IsADirectoryError):
+        store.open("folder")
+
+
+def test_pagination_follows_cursor(store, dropbox_server):
+    # the stand-in pages by 500 entries: 1100 names need list_folder + 2 continues
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = [f"paged/{i:04d}.txt" for i in range(1100)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda n: store.save(n, ContentFile(b"")), names))
+    dropbox_server.reset_stats()
+    assert sorted(store.listdir("paged")[1]) == [n.split("/")[1] for n in names]
+    stats = dropbox_server.stats()
+    assert stats["/2/files/list_folder"] == 1 and stats["/2/files/list_folder/continue"] == 2
+
+
+def test_unreachable_is_storage_unavailable(dropbox_server):
+    from storages.errors import StorageUnavailable
+
+    storage = DropboxStorage(**dropbox_server.options(api_host=f"127.0.0.1:{free_port()}"))
+    with pytest.raises(StorageUnavailable, match="DropboxStorage"):
+        storage.exists("x.txt")
+
+
+def test_untrusted_certificate_is_refused(dropbox_server, tmp_path):
+    from storages.errors import StorageUnavailable
+
+    storage = DropboxStorage(**dropbox_server.options(ca_certs=None))  # system CAs only
+    with pytest.raises(StorageUnavailable, match="CA bundle"):
+        storage.exists("x.txt")
+
+
+def test_missing_sdk_names_the_extra(monkeypatch):
+    import importlib
+    import sys
+
+    monkeypatch.setitem(sys.modules, "dropbox", None)
+    monkeypatch.delitem(sys.modules, "storages.backends.dropbox")
+    with pytest.raises(ImproperlyConfigured, match=r"pip install 'django-storages\[dropbox\]'"):
+        importlib.import_module("storages.backends.dropbox")
+
+
+def test_name_below_a_file_does_not_exist(store):
+    store.save("plain.txt", ContentFile(b"f"))
+    assert store.exists("plain.txt/child.txt") is False
+    with pytest.raises(FileNotFoundError):
+        store.open("plain.txt/child.txt")
+    assert store.listdir("plain.txt") == ([], [])

@@ -1,0 +1,297 @@
+"""LibCloudStorage with libcloud's local driver (a folder) and its S3 driver against moto.
+
+Both join the conformance suite; the rest checks libcloud's own settings.
+"""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+import uuid
+from urllib.parse import urlsplit
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.base import ContentFile
+
+from storages.backends.apache_libcloud import LibCloudFile, LibCloudStorage
+from tests.conformance import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from tests.conformance.helpers import fetch
+from tests.servers import free_port
+from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, start_s3
+
+PATH = "storages.backends.apache_libcloud.LibCloudStorage"
+BUCKET = "libcloud-conformance"
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    server = start_s3()
+    server.create_bucket(BUCKET)
+    yield server
+    server.process.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_auth_server():
+    server = start_s3(auth=True)
+    yield server
+    server.process.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _lock_files_in_a_temp_folder(tmp_path_factory):
+    """The local driver leaves one lock file per object in the temp folder: keep them out of /tmp."""
+    import tempfile
+
+    previous = tempfile.tempdir
+    tempfile.tempdir = str(tmp_path_factory.mktemp("libcloud-locks"))
+    yield
+    shutil.rmtree(tempfile.tempdir, ignore_errors=True)
+    tempfile.tempdir = previous
+
+
+@pytest.fixture(scope="module")
+def local_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("libcloud-local")
+    (root / "container").mkdir()
+    (root / "not-a-folder").write_text("a file where the base folder should be")
+    yield root
+    shutil.rmtree(root, ignore_errors=True)  # the memory test leaves 200 MB here
+
+
+def s3_provider(endpoint: str, **extra) -> dict:
+    parts = urlsplit(endpoint)
+    return {"type": "libcloud.storage.types.Provider.S3", "user": ACCESS_KEY, "key": SECRET_KEY,
+            "bucket": BUCKET, "region": "us-east-1", "host": parts.hostname, "port": parts.port,
+            "secure": False, **extra}
+
+
+@pytest.fixture
+def providers(settings, s3_server, s3_auth_server, local_root):
+    """LIBCLOUD_PROVIDERS for every test (credentials live in settings, as in a real project)."""
+    settings.LIBCLOUD_PROVIDERS = {
+        "default": {"type": "local", "user": str(local_root), "bucket": "container"},
+        "local": {"type": "libcloud.storage.types.Provider.LOCAL", "user": str(local_root), "bucket": "container"},
+        "local_bad_base": {"type": "local", "user": str(local_root / "not-a-folder"), "bucket": "container"},
+        "local_no_container": {"type": "local", "user": str(local_root), "bucket": "no-such-container"},
+        "local_gone": {"type": "local", "user": str(local_root / "unmounted"), "bucket": "container"},
+        "s3": s3_provider(s3_server.endpoint),
+        "s3_bad_creds": s3_provider(s3_auth_server.endpoint),
+        "s3_no_bucket": s3_provider(s3_server.endpoint, bucket="no-such-bucket"),
+        "s3_unreachable": s3_provider(f"http://127.0.0.1:{free_port()}"),
+    }
+    return settings.LIBCLOUD_PROVIDERS
+
+
+def options(provider: str, **extra) -> dict:
+    return {"provider_name": provider, "location": f"conformance/{uuid.uuid4().hex}", **extra}
+
+
+class TestLibcloudLocalConformance(StorageConformance):
+    # The local driver gives a filesystem path, not a URL: url() is base_url + name.
+    capabilities = Capabilities(url_fetchable=False, atomic_create=False)
+
+    @pytest.fixture
+    def storage_config(self, providers):
+        return BackendConfig(PATH, options("local", base_url="/media/"), secrets=[SECRET_KEY])
+
+    @pytest.fixture
+    def broken_configs(self, providers):
+        return BrokenConfigs(
+            bad_credentials=BackendConfig(PATH, options("local_bad_base")),
+            missing_container=BackendConfig(PATH, options("local_no_container")),
+            unreachable=BackendConfig(PATH, options("local_gone")),
+        )
+
+
+class TestLibcloudS3Conformance(StorageConformance):
+    capabilities = Capabilities(atomic_create=False, created_time=False, accessed_time=False)
+
+    @pytest.fixture
+    def storage_config(self, providers, s3_server):
+        # static files: stable public URLs from base_url (presigned URLs can't go in CSS)
+        return BackendConfig(PATH, options("s3"), secrets=[SECRET_KEY],
+                             static_options={"base_url": f"{s3_server.endpoint}/{BUCKET}/"})
+
+    @pytest.fixture
+    def broken_configs(self, providers):
+        return BrokenConfigs(
+            bad_credentials=BackendConfig(PATH, options("s3_bad_creds"), secrets=[SECRET_KEY]),
+            missing_container=BackendConfig(PATH, options("s3_no_bucket"), secrets=[SECRET_KEY]),
+            unreachable=BackendConfig(PATH, options("s3_unreachable"), secrets=[SECRET_KEY]),
+        )
+
+
+# -- libcloud's own settings -------------------------------------------------------------------
+
+
+def test_positional_provider_name_and_default(providers, local_root):
+    store = LibCloudStorage("s3")
+    assert store.provider_name == "s3" and store.bucket == BUCKET
+    assert type(store.driver).__name__ == "S3StorageDriver"
+    path, args, kwargs = store.deconstruct()
+    assert args == ("s3",) and SECRET_KEY not in repr((path, args, kwargs))
+    assert LibCloudStorage(None, "ignored-option").provider_name == "default"
+    assert type(LibCloudStorage().driver).__name__ == "LocalStorageDriver"
+
+
+def test_default_provider_setting(settings, providers):
+    settings.DEFAULT_LIBCLOUD_PROVIDER = "s3"
+    assert LibCloudStorage().provider_name == "s3"
+
+
+def test_provider_config_errors(settings, providers):
+    with pytest.raises(ImproperlyConfigured, match="'nope'"):
+        LibCloudStorage("nope")
+    settings.LIBCLOUD_PROVIDERS = {"x": {"type": "libcloud.storage.types.Provider.NO_SUCH", "bucket": "b"}}
+    with pytest.raises(ImproperlyConfigured, match="NO_SUCH"):
+        LibCloudStorage("x")
+    settings.LIBCLOUD_PROVIDERS = {"x": {"type": "some.other.module.S3", "bucket": "b"}}
+    with pytest.raises(ImproperlyConfigured, match="Provider constant"):
+        LibCloudStorage("x")
+    settings.LIBCLOUD_PROVIDERS = {"x": {"type": "s3", "bucket": "b", "regoin": "eu-west-1"}}
+    with pytest.raises(ImproperlyConfigured, match="regoin"):
+        LibCloudStorage("x")
+    settings.LIBCLOUD_PROVIDERS = {"x": {"type": "s3", "user": "u", "key": SECRET_KEY, "bucket": "b",
+                                         "region": "mars-north-1"}}
+    store = LibCloudStorage("x")
+    with pytest.raises(ImproperlyConfigured, match="'s3'.*ValueError") as info:
+        store.driver  # noqa: B018 - the driver is built on first use
+    assert SECRET_KEY not in str(info.value)
+
+
+def test_providers_in_options_stay_out_of_migrations(providers):
+    inline = {"mine": dict(providers["s3"])}
+    store = LibCloudStorage("mine", providers=inline, location="inline")
+    name = store.save("inline.txt", ContentFile(b"i"))
+    assert store.open(name).read() == b"i"
+    _, args, kwargs = store.deconstruct()
+    assert "providers" not in kwargs and SECRET_KEY not in repr((args, kwargs))
+
+
+def test_create_container_through_driver(providers):
+    store = LibCloudStorage("s3")
+    new = f"bucket-{uuid.uuid4().hex[:8]}"
+    store.driver.create_container(new)
+    assert any(c.name == new for c in store.driver.list_containers())
+
+
+def test_s3_url_is_presigned_and_fetchable(providers):
+    store = LibCloudStorage(**options("s3"))
+    name = store.save("signed.txt", ContentFile(b"signed"))
+    url = store.url(name)
+    assert "X-Amz-Signature=" in url and SECRET_KEY not in url
+    assert fetch(url) == (200, b"signed")
+
+
+def test_url_without_web_urls_is_a_clear_error(providers):
+    store = LibCloudStorage(**options("local"))
+    name = store.save("nourl.txt", ContentFile(b"n"))
+    with pytest.raises(NotImplementedError, match="base_url"):
+        store.url(name)
+    assert LibCloudStorage(**options("local", base_url="https://cdn.example.com/m/")).url("a b.txt").startswith(
+        "https://cdn.example.com/m/conformance/")
+
+
+def test_base_url_per_provider(settings, providers):
+    settings.LIBCLOUD_PROVIDERS = {**providers, "cdn": {**providers["s3"], "base_url": "https://cdn.example/"}}
+    store = LibCloudStorage("cdn", location="x")
+    assert store.url("y z.txt") == "https://cdn.example/x/y%20z.txt"
+
+
+@pytest.mark.parametrize("provider", ["local", "s3"])
+def test_missing_objects_are_file_not_found(providers, provider):
+    store = LibCloudStorage(**options(provider))
+    with pytest.raises(FileNotFoundError):
+        store.open("nope.txt")
+    with pytest.raises(FileNotFoundError):
+        store.size("nope.txt")
+    assert store.exists("nope.txt") is False
+
+
+@pytest.mark.parametrize("provider", ["local", "s3"])
+def test_listdir_asks_only_for_the_prefix(providers, provider, monkeypatch):
+    store = LibCloudStorage(**options(provider))
+    outsider = LibCloudStorage(**options(provider))
+    for i in range(5):
+        outsider.save(f"elsewhere/{i}.txt", ContentFile(b""))
+    store.save("dir/a.txt", ContentFile(b""))
+    store.save("dir/sub/b.txt", ContentFile(b""))
+    seen = []
+    driver_type = type(store.driver)
+    original = driver_type.iterate_container_objects
+
+    def spy(self, container, prefix=None, ex_prefix=None):
+        seen.append(prefix)
+        return original(self, container, prefix=prefix, ex_prefix=ex_prefix)
+
+    monkeypatch.setattr(driver_type, "iterate_container_objects", spy)
+    assert store.listdir("dir") == (["sub"], ["a.txt"])
+    if provider == "s3":
+        assert seen == [store.location + "/dir/"]
+    else:
+        assert seen == []  # one folder read, no walk of the container
+
+
+@pytest.mark.parametrize("provider", ["local", "s3"])
+def test_seek_uses_ranged_reads(providers, provider):
+    store = LibCloudStorage(**options(provider))
+    payload = bytes(range(256)) * 300
+    name = store.save("ranged.bin", ContentFile(payload))
+    with store.open(name) as f:
+        f.seek(70000)
+        assert f.read(100) == payload[70000:70100]
+        f.seek(len(payload) + 10)
+        assert f.read() == b""
+
+
+def test_file_overwrite_option_and_setting(settings, providers):
+    store = LibCloudStorage(**options("s3"))
+    assert store.overwrite is False  # libcloud has no overwrite switch of its own: off by default
+    settings.LIBCLOUD_FILE_OVERWRITE = True
+    on = LibCloudStorage(**options("s3"))
+    assert on.overwrite is True
+    assert on.save("same.txt", ContentFile(b"1")) == on.save("same.txt", ContentFile(b"2")) == "same.txt"
+    assert on.open("same.txt").read() == b"2"
+
+
+def test_pickled_storage_rebuilds_its_driver(providers):
+    store = LibCloudStorage(**options("s3"))
+    name = store.save("p.txt", ContentFile(b"p"))
+    clone = pickle.loads(pickle.dumps(store))
+    assert clone.open(name).read() == b"p"
+    assert isinstance(clone.open(name), LibCloudFile)
+
+
+def test_aborted_local_write_leaves_nothing(providers):
+    store = LibCloudStorage(**options("local"))
+    with pytest.raises(RuntimeError):
+        with store.open("partial.bin", "wb") as f:
+            f.write(b"x" * 1000)
+            raise RuntimeError("boom")
+    assert not store.exists("partial.bin")
+    assert store.listdir("") == ([], [])
+
+
+def test_missing_sdk_names_the_extra(monkeypatch):
+    import importlib
+    import sys
+
+    monkeypatch.setitem(sys.modules, "libcloud.common.types", None)
+    monkeypatch.delitem(sys.modules, "storages.backends.apache_libcloud")
+    with pytest.raises(ImproperlyConfigured, match=r"pip install 'django-storages\[libcloud\]'"):
+        importlib.import_module("storages.backends.apache_libcloud")
+
+
+def test_s3_errors_are_specific(providers):
+    from storages.errors import StorageUnavailable
+
+    with pytest.raises(PermissionError, match=r"LIBCLOUD_PROVIDERS\['s3_bad_creds'\]"):
+        LibCloudStorage(**options("s3_bad_creds")).exists("x.txt")
+    with pytest.raises(ImproperlyConfigured, match="no-such-bucket"):
+        LibCloudStorage(**options("s3_no_bucket")).exists("x.txt")
+    with pytest.raises(StorageUnavailable, match="LibCloudStorage"):
+        LibCloudStorage(**options("s3_unreachable")).exists("x.txt")
+    with pytest.raises(ImproperlyConfigured, match="not a directory"):
+        LibCloudStorage(**options("local_bad_base")).exists("x.txt")
