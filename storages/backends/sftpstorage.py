@@ -2,7 +2,7 @@
 
 Requests per operation (SFTP round trips): ``exists()`` / ``size()`` /
 ``get_*_time()`` one STAT; ``open()`` one STAT, then on the first read an OPEN
-and pipelined READs (2 MiB windows), the handle closed at the end of the file;
+and pipelined READs (64 of 32 KiB in flight), the handle closed at the end of the file;
 ``save()`` OPEN of a temporary name, pipelined WRITEs, CLOSE, then a
 ``posix-rename`` into place (overwrite off: an exclusive create of the final
 name first); ``delete()`` one REMOVE; ``listdir()`` one directory read.
@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
@@ -42,6 +43,7 @@ from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
 
 try:
     import paramiko
+    from paramiko.sftp import CMD_DATA, CMD_READ, CMD_STATUS, int64
     from paramiko.util import ClosingContextManager
 except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK test
     raise ImproperlyConfigured("The SFTP backend needs paramiko: pip install 'django-storages[sftp]'") from exc
@@ -56,9 +58,9 @@ DEFAULT_TIMEOUT = 30.0
 SESSIONS_PER_CONNECTION = 8
 #: Idle SFTP sessions kept for reuse.
 MAX_IDLE_SESSIONS = 8
-#: Bytes asked for in flight per read window (paramiko sends 32 KiB requests).
-READ_WINDOW = 2 * 1024 * 1024
+#: Reads: 32 KiB requests (what every server accepts), 64 of them (2 MiB) in flight.
 READ_REQUEST = 32 * 1024
+READ_DEPTH = 64
 #: Temporary upload names; listdir() hides them.
 TEMP_PREFIX = ".~storages-"
 TEMP_SUFFIX = ".part"
@@ -87,7 +89,8 @@ _SETTINGS = (
             doc="An OpenSSH known_hosts file; unset means ~/.ssh/known_hosts when it exists."),
     Setting("root_path", ("SFTP_STORAGE_ROOT",), "",
             doc="Remote directory holding the files (absolute, or relative to the login directory)."),
-    Setting("base_url", ("SFTP_BASE_URL",), lambda: setting("MEDIA_URL"), doc="Prefix of url()."),
+    Setting("base_url", ("SFTP_BASE_URL",), lambda: setting("MEDIA_URL"),
+            doc="Prefix of url() (default: MEDIA_URL): the web server that publishes root_path."),
     Setting("unknown_host", ("SFTP_STORAGE_UNKNOWN_HOST",), "warn",
             doc="A host missing from known_hosts: 'warn' (accept its key for this storage and log a WARNING) "
                 "or 'reject'. A key that differs from known_hosts is always refused."),
@@ -156,6 +159,7 @@ class _Pool:
         self._connect_lock = threading.Lock()  # one handshake at a time (sshd's MaxStartups)
         self._idle: list[_Session] = []
         self._connections: list[_Connection] = []
+        self._failure: tuple[float, BaseException] | None = None
 
     def acquire(self) -> _Session:
         with self._lock:
@@ -168,22 +172,43 @@ class _Pool:
         return self._open()
 
     def _open(self) -> _Session:
+        asked = time.monotonic()
         with self._connect_lock:
-            with self._lock:
-                candidates = [c for c in self._connections if c.alive() and c.sessions < c.limit]
-            for connection in candidates:
+            while True:
+                with self._lock:
+                    if self._idle:  # released while this thread waited for the lock
+                        session = self._idle.pop()
+                        if session.alive():
+                            session.fresh = False
+                            return session
+                        self._drop(session)
+                        continue
+                    connection = next((c for c in self._connections if c.alive() and c.sessions < c.limit), None)
+                    if connection is None:
+                        break
+                    connection.sessions += 1  # reserved: the connection stays open while we add a channel
                 try:
                     sftp = connection.client.open_sftp()
-                except (paramiko.ChannelException, paramiko.SSHException, EOFError, OSError):
+                except (paramiko.SSHException, EOFError, OSError):
                     # The server allows fewer sessions per connection (OpenSSH: MaxSessions).
                     with self._lock:
+                        connection.sessions -= 1
                         connection.limit = max(1, connection.sessions)
                     continue
                 return self._register(connection, sftp)
-            client = self.storage._connect()
-            connection = _Connection(client)
+            failed = self._failure
+            if failed is not None and failed[0] >= asked:
+                # The handshake this thread queued behind just failed: don't wait a timeout again.
+                raise _again(failed[1])
             try:
-                sftp = client.open_sftp()
+                connection = _Connection(self.storage._connect())
+            except Exception as exc:
+                self._failure = (time.monotonic(), exc)
+                raise
+            self._failure = None
+            connection.sessions = 1
+            try:
+                sftp = connection.client.open_sftp()
             except Exception as exc:
                 connection.close()
                 raise self.storage._unavailable(exc, "opening an SFTP session") from exc
@@ -193,8 +218,6 @@ class _Pool:
 
     def _register(self, connection: _Connection, sftp: paramiko.SFTPClient) -> _Session:
         sftp.get_channel().settimeout(self.storage._timeout)
-        with self._lock:
-            connection.sessions += 1
         return _Session(connection, sftp, fresh=True)
 
     def release(self, session: _Session) -> None:
@@ -231,6 +254,16 @@ class _Pool:
                 pass
         for connection in connections:
             connection.close()
+
+
+def _again(exc: BaseException) -> BaseException:
+    """A fresh copy of a connection error, for another thread that waited on the same attempt."""
+    try:
+        copy = type(exc)(*exc.args)
+    except Exception:  # pragma: no cover - an exception type with another signature
+        return exc
+    copy.__cause__ = exc.__cause__
+    return copy
 
 
 def _is_status_error(exc: BaseException) -> bool:
@@ -357,7 +390,8 @@ class SFTPStorage(ClosingContextManager, BaseStorage):
             ) from exc
         except paramiko.AuthenticationException as exc:
             client.close()
-            if password is None and self._can_prompt():
+            typed = self.__dict__.pop("_password", None)  # a wrong typed password is asked for again next time
+            if typed is None and self._can_prompt():
                 self._password = getpass.getpass(
                     f"Password for {self.params.get('username') or getpass.getuser()}@{self._where()}: ")
                 return self._connect()
@@ -539,17 +573,30 @@ class SFTPStorage(ClosingContextManager, BaseStorage):
 
 
 class _Reader:
-    """A streaming body: pipelined reads of READ_WINDOW bytes, the session returned at the end."""
+    """A streaming body: a sliding window of pipelined READ requests; the session goes back at the end.
+
+    paramiko's own prefetch (``readv`` / ``prefetch``) may fall back to one
+    request per round trip and keep replies it never hands out, so a large
+    file can end up in memory. This keeps READ_DEPTH requests in flight and
+    holds at most that many replies. It uses paramiko's request plumbing
+    (``_async_request`` / ``_read_response``, as SFTPFile does).
+    """
+
+    _session: _Session | None = None
 
     def __init__(self, storage: SFTPStorage, key: str, offset: int, size: int) -> None:
         self.storage = storage
         self.key = key
         self.size = size
-        self.pos = offset
+        self.pos = offset  # the next byte handed out
+        self._next = offset  # the next byte asked for
+        self._inflight: deque[tuple[int, int, int]] = deque()  # (request number, offset, length)
+        self._replies: dict[int, tuple[int, Any]] = {}
         self._buffer = b""
         self._used = 0
-        self._session: _Session | None = None
         self._handle: Any = None
+        self._started = 0.0
+        self._requests = 0
 
     def read(self, n: int = -1) -> bytes:
         if self._used >= len(self._buffer):
@@ -569,26 +616,60 @@ class _Reader:
             self.close()  # the whole file was read: give the session back now
         return chunk
 
+    def _async_response(self, t: int, msg: Any, num: int) -> None:
+        """paramiko hands over the reply to each request made for this reader."""
+        self._replies[num] = (t, msg)
+
     def _fill(self) -> None:
         storage = self.storage
-        path = storage._path(self.key)
         if self._handle is None:
+            path = storage._path(self.key)
             self._handle, self._session = storage._run("open", self.key, lambda sftp: sftp.open(path, "rb"),
                                                        keep=True)
-        end = min(self.pos + READ_WINDOW, self.size)
-        chunks = [(o, min(READ_REQUEST, end - o)) for o in range(self.pos, end, READ_REQUEST)]
-        start = time.perf_counter()
+            self._started = time.perf_counter()
+        assert self._session is not None
+        sftp = self._session.sftp
         try:
-            data = b"".join(self._handle.readv(chunks))
+            while len(self._inflight) < READ_DEPTH and self._next < self.size:
+                length = min(READ_REQUEST, self.size - self._next)
+                self._ask(sftp, self._next, length)
+                self._next += length
+            data = b""
+            while self._inflight and not data:
+                num, offset, length = self._inflight.popleft()
+                t, msg = self._reply(sftp, num)
+                if t == CMD_STATUS:
+                    try:
+                        sftp._convert_status(msg)
+                    except EOFError:  # the file is shorter than it was at open()
+                        self.size = min(self.size, offset)
+                        self._inflight.clear()
+                    continue
+                if t != CMD_DATA:
+                    raise paramiko.SFTPError(f"expected data, got reply type {t}")
+                data = msg.get_string()
+                if 0 < len(data) < length:  # a short read: ask for the rest before anything later
+                    self._ask(sftp, offset + len(data), length - len(data), first=True)
         except Exception as exc:
             session = self._session
             self._release(broken=True)
-            if session is not None and _is_status_error(exc):
+            if session is not None and _is_status_error(exc) and session.alive():
                 raise storage._translate(exc, self.key, "read") from exc
             raise storage._unavailable(exc, f"reading {self.key!r}") from exc
-        logger.debug("sftp read %s offset=%d bytes=%d %.1fms", self.key, self.pos, len(data),
-                     (time.perf_counter() - start) * 1000)
         self._buffer, self._used = data, 0
+
+    def _ask(self, sftp: paramiko.SFTPClient, offset: int, length: int, first: bool = False) -> None:
+        num = sftp._async_request(self, CMD_READ, self._handle.handle, int64(offset), int(length))
+        self._requests += 1
+        if first:
+            self._inflight.appendleft((num, offset, length))
+        else:
+            self._inflight.append((num, offset, length))
+
+    def _reply(self, sftp: paramiko.SFTPClient, num: int) -> tuple[int, Any]:
+        while num not in self._replies:
+            sftp._read_response()  # reads one reply and hands it to whoever asked
+        return self._replies.pop(num)
 
     def _release(self, broken: bool = False) -> None:
         handle, self._handle = self._handle, None
@@ -600,10 +681,15 @@ class _Reader:
             pool.discard(session)
             return
         try:
+            while self._inflight:  # replies still on their way must not reach the next user
+                self._reply(session.sftp, self._inflight.popleft()[0])
+            self._replies.clear()
             handle.close()
         except Exception:
             pool.discard(session)
             return
+        logger.debug("sftp read %s bytes=%d requests=%d %.1fms", self.key, self.pos, self._requests,
+                     (time.perf_counter() - self._started) * 1000)
         pool.release(session)
 
     def close(self) -> None:
@@ -620,6 +706,8 @@ class _Reader:
 
 class _Writer(io.RawIOBase):
     """Streams into a temporary file next to the target; close() renames it into place."""
+
+    _session: _Session | None = None  # class default: __del__ may run on an instance whose __init__ failed
 
     def __init__(self, storage: SFTPStorage, spec: UploadSpec) -> None:
         super().__init__()
