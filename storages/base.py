@@ -144,6 +144,17 @@ class BaseStorage(Storage):
         where = getattr(self, "location", "")
         return f"<{type(self).__name__} location={where!r}>"
 
+    def _lazy(self, attr: str, factory: Any) -> Any:
+        """The value of transient attribute ``attr``, made once (thread-safe) by ``factory()``."""
+        value = self.__dict__.get(attr)
+        if value is None:
+            with self._lock:
+                value = self.__dict__.get(attr)
+                if value is None:
+                    value = factory()
+                    setattr(self, attr, value)
+        return value
+
     # -- names -------------------------------------------------------------
     def _key(self, name: str, *, allow_root: bool = False) -> str:
         return naming.to_key(getattr(self, "location", ""), name, allow_root=allow_root)

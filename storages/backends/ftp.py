@@ -319,13 +319,7 @@ class FTPStorage(BaseStorage):
     # -- connections -------------------------------------------------------
     @property
     def _connections(self) -> _Pool:
-        pool = self.__dict__.get("_pool")
-        if pool is None:
-            with self._lock:
-                pool = self.__dict__.get("_pool")
-                if pool is None:
-                    pool = self._pool = _Pool(self)
-        return pool
+        return self._lazy("_pool", lambda: _Pool(self))
 
     def close(self) -> None:
         """Log out of every pooled connection (the storage reconnects if used again)."""

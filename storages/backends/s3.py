@@ -373,19 +373,16 @@ class S3Storage(BaseStorage):
     @property
     def connection(self) -> Any:
         """The boto3 S3 client (thread-safe, created once per storage)."""
-        client = self.__dict__.get("_client")
-        if client is None:
-            with self._lock:
-                client = self.__dict__.get("_client")
-                if client is None:
-                    if not self.bucket_name:
-                        raise ImproperlyConfigured(
-                            "S3Storage needs a bucket: set OPTIONS[\"bucket_name\"] or AWS_STORAGE_BUCKET_NAME."
-                        )
-                    client = self._new_client()
-                    self._client = client
-                    if self.auto_create_bucket:
-                        self._ensure_bucket(client)
+        return self._lazy("_client", self._make_client)
+
+    def _make_client(self) -> Any:
+        if not self.bucket_name:
+            raise ImproperlyConfigured(
+                "S3Storage needs a bucket: set OPTIONS[\"bucket_name\"] or AWS_STORAGE_BUCKET_NAME."
+            )
+        client = self._new_client()
+        if self.auto_create_bucket:
+            self._ensure_bucket(client)
         return client
 
     @property
@@ -538,22 +535,12 @@ class S3Storage(BaseStorage):
         return True
 
     # -- URLs --------------------------------------------------------------
-    def _lazy_client(self, attr: str, factory: Any) -> Any:
-        client = self.__dict__.get(attr)
-        if client is None:
-            with self._lock:
-                client = self.__dict__.get(attr)
-                if client is None:
-                    client = factory()
-                    setattr(self, attr, client)
-        return client
-
     def _unsigned_url(self, key: str, params: dict[str, Any]) -> str:
         base = self.__dict__.get("_unsigned_base")
         if base is None:
             # Ask botocore once where keys live (endpoint, addressing style,
             # region); after that an unsigned URL is string work only.
-            client = self._lazy_client("_unsigned_client", lambda: self._new_client(unsigned=True))
+            client = self._lazy("_unsigned_client", lambda: self._new_client(unsigned=True))
             marker = "__storages_key__"
             template = client.generate_presigned_url("get_object", Params={"Bucket": self.bucket_name,
                                                                           "Key": marker}, ExpiresIn=60)
@@ -581,7 +568,7 @@ class S3Storage(BaseStorage):
         if not self.querystring_auth and not http_method:
             return self._unsigned_url(key, params)
         if self.public_endpoint_url:
-            client = self._lazy_client("_url_client", lambda: self._new_client(self.public_endpoint_url))
+            client = self._lazy("_url_client", lambda: self._new_client(self.public_endpoint_url))
         else:
             client = self.connection
         method = (http_method or "GET").upper()
@@ -599,7 +586,7 @@ class S3Storage(BaseStorage):
         key = self._key(name)
         client = self.connection
         if self.public_endpoint_url:
-            client = self._lazy_client("_url_client", lambda: self._new_client(self.public_endpoint_url))
+            client = self._lazy("_url_client", lambda: self._new_client(self.public_endpoint_url))
         return client.generate_presigned_post(
             self.bucket_name, key, Fields=fields, Conditions=conditions,
             ExpiresIn=int(self.querystring_expire if expire is None else expire),

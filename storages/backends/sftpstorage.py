@@ -312,13 +312,7 @@ class SFTPStorage(ClosingContextManager, BaseStorage):
     # -- connections -------------------------------------------------------
     @property
     def _sessions(self) -> _Pool:
-        pool = self.__dict__.get("_pool")
-        if pool is None:
-            with self._lock:
-                pool = self.__dict__.get("_pool")
-                if pool is None:
-                    pool = self._pool = _Pool(self)
-        return pool
+        return self._lazy("_pool", lambda: _Pool(self))
 
     def close(self) -> None:
         """Close every pooled connection (the storage reconnects if used again)."""

@@ -10,7 +10,6 @@ user-delegation keys.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 import shutil
 import tempfile
@@ -20,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.servers import TOOLS_DIR, ServerProcess, free_port
+from tests.servers import TOOLS_DIR, ServerProcess, free_port, make_self_signed_cert
 
 ACCOUNT_NAME = "devstoreaccount1"
 # Azurite's well-known development key (public; the tests still check it never leaks).
@@ -80,39 +79,6 @@ class AzuriteServer:
     def stop(self) -> None:
         self.process.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def make_self_signed_cert(directory: Path) -> tuple[Path, Path]:
-    """A certificate (and key) for 127.0.0.1 / localhost, valid for a day; it is its own CA."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                                                    x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path = directory / "cert.pem"
-    key_path = directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
 
 
 def start_azurite(oauth: bool = False) -> AzuriteServer:

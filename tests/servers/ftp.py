@@ -11,9 +11,7 @@ to start pyftpdlib in the foreground (the fixtures do this in a subprocess).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import functools
-import ipaddress
 import os
 import shutil
 import tempfile
@@ -23,7 +21,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote
 
-from tests.servers import ServerProcess, free_port, python
+from tests.servers import ServerProcess, free_port, make_self_signed_cert, python
 
 USER = "storages"
 # Characters that must be percent-encoded in FTP_STORAGE_LOCATION; the tests check it never leaks.
@@ -35,35 +33,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def make_certificate(folder: Path) -> Path:
-    """A self-signed certificate + key (one PEM file) for 127.0.0.1 and localhost."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                                                    x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    path = folder / "cert.pem"
-    path.write_bytes(
-        cert.public_bytes(serialization.Encoding.PEM)
-        + key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                            serialization.NoEncryption())
-    )
-    return path
+    """A self-signed certificate and its key in one PEM file (what pyftpdlib and vsftpd take)."""
+    cert, key = make_self_signed_cert(folder)
+    combined = folder / "cert-and-key.pem"
+    combined.write_bytes(cert.read_bytes() + key.read_bytes())
+    return combined
 
 
 # -- HTTP over a directory ---------------------------------------------------------
