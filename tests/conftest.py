@@ -25,3 +25,23 @@ def _fresh_storages():
 
     yield
     storages._storages = {}
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """moto's standalone S3 server, shared by every module that needs S3 (S3Storage, libcloud's S3 driver)."""
+    from tests.servers.s3 import start_s3
+
+    server = start_s3()
+    yield server
+    server.process.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_auth_server():
+    """A second moto that checks request signatures (and knows no keys): for wrong-credential tests."""
+    from tests.servers.s3 import start_s3
+
+    server = start_s3(auth=True)
+    yield server
+    server.process.stop()

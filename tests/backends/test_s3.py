@@ -8,24 +8,20 @@ import pytest
 
 from tests.conformance import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
 from tests.servers import free_port
-from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, S3Server, start_s3
+from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, S3Server
 
 BUCKET = "conformance"
 
 
-@pytest.fixture(scope="session")
-def s3_server():
-    server = start_s3()
-    server.create_bucket(BUCKET)
-    yield server
-    server.process.stop()
+@pytest.fixture(scope="module")
+def s3_server(moto_server):
+    moto_server.create_bucket(BUCKET)
+    return moto_server
 
 
-@pytest.fixture(scope="session")
-def s3_auth_server():
-    server = start_s3(auth=True)
-    yield server
-    server.process.stop()
+@pytest.fixture(scope="module")
+def s3_auth_server(moto_auth_server):
+    return moto_auth_server
 
 
 def s3_options(server: S3Server, **extra) -> dict:
