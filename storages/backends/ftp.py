@@ -23,14 +23,12 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import ftplib
-import io
 import logging
 import posixpath
 import re
 import ssl
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -43,7 +41,7 @@ from storages import naming
 from storages.base import BaseStorage, join_url
 from storages.conf import Setting, setting
 from storages.errors import StorageError, StorageUnavailable
-from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
+from storages.files import ObjectInfo, ReadResult, RemoteFile, RenameIntoPlaceWriter, UploadSpec, is_temp_name
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +53,6 @@ DEFAULT_PORT = 21
 MAX_IDLE_CONNECTIONS = 8
 READ_CHUNK = 256 * 1024
 #: Temporary upload names; listdir() hides them.
-TEMP_PREFIX = ".~storages-"
-TEMP_SUFFIX = ".part"
 
 _SETTINGS = (
     Setting("location", ("FTP_STORAGE_LOCATION",), None, secret=True,
@@ -528,7 +524,7 @@ class FTPStorage(BaseStorage):
 
         dirs, files = self._run("list", prefix or "/", listing)
         yield ([f"{prefix}{d}/" for d in dirs if d not in (".", "..")],
-               [prefix + f for f in files if not (f.startswith(TEMP_PREFIX) and f.endswith(TEMP_SUFFIX))])
+               [prefix + f for f in files if not is_temp_name(f)])
 
     @staticmethod
     def _is_dir(conn: _Conn, path: str) -> bool:
@@ -643,20 +639,15 @@ class _Reader:
             self.storage._connections.discard(conn)
 
 
-class _Writer(io.RawIOBase):
+class _Writer(RenameIntoPlaceWriter):
     """Streams a STOR into a temporary name next to the target; close() renames it into place."""
 
     _sock: Any = None  # class defaults: __del__ may run on an instance whose __init__ failed
     _conn: _Conn | None = None
 
     def __init__(self, storage: FTPStorage, spec: UploadSpec) -> None:
-        super().__init__()
-        self.storage = storage
-        self.spec = spec
-        self.bytes_written = 0
-        self.path = storage._path(spec.key)
-        folder = posixpath.dirname(self.path)
-        self.temp = posixpath.join(folder, f"{TEMP_PREFIX}{uuid.uuid4().hex[:20]}{TEMP_SUFFIX}")
+        super().__init__(storage, spec, storage._path(spec.key))
+        folder = self.folder
 
         def stor(conn: _Conn) -> Any:
             try:
@@ -674,20 +665,12 @@ class _Writer(io.RawIOBase):
 
         self._sock, self._conn = storage._run("stor", spec.name, stor, keep=True)
 
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:  # type: ignore[override]
-        if self.closed:
-            raise ValueError("write to a closed upload")
-        view = memoryview(data).cast("B")
+    def _send(self, view: memoryview) -> None:
         try:
             self._sock.sendall(view)
         except Exception as exc:
             self._drop()
             raise self.storage._unavailable(exc, f"upload of {self.spec.name!r}") from exc
-        self.bytes_written += len(view)
-        return len(view)
 
     def _end_transfer(self) -> None:
         sock, self._sock = self._sock, None

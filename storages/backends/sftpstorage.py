@@ -20,7 +20,6 @@ import datetime as dt
 import errno
 import getpass
 import hashlib
-import io
 import logging
 import os
 import posixpath
@@ -28,7 +27,6 @@ import stat as statmod
 import sys
 import threading
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
@@ -39,7 +37,7 @@ from django.utils.deconstruct import deconstructible
 from storages.base import BaseStorage, join_url
 from storages.conf import Setting, setting
 from storages.errors import StorageError, StorageUnavailable, translate
-from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
+from storages.files import ObjectInfo, ReadResult, RemoteFile, RenameIntoPlaceWriter, UploadSpec, is_temp_name
 
 try:
     import paramiko
@@ -62,8 +60,6 @@ MAX_IDLE_SESSIONS = 8
 READ_REQUEST = 32 * 1024
 READ_DEPTH = 64
 #: Temporary upload names; listdir() hides them.
-TEMP_PREFIX = ".~storages-"
-TEMP_SUFFIX = ".part"
 #: SSHClient.connect() arguments that are secrets: kept out of deconstruct() (migrations) and reprs.
 SECRET_PARAMS = frozenset({"password", "passphrase", "pkey", "sock", "gss_deleg_creds", "auth_strategy"})
 UNKNOWN_HOST_CHOICES = ("warn", "reject")
@@ -548,7 +544,7 @@ class SFTPStorage(ClosingContextManager, BaseStorage):
                 continue
             if statmod.S_ISDIR(entry.st_mode or 0):
                 dirs.append(f"{prefix}{entry.filename}/")
-            elif not (entry.filename.startswith(TEMP_PREFIX) and entry.filename.endswith(TEMP_SUFFIX)):
+            elif not is_temp_name(entry.filename):
                 files.append(prefix + entry.filename)
         yield dirs, files
 
@@ -698,19 +694,14 @@ class _Reader:
                 pass
 
 
-class _Writer(io.RawIOBase):
+class _Writer(RenameIntoPlaceWriter):
     """Streams into a temporary file next to the target; close() renames it into place."""
 
     _session: _Session | None = None  # class default: __del__ may run on an instance whose __init__ failed
 
     def __init__(self, storage: SFTPStorage, spec: UploadSpec) -> None:
-        super().__init__()
-        self.storage = storage
-        self.spec = spec
-        self.bytes_written = 0
-        self.path = storage._path(spec.key)
-        folder = posixpath.dirname(self.path)
-        self.temp = posixpath.join(folder, f"{TEMP_PREFIX}{uuid.uuid4().hex[:20]}{TEMP_SUFFIX}")
+        super().__init__(storage, spec, storage._path(spec.key))
+        folder = self.folder
         self._claimed = False
 
         def open_temp(sftp: paramiko.SFTPClient) -> Any:
@@ -726,19 +717,11 @@ class _Writer(io.RawIOBase):
 
         self._handle, self._session = storage._run("open", spec.name, open_temp, keep=True)
 
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:  # type: ignore[override]
-        if self.closed:
-            raise ValueError("write to a closed upload")
-        view = memoryview(data).cast("B")
+    def _send(self, view: memoryview) -> None:
         try:
             self._handle.write(view)
         except Exception as exc:
             self._fail(exc, "writing")
-        self.bytes_written += len(view)
-        return len(view)
 
     def _fail(self, exc: BaseException, doing: str) -> None:
         """Discard the upload after an error and raise the translated error."""
