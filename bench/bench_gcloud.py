@@ -10,35 +10,18 @@ not part of the storage's work.
 
 from __future__ import annotations
 
-import contextlib
-import http.client
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import MB, print_table, run_storage_bench  # noqa: E402 - sets up Django first
+from bench.common import MB, http_requests, print_table, run_storage_bench  # noqa: E402 - sets up Django first
 
 
-@contextlib.contextmanager
-def local_requests() -> Iterator[dict[str, int]]:
-    """Count HTTP requests to 127.0.0.1 (the emulator and the token endpoint)."""
-    counts = {"requests": 0}
-    original = http.client.HTTPConnection.putrequest
-
-    def counting(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if self.host == "127.0.0.1":
-            counts["requests"] += 1
-        return original(self, *args, **kwargs)
-
-    http.client.HTTPConnection.putrequest = counting  # type: ignore[method-assign]
-    try:
-        yield counts
-    finally:
-        http.client.HTTPConnection.putrequest = original  # type: ignore[method-assign]
+def local_requests():
+    """Count HTTP requests to 127.0.0.1 (the emulator and the token endpoint) only."""
+    return http_requests(host="127.0.0.1")
 
 
 def main() -> None:

@@ -34,13 +34,17 @@ MB = 1024 * 1024
 
 
 @contextlib.contextmanager
-def http_requests() -> Iterator[dict[str, int]]:
-    """Count HTTP requests made through http.client (urllib3, requests, boto3...)."""
+def http_requests(host: str | None = None) -> Iterator[dict[str, int]]:
+    """Count HTTP requests made through http.client (urllib3, requests, boto3...).
+
+    With ``host``, only requests to that host count (SDKs may call other hosts in the background).
+    """
     counts = {"requests": 0}
     original = http.client.HTTPConnection.putrequest
 
     def counting(self, *args: Any, **kwargs: Any) -> Any:
-        counts["requests"] += 1
+        if host is None or self.host == host:
+            counts["requests"] += 1
         return original(self, *args, **kwargs)
 
     http.client.HTTPConnection.putrequest = counting  # type: ignore[method-assign]
