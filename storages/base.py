@@ -20,8 +20,7 @@ import datetime as dt
 import logging
 import mimetypes
 import threading
-import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from django.conf import settings as django_settings
@@ -30,6 +29,7 @@ from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 
 from storages import naming
+from storages.compress import GzipWriter
 from storages.conf import Legacy, Setting, resolve
 from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
 from storages.utils import get_available_overwrite_name
@@ -214,7 +214,7 @@ class BaseStorage(Storage):
         self._prepare_upload(spec)
         if self._should_gzip(spec.content_type, spec.content_encoding):
             spec.content_encoding = "gzip"
-            return _GzipWriter(self._open_writer(spec))
+            return GzipWriter(self._open_writer(spec))
         return self._open_writer(spec)
 
     def _prepare_upload(self, spec: UploadSpec) -> None:
@@ -325,16 +325,6 @@ class BaseStorage(Storage):
     def _root_exists(self) -> bool:
         raise NotImplementedError
 
-    # -- helpers for backends --------------------------------------------
-    def iter_keys(self, path: str = "") -> Iterator[str]:
-        """Every name under ``path``, recursively (a generator; pages lazily)."""
-        dirs, files = self.listdir(path)
-        base = naming.clean_name(path).strip("/")
-        for f in files:
-            yield f"{base}/{f}" if base else f
-        for d in dirs:
-            yield from self.iter_keys(f"{base}/{d}" if base else d)
-
 
 def _django_time(value: dt.datetime) -> dt.datetime:
     """An aware UTC datetime as Django expects it: aware if USE_TZ, else naive local."""
@@ -363,43 +353,6 @@ def _copy(content: Any, writer: Any) -> None:
             chunk = chunk.encode("utf-8")
         if chunk:
             writer.write(chunk)
-
-
-class _GzipWriter:
-    """Compresses what is written into another writer (streaming, bounded)."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self._z = zlib.compressobj(9, zlib.DEFLATED, 31)
-        self.bytes_written = 0
-        self.closed = False
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        data = bytes(data)
-        self.bytes_written += len(data)
-        out = self._z.compress(data)
-        if out:
-            self.inner.write(out)
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        self.inner.write(self._z.flush())
-        self.closed = True
-        self.inner.close()
-
-    def abort(self) -> None:
-        self.closed = True
-        self.inner.abort()
-
-
 
 
 def _get_constructor_args(self: BaseStorage) -> tuple[tuple[Any, ...], dict[str, Any]]:

@@ -1,13 +1,18 @@
-"""Streaming gzip, shared by every backend that compresses uploads."""
+"""Streaming gzip, shared by every backend: compress uploads, decompress reads.
+
+``GzipWriter`` compresses what ``save()`` / ``open("wb")`` write; ``GzipReader``
+decompresses gzip-encoded objects on read; ``GzipCompressionWrapper`` (a readable
+stream of compressed bytes) is kept for code that imports it.
+"""
 
 from __future__ import annotations
 
 import gzip
 import io
 import zlib
-from typing import IO
+from typing import IO, Any
 
-__all__ = ["GzipCompressionWrapper", "gzip_reader"]
+__all__ = ["GzipCompressionWrapper", "GzipWriter", "GzipReader"]
 
 
 class GzipCompressionWrapper(io.RawIOBase):
@@ -45,6 +50,65 @@ class GzipCompressionWrapper(io.RawIOBase):
         return n
 
 
-def gzip_reader(raw: IO[bytes]) -> IO[bytes]:
-    """Wrap a readable stream of gzip bytes so that reads return plain bytes."""
-    return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+class GzipWriter:
+    """Compresses what is written into another writer (streaming, one chunk at a time).
+
+    ``close()`` writes the gzip trailer and commits the inner writer;
+    ``abort()`` discards it. ``bytes_written`` counts uncompressed bytes.
+    """
+
+    def __init__(self, inner: Any, level: int = 9) -> None:
+        self.inner = inner
+        self._z = zlib.compressobj(level, zlib.DEFLATED, 31)
+        self.bytes_written = 0
+        self.closed = False
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        data = bytes(data)
+        self.bytes_written += len(data)
+        out = self._z.compress(data)
+        if out:
+            self.inner.write(out)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.inner.write(self._z.flush())
+        self.closed = True
+        self.inner.close()
+
+    def abort(self) -> None:
+        self.closed = True
+        self.inner.abort()
+
+
+class GzipReader(io.RawIOBase):
+    """Reads the plain bytes of a gzip stream (transparent reads of gzip-encoded objects)."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        super().__init__()
+        self._gz = gzip.GzipFile(fileobj=stream, mode="rb")
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self._gz.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._gz.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._gz.tell()

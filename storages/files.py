@@ -25,6 +25,8 @@ from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from django.core.files.base import File
 
+from storages.compress import GzipReader
+
 if TYPE_CHECKING:
     from storages.base import BaseStorage
 
@@ -357,7 +359,7 @@ class RemoteFile(File):
         self._raw = raw
         stream = io.BufferedReader(raw, buffer_size=READ_BUFFER)
         if st._decompress_on_read(first.info):
-            stream = io.BufferedReader(_GzipRaw(stream))
+            stream = io.BufferedReader(GzipReader(stream))
         if not self._binary:
             stream = io.TextIOWrapper(stream, encoding=self._encoding)
         self._file = stream
@@ -484,30 +486,3 @@ class _Unclosing(io.RawIOBase):
 
     def write(self, data) -> int:  # type: ignore[override]
         return self._target.write(data)
-
-
-class _GzipRaw(io.RawIOBase):
-    """Decompresses a gzip stream (transparent reads of gzip-encoded objects)."""
-
-    def __init__(self, stream: IO[bytes]) -> None:
-        import gzip
-
-        super().__init__()
-        self._gz = gzip.GzipFile(fileobj=stream, mode="rb")
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:  # type: ignore[override]
-        data = self._gz.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._gz.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._gz.tell()
