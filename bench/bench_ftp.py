@@ -25,7 +25,7 @@ from django.core.files.base import File  # noqa: E402
 
 from bench.common import MB, print_table, run_storage_bench  # noqa: E402
 from storages.backends.ftp import FTPStorage  # noqa: E402
-from tests.conformance.helpers import PatternFile  # noqa: E402
+from storages.testing.helpers import PatternFile  # noqa: E402
 from tests.servers.ftp import start_pyftpdlib, start_vsftpd  # noqa: E402
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import MB, REPEATS, measure, print_table, run_storage_bench  # noqa: E402
-from tests.conformance.helpers import PatternFile  # noqa: E402
+from storages.testing.helpers import PatternFile  # noqa: E402
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, start_s3  # noqa: E402
 
 

@@ -28,7 +28,7 @@ django.setup()
 
 from django.core.files.base import ContentFile, File  # noqa: E402
 
-from tests.conformance.helpers import PatternFile  # noqa: E402
+from storages.testing.helpers import PatternFile  # noqa: E402
 
 MB = 1024 * 1024
 

@@ -6,11 +6,23 @@ gzip, times and the upload/download plumbing. A backend implements a few
 primitives over already-normalised keys:
 
 * ``_stat(key) -> ObjectInfo`` (raise ``FileNotFoundError``),
-* ``_open_reader(key, offset) -> ReadResult``,
-* ``_open_writer(spec) -> writer`` (see :mod:`storages.files`),
+* ``_open_reader(key, offset, end=None) -> ReadResult``: bytes ``[offset, end)``,
+* ``_upload(spec, source)``: store an :class:`~storages.transfer.UploadSource`
+  under ``spec.key`` through the SDK's own transfer helper; with
+  ``spec.create_only`` it must be atomic and raise ``FileExistsError`` when the
+  name is taken,
 * ``_delete(key)`` (missing is fine),
 * ``_list(prefix)`` yielding ``(dir_prefixes, file_keys)`` pages,
-* ``_root_exists()``, and ``url()``.
+* ``_root_exists()``, ``_translate_error(exc, name, op)``, and ``url()``.
+
+Optional primitives with generic defaults, overridden where the provider does
+better: ``_scan(prefix)`` (every object below a prefix with its info, in as few
+listing requests as the provider allows), ``_delete_many(keys)`` (batch delete)
+and ``_copy_from(source, source_key, spec)`` (server-side copy).
+
+``save()`` hands its content to ``_upload()`` directly; ``open(name, "wb")``
+writes into a :class:`~storages.transfer.PipeWriter` that feeds the same
+``_upload()`` in bounded memory.
 """
 
 from __future__ import annotations
@@ -20,10 +32,12 @@ import datetime as dt
 import logging
 import mimetypes
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
 
 from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.core.files.storage import Storage
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
@@ -31,7 +45,9 @@ from django.utils.deconstruct import deconstructible
 from storages import naming
 from storages.compress import GzipWriter
 from storages.conf import Legacy, Setting, resolve
-from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
+from storages.errors import StorageError, StorageUnavailable
+from storages.files import ObjectInfo, ReadAhead, ReadResult, RemoteFile, UploadSpec, is_temp_name
+from storages.transfer import COPY_CHUNK, PipeWriter, UploadSource
 from storages.utils import get_available_overwrite_name
 
 logger = logging.getLogger(__name__)
@@ -49,7 +65,6 @@ GZIP_CONTENT_TYPES = (
 # The max_length that Storage.save() was given, for name retries in _save().
 _MAX_LENGTH: contextvars.ContextVar[int | None] = contextvars.ContextVar("max_length", default=None)
 
-COPY_CHUNK = 1024 * 1024
 NAME_ATTEMPTS = 100
 
 
@@ -62,7 +77,12 @@ def common_settings(
     memory_default: int = 0,
 ) -> tuple[Setting, ...]:
     """Settings most backends share, under the backend's own setting names."""
-    rows = [Setting("location", (f"{prefix}LOCATION",), "", doc="Prefix for every name.")]
+    rows = [
+        Setting("location", (f"{prefix}LOCATION",), "", doc="Prefix for every name."),
+        Setting("read_ahead", (f"{prefix}READ_AHEAD",), None,
+                doc="Parallel ranged reads of large objects read in order: a dict of "
+                    "threshold / part_size / concurrency (defaults 16 MiB / 4 MiB / 4), or False."),
+    ]
     if overwrite:
         option, name, default = overwrite
         rows.append(Setting(option, (name,), default, doc="Save over an existing file of the same name."))
@@ -93,6 +113,8 @@ class BaseStorage(Storage):
     default_content_type: ClassVar[str] = "application/octet-stream"
     #: Why a time is not available, per kind ("created", "accessed"); None = available.
     missing_times: ClassVar[dict[str, str]] = {}
+    #: Read-ahead when ``read_ahead`` is not set (None: ReadAhead() defaults).
+    default_read_ahead: ClassVar[Any] = None
     #: The upload part size and single-request threshold (bytes).
     upload_threshold: int = 8 * 1024 * 1024
     upload_part_size: int = 8 * 1024 * 1024
@@ -104,6 +126,8 @@ class BaseStorage(Storage):
             self.location = naming.check_location(self.location, self._setting_label("location"))
         self._lock = threading.RLock()
         self._seen_dirs: set[str] = set()
+        if "read_ahead" in self.__dict__:
+            self.read_ahead = ReadAhead.coerce(self.read_ahead, self._setting_label("read_ahead"))
         self.configure()
 
     # -- configuration -------------------------------------------------
@@ -155,6 +179,41 @@ class BaseStorage(Storage):
                     setattr(self, attr, value)
         return value
 
+    # -- requests ----------------------------------------------------------
+    #: Where the server address is set, named when it can't be reached.
+    endpoint_setting: ClassVar[str] = ""
+
+    def _call(self, op: str, name: str | None, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """One provider request: timed, logged at DEBUG, its error translated by ``_translate_error``."""
+        start = time.perf_counter()
+        try:
+            result = fn(*args, **kwargs)
+        except (StorageError, ImproperlyConfigured, SuspiciousFileOperation):
+            raise
+        except Exception as exc:
+            new = self._translate_error(exc, name, op)
+            if new is None or new is exc:
+                raise
+            raise new from exc
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s %s %r %.1fms", type(self).__name__, op, name, (time.perf_counter() - start) * 1000)
+        return result
+
+    def _translate_error(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
+        """The Python exception for a provider error (``None``: raise it unchanged)."""
+        return None
+
+    def _unavailable(self, exc: BaseException, op: str, where: str | None = None) -> StorageUnavailable:
+        """``StorageUnavailable`` for a server that can't be reached, naming the setting to check."""
+        where = where or self._endpoint_label()
+        hint = f"; check {self.endpoint_setting} and the network" if self.endpoint_setting else "; check the network"
+        return StorageUnavailable(
+            f"{type(self).__name__} could not reach {where} ({type(exc).__name__} during {op}){hint}"
+        )
+
+    def _endpoint_label(self) -> str:
+        return "its server"
+
     # -- names -------------------------------------------------------------
     def _key(self, name: str, *, allow_root: bool = False) -> str:
         return naming.to_key(getattr(self, "location", ""), name, allow_root=allow_root)
@@ -205,17 +264,35 @@ class BaseStorage(Storage):
     def _decompress_on_read(self, info: ObjectInfo) -> bool:
         return bool(getattr(self, "gzip", False)) and info.content_encoding == "gzip"
 
-    def _writer_for(self, name: str, content: Any = None, create_only: bool = False,
-                    part_size: int | None = None) -> Any:
-        """A writer for a new object ``name``: write(), close() commits, abort() discards."""
+    def _upload_spec(self, name: str, content: Any = None, create_only: bool = False,
+                     part_size: int | None = None) -> tuple[UploadSpec, bool]:
+        """What the core decided about an upload of ``name``, and whether to gzip it."""
         ctype, encoding = self._content_type(name, content)
         spec = UploadSpec(name=name, key=self._key(name), content_type=ctype, content_encoding=encoding,
                           create_only=create_only, part_size=part_size)
         self._prepare_upload(spec)
-        if self._should_gzip(spec.content_type, spec.content_encoding):
+        gzip = self._should_gzip(spec.content_type, spec.content_encoding)
+        if gzip:
             spec.content_encoding = "gzip"
-            return GzipWriter(self._open_writer(spec))
-        return self._open_writer(spec)
+        return spec, gzip
+
+    def _writer_for(self, name: str, content: Any = None, create_only: bool = False,
+                    part_size: int | None = None) -> Any:
+        """A writer for a new object ``name``: write(), close() commits, abort() discards."""
+        spec, gzip = self._upload_spec(name, content, create_only, part_size)
+        pipe = PipeWriter(lambda source: self._timed_upload(spec, source), threshold=self._pipe_threshold(spec))
+        return GzipWriter(pipe) if gzip else pipe
+
+    def _pipe_threshold(self, spec: UploadSpec) -> int:
+        """Bytes ``open(name, "wb")`` holds before streaming: below it a file is one request."""
+        return int(spec.part_size or self.upload_threshold)
+
+    def _timed_upload(self, spec: UploadSpec, source: UploadSource) -> None:
+        start = time.perf_counter()
+        self._upload(spec, source)
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug("%s upload %r bytes=%s path=%s %.1fms", type(self).__name__, spec.name, source.size,
+                         bool(source.path), (time.perf_counter() - start) * 1000)
 
     def _prepare_upload(self, spec: UploadSpec) -> None:
         """Hook: a backend may adjust the spec (e.g. parameters that set ContentEncoding)."""
@@ -230,15 +307,14 @@ class BaseStorage(Storage):
 
     def _save(self, name: str, content: Any) -> str:
         name = naming.clean_name(name)
-        for _ in range(NAME_ATTEMPTS):
-            writer = self._writer_for(name, content, create_only=not self.overwrite)
+        for attempt in range(NAME_ATTEMPTS):
+            spec, gzip = self._upload_spec(name, content, create_only=not self.overwrite)
+            source = UploadSource.from_content(content, gzip=gzip)
+            if attempt and not source.rewind() and not gzip:
+                raise FileExistsError(17, f"{type(self).__name__}: {name!r} was taken while a one-shot stream "
+                                      "was being uploaded; save it again", name)
             try:
-                _copy(content, writer)
-            except BaseException:
-                writer.abort()
-                raise
-            try:
-                writer.close()
+                self._timed_upload(spec, source)
                 return name
             except FileExistsError:
                 if self.overwrite:
@@ -310,8 +386,19 @@ class BaseStorage(Storage):
     def _stat(self, key: str) -> ObjectInfo:
         raise NotImplementedError
 
-    def _open_reader(self, key: str, offset: int) -> ReadResult:
+    def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
         raise NotImplementedError
+
+    def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
+        # Transitional: a backend that still has a streaming writer gets the source copied into it.
+        writer = self._open_writer(spec)
+        try:
+            for chunk in iter(lambda: source.fileobj.read(COPY_CHUNK), b""):
+                writer.write(chunk)
+        except BaseException:
+            writer.abort()
+            raise
+        writer.close()
 
     def _open_writer(self, spec: UploadSpec) -> Any:
         raise NotImplementedError
@@ -325,6 +412,46 @@ class BaseStorage(Storage):
     def _root_exists(self) -> bool:
         raise NotImplementedError
 
+    # -- optional primitives (generic defaults) ----------------------------
+    def _scan(self, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
+        """Every object whose key is below ``prefix`` (a directory key ending in "/", or ""),
+        recursively, with its info (size, modified time, hashes). Override with the
+        provider's flat listing; this default lists each folder and stats each file."""
+        for dirs, files in self._list(prefix):
+            for key in files:
+                try:
+                    yield key, self._stat(key)
+                except FileNotFoundError:
+                    continue
+            for sub in dirs:
+                yield from self._scan(sub.rstrip("/") + "/")
+
+    def _delete_many(self, keys: list[str]) -> None:
+        """Delete ``keys`` (missing ones are fine); override with the provider's batch delete."""
+        for key in keys:
+            self._delete(key)
+
+    def _copy_from(self, source: BaseStorage, source_key: str, spec: UploadSpec) -> bool:
+        """Copy ``source_key`` of ``source`` to ``spec.key`` on the server; False when this pair
+        of storages can't (different provider or account): the caller streams it instead."""
+        return False
+
+    # -- public helpers over those primitives -----------------------------------
+    def scan(self, path: str = "") -> Iterator[tuple[str, ObjectInfo]]:
+        """``(name, info)`` of every file below ``path`` (recursively), names relative to ``location``."""
+        prefix = self._key(path, allow_root=True)
+        if prefix and not prefix.endswith("/"):
+            prefix += "/"
+        for key, info in self._scan(prefix):
+            if not is_temp_name(key.rsplit("/", 1)[-1]):
+                yield self._name(key), info
+
+    def delete_many(self, names: Iterable[str]) -> None:
+        """Delete every name in ``names`` with as few requests as the provider allows."""
+        keys = [self._key(name) for name in names]
+        if keys:
+            self._delete_many(keys)
+
 
 def _django_time(value: dt.datetime) -> dt.datetime:
     """An aware UTC datetime as Django expects it: aware if USE_TZ, else naive local."""
@@ -333,26 +460,6 @@ def _django_time(value: dt.datetime) -> dt.datetime:
     if getattr(django_settings, "USE_TZ", False):
         return value.astimezone(dt.timezone.utc)
     return timezone.make_naive(value, timezone.get_current_timezone())
-
-
-def _copy(content: Any, writer: Any) -> None:
-    """Stream ``content`` (a Django File or file-like object) into ``writer``."""
-    if hasattr(content, "chunks"):
-        chunks: Iterable[Any] = content.chunks(COPY_CHUNK)
-    else:
-        if hasattr(content, "seek"):
-            try:
-                content.seek(0)
-            except (OSError, ValueError):
-                pass
-        chunks = iter(lambda: content.read(COPY_CHUNK), b"")
-    for chunk in chunks:
-        if isinstance(chunk, str):
-            if not chunk:
-                break
-            chunk = chunk.encode("utf-8")
-        if chunk:
-            writer.write(chunk)
 
 
 def _get_constructor_args(self: BaseStorage) -> tuple[tuple[Any, ...], dict[str, Any]]:

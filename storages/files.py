@@ -39,6 +39,7 @@ __all__ = [
     "PartSink",
     "ChunkedUpload",
     "RemoteReader",
+    "ReadAhead",
     "RemoteFile",
     "RenameIntoPlaceWriter",
     "is_temp_name",
@@ -59,6 +60,9 @@ class ObjectInfo:
     content_type: str | None = None
     content_encoding: str | None = None
     etag: str | None = None
+    #: Content hashes the provider stores, as lowercase hex, keyed by
+    #: :data:`storages.hashing.KINDS` ("md5", "crc32c", "dropbox", "sha256").
+    hashes: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -210,12 +214,131 @@ class RenameIntoPlaceWriter(io.RawIOBase):
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class ReadAhead:
+    """How a large object read from start to end is fetched: ranges ahead, on several connections.
+
+    Once a reader has consumed ``part_size`` bytes in order from an object of at
+    least ``threshold`` bytes, it fetches the following ``part_size`` ranges on
+    ``concurrency`` connections, holding at most ``concurrency + 1`` parts in
+    memory. ``enabled=False`` keeps one streaming request per read.
+    """
+
+    threshold: int = 16 * 1024 * 1024
+    part_size: int = 4 * 1024 * 1024
+    concurrency: int = 4
+    enabled: bool = True
+
+    @classmethod
+    def coerce(cls, value: Any, label: str = "read_ahead") -> ReadAhead:
+        """Accept a ReadAhead, a dict of its fields, True/None (defaults) or False (off)."""
+        if isinstance(value, cls):
+            return value
+        if value is None or value is True:
+            return cls()
+        if value is False:
+            return cls(enabled=False)
+        if isinstance(value, dict):
+            unknown = sorted(set(value) - {"threshold", "part_size", "concurrency", "enabled"})
+            if unknown:
+                from django.core.exceptions import ImproperlyConfigured
+
+                raise ImproperlyConfigured(
+                    f"{label}: unknown key(s) {', '.join(unknown)}; valid: threshold, part_size, concurrency, enabled"
+                )
+            return cls(**value)
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"{label} must be a dict, a storages.files.ReadAhead, True or False")
+
+
+def read_into(body: Any, buffer: Any) -> int:
+    """Fill ``buffer`` from a provider body that has ``readinto()`` or only ``read()``; 0 at the end."""
+    reader = getattr(body, "readinto", None)
+    if reader is not None:
+        return reader(buffer) or 0
+    chunk = body.read(len(buffer))
+    buffer[: len(chunk)] = chunk
+    return len(chunk)
+
+
+#: A forward seek within this many bytes of an open body reads and drops them
+#: instead of starting a new request (cheaper than a round trip).
+SKIP_LIMIT = 512 * 1024
+
+
+class _Prefetch:
+    """Ranges of one object fetched ahead in order by a small thread pool (bounded window)."""
+
+    def __init__(self, storage: BaseStorage, key: str, start: int, size: int, config: ReadAhead) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.storage, self.key, self.size, self.config = storage, key, size, config
+        self.pool = ThreadPoolExecutor(max_workers=max(1, config.concurrency), thread_name_prefix="storages-read")
+        self.next_start = start
+        self.window: list[tuple[int, Any]] = []
+        self.current = memoryview(b"")
+        self.current_start = start
+        self._fill()
+
+    def _fetch(self, start: int, end: int) -> bytearray:
+        result = self.storage._open_reader(self.key, start, end)
+        buf = bytearray(end - start)
+        view = memoryview(buf)
+        got = 0
+        try:
+            while got < len(buf):
+                n = read_into(result.body, view[got:])
+                if not n:
+                    raise OSError(f"short read of {self.key!r} at {start}: {got} of {len(buf)} bytes")
+                got += n
+            return buf
+        finally:
+            view.release()
+            close = getattr(result.body, "close", None)
+            if close is not None:
+                close()
+
+    def _fill(self) -> None:
+        while len(self.window) < max(1, self.config.concurrency) and self.next_start < self.size:
+            end = min(self.size, self.next_start + self.config.part_size)
+            self.window.append((self.next_start, self.pool.submit(self._fetch, self.next_start, end)))
+            self.next_start = end
+
+    def readinto(self, pos: int, buffer: Any) -> int:
+        """Copy bytes at ``pos`` into ``buffer``; ``pos`` must not be behind the current part."""
+        while pos >= self.current_start + len(self.current):
+            if not self.window:
+                return 0
+            self.current_start, future = self.window.pop(0)
+            self.current = memoryview(b"")
+            self.current = memoryview(future.result())
+            self._fill()
+        offset = pos - self.current_start
+        n = min(len(buffer), len(self.current) - offset)
+        buffer[:n] = self.current[offset:offset + n]
+        return n
+
+    def covers(self, pos: int) -> bool:
+        return self.current_start <= pos < self.next_start
+
+    def close(self) -> None:
+        for _, future in self.window:
+            future.cancel()
+        self.window = []
+        self.current = memoryview(b"")
+        self.pool.shutdown(wait=False)
+
+
 class RemoteReader(io.RawIOBase):
     """A lazy, seekable byte stream over a backend's ranged reads.
 
     The first body may be handed in (so ``open()`` + ``read()`` is one
-    request); a ``seek()`` drops the body and the next read asks the backend
-    for a new one from the new offset.
+    request). ``seek()`` only moves a position: a read at the position the
+    open body has reached continues it (so seeking to the end and back, as
+    ``FileResponse`` does, costs nothing), a short forward skip reads through,
+    anything else starts a ranged read. A large object read in order switches
+    to a bounded parallel read-ahead (:class:`ReadAhead`).
     """
 
     def __init__(self, storage: BaseStorage, key: str, first: ReadResult | None = None) -> None:
@@ -223,7 +346,10 @@ class RemoteReader(io.RawIOBase):
         self.storage = storage
         self.key = key
         self._pos = 0
-        self._body = None
+        self._body: Any = None
+        self._body_pos = 0
+        self._sequential = 0
+        self._prefetch: _Prefetch | None = None
         self.info: ObjectInfo | None = None
         if first is not None:
             self._body = first.body
@@ -237,9 +363,10 @@ class RemoteReader(io.RawIOBase):
         return self.info.size
 
     def _fetch(self, offset: int) -> None:
-        result = self.storage._open_reader(self.key, offset)
         self._close_body()
+        result = self.storage._open_reader(self.key, offset)
         self._body = result.body
+        self._body_pos = offset
         self.info = result.info
 
     def _close_body(self) -> None:
@@ -250,30 +377,61 @@ class RemoteReader(io.RawIOBase):
             except Exception:  # pragma: no cover - closing a half-read stream
                 pass
 
+    def _close_prefetch(self) -> None:
+        prefetch, self._prefetch = self._prefetch, None
+        if prefetch is not None:
+            prefetch.close()
+
     def readable(self) -> bool:
         return True
 
     def seekable(self) -> bool:
         return True
 
+    def _read_body(self, buffer: Any) -> int:
+        return read_into(self._body, buffer)
+
+    def _config(self) -> ReadAhead:
+        value = getattr(self.storage, "read_ahead", None)
+        return ReadAhead.coerce(value if value is not None else getattr(self.storage, "default_read_ahead", None))
+
     def readinto(self, buffer) -> int:  # type: ignore[override]
         if self.info is not None and self._pos >= self.info.size:
             return 0
-        if self._body is None:
+        if self._prefetch is not None:
+            if self._prefetch.covers(self._pos) and self._pos >= self._prefetch.current_start:
+                n = self._prefetch.readinto(self._pos, buffer)
+                self._pos += n
+                return n
+            self._close_prefetch()
+        if self._body is not None and 0 < self._pos - self._body_pos <= SKIP_LIMIT:
+            self._skip(self._pos - self._body_pos)
+        if self._body is None or self._body_pos != self._pos:
+            self._sequential = 0
             self._fetch(self._pos)
             if self._pos >= self.size:
                 return 0
-        want = len(buffer)
-        assert self._body is not None
-        reader = getattr(self._body, "readinto", None)
-        if reader is not None:
-            n = reader(buffer) or 0
-        else:
-            chunk = self._body.read(want)
-            n = len(chunk)
-            buffer[:n] = chunk
+        config = self._config()
+        if (config.enabled and self._sequential >= config.part_size and self.info is not None
+                and self.info.size >= config.threshold and self.info.size - self._pos > config.part_size):
+            self._close_body()
+            self._prefetch = _Prefetch(self.storage, self.key, self._pos, self.info.size, config)
+            return self.readinto(buffer)
+        n = self._read_body(buffer)
         self._pos += n
+        self._body_pos += n
+        self._sequential += n
         return n
+
+    def _skip(self, count: int) -> None:
+        scratch = bytearray(min(count, 64 * 1024))
+        while count > 0:
+            n = self._read_body(memoryview(scratch)[: min(count, len(scratch))])
+            if n <= 0:
+                self._close_body()
+                return
+            count -= n
+            self._body_pos += n
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         if whence == io.SEEK_SET:
@@ -286,15 +444,14 @@ class RemoteReader(io.RawIOBase):
             raise ValueError(f"invalid whence {whence}")
         if target < 0:
             raise ValueError(f"negative seek position {target}")
-        if target != self._pos:
-            self._close_body()
-            self._pos = target
+        self._pos = target
         return self._pos
 
     def tell(self) -> int:
         return self._pos
 
     def close(self) -> None:
+        self._close_prefetch()
         self._close_body()
         super().close()
 

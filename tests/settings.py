@@ -5,6 +5,7 @@ USE_TZ = True
 TIME_ZONE = "America/Chicago"
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
+    "storages",
     "django.contrib.staticfiles",
     "tests.testapp",
 ]

@@ -225,7 +225,7 @@ class _StreamUpload(io.RawIOBase):
 
     def _run(self) -> None:
         try:
-            self.storage._upload(self.spec, self._chunks, lambda: self._consumed)
+            self.storage._stream_upload(self.spec, self._chunks, lambda: self._consumed)
         except BaseException as exc:  # handed to the writer thread
             self._error = exc
             while True:  # unblock a writer waiting on a full queue
@@ -466,7 +466,7 @@ class LibCloudStorage(BaseStorage):
     def _stat(self, key: str) -> ObjectInfo:
         return self._info(self._get_object(key))
 
-    def _open_reader(self, key: str, offset: int) -> ReadResult:
+    def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
         obj = self._get_object(key)
         info = self._info(obj)
         name = self._name(key)
@@ -517,7 +517,8 @@ class LibCloudStorage(BaseStorage):
         lock.release()
         return _StreamUpload(self, spec, taken=True)
 
-    def _upload(self, spec: UploadSpec, chunks: Callable[[], Iterator[bytes]], consumed: Callable[[], bool]) -> None:
+    def _stream_upload(self, spec: UploadSpec, chunks: Callable[[], Iterator[bytes]],
+                       consumed: Callable[[], bool]) -> None:
         """Run the driver's streaming upload (in the writer's thread)."""
         extra = {"content_type": spec.content_type}
         for attempt in range(3):
@@ -543,7 +544,7 @@ class LibCloudStorage(BaseStorage):
                                extra={"content_type": spec.content_type})
                     return
                 except FileNotFoundError:
-                    # see _upload(): a folder emptied by a concurrent delete
+                    # see _stream_upload(): a folder emptied by a concurrent delete
                     if attempt == 2 or not self._is_local():
                         raise
         finally:

@@ -641,7 +641,7 @@ class AzureStorage(BaseStorage):
         props = self._call("get_blob_properties", self._name(key), blob.get_blob_properties)
         return self._info(props, props.size)
 
-    def _open_reader(self, key: str, offset: int) -> ReadResult:
+    def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
         name = self._name(key)
         blob = self.container_client.get_blob_client(key)
         try:

@@ -421,7 +421,7 @@ class DropboxStorage(BaseStorage):
             raise FileNotFoundError(2, f"No such file in {type(self).__name__}: {self._name(key)!r}", key)
         return self._info(md)
 
-    def _open_reader(self, key: str, offset: int) -> ReadResult:
+    def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
         name = self._name(key)
         headers = {"Range": f"bytes={offset}-"} if offset else None
         try:

@@ -282,6 +282,8 @@ def _parse_mlsd(lines: list[str]) -> tuple[list[str], list[str]]:
 class FTPStorage(BaseStorage):
     """Files on an FTP server: ``FTP_STORAGE_LOCATION = "ftp://user:pass@host:21/path"``."""
 
+    # One stream per read already runs at the link's speed; ranges would cost new transfers.
+    default_read_ahead = False
     settings_table = _SETTINGS
     overwrite_option = "allow_overwrite"
     transient_attributes = ("_pool",)
@@ -468,7 +470,7 @@ class FTPStorage(BaseStorage):
     def _stat(self, key: str) -> ObjectInfo:
         return self._run("stat", key, lambda conn: self._stat_on(conn, key))
 
-    def _open_reader(self, key: str, offset: int) -> ReadResult:
+    def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
         info = self._stat(key)
         return ReadResult(_Reader(self, key, offset, info.size), info)
 

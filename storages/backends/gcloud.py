@@ -599,7 +599,7 @@ class GoogleCloudStorage(BaseStorage):
         return (f"{endpoint.rstrip('/')}/download/storage/v1/b/{quote(self.bucket_name, safe='')}"
                 f"/o/{quote(key, safe='')}?alt=media")
 
-    def _open_reader(self, key: str, offset: int) -> ReadResult:
+    def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
         name = self._name(key)
         # Accept-Encoding: gzip keeps gzip-encoded objects as stored (no
         # decompressive transcoding): sizes, ranges and checksums then match.

@@ -493,7 +493,7 @@ class S3Storage(BaseStorage):
                            **self._sse_params(self._name(key)))
         return self._info(reply, reply["ContentLength"])
 
-    def _open_reader(self, key: str, offset: int) -> ReadResult:
+    def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
         name = self._name(key)
         extra = self._sse_params(name)
         if offset:

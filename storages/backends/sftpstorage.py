@@ -271,6 +271,8 @@ def _is_status_error(exc: BaseException) -> bool:
 class SFTPStorage(ClosingContextManager, BaseStorage):
     """Files on an SSH server (SFTP). Use ``with SFTPStorage() as s:`` to close its connections."""
 
+    # One stream per read already runs at the link's speed; ranges would cost new transfers.
+    default_read_ahead = False
     settings_table = _SETTINGS
     overwrite_option = "allow_overwrite"
     transient_attributes = ("_pool", "_password", "_accepted_keys")
@@ -514,7 +516,7 @@ class SFTPStorage(ClosingContextManager, BaseStorage):
             raise FileNotFoundError(errno.ENOENT, f"No such file in SFTPStorage: {name!r} is a directory", name)
         return self._info(st)
 
-    def _open_reader(self, key: str, offset: int) -> ReadResult:
+    def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
         info = self._stat(key)
         return ReadResult(_Reader(self, key, offset, info.size), info)
 

@@ -22,8 +22,8 @@ from django.core.files.base import ContentFile, File
 
 from storages.backends.azure_storage import AzureStorage, AzureStorageFile, _get_valid_path
 from storages.errors import StorageUnavailable
-from tests.conformance import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
-from tests.conformance.helpers import PatternFile, fetch, peak_memory, sha256_of
+from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
 from tests.servers import free_port
 from tests.servers.azure import ACCOUNT_KEY, ACCOUNT_NAME, AzuriteServer, FakeTokenCredential, start_azurite
 

@@ -18,8 +18,8 @@ from storages.backends.dropbox import (
     DropBoxStorageException,
     DropboxStorageException,
 )
-from tests.conformance import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
-from tests.conformance.helpers import fetch
+from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing.helpers import fetch
 from tests.servers import free_port
 from tests.servers.dropbox_api import APP_KEY, APP_SECRET, REFRESH_TOKEN, TOKEN, start_dropbox_standin
 

@@ -22,8 +22,8 @@ from django.core.files.base import ContentFile, File
 
 from storages.backends.ftp import FTPStorage, FTPStorageException, FTPStorageFile
 from storages.errors import StorageUnavailable
-from tests.conformance import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
-from tests.conformance.helpers import PatternFile, fetch, peak_memory, sha256_of
+from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
 from tests.servers import free_port
 from tests.servers.ftp import KEEPER, PASSWORD, FTPServer, serve_directory, start_pyftpdlib, start_vsftpd
 

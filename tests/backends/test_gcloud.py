@@ -18,8 +18,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile, File
 
 from storages.errors import StorageError, StorageUnavailable
-from tests.conformance import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
-from tests.conformance.helpers import PatternFile, fetch, peak_memory, sha256_of
+from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
 from tests.servers import free_port
 from tests.servers.gcs import PROJECT, SA_EMAIL, GCSServer, service_account_info, start_gcs, start_token_server
 

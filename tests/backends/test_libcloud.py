@@ -15,8 +15,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 
 from storages.backends.apache_libcloud import LibCloudFile, LibCloudStorage
-from tests.conformance import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
-from tests.conformance.helpers import fetch
+from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing.helpers import fetch
 from tests.servers import free_port
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
 

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.conformance import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
 from tests.servers import free_port
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, S3Server
 
@@ -75,8 +75,8 @@ from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from django.core.files.base import ContentFile  # noqa: E402
 
 from storages.backends.s3 import S3ManifestStaticStorage, S3StaticStorage, S3Storage  # noqa: E402
-from tests.conformance.helpers import PatternFile, fetch  # noqa: E402
-from tests.conformance.suite import use_storages  # noqa: E402
+from storages.testing.helpers import PatternFile, fetch  # noqa: E402
+from storages.testing.suite import use_storages  # noqa: E402
 
 MB = 1024 * 1024
 

@@ -22,7 +22,7 @@ from django.core.files.base import ContentFile
 
 from storages.backends.sftpstorage import SFTPStorage, SFTPStorageFile
 from storages.errors import StorageUnavailable
-from tests.conformance import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
 from tests.servers import free_port
 from tests.servers.ftp import serve_directory
 from tests.servers.sftp import SFTPServer, make_ed25519_key, start_sftp
@@ -506,7 +506,7 @@ def test_times(sftp, settings):
 
 
 def test_reads_stream_in_bounded_memory_and_give_the_session_back(sftp, monkeypatch):
-    from tests.conformance.helpers import PatternFile, peak_memory
+    from storages.testing.helpers import PatternFile, peak_memory
 
     payload = PatternFile(8 * 1024 * 1024, seed=5).read()
     sftp.save("stream.bin", ContentFile(payload))

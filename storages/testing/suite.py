@@ -21,7 +21,7 @@ from django.core.files.base import ContentFile, File
 from django.core.management import call_command
 from django.utils.module_loading import import_string
 
-from tests.conformance.helpers import PatternFile, fetch, peak_memory, sha256_of
+from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
 
 MB = 1024 * 1024
 
@@ -81,7 +81,7 @@ _MANIFEST_CLASSES: dict[type, type] = {}
 
 def manifest_class(cls: type) -> str:
     """A ManifestFilesMixin variant of ``cls``, importable by dotted path."""
-    import tests.conformance.suite as here
+    import storages.testing.suite as here
 
     if cls not in _MANIFEST_CLASSES:
         name = f"Manifest{cls.__name__}"
@@ -181,10 +181,9 @@ class StorageConformance:
             assert f.read() == b"first second third"
 
     def test_write_error_inside_with_stores_nothing(self, storage) -> None:
-        with pytest.raises(RuntimeError):
-            with storage.open("aborted.txt", "wb") as f:
-                f.write(b"half")
-                raise RuntimeError("boom")
+        with pytest.raises(RuntimeError), storage.open("aborted.txt", "wb") as f:
+            f.write(b"half")
+            raise RuntimeError("boom")
         assert not storage.exists("aborted.txt")
 
     def test_missing_file_errors(self, storage) -> None:
@@ -379,15 +378,13 @@ class StorageConformance:
         expected = source.digest()
         with peak_memory() as saved:
             name = storage.save("big/large.bin", File(source, name="large.bin"))
-        with peak_memory() as read:
-            with storage.open(name, "rb") as f:
-                got = sha256_of(f.chunks(1024 * 1024))
+        with peak_memory() as read, storage.open(name, "rb") as f:
+            got = sha256_of(f.chunks(1024 * 1024))
         assert got == expected
-        with peak_memory() as written:
-            with storage.open("big/written.bin", "wb") as f:
-                source.seek(0)
-                for chunk in iter(lambda: source.read(3 * MB + 17), b""):
-                    f.write(chunk)
+        with peak_memory() as written, storage.open("big/written.bin", "wb") as f:
+            source.seek(0)
+            for chunk in iter(lambda: source.read(3 * MB + 17), b""):
+                f.write(chunk)
         with storage.open("big/written.bin", "rb") as f:
             assert sha256_of(f.chunks(MB)) == expected
         assert storage.size(name) == size
@@ -475,7 +472,7 @@ class StorageConformance:
         obj1 = Document()
         assert repr(obj1.normal) == "<FieldFile: None>"
         with pytest.raises(ValueError, match="has no file associated"):
-            obj1.normal.size
+            obj1.normal.size  # noqa: B018
         obj1.normal.save("django_test.txt", ContentFile("content"))
         assert obj1.normal.size == 7
         assert obj1.normal.read() == b"content"

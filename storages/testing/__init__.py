@@ -12,6 +12,6 @@ A backend joins with a one-class test module (see ``tests/backends/test_s3.py``)
         def broken_configs(self, ...): return BrokenConfigs(...)
 """
 
-from tests.conformance.suite import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing.suite import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
 
 __all__ = ["BackendConfig", "BrokenConfigs", "Capabilities", "StorageConformance"]

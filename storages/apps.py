@@ -1,0 +1,16 @@
+"""The ``storages`` Django app: list it in INSTALLED_APPS (before ``django.contrib.staticfiles``)
+for the package's system checks and management commands."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class StoragesConfig(AppConfig):
+    name = "storages"
+    verbose_name = "django-storages"
+    default = True
+
+    def ready(self) -> None:
+        # System checks and other start-up hooks register here.
+        pass

@@ -1,0 +1,311 @@
+"""The transfer layer: what ``save()`` and ``open(name, "wb")`` hand to a backend.
+
+Every upload, whatever its origin, reaches a backend through one primitive,
+``BaseStorage._upload(spec, source)``, which passes the content to the SDK's
+own transfer helper (s3transfer, the GCS resumable upload, Azure's
+``upload_blob``, paramiko's ``putfo``, ftplib's ``storbinary``...).
+
+* :class:`UploadSource` is the content of a ``save()``: a binary file object
+  positioned at its start, its size when known, and a local path when the
+  content is a file on disk (Django's ``TemporaryUploadedFile``), so SDKs that
+  upload from a path can use it.
+* :class:`PipeWriter` is what ``open(name, "wb")`` writes to: a small file is
+  sent with one ``_upload()`` on ``close()``; a larger one streams through a
+  bounded queue into ``_upload()`` running on a worker thread, so memory stays
+  bounded whatever the file's size.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any
+
+from storages.compress import GzipCompressionWrapper
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["UploadSource", "PipeWriter", "ChunkReader", "UploadAborted", "COPY_CHUNK"]
+
+COPY_CHUNK = 1024 * 1024
+
+
+class UploadAborted(Exception):
+    """Raised inside an upload whose writer was aborted: the SDK discards what it sent."""
+
+
+class ChunkReader(io.RawIOBase):
+    """A readable, non-seekable byte stream over an iterable of chunks (``bytes`` or ``str``)."""
+
+    def __init__(self, chunks: Iterable[Any], encoding: str = "utf-8") -> None:
+        super().__init__()
+        self._chunks: Iterator[Any] = iter(chunks)
+        self._pending = memoryview(b"")
+        self._encoding = encoding
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:  # type: ignore[override]
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            if isinstance(chunk, str):
+                chunk = chunk.encode(self._encoding)
+            self._pending = memoryview(chunk).cast("B")
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+@dataclass
+class UploadSource:
+    """The content of one upload.
+
+    ``fileobj`` is a binary stream positioned at the start of the content;
+    ``size`` is its length when known (``None`` for a stream); ``path`` is set
+    when the content is a regular file on local disk that the SDK may read
+    itself. ``seekable`` tells whether ``rewind()`` can restart it.
+    """
+
+    fileobj: IO[bytes] | Any
+    size: int | None = None
+    path: str | None = None
+    seekable: bool = False
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> UploadSource:
+        return cls(io.BytesIO(bytes(data)), size=len(data), seekable=True)
+
+    @classmethod
+    def from_content(cls, content: Any, *, gzip: bool = False) -> UploadSource:
+        """The upload source for ``content``: a Django ``File``, a file object, bytes or str."""
+        if isinstance(content, (bytes, bytearray, memoryview)):
+            source = cls.from_bytes(content)
+        elif isinstance(content, str):
+            source = cls.from_bytes(content.encode("utf-8"))
+        else:
+            source = cls._from_file(content)
+        if gzip:
+            return cls(GzipCompressionWrapper(source.fileobj), size=None, seekable=False)
+        return source
+
+    @classmethod
+    def _from_file(cls, content: Any) -> UploadSource:
+        path = None
+        if hasattr(content, "temporary_file_path"):
+            try:
+                path = content.temporary_file_path()
+            except Exception:  # a closed or moved temporary file: read it as a stream
+                path = None
+        raw = getattr(content, "file", None) or content
+        if not hasattr(raw, "read") and hasattr(content, "chunks"):
+            return cls(ChunkReader(content.chunks(COPY_CHUNK)))
+        seekable = _rewind(raw)
+        probe = raw.read(0)
+        if isinstance(probe, str):  # a text stream (ContentFile("text"), StringIO)
+            return cls(ChunkReader(iter(lambda: raw.read(COPY_CHUNK), "")))
+        size = _remaining_size(raw) if seekable else None
+        if path is None:
+            path = _disk_path(raw)
+        return cls(raw, size=size, path=path, seekable=seekable)
+
+    def rewind(self) -> bool:
+        """Restart the content from its first byte; False when it is a one-shot stream."""
+        return self.seekable and _rewind(self.fileobj)
+
+
+def _rewind(fileobj: Any) -> bool:
+    seekable = getattr(fileobj, "seekable", None)
+    try:
+        if seekable is not None and not seekable():
+            return False
+        fileobj.seek(0)
+        return True
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return False
+
+
+def _remaining_size(fileobj: Any) -> int | None:
+    try:
+        start = fileobj.tell()
+        end = fileobj.seek(0, io.SEEK_END)
+        fileobj.seek(start)
+        return int(end - start)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+def _disk_path(fileobj: Any) -> str | None:
+    """The path of a regular file opened in binary mode, when ``fileobj`` is one."""
+    name = getattr(fileobj, "name", None)
+    fileno = getattr(fileobj, "fileno", None)
+    if not isinstance(name, str) or fileno is None or "b" not in getattr(fileobj, "mode", "b"):
+        return None
+    try:
+        opened = os.fstat(fileno())
+        named = os.stat(name)
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return None
+    import stat
+
+    return name if stat.S_ISREG(opened.st_mode) and os.path.samestat(opened, named) else None
+
+
+_EOF = object()
+_ABORT = object()
+
+
+class _PipeReader(io.RawIOBase):
+    """The reading end of a :class:`PipeWriter`: what the SDK reads on the worker thread."""
+
+    def __init__(self, first: bytes, q: queue.Queue[Any]) -> None:
+        super().__init__()
+        self._pending = memoryview(first)
+        self._queue = q
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:  # type: ignore[override]
+        while not self._pending:
+            if self._done:
+                return 0
+            item = self._queue.get()
+            if item is _EOF:
+                self._done = True
+                return 0
+            if item is _ABORT:
+                self._done = True
+                raise UploadAborted("the upload was aborted by its writer")
+            self._pending = memoryview(item)
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+
+class PipeWriter(io.RawIOBase):
+    """A writable stream feeding ``upload(source)`` in bounded memory.
+
+    Up to ``threshold`` bytes are held; if ``close()`` comes first they go out
+    as one ``upload()`` of known size (one request on most providers). Past
+    the threshold, ``upload()`` starts on a worker thread reading from a queue
+    of at most ``queue_bytes`` bytes, so the SDK streams the rest (in parts,
+    concurrently where it can). ``close()`` waits for the upload and raises
+    its error (``FileExistsError`` for a create-only conflict); ``abort()``
+    makes the upload fail so the SDK discards what it had sent.
+    """
+
+    def __init__(self, upload: Callable[[UploadSource], None], threshold: int,
+                 queue_bytes: int = 8 * COPY_CHUNK) -> None:
+        super().__init__()
+        self._upload = upload
+        self.threshold = max(1, int(threshold))
+        self._buffer = bytearray()
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(2, queue_bytes // COPY_CHUNK))
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self.bytes_written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:  # type: ignore[override]
+        if self.closed:
+            raise ValueError("write to a closed upload")
+        view = memoryview(data).cast("B")
+        self.bytes_written += len(view)
+        if self._thread is None:
+            self._buffer += view
+            if len(self._buffer) > self.threshold:
+                self._start()
+        else:
+            for start in range(0, len(view), COPY_CHUNK):
+                self._put(bytes(view[start:start + COPY_CHUNK]))
+        return len(view)
+
+    def _start(self) -> None:
+        first, self._buffer = bytes(self._buffer), bytearray()
+        reader = _PipeReader(first, self._queue)
+
+        def run() -> None:
+            try:
+                self._upload(UploadSource(reader))
+            except BaseException as exc:  # handed to the writing thread
+                self._error = exc
+            finally:
+                # Unblock a writer waiting on a full queue after a failure.
+                while True:
+                    try:
+                        self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+
+        self._thread = threading.Thread(target=run, name="storages-upload", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: Any) -> None:
+        assert self._thread is not None
+        while True:
+            if self._error is not None or not self._thread.is_alive():
+                self._raise_error()
+                if item is _ABORT:
+                    return
+                raise OSError("the upload stopped before all data was sent")
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def _raise_error(self) -> None:
+        error = self._error
+        if error is not None and not isinstance(error, UploadAborted):
+            self._error = None
+            raise error
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            if self._thread is None:
+                data, self._buffer = bytes(self._buffer), bytearray()
+                self._upload(UploadSource.from_bytes(data))
+            else:
+                self._put(_EOF)
+                self._thread.join()
+                self._raise_error()
+        finally:
+            self._buffer = bytearray()
+            super().close()
+
+    def abort(self) -> None:
+        """Discard what was written: nothing is stored under the name."""
+        if self.closed:
+            return
+        try:
+            if self._thread is not None:
+                try:
+                    self._put(_ABORT)
+                except Exception:
+                    pass
+                self._thread.join()
+                if self._error is not None and not isinstance(self._error, UploadAborted):
+                    logger.debug("aborted upload ended with %r", self._error)
+        finally:
+            self._buffer = bytearray()
+            super().close()
+
+    def __del__(self) -> None:
+        # Never commit from the garbage collector: an unclosed writer stores nothing.
+        if not self.closed:
+            self.abort()
