@@ -125,7 +125,6 @@ class BaseStorage(Storage):
         if hasattr(self, "location") and self.uses_key_prefix:
             self.location = naming.check_location(self.location, self._setting_label("location"))
         self._lock = threading.RLock()
-        self._seen_dirs: set[str] = set()
         if "read_ahead" in self.__dict__:
             self.read_ahead = ReadAhead.coerce(self.read_ahead, self._setting_label("read_ahead"))
         self.configure()
@@ -154,7 +153,6 @@ class BaseStorage(Storage):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state.pop("_lock", None)
-        state.pop("_seen_dirs", None)
         for attr in self.transient_attributes:
             state.pop(attr, None)
         return state
@@ -162,7 +160,6 @@ class BaseStorage(Storage):
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._lock = threading.RLock()
-        self._seen_dirs = set()
 
     def __repr__(self) -> str:
         where = getattr(self, "location", "")
@@ -327,25 +324,33 @@ class BaseStorage(Storage):
         self._delete(self._key(name))
 
     def exists(self, name: str) -> bool:
-        key = self._key(name, allow_root=True)
+        """True when a file (or, on file servers, a directory) is stored under ``name``.
+
+        Literal: the overwrite policy never changes the answer, and nothing seen
+        earlier in this process does either.
+        """
+        key = self._key(self._root_alias(name), allow_root=True)
         if key == self._key("", allow_root=True):
             return self._root_exists()
         try:
             self._stat(key)
         except FileNotFoundError:
-            # A "directory" exists while something is stored under it. Only
-            # names that listdir() returned as directories cost the extra
-            # listing, so exists() of a missing file stays one request.
-            if key.rstrip("/") in self._seen_dirs:
-                return self._prefix_has_entries(key.rstrip("/") + "/")
-            return False
+            return self._dir_exists(key.rstrip("/"))
         return True
 
-    def _prefix_has_entries(self, prefix: str) -> bool:
-        return any(dirs or files for dirs, files in self._list(prefix))
+    def _dir_exists(self, key: str) -> bool:
+        """Whether ``key`` is an existing directory. Object stores have none (a bare prefix is
+        not a file: False, as ``exists()`` always answered there); file servers override it."""
+        return False
+
+    @staticmethod
+    def _root_alias(path: str) -> str:
+        # "/" has always meant the storage root in listdir("/") (FTP, Dropbox, libcloud);
+        # every other absolute name is still refused by naming.to_key().
+        return "" if isinstance(path, str) and path.strip("/\\") == "" else path
 
     def listdir(self, path: str) -> tuple[list[str], list[str]]:
-        prefix = self._key(path, allow_root=True)
+        prefix = self._key(self._root_alias(path), allow_root=True)
         if prefix and not prefix.endswith("/"):
             prefix += "/"
         dirs: dict[str, None] = {}
@@ -355,10 +360,9 @@ class BaseStorage(Storage):
                 rel = key[len(prefix):].strip("/")
                 if rel:
                     dirs[rel] = None
-                    self._seen_dirs.add(key.rstrip("/"))
             for key in file_keys:
                 rel = key[len(prefix):]
-                if rel and "/" not in rel:
+                if rel and "/" not in rel and not is_temp_name(rel):
                     files[rel] = None
         return list(dirs), list(files)
 
