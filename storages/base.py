@@ -212,8 +212,16 @@ class BaseStorage(Storage):
         return "its server"
 
     # -- names -------------------------------------------------------------
+    #: Provider limits on names, checked before any request (None: no known limit).
+    max_key_bytes: ClassVar[int | None] = None
+    max_component_bytes: ClassVar[int | None] = None
+
     def _key(self, name: str, *, allow_root: bool = False) -> str:
-        return naming.to_key(getattr(self, "location", ""), name, allow_root=allow_root)
+        key = naming.to_key(getattr(self, "location", ""), name, allow_root=allow_root)
+        if self.max_key_bytes or self.max_component_bytes:
+            naming.check_length(key, name, max_key_bytes=self.max_key_bytes,
+                                max_component_bytes=self.max_component_bytes, provider=type(self).__name__)
+        return key
 
     def _name(self, key: str) -> str:
         return naming.from_key(getattr(self, "location", ""), key)

@@ -13,7 +13,11 @@ from pathlib import PurePath
 
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 
-__all__ = ["clean_name", "safe_join", "to_key", "from_key", "check_location"]
+__all__ = ["clean_name", "safe_join", "to_key", "from_key", "check_location", "check_length", "NameTooLong"]
+
+
+class NameTooLong(SuspiciousFileOperation):
+    """A name longer than the provider accepts (refused before any request)."""
 
 
 def clean_name(name: str | PurePath) -> str:
@@ -82,10 +86,12 @@ def to_key(location: str, name: str | PurePath, *, allow_root: bool = False) -> 
         elif part not in ("", "."):
             depth += 1
     relative = clean_name(raw)
-    if not relative or relative == "/":
+    if relative.strip("/") in ("", "."):
         if allow_root:
             return location.strip("/") + "/" if location.strip("/") else ""
-        raise _refuse(name, "the name is empty")
+        raise _refuse(name, "it names the storage root, not a file")
+    if relative.endswith("/") and not allow_root:
+        raise _refuse(name, "it names a directory, not a file")
     base = location.strip("/")
     return f"{base}/{relative}" if base else relative
 
@@ -109,3 +115,22 @@ def check_location(location: str, setting_name: str = "location") -> str:
     if ".." in location.split("/"):
         raise ImproperlyConfigured(f"{setting_name} must not contain '..' (got {location!r}).")
     return clean_name(location).strip("/")
+
+
+def check_length(key: str, name: object, *, max_key_bytes: int | None, max_component_bytes: int | None,
+                 provider: str) -> None:
+    """Refuse (``NameTooLong``) a key over the provider's limits, before any request."""
+    encoded = key.encode("utf-8")
+    if max_key_bytes and len(encoded) > max_key_bytes:
+        raise NameTooLong(
+            f"Refused file name {name!r}: its key is {len(encoded)} bytes in UTF-8; {provider} accepts at most "
+            f"{max_key_bytes}. Use a shorter name (or upload_to / location)."
+        )
+    if max_component_bytes:
+        for part in key.split("/"):
+            if len(part.encode("utf-8")) > max_component_bytes:
+                raise NameTooLong(
+                    f"Refused file name {name!r}: the path component {part[:40]!r}... is "
+                    f"{len(part.encode('utf-8'))} bytes in UTF-8; {provider} accepts at most {max_component_bytes} "
+                    "per file or folder name."
+                )
