@@ -23,6 +23,7 @@ from django.utils.deconstruct import deconstructible
 from storages.base import BaseStorage, common_settings, join_url
 from storages.conf import MISSING, Legacy, Setting, setting
 from storages.errors import StorageError, StorageUnavailable, translate
+from storages.hashing import b64_to_hex
 from storages.files import ChunkedUpload, ObjectInfo, ReadResult, RemoteFile, UploadSpec
 
 try:
@@ -479,14 +480,21 @@ class S3Storage(BaseStorage):
         return int(self.file_buffer_size)
 
     def _info(self, reply: dict[str, Any], size: int) -> ObjectInfo:
-        return ObjectInfo(
+        etag = (reply.get("ETag") or "").strip('"') or None
+        info = ObjectInfo(
             size=size,
             modified=reply.get("LastModified"),
             content_type=reply.get("ContentType"),
             content_encoding=reply.get("ContentEncoding"),
-            etag=(reply.get("ETag") or "").strip('"') or None,
-            extra={"metadata": reply.get("Metadata") or {}},
+            etag=etag,
+            extra={"metadata": reply.get("Metadata") or {}, "cache_control": reply.get("CacheControl"),
+                   "content_disposition": reply.get("ContentDisposition")},
         )
+        if self._etag_is_md5(etag) and reply.get("ServerSideEncryption") != "aws:kms":
+            info.hashes["md5"] = etag.lower()
+        if reply.get("ChecksumSHA256") and "-" not in reply["ChecksumSHA256"]:
+            info.hashes["sha256"] = b64_to_hex(reply["ChecksumSHA256"]) or ""
+        return info
 
     def _stat(self, key: str) -> ObjectInfo:
         reply = self._call("head_object", self._name(key), Bucket=self.bucket_name, Key=key,
@@ -526,6 +534,53 @@ class S3Storage(BaseStorage):
             token = page.get("NextContinuationToken")
             if not page.get("IsTruncated") or not token:
                 return
+
+    def _etag_is_md5(self, etag: str | None) -> bool:
+        # A single-part upload's ETag is the MD5 of its bytes, unless SSE-KMS or SSE-C is used.
+        params = self.object_parameters or {}
+        return bool(etag) and "-" not in etag and params.get("ServerSideEncryption") != "aws:kms" and (
+            "SSECustomerKey" not in params)
+
+    def _scan(self, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"Bucket": self.bucket_name, "Prefix": prefix}
+            if token:
+                kwargs["ContinuationToken"] = token
+            page = self._call("list_objects_v2", prefix, **kwargs)
+            for obj in page.get("Contents", []):
+                etag = (obj.get("ETag") or "").strip('"') or None
+                info = ObjectInfo(size=obj["Size"], modified=obj.get("LastModified"), etag=etag)
+                if self._etag_is_md5(etag):
+                    info.hashes["md5"] = etag.lower()
+                yield obj["Key"], info
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                return
+
+    def _delete_many(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):
+            batch = keys[start:start + 1000]
+            reply = self._call("delete_objects", batch[0], Bucket=self.bucket_name,
+                               Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True})
+            errors = reply.get("Errors") or []
+            if errors:
+                first = errors[0]
+                raise StorageError(f"S3Storage could not delete {len(errors)} of {len(batch)} objects; first: "
+                                   f"{first.get('Key')!r}: {first.get('Code')}")
+
+    def _same_account(self, other: Any) -> bool:
+        return isinstance(other, S3Storage) and (other.endpoint_url, other.access_key, other.session_profile) == (
+            self.endpoint_url, self.access_key, self.session_profile)
+
+    def _copy_from(self, source: BaseStorage, source_key: str, spec: UploadSpec) -> bool:
+        if not self._same_account(source):
+            return False
+        extra = {k: v for k, v in spec.params.items() if k in ("ACL", "StorageClass", "ServerSideEncryption")}
+        self._call("copy", spec.name, CopySource={"Bucket": source.bucket_name, "Key": source_key},
+                   Bucket=self.bucket_name, Key=spec.key, ExtraArgs=extra or None,
+                   Config=self.transfer_config or TransferConfig())
+        return True
 
     def _root_exists(self) -> bool:
         try:
