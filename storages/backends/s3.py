@@ -23,8 +23,8 @@ from django.utils.deconstruct import deconstructible
 from storages.base import BaseStorage, common_settings, join_url
 from storages.conf import MISSING, Legacy, Setting, setting
 from storages.errors import StorageError, StorageUnavailable, translate
-from storages.hashing import b64_to_hex
 from storages.files import ChunkedUpload, ObjectInfo, ReadResult, RemoteFile, UploadSpec
+from storages.hashing import b64_to_hex
 
 try:
     import boto3
