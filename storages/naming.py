@@ -44,7 +44,8 @@ def safe_join(base: str, *paths: str | PurePath) -> str:
     """
     base = clean_name(base).rstrip("/")
     parts = [clean_name(p) for p in paths]
-    joined = posixpath.join(base + "/" if base else "", *parts) if parts else base
+    # Joining nothing keeps the trailing slash: safe_join("base_url") == "base_url/" (as in 1.14).
+    joined = posixpath.join(base + "/" if base else "", *parts) if parts else (base + "/" if base else "")
     trailing = joined.endswith("/")
     final = posixpath.normpath("/" + joined) if joined else "/"
     if trailing and not final.endswith("/"):

@@ -7,6 +7,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "storages",
     "django.contrib.staticfiles",
+    "storages.testing",
     "tests.testapp",
 ]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}

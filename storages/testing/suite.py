@@ -461,7 +461,7 @@ class StorageConformance:
     @pytest.mark.django_db
     @pytest.mark.parametrize("overwrite", [True, False])
     def test_model_walkthrough(self, settings, storage_config, overwrite) -> None:
-        from tests.testapp.models import Document
+        from storages.testing.models import Document
 
         cls = storage_config.cls
         use_storages(settings, {
@@ -499,7 +499,7 @@ class StorageConformance:
 
     @pytest.mark.django_db
     def test_max_length_is_respected(self, settings, storage_config) -> None:
-        from tests.testapp.models import Document
+        from storages.testing.models import Document
 
         cls = storage_config.cls
         use_storages(settings, {
