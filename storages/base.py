@@ -355,7 +355,7 @@ class BaseStorage(Storage):
     def _root_alias(path: str) -> str:
         # "/" has always meant the storage root in listdir("/") (FTP, Dropbox, libcloud);
         # every other absolute name is still refused by naming.to_key().
-        return "" if isinstance(path, str) and path.strip("/\\") == "" else path
+        return "" if isinstance(path, str) and path and path.strip("/") == "" else path
 
     def listdir(self, path: str) -> tuple[list[str], list[str]]:
         prefix = self._key(self._root_alias(path), allow_root=True)

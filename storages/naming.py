@@ -60,6 +60,10 @@ def _refuse(name: object, why: str) -> SuspiciousFileOperation:
     return SuspiciousFileOperation(f"Refused file name {name!r}: {why}.")
 
 
+def _has_drive(path: str) -> bool:
+    return len(path) >= 2 and path[1] == ":" and path[0].isalpha() and (len(path) == 2 or path[2] == "/")
+
+
 def to_key(location: str, name: str | PurePath, *, allow_root: bool = False) -> str:
     """Return the backend key for ``name`` under ``location``.
 
@@ -76,7 +80,7 @@ def to_key(location: str, name: str | PurePath, *, allow_root: bool = False) -> 
     raw = name.replace("\\", "/")
     if raw.startswith("/"):
         raise _refuse(name, "absolute paths are not allowed")
-    if len(raw) >= 2 and raw[1] == ":" and raw[0].isalpha() and (len(raw) == 2 or raw[2] == "/"):
+    if _has_drive(raw):
         raise _refuse(name, "drive letters are not allowed")
     depth = 0
     for part in raw.split("/"):
@@ -87,6 +91,8 @@ def to_key(location: str, name: str | PurePath, *, allow_root: bool = False) -> 
         elif part not in ("", "."):
             depth += 1
     relative = clean_name(raw)
+    if _has_drive(relative):  # "./C:" cleans to "C:", which must not become a name either
+        raise _refuse(name, "drive letters are not allowed")
     if relative.strip("/") in ("", "."):
         if allow_root:
             return location.strip("/") + "/" if location.strip("/") else ""
