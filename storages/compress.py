@@ -12,7 +12,7 @@ import io
 import zlib
 from typing import IO, Any
 
-__all__ = ["GzipCompressionWrapper", "GzipWriter", "GzipReader"]
+__all__ = ["GzipCompressionWrapper", "GzipWriter", "GzipReader", "CompressStorageMixin", "CompressedFileMixin"]
 
 
 class GzipCompressionWrapper(io.RawIOBase):
@@ -112,3 +112,19 @@ class GzipReader(io.RawIOBase):
 
     def tell(self) -> int:
         return self._gz.tell()
+
+
+class CompressStorageMixin:
+    """Kept for code written against 1.14: ``_compress_content(content)`` gives a streaming
+    gzip reader of ``content`` (the storages gzip uploads through the core themselves)."""
+
+    def _compress_content(self, content: Any) -> GzipCompressionWrapper:
+        return GzipCompressionWrapper(getattr(content, "file", content))
+
+
+class CompressedFileMixin:
+    """Kept for code written against 1.14: ``_decompress_file(mode, file, mtime=0.0)`` wraps a
+    gzip stream in ``gzip.GzipFile`` for reading."""
+
+    def _decompress_file(self, mode: str, file: IO[bytes], mtime: float = 0.0) -> gzip.GzipFile:
+        return gzip.GzipFile(mode=mode, fileobj=file, mtime=mtime)
