@@ -1,17 +1,8 @@
-"""Azure Blob Storage via azure-storage-blob (works with Azurite, the local emulator).
-
-Requests per operation: ``save()`` one Put Blob up to the single-put size, else
-the SDK's ``upload_blob`` sends one Put Block per block (``upload_max_conn`` at a
-time) plus Put Block List (overwrite off adds Django's HEAD, and the upload
-carries ``If-None-Match: *``); ``open()`` + ``read()`` one GET for files up to
-4 MiB, then ranged GETs (in parallel read-ahead for large files read in order);
-``exists()`` / ``size()`` one HEAD; ``listdir()`` / ``scan()`` one List Blobs per
-5000 entries; ``delete_many()`` one batch per 256 names; ``url()`` none (a token
-credential fetches a user-delegation key once a week).
-"""
+"""Azure Blob Storage via azure-storage-blob (and Azurite). Requests per operation: docs/backends/azure.rst."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -29,23 +20,16 @@ from storages.conf import Setting
 from storages.errors import StorageError, translate
 from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
 from storages.legacy import AZURE_LEGACY
-from storages.transfer import ChunkReader, UploadSource
+from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
 
 try:
     import requests
     from azure.core import MatchConditions
-    from azure.core.exceptions import (
-        ClientAuthenticationError,
-        HttpResponseError,
-        ServiceRequestError,
-        ServiceResponseError,
-    )
+    from azure.core import exceptions as azure_errors
     from azure.storage.blob import BlobPrefix, BlobSasPermissions, BlobServiceClient, ContentSettings, generate_blob_sas
     from urllib3.util.retry import Retry
 except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK test (in a subprocess)
-    raise ImproperlyConfigured(
-        "The Azure backend needs azure-storage-blob: pip install 'django-storages[azure]'"
-    ) from exc
+    raise ImproperlyConfigured("AzureStorage needs azure-storage-blob: pip install 'django-storages[azure]'") from exc
 
 try:  # private, but stable since 12.0: see _unsized_stream (pyproject caps the SDK version)
     from azure.storage.blob._deserialize import deserialize_blob_stream
@@ -74,72 +58,52 @@ EMULATOR_ACCOUNT_NAME = "devstoreaccount1"
 EMULATOR_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 EMULATOR_BLOB_ENDPOINT = "http://127.0.0.1:10000/devstoreaccount1"
 
-_AUTH_CODES = {
-    "AuthenticationFailed", "AuthorizationFailure", "AuthorizationPermissionMismatch",
-    "AuthorizationResourceTypeMismatch", "AuthorizationServiceMismatch", "AuthorizationProtocolMismatch",
-    "AuthorizationSourceIPMismatch", "InsufficientAccountPermissions", "InvalidAuthenticationInfo",
-    "NoAuthenticationInformation", "AccountIsDisabled", "401", "403",
-}
-_ERRORS: dict[str | int, type[BaseException]] = {
-    "BlobNotFound": FileNotFoundError,
-    "ResourceNotFound": FileNotFoundError,
-    "404": FileNotFoundError,
-    "BlobAlreadyExists": FileExistsError,
-    **{code: PermissionError for code in _AUTH_CODES},
-}
+_CONN = "AZURE_CONNECTION_STRING (OPTIONS[\"connection_string\"])"
+_AUTH_CODES = {*(f"Authorization{x}" for x in ("Failure", "PermissionMismatch", "ResourceTypeMismatch",
+                 "ServiceMismatch", "ProtocolMismatch", "SourceIPMismatch")), "AuthenticationFailed", "401", "403",
+               "InsufficientAccountPermissions", "InvalidAuthenticationInfo", "NoAuthenticationInformation",
+               "AccountIsDisabled"}
+_ERRORS: dict[str | int, type[BaseException]] = {"BlobNotFound": FileNotFoundError, "404": FileNotFoundError,
+                                                 "ResourceNotFound": FileNotFoundError,
+                                                 "BlobAlreadyExists": FileExistsError,
+                                                 **{code: PermissionError for code in _AUTH_CODES}}
+
+def _s(name: str, setting: str | tuple[str, ...], default: Any, doc: str, **kw: Any) -> Setting:
+    return Setting(name, (setting,) if setting else (), default, doc=doc, **kw)
+
 
 _SETTINGS = (
-    Setting("account_name", ("AZURE_ACCOUNT_NAME",), None,
-            doc="Storage account name (filled from the connection string when unset)."),
-    Setting("account_key", ("AZURE_ACCOUNT_KEY",), None, secret=True,
-            doc="Shared key; also signs SAS URLs."),
-    Setting("connection_string", ("AZURE_CONNECTION_STRING",), None, secret=True,
-            doc="A full connection string; its endpoint and credential take precedence."),
-    Setting("sas_token", ("AZURE_SAS_TOKEN",), None, secret=True, doc="A SAS token used as the credential."),
-    Setting("token_credential", ("AZURE_TOKEN_CREDENTIAL",), None, secret=True,
-            doc="An azure-identity credential (Managed Identity...); signs URLs with a user-delegation key."),
-    Setting("azure_container", ("AZURE_CONTAINER",), None, doc="The container (must exist)."),
-    Setting("azure_ssl", ("AZURE_SSL",), True, doc="https (True) or http account URLs."),
-    Setting("endpoint_suffix", ("AZURE_ENDPOINT_SUFFIX",), "core.windows.net", doc="e.g. core.chinacloudapi.cn"),
-    Setting("custom_domain", ("AZURE_CUSTOM_DOMAIN",), None, doc="Host used by url() (a CDN)."),
+    _s("account_name", "AZURE_ACCOUNT_NAME", None, "Storage account name (else from the connection string)."),
+    _s("account_key", "AZURE_ACCOUNT_KEY", None, "Shared key; also signs SAS URLs.", secret=True),
+    _s("connection_string", "AZURE_CONNECTION_STRING", None, "Endpoint + credential; wins over the rest.", secret=True),
+    _s("sas_token", "AZURE_SAS_TOKEN", None, "A SAS token used as the credential.", secret=True),
+    _s("token_credential", "AZURE_TOKEN_CREDENTIAL", None, "An azure-identity credential (signs URLs).", secret=True),
+    _s("azure_container", "AZURE_CONTAINER", None, "The container (must exist)."),
+    _s("azure_ssl", "AZURE_SSL", True, "https (True) or http account URLs."),
+    _s("endpoint_suffix", "AZURE_ENDPOINT_SUFFIX", "core.windows.net", "e.g. core.chinacloudapi.cn"),
+    _s("custom_domain", "AZURE_CUSTOM_DOMAIN", None, "Host used by url() (a CDN)."),
     *common_settings("AZURE_", overwrite=("overwrite_files", "AZURE_OVERWRITE_FILES", False)),
-    Setting("max_memory_size", ("AZURE_BLOB_MAX_MEMORY_SIZE",), 2 * MiB,
-            doc="Uploads up to max(this, max_block_size) go in one Put Blob unless max_single_put_size is set. "
-                "Nothing is spooled."),
-    Setting("max_single_put_size", ("AZURE_MAX_SINGLE_PUT_SIZE",), None,
-            doc="Largest upload sent as one Put Blob (held in memory whole); None: max(max_memory_size, "
-                "max_block_size)."),
-    Setting("max_block_size", ("AZURE_MAX_BLOCK_SIZE",), 4 * MiB,
-            doc="Block size of larger uploads; memory grows by about 2 blocks per upload_max_conn."),
-    Setting("upload_max_conn", ("AZURE_UPLOAD_MAX_CONN",), 4,
-            doc="Blocks of one upload sent at once (the SDK's max_concurrency)."),
-    Setting("timeout", ("AZURE_CONNECTION_TIMEOUT_SECS",), 20, doc="Seconds to wait for a TCP connection."),
-    Setting("read_timeout", ("AZURE_READ_TIMEOUT_SECS",), 20,
-            doc="Seconds to wait for the next bytes of a reply (a steady slow download is never cut)."),
-    Setting("expiration_secs", ("AZURE_URL_EXPIRATION_SECS",), None,
-            doc="SAS lifetime of url(); None or 0 gives plain URLs."),
-    Setting("cache_control", ("AZURE_CACHE_CONTROL",), None, doc="Cache-Control of uploads."),
-    Setting("object_parameters", ("AZURE_OBJECT_PARAMETERS",), dict,
-            doc="ContentSettings fields (+ metadata, tags, standard_blob_tier) for uploads."),
-    Setting("client_options", ("AZURE_CLIENT_OPTIONS",), dict,
-            doc="Keyword arguments for BlobServiceClient (retry_total, retry_read, retry_connect...)."),
-    Setting("api_version", ("AZURE_API_VERSION",), None, doc="Deprecated: use client_options['api_version']."),
-    Setting("default_content_type", (), "application/octet-stream", doc="Content type when none is guessed."),
+    _s("max_memory_size", "AZURE_BLOB_MAX_MEMORY_SIZE", 2 * MiB, "See max_single_put_size (kept from 1.14)."),
+    _s("max_single_put_size", "AZURE_MAX_SINGLE_PUT_SIZE", None, "One-request uploads up to this size (held "
+       "in memory); None: max(max_memory_size, max_block_size)."),
+    _s("max_block_size", "AZURE_MAX_BLOCK_SIZE", 4 * MiB, "Block size of larger uploads."),
+    _s("upload_max_conn", "AZURE_UPLOAD_MAX_CONN", 4, "Blocks of one upload sent at once (max_concurrency)."),
+    _s("timeout", "AZURE_CONNECTION_TIMEOUT_SECS", 20, "Seconds to wait for a TCP connection."),
+    _s("read_timeout", "AZURE_READ_TIMEOUT_SECS", 20, "Seconds to wait for the next bytes of a reply."),
+    _s("expiration_secs", "AZURE_URL_EXPIRATION_SECS", None, "SAS lifetime of url(); None or 0: plain URLs."),
+    _s("cache_control", "AZURE_CACHE_CONTROL", None, "Cache-Control of uploads."),
+    _s("object_parameters", "AZURE_OBJECT_PARAMETERS", dict, "ContentSettings fields, metadata, tags, tier."),
+    _s("client_options", "AZURE_CLIENT_OPTIONS", dict, "BlobServiceClient keywords (retry_total, retry_read...)."),
+    _s("api_version", "AZURE_API_VERSION", None, "Deprecated: use client_options['api_version']."),
+    _s("default_content_type", "", "application/octet-stream", "Content type when none is guessed."),
 )
 
 
-def _parse_connection_string(value: str) -> dict[str, str]:
-    """``Key=Value;...`` pairs, keys upper-cased (no secrets are logged or echoed)."""
-    pairs: dict[str, str] = {}
-    for part in filter(str.strip, str(value).strip().rstrip(";").split(";")):
-        key, sep, val = part.partition("=")
-        if not sep:
-            raise ImproperlyConfigured(
-                "AzureStorage: AZURE_CONNECTION_STRING (OPTIONS[\"connection_string\"]) is malformed: "
-                "expected 'Key=Value' pairs separated by ';'"
-            )
-        pairs[key.strip().upper()] = val.strip()
-    return pairs
+def _parse_connection_string(value: str) -> dict[str, str]:  # keys upper-cased; never echoes a secret
+    parts = [part.partition("=") for part in filter(str.strip, str(value).strip().rstrip(";").split(";"))]
+    if not all(sep for _, sep, _ in parts):
+        raise ImproperlyConfigured(f"AzureStorage: {_CONN} is malformed: expected 'Key=Value' pairs separated by ';'")
+    return {key.strip().upper(): val.strip() for key, _, val in parts}
 
 
 class BlobNameError(SuspiciousFileOperation):
@@ -155,25 +119,18 @@ def _check_blob_key(key: str, name: object, *, prefix: bool) -> None:
     if key.rstrip("/").count("/") >= _AZURE_NAME_MAX_SEGMENTS:
         raise naming.NameTooLong(f"{where}: a blob name has at most {_AZURE_NAME_MAX_SEGMENTS} path segments "
                                  f"({_AZURE_NAME_MAX_SEGMENTS - 1} slashes '/').")
-    body = key.rstrip("/") if prefix else key
-    for end in "/.":
-        if body.endswith(end):
-            raise BlobNameError(f"{where}: a blob name must not end with {end!r}.")
+    if (key.rstrip("/") if prefix else key)[-1:] in ("/", "."):
+        raise BlobNameError(f"{where}: a blob name must not end with '{key.rstrip('/')[-1:] or '/'}'.")
 
 
-def _get_valid_path(name: str) -> str:
-    """Kept for code that imported it: ``name`` cleaned and checked against Azure's rules."""
-    key = naming.to_key("", name)
-    _check_blob_key(key, name, prefix=False)
+def _get_valid_path(name: str) -> str:  # 1.14's helper: ``name`` cleaned and checked against Azure's rules
+    _check_blob_key(key := naming.to_key("", name), name, prefix=False)
     return key
 
 
-def _code(exc: HttpResponseError) -> str | None:
-    code = getattr(exc, "error_code", None)
-    if code is not None:
-        return str(getattr(code, "value", code))
-    status = getattr(exc, "status_code", None)
-    return str(status) if status else None
+def _code(exc: Any) -> str | None:
+    code = getattr(exc, "error_code", None) or getattr(exc, "status_code", None)
+    return None if code is None else str(getattr(code, "value", code))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -181,24 +138,17 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
-def _session() -> requests.Session:
-    """A connection pool as large as the thread count of a busy site (no 'pool is full' churn)."""
-    session = requests.Session()
-    # azure-core retries requests itself; urllib3 must not retry underneath it.
-    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=32,
-                                            max_retries=Retry(total=False, redirect=False, raise_on_status=False))
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+def _session() -> requests.Session:  # a pool as large as a busy site's thread count (no 'pool is full')
+    session = requests.Session()  # azure-core retries requests: urllib3 must not retry underneath it
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=32, max_retries=Retry(total=False, redirect=False))
+    for scheme in ("http://", "https://"):
+        session.mount(scheme, adapter)
     return session
 
 
+# The SDK's response stream without ``__len__`` (our one adapter over SDK internals): the SDK
+# collects a range with ``list(stream)``, presized from ``len()`` (bytes): 32 MiB per 4 MiB range.
 class _Unsized:
-    """The SDK's response stream without ``__len__`` (the one adapter over SDK internals).
-
-    The SDK collects each downloaded range with ``list(stream)``; ``list()`` sizes
-    its array from ``len()``, which is the byte count, so each 4 MiB range in flight
-    would briefly cost 32 MiB of pointers (tests/backends/test_azure.py checks it).
-    """
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
@@ -210,25 +160,11 @@ class _Unsized:
         return getattr(self._inner, name)
 
 
-class _FullReads:
-    """``read(n)`` returns ``n`` bytes unless the stream ended.
-
-    The SDK cuts a stream of unknown size into blocks by reading until a block is
-    exactly full; a stream that returns short reads (a pipe) would overshoot and
-    make the rest of the upload one block.
-    """
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def read(self, n: int = -1) -> bytes:
-        data = self._inner.read(n)
-        if n is None or n < 0 or not data or len(data) >= n:
-            return data
-        parts = [data]
-        while (got := sum(map(len, parts))) < n and (more := self._inner.read(n - got)):
-            parts.append(more)
-        return b"".join(parts)
+# What upload_blob reads. The SDK cuts a stream of unknown size into blocks by reading until
+# one is exactly full, so short reads (a pipe) would overshoot into one huge block; given an
+# iterable instead, its own IterStreamer returns full reads.
+def _data(source: UploadSource) -> Any:
+    return source.fileobj if source.size is not None else iter(lambda: source.fileobj.read(COPY_CHUNK), b"")
 
 
 def _unsized_stream(response: Any, obj: Any, headers: Any) -> Any:
@@ -251,11 +187,11 @@ class AzureStorage(BaseStorage):
         if self.api_version:
             warnings.warn("AZURE_API_VERSION (OPTIONS[\"api_version\"]) is deprecated; write "
                           "AZURE_CLIENT_OPTIONS = {'api_version': ...} instead.", DeprecationWarning, stacklevel=4)
-        self._connection = _parse_connection_string(self.connection_string) if self.connection_string else {}
-        if self._connection.get("USEDEVELOPMENTSTORAGE", "").lower() == "true":
-            self._connection.update(ACCOUNTNAME=EMULATOR_ACCOUNT_NAME, ACCOUNTKEY=EMULATOR_ACCOUNT_KEY)
-        self.account_name = self.account_name or self._connection.get("ACCOUNTNAME")
-        self.account_key = self.account_key or self._connection.get("ACCOUNTKEY")
+        self._connection = conn = _parse_connection_string(self.connection_string) if self.connection_string else {}
+        if conn.get("USEDEVELOPMENTSTORAGE", "").lower() == "true":
+            conn.update(ACCOUNTNAME=EMULATOR_ACCOUNT_NAME, ACCOUNTKEY=EMULATOR_ACCOUNT_KEY)
+        self.account_name, self.account_key = (self.account_name or conn.get("ACCOUNTNAME"),
+                                               self.account_key or conn.get("ACCOUNTKEY"))
         if not self.connection_string:
             self.endpoint_setting = "AZURE_ACCOUNT_NAME / AZURE_ENDPOINT_SUFFIX / AZURE_SSL"
             if self.azure_ssl is False:
@@ -267,8 +203,7 @@ class AzureStorage(BaseStorage):
                                     or max(int(self.max_memory_size or 0), self.upload_part_size))
 
     @property
-    def azure_protocol(self) -> str:
-        """``"https"`` or ``"http"`` (as in 1.14)."""
+    def azure_protocol(self) -> str:  # "https" or "http", as in 1.14
         return "https" if self.azure_ssl else "http"
 
     # -- names -------------------------------------------------------------
@@ -286,33 +221,25 @@ class AzureStorage(BaseStorage):
 
     def get_name_max_len(self) -> int:
         """The longest name a file can have here: 1024 characters minus the location and its '/'."""
-        location = (self.location or "").strip("/")
-        return _AZURE_NAME_MAX_LEN - (len(location) + 1 if location else 0)
+        return _AZURE_NAME_MAX_LEN - len(f"{self.location}/".lstrip("/"))
 
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
-        limit = self.get_name_max_len()
-        return super().get_available_name(name, limit if max_length is None else min(max_length, limit))
+        return super().get_available_name(name, min(max_length or _AZURE_NAME_MAX_LEN, self.get_name_max_len()))
 
     # -- connection ------------------------------------------------------
     def _credential_label(self) -> str:
-        if self._connection.get("ACCOUNTKEY") or self._connection.get("SHAREDACCESSSIGNATURE"):
-            return "AZURE_CONNECTION_STRING (OPTIONS[\"connection_string\"])"
-        if self.account_key:
-            return "AZURE_ACCOUNT_NAME / AZURE_ACCOUNT_KEY (OPTIONS[\"account_name\"] / [\"account_key\"])"
-        if self.sas_token:
-            return "AZURE_SAS_TOKEN (OPTIONS[\"sas_token\"])"
-        if self.token_credential:
-            return ("AZURE_TOKEN_CREDENTIAL (OPTIONS[\"token_credential\"]) and its role on the container "
-                    "(e.g. Storage Blob Data Contributor)")
-        return ("the credentials: none are set (AZURE_CONNECTION_STRING, AZURE_ACCOUNT_KEY, AZURE_SAS_TOKEN "
-                "or AZURE_TOKEN_CREDENTIAL)")
+        conn = self._connection.get("ACCOUNTKEY") or self._connection.get("SHAREDACCESSSIGNATURE")
+        for present, label in ((conn, _CONN), (self.account_key, "AZURE_ACCOUNT_NAME / AZURE_ACCOUNT_KEY"),
+                               (self.sas_token, "AZURE_SAS_TOKEN"), (self.token_credential, "AZURE_TOKEN_CREDENTIAL "
+                                "and its role on the container (e.g. Storage Blob Data Contributor)")):
+            if present:
+                return label
+        return ("the credentials: none are set (AZURE_CONNECTION_STRING, AZURE_ACCOUNT_KEY, AZURE_SAS_TOKEN or "
+                "AZURE_TOKEN_CREDENTIAL)")
 
     def _endpoint_label(self) -> str:
         service = self.__dict__.get("_service")
-        if service is None:
-            return "the Azure endpoint"
-        parts = urlsplit(service.url)
-        return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+        return service.url.split("?")[0] if service is not None else "the Azure endpoint"
 
     def _explicit_credential(self) -> Any:
         if self.account_name and self.account_key:
@@ -322,64 +249,51 @@ class AzureStorage(BaseStorage):
     def _client_kwargs(self) -> dict[str, Any]:
         # Chosen together: a silent endpoint fails after 2 attempts x read_timeout + 1 s back-off
         # (about 41 s by default), a refused connection within seconds; 503s get 3 quick retries.
-        kwargs: dict[str, Any] = {
-            "connection_timeout": self.timeout or 20, "read_timeout": self.read_timeout or 20,
-            "retry_total": 3, "retry_connect": 1, "retry_read": 1,
-            "initial_backoff": 1, "increment_base": 2, "random_jitter_range": 0.5,
-            "max_single_get_size": 4 * MiB, "max_chunk_get_size": 4 * MiB,
-            "max_single_put_size": self.upload_threshold, "max_block_size": self.upload_part_size,
-            # Always read blocks from the stream (not seek-and-resend substreams): one block-id
-            # length for every upload of a blob (Azure refuses mixed lengths), memory as documented.
-            "use_byte_buffer": True,
-        }
-        if self.api_version:
-            kwargs["api_version"] = self.api_version
+        # use_byte_buffer: always read blocks from the stream (not seek-and-resend substreams): one
+        # block-id length for every upload of a blob (Azure refuses mixed lengths), memory as documented.
+        kwargs: dict[str, Any] = dict(
+            connection_timeout=self.timeout or 20, read_timeout=self.read_timeout or 20, retry_total=3,
+            retry_connect=1, retry_read=1, initial_backoff=1, increment_base=2, random_jitter_range=0.5,
+            max_single_get_size=4 * MiB, max_chunk_get_size=4 * MiB, max_single_put_size=self.upload_threshold,
+            max_block_size=self.upload_part_size, use_byte_buffer=True, **({"api_version": self.api_version}
+                                                                           if self.api_version else {}))
         kwargs.update(self.client_options or {})
-        if "transport" not in kwargs:
-            kwargs.setdefault("session", _session())
-        return kwargs
+        return kwargs if "transport" in kwargs else {"session": _session(), **kwargs}
 
     def _new_service(self) -> Any:
         kwargs = self._client_kwargs()
         try:
             if self.connection_string:
                 conn = self._connection
-                has_credential = bool(conn.get("ACCOUNTKEY") or conn.get("SHAREDACCESSSIGNATURE"))
-                credential = None if has_credential else self._explicit_credential()
+                credential = None if conn.get("ACCOUNTKEY") or conn.get("SHAREDACCESSSIGNATURE") else (
+                    self._explicit_credential())
                 if conn.get("USEDEVELOPMENTSTORAGE", "").lower() == "true":
                     # The SDK knows this shortcut; keep its endpoint, use the well-known key.
                     credential = {"account_name": EMULATOR_ACCOUNT_NAME, "account_key": EMULATOR_ACCOUNT_KEY}
-                return BlobServiceClient.from_connection_string(self.connection_string, credential=credential,
-                                                                **kwargs)
+                return BlobServiceClient.from_connection_string(self.connection_string, credential, **kwargs)
             if not self.account_name:
-                raise ImproperlyConfigured(
-                    f"{type(self).__name__} needs an account: set OPTIONS[\"account_name\"] or AZURE_ACCOUNT_NAME "
-                    "(or OPTIONS[\"connection_string\"] / AZURE_CONNECTION_STRING)."
-                )
+                raise ImproperlyConfigured(f"{type(self).__name__} needs an account: set OPTIONS[\"account_name\"] "
+                                           "or AZURE_ACCOUNT_NAME (or " + _CONN + ")")
             url = f"{self.azure_protocol}://{self.account_name}.blob.{self.endpoint_suffix}"
             return BlobServiceClient(url, credential=self._explicit_credential(), **kwargs)
         except (ValueError, TypeError) as exc:
             # The SDK's message may quote the connection string: don't chain it into ours.
-            raise ImproperlyConfigured(
-                f"{type(self).__name__} could not build its Azure client ({type(exc).__name__}); check "
-                f"{self.endpoint_setting} and AZURE_CLIENT_OPTIONS"
-            ) from None
+            raise ImproperlyConfigured(f"{type(self).__name__} could not build its Azure client "
+                                       f"({type(exc).__name__}); check {self.endpoint_setting} and AZURE_CLIENT_OPTIONS"
+                                       ) from None
 
     @property
     def service_client(self) -> Any:
         """The ``BlobServiceClient`` (thread-safe; built on first use)."""
         return self._lazy("_service", self._new_service)
 
-    def _new_container(self) -> Any:
-        if not self.azure_container:
-            raise ImproperlyConfigured(
-                f"{type(self).__name__} needs a container: set OPTIONS[\"azure_container\"] or AZURE_CONTAINER.")
-        return self.service_client.get_container_client(self.azure_container)
-
     @property
     def container_client(self) -> Any:
         """The ``ContainerClient`` of ``azure_container``."""
-        return self._lazy("_container", self._new_container)
+        if not self.azure_container:
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} needs a container: set OPTIONS[\"azure_container\"] or AZURE_CONTAINER.")
+        return self._lazy("_container", lambda: self.service_client.get_container_client(self.azure_container))
 
     #: The container client, under the name 1.14 users call.
     client = container_client
@@ -387,15 +301,15 @@ class AzureStorage(BaseStorage):
     # -- errors ------------------------------------------------------------
     def _translate_error(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
         label = type(self).__name__
-        if isinstance(exc, (ServiceRequestError, ServiceResponseError)):
+        if isinstance(exc, (azure_errors.ServiceRequestError, azure_errors.ServiceResponseError)):
             return self._unavailable(exc, op, self._endpoint_label())
-        if not isinstance(exc, HttpResponseError):
+        if not isinstance(exc, azure_errors.HttpResponseError):
             return None
         code = _code(exc)
         if type(exc).__name__ == "AzureSigningError":
             return ImproperlyConfigured(f"{label} could not sign a request: the account key is not valid base64; "
                                         f"check {self._credential_label()}")
-        if isinstance(exc, ClientAuthenticationError) and getattr(exc, "status_code", None) is None:
+        if isinstance(exc, azure_errors.ClientAuthenticationError) and getattr(exc, "status_code", None) is None:
             # Raised by the token credential itself (no response from Storage).
             return PermissionError(13, f"{label} could not get a token from AZURE_TOKEN_CREDENTIAL "
                                        f"({type(exc).__name__}: {_first_line(exc)})", name)
@@ -424,32 +338,26 @@ class AzureStorage(BaseStorage):
         spec.params = params
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
-        params = dict(spec.params)
-        content = {k: params.pop(k) for k in _CONTENT_KEYS if k in params}
+        params, content = dict(spec.params), {k: spec.params[k] for k in _CONTENT_KEYS if k in spec.params}
         settings = ContentSettings(content_type=spec.content_type, content_encoding=spec.content_encoding, **content)
         blob = self.container_client.get_blob_client(spec.key)
         # The SDK's own transfer: one Put Blob up to max_single_put_size, else blocks read from the
         # stream (max_concurrency at a time) and one Put Block List; overwrite=False sends
         # If-None-Match: * on both, so a create-only upload is atomic.
         try:
-            data = source.fileobj if source.size is not None else _FullReads(source.fileobj)
-            self._call("upload", spec.name, blob.upload_blob, data, length=source.size,
+            self._call("upload", spec.name, blob.upload_blob, _data(source), length=source.size,
                        overwrite=not spec.create_only, content_settings=settings,
-                       max_concurrency=max(1, int(self.upload_max_conn or 1)), **params)
-        except FileExistsError:
-            raise
-        except BaseException:
-            if source.size is None or source.size > self.upload_threshold:
+                       max_concurrency=max(1, int(self.upload_max_conn or 1)),
+                       **{k: v for k, v in params.items() if k not in content})
+        except BaseException as exc:
+            if not isinstance(exc, FileExistsError) and (source.size or 1 << 62) > self.upload_threshold:
                 self._discard_blocks(blob, spec.name)
             raise
 
+    # Drop the uncommitted blocks a failed upload left on a blob that does not exist (Azure keeps
+    # them 7 days): an empty Put Block List discards them, and its empty blob is deleted if unchanged.
+    # On a blob that exists they go at its next commit (or in 7 days).
     def _discard_blocks(self, blob: Any, name: str) -> None:
-        """Drop the uncommitted blocks a failed block upload left on a blob that does not exist.
-
-        Azure keeps uncommitted blocks for 7 days. Committing an empty block list discards
-        them; the empty blob it creates (only if the name is free) is deleted at once, only if
-        unchanged. On a blob that exists, they go at its next commit (or after 7 days).
-        """
         try:
             props = blob.commit_block_list([], match_condition=MatchConditions.IfMissing)
             blob.delete_blob(etag=props["etag"], match_condition=MatchConditions.IfNotModified)
@@ -459,16 +367,10 @@ class AzureStorage(BaseStorage):
     def _info(self, props: Any, size: int | None = None) -> ObjectInfo:
         settings = props.content_settings
         md5 = settings.content_md5
-        return ObjectInfo(
-            size=props.size if size is None else size,
-            modified=props.last_modified,
-            created=getattr(props, "creation_time", None),
-            content_type=settings.content_type,
-            content_encoding=settings.content_encoding,
-            etag=(props.etag or "").strip('"') or None,
-            hashes={"md5": bytes(md5).hex()} if md5 else {},
-            extra={"metadata": props.metadata or {}, "cache_control": settings.cache_control},
-        )
+        return ObjectInfo(props.size if size is None else size, props.last_modified, props.creation_time,
+                          content_type=settings.content_type, content_encoding=settings.content_encoding,
+                          etag=(props.etag or "").strip('"') or None, hashes={"md5": bytes(md5).hex()} if md5 else {},
+                          extra={"metadata": props.metadata or {}, "cache_control": settings.cache_control})
 
     def _stat(self, key: str) -> ObjectInfo:
         blob = self.container_client.get_blob_client(key)
@@ -482,22 +384,14 @@ class AzureStorage(BaseStorage):
         # offset=None for a whole read: the SDK then handles empty blobs itself.
         downloader = self._call("read", name, blob.download_blob, offset=offset if offset or length else None,
                                 length=length, max_concurrency=1, decompress=False, **extra)
-        props = downloader.properties
-        info = self._info(props, int(props.content_range.rsplit("/", 1)[1]))
+        info = self._info(downloader.properties, int(downloader.properties.content_range.rsplit("/", 1)[1]))
         info.hashes = {}  # a ranged GET's Content-MD5 is not the blob's
-        return ReadResult(ChunkReader(self._chunks(name, downloader)), info)
-
-    def _chunks(self, name: str, downloader: Any) -> Iterator[bytes]:
-        chunks = downloader.chunks()
-        while (chunk := self._call("read range", name, next, chunks, None)) is not None:
-            yield chunk
+        chunks = downloader.chunks()  # each further range is a GET: through _call for its errors
+        return ReadResult(ChunkReader(iter(lambda: self._call("read range", name, next, chunks, b""), b"")), info)
 
     def _delete(self, key: str) -> None:
-        blob = self.container_client.get_blob_client(key)
-        try:
-            self._call("delete", self._name(key), blob.delete_blob, delete_snapshots="include")
-        except FileNotFoundError:
-            pass
+        with contextlib.suppress(FileNotFoundError):
+            self._call("delete", self._name(key), self.container_client.delete_blob, key, delete_snapshots="include")
 
     def _pages(self, prefix: str, pages: Any) -> Iterator[list[Any]]:
         while (page := self._call("list", prefix or None, next, pages, None)) is not None:
@@ -511,8 +405,7 @@ class AzureStorage(BaseStorage):
 
     def _scan(self, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
         pager = self.container_client.list_blobs(name_starts_with=prefix or None, results_per_page=5000).by_page()
-        for page in self._pages(prefix, pager):
-            yield from ((blob.name, self._info(blob)) for blob in page)
+        return ((blob.name, self._info(blob)) for page in self._pages(prefix, pager) for blob in page)
 
     def _delete_many(self, keys: list[str]) -> None:
         for start in range(0, len(keys), _BATCH):
@@ -525,28 +418,23 @@ class AzureStorage(BaseStorage):
 
     def _root_exists(self) -> bool:
         try:
-            self._call("container properties", None, self.container_client.get_container_properties)
+            return bool(self._call("container properties", None, self.container_client.get_container_properties))
         except ImproperlyConfigured:
             return False
-        return True
 
     def _copy_from(self, source: BaseStorage, source_key: str, spec: UploadSpec) -> bool:
         """Server-side Copy Blob when ``source`` is an AzureStorage on the same account."""
         if not isinstance(source, AzureStorage) or source.service_client.url != self.service_client.url:
             return False
-        url = source.container_client.url.split("?")[0]
-        if source.account_key or source.token_credential:  # the source signs a short read SAS
-            url = source._signed_url(url, source_key, 3600, None, "r")
-        else:
-            url = join_url(url, source_key)
+        url, signs = source.container_client.url.split("?")[0], source.account_key or source.token_credential
+        # The source signs a short read SAS when it can (its name is its own: no user input).
+        url = source._signed_url(url, source_key, 3600, None, "r") if signs else join_url(url, source_key)
         blob = self.container_client.get_blob_client(spec.key)
         condition = {"match_condition": MatchConditions.IfMissing} if spec.create_only else {}
         self._call("copy", spec.name, blob.start_copy_from_url, url, requires_sync=None, **condition)
-        deadline = time.monotonic() + 600
-        while (copy := self._call("copy status", spec.name, blob.get_blob_properties).copy).status == "pending":
-            if time.monotonic() > deadline:
-                self._call("abort copy", spec.name, blob.abort_copy, copy.id)
-                raise StorageError(f"{type(self).__name__}: copying to {spec.name!r} took over 10 minutes")
+        for _ in range(3000):  # Copy Blob is asynchronous on Azure: wait (up to 10 min) for its end
+            if (copy := self._call("copy status", spec.name, blob.get_blob_properties).copy).status != "pending":
+                break
             time.sleep(0.2)
         if copy.status not in (None, "success"):
             raise StorageError(f"{type(self).__name__}: copy to {spec.name!r} ended {copy.status}: "
@@ -559,29 +447,22 @@ class AzureStorage(BaseStorage):
 
     # -- URLs --------------------------------------------------------------
     def _container_url(self) -> str:
-        def build() -> str:
+        def build() -> str:  # no query: a configured SAS token must not leak into links
             parts = urlsplit(self.container_client.url)
-            scheme, netloc = parts.scheme, parts.netloc
-            if self.custom_domain:
-                scheme, netloc = self.azure_protocol, self.custom_domain
-            # No query: a configured SAS token must not leak into links.
-            return urlunsplit((scheme, netloc, parts.path, "", ""))
+            host = (self.azure_protocol, self.custom_domain) if self.custom_domain else (parts.scheme, parts.netloc)
+            return urlunsplit((*host, parts.path, "", ""))
 
         return self._lazy("_base_url", build)
 
     def get_user_delegation_key(self, expiry: dt.datetime) -> Any:
         """A user-delegation key valid until ``expiry``, fetched at most once a week."""
         with self._lock:
-            cached = self.__dict__.get("_delegation")
-            if cached is not None and cached[1] >= expiry:
+            if (cached := self.__dict__.get("_delegation")) is not None and cached[1] >= expiry:
                 return cached[0]
-            now = dt.datetime.now(dt.timezone.utc)
-            key_expiry = now + _DELEGATION_MAX - dt.timedelta(minutes=1)
+            key_expiry = (now := dt.datetime.now(dt.timezone.utc)) + _DELEGATION_MAX - dt.timedelta(minutes=1)
             if expiry > key_expiry:
-                raise ValueError(
-                    f"{type(self).__name__}: URLs signed with a token credential (user-delegation SAS) last at "
-                    "most 7 days; use a shorter expire / AZURE_URL_EXPIRATION_SECS"
-                )
+                raise ValueError(f"{type(self).__name__}: URLs signed with a token credential (user-delegation "
+                                 "SAS) last at most 7 days; use a shorter expire / AZURE_URL_EXPIRATION_SECS")
             key = self._call("get_user_delegation_key", None, self.service_client.get_user_delegation_key,
                              key_start_time=now - dt.timedelta(minutes=5), key_expiry_time=key_expiry)
             self._delegation = (key, key_expiry)
@@ -589,18 +470,13 @@ class AzureStorage(BaseStorage):
 
     def url(self, name: str, expire: int | float | dt.timedelta | None = None,
             parameters: dict[str, Any] | None = None, mode: str = "r") -> str:
-        """A link to ``name``; makes no request (except a weekly user-delegation key).
+        """A link to ``name``, made without a request (but a weekly user-delegation key).
 
-        With an expiry (``expire``, else ``AZURE_URL_EXPIRATION_SECS``) it is a SAS URL with
-        ``mode``'s permissions (``"r"`` read, ``"w"`` upload, ``"cw"``...), signed with the
-        account key or a user-delegation key from ``token_credential``. ``parameters`` go into
-        the SAS (``content_disposition``, ``content_type``... response overrides). Without an
-        expiry it is the plain blob URL (for public containers).
-        """
+        With an expiry (``expire``, else AZURE_URL_EXPIRATION_SECS) a SAS URL with ``mode``'s permissions
+        ("r", "w", "cw"...) and ``parameters`` (content_disposition... overrides); else the plain URL."""
         key = self._key(name, allow_root=True)
         expire = self.expiration_secs if expire is None else expire
-        if isinstance(expire, dt.timedelta):
-            expire = expire.total_seconds()
+        expire = expire.total_seconds() if isinstance(expire, dt.timedelta) else expire
         if not expire:
             if mode != "r":
                 raise ValueError(f"{type(self).__name__}.url(mode={mode!r}) needs an expiry: pass expire= or set "
@@ -610,16 +486,13 @@ class AzureStorage(BaseStorage):
 
     def _signed_url(self, base: str, key: str, expire: float, parameters: dict[str, Any] | None, mode: str) -> str:
         expiry = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=float(expire))
-        signing: dict[str, Any]
-        if self.account_key:
-            signing = {"account_key": self.account_key}
-        elif self.token_credential:
-            signing = {"user_delegation_key": self.get_user_delegation_key(expiry)}
+        if self.account_key or self.token_credential:
+            signing = ({"account_key": self.account_key} if self.account_key else
+                       {"user_delegation_key": self.get_user_delegation_key(expiry)})
         else:
-            raise ImproperlyConfigured(
-                f"{type(self).__name__} can't sign URLs without AZURE_ACCOUNT_KEY (or a connection string with "
-                "AccountKey) or AZURE_TOKEN_CREDENTIAL; set AZURE_URL_EXPIRATION_SECS = None for plain URLs"
-            )
+            raise ImproperlyConfigured(f"{type(self).__name__} can't sign URLs without AZURE_ACCOUNT_KEY (or a "
+                                       "connection string with AccountKey) or AZURE_TOKEN_CREDENTIAL; set "
+                                       "AZURE_URL_EXPIRATION_SECS = None for plain URLs")
         sas = generate_blob_sas(self.service_client.account_name, self.azure_container, key,
                                 permission=BlobSasPermissions.from_string(mode), expiry=expiry, **signing,
                                 **(parameters or {}))
@@ -627,21 +500,14 @@ class AzureStorage(BaseStorage):
 
 
 def _check_parameters(params: dict[str, Any], where: str) -> None:
-    unknown = sorted(set(params) - set(_CONTENT_KEYS) - set(_UPLOAD_KEYS))
-    if unknown:
-        raise ImproperlyConfigured(
-            f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; valid keys are "
-            f"{', '.join(_CONTENT_KEYS + _UPLOAD_KEYS)}."
-        )
+    if unknown := sorted(set(params) - set(_CONTENT_KEYS) - set(_UPLOAD_KEYS)):
+        raise ImproperlyConfigured(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; valid keys are "
+                                   f"{', '.join(_CONTENT_KEYS + _UPLOAD_KEYS)}.")
 
 
 @deconstructible
 class AzureStorageFile(RemoteFile):
-    """A file in Azure Blob Storage: ``AzureStorageFile(name, mode, storage)``, as in 1.14.
-
-    Reads stream with ranged downloads; writes stream through the SDK's block upload,
-    committed on ``close()``.
-    """
+    """``AzureStorageFile(name, mode, storage)`` as in 1.14: ranged reads; writes committed on close()."""
 
 
 AzureStorage.file_class = AzureStorageFile
