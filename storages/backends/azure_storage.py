@@ -134,8 +134,7 @@ def _code(exc: Any) -> str | None:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "message", None) or exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
+    return (str(getattr(exc, "message", None) or exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
 def _session() -> requests.Session:  # a pool as large as a busy site's thread count (no 'pool is full')
@@ -358,9 +357,10 @@ class AzureStorage(BaseStorage):
     # them 7 days): an empty Put Block List discards them, and its empty blob is deleted if unchanged.
     # On a blob that exists they go at its next commit (or in 7 days).
     def _discard_blocks(self, blob: Any, name: str) -> None:
+        quick = {"retry_total": 0, "connection_timeout": 5, "read_timeout": 5}  # a dead endpoint adds <= 10 s
         try:
-            props = blob.commit_block_list([], match_condition=MatchConditions.IfMissing)
-            blob.delete_blob(etag=props["etag"], match_condition=MatchConditions.IfNotModified)
+            props = blob.commit_block_list([], match_condition=MatchConditions.IfMissing, **quick)
+            blob.delete_blob(etag=props["etag"], match_condition=MatchConditions.IfNotModified, **quick)
         except Exception as exc:  # the name exists (its blocks go at its next commit), or best effort failed
             logger.debug("%s: could not discard the blocks of %r: %r", type(self).__name__, name, exc)
 

@@ -891,3 +891,18 @@ def test_sdk_internals_the_reader_relies_on() -> None:
     assert "list(data)" in inspect.getsource(_download.process_content)
     body = azure_storage._Unsized(iter([b"a", b"b"]))
     assert list(body) == [b"a", b"b"] and not hasattr(body, "__len__")
+
+
+def test_aborted_writer_leaves_no_blocks(azurite) -> None:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    s = storage(azurite)
+    source = PatternFile(14 * MB, seed=6)
+    with pytest.raises(RuntimeError, match="stop"):
+        with s.open("aborted.bin", "wb") as f:
+            for chunk in iter(lambda: source.read(MB), b""):
+                f.write(chunk)
+            raise RuntimeError("stop")
+    assert not s.exists("aborted.bin")
+    with pytest.raises(ResourceNotFoundError):  # the staged blocks were discarded too
+        s.client.get_blob_client(s._key("aborted.bin")).get_block_list("all")
