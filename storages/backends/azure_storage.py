@@ -423,11 +423,13 @@ class AzureStorage(BaseStorage):
             return False
 
     def _copy_from(self, source: BaseStorage, source_key: str, spec: UploadSpec) -> bool:
-        """Server-side Copy Blob when ``source`` is an AzureStorage on the same account."""
-        if not isinstance(source, AzureStorage) or source.service_client.url != self.service_client.url:
+        # Server-side Copy Blob when ``source`` is an AzureStorage on the same account (endpoint).
+        same = isinstance(source, AzureStorage) and len({x.service_client.url.split("?")[0] for x in (self, source)})
+        if same != 1:
             return False
-        url, signs = source.container_client.url.split("?")[0], source.account_key or source.token_credential
-        # The source signs a short read SAS when it can (its name is its own: no user input).
+        url, signs = source.container_client.url.split("?")[0], source.account_key
+        # With the account key the source signs a short read SAS; a token (or SAS) credential of the
+        # same account authorizes the plain source URL itself.
         url = source._signed_url(url, source_key, 3600, None, "r") if signs else join_url(url, source_key)
         blob = self.container_client.get_blob_client(spec.key)
         condition = {"match_condition": MatchConditions.IfMissing} if spec.create_only else {}

@@ -753,8 +753,14 @@ def test_server_side_copy_on_the_same_account(azurite, azurite_oauth, requests_m
     assert sha256_of(dst.open("copy.bin").chunks(MB)) == PatternFile(5 * MB, seed=4).digest()
     with pytest.raises(FileExistsError, match="copy.bin"):
         dst._copy_from(src, src._key(name), spec)
+    # with a token credential the source signs a user-delegation SAS for the copy
+    osrc, odst = oauth_storage(azurite_oauth), oauth_storage(azurite_oauth)
+    oname = osrc.save("o.txt", ContentFile(b"oauth copy"))
+    ospec = UploadSpec("o2.txt", odst._key("o2.txt"), "text/plain", create_only=True)
+    assert odst._copy_from(osrc, osrc._key(oname), ospec) is True
+    assert odst.open("o2.txt").read() == b"oauth copy"
     # another account (or another kind of storage): the caller streams it instead
-    assert oauth_storage(azurite_oauth)._copy_from(src, src._key(name), spec) is False
+    assert osrc._copy_from(src, src._key(name), spec) is False
     from django.core.files.storage import InMemoryStorage
 
     assert dst._copy_from(InMemoryStorage(), "x", spec) is False
