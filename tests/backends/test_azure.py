@@ -310,18 +310,20 @@ def test_create_only_refuses_a_taken_name_for_block_uploads(azurite) -> None:
 
 
 def test_large_saves_race_without_overwrite(azurite) -> None:
-    s = storage(azurite, upload_max_conn=3)
-    barrier = threading.Barrier(4)
+    """32 threads save one name with block uploads (above the single-put size): 32 names, 32 contents."""
+    s = storage(azurite, upload_max_conn=2, max_block_size=MB, max_single_put_size=MB)
+    threads, size = 32, 2 * MB + 5
+    barrier = threading.Barrier(threads)
 
     def save(i: int) -> str:
         barrier.wait()
-        return s.save("race/big.bin", File(PatternFile(6 * MB, seed=i), name="big.bin"))
+        return s.save("race/big.bin", File(PatternFile(size, seed=i), name="big.bin"))
 
-    with ThreadPoolExecutor(4) as pool:
-        names = list(pool.map(save, range(4)))
-    assert len(set(names)) == 4
+    with ThreadPoolExecutor(threads) as pool:
+        names = list(pool.map(save, range(threads)))
+    assert len(set(names)) == threads
     digests = {sha256_of(s.open(n).chunks(MB)) for n in names}
-    assert digests == {PatternFile(6 * MB, seed=i).digest() for i in range(4)}
+    assert digests == {PatternFile(size, seed=i).digest() for i in range(threads)}
 
 
 def test_overwrite_on_replaces_a_large_blob(azurite) -> None:
