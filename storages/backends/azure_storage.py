@@ -246,8 +246,8 @@ class AzureStorage(BaseStorage):
         return self.sas_token or self.token_credential
 
     def _client_kwargs(self) -> dict[str, Any]:
-        # Chosen together: a silent endpoint fails after 2 attempts x read_timeout + 1 s back-off
-        # (about 41 s by default), a refused connection within seconds; 503s get 3 quick retries.
+        # Chosen together: a silent endpoint fails after 2 attempts x read_timeout + 3 s back-off
+        # (about 43 s by default), a refused connection within seconds; 503s get 3 quick retries.
         # use_byte_buffer: always read blocks from the stream (not seek-and-resend substreams): one
         # block-id length for every upload of a blob (Azure refuses mixed lengths), memory as documented.
         kwargs: dict[str, Any] = dict(
