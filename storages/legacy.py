@@ -22,7 +22,21 @@ GCS_LEGACY: tuple[Legacy, ...] = ()
 
 # -- Azure ---------------------------------------------------------------------------
 
-AZURE_LEGACY: tuple[Legacy, ...] = ()
+def _azure_emulator(on: object) -> str | None:
+    if not on:
+        return None
+    from storages.backends import azure_storage as azure  # looked up now: tests point it at their Azurite
+
+    return (f"DefaultEndpointsProtocol=http;AccountName={azure.EMULATOR_ACCOUNT_NAME};"
+            f"AccountKey={azure.EMULATOR_ACCOUNT_KEY};BlobEndpoint={azure.EMULATOR_BLOB_ENDPOINT};")
+
+
+AZURE_LEGACY: tuple[Legacy, ...] = (
+    Legacy(("AZURE_EMULATED_MODE",), "connection_string", _azure_emulator,
+           "write AZURE_CONNECTION_STRING = 'UseDevelopmentStorage=true' (or Azurite's full connection string)"),
+    Legacy(("AZURE_CUSTOM_CONNECTION_STRING",), "connection_string", lambda value: value or None,
+           "write AZURE_CONNECTION_STRING instead"),
+)
 
 # -- SFTP ----------------------------------------------------------------------------
 

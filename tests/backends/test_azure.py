@@ -96,8 +96,11 @@ EXPECTED_DEFAULTS = {
     "endpoint_suffix": ("AZURE_ENDPOINT_SUFFIX", "core.windows.net"),
     "custom_domain": ("AZURE_CUSTOM_DOMAIN", None),
     "location": ("AZURE_LOCATION", ""),
-    "upload_max_conn": ("AZURE_UPLOAD_MAX_CONN", 2),
+    "upload_max_conn": ("AZURE_UPLOAD_MAX_CONN", 4),
     "timeout": ("AZURE_CONNECTION_TIMEOUT_SECS", 20),
+    "read_timeout": ("AZURE_READ_TIMEOUT_SECS", 20),
+    "max_block_size": ("AZURE_MAX_BLOCK_SIZE", 4 * MB),
+    "max_single_put_size": ("AZURE_MAX_SINGLE_PUT_SIZE", None),
     "max_memory_size": ("AZURE_BLOB_MAX_MEMORY_SIZE", 2 * MB),
     "expiration_secs": ("AZURE_URL_EXPIRATION_SECS", None),
     "overwrite_files": ("AZURE_OVERWRITE_FILES", False),
@@ -263,8 +266,8 @@ def test_missing_configuration_is_explained() -> None:
 # -- names --------------------------------------------------------------------------------------
 def test_name_rules(azurite) -> None:
     s = storage(azurite)
-    for bad, rule in [("ends-with-dot.", "end with '.'"), ("dir/", "end with '/'"), ("a/" * 257 + "x", "256 slashes"),
-                      ("x" * 1025, "1024 characters")]:
+    for bad, rule in [("ends-with-dot.", "end with '.'"), ("dir/", "names a directory"),
+                      ("a/" * 254 + "x", "254 path segments"), ("x" * 1025, "1024 characters")]:
         with pytest.raises(SuspiciousFileOperation, match=rule):
             s.open(bad)
         with pytest.raises(SuspiciousFileOperation, match=rule):
@@ -307,18 +310,20 @@ def test_create_only_refuses_a_taken_name_for_block_uploads(azurite) -> None:
 
 
 def test_large_saves_race_without_overwrite(azurite) -> None:
-    s = storage(azurite, upload_max_conn=3)
-    barrier = threading.Barrier(4)
+    """32 threads save one name with block uploads (above the single-put size): 32 names, 32 contents."""
+    s = storage(azurite, upload_max_conn=2, max_block_size=MB, max_single_put_size=MB)
+    threads, size = 32, 2 * MB + 5
+    barrier = threading.Barrier(threads)
 
     def save(i: int) -> str:
         barrier.wait()
-        return s.save("race/big.bin", File(PatternFile(6 * MB, seed=i), name="big.bin"))
+        return s.save("race/big.bin", File(PatternFile(size, seed=i), name="big.bin"))
 
-    with ThreadPoolExecutor(4) as pool:
-        names = list(pool.map(save, range(4)))
-    assert len(set(names)) == 4
+    with ThreadPoolExecutor(threads) as pool:
+        names = list(pool.map(save, range(threads)))
+    assert len(set(names)) == threads
     digests = {sha256_of(s.open(n).chunks(MB)) for n in names}
-    assert digests == {PatternFile(6 * MB, seed=i).digest() for i in range(4)}
+    assert digests == {PatternFile(size, seed=i).digest() for i in range(threads)}
 
 
 def test_overwrite_on_replaces_a_large_blob(azurite) -> None:
@@ -657,3 +662,255 @@ def test_no_pool_warnings_under_threads(azurite, caplog) -> None:
             names = list(pool.map(lambda i: s.save(f"t/{i}.txt", ContentFile(str(i).encode())), range(64)))
     assert "pool is full" not in caplog.text
     assert sorted(int(s.open(n).read()) for n in names) == list(range(64))
+
+
+# -- transfer layer: the SDK's upload_blob, scan, batch delete, server-side copy (issue 9) ---------
+def via(server: AzuriteServer, port: int) -> str:
+    """``server``'s connection string with its blob endpoint moved to ``port`` (a proxy, or nothing)."""
+    return server.connection_string().replace(f":{server.port}/", f":{port}/")
+
+
+@pytest.fixture
+def requests_made():
+    """Count HTTP requests the SDK sends (http.client is under requests/urllib3)."""
+    import http.client
+
+    counts = {"requests": 0}
+    original = http.client.HTTPConnection.putrequest
+
+    def counting(self, *args, **kwargs):
+        counts["requests"] += 1
+        return original(self, *args, **kwargs)
+
+    http.client.HTTPConnection.putrequest = counting
+    try:
+        yield counts
+    finally:
+        http.client.HTTPConnection.putrequest = original
+
+
+def test_stream_of_unknown_size_is_cut_into_full_blocks(azurite) -> None:
+    from storages.transfer import ChunkReader
+
+    s = storage(azurite, max_block_size=2 * MB)
+    source = PatternFile(9 * MB + 5, seed=8)
+    # a one-shot stream whose reads come back short (as from a pipe)
+    stream = ChunkReader(iter(lambda: source.read(MB + 7), b""))
+    name = s.save("stream.bin", File(stream, name="stream.bin"))
+    committed, _ = s.client.get_blob_client(s._key(name)).get_block_list("committed")
+    assert [b.size for b in committed] == [2 * MB] * 4 + [MB + 5]
+    assert sha256_of(s.open(name).chunks(MB)) == PatternFile(9 * MB + 5, seed=8).digest()
+
+
+def test_small_save_is_one_request(azurite, requests_made) -> None:
+    s = storage(azurite, overwrite_files=True)
+    s.service_client  # noqa: B018
+    s.save("one.txt", ContentFile(b"x" * 1000))
+    assert requests_made["requests"] == 1
+    requests_made["requests"] = 0
+    with s.open("one.txt", "rb") as f:
+        assert f.read() == b"x" * 1000
+    assert requests_made["requests"] == 1
+
+
+def test_scan_and_list_all(azurite) -> None:
+    import hashlib
+
+    s = storage(azurite)
+    names = ["a.txt", "sub/b.txt", "sub/deeper/c.txt", "other/d.txt"]
+    for n in names:
+        s.save(n, ContentFile(n.encode()))
+    found = dict(s.scan(""))
+    assert sorted(found) == sorted(names)
+    assert found["sub/b.txt"].size == len(b"sub/b.txt")
+    assert found["sub/b.txt"].hashes == {"md5": hashlib.md5(b"sub/b.txt").hexdigest()}  # noqa: S324
+    assert s._stat(s._key("a.txt")).hashes == {"md5": hashlib.md5(b"a.txt").hexdigest()}  # noqa: S324
+    assert sorted(n for n, _ in s.scan("sub")) == ["sub/b.txt", "sub/deeper/c.txt"]
+    # 1.14's list_all: every name below path, recursively, relative to location
+    assert sorted(s.list_all()) == sorted(names)
+    assert sorted(s.list_all("sub")) == ["sub/b.txt", "sub/deeper/c.txt"]
+    assert s.list_all("nothing-here") == []
+
+
+def test_delete_many_is_batched(azurite, requests_made) -> None:
+    s = storage(azurite)
+    names = [f"many/{i}.txt" for i in range(300)]
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda n: s.save(n, ContentFile(b"")), names))
+    requests_made["requests"] = 0
+    s.delete_many([*names, "many/missing.txt"])
+    assert requests_made["requests"] == 2  # Blob Batch: at most 256 deletes per request
+    assert s.listdir("many") == ([], [])
+
+
+def test_server_side_copy_on_the_same_account(azurite, azurite_oauth, requests_made) -> None:
+    from storages.files import UploadSpec
+
+    src, dst = storage(azurite), storage(azurite)
+    name = src.save("orig.bin", File(PatternFile(5 * MB, seed=4), name="orig.bin"))
+    spec = UploadSpec("copy.bin", dst._key("copy.bin"), "application/octet-stream", create_only=True)
+    requests_made["requests"] = 0
+    assert dst._copy_from(src, src._key(name), spec) is True
+    assert requests_made["requests"] <= 3  # Copy Blob (+ a status check): no bytes through us
+    assert sha256_of(dst.open("copy.bin").chunks(MB)) == PatternFile(5 * MB, seed=4).digest()
+    with pytest.raises(FileExistsError, match="copy.bin"):
+        dst._copy_from(src, src._key(name), spec)
+    # with a token credential the source signs a user-delegation SAS for the copy
+    osrc, odst = oauth_storage(azurite_oauth), oauth_storage(azurite_oauth)
+    oname = osrc.save("o.txt", ContentFile(b"oauth copy"))
+    ospec = UploadSpec("o2.txt", odst._key("o2.txt"), "text/plain", create_only=True)
+    assert odst._copy_from(osrc, osrc._key(oname), ospec) is True
+    assert odst.open("o2.txt").read() == b"oauth copy"
+    # another account (or another kind of storage): the caller streams it instead
+    assert osrc._copy_from(src, src._key(name), spec) is False
+    from django.core.files.storage import InMemoryStorage
+
+    assert dst._copy_from(InMemoryStorage(), "x", spec) is False
+
+
+# -- the 1.14 surface (issue 10) -------------------------------------------------------------------
+def test_the_objects_1_14_users_touch(azurite) -> None:
+    from azure.storage.blob import BlobServiceClient, ContainerClient
+
+    s = storage(azurite)
+    assert isinstance(s.client, ContainerClient) and s.client.container_name == CONTAINER
+    assert s.client is s.container_client
+    assert isinstance(s.service_client, BlobServiceClient) and s.service_client.account_name == ACCOUNT_NAME
+    assert storage(azurite).azure_protocol == "https"  # the AZURE_SSL default
+    assert AzureStorage(azure_container="c", azure_ssl=False, account_name="a").azure_protocol == "http"
+    name = s.save("f.txt", ContentFile(b"file"))
+    assert [b.name for b in s.client.list_blobs(name_starts_with=s.location)] == [s._key(name)]
+    f = AzureStorageFile(name, "rb", s)
+    assert f.read() == b"file"
+    f.close()
+    with AzureStorageFile("g.txt", "wb", s) as g:
+        g.write(b"written")
+    assert s.open("g.txt").read() == b"written"
+    url = s.url(name, expire=60, parameters={"content_type": "text/x-test"}, mode="r")
+    assert fetch(url) == (200, b"file")
+
+
+def test_get_user_delegation_key(azurite_oauth) -> None:
+    s = oauth_storage(azurite_oauth)
+    expiry = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)
+    key = s.get_user_delegation_key(expiry)
+    assert key.signed_oid and key.value
+    assert s.get_user_delegation_key(expiry + dt.timedelta(hours=1)) is key  # cached for a week
+
+
+# -- faults and limits (issue 14) ------------------------------------------------------------------
+def test_blob_name_limits_are_refused_before_any_request(azurite) -> None:
+    from storages.naming import NameTooLong
+
+    offline = storage(azurite, connection_string=via(azurite, free_port()))
+    for bad, limit in [("x" * 1100, "1024 characters"), ("d/" * 260 + "x", "254 path segments")]:
+        start = time.monotonic()
+        for call in (offline.open, offline.size, offline.delete, lambda n: offline.open(n, "wb").write(b"x")):
+            with pytest.raises(NameTooLong, match=limit):
+                call(bad)
+        assert time.monotonic() - start < 1  # no connection attempted
+    # save() of a long file name shortens it, as Django does; a too-deep path is refused at once
+    with pytest.raises(NameTooLong, match="254 path segments"):
+        offline.save("d/" * 260 + "x", ContentFile(b"x"))
+    s = storage(azurite, location="")
+    deepest = "d/" * 253 + "x.txt"  # 254 segments: Azure's maximum
+    assert s.open(s.save(deepest, ContentFile(b"deep"))).read() == b"deep"
+    s.delete(deepest)
+    with pytest.raises(NameTooLong, match="254 path segments"):
+        s.save("d/" + deepest, ContentFile(b"x"))
+
+
+def test_blackhole_endpoint_fails_within_a_minute(azurite) -> None:
+    """Accepts TCP, never answers: default settings give up in under 60 s, naming the setting."""
+    from tests.servers.proxy import TCPProxy
+
+    proxy = TCPProxy("127.0.0.1", azurite.port, mode="blackhole").start()
+    try:
+        s = storage(azurite, connection_string=via(azurite, proxy.port))
+        start = time.monotonic()
+        with pytest.raises(StorageUnavailable, match="AZURE_CONNECTION_STRING") as info:
+            s.exists("x.txt")
+        elapsed = time.monotonic() - start
+    finally:
+        proxy.stop()
+    assert 30 < elapsed < 60, elapsed  # 2 attempts x 20 s read timeout + back-off
+    assert f"127.0.0.1:{proxy.port}" in str(info.value) and ACCOUNT_KEY not in str(info.value)
+
+
+def test_slow_steady_download_is_not_cut(azurite) -> None:
+    """The read timeout bounds the wait for the next bytes, not a whole transfer."""
+    from tests.servers.proxy import TCPProxy
+
+    s = storage(azurite)
+    name = s.save("slow.bin", File(PatternFile(3 * MB, seed=2), name="slow.bin"))
+    proxy = TCPProxy("127.0.0.1", azurite.port, bandwidth=1 * MB).start()
+    try:
+        slow = storage(azurite, connection_string=via(azurite, proxy.port), location=s.location, read_timeout=1,
+                       read_ahead=False)
+        start = time.monotonic()
+        with slow.open(name) as f:
+            assert sha256_of(f.chunks(MB)) == PatternFile(3 * MB, seed=2).digest()
+        assert time.monotonic() - start > 2  # took longer than the read timeout, and finished
+    finally:
+        proxy.stop()
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_cut_upload_commits_nothing(azurite, existing) -> None:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    from tests.servers.proxy import TCPProxy
+
+    s = storage(azurite, overwrite_files=True)
+    if existing:
+        s.save("cut.bin", ContentFile(b"old content"))
+    # the first connection dies after 6 MiB up: block 1 is staged, block 2 is cut; no retries
+    proxy = TCPProxy("127.0.0.1", azurite.port, cut_after=6 * MB, cut_direction="up", cut_once=True).start()
+    try:
+        cut = storage(azurite, connection_string=via(azurite, proxy.port), location=s.location,
+                      overwrite_files=True, upload_max_conn=1, client_options={"retry_total": 0})
+        with pytest.raises(StorageUnavailable, match="AZURE_CONNECTION_STRING"):
+            cut.save("cut.bin", File(PatternFile(12 * MB), name="cut.bin"))
+        assert proxy.stats.cuts == 1
+    finally:
+        proxy.stop()
+    blob = s.client.get_blob_client(s._key("cut.bin"))
+    if existing:
+        # the old content stays; Azure drops the staged block at the blob's next commit (or in 7 days)
+        assert s.open("cut.bin").read() == b"old content"
+        s.save("cut.bin", File(PatternFile(9 * MB, seed=1), name="cut.bin"))
+        assert blob.get_block_list("uncommitted")[1] == []
+    else:
+        assert not s.exists("cut.bin") and s.listdir("") == ([], [])
+        with pytest.raises(ResourceNotFoundError):  # no uncommitted blocks were left behind
+            blob.get_block_list("all")
+
+
+def test_sdk_internals_the_reader_relies_on() -> None:
+    """_Unsized reaches into azure-storage-blob (pyproject caps it below 13): fail loudly when it changes."""
+    import inspect
+
+    from azure.storage.blob import _download
+
+    from storages.backends import azure_storage
+
+    assert azure_storage.deserialize_blob_stream is not None
+    # the presizing _Unsized works around: list() of a stream whose len() is its byte count
+    assert "list(data)" in inspect.getsource(_download.process_content)
+    body = azure_storage._Unsized(iter([b"a", b"b"]))
+    assert list(body) == [b"a", b"b"] and not hasattr(body, "__len__")
+
+
+def test_aborted_writer_leaves_no_blocks(azurite) -> None:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    s = storage(azurite)
+    source = PatternFile(14 * MB, seed=6)
+    with pytest.raises(RuntimeError, match="stop"):
+        with s.open("aborted.bin", "wb") as f:
+            for chunk in iter(lambda: source.read(MB), b""):
+                f.write(chunk)
+            raise RuntimeError("stop")
+    assert not s.exists("aborted.bin")
+    with pytest.raises(ResourceNotFoundError):  # the staged blocks were discarded too
+        s.client.get_blob_client(s._key("aborted.bin")).get_block_list("all")
