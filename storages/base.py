@@ -366,11 +366,16 @@ class BaseStorage(Storage):
         key = self._key(self._root_alias(name), allow_root=True)
         if key == self._key("", allow_root=True):
             return self._root_exists()
+        snap = snapshot.active(self)
+        if snap is not None and snap.has(key):  # a run's listing (storages.snapshot)
+            return True
         try:
-            self._known_stat(key)
+            if snap is None:
+                self._stat(key)
+                return True
         except FileNotFoundError:
-            return self._dir_exists(key.rstrip("/"))
-        return True
+            pass
+        return self._dir_exists(key.rstrip("/"))
 
     def _dir_exists(self, key: str) -> bool:
         """Whether ``key`` is an existing directory. Object stores have none (a bare prefix is
