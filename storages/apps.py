@@ -13,4 +13,8 @@ class StoragesConfig(AppConfig):
 
     def ready(self) -> None:
         # System checks and other start-up hooks register here.
-        pass
+        from django.core import checks
+
+        from storages.collect import check_command_order
+
+        checks.register(check_command_order, checks.Tags.staticfiles)

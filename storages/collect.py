@@ -23,13 +23,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.staticfiles.finders import get_finders
+from django.core import checks
 
 from storages.files import ObjectInfo
 from storages.hashing import compare, compute
 from storages.progress import Progress, human_bytes, human_duration
 from storages.snapshot import Snapshot
 
-__all__ = ["DEFAULT_WORKERS", "Collector", "Outcome", "find_files", "same_content"]
+__all__ = ["DEFAULT_WORKERS", "Collector", "Outcome", "check_command_order", "find_files", "same_content"]
 
 DEFAULT_WORKERS = 8
 
@@ -167,3 +168,20 @@ class Collector:
         with source.open(path, "rb") as fileobj:
             self.storage.save(name, fileobj)
         return Outcome(copied=True, size=size)
+
+
+def check_command_order(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Warn when ``"storages"`` comes after ``"django.contrib.staticfiles"``: Django then runs its
+    own collectstatic, not this package's."""
+    from django.apps import apps
+
+    names = [config.name for config in apps.get_app_configs()]
+    if "storages" in names and "django.contrib.staticfiles" in names and (
+            names.index("storages") > names.index("django.contrib.staticfiles")):
+        return [checks.Warning(
+            "'storages' is listed after 'django.contrib.staticfiles' in INSTALLED_APPS, so collectstatic is "
+            "Django's command: no listing snapshot, no content-hash skips, no parallel uploads.",
+            hint="Move 'storages' before 'django.contrib.staticfiles' in INSTALLED_APPS.",
+            id="storages.W100",
+        )]
+    return []

@@ -22,6 +22,7 @@ import pytest
 from django.contrib.staticfiles.management.commands.collectstatic import Command as StockCommand
 from django.core.files.base import ContentFile
 from django.core.management import call_command
+from django.test import override_settings
 
 from storages import snapshot
 from storages.backends.s3 import S3StaticStorage
@@ -319,3 +320,20 @@ def test_other_storages_are_left_alone(settings, tmp_path) -> None:
 
     with snapshot.listing(staticfiles_storage) as snap:
         assert snap is None
+
+
+def test_app_order_is_checked(settings) -> None:
+    from django.core import checks
+
+    assert not [m for m in checks.run_checks(tags=[checks.Tags.staticfiles]) if m.id == "storages.W100"]
+    with override_settings(INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.staticfiles",
+                                           "storages"]):
+        found = [m for m in checks.run_checks(tags=[checks.Tags.staticfiles]) if m.id == "storages.W100"]
+        from django.core.management import get_commands
+
+        assert get_commands()["collectstatic"] == "django.contrib.staticfiles"
+    assert len(found) == 1 and "before 'django.contrib.staticfiles'" in found[0].hint
+    from django.core.management import get_commands
+
+    get_commands.cache_clear()
+    assert get_commands()["collectstatic"] == "storages"
