@@ -6,7 +6,6 @@ http.client's putrequest), with their method and path, so the tests say which re
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import io
 import json
@@ -14,7 +13,6 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -44,29 +42,25 @@ def options(s3) -> dict:
             "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "location": f"static/{uuid.uuid4().hex}"}
 
 
-class Requests(list):
-    """(method, path) of every HTTP request sent while counting."""
+class requests(list):  # noqa: N801 - used as ``with requests() as seen``
+    """(method, path) of every HTTP request http.client sends inside the ``with`` block."""
+
+    def __enter__(self) -> requests:
+        original = self._original = http.client.HTTPConnection.putrequest
+        log = self
+
+        def putrequest(conn, method, url, *args, **kwargs):
+            log.append((method, url))  # list.append is atomic: worker threads may call it
+            return original(conn, method, url, *args, **kwargs)
+
+        http.client.HTTPConnection.putrequest = putrequest
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        http.client.HTTPConnection.putrequest = self._original
 
     def of(self, method: str, needle: str = "") -> list[tuple[str, str]]:
         return [r for r in self if r[0] == method and needle in r[1]]
-
-
-@contextlib.contextmanager
-def requests() -> Iterator[Requests]:
-    seen = Requests()
-    original = http.client.HTTPConnection.putrequest
-    lock = threading.Lock()
-
-    def counting(self, method, url, *args, **kwargs):
-        with lock:
-            seen.append((method, url))
-        return original(self, method, url, *args, **kwargs)
-
-    http.client.HTTPConnection.putrequest = counting
-    try:
-        yield seen
-    finally:
-        http.client.HTTPConnection.putrequest = original
 
 
 def make_tree(root: Path, count: int, css: int = 0) -> Path:
