@@ -73,6 +73,11 @@ def same_content(storage: Any, name: str, info: ObjectInfo, source: Any, path: s
     return target.replace(microsecond=0) >= local.replace(microsecond=0)
 
 
+def _took(start: float) -> str:
+    seconds = time.monotonic() - start
+    return f"{seconds:.1f}s" if seconds < 60 else human_duration(seconds)
+
+
 class _Lines:
     """A text stream over a Django OutputWrapper that adds no line endings of its own."""
 
@@ -101,6 +106,7 @@ class Collector:
         self.stream = _Lines(stdout) if stdout is not None else None
         self.verbosity = verbosity if stdout is not None else 0
         self.log = log or (lambda msg, level=2: None)
+        self._listed = False
 
     def _say(self, text: str) -> None:
         if self.verbosity >= 1 and self.stream is not None:
@@ -109,9 +115,10 @@ class Collector:
     def listing(self) -> dict[str, ObjectInfo | None]:
         start = time.monotonic()
         files = self.snap.files()
-        total = sum(info.size for info in files.values() if info is not None)
-        self._say(f"Listed {len(files)} stored files ({human_bytes(total)}) in "
-                  f"{human_duration(time.monotonic() - start)}")
+        if not self._listed:
+            total = sum(info.size for info in files.values() if info is not None)
+            self._say(f"Listed {len(files)} stored files ({human_bytes(total)}) in {_took(start)}")
+        self._listed = True
         return files
 
     def clear(self) -> list[str]:
@@ -123,7 +130,7 @@ class Collector:
         if names and not self.dry_run:
             start = time.monotonic()
             self.storage.delete_many(names)
-            self._say(f"Deleted {len(names)} files in {human_duration(time.monotonic() - start)}")
+            self._say(f"Deleted {len(names)} files in {_took(start)}")
         return names
 
     def run(self, found: dict[str, tuple[Any, str]]) -> dict[str, Outcome]:
@@ -152,7 +159,7 @@ class Collector:
         copied = sum(1 for o in outcomes.values() if o.copied)
         progress.finish(f"{'Would upload' if self.dry_run else 'Uploaded'} {copied} files "
                         f"({human_bytes(progress.bytes)}), {len(found) - copied} unchanged, in "
-                        f"{human_duration(time.monotonic() - progress.started)}")
+                        f"{_took(progress.started)}")
         if not self.dry_run:
             self.snap.add_sources(found)
         return outcomes
