@@ -139,6 +139,38 @@ def row(table: list, scenario: str, impl: str, result: dict[str, float]) -> None
     table.append((scenario, impl, result["requests"], result["seconds"]))
 
 
+def other_backend(name: str, table: list, work: Path, count: int, runs: list) -> None:
+    """This package's runs on fake-gcs-server or Azurite (the listing is the backend's ``_scan``)."""
+    source = str(make_tree(work / name, count))
+    if name == "gcs":
+        from google.oauth2 import service_account
+
+        from tests.servers.gcs import service_account_info, start_gcs, start_token_server
+
+        server, tokens = start_gcs(), start_token_server()
+        stop = [server.stop, tokens.stop]
+        server.create_bucket("bench")
+        creds = service_account.Credentials.from_service_account_info(service_account_info(tokens.grant_uri))
+        backend = "storages.backends.gcloud.GoogleCloudStorage"
+        opts: dict[str, Any] = {"bucket_name": "bench", "credentials": creds, "location": f"s/{uuid.uuid4().hex}",
+                                "client_options": {"api_endpoint": server.endpoint}}
+    else:
+        from tests.servers.azure import start_azurite
+
+        server = start_azurite()
+        stop = [server.process.stop]
+        server.create_container("bench")
+        backend = "storages.backends.azure_storage.AzureStorage"
+        opts = {"connection_string": server.connection_string(), "azure_container": "bench",
+                "location": f"s/{uuid.uuid4().hex}"}
+    try:
+        for label, result in ours(source, backend, opts, runs).items():
+            row(table, f"{name}, {count} files: {label}", "this package", result)
+    finally:
+        for fn in stop:
+            fn()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=500)
@@ -147,6 +179,8 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.020, help="one way, seconds (WAN rows)")
     parser.add_argument("--bandwidth", type=float, default=20e6, help="bytes/s per connection (WAN rows)")
     parser.add_argument("--no-reference", action="store_true", help="skip django-storages 1.14")
+    parser.add_argument("--other-backends", default="gcs,azure",
+                        help="also run this package's command on these local servers (gcs, azure; '' for none)")
     args = parser.parse_args()
 
     from django.contrib.staticfiles.management.commands.collectstatic import Command as StockCommand
@@ -220,6 +254,9 @@ def main() -> None:
         if proxy is not None:
             proxy.stop()
         server.process.stop()
+
+    for backend in filter(None, args.other_backends.split(",")):
+        other_backend(backend, table, Path(tempfile.mkdtemp(prefix="bench-collectstatic-")), n, runs)
 
     print(f"\ncollectstatic on S3 (moto, 127.0.0.1; WAN = {args.latency * 2000:.0f} ms round trip, "
           f"{args.bandwidth / 1e6:.0f} MB/s per connection)\n")

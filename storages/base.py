@@ -311,11 +311,14 @@ class BaseStorage(Storage):
         return None
 
     # -- Storage API -----------------------------------------------------
-    def _open(self, name: str, mode: str = "rb") -> Any:
+    def open(self, name: str, mode: str = "rb") -> Any:
         snap = snapshot.active(self)
-        local = snap.local_source(naming.clean_name(name)) if snap is not None and "r" in mode else None
+        local = snap.local_source(naming.clean_name(name)) if snap is not None and mode in ("r", "rb") else None
         if local is not None:  # collectstatic: these bytes are on local disk, don't download them
             return local[0].open(local[1], mode)
+        return super().open(name, mode)
+
+    def _open(self, name: str, mode: str = "rb") -> RemoteFile:
         return self.file_class(name, mode, self)
 
     def _save(self, name: str, content: Any) -> str:

@@ -288,6 +288,21 @@ def test_snapshot_is_scoped_to_the_run_and_kept_true(options, s3) -> None:
     assert snapshot.listing.__doc__ and not isinstance(storage, type)
 
 
+def test_collected_files_are_read_from_their_local_source(options, tmp_path) -> None:
+    from django.core.files.storage import FileSystemStorage
+
+    local = FileSystemStorage(location=str(tmp_path))
+    (tmp_path / "app.js").write_bytes(b"local bytes")
+    storage = S3StaticStorage(**options)
+    storage.save("app.js", ContentFile(b"local bytes"))
+    with requests() as seen, snapshot.listing(storage) as snap:
+        snap.add_sources({"app.js": (local, "app.js")})
+        with storage.open("app.js") as fh:
+            assert fh.read() == b"local bytes"
+    assert seen == []
+    assert storage.open("app.js").read() == b"local bytes"  # after the run: from the server again
+
+
 def test_deferred_delete_of_same_bytes_sends_nothing(options) -> None:
     storage = S3StaticStorage(**options)
     storage.save("m.json", ContentFile(b'{"a": 1}'))
