@@ -364,7 +364,8 @@ class BaseStorage(Storage):
         """True when a file (or, on file servers, a directory) is stored under ``name``.
 
         Literal: the overwrite policy never changes the answer, and nothing seen
-        earlier in this process does either.
+        earlier in this process does either, except inside a collectstatic run's
+        listing (:mod:`storages.snapshot`), which only that run's context sees.
         """
         key = self._key(self._root_alias(name), allow_root=True)
         if key == self._key("", allow_root=True):
