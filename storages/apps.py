@@ -12,5 +12,10 @@ class StoragesConfig(AppConfig):
     default = True
 
     def ready(self) -> None:
+        from django.core import checks
+
+        from storages.collect import check_command_order
+
+        checks.register(check_command_order, checks.Tags.staticfiles)  # collectstatic: app order
         # System checks and other start-up hooks register here.
         pass

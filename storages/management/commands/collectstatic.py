@@ -1,0 +1,73 @@
+"""``collectstatic`` for remote storages: Django's command (same options, same output) that runs
+inside one listing snapshot, skips files whose content is already stored, uploads ``--workers``
+files at a time and clears with the provider's batch delete.
+
+Active when ``"storages"`` is listed in ``INSTALLED_APPS`` before ``"django.contrib.staticfiles"``
+(Django takes a command from the first app that has it). For a storage that is not one of this
+package's, it is Django's command unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.staticfiles.management.commands.collectstatic import Command as StaticCommand
+from django.core.management.base import CommandError
+
+from storages import snapshot
+from storages.collect import DEFAULT_WORKERS, Collector, Outcome, find_files
+
+
+class Command(StaticCommand):
+    help = StaticCommand.help + " Remote storages: unchanged files skipped by content hash, parallel uploads."
+
+    def add_arguments(self, parser: Any) -> None:
+        super().add_arguments(parser)
+        parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, metavar="N",
+                            help=f"Upload N files at a time (default {DEFAULT_WORKERS}).")
+
+    def set_options(self, **options: Any) -> None:
+        super().set_options(**options)
+        self.workers = options.get("workers") or DEFAULT_WORKERS
+        if self.workers < 1:
+            raise CommandError("--workers must be at least 1.")
+
+    def handle(self, **options: Any) -> str | None:
+        # The run's scope: the listing is made on first need and dropped when handle() returns.
+        with snapshot.listing(self.storage, defer_deletes=True) as snap:
+            self._snap = snap
+            self._outcomes: dict[str, Outcome] | None = None
+            return super().handle(**options)
+
+    def collect(self) -> dict[str, Any]:
+        snap = getattr(self, "_snap", None)
+        if snap is None or self.symlink:
+            return super().collect()
+        engine = Collector(snap.storage, snap, workers=self.workers, dry_run=self.dry_run, stdout=self.stdout,
+                           verbosity=self.verbosity, log=self.log)
+        if self.clear:
+            engine.clear()
+        self._outcomes = engine.run(find_files(self.ignore_patterns))
+        # Django's collect() now only reports the outcomes (copy_file below) and post-processes.
+        clear, self.clear = self.clear, False
+        try:
+            return super().collect()
+        finally:
+            self.clear = clear
+
+    def copy_file(self, path: str, prefixed_path: str, source_storage: Any) -> None:
+        outcome = (self._outcomes or {}).get(prefixed_path)
+        if outcome is None:
+            return super().copy_file(path, prefixed_path, source_storage)
+        if not outcome.copied:
+            if prefixed_path not in self.unmodified_files:
+                self.unmodified_files.append(prefixed_path)
+            return self.log(f"Skipping '{path}' (not modified)")
+        source_path = source_storage.path(path)
+        if self.dry_run:
+            self.log(f"Pretending to copy '{source_path}'", level=1)
+        else:
+            self.log(f"Copying '{source_path}'", level=2)
+        if prefixed_path not in self.copied_files:
+            self.copied_files.append(prefixed_path)
+        return None

@@ -1,0 +1,404 @@
+"""The package's collectstatic and the run's listing snapshot, against moto's S3 server.
+
+Requests are counted at the client's socket layer (every HTTP request boto3 sends goes through
+http.client's putrequest), with their method and path, so the tests say which requests were made.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import os
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from django.contrib.staticfiles.management.commands.collectstatic import Command as StockCommand
+from django.core.files.base import ContentFile
+from django.core.management import call_command
+from django.test import override_settings
+
+from storages import snapshot
+from storages.backends.s3 import S3StaticStorage
+from storages.testing.suite import use_storages
+from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
+
+BUCKET = "collectstatic"
+
+
+@pytest.fixture(scope="module")
+def s3(moto_server):
+    moto_server.create_bucket(BUCKET)
+    return moto_server
+
+
+@pytest.fixture
+def options(s3) -> dict:
+    return {"bucket_name": BUCKET, "endpoint_url": s3.endpoint, "region_name": "us-east-1",
+            "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "location": f"static/{uuid.uuid4().hex}"}
+
+
+class requests(list):  # noqa: N801 - used as ``with requests() as seen``
+    """(method, path) of every HTTP request http.client sends inside the ``with`` block."""
+
+    def __enter__(self) -> requests:
+        original = self._original = http.client.HTTPConnection.putrequest
+        log = self
+
+        def putrequest(conn, method, url, *args, **kwargs):
+            log.append((method, url))  # list.append is atomic: worker threads may call it
+            return original(conn, method, url, *args, **kwargs)
+
+        http.client.HTTPConnection.putrequest = putrequest
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        http.client.HTTPConnection.putrequest = self._original
+
+    def of(self, method: str, needle: str = "") -> list[tuple[str, str]]:
+        return [r for r in self if r[0] == method and needle in r[1]]
+
+
+def make_tree(root: Path, count: int, css: int = 0) -> Path:
+    """``count`` files in a few folders (the first ``css`` are stylesheets pointing at images)."""
+    for i in range(count):
+        folder = root / f"d{i % 7}"
+        folder.mkdir(parents=True, exist_ok=True)
+        if i < css:
+            (folder / f"s{i}.css").write_text(f"/* {i} */ body {{ background: url('../d1/f8.png'); }}\n")
+        else:
+            (folder / f"f{i}.png").write_bytes(os.urandom(200 + i))
+    return root
+
+
+def set_mtimes(root: Path, delta: float) -> None:
+    now = time.time()
+    for path in root.rglob("*"):
+        if path.is_file():
+            os.utime(path, (now + delta, now + delta))
+
+
+def configure(settings, source: Path, backend: str, options: dict) -> None:
+    settings.STATICFILES_DIRS = [str(source)]
+    use_storages(settings, {"default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+                            "staticfiles": {"BACKEND": backend, "OPTIONS": options}})
+
+
+def collect(**kwargs) -> str:
+    """One run, as a new deploy process makes it (storages built anew: the manifest is read again)."""
+    from django.contrib.staticfiles.storage import staticfiles_storage
+    from django.core.files.storage import storages
+    from django.utils.functional import empty
+
+    storages._storages = {}
+    staticfiles_storage._wrapped = empty
+    out = io.StringIO()
+    call_command("collectstatic", interactive=False, stdout=out, **{"verbosity": 1, **kwargs})
+    return out.getvalue()
+
+
+def stored(options: dict) -> dict[str, bytes]:
+    storage = S3StaticStorage(**options)
+    return {name: storage.open(name).read() for name, _ in storage.scan("")}
+
+
+S3_STATIC = "storages.backends.s3.S3StaticStorage"
+S3_MANIFEST = "storages.backends.s3.S3ManifestStaticStorage"
+
+
+def test_second_run_is_one_listing_and_skips_by_content(settings, options, tmp_path) -> None:
+    source = make_tree(tmp_path / "src", 500)
+    configure(settings, source, S3_STATIC, options)
+    with requests() as first:
+        out = collect()
+    assert "500 static files copied" in out
+    assert len(first.of("PUT")) == 500 and len(first) == 501, first[:3]  # one listing + one PUT per file
+    files = stored(options)
+    assert files["d3/f10.png"] == (source / "d3/f10.png").read_bytes() and len(files) == 500
+
+    with requests() as second:
+        out = collect()
+    assert "0 static files copied, 500 unmodified" in out
+    assert [m for m, _ in second] == ["GET"], second  # one ListObjectsV2 for 500 files
+
+    # A fresh checkout: every local mtime is newer, no byte changed: nothing is uploaded.
+    set_mtimes(source, 3600)
+    with requests() as fresh:
+        out = collect()
+    assert "0 static files copied, 500 unmodified" in out and len(fresh) == 1
+
+    # One changed byte (same size, an older mtime than the stored copy) is uploaded; the rest is not.
+    target = source / "d2/f9.png"
+    data = bytearray(target.read_bytes())
+    data[5] ^= 0xFF
+    target.write_bytes(bytes(data))
+    os.utime(target, (1_000_000, 1_000_000))
+    with requests() as changed:
+        out = collect()
+    assert "1 static file copied, 499 unmodified" in out
+    assert [r[0] for r in changed] == ["GET", "PUT"] and "d2/f9.png" in changed.of("PUT")[0][1]
+    assert S3StaticStorage(**options).open("d2/f9.png").read() == bytes(data)
+
+
+def test_clear_uses_batch_deletes(settings, options, s3, tmp_path) -> None:
+    client = s3.client()
+    prefix = options["location"]
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda i: client.put_object(Bucket=BUCKET, Key=f"{prefix}/old/{i % 10}/{i}.txt", Body=b"x"),
+                      range(2000)))
+    source = make_tree(tmp_path / "src", 3)
+    configure(settings, source, S3_STATIC, options)
+    with requests() as seen:
+        out = collect(clear=True)
+    assert "3 static files copied" in out and "Deleting 'old/3/1003.txt'" in out
+    deletes = seen.of("POST", "delete")
+    assert len(deletes) == 2 and not seen.of("DELETE"), seen  # DeleteObjects: 1000 keys a request
+    assert len(seen.of("GET")) == 2 and len(seen.of("PUT")) == 3  # two listing pages, three uploads
+    assert sorted(stored(options)) == sorted(p.relative_to(source).as_posix() for p in source.rglob("*.png"))
+
+
+def test_manifest_storage_first_and_unchanged_runs(settings, options, tmp_path) -> None:
+    source = make_tree(tmp_path / "src", 50, css=5)
+    configure(settings, source, S3_MANIFEST, options)
+    with requests() as first:
+        out = collect()
+    assert "50 static files copied" in out and "50 post-processed" in out
+    files = stored(options)
+    manifest = json.loads(files["staticfiles.json"])
+    assert len(files) == 101 and len(manifest["paths"]) == 50
+    puts = first.of("PUT")
+    # No request beyond one upload per stored file, the listing and the manifest's read at start.
+    assert len(puts) == len(files) and len({p for _, p in puts}) == len(puts)
+    assert len(first) == len(files) + 2 and len(first.of("GET")) == 2, [r for r in first if r[0] != "PUT"]
+    css = files[manifest["paths"]["d0/s0.css"]].decode()
+    assert manifest["paths"]["d1/f8.png"].split("/")[-1] in css
+
+    set_mtimes(source, 3600)
+    with requests() as again:
+        out = collect()
+    assert "0 static files copied, 50 unmodified" in out
+    assert len(again) == 2 and not again.of("PUT") and not again.of("POST") and not again.of("DELETE"), again
+    assert stored(options) == files
+
+    # A changed stylesheet: its original and new hashed copy are uploaded, and the manifest.
+    (source / "d0/s0.css").write_text("/* new */ body { background: url('../d1/f8.png'); }\n")
+    with requests() as changed:
+        out = collect()
+    assert "1 static file copied, 49 unmodified" in out
+    new_manifest = json.loads(S3StaticStorage(**options).open("staticfiles.json").read())
+    assert new_manifest["paths"]["d0/s0.css"] != manifest["paths"]["d0/s0.css"]
+    assert len(changed.of("PUT")) == 3, changed
+
+
+def test_dry_run_uploads_nothing_and_progress_output(settings, options, tmp_path) -> None:
+    source = make_tree(tmp_path / "src", 4)
+    configure(settings, source, S3_STATIC, options)
+    with requests() as seen:
+        out = collect(dry_run=True)
+    assert "4 static files copied" in out and "Pretending to copy" in out and not seen.of("PUT")
+    assert stored(options) == {}
+    # Not a terminal: one summary line per stage. -v 0: nothing at all.
+    assert "Listed 0 stored files" in out and "Would upload 4 files" in out
+    assert collect(verbosity=0) == ""
+    assert len(stored(options)) == 4
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    (source / "d0/f0.png").write_bytes(b"changed")
+    term = Terminal()
+    call_command("collectstatic", interactive=False, verbosity=1, stdout=term)
+    assert "\r\x1b[2KUploaded 1 files" in term.getvalue() and "1 static file copied, 3 unmodified" in term.getvalue()
+
+
+def test_workers_upload_in_parallel(settings, options, tmp_path) -> None:
+    source = make_tree(tmp_path / "src", 24)
+    configure(settings, source, S3_STATIC, options)
+    active, peak, lock = [0], [0], threading.Lock()
+    original = S3StaticStorage._timed_upload
+
+    def slow(self, spec, source_):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.05)
+        try:
+            return original(self, spec, source_)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    S3StaticStorage._timed_upload = slow
+    try:
+        collect(workers=6)
+    finally:
+        S3StaticStorage._timed_upload = original
+    assert peak[0] == 6 and len(stored(options)) == 24
+    with pytest.raises(Exception, match="--workers must be at least 1"):
+        collect(workers=-1)
+
+
+# -- the snapshot on its own: Django's stock command, scoping -------------------------------------
+def test_stock_command_inside_a_listing_run(settings, options, tmp_path) -> None:
+    source = make_tree(tmp_path / "src", 40)
+    configure(settings, source, S3_STATIC, options)
+    call_command(StockCommand(), interactive=False, verbosity=0)
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
+    # Outside a run, Django's command asks twice per file (exists, modified time).
+    with requests() as plain:
+        call_command(StockCommand(), interactive=False, verbosity=0)
+    assert len(plain) == 80
+    with requests() as seen, snapshot.listing(staticfiles_storage):
+        out = io.StringIO()
+        call_command(StockCommand(), interactive=False, verbosity=1, stdout=out)
+    assert "0 static files copied, 40 unmodified" in out.getvalue() and len(seen) == 1
+
+
+def test_snapshot_is_scoped_to_the_run_and_kept_true(options, s3) -> None:
+    storage = S3StaticStorage(**options)
+    storage.save("a.txt", ContentFile(b"one"))
+    client = s3.client()
+    with requests() as seen, snapshot.listing(storage) as snap:
+        assert snap is not None and storage.exists("a.txt") and storage.size("a.txt") == 3
+        assert not storage.exists("b.txt")
+        client.put_object(Bucket=BUCKET, Key=f"{options['location']}/b.txt", Body=b"two")
+        # Another thread (a web request) of the same process asks the server, during the run...
+        other = ThreadPoolExecutor(1)
+        assert other.submit(storage.exists, "b.txt").result() is True
+        assert storage.exists("b.txt") is False  # ...the run answers from its listing
+        storage.save("c.txt", ContentFile(b"three"))  # kept true by the storage's own writes
+        assert storage.exists("c.txt") and storage.size("c.txt") == 5
+        storage.delete("a.txt")
+        assert not storage.exists("a.txt")
+        with storage.open("d.txt", "wb") as fh:
+            fh.write(b"four")
+        assert storage.exists("d.txt")
+        storage.delete_many(["c.txt"])
+        assert not storage.exists("c.txt")
+    heads = seen.of("HEAD")
+    assert len(seen.of("GET")) == 1 and len(heads) == 2, seen  # the other thread's HEAD; c.txt's size
+    # After the run: the server again.
+    assert storage.exists("b.txt") and not storage.exists("a.txt") and snapshot.active(storage) is None
+    assert snapshot.listing.__doc__ and not isinstance(storage, type)
+
+
+def test_collected_files_are_read_from_their_local_source(options, tmp_path) -> None:
+    from django.core.files.storage import FileSystemStorage
+
+    local = FileSystemStorage(location=str(tmp_path))
+    (tmp_path / "app.js").write_bytes(b"local bytes")
+    storage = S3StaticStorage(**options)
+    storage.save("app.js", ContentFile(b"local bytes"))
+    with requests() as seen, snapshot.listing(storage) as snap:
+        snap.add_sources({"app.js": (local, "app.js")})
+        with storage.open("app.js") as fh:
+            assert fh.read() == b"local bytes"
+    assert seen == []
+    assert storage.open("app.js").read() == b"local bytes"  # after the run: from the server again
+
+
+def test_deferred_delete_of_same_bytes_sends_nothing(options) -> None:
+    storage = S3StaticStorage(**options)
+    storage.save("m.json", ContentFile(b'{"a": 1}'))
+    with requests() as seen, snapshot.listing(storage, defer_deletes=True):
+        assert storage.exists("m.json")
+        storage.delete("m.json")
+        assert not storage.exists("m.json")
+        storage._save("m.json", ContentFile(b'{"a": 1}'))
+        storage.delete("m.json")
+        storage._save("m.json", ContentFile(b'{"a": 2}'))  # other bytes: the delete goes first, then the PUT
+        storage.save("gone.txt", ContentFile(b"x"))
+        storage.delete("gone.txt")  # postponed: sent in a batch at the end of the run
+    assert [m for m, _ in seen] == ["GET", "POST", "PUT", "PUT", "POST"], seen
+    assert storage.open("m.json").read() == b'{"a": 2}' and not storage.exists("gone.txt")
+
+
+def test_other_storages_are_left_alone(settings, tmp_path) -> None:
+    source = make_tree(tmp_path / "src", 3)
+    settings.STATIC_ROOT = str(tmp_path / "root")
+    configure(settings, source, "django.contrib.staticfiles.storage.StaticFilesStorage", {})
+    assert "3 static files copied to" in collect()
+    assert "0 static files copied to" in collect()
+    from django.contrib.staticfiles.storage import staticfiles_storage
+
+    with snapshot.listing(staticfiles_storage) as snap:
+        assert snap is None
+
+
+def test_app_order_is_checked(settings) -> None:
+    from django.core import checks
+
+    assert not [m for m in checks.run_checks(tags=[checks.Tags.staticfiles]) if m.id == "storages.W100"]
+    with override_settings(INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.staticfiles",
+                                           "storages"]):
+        found = [m for m in checks.run_checks(tags=[checks.Tags.staticfiles]) if m.id == "storages.W100"]
+        from django.core.management import get_commands
+
+        assert get_commands()["collectstatic"] == "django.contrib.staticfiles"
+    assert len(found) == 1 and "before 'django.contrib.staticfiles'" in found[0].hint
+    from django.core.management import get_commands
+
+    get_commands.cache_clear()
+    assert get_commands()["collectstatic"] == "storages"
+
+
+def test_gzip_uploads_fall_back_to_size_and_time(settings, options, tmp_path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "site.css").write_text("body { color: red; }\n" * 200)
+    (source / "logo.png").write_bytes(os.urandom(300))
+    configure(settings, source, S3_STATIC, {**options, "gzip": True})
+    set_mtimes(source, -3600)
+    assert "2 static files copied" in collect()
+    with requests() as seen:
+        out = collect()
+    # The stored CSS is gzip-compressed: its hash can't be compared; the older local mtime skips it.
+    assert "0 static files copied, 2 unmodified" in out and len(seen) == 1
+    set_mtimes(source, 3600)
+    with requests() as seen:
+        out = collect()
+    assert "1 static file copied, 1 unmodified" in out and "site.css" in seen.of("PUT")[0][1]
+
+
+def test_no_overwrite_storage_keeps_the_name(settings, options, tmp_path) -> None:
+    source = make_tree(tmp_path / "src", 3)
+    configure(settings, source, S3_STATIC, {**options, "file_overwrite": False})
+    collect()
+    (source / "d1/f1.png").write_bytes(b"new bytes")
+    with requests() as seen:
+        out = collect()
+    assert "1 static file copied, 2 unmodified" in out
+    assert [m for m, _ in seen] == ["GET", "POST", "PUT"], seen  # listing, the old copy's delete, the upload
+    assert sorted(stored(options)) == ["d0/f0.png", "d1/f1.png", "d2/f2.png"]
+    assert stored(options)["d1/f1.png"] == b"new bytes"
+
+
+def test_a_failed_upload_stops_the_run(settings, options, tmp_path) -> None:
+    from storages.errors import StorageError
+
+    source = make_tree(tmp_path / "src", 20)
+    configure(settings, source, S3_STATIC, options)
+    original = S3StaticStorage._timed_upload
+
+    def failing(self, spec, source_):
+        if spec.name == "d3/f10.png":
+            raise StorageError("S3StaticStorage: simulated failure on 'd3/f10.png'")
+        return original(self, spec, source_)
+
+    S3StaticStorage._timed_upload = failing
+    try:
+        with pytest.raises(StorageError, match="d3/f10.png"):
+            collect(workers=4)
+    finally:
+        S3StaticStorage._timed_upload = original
+    done = stored(options)
+    assert "d3/f10.png" not in done and len(done) < 20
+    out = collect()  # the next run uploads what is missing and skips what is there
+    assert f"\n{20 - len(done)} static file" in out and (not done or f"{len(done)} unmodified" in out)
+    assert stored(options) == {p.relative_to(source).as_posix(): p.read_bytes() for p in source.rglob("*.png")}
