@@ -393,8 +393,8 @@ class GoogleCloudStorage(BaseStorage):
                                       f"({type(exc).__name__}); check GS_CREDENTIALS / "
                                       "GOOGLE_APPLICATION_CREDENTIALS and the network")
         if isinstance(exc, api_exceptions.RetryError):
-            where = (f"{self._api_endpoint()} in {self.retry_deadline:g} s of retries "
-                     f"(GS_READ_TIMEOUT {self.read_timeout:g} s, GS_RETRY_DEADLINE)")
+            where = (f"{self._api_endpoint()} before the retry deadline (GS_RETRY_DEADLINE = "
+                     f"{self.retry_deadline:g} s, GS_READ_TIMEOUT = {self.read_timeout:g} s)")
             return self._unavailable(exc.cause or exc, op, where)
         if isinstance(exc, _TRANSIENT + (urllib3.exceptions.HTTPError,)):
             return self._unavailable(exc, op)

@@ -851,3 +851,184 @@ def test_server_side_copy(gcs_server, sa_info, storage):
     stranger = GoogleCloudStorage(**anonymous_options(gcs_server))
     assert stranger._copy_from(storage, storage._key(name), spec) is False
     assert other._copy_from(object(), "x", spec) is False
+
+
+# -- issue 10: the objects code written around 1.14 touches ------------------------------------------
+
+
+def test_patching_client_in_a_projects_tests_takes_effect(monkeypatch):
+    """``mock.patch("storages.backends.gcloud.Client")`` replaces the storage's client (no credentials needed)."""
+    from unittest import mock
+
+    from storages.backends.gcloud import GoogleCloudStorage
+
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    with mock.patch("storages.backends.gcloud.Client") as fake:
+        storage = GoogleCloudStorage(bucket_name="patched", project_id="p")
+        assert storage.client is fake.return_value
+        assert storage.bucket is fake.return_value.bucket.return_value
+        fake.return_value.bucket.assert_called_once_with("patched")
+        assert fake.call_args.kwargs["project"] == "p"
+        fake.return_value.bucket.return_value.get_blob.return_value = None
+        assert storage.exists("nothing.txt") is False
+
+
+def test_patching_blob_in_a_projects_tests_takes_effect(storage):
+    from unittest import mock
+
+    with mock.patch("storages.backends.gcloud.Blob") as fake:
+        storage.save("mocked.txt", ContentFile(b"never sent"))
+        assert storage.url("mocked.txt") == fake.return_value.generate_signed_url.return_value
+    assert fake.call_args_list[0].args[0] == storage._key("mocked.txt")
+    fake.return_value.upload_from_file.assert_called_once()
+    assert not storage.exists("mocked.txt")  # the patched class did the "upload"
+
+
+def test_client_and_bucket_are_the_sdks_objects(storage, gcs_server):
+    from google.cloud.storage import Bucket, Client
+
+    name = storage.save("public-api.txt", ContentFile(b"sdk"))
+    assert isinstance(storage.client, Client) and isinstance(storage.bucket, Bucket)
+    assert storage.bucket.name == BUCKET
+    keys = [b.name for b in storage.client.list_blobs(BUCKET, prefix=storage.location + "/")]
+    assert keys == [storage._key(name)]
+    assert storage.bucket.blob(storage._key(name)).download_as_bytes() == b"sdk"
+
+
+def test_google_cloud_file_keeps_its_constructor(storage):
+    from storages.backends.gcloud import GoogleCloudFile
+
+    storage.save("direct.txt", ContentFile(b"direct"))
+    f = GoogleCloudFile("direct.txt", "rb", storage)
+    assert f.read() == b"direct" and f.blob.size == 6
+    f.close()
+    with GoogleCloudFile("direct-w.txt", "wb", storage) as f:
+        f.write(b"written")
+    assert storage.open("direct-w.txt").read() == b"written"
+
+
+# -- issue 14: faults and hostile input ------------------------------------------------------------
+
+
+def test_a_silent_endpoint_fails_within_60_seconds_with_defaults(gcs_server, sa_info):
+    """Accepts TCP, never answers: StorageUnavailable naming the setting, within the documented budget."""
+    from storages.backends.gcloud import GoogleCloudStorage
+    from tests.servers.proxy import TCPProxy
+
+    with TCPProxy("127.0.0.1", gcs_server.process.port, mode="blackhole") as proxy:
+        s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info,
+                                             client_options={"api_endpoint": f"http://{proxy.url}"}))
+        start = time.monotonic()
+        with pytest.raises(StorageUnavailable, match="GS_CLIENT_OPTIONS") as info:
+            s.exists("x.txt")
+        elapsed = time.monotonic() - start
+    print(f"silent endpoint: StorageUnavailable after {elapsed:.1f} s")
+    assert elapsed < 60
+    assert elapsed >= s.read_timeout  # it did wait for an answer, and gave up by itself
+    assert "GS_RETRY_DEADLINE" in str(info.value) and proxy.url in str(info.value)
+
+
+def test_timeouts_are_settings(gcs_server, sa_info, settings):
+    from storages.backends.gcloud import GoogleCloudStorage
+
+    s = GoogleCloudStorage()
+    assert (s.connect_timeout, s.read_timeout, s.retry_deadline) == (10, 20, 25)
+    settings.GS_CONNECT_TIMEOUT, settings.GS_READ_TIMEOUT, settings.GS_RETRY_DEADLINE = 3, 4, 5
+    s = GoogleCloudStorage()
+    assert (s._timeout, s.retry_deadline) == ((3, 4), 5)
+    with pytest.raises(ImproperlyConfigured, match="GS_READ_TIMEOUT"):
+        GoogleCloudStorage(read_timeout=0)
+
+
+def test_a_silent_endpoint_with_short_settings(gcs_server, sa_info):
+    from storages.backends.gcloud import GoogleCloudStorage
+    from tests.servers.proxy import TCPProxy
+
+    with TCPProxy("127.0.0.1", gcs_server.process.port, mode="blackhole") as proxy:
+        s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, read_timeout=1, retry_deadline=1,
+                                             client_options={"api_endpoint": f"http://{proxy.url}"}))
+        for call in (lambda: s.save("x.txt", ContentFile(b"x")), lambda: s.open("x.txt"), lambda: s.listdir("")):
+            start = time.monotonic()
+            with pytest.raises(StorageUnavailable, match="GS_CLIENT_OPTIONS"):
+                call()
+            assert time.monotonic() - start < 5
+
+
+def test_a_slow_but_steady_download_is_not_cut_off(gcs_server, sa_info, storage):
+    """The timeouts bound waiting for bytes, not the length of a transfer: 3 MiB at 1 MB/s takes
+    three times the read timeout and the retry deadline together, and completes."""
+    from storages.backends.gcloud import GoogleCloudStorage
+    from tests.servers.proxy import TCPProxy
+
+    source = PatternFile(3 * MB, seed=4)
+    name = storage.save("slow.bin", File(source, name="slow.bin"))
+    with TCPProxy("127.0.0.1", gcs_server.process.port, bandwidth=1_000_000) as proxy:
+        s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, location=storage.location, read_timeout=0.5,
+                                             retry_deadline=0.5, client_options={"api_endpoint": f"http://{proxy.url}"}))
+        start = time.monotonic()
+        with s.open(name) as f:
+            assert sha256_of(f.chunks(MB)) == source.digest()
+        assert time.monotonic() - start > 3 * (s.read_timeout + s.retry_deadline)
+
+
+def test_a_closed_port_fails_fast(gcs_server, sa_info):
+    from storages.backends.gcloud import GoogleCloudStorage
+
+    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info,
+                                         client_options={"api_endpoint": f"http://127.0.0.1:{free_port()}"}))
+    start = time.monotonic()
+    with pytest.raises(StorageUnavailable, match="GS_CLIENT_OPTIONS"):
+        s.exists("x.txt")
+    assert time.monotonic() - start < 2
+
+
+def test_a_key_over_1024_bytes_is_refused_before_any_request(storage):
+    from storages.naming import NameTooLong
+
+    storage.exists("warm-up")
+    long_name = "é" * 520 + ".txt"  # 1,044 bytes in UTF-8
+    with counted() as calls:
+        for call in (lambda: storage.save(long_name, ContentFile(b"x")), lambda: storage.open(long_name),
+                     lambda: storage.exists(long_name), lambda: storage.open(long_name, "wb").write(b"x")):
+            with pytest.raises(NameTooLong, match="1024"):
+                call()
+    assert calls["requests"] == 0
+
+
+def test_a_cut_upload_leaves_the_old_content(gcs_server, sa_info, storage):
+    """Every connection cut after 256 KiB up: the single-request upload can never finish. The save
+    fails as StorageUnavailable within the retry budget; the old bytes stay, a new name stays free."""
+    from storages.backends.gcloud import GoogleCloudStorage
+    from tests.servers.proxy import TCPProxy
+
+    storage.save("cut.bin", ContentFile(b"old content"))
+    with TCPProxy("127.0.0.1", gcs_server.process.port, cut_after=256 * 1024, cut_direction="up") as proxy:
+        s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, location=storage.location, retry_deadline=2,
+                                             client_options={"api_endpoint": f"http://{proxy.url}"}))
+        for name in ("cut.bin", "cut-new.bin"):
+            start = time.monotonic()
+            with pytest.raises(StorageUnavailable, match="GS_CLIENT_OPTIONS"):
+                s.save(name, ContentFile(b"n" * MB))
+            assert time.monotonic() - start < 2 + s.read_timeout
+        assert proxy.stats.cuts >= 2
+    assert storage.open("cut.bin").read() == b"old content"
+    assert not storage.exists("cut-new.bin")
+
+
+def test_a_resumable_upload_resumes_after_cut_connections(gcs_server, sa_info, storage):
+    """Each connection is cut after 3 MB: the SDK resends the broken chunk on a new one, and the
+    object is complete; until it is, nothing is stored under the name."""
+    from storages.backends.gcloud import GoogleCloudStorage
+    from tests.servers.proxy import TCPProxy
+
+    payload = PatternFile(10 * MB + 3, seed=8).read()
+    with TCPProxy("127.0.0.1", gcs_server.process.port, cut_after=3_000_000, cut_direction="up") as proxy:
+        s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, location=storage.location, blob_chunk_size=MB,
+                                             client_options={"api_endpoint": f"http://{proxy.url}"}))
+        with s.open("resumed.bin", "wb") as f:
+            f.write(payload[:9 * MB])  # past the 8 MiB threshold: streaming
+            assert not storage.exists("resumed.bin")
+            f.write(payload[9 * MB:])
+        assert proxy.stats.cuts >= 2
+    assert stored_blob(gcs_server, storage, "resumed.bin").download_as_bytes() == payload
