@@ -30,7 +30,7 @@ from storages.compress import GzipCompressionWrapper
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["UploadSource", "PipeWriter", "ChunkReader", "UploadAborted", "COPY_CHUNK"]
+__all__ = ["UploadSource", "PipeWriter", "ChunkReader", "FullReader", "UploadAborted", "COPY_CHUNK"]
 
 COPY_CHUNK = 1024 * 1024
 
@@ -63,6 +63,27 @@ class ChunkReader(io.RawIOBase):
         buffer[:n] = self._pending[:n]
         self._pending = self._pending[n:]
         return n
+
+
+class FullReader:
+    """A one-way stream as some SDKs read an upload of unknown size (GCS's resumable upload):
+    ``read(n)`` returns ``n`` bytes unless the content ended (they take a short read for the
+    end), and ``tell()`` counts what was read. Reads pass through in ``COPY_CHUNK`` pieces."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw, self.pos = raw, 0
+
+    def tell(self) -> int:
+        return self.pos
+
+    def read(self, n: int = -1) -> bytes:
+        parts, want = [], -1 if n is None else n
+        while want and (data := self.raw.read(min(want, COPY_CHUNK) if want > 0 else COPY_CHUNK)):
+            parts.append(data)
+            want -= len(data)
+        data = b"".join(parts)
+        self.pos += len(data)
+        return data
 
 
 @dataclass

@@ -936,7 +936,7 @@ def test_timeouts_are_settings(gcs_server, sa_info, settings):
     assert (s.connect_timeout, s.read_timeout, s.retry_deadline) == (10, 20, 25)
     settings.GS_CONNECT_TIMEOUT, settings.GS_READ_TIMEOUT, settings.GS_RETRY_DEADLINE = 3, 4, 5
     s = GoogleCloudStorage()
-    assert (s._timeout, s.retry_deadline) == ((3, 4), 5)
+    assert (s._rpc["timeout"], s._rpc["retry"].deadline) == ((3, 4), 5)
     with pytest.raises(ImproperlyConfigured, match="GS_READ_TIMEOUT"):
         GoogleCloudStorage(read_timeout=0)
 
