@@ -1032,3 +1032,30 @@ def test_a_resumable_upload_resumes_after_cut_connections(gcs_server, sa_info, s
             f.write(payload[9 * MB:])
         assert proxy.stats.cuts >= 2
     assert stored_blob(gcs_server, storage, "resumed.bin").download_as_bytes() == payload
+
+
+def test_a_server_frozen_during_a_read_gives_storage_unavailable(gcs_server, sa_info):
+    """SIGSTOP the server mid-download: the read fails after the read timeout, translated and named."""
+    import os
+    import signal
+
+    from storages.backends.gcloud import GoogleCloudStorage
+
+    writer = GoogleCloudStorage(**gcs_options(gcs_server, sa_info))
+    name = writer.save("frozen.bin", File(PatternFile(32 * MB, seed=6), name="frozen.bin"))
+    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, location=writer.location, read_timeout=1,
+                                         retry_deadline=1, read_ahead=False))
+    f = s.open(name)
+    assert len(f.read(MB)) == MB
+    pid = gcs_server.process.proc.pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        start = time.monotonic()
+        with pytest.raises(StorageUnavailable, match="GS_CLIENT_OPTIONS"):
+            while f.read(MB):
+                pass
+        assert time.monotonic() - start < 10
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        f.close()
+    assert s.size(name) == 32 * MB
