@@ -49,14 +49,13 @@ __all__ = ["GoogleCloudStorage", "GoogleCloudFile", "Client", "Blob", "CONTENT_E
 
 #: Keys of ``object_parameters`` that old code imports by name.
 CONTENT_ENCODING, CONTENT_TYPE = "content_encoding", "content_type"
-MIB = 1024 * 1024
 #: Resumable upload chunks must be multiples of this (except the last one).
 CHUNK_MULTIPLE = 256 * 1024
 #: Known-size content up to this goes in one multipart request (the SDK's own limit).
-SINGLE_REQUEST_LIMIT = 8 * MIB
+SINGLE_REQUEST_LIMIT = 8 * 1024 * 1024
 #: Resumable chunk: the SDK holds one in memory (twice, from a pipe); its own default, 100 MiB,
 #: would not fit in 64 MB.
-DEFAULT_CHUNK = 8 * MIB
+DEFAULT_CHUNK = SINGLE_REQUEST_LIMIT
 BATCH_SIZE = 100  # deletes per batch request (the JSON API's limit)
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 BUCKET_HINT = 'set OPTIONS["bucket_name"] or GS_BUCKET_NAME'
@@ -154,13 +153,11 @@ class GoogleCloudStorage(BaseStorage):
         _check_parameters(self.object_parameters or {}, "GS_OBJECT_PARAMETERS", self._label)
 
     @property
-    def _rpc(self) -> dict[str, Any]:
-        """Timeouts and retry policy of every SDK call."""
+    def _rpc(self) -> dict[str, Any]:  # timeouts and retry policy of every SDK call
         return {"timeout": (self.connect_timeout, self.read_timeout), "retry": retry_policy(self.retry_deadline)}
 
     # -- connection ------------------------------------------------------
-    def _credentials(self) -> tuple[Any, str | None]:
-        """The credentials and project, resolved once per storage (threads share one token)."""
+    def _credentials(self) -> tuple[Any, str | None]:  # resolved once per storage: threads share one token
         return self._lazy("_auth", self._resolve_credentials)
 
     def _resolve_credentials(self) -> tuple[Any, str | None]:
@@ -175,8 +172,7 @@ class GoogleCloudStorage(BaseStorage):
             project = project or found
         return with_scopes_if_required(credentials, SCOPES), project
 
-    def _conn(self) -> tuple[Any, Any, Any]:
-        """This thread's (client, session, bucket): requests sessions are not documented as thread-safe."""
+    def _conn(self) -> tuple[Any, Any, Any]:  # this thread's (client, session, bucket): sessions aren't thread-safe
         return self._per_thread(self._connect)
 
     def _connect(self) -> tuple[Any, Any, Any]:
@@ -284,16 +280,17 @@ class GoogleCloudStorage(BaseStorage):
                    "if_generation_match": 0 if spec.create_only else None, **self._rpc}
         if source.path:
             return self._call("upload", spec.name, blob.upload_from_filename, source.path, **options)
-        # The SDK reads a resumable upload by tell() and full-size read()s: a pipe needs help.
-        stream = source.fileobj if source.seekable and source.size is not None else FullReader(source.fileobj)
+        # The SDK would send a short stream of unknown size resumably (2 requests): peek() finds its size.
+        source = source.peek(SINGLE_REQUEST_LIMIT)
+        # It reads a resumable upload by tell() and full-size read()s, which a pipe needs help with.
+        stream = source.fileobj if source.size is not None else FullReader(source.fileobj)
         self._call("upload", spec.name, blob.upload_from_file, stream, size=source.size, **options)
 
     def _get_blob(self, key: str) -> Any:  # the object's Blob with its metadata, or None
         return self._call("get metadata", self._name(key), self.bucket.get_blob, key, **self._rpc)
 
     def _stat(self, key: str) -> ObjectInfo:
-        blob = self._get_blob(key)
-        if blob is None:
+        if (blob := self._get_blob(key)) is None:
             raise FileNotFoundError(2, f"No such file in {self._label}: {self._name(key)!r}", self._name(key))
         return _blob_info(blob)
 
@@ -436,7 +433,6 @@ def _check_parameters(params: dict[str, Any], where: str, label: str) -> None:
 
 
 def _hashes(md5: str | None, crc32c: str | None) -> dict[str, str]:
-    """Provider hashes (base64) as :mod:`storages.hashing` wants them (lowercase hex)."""
     return {kind: value for kind, value in (("md5", b64_to_hex(md5)), ("crc32c", b64_to_hex(crc32c))) if value}
 
 

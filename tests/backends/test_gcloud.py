@@ -668,14 +668,14 @@ def test_a_chunk_answered_503_is_retried_and_the_upload_completes(gcs_server, sa
 
     s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, blob_chunk_size=256 * 1024,
                                          client_options={"api_endpoint": fault_proxy.url}))
-    payload = bytes(range(256)) * 4096 + b"tail"  # 1 MiB + 4: four full chunks, then the tail
+    payload = bytes(range(256)) * 4096 * 8 + b"tail"  # 8 MiB + 4 (one-shot: resumable): 32 chunks + the tail
     fault_proxy.fail(503, method="PUT", path="/upload/storage/v1/b/conformance/o", nth=2)
     name = s.save("retried.bin", File(OneShot(payload), name="retried.bin"))
     assert stored_blob(gcs_server, s, name).download_as_bytes() == payload
     injected = fault_proxy.injected()
     assert len(injected) == 1 and injected[0][0] == "PUT" and injected[0][2] == 503
     puts = [r for r in fault_proxy.served if r.method == "PUT"]
-    assert len(puts) == 1 + 5  # the refused chunk, then five chunks (the second one again)
+    assert len(puts) == 1 + 33  # the refused chunk, then 33 chunks (the second one again)
 
 
 def test_transient_errors_on_every_kind_of_request_are_retried(gcs_server, sa_info, fault_proxy):
@@ -726,6 +726,26 @@ def test_uploads_of_every_origin_store_the_bytes(storage, gcs_server, tmp_path, 
     blob = stored_blob(gcs_server, storage, name)
     assert blob.size == len(payload) and blob.content_type == "application/octet-stream"
     assert blob.download_as_bytes() == payload
+
+
+@pytest.mark.parametrize("content", [ContentFile("text, of unknown size in bytes"), "gzip", "one-shot"])
+def test_small_content_of_unknown_size_is_one_request(gcs_server, sa_info, content):
+    """The SDK would send an unknown size resumably (two requests): a short stream is read first."""
+    from storages.backends.gcloud import GoogleCloudStorage
+
+    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, gzip=content == "gzip"))
+    expected = b"body { color: red }" * 100 if content == "gzip" else b"one-shot" * 1000
+    if content == "gzip":
+        content = ContentFile(expected, name="site.css")
+    elif content == "one-shot":
+        content = File(OneShot(expected), name="x")
+    else:
+        expected = b"text, of unknown size in bytes"
+    s.exists("warm-up")
+    with counted() as calls:
+        name = s.save("unknown.css", content)
+    assert calls["requests"] == 1 and calls["lines"][0].startswith("POST /upload/")
+    assert s.open(name).read() == expected
 
 
 def test_a_path_is_uploaded_by_the_sdk_from_disk(storage, tmp_path, monkeypatch):
