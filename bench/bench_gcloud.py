@@ -7,7 +7,7 @@ Run: ``.venv/bin/python bench/bench_gcloud.py [--wan] [--size MB] [--quick]``. P
   ``chunks()``, ``open(name, "wb")``) with seconds, requests and peak RSS growth, beside the
   plain SDK (``Blob.upload_from_filename`` / ``download_to_file`` with the same chunk size).
   With ``--wan`` they go through a local TCP proxy adding 40 ms of round trip and capping each
-  connection at 20 MB/s.
+  connection at 20 MB/s (in a child process, so its buffers don't count in the RSS figures).
 
 Requests are counted at http.client for 127.0.0.1 only: google-auth also tries an
 "allowedLocations" lookup at iamcredentials.googleapis.com in a background thread after each
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import gc
 import io
+import subprocess
 import sys
 import tempfile
 import time
@@ -68,6 +69,16 @@ class OneShot(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         return self.inner.readinto(buffer)
+
+
+def wan_proxy(port: int) -> tuple[subprocess.Popen, int]:
+    """A TCPProxy (40 ms RTT, 20 MB/s per connection) to ``port`` in a child process, and its port."""
+    code = ("import sys, time; from tests.servers.proxy import TCPProxy; "
+            f"p = TCPProxy('127.0.0.1', {port}, latency=0.020, bandwidth=20e6).start(); "
+            "print(p.port, flush=True); sys.stdin.read()")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parents[1])
+    return proc, int(proc.stdout.readline())
 
 
 def transfers(storage, client_bucket, size: int, chunk: int) -> list[tuple[str, dict[str, float]]]:
@@ -129,7 +140,6 @@ def main() -> None:
 
     from storages.backends.gcloud import GoogleCloudStorage
     from tests.servers.gcs import service_account_info, start_gcs, start_token_server
-    from tests.servers.proxy import TCPProxy
 
     server = start_gcs()
     tokens = start_token_server()
@@ -138,8 +148,8 @@ def main() -> None:
         server.create_bucket("bench")
         endpoint = server.endpoint
         if args.wan:
-            proxy = TCPProxy("127.0.0.1", server.process.port, latency=0.020, bandwidth=20e6).start()
-            endpoint = f"http://{proxy.url}"
+            proxy, port = wan_proxy(server.process.port)
+            endpoint = f"http://127.0.0.1:{port}"
         creds = service_account.Credentials.from_service_account_info(service_account_info(tokens.grant_uri))
         location = f"bench/{uuid.uuid4().hex}"
         options = {"bucket_name": "bench", "credentials": creds, "location": location,
@@ -165,7 +175,8 @@ def main() -> None:
             print(f"| {label:<26} | {r['seconds']:>8.2f} | {r['requests']:>8} | {r['rss_mb']:>18.1f} |")
     finally:
         if proxy is not None:
-            proxy.stop()
+            proxy.stdin.close()
+            proxy.wait(10)
         tokens.stop()
         server.stop()
 
