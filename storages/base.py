@@ -153,6 +153,7 @@ class BaseStorage(Storage):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state.pop("_lock", None)
+        state.pop("_thread_local", None)
         for attr in self.transient_attributes:
             state.pop(attr, None)
         return state
@@ -175,6 +176,21 @@ class BaseStorage(Storage):
                     value = factory()
                     setattr(self, attr, value)
         return value
+
+    def _per_thread(self, factory: Callable[[], Any]) -> Any:
+        """This thread's ``factory()``, made once per thread: for SDK clients that are not thread-safe."""
+        local = self._lazy("_thread_local", threading.local)
+        if not hasattr(local, "value"):
+            local.value = factory()
+        return local.value
+
+    def _require_positive(self, *options: str) -> None:
+        """Refuse options that must be a positive number (timeouts, deadlines), naming where they are set."""
+        for option in options:
+            value = getattr(self, option)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ImproperlyConfigured(f"{type(self).__name__}: {self._setting_label(option)} must be a positive "
+                                           f"number, got {value!r}")
 
     # -- requests ----------------------------------------------------------
     #: Where the server address is set, named when it can't be reached.

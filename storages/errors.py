@@ -15,6 +15,7 @@ __all__ = [
     "StorageError",
     "StorageUnavailable",
     "translate",
+    "caused_by",
 ]
 
 
@@ -54,3 +55,22 @@ def translate(
     if kind is ImproperlyConfigured:
         return ImproperlyConfigured(f"{label}: {detail or code}")
     return kind(f"{label}: {detail or code} while accessing {what}")
+
+
+def caused_by(exc: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...]) -> bool:
+    """True when ``exc`` or anything it wraps (cause, context, ``reason``, arguments) is a ``kind``.
+
+    SDKs wrap socket errors several layers deep (requests > urllib3 > OSError): this finds,
+    say, a ``ConnectionRefusedError`` (nothing listens: don't retry) wherever it sits.
+    """
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, kind):
+            return True
+        todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+    return False

@@ -40,6 +40,7 @@ __all__ = [
     "ChunkedUpload",
     "RemoteReader",
     "ReadAhead",
+    "CheckedBody",
     "RemoteFile",
     "RenameIntoPlaceWriter",
     "is_temp_name",
@@ -260,6 +261,53 @@ def read_into(body: Any, buffer: Any) -> int:
     chunk = body.read(len(buffer))
     buffer[: len(chunk)] = chunk
     return len(chunk)
+
+
+class CheckedBody:
+    """A provider's streaming response body, for ``ReadResult.body``.
+
+    ``read(n)`` pulls bytes from the SDK or HTTP response. A read that fails with one
+    of ``errors`` (a dropped connection, a read timeout) raises ``on_error(exc)`` instead,
+    e.g. the storage's ``StorageUnavailable`` naming its setting. With ``expected =
+    (kind, hex digest)`` (kinds of :mod:`storages.hashing`) and ``size``, a body read to
+    its last byte is checked against the digest the provider stored: ``StorageError``
+    when it arrived corrupted.
+    """
+
+    def __init__(self, read: Any, close: Any, *, label: str, size: int | None = None,
+                 expected: tuple[str, str] | None = None, errors: tuple[type[BaseException], ...] = (OSError,),
+                 on_error: Any = None) -> None:
+        from storages.hashing import _hasher
+
+        self._read, self.close, self.label = read, close, label
+        self.errors, self.on_error = errors, on_error
+        self.expected = expected if expected and expected[1] and size is not None else None
+        self.remaining = size
+        self.hasher = _hasher(self.expected[0]) if self.expected else None
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            data = self._read(None if n is None or n < 0 else n)
+        except self.errors as exc:
+            if self.on_error is None:
+                raise
+            raise self.on_error(exc) from exc
+        if self.hasher is not None and data:
+            self.hasher.update(data)
+            self.remaining -= len(data)
+            if self.remaining <= 0:
+                got, self.hasher = self.hasher.hexdigest(), None
+                if got != self.expected[1]:
+                    from storages.errors import StorageError
+
+                    raise StorageError(f"{self.label} arrived corrupted ({self.expected[0]} {got}, the server "
+                                       f"reports {self.expected[1]}); read it again")
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 #: A forward seek within this many bytes of an open body reads and drops them

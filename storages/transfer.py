@@ -18,6 +18,7 @@ own transfer helper (s3transfer, the GCS resumable upload, Azure's
 from __future__ import annotations
 
 import io
+import itertools
 import logging
 import os
 import queue
@@ -30,7 +31,7 @@ from storages.compress import GzipCompressionWrapper
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["UploadSource", "PipeWriter", "ChunkReader", "UploadAborted", "COPY_CHUNK"]
+__all__ = ["UploadSource", "PipeWriter", "ChunkReader", "FullReader", "UploadAborted", "COPY_CHUNK"]
 
 COPY_CHUNK = 1024 * 1024
 
@@ -65,6 +66,27 @@ class ChunkReader(io.RawIOBase):
         return n
 
 
+class FullReader:
+    """A one-way stream as some SDKs read an upload of unknown size (GCS's resumable upload):
+    ``read(n)`` returns ``n`` bytes unless the content ended (they take a short read for the
+    end), and ``tell()`` counts what was read. Reads pass through in ``COPY_CHUNK`` pieces."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw, self.pos = raw, 0
+
+    def tell(self) -> int:
+        return self.pos
+
+    def read(self, n: int = -1) -> bytes:
+        parts, want = [], -1 if n is None else n
+        while want and (data := self.raw.read(min(want, COPY_CHUNK) if want > 0 else COPY_CHUNK)):
+            parts.append(data)
+            want -= len(data)
+        data = b"".join(parts)
+        self.pos += len(data)
+        return data
+
+
 @dataclass
 class UploadSource:
     """The content of one upload.
@@ -79,6 +101,8 @@ class UploadSource:
     size: int | None = None
     path: str | None = None
     seekable: bool = False
+    #: Bytes the content is known to have at least (a PipeWriter past its threshold).
+    min_size: int = 0
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview) -> UploadSource:
@@ -116,6 +140,18 @@ class UploadSource:
         if path is None:
             path = _disk_path(raw)
         return cls(raw, size=size, path=path, seekable=seekable)
+
+    def peek(self, limit: int) -> UploadSource:
+        """This content, with its size known if it is at most ``limit`` bytes. A stream of unknown
+        size is read up to ``limit + 1`` bytes: a shorter one becomes an in-memory source (one
+        request where the SDK needs the size up front), a longer one replays them, then the rest."""
+        if self.size is not None or self.min_size > limit:
+            return self
+        head = FullReader(self.fileobj).read(limit + 1)
+        if len(head) <= limit:
+            return UploadSource.from_bytes(head)
+        rest = iter(lambda: self.fileobj.read(COPY_CHUNK), b"")
+        return UploadSource(ChunkReader(itertools.chain([head], rest)), min_size=len(head))
 
     def rewind(self) -> bool:
         """Restart the content from its first byte; False when it is a one-shot stream."""
@@ -239,7 +275,7 @@ class PipeWriter(io.RawIOBase):
 
         def run() -> None:
             try:
-                self._upload(UploadSource(reader))
+                self._upload(UploadSource(reader, min_size=len(first)))
             except BaseException as exc:  # handed to the writing thread
                 self._error = exc
             finally:

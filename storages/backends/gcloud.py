@@ -1,25 +1,15 @@
-"""Google Cloud Storage via google-cloud-storage.
-
-Requests per operation: ``save()`` one multipart upload up to 8 MiB, above
-that a resumable upload (one request to start it, one per ``blob_chunk_size``
-chunk); with overwrite off the upload carries ``ifGenerationMatch=0`` (plus
-the GET of Django's name check). ``open()`` + ``read()`` one GET (ranged GETs
-after ``seek()``); ``exists()`` / ``size()`` / times one GET of the object's
-metadata; ``url()`` none (public URLs are string work, signed URLs are signed
-locally, or through IAM SignBlob when ``iam_sign_blob`` is set).
-"""
+"""Google Cloud Storage via google-cloud-storage: uploads through the SDK's multipart or resumable
+upload; ``Client`` and ``Blob`` are looked up here when used, so ``mock.patch`` of them works."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import email.utils
-import io
+import functools
+import http.client
 import logging
 import os
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, ClassVar
 from urllib.parse import quote
 
@@ -27,13 +17,15 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
 from storages.base import BaseStorage, common_settings, join_url
-from storages.conf import Legacy, Setting
-from storages.errors import StorageError, StorageUnavailable, translate
-from storages.files import ChunkedUpload, ObjectInfo, ReadResult, RemoteFile, UploadSpec
+from storages.conf import Setting
+from storages.errors import StorageError, StorageUnavailable, caused_by, translate
+from storages.files import CheckedBody, ObjectInfo, ReadResult, RemoteFile, UploadSpec
+from storages.hashing import b64_to_hex
+from storages.legacy import GCS_LEGACY
+from storages.transfer import FullReader, UploadSource
 
 try:
     import google.auth
-    import google_crc32c
     import requests
     import urllib3
     from google.api_core import exceptions as api_exceptions
@@ -41,327 +33,93 @@ try:
     from google.auth import exceptions as auth_exceptions
     from google.auth.credentials import AnonymousCredentials, with_scopes_if_required
     from google.auth.transport.requests import AuthorizedSession
-    from google.cloud import storage as gcs
-    from google.cloud.storage.blob import Blob
+    from google.cloud.storage import Blob, Client
 except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK test
     raise ImproperlyConfigured(
         "The Google Cloud Storage backend needs google-cloud-storage: pip install 'django-storages[google]'"
     ) from exc
-
 try:
-    from google.cloud.storage.exceptions import DataCorruption
-except ImportError:  # pragma: no cover - google-cloud-storage < 3
-    from google.resumable_media.common import DataCorruption
+    from google.cloud.storage.exceptions import DataCorruption, InvalidResponse
+except ImportError:  # pragma: no cover - google-cloud-storage 2.x
+    from google.resumable_media import DataCorruption, InvalidResponse
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["GoogleCloudStorage", "GoogleCloudFile", "CONTENT_ENCODING", "CONTENT_TYPE"]
+__all__ = ["GoogleCloudStorage", "GoogleCloudFile", "Client", "Blob", "CONTENT_ENCODING", "CONTENT_TYPE"]
 
 #: Keys of ``object_parameters`` that old code imports by name.
-CONTENT_ENCODING = "content_encoding"
-CONTENT_TYPE = "content_type"
-
-KIB = 1024
-MIB = 1024 * KIB
+CONTENT_ENCODING, CONTENT_TYPE = "content_encoding", "content_type"
 #: Resumable upload chunks must be multiples of this (except the last one).
-CHUNK_MULTIPLE = 256 * KIB
-#: Objects up to this size go in one multipart request (the SDK's own limit,
-#: and the only upload type whose ifGenerationMatch every server honours).
-SINGLE_REQUEST_LIMIT = 8 * MIB
-DEFAULT_CHUNK = 8 * MIB
-#: (connect, read) seconds for every request.
-TIMEOUT = (10, 60)
-#: Total time spent retrying one call (429/5xx, dropped connections).
-RETRY_BUDGET = 30.0
+CHUNK_MULTIPLE = 256 * 1024
+#: Known-size content up to this goes in one multipart request (the SDK's own limit).
+SINGLE_REQUEST_LIMIT = 8 * 1024 * 1024
+#: Resumable chunk: the SDK holds one in memory (twice, from a pipe); its own default, 100 MiB,
+#: would not fit in 64 MB.
+DEFAULT_CHUNK = SINGLE_REQUEST_LIMIT
+BATCH_SIZE = 100  # deletes per batch request (the JSON API's limit)
 SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
+BUCKET_HINT = 'set OPTIONS["bucket_name"] or GS_BUCKET_NAME'
 
 # object_parameters keys that map onto Blob properties; "acl" is the predefined ACL.
-_NOT_PARAMETERS = {"chunk_size", "crc32c", "md5_hash", "encryption_key"}
-OBJECT_PARAMETERS = frozenset(
-    {"acl"} | {
-        n for n in dir(Blob)
-        if isinstance(getattr(Blob, n, None), property) and getattr(Blob, n).fset and n not in _NOT_PARAMETERS
-    }
-)
-
-_ERRORS: dict[str | int, type[BaseException]] = {
-    404: FileNotFoundError,
-    412: FileExistsError,
-    401: PermissionError,
-    403: PermissionError,
-}
-
-
-def _connection_refused(exc: BaseException) -> bool:
-    """True when nothing listens at the endpoint (retrying won't help within seconds)."""
-    seen: set[int] = set()
-    todo: list[Any] = [exc]
-    while todo:
-        item = todo.pop()
-        if item is None or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, ConnectionRefusedError):
-            return True
-        if isinstance(item, BaseException):
-            todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
-    return False
+OBJECT_PARAMETERS = frozenset({"acl"} | {
+    n for n, v in vars(Blob).items()
+    if isinstance(v, property) and v.fset and n not in {"chunk_size", "crc32c", "md5_hash", "encryption_key"}})
+_ERRORS: dict[str | int, type[BaseException]] = {404: FileNotFoundError, 412: FileExistsError,
+                                                 401: PermissionError, 403: PermissionError}
+_RETRY_STATUS = {408, 429, 500, 502, 503, 504}
+_TRANSIENT = (ConnectionError, requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+              urllib3.exceptions.ProtocolError, urllib3.exceptions.TimeoutError, urllib3.exceptions.PoolError,
+              http.client.HTTPException)
+#: Operations whose 404 means the bucket is missing (not a file).
+_BUCKET_OPS = {"upload", "list", "create bucket", "delete many", "copy"}
 
 
 def _should_retry(exc: BaseException) -> bool:
-    if isinstance(exc, (api_exceptions.TooManyRequests, api_exceptions.InternalServerError,
-                        api_exceptions.BadGateway, api_exceptions.ServiceUnavailable,
-                        api_exceptions.GatewayTimeout)):
-        return True
-    if isinstance(exc, auth_exceptions.TransportError):
-        return bool(exc.args) and isinstance(exc.args[0], BaseException) and _should_retry(exc.args[0])
-    if isinstance(exc, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                        urllib3.exceptions.ProtocolError, ConnectionError)):
-        return not _connection_refused(exc)
-    return False
+    """The SDK's transient errors, except a refused connection (nothing listens: waiting won't help)."""
+    if isinstance(exc, auth_exceptions.TransportError) and exc.args and isinstance(exc.args[0], BaseException):
+        return _should_retry(exc.args[0])
+    if isinstance(exc, api_exceptions.GoogleAPICallError):
+        return exc.code in _RETRY_STATUS
+    if isinstance(exc, InvalidResponse):  # a resumable-upload chunk answered 5xx
+        return getattr(exc.response, "status_code", None) in _RETRY_STATUS
+    return isinstance(exc, _TRANSIENT) and not caused_by(exc, ConnectionRefusedError)
 
 
-try:
-    RETRY = Retry(predicate=_should_retry, initial=0.5, maximum=8.0, multiplier=2.0, timeout=RETRY_BUDGET)
-except TypeError:  # pragma: no cover - google-api-core before "timeout" replaced "deadline"
-    RETRY = Retry(predicate=_should_retry, initial=0.5, maximum=8.0, multiplier=2.0, deadline=RETRY_BUDGET)
+def retry_policy(deadline: float) -> Retry:
+    """The retry policy of every call: backoff from 0.5 s, giving up after ``deadline`` seconds."""
+    return Retry(predicate=_should_retry, initial=0.5, maximum=8.0, multiplier=2.0, deadline=deadline)
 
-
-def _expiration(value: Any, label: str) -> dt.timedelta | dt.datetime:
-    if isinstance(value, (dt.timedelta, dt.datetime)):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return dt.timedelta(seconds=value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return dt.timedelta(seconds=int(value))
-    raise ImproperlyConfigured(
-        f"{label}: GS_EXPIRATION (OPTIONS[\"expiration\"]) must be a timedelta, a datetime or a "
-        f"number of seconds, not {type(value).__name__}"
-    )
-
-
-_LEGACY = (
-    Legacy(("GS_AUTO_CREATE_BUCKET",), "auto_create_bucket", bool,
-           "create the bucket once, outside Django (gcloud storage buckets create gs://NAME)"),
-    Legacy(("GS_AUTO_CREATE_ACL",), "auto_create_acl", lambda v: v,
-           "create the bucket with its ACL outside Django"),
-    Legacy(("GS_CACHE_CONTROL",), "object_parameters", lambda v: {"cache_control": v} if v else {},
-           "write GS_OBJECT_PARAMETERS = {'cache_control': '...'}", merge=True),
-    Legacy(("GS_FILE_CHARSET",), "file_charset", lambda v: v, "remove GS_FILE_CHARSET: it has no effect"),
-)
 
 _SETTINGS = (
     Setting("bucket_name", ("GS_BUCKET_NAME",), None, doc="The bucket."),
-    Setting("project_id", ("GS_PROJECT_ID",), None,
-            doc="Project; None: the credentials' project, if any (needed only to create buckets)."),
+    Setting("project_id", ("GS_PROJECT_ID",), None, doc="Project; None: the credentials' (to create buckets)."),
     Setting("credentials", ("GS_CREDENTIALS",), None, secret=True,
-            doc="A google.auth credentials object; None: Application Default Credentials "
-                "(GOOGLE_APPLICATION_CREDENTIALS, the metadata server...)."),
-    Setting("custom_endpoint", ("GS_CUSTOM_ENDPOINT",), None,
-            doc="Base URL of url() links (a CDN or bucket-bound hostname); signed URLs are signed for it."),
-    Setting("client_options", ("GS_CLIENT_OPTIONS",), None, secret=True,
-            doc="google.cloud.storage.Client client_options, e.g. {'api_endpoint': 'http://localhost:4443'} "
-                "for an emulator (STORAGE_EMULATOR_HOST also works). New; may hold an api_key."),
+            doc="google.auth credentials; None: Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS...)."),
+    Setting("custom_endpoint", ("GS_CUSTOM_ENDPOINT",), None, doc="Base URL of url() links (CDN, bucket hostname)."),
+    Setting("client_options", ("GS_CLIENT_OPTIONS",), None, secret=True, doc="Client client_options, e.g. "
+            "{'api_endpoint': 'http://localhost:4443'} for an emulator (or STORAGE_EMULATOR_HOST). New."),
     *common_settings("GS_", overwrite=("file_overwrite", "GS_FILE_OVERWRITE", True),
                      gzip_setting="GS_IS_GZIPPED", memory_setting="GS_MAX_MEMORY_SIZE"),
     Setting("default_acl", ("GS_DEFAULT_ACL",), None,
-            doc="Predefined ACL of uploads (publicRead, projectPrivate...); 'publicRead' makes url() unsigned. "
-                "Buckets with uniform access reject ACLs."),
+            doc="Predefined ACL of uploads; 'publicRead' makes url() unsigned (uniform-access buckets refuse ACLs)."),
     Setting("querystring_auth", ("GS_QUERYSTRING_AUTH",), True, doc="Sign URLs; False gives plain public URLs."),
     Setting("expiration", ("GS_EXPIRATION",), lambda: dt.timedelta(days=1),
             doc="Signed URL lifetime: timedelta, datetime or seconds (at most 7 days)."),
-    Setting("object_parameters", ("GS_OBJECT_PARAMETERS",), dict,
-            doc="Blob properties of uploads (acl, cache_control, content_disposition, content_encoding, "
-                "content_language, content_type, metadata, storage_class...); per object via "
-                "get_object_parameters()."),
+    Setting("object_parameters", ("GS_OBJECT_PARAMETERS",), dict, doc="Blob properties of uploads (acl, "
+            "cache_control, content_type, metadata...); per object: get_object_parameters()."),
     Setting("blob_chunk_size", ("GS_BLOB_CHUNK_SIZE",), None,
-            doc="Resumable upload chunk (a multiple of 256 KiB); None: 8 MiB."),
-    Setting("iam_sign_blob", ("GS_IAM_SIGN_BLOB",), False,
-            doc="Sign URLs through the IAM SignBlob API (no private key needed: Cloud Run, GKE...)."),
-    Setting("sa_email", ("GS_SA_EMAIL",), None,
-            doc="Service account that signs through IAM; None: the credentials' own account."),
+            doc="Resumable upload chunk, held in memory (a multiple of 256 KiB); None: 8 MiB."),
+    Setting("connect_timeout", ("GS_CONNECT_TIMEOUT",), 10, doc="Seconds to wait for a connection. New."),
+    Setting("read_timeout", ("GS_READ_TIMEOUT",), 20,
+            doc="Seconds to wait for an answer or more bytes (a slow but steady transfer is never cut). New."),
+    Setting("retry_deadline", ("GS_RETRY_DEADLINE",), 25, doc="Seconds of retries of a failing request (429, 5xx, "
+            "timeouts); a silent server fails in about read_timeout + retry_deadline (40 s by default). New."),
+    Setting("iam_sign_blob", ("GS_IAM_SIGN_BLOB",), False, doc="Sign URLs through IAM SignBlob (no private key)."),
+    Setting("sa_email", ("GS_SA_EMAIL",), None, doc="Service account that signs through IAM; None: the credentials'."),
     Setting("auto_create_bucket", (), False, doc="Create the bucket on first use (legacy)."),
     Setting("auto_create_acl", (), None, doc="Predefined ACL of an auto-created bucket (legacy)."),
     Setting("file_charset", (), None, doc="Accepted; no effect (legacy)."),
 )
-
-
-class _Conn:
-    """One thread's client: requests sessions are not documented as thread-safe."""
-
-    def __init__(self, client: Any, session: Any, bucket: Any) -> None:
-        self.client = client
-        self.session = session
-        self.bucket = bucket
-
-
-class _Body:
-    """A streaming download body; checks the crc32c of a complete read when its last byte arrives."""
-
-    def __init__(self, storage: GoogleCloudStorage, name: str, response: Any, expected: str | None,
-                 length: int | None) -> None:
-        self.label = storage._label
-        self.name = name
-        self.response = response
-        self.raw = response.raw
-        self.expected = expected if length is not None else None
-        self.remaining = length
-        self.crc = google_crc32c.Checksum() if self.expected else None
-
-    def read(self, n: int = -1) -> bytes:
-        try:
-            data = self.raw.read(None if n is None or n < 0 else n, decode_content=False)
-        except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
-            raise StorageUnavailable(
-                f"{self.label}: the download of {self.name!r} broke off ({type(exc).__name__})"
-            ) from exc
-        if self.crc is not None and data:
-            self.crc.update(data)
-            self.remaining -= len(data)
-            if self.remaining <= 0:
-                self._check()
-        return data
-
-    def _check(self) -> None:
-        got = base64.b64encode(self.crc.digest()).decode()
-        self.crc = None
-        if got != self.expected:
-            raise StorageError(
-                f"{self.label}: {self.name!r} arrived corrupted (crc32c {got}, the server reports "
-                f"{self.expected}); read it again"
-            )
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        self.response.close()
-
-
-class _EmptyBody:
-    def read(self, n: int = -1) -> bytes:
-        return b""
-
-    def close(self) -> None:
-        pass
-
-
-class _Sink:
-    """Multipart upload for small objects, a resumable upload for large ones."""
-
-    def __init__(self, storage: GoogleCloudStorage, spec: UploadSpec) -> None:
-        self.storage = storage
-        self.spec = spec
-        self.session_url: str | None = None
-        self.offset = 0
-        self.tail = b""
-        self.crc = google_crc32c.Checksum()
-
-    def _blob(self) -> Any:
-        blob = self.storage.bucket.blob(self.spec.key)
-        blob.content_type = self.spec.content_type
-        if self.spec.content_encoding:
-            blob.content_encoding = self.spec.content_encoding
-        for prop, value in self.spec.params.items():
-            if prop != "acl":
-                setattr(blob, prop, value)
-        return blob
-
-    def _precondition(self) -> int | None:
-        return 0 if self.spec.create_only else None
-
-    def single(self, data: bytes) -> None:
-        blob = self._blob()
-        self.storage._call(
-            "upload", self.spec.name, blob.upload_from_file, io.BytesIO(data), size=len(data),
-            content_type=self.spec.content_type, predefined_acl=self.spec.params.get("acl"),
-            if_generation_match=self._precondition(), checksum="crc32c", timeout=TIMEOUT, retry=RETRY,
-            write=True, nbytes=len(data),
-        )
-
-    def begin(self) -> None:
-        blob = self._blob()
-        self.session_url = self.storage._call(
-            "start resumable upload", self.spec.name, blob.create_resumable_upload_session,
-            content_type=self.spec.content_type, predefined_acl=self.spec.params.get("acl"),
-            if_generation_match=self._precondition(), checksum=None, timeout=TIMEOUT, retry=RETRY, write=True,
-        )
-
-    def _put(self, data: bytes, content_range: str, final: bool) -> Any:
-        def send() -> Any:
-            response = self.storage._session.request(
-                "PUT", self.session_url, data=data, timeout=TIMEOUT,
-                headers={"Content-Range": content_range, "Content-Type": self.spec.content_type},
-            )
-            if response.status_code in ((200, 201) if final else (308,)):
-                return response
-            raise api_exceptions.from_http_response(response)
-
-        return self.storage._call("upload chunk", self.spec.name, send, write=True, nbytes=len(data))
-
-    def part(self, number: int, data: bytes) -> None:
-        if self.tail:
-            raise StorageError(f"{self.storage._label}: an upload chunk came after the last one")  # pragma: no cover
-        if not data or len(data) % CHUNK_MULTIPLE:
-            self.tail = data  # only the last chunk may be unaligned: it goes with finish()
-            return
-        self.crc.update(data)
-        start, stalls = 0, 0
-        while start < len(data):
-            chunk = data[start:] if start else data
-            begin = self.offset
-            reply = self._put(chunk, f"bytes {begin}-{begin + len(chunk) - 1}/*", final=False)
-            # 308's Range says how much the server kept (it may keep less than
-            # it was sent, in 256 KiB steps): send the rest again.
-            kept = reply.headers.get("Range", "")
-            persisted = int(kept.rsplit("-", 1)[1]) + 1 if "-" in kept else begin
-            persisted = min(persisted, begin + len(chunk))
-            if persisted <= begin:
-                stalls += 1
-                if stalls > 3:
-                    raise StorageError(
-                        f"{self.storage._label}: the server keeps refusing a chunk of {self.spec.name!r}"
-                    )
-                continue
-            start += persisted - begin
-            self.offset = persisted
-
-    def finish(self) -> None:
-        total = self.offset + len(self.tail)
-        if self.tail:
-            self.crc.update(self.tail)
-            content_range = f"bytes {self.offset}-{total - 1}/{total}"
-        else:
-            content_range = f"bytes */{total}"
-        response = self._put(self.tail, content_range, final=True)
-        self.session_url = None
-        try:
-            stored_object = response.json()
-        except ValueError:
-            stored_object = {}
-        stored = stored_object.get("crc32c")
-        mine = base64.b64encode(self.crc.digest()).decode()
-        if stored and stored != mine:
-            # Don't leave corrupted bytes under the name (only this generation: a newer write stays).
-            try:
-                self.storage.bucket.delete_blob(self.spec.key, generation=stored_object.get("generation"),
-                                                timeout=TIMEOUT)
-            except Exception:
-                logger.debug("gcs: could not delete the corrupted upload of %s", self.spec.key, exc_info=True)
-            raise StorageError(
-                f"{self.storage._label}: the upload of {self.spec.name!r} arrived corrupted (crc32c {stored}, "
-                f"sent {mine}); save it again"
-            )
-
-    def abort(self) -> None:
-        if self.session_url:
-            url, self.session_url = self.session_url, None
-            try:
-                self.storage._session.request("DELETE", url, timeout=TIMEOUT)
-            except Exception:  # best effort: an unfinished session expires by itself after a week
-                logger.debug("gcs: could not cancel the upload session of %s", self.spec.key, exc_info=True)
 
 
 @deconstructible
@@ -369,191 +127,134 @@ class GoogleCloudStorage(BaseStorage):
     """Files in a Google Cloud Storage bucket."""
 
     settings_table = _SETTINGS
-    legacy_settings = _LEGACY
-    transient_attributes = ("_local", "_auth", "_bucket_checked")
+    legacy_settings = GCS_LEGACY
+    transient_attributes = ("_auth", "_bucket_checked")
     missing_times: ClassVar[dict[str, str]] = {"accessed": "Cloud Storage does not record access times"}
     upload_threshold = SINGLE_REQUEST_LIMIT
+    endpoint_setting = 'GS_CLIENT_OPTIONS (OPTIONS["client_options"]) / STORAGE_EMULATOR_HOST'
+    max_key_bytes = 1024
 
-    @property
-    def _label(self) -> str:
-        return type(self).__name__
+    _label = property(lambda self: type(self).__name__)
 
     def configure(self) -> None:
-        self.expiration = _expiration(self.expiration, self._label)
-        if isinstance(self.expiration, dt.timedelta) and self.expiration > dt.timedelta(days=7):
-            raise ImproperlyConfigured(
-                f"{self._label}: GS_EXPIRATION (OPTIONS[\"expiration\"]) can be at most 7 days for "
-                f"V4 signed URLs (got {self.expiration})"
-            )
-        if self.blob_chunk_size is not None:
-            size = self.blob_chunk_size
-            if isinstance(size, bool) or not isinstance(size, int) or size <= 0 or size % CHUNK_MULTIPLE:
-                raise ImproperlyConfigured(
-                    f"{self._label}: GS_BLOB_CHUNK_SIZE (OPTIONS[\"blob_chunk_size\"]) must be a positive "
-                    f"multiple of 256 KiB ({CHUNK_MULTIPLE} bytes), got {size!r}"
-                )
-        self.upload_part_size = int(self.blob_chunk_size or DEFAULT_CHUNK)
+        value = self.expiration
+        if isinstance(value, str) and value.strip().isdigit() or type(value) in (int, float):
+            value = self.expiration = dt.timedelta(seconds=float(value))
+        if not isinstance(value, (dt.timedelta, dt.datetime)) or isinstance(value, dt.timedelta) and (
+                value > dt.timedelta(days=7)):
+            raise ImproperlyConfigured(f"{self._label}: GS_EXPIRATION (OPTIONS[\"expiration\"]) must be a timedelta, "
+                                       f"a datetime or seconds, at most 7 days for V4 signed URLs (got {value!r})")
+        size = self.blob_chunk_size
+        if size is not None and (type(size) is not int or size <= 0 or size % CHUNK_MULTIPLE):
+            raise ImproperlyConfigured(f"{self._label}: GS_BLOB_CHUNK_SIZE (OPTIONS[\"blob_chunk_size\"]) must be a "
+                                       f"positive multiple of 256 KiB ({CHUNK_MULTIPLE} bytes), got {size!r}")
+        self.upload_part_size = int(size or DEFAULT_CHUNK)
+        self._require_positive("connect_timeout", "read_timeout", "retry_deadline")
         _check_parameters(self.object_parameters or {}, "GS_OBJECT_PARAMETERS", self._label)
 
+    @property
+    def _rpc(self) -> dict[str, Any]:  # timeouts and retry policy of every SDK call
+        return {"timeout": (self.connect_timeout, self.read_timeout), "retry": retry_policy(self.retry_deadline)}
+
     # -- connection ------------------------------------------------------
-    def _credentials(self) -> tuple[Any, str | None]:
-        """The credentials and project, resolved once per storage (threads share one token)."""
-        auth = self.__dict__.get("_auth")
-        if auth is None:
-            with self._lock:
-                auth = self.__dict__.get("_auth")
-                if auth is None:
-                    auth = self._resolve_credentials()
-                    self._auth = auth
-        return auth
+    def _credentials(self) -> tuple[Any, str | None]:  # resolved once per storage: threads share one token
+        return self._lazy("_auth", self._resolve_credentials)
 
     def _resolve_credentials(self) -> tuple[Any, str | None]:
-        project = self.project_id
-        credentials = self.credentials
-        if credentials is None:
-            if os.environ.get("STORAGE_EMULATOR_HOST"):
-                credentials = AnonymousCredentials()
-            else:
-                try:
-                    credentials, found = google.auth.default(scopes=SCOPES)
-                except auth_exceptions.DefaultCredentialsError as exc:
-                    raise ImproperlyConfigured(
-                        f"{self._label} found no Google credentials: set GS_CREDENTIALS "
-                        "(OPTIONS[\"credentials\"]) or GOOGLE_APPLICATION_CREDENTIALS, or run where Application "
-                        "Default Credentials exist"
-                    ) from exc
-                project = project or found
-        credentials = with_scopes_if_required(credentials, SCOPES)
-        return credentials, project
+        project, credentials = self.project_id, self.credentials
+        if credentials is None and os.environ.get("STORAGE_EMULATOR_HOST"):
+            credentials = AnonymousCredentials()
+        elif credentials is None:
+            try:
+                credentials, found = google.auth.default(scopes=SCOPES)
+            except auth_exceptions.DefaultCredentialsError:
+                return None, project  # Client() looks again and raises (translated), unless a test patched it
+            project = project or found
+        return with_scopes_if_required(credentials, SCOPES), project
 
-    def _conn(self) -> _Conn:
-        local = self.__dict__.get("_local")
-        if local is None:
-            with self._lock:
-                local = self.__dict__.get("_local")
-                if local is None:
-                    local = self._local = threading.local()
-        conn = getattr(local, "conn", None)
-        if conn is None:
-            if not self.bucket_name:
-                raise ImproperlyConfigured(
-                    f"{self._label} needs a bucket: set OPTIONS[\"bucket_name\"] or GS_BUCKET_NAME."
-                )
-            credentials, project = self._credentials()
-            session = AuthorizedSession(credentials)
-            client = gcs.Client(project=project, credentials=credentials, _http=session,
-                                client_options=self.client_options)
-            # google-cloud-storage >= 3.10 fetches the bucket's metadata in a
-            # background thread, for tracing labels, on each client's first
-            # call: one hidden GET per client, from another thread on this
-            # thread's session. Same as DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA=1.
-            if getattr(client, "_bucket_metadata_cache", None) is not None:
-                client._bucket_metadata_cache = None
-            conn = _Conn(client, session, client.bucket(self.bucket_name))
-            if self.auto_create_bucket and not self.__dict__.get("_bucket_checked"):
-                with self._lock:
-                    if not self.__dict__.get("_bucket_checked"):
-                        self._ensure_bucket(conn)
-                        self._bucket_checked = True
-            local.conn = conn
-        return conn
+    def _conn(self) -> tuple[Any, Any, Any]:  # this thread's (client, session, bucket): sessions aren't thread-safe
+        return self._per_thread(self._connect)
+
+    def _connect(self) -> tuple[Any, Any, Any]:
+        if not self.bucket_name:
+            raise ImproperlyConfigured(f"{self._label} needs a bucket: {BUCKET_HINT}.")
+        credentials, project = self._credentials()
+        session = AuthorizedSession(credentials, refresh_timeout=self.read_timeout) if credentials else None
+        try:
+            client = Client(project=project, credentials=credentials, _http=session, client_options=self.client_options)
+        except auth_exceptions.DefaultCredentialsError as exc:
+            raise ImproperlyConfigured(
+                f"{self._label} found no Google credentials: set GS_CREDENTIALS (OPTIONS[\"credentials\"]) or "
+                "GOOGLE_APPLICATION_CREDENTIALS, or run where Application Default Credentials exist") from exc
+        # google-cloud-storage >= 3.10 fetches the bucket's metadata for tracing labels in a background
+        # thread on each client's first call (a hidden GET). Same as DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA=1.
+        if getattr(client, "_bucket_metadata_cache", None) is not None:
+            client._bucket_metadata_cache = None
+        bucket = client.bucket(self.bucket_name)
+        if self.auto_create_bucket:
+            self._lazy("_bucket_checked", functools.partial(self._ensure_bucket, client, bucket))
+        return client, session if session is not None else client._http, bucket
 
     @property
     def client(self) -> Any:
         """This thread's ``google.cloud.storage.Client``."""
-        return self._conn().client
+        return self._conn()[0]
 
     @property
     def bucket(self) -> Any:
         """This thread's ``Bucket`` object (no request)."""
-        return self._conn().bucket
+        return self._conn()[2]
 
-    @property
-    def _session(self) -> Any:
-        return self._conn().session
-
-    def _ensure_bucket(self, conn: _Conn) -> None:
-        if self._call("bucket exists", None, conn.bucket.exists, timeout=TIMEOUT, retry=RETRY):
-            return
-        if not conn.client.project:
-            raise ImproperlyConfigured(
-                f"{self._label}: GS_AUTO_CREATE_BUCKET needs a project: set GS_PROJECT_ID "
-                "(OPTIONS[\"project_id\"])"
-            )
-        self._call("create bucket", None, conn.client.create_bucket, self.bucket_name,
-                   predefined_acl=self.auto_create_acl, timeout=TIMEOUT, retry=RETRY, write=True)
-        logger.info("gcs: created bucket %s", self.bucket_name)
+    def _ensure_bucket(self, client: Any, bucket: Any) -> bool:
+        if not self._call("bucket exists", None, bucket.exists, **self._rpc):
+            if not client.project:
+                raise ImproperlyConfigured(f"{self._label}: GS_AUTO_CREATE_BUCKET needs a project: set GS_PROJECT_ID")
+            self._call("create bucket", None, client.create_bucket, self.bucket_name,
+                       predefined_acl=self.auto_create_acl, **self._rpc)
+            logger.info("gcs: created bucket %s", self.bucket_name)
+        return True
 
     def _api_endpoint(self) -> str:
         options = self.client_options
-        endpoint = options.get("api_endpoint") if isinstance(options, dict) else getattr(options, "api_endpoint",
-                                                                                         None)
-        endpoint = endpoint or os.environ.get("STORAGE_EMULATOR_HOST")
-        if not endpoint:
-            domain = (options.get("universe_domain") if isinstance(options, dict)
-                      else getattr(options, "universe_domain", None)) or "googleapis.com"
-            endpoint = os.environ.get("API_ENDPOINT_OVERRIDE") or f"https://storage.{domain}"
-        if "://" not in endpoint:
-            endpoint = "http://" + endpoint
-        return endpoint.rstrip("/")
+        get = options.get if isinstance(options, dict) else functools.partial(getattr, options)
+        endpoint = get("api_endpoint", None) or os.environ.get("STORAGE_EMULATOR_HOST") or os.environ.get(
+            "API_ENDPOINT_OVERRIDE") or f"https://storage.{get('universe_domain', None) or 'googleapis.com'}"
+        return (endpoint if "://" in endpoint else "http://" + endpoint).rstrip("/")
 
-    # -- errors and logging ------------------------------------------------
-    def _call(self, operation: str, name: str | None, fn: Callable[..., Any], *args: Any,
-              write: bool = False, nbytes: int | None = None, **kwargs: Any) -> Any:
-        """One remote call: timed, logged at DEBUG, errors translated."""
-        start = time.perf_counter()
-        try:
-            result = fn(*args, **kwargs)
-        except Exception as exc:
-            translated = self._translate(exc, name, write)
-            if translated is None:
-                raise
-            raise translated from exc
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("gcs %s key=%s bytes=%s %.1fms", operation, name, nbytes,
-                         (time.perf_counter() - start) * 1000)
-        return result
+    _endpoint_label = _api_endpoint
 
-    def _translate(self, exc: BaseException, name: str | None, write: bool = False) -> BaseException | None:
-        if isinstance(exc, (StorageError, ImproperlyConfigured, FileNotFoundError, FileExistsError,
-                            PermissionError)):
-            return None
+    def _account(self) -> tuple[str, Any]:
+        """Where and as whom this storage works: equal for two storages that can copy server-side."""
+        creds = self._credentials()[0]
+        return self._api_endpoint(), isinstance(creds, AnonymousCredentials) or getattr(
+            creds, "service_account_email", None) or creds
+
+    def _translate_error(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
+        label = self._label
         if isinstance(exc, auth_exceptions.RefreshError):
-            return PermissionError(
-                13, f"{self._label} could not get an access token with its credentials "
-                "(GS_CREDENTIALS / GOOGLE_APPLICATION_CREDENTIALS): the key may be revoked, deleted or expired",
-                name,
-            )
-        if isinstance(exc, auth_exceptions.DefaultCredentialsError):
-            return ImproperlyConfigured(f"{self._label} found no usable credentials: set GS_CREDENTIALS")
+            return PermissionError(13, f"{label} could not get an access token with its credentials (GS_CREDENTIALS"
+                                   " / GOOGLE_APPLICATION_CREDENTIALS): the key may be revoked, deleted or expired",
+                                   name)
         if isinstance(exc, auth_exceptions.TransportError):
-            return StorageUnavailable(
-                f"{self._label} could not reach the token endpoint of its credentials ({type(exc).__name__}); "
-                "check GS_CREDENTIALS / GOOGLE_APPLICATION_CREDENTIALS and the network"
-            )
-        if isinstance(exc, (requests.ConnectionError, requests.Timeout, urllib3.exceptions.HTTPError,
-                            ConnectionError)):
-            return StorageUnavailable(
-                f"{self._label} could not reach {self._api_endpoint()} ({type(exc).__name__}); check "
-                "GS_CLIENT_OPTIONS (OPTIONS[\"client_options\"]) / STORAGE_EMULATOR_HOST and the network"
-            )
+            return StorageUnavailable(f"{label} could not reach its credentials' token endpoint ({type(exc).__name__})"
+                                      "; check GS_CREDENTIALS / GOOGLE_APPLICATION_CREDENTIALS and the network")
+        if isinstance(exc, api_exceptions.RetryError):
+            return self._unavailable(exc.cause or exc, op, f"{self._api_endpoint()} before the retry deadline "
+                                     f"(GS_RETRY_DEADLINE = {self.retry_deadline:g} s, GS_READ_TIMEOUT = "
+                                     f"{self.read_timeout:g} s)")
+        if isinstance(exc, _TRANSIENT + (urllib3.exceptions.HTTPError,)):
+            return self._unavailable(exc, op)
         if isinstance(exc, DataCorruption):
-            return StorageError(f"{self._label}: {name!r} was corrupted in transit (checksum mismatch)")
-        if isinstance(exc, api_exceptions.GoogleAPICallError):
-            code = exc.code
-            if code == 404 and (write or name is None):
-                return ImproperlyConfigured(
-                    f"{self._label}: the bucket {self.bucket_name!r} does not exist; check "
-                    "OPTIONS[\"bucket_name\"] or GS_BUCKET_NAME"
-                )
-            if code == 400 and "uniform bucket-level access" in str(exc.message).lower():
-                return ImproperlyConfigured(
-                    f"{self._label}: the bucket uses uniform bucket-level access, which rejects ACLs; remove "
-                    "GS_DEFAULT_ACL and 'acl' from GS_OBJECT_PARAMETERS"
-                )
-            found = translate(code, _ERRORS, storage=self, name=name, detail=f"HTTP {code}")
-            return found or StorageError(f"{self._label}: HTTP {code} on {name!r}: {exc.message}")
-        return None
+            return StorageError(f"{label}: {name!r} was corrupted in transit (checksum mismatch)")
+        if not isinstance(exc, api_exceptions.GoogleAPICallError):
+            return None
+        if exc.code == 404 and (op in _BUCKET_OPS or name is None):
+            return ImproperlyConfigured(f"{label}: the bucket {self.bucket_name!r} does not exist; {BUCKET_HINT}")
+        if exc.code == 400 and "uniform bucket-level access" in str(exc.message).lower():
+            return ImproperlyConfigured(f"{label}: the bucket uses uniform bucket-level access, which rejects ACLs; "
+                                        "remove GS_DEFAULT_ACL and 'acl' from GS_OBJECT_PARAMETERS")
+        found = translate(exc.code, _ERRORS, storage=self, name=name, detail=f"HTTP {exc.code}")
+        return found or StorageError(f"{label}: HTTP {exc.code} on {name!r}: {exc.message}")
 
     # -- primitives --------------------------------------------------------
     def get_object_parameters(self, name: str) -> dict[str, Any]:
@@ -569,216 +270,204 @@ class GoogleCloudStorage(BaseStorage):
         spec.content_encoding = params.pop("content_encoding", None) or spec.content_encoding
         spec.params = params
 
-    def _open_writer(self, spec: UploadSpec) -> ChunkedUpload:
-        part = spec.part_size or self.upload_part_size
-        # Up to 8 MiB: one multipart request, whatever the chunk size (as the SDK does).
-        return ChunkedUpload(_Sink(self, spec), threshold=SINGLE_REQUEST_LIMIT, part_size=part)
+    def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
+        """The SDK's multipart (known size up to 8 MiB) or resumable upload; create-only: generation 0."""
+        blob = Blob(spec.key, self.bucket, chunk_size=self.upload_part_size)
+        for prop, value in {**spec.params, "content_encoding": spec.content_encoding}.items():
+            if prop != "acl" and value is not None:
+                setattr(blob, prop, value)
+        options = {"content_type": spec.content_type, "predefined_acl": spec.params.get("acl"),
+                   "if_generation_match": 0 if spec.create_only else None, **self._rpc}
+        if source.path:
+            return self._call("upload", spec.name, blob.upload_from_filename, source.path, **options)
+        # The SDK would send a short stream of unknown size resumably (2 requests): peek() finds its size.
+        source = source.peek(SINGLE_REQUEST_LIMIT)
+        # It reads a resumable upload by tell() and full-size read()s, which a pipe needs help with.
+        stream = source.fileobj if source.size is not None else FullReader(source.fileobj)
+        self._call("upload", spec.name, blob.upload_from_file, stream, size=source.size, **options)
 
-    def _file_part_size(self) -> int:
-        return int(self.upload_part_size)
+    def _get_blob(self, key: str) -> Any:  # the object's Blob with its metadata, or None
+        return self._call("get metadata", self._name(key), self.bucket.get_blob, key, **self._rpc)
 
     def _stat(self, key: str) -> ObjectInfo:
-        name = self._name(key)
-        blob = self._call("get metadata", name, self.bucket.get_blob, key, timeout=TIMEOUT, retry=RETRY)
-        if blob is None:
-            raise FileNotFoundError(2, f"No such file in {self._label}: {name!r}", name)
-        return ObjectInfo(
-            size=int(blob.size or 0),
-            modified=blob.updated,
-            created=blob.time_created,
-            content_type=blob.content_type,
-            content_encoding=blob.content_encoding,
-            etag=blob.etag,
-            extra={"generation": blob.generation, "crc32c": blob.crc32c, "md5_hash": blob.md5_hash,
-                   "metadata": blob.metadata or {}, "cache_control": blob.cache_control},
-        )
-
-    def _media_url(self, key: str) -> str:
-        client = self.client
-        endpoint = getattr(client, "api_endpoint", None) or client._connection.API_BASE_URL
-        return (f"{endpoint.rstrip('/')}/download/storage/v1/b/{quote(self.bucket_name, safe='')}"
-                f"/o/{quote(key, safe='')}?alt=media")
+        if (blob := self._get_blob(key)) is None:
+            raise FileNotFoundError(2, f"No such file in {self._label}: {self._name(key)!r}", self._name(key))
+        return _blob_info(blob)
 
     def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
-        name = self._name(key)
-        # Accept-Encoding: gzip keeps gzip-encoded objects as stored (no
-        # decompressive transcoding): sizes, ranges and checksums then match.
+        # Accept-Encoding: gzip keeps gzip-encoded objects as stored (no decompressive transcoding):
+        # sizes, ranges and checksums then match. Thread-safe: one session per thread.
         headers = {"Accept-Encoding": "gzip"}
-        if offset:
-            headers["Range"] = f"bytes={offset}-"
-        url = self._media_url(key)
-        session = self._session
+        if offset or end is not None:
+            headers["Range"] = f"bytes={offset}-{'' if end is None else end - 1}"
+        client, session, _ = self._conn()
+        base = (getattr(client, "api_endpoint", None) or client._connection.API_BASE_URL).rstrip("/")
+        url = f"{base}/download/storage/v1/b/{quote(self.bucket_name, safe='')}/o/{quote(key, safe='')}?alt=media"
+        rpc = self._rpc
 
         def get() -> Any:
-            response = session.request("GET", url, headers=headers, stream=True, timeout=TIMEOUT)
-            if response.status_code in (200, 206, 416):
-                return response
-            error = api_exceptions.from_http_response(response)
-            response.close()
-            raise error
+            response = session.request("GET", url, headers=headers, stream=True, timeout=rpc["timeout"])
+            if response.status_code not in (200, 206):
+                response.close()
+                raise api_exceptions.from_http_response(response)
+            return response
 
-        response = self._call("download", name, RETRY(get))
-        if response.status_code == 416:
-            response.close()
-            return ReadResult(_EmptyBody(), self._stat(key))
-        info = _download_info(response, offset)
-        expected = None
-        served = response.headers.get("Content-Encoding") or "identity"
-        stored = response.headers.get("X-Goog-Stored-Content-Encoding") or served
-        if response.status_code == 200 and not offset and served == stored:
-            # The hash is of the stored bytes: comparable only for a whole, untranscoded body.
-            expected = _hash(response.headers.get("X-Goog-Hash", ""), "crc32c")
-        return ReadResult(_Body(self, name, response, expected, info.size), info)
+        name = self._name(key)
+        response = self._call("download", name, rpc["retry"](get))
+        info, headers = _download_info(response, offset), response.headers
+        # The hash is of the stored bytes: comparable only for a whole, untranscoded body.
+        whole = response.status_code == 200 and headers.get("X-Goog-Stored-Content-Encoding", "identity") == (
+            headers.get("Content-Encoding") or "identity")
+        return ReadResult(CheckedBody(
+            functools.partial(response.raw.read, decode_content=False), response.close, label=f"{self._label}: "
+            f"{name!r}", size=info.size, expected=("crc32c", info.hashes.get("crc32c", "")) if whole else None,
+            errors=(urllib3.exceptions.HTTPError, requests.RequestException, OSError),
+            on_error=lambda exc: self._unavailable(exc, f"the download of {name!r}")), info)
 
     def _delete(self, key: str) -> None:
-        name = self._name(key)
         try:
-            self._call("delete", name, self.bucket.delete_blob, key, timeout=TIMEOUT, retry=RETRY)
+            self._call("delete", self._name(key), self.bucket.delete_blob, key, **self._rpc)
         except FileNotFoundError:
             pass
 
+    def _delete_many(self, keys: list[str]) -> None:
+        """Batches of 100 deletes; one that fails (a missing key, no batch endpoint) is redone one by one."""
+        for start in range(0, len(keys), BATCH_SIZE):
+            part = keys[start:start + BATCH_SIZE]
+            if len(part) == 1 or not self._call("delete many", None, self._batch_delete, part):
+                for key in part:
+                    self._delete(key)
+
+    def _batch_delete(self, keys: list[str]) -> bool:
+        client, _, bucket = self._conn()
+        try:
+            with client.batch(raise_exception=True):
+                for key in keys:
+                    bucket.delete_blob(key, timeout=self._rpc["timeout"])
+        except (api_exceptions.NotFound, ValueError):  # ValueError: not a batch reply (no batch endpoint)
+            return False
+        return True
+
+    def _pages(self, prefix: str, **options: Any) -> Iterator[Any]:
+        found = self._call("list", prefix, self.client.list_blobs, self.bucket_name, prefix=prefix or None,
+                           **self._rpc, **options)
+        pages = iter(found.pages)
+        while (page := self._call("list", prefix, next, pages, None)) is not None:
+            yield page
+
     def _list(self, prefix: str) -> Iterator[tuple[list[str], list[str]]]:
-        iterator = self._call("list", prefix, self.client.list_blobs, self.bucket_name, prefix=prefix or None,
-                              delimiter="/", fields="items(name),prefixes,nextPageToken", timeout=TIMEOUT,
-                              retry=RETRY, write=True)
-        pages = iter(iterator.pages)
-        while True:
-            page = self._call("list", prefix, next, pages, None, write=True)
-            if page is None:
-                return
-            names = [blob.name for blob in page]
-            yield list(getattr(page, "prefixes", ())), names
+        for page in self._pages(prefix, delimiter="/", fields="items(name),prefixes,nextPageToken"):
+            yield list(getattr(page, "prefixes", ())), [blob.name for blob in page]
+
+    def _scan(self, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
+        for page in self._pages(prefix):
+            yield from ((blob.name, _blob_info(blob)) for blob in page)
+
+    def _copy_from(self, source: BaseStorage, source_key: str, spec: UploadSpec) -> bool:
+        """A server-side rewrite (same endpoint and account), then this storage's object parameters."""
+        if not isinstance(source, GoogleCloudStorage) or "acl" in spec.params or source._account() != self._account():
+            return False
+        target, origin, token = Blob(spec.key, self.bucket), Blob(source_key, self.client.bucket(source.bucket_name)), 0
+        while token is not None:
+            token, _, _ = self._call("copy", spec.name, target.rewrite, origin, token=token or None,
+                                     if_generation_match=0 if spec.create_only else None, **self._rpc)
+        if spec.params:
+            for prop, value in spec.params.items():
+                setattr(target, prop, value)
+            self._call("copy", spec.name, target.patch, **self._rpc)
+        return True
 
     def _root_exists(self) -> bool:
         try:
-            return bool(self._call("bucket exists", None, self.bucket.exists, timeout=TIMEOUT, retry=RETRY))
-        except PermissionError:
-            # Object-level access without storage.buckets.get: a listing answers instead.
-            for _ in self._list(self._key("", allow_root=True)):
-                break
+            return bool(self._call("bucket exists", None, self.bucket.exists, **self._rpc))
+        except PermissionError:  # object-level access without storage.buckets.get: a listing answers instead
+            next(iter(self._list(self._key("", allow_root=True))), None)
             return True
 
     # -- URLs --------------------------------------------------------------
     def _public_base(self) -> str:
         if self.custom_endpoint:
-            base = str(self.custom_endpoint)
-            return base if "://" in base else "https://" + base
+            return ("" if "://" in str(self.custom_endpoint) else "https://") + str(self.custom_endpoint)
         if not self.bucket_name:
-            raise ImproperlyConfigured(
-                f"{self._label} needs a bucket: set OPTIONS[\"bucket_name\"] or GS_BUCKET_NAME."
-            )
+            raise ImproperlyConfigured(f"{self._label} needs a bucket: {BUCKET_HINT}.")
         return f"{self._api_endpoint()}/{self.bucket_name}"
 
     def url(self, name: str, parameters: dict[str, Any] | None = None) -> str:
-        """A link to ``name``. Makes no request.
-
-        Public (unsigned) when ``default_acl`` is ``publicRead`` or
-        ``querystring_auth`` is off; otherwise a V4 signed URL valid for
-        ``expiration``. ``parameters`` go to ``Blob.generate_signed_url``
-        (``method="PUT"`` gives an upload URL, ``response_disposition``...)
-        and always give a signed URL.
-        """
+        """A link (no request): public, or V4-signed with ``parameters`` for ``Blob.generate_signed_url``."""
         key = self._key(name, allow_root=True)
-        params = dict(parameters or {})
-        if not params and (self.default_acl == "publicRead" or not self.querystring_auth):
+        if not parameters and (self.default_acl == "publicRead" or not self.querystring_auth):
             return join_url(self._public_base(), key)
-        kwargs: dict[str, Any] = {"version": "v4", "expiration": self.expiration, **params}
+        kwargs: dict[str, Any] = {"version": "v4", "expiration": self.expiration, **(parameters or {})}
         if self.custom_endpoint:
-            kwargs.setdefault("bucket_bound_hostname", self.custom_endpoint)
-            kwargs.setdefault("scheme", "https")
+            kwargs = {"bucket_bound_hostname": self.custom_endpoint, "scheme": "https", **kwargs}
         if self.iam_sign_blob:
             kwargs.update(self._iam_params())
-        blob = self.bucket.blob(key)
         try:
-            return self._call("sign url", name, blob.generate_signed_url, **kwargs)
+            return self._call("sign url", name, Blob(key, self.bucket).generate_signed_url, **kwargs)
         except AttributeError as exc:
-            raise ImproperlyConfigured(
-                f"{self._label} can't sign URLs with these credentials (they hold no private key): use a "
-                "service-account key (GS_CREDENTIALS), set GS_IAM_SIGN_BLOB = True (and GS_SA_EMAIL), or make "
-                "URLs public with GS_QUERYSTRING_AUTH = False"
-            ) from exc
+            raise ImproperlyConfigured(f"{self._label} can't sign URLs with these credentials (no private key): use "
+                                       "a service-account key (GS_CREDENTIALS), GS_IAM_SIGN_BLOB = True (and "
+                                       "GS_SA_EMAIL), or public URLs with GS_QUERYSTRING_AUTH = False") from exc
 
     def _iam_params(self) -> dict[str, Any]:
-        credentials, _ = self._credentials()
-        if not credentials.valid:
-            import functools
-
+        credentials = self._credentials()[0]
+        if credentials is None:
+            raise ImproperlyConfigured(f"{self._label}: GS_IAM_SIGN_BLOB needs credentials: set GS_CREDENTIALS")
+        if not credentials.valid:  # the signing call needs a current token
             from google.auth.transport.requests import Request
 
-            with self._lock:
-                if not credentials.valid:
-                    request = functools.partial(Request(), timeout=TIMEOUT)
-                    self._call("refresh token", None, credentials.refresh, request)
+            refresh = functools.partial(credentials.refresh, functools.partial(Request(), timeout=self.read_timeout))
+            self._call("refresh token", None, refresh)
         email = self.sa_email or getattr(credentials, "service_account_email", None)
         if not email or email == "default":
-            raise ImproperlyConfigured(
-                f"{self._label}: GS_IAM_SIGN_BLOB needs the service account's e-mail: set GS_SA_EMAIL "
-                "(OPTIONS[\"sa_email\"])"
-            )
+            raise ImproperlyConfigured(f"{self._label}: GS_IAM_SIGN_BLOB needs the service account's e-mail: set "
+                                       "GS_SA_EMAIL (OPTIONS[\"sa_email\"])")
         return {"service_account_email": email, "access_token": credentials.token}
 
 
 def _check_parameters(params: dict[str, Any], where: str, label: str) -> None:
     unknown = sorted(set(params) - OBJECT_PARAMETERS)
     if unknown:
-        raise ImproperlyConfigured(
-            f"{label}: {where} has unknown key(s) {', '.join(map(repr, unknown))}; valid keys are "
-            f"{', '.join(sorted(OBJECT_PARAMETERS))}"
-        )
+        raise ImproperlyConfigured(f"{label}: {where} has unknown key(s) {', '.join(map(repr, unknown))}; valid "
+                                   f"keys are {', '.join(sorted(OBJECT_PARAMETERS))}")
 
 
-def _hash(header: str, kind: str) -> str | None:
-    for part in header.split(","):
-        label, _, value = part.strip().partition("=")
-        if label == kind and value:
-            return value
-    return None
+def _hashes(md5: str | None, crc32c: str | None) -> dict[str, str]:
+    return {kind: value for kind, value in (("md5", b64_to_hex(md5)), ("crc32c", b64_to_hex(crc32c))) if value}
+
+
+def _blob_info(blob: Any) -> ObjectInfo:
+    return ObjectInfo(
+        size=int(blob.size or 0), modified=blob.updated, created=blob.time_created, content_type=blob.content_type,
+        content_encoding=blob.content_encoding, etag=blob.etag, hashes=_hashes(blob.md5_hash, blob.crc32c),
+        extra={"generation": blob.generation, "metadata": blob.metadata or {}, "cache_control": blob.cache_control})
 
 
 def _download_info(response: Any, offset: int) -> ObjectInfo:
     headers = response.headers
-    size: int | None = None
-    content_range = headers.get("Content-Range", "")
-    if "/" in content_range and not content_range.endswith("/*"):
-        size = int(content_range.rsplit("/", 1)[1])
-    elif headers.get("X-Goog-Stored-Content-Length"):
-        size = int(headers["X-Goog-Stored-Content-Length"])
-    elif headers.get("Content-Length") is not None:
-        size = int(headers["Content-Length"]) + (offset if response.status_code == 206 else 0)
-    modified = None
-    if headers.get("Last-Modified"):
-        try:
-            modified = email.utils.parsedate_to_datetime(headers["Last-Modified"])
-        except (TypeError, ValueError):
-            modified = None
+    total = headers.get("Content-Range", "").rpartition("/")[2]
+    size = int(total) if total.isdigit() else int(headers.get("X-Goog-Stored-Content-Length") or 0) or (
+        int(headers.get("Content-Length") or 0) + (offset if response.status_code == 206 else 0))
+    modified = headers.get("Last-Modified") and email.utils.parsedate_to_datetime(headers["Last-Modified"])
     encoding = headers.get("X-Goog-Stored-Content-Encoding") or headers.get("Content-Encoding")
+    hashes = dict(part.strip().partition("=")[::2] for part in headers.get("X-Goog-Hash", "").split(",") if "=" in part)
     return ObjectInfo(
-        size=size or 0,
-        modified=modified,
-        content_type=headers.get("Content-Type"),
+        size=size, modified=modified or None, content_type=headers.get("Content-Type"),
         content_encoding=None if encoding in (None, "", "identity") else encoding,
-        etag=(headers.get("ETag") or "").strip('"') or None,
-        extra={"generation": headers.get("X-Goog-Generation")},
-    )
+        etag=(headers.get("ETag") or "").strip('"') or None, hashes=_hashes(hashes.get("md5"), hashes.get("crc32c")),
+        extra={"generation": headers.get("X-Goog-Generation")})
 
 
 class GoogleCloudFile(RemoteFile):
-    """A file in Google Cloud Storage (``GoogleCloudStorage.open()`` returns one)."""
-
-    def __init__(self, name: str, mode: str, storage: GoogleCloudStorage) -> None:
-        super().__init__(name, mode, storage)
+    """A file in Google Cloud Storage: ``GoogleCloudFile(name, mode, storage)``, as ``open()`` makes it."""
 
     @property
     def blob(self) -> Any:
         """The object's ``Blob`` with its metadata (one request on first use; a new Blob if missing)."""
-        blob = self.__dict__.get("_blob")
-        if blob is None:
-            st = self._storage
-            key = st._key(self.name)
-            blob = st._call("get metadata", self.name, st.bucket.get_blob, key, timeout=TIMEOUT,
-                            retry=RETRY) or st.bucket.blob(key)
-            self.__dict__["_blob"] = blob
-        return blob
+        if self.__dict__.get("_blob") is None:
+            key = self._storage._key(self.name)
+            self.__dict__["_blob"] = self._storage._get_blob(key) or Blob(key, self._storage.bucket)
+        return self.__dict__["_blob"]
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()

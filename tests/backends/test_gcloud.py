@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import hashlib
+import io
 import subprocess
 import sys
 import time
@@ -630,3 +632,450 @@ def test_application_default_credentials_from_a_key_file(gcs_server, sa_info, tm
     assert parse_qs(urlsplit(url).query)["X-Goog-Credential"][0].startswith(SA_EMAIL)
     assert fetch(url) == (200, b"adc")
     assert "credentials" not in s.deconstruct()[2]
+
+
+# -- the transfer layer: the SDK's uploads, retries, scan / batch delete / server-side copy ----------
+
+
+class OneShot(io.RawIOBase):
+    """A non-seekable stream (a pipe, a socket): its size is unknown until it ends."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        self._data = memoryview(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = min(len(buffer), len(self._data))
+        buffer[:n] = self._data[:n]
+        self._data = self._data[n:]
+        return n
+
+
+@pytest.fixture
+def fault_proxy(gcs_server):
+    from tests.servers.http_faults import HTTPFaultProxy
+
+    with HTTPFaultProxy("127.0.0.1", gcs_server.process.port) as proxy:
+        yield proxy
+
+
+def test_a_chunk_answered_503_is_retried_and_the_upload_completes(gcs_server, sa_info, fault_proxy):
+    """Issue 9: one 503 on a chunk PUT of a resumable upload no longer fails the save."""
+    from storages.backends.gcloud import GoogleCloudStorage
+
+    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, blob_chunk_size=256 * 1024,
+                                         client_options={"api_endpoint": fault_proxy.url}))
+    payload = bytes(range(256)) * 4096 * 8 + b"tail"  # 8 MiB + 4 (one-shot: resumable): 32 chunks + the tail
+    fault_proxy.fail(503, method="PUT", path="/upload/storage/v1/b/conformance/o", nth=2)
+    name = s.save("retried.bin", File(OneShot(payload), name="retried.bin"))
+    assert stored_blob(gcs_server, s, name).download_as_bytes() == payload
+    injected = fault_proxy.injected()
+    assert len(injected) == 1 and injected[0][0] == "PUT" and injected[0][2] == 503
+    puts = [r for r in fault_proxy.served if r.method == "PUT"]
+    assert len(puts) == 1 + 33  # the refused chunk, then 33 chunks (the second one again)
+
+
+def test_transient_errors_on_every_kind_of_request_are_retried(gcs_server, sa_info, fault_proxy):
+    from storages.backends.gcloud import GoogleCloudStorage
+
+    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, client_options={"api_endpoint": fault_proxy.url}))
+    for method in ("POST", "GET"):
+        fault_proxy.fail(503, method=method, times=2)
+    fault_proxy.fail(429, method="DELETE")
+    name = s.save("again.txt", ContentFile(b"again"))  # the multipart POST, refused twice
+    assert s.open(name).read() == b"again"  # the download GET, refused twice
+    s.delete(name)
+    assert not s.exists(name)
+    assert [status for _, _, status in fault_proxy.injected()] == [503, 503, 503, 503, 429]
+
+
+def test_a_server_that_keeps_failing_gives_storage_unavailable(gcs_server, sa_info, fault_proxy):
+    from storages.backends.gcloud import GoogleCloudStorage
+
+    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, client_options={"api_endpoint": fault_proxy.url},
+                                         retry_deadline=2))
+    s.save("kept.txt", ContentFile(b"old"))
+    fault_proxy.fail(503, times=10_000)
+    start = time.monotonic()
+    with pytest.raises(StorageUnavailable, match="GS_CLIENT_OPTIONS") as info:
+        s.save("kept.txt", ContentFile(b"new"))
+    assert "GS_RETRY_DEADLINE" in str(info.value)
+    assert time.monotonic() - start < 10
+    fault_proxy.clear()
+    assert s.open("kept.txt").read() == b"old"
+
+
+@pytest.mark.parametrize("how", ["file", "stream", "open"])
+def test_uploads_of_every_origin_store_the_bytes(storage, gcs_server, tmp_path, how):
+    """A path (upload_from_filename), a one-shot stream and open('wb'), across the 8 MiB limit."""
+    payload = PatternFile(9 * MB + 5, seed=11).read()
+    if how == "file":
+        path = tmp_path / "src.bin"
+        path.write_bytes(payload)
+        with open(path, "rb") as f:
+            name = storage.save("origin.bin", File(f))
+    elif how == "stream":
+        name = storage.save("origin.bin", File(OneShot(payload), name="x"))
+    else:
+        name = "origin.bin"
+        with storage.open(name, "wb") as f:
+            f.write(payload)
+    blob = stored_blob(gcs_server, storage, name)
+    assert blob.size == len(payload) and blob.content_type == "application/octet-stream"
+    assert blob.download_as_bytes() == payload
+
+
+@pytest.mark.parametrize("content", [ContentFile("text, of unknown size in bytes"), "gzip", "one-shot"])
+def test_small_content_of_unknown_size_is_one_request(gcs_server, sa_info, content):
+    """The SDK would send an unknown size resumably (two requests): a short stream is read first."""
+    from storages.backends.gcloud import GoogleCloudStorage
+
+    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, gzip=content == "gzip"))
+    expected = b"body { color: red }" * 100 if content == "gzip" else b"one-shot" * 1000
+    if content == "gzip":
+        content = ContentFile(expected, name="site.css")
+    elif content == "one-shot":
+        content = File(OneShot(expected), name="x")
+    else:
+        expected = b"text, of unknown size in bytes"
+    s.exists("warm-up")
+    with counted() as calls:
+        name = s.save("unknown.css", content)
+    assert calls["requests"] == 1 and calls["lines"][0].startswith("POST /upload/")
+    assert s.open(name).read() == expected
+
+
+def test_a_path_is_uploaded_by_the_sdk_from_disk(storage, tmp_path, monkeypatch):
+    from google.cloud.storage import Blob
+
+    calls = []
+    original = Blob.upload_from_filename
+    monkeypatch.setattr(Blob, "upload_from_filename",
+                        lambda self, filename, **kw: calls.append(filename) or original(self, filename, **kw))
+
+    class Uploaded(File):
+        def temporary_file_path(self):
+            return self.file.name
+
+    path = tmp_path / "upload.txt"
+    path.write_bytes(b"from disk")
+    with open(path, "rb") as f:
+        name = storage.save("from-disk.txt", Uploaded(f))
+    assert calls == [str(path)]
+    assert storage.open(name).read() == b"from disk"
+
+
+def test_ranged_reads_have_an_end(storage):
+    payload = bytes(range(256)) * 64
+    name = storage.save("ranges.bin", ContentFile(payload))
+    key = storage._key(name)
+    with counted() as calls:
+        result = storage._open_reader(key, 100, 300)
+        assert result.body.read() == payload[100:300] and result.info.size == len(payload)
+        result.body.close()
+    assert calls["requests"] == 1
+    result = storage._open_reader(key, 0)
+    assert result.body.read() == payload
+    assert result.info.hashes["md5"] == hashlib.md5(payload).hexdigest()
+
+
+def test_large_reads_fetch_ranges_ahead_on_several_threads(gcs_server, sa_info):
+    from storages.backends.gcloud import GoogleCloudStorage
+
+    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, read_ahead={"threshold": MB, "part_size": 256 * 1024,
+                                                                          "concurrency": 3}))
+    source = PatternFile(3 * MB, seed=2)
+    name = s.save("ahead.bin", File(source, name="ahead.bin"))
+    with counted() as calls, s.open(name) as f:
+        assert sha256_of(f.chunks(64 * 1024)) == source.digest()
+    ranged = [u for u in calls["urls"] if "/download/" in u]
+    assert len(ranged) > 3  # the first GET, then ranged GETs from the pool
+
+
+def test_scan_lists_every_object_with_its_hashes(storage):
+    import google_crc32c
+
+    files = {"a.txt": b"a", "d/b.txt": b"bb", "d/e/c.txt": b"ccc"}
+    for name, data in files.items():
+        storage.save(name, ContentFile(data))
+    with counted() as calls:
+        found = dict(storage.scan(""))
+    assert calls["requests"] == 1
+    assert set(found) == set(files)
+    for name, data in files.items():
+        info = found[name]
+        assert info.size == len(data) and info.modified is not None
+        assert info.hashes == {"md5": hashlib.md5(data).hexdigest(),
+                               "crc32c": google_crc32c.Checksum(data).digest().hex()}
+    assert storage._stat(storage._key("d/b.txt")).hashes == found["d/b.txt"].hashes
+    assert set(dict(storage.scan("d"))) == {"d/b.txt", "d/e/c.txt"}
+
+
+def test_scan_pages_through_large_listings(storage, monkeypatch):
+    for i in range(5):
+        storage.save(f"many/{i}.txt", ContentFile(b"x"))
+    original = storage.client.list_blobs
+    monkeypatch.setattr(type(storage.client), "list_blobs",
+                        lambda self, *a, **kw: original(*a, **{**kw, "page_size": 2}))
+    with counted() as calls:
+        assert len(list(storage.scan("many"))) == 5
+    assert calls["requests"] == 3
+
+
+def test_delete_many(storage):
+    """fake-gcs-server has no batch endpoint: after one batch attempt the storage deletes one by one."""
+    names = [storage.save(f"del/{i}.txt", ContentFile(b"x")) for i in range(4)]
+    storage.save("del/kept.txt", ContentFile(b"k"))
+    with counted() as calls:
+        storage.delete_many([*names, "del/never-there.txt"])
+    assert calls["lines"][0].startswith("POST /batch/storage/v1")
+    assert calls["requests"] == 1 + 5
+    assert storage.listdir("del") == ([], ["kept.txt"])
+    with counted() as calls:
+        storage.delete_many(["del/kept.txt"])
+    assert calls["requests"] == 1 and not storage.exists("del/kept.txt")
+
+
+def test_batch_delete_through_the_sdk(storage, monkeypatch):
+    """Where the server has the batch endpoint, 100 keys go in one request (counted at the SDK's batch)."""
+    from google.cloud.storage.batch import Batch
+
+    sent = []
+    monkeypatch.setattr(Batch, "finish", lambda self, raise_exception=True: sent.append(len(self._requests)))
+    storage.delete_many([f"k{i}" for i in range(250)])
+    assert sent == [100, 100, 50]
+
+
+def test_server_side_copy(gcs_server, sa_info, storage):
+    from storages.backends.gcloud import GoogleCloudStorage
+
+    name = storage.save("copy/src.txt", ContentFile(b"copied"))
+    other = GoogleCloudStorage(**{**gcs_options(gcs_server, sa_info), "credentials": storage.credentials,
+                                  "object_parameters": {"cache_control": "max-age=5"}})
+    spec, _ = other._upload_spec("dst.txt", create_only=True)
+    other.exists("warm-up")  # its token
+    with counted() as calls:
+        assert other._copy_from(storage, storage._key(name), spec) is True
+    assert [line.split("/o/")[0] for line in calls["lines"]] == [f"POST /storage/v1/b/{BUCKET}",
+                                                                 f"PATCH /storage/v1/b/{BUCKET}"]
+    assert "rewriteTo" in calls["urls"][0] and "ifGenerationMatch=0" in calls["urls"][0]
+    blob = stored_blob(gcs_server, other, "dst.txt")
+    assert blob.download_as_bytes() == b"copied"
+    assert (blob.content_type, blob.cache_control) == ("text/plain", "max-age=5")
+    # the same account with its own credentials object can; another account (or provider) can't
+    same = GoogleCloudStorage(**gcs_options(gcs_server, sa_info))
+    assert same._copy_from(storage, storage._key(name), same._upload_spec("same.txt")[0]) is True
+    stranger = GoogleCloudStorage(**anonymous_options(gcs_server))
+    assert stranger._copy_from(storage, storage._key(name), spec) is False
+    assert other._copy_from(object(), "x", spec) is False
+
+
+# -- issue 10: the objects code written around 1.14 touches ------------------------------------------
+
+
+def test_patching_client_in_a_projects_tests_takes_effect(monkeypatch):
+    """``mock.patch("storages.backends.gcloud.Client")`` replaces the storage's client (no credentials needed)."""
+    from unittest import mock
+
+    from storages.backends.gcloud import GoogleCloudStorage
+
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    with mock.patch("storages.backends.gcloud.Client") as fake:
+        storage = GoogleCloudStorage(bucket_name="patched", project_id="p")
+        assert storage.client is fake.return_value
+        assert storage.bucket is fake.return_value.bucket.return_value
+        fake.return_value.bucket.assert_called_once_with("patched")
+        assert fake.call_args.kwargs["project"] == "p"
+        fake.return_value.bucket.return_value.get_blob.return_value = None
+        assert storage.exists("nothing.txt") is False
+
+
+def test_patching_blob_in_a_projects_tests_takes_effect(storage):
+    from unittest import mock
+
+    with mock.patch("storages.backends.gcloud.Blob") as fake:
+        storage.save("mocked.txt", ContentFile(b"never sent"))
+        assert storage.url("mocked.txt") == fake.return_value.generate_signed_url.return_value
+    assert fake.call_args_list[0].args[0] == storage._key("mocked.txt")
+    fake.return_value.upload_from_file.assert_called_once()
+    assert not storage.exists("mocked.txt")  # the patched class did the "upload"
+
+
+def test_client_and_bucket_are_the_sdks_objects(storage, gcs_server):
+    from google.cloud.storage import Bucket, Client
+
+    name = storage.save("public-api.txt", ContentFile(b"sdk"))
+    assert isinstance(storage.client, Client) and isinstance(storage.bucket, Bucket)
+    assert storage.bucket.name == BUCKET
+    keys = [b.name for b in storage.client.list_blobs(BUCKET, prefix=storage.location + "/")]
+    assert keys == [storage._key(name)]
+    assert storage.bucket.blob(storage._key(name)).download_as_bytes() == b"sdk"
+
+
+def test_google_cloud_file_keeps_its_constructor(storage):
+    from storages.backends.gcloud import GoogleCloudFile
+
+    storage.save("direct.txt", ContentFile(b"direct"))
+    f = GoogleCloudFile("direct.txt", "rb", storage)
+    assert f.read() == b"direct" and f.blob.size == 6
+    f.close()
+    with GoogleCloudFile("direct-w.txt", "wb", storage) as f:
+        f.write(b"written")
+    assert storage.open("direct-w.txt").read() == b"written"
+
+
+# -- issue 14: faults and hostile input ------------------------------------------------------------
+
+
+def test_a_silent_endpoint_fails_within_60_seconds_with_defaults(gcs_server, sa_info):
+    """Accepts TCP, never answers: StorageUnavailable naming the setting, within the documented budget."""
+    from storages.backends.gcloud import GoogleCloudStorage
+    from tests.servers.proxy import TCPProxy
+
+    with TCPProxy("127.0.0.1", gcs_server.process.port, mode="blackhole") as proxy:
+        s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info,
+                                             client_options={"api_endpoint": f"http://{proxy.url}"}))
+        start = time.monotonic()
+        with pytest.raises(StorageUnavailable, match="GS_CLIENT_OPTIONS") as info:
+            s.exists("x.txt")
+        elapsed = time.monotonic() - start
+    print(f"silent endpoint: StorageUnavailable after {elapsed:.1f} s")
+    assert elapsed < 60
+    assert elapsed >= s.read_timeout  # it did wait for an answer, and gave up by itself
+    assert "GS_RETRY_DEADLINE" in str(info.value) and proxy.url in str(info.value)
+
+
+def test_timeouts_are_settings(gcs_server, sa_info, settings):
+    from storages.backends.gcloud import GoogleCloudStorage
+
+    s = GoogleCloudStorage()
+    assert (s.connect_timeout, s.read_timeout, s.retry_deadline) == (10, 20, 25)
+    settings.GS_CONNECT_TIMEOUT, settings.GS_READ_TIMEOUT, settings.GS_RETRY_DEADLINE = 3, 4, 5
+    s = GoogleCloudStorage()
+    assert (s._rpc["timeout"], s._rpc["retry"].deadline) == ((3, 4), 5)
+    with pytest.raises(ImproperlyConfigured, match="GS_READ_TIMEOUT"):
+        GoogleCloudStorage(read_timeout=0)
+
+
+def test_a_silent_endpoint_with_short_settings(gcs_server, sa_info):
+    from storages.backends.gcloud import GoogleCloudStorage
+    from tests.servers.proxy import TCPProxy
+
+    with TCPProxy("127.0.0.1", gcs_server.process.port, mode="blackhole") as proxy:
+        s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, read_timeout=1, retry_deadline=1,
+                                             client_options={"api_endpoint": f"http://{proxy.url}"}))
+        for call in (lambda: s.save("x.txt", ContentFile(b"x")), lambda: s.open("x.txt"), lambda: s.listdir("")):
+            start = time.monotonic()
+            with pytest.raises(StorageUnavailable, match="GS_CLIENT_OPTIONS"):
+                call()
+            assert time.monotonic() - start < 5
+
+
+def test_a_slow_but_steady_download_is_not_cut_off(gcs_server, sa_info, storage):
+    """The timeouts bound waiting for bytes, not the length of a transfer: 3 MiB at 1 MB/s takes
+    three times the read timeout and the retry deadline together, and completes."""
+    from storages.backends.gcloud import GoogleCloudStorage
+    from tests.servers.proxy import TCPProxy
+
+    source = PatternFile(3 * MB, seed=4)
+    name = storage.save("slow.bin", File(source, name="slow.bin"))
+    with TCPProxy("127.0.0.1", gcs_server.process.port, bandwidth=1_000_000) as proxy:
+        s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, location=storage.location, read_timeout=0.5,
+                                             retry_deadline=0.5, client_options={"api_endpoint": f"http://{proxy.url}"}))
+        start = time.monotonic()
+        with s.open(name) as f:
+            assert sha256_of(f.chunks(MB)) == source.digest()
+        assert time.monotonic() - start > 3 * (s.read_timeout + s.retry_deadline)
+
+
+def test_a_closed_port_fails_fast(gcs_server, sa_info):
+    from storages.backends.gcloud import GoogleCloudStorage
+
+    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info,
+                                         client_options={"api_endpoint": f"http://127.0.0.1:{free_port()}"}))
+    start = time.monotonic()
+    with pytest.raises(StorageUnavailable, match="GS_CLIENT_OPTIONS"):
+        s.exists("x.txt")
+    assert time.monotonic() - start < 2
+
+
+def test_a_key_over_1024_bytes_is_refused_before_any_request(storage):
+    from storages.naming import NameTooLong
+
+    storage.exists("warm-up")
+    long_name = "é" * 520 + ".txt"  # 1,044 bytes in UTF-8
+    with counted() as calls:
+        for call in (lambda: storage.save(long_name, ContentFile(b"x")), lambda: storage.open(long_name),
+                     lambda: storage.exists(long_name), lambda: storage.open(long_name, "wb").write(b"x")):
+            with pytest.raises(NameTooLong, match="1024"):
+                call()
+    assert calls["requests"] == 0
+
+
+def test_a_cut_upload_leaves_the_old_content(gcs_server, sa_info, storage):
+    """Every connection cut after 256 KiB up: the single-request upload can never finish. The save
+    fails as StorageUnavailable within the retry budget; the old bytes stay, a new name stays free."""
+    from storages.backends.gcloud import GoogleCloudStorage
+    from tests.servers.proxy import TCPProxy
+
+    storage.save("cut.bin", ContentFile(b"old content"))
+    with TCPProxy("127.0.0.1", gcs_server.process.port, cut_after=256 * 1024, cut_direction="up") as proxy:
+        s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, location=storage.location, retry_deadline=2,
+                                             client_options={"api_endpoint": f"http://{proxy.url}"}))
+        for name in ("cut.bin", "cut-new.bin"):
+            start = time.monotonic()
+            with pytest.raises(StorageUnavailable, match="GS_CLIENT_OPTIONS"):
+                s.save(name, ContentFile(b"n" * MB))
+            assert time.monotonic() - start < 2 + s.read_timeout
+        assert proxy.stats.cuts >= 2
+    assert storage.open("cut.bin").read() == b"old content"
+    assert not storage.exists("cut-new.bin")
+
+
+def test_a_resumable_upload_resumes_after_cut_connections(gcs_server, sa_info, storage):
+    """Each connection is cut after 3 MB: the SDK resends the broken chunk on a new one, and the
+    object is complete; until it is, nothing is stored under the name."""
+    from storages.backends.gcloud import GoogleCloudStorage
+    from tests.servers.proxy import TCPProxy
+
+    payload = PatternFile(10 * MB + 3, seed=8).read()
+    with TCPProxy("127.0.0.1", gcs_server.process.port, cut_after=3_000_000, cut_direction="up") as proxy:
+        s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, location=storage.location, blob_chunk_size=MB,
+                                             client_options={"api_endpoint": f"http://{proxy.url}"}))
+        with s.open("resumed.bin", "wb") as f:
+            f.write(payload[:9 * MB])  # past the 8 MiB threshold: streaming
+            assert not storage.exists("resumed.bin")
+            f.write(payload[9 * MB:])
+        assert proxy.stats.cuts >= 2
+    assert stored_blob(gcs_server, storage, "resumed.bin").download_as_bytes() == payload
+
+
+def test_a_server_frozen_during_a_read_gives_storage_unavailable(gcs_server, sa_info):
+    """SIGSTOP the server mid-download: the read fails after the read timeout, translated and named."""
+    import os
+    import signal
+
+    from storages.backends.gcloud import GoogleCloudStorage
+
+    writer = GoogleCloudStorage(**gcs_options(gcs_server, sa_info))
+    name = writer.save("frozen.bin", File(PatternFile(32 * MB, seed=6), name="frozen.bin"))
+    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, location=writer.location, read_timeout=1,
+                                         retry_deadline=1, read_ahead=False))
+    f = s.open(name)
+    assert len(f.read(MB)) == MB
+    pid = gcs_server.process.proc.pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        start = time.monotonic()
+        with pytest.raises(StorageUnavailable, match="GS_CLIENT_OPTIONS"):
+            while f.read(MB):
+                pass
+        assert time.monotonic() - start < 10
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        f.close()
+    assert s.size(name) == 32 * MB

@@ -67,9 +67,10 @@ def start_gcs() -> GCSServer:
     argv = [
         str(binary()), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port),
         "-backend", "filesystem", "-filesystem-root", str(root / "data"),
-        # Uploads return Location headers and path-style public/signed URLs
-        # resolve only when the server knows its own address.
-        "-external-url", endpoint, "-public-host", f"127.0.0.1:{port}", "-log-level", "error",
+        # Path-style public/signed URLs resolve only when the server knows its own
+        # address. No -external-url: resumable-upload Location headers then follow
+        # the request's Host, so uploads through a test proxy stay on the proxy.
+        "-public-host", f"127.0.0.1:{port}", "-log-level", "error",
     ]
     # Django sets TZ for its own process; the server would inherit it and write
     # times with a local offset, which the SDK can't parse (GCS always says Z).
