@@ -8,8 +8,9 @@ the user and password (``@`` is ``%40``, ``:`` is ``%3A``, ``/`` is ``%2F``).
 Commands per operation: ``exists()`` / ``size()`` / ``get_modified_time()``
 one ``MLST`` (servers without it: ``SIZE`` + ``MDTM``); ``open()`` the same,
 then on the first read ``PASV`` + ``RETR`` (``REST`` after a seek);
-``save()`` ``PASV`` + ``STOR`` of a temporary name, then ``RNFR`` + ``RNTO``
-(overwrite off: a ``MLST``/``SIZE`` check just before the rename);
+``save()`` ftplib's ``storbinary`` (``PASV`` + ``STOR``) into a hidden temporary
+name, then ``RNFR`` + ``RNTO`` (overwrite off: a ``MLST``/``SIZE`` check just
+before the rename);
 ``delete()`` one ``DELE``; ``listdir()`` ``PASV`` + ``MLSD`` (or ``LIST``).
 
 FTP has no atomic create-if-absent: with overwrite off, two processes saving
@@ -27,9 +28,7 @@ import logging
 import posixpath
 import re
 import ssl
-import threading
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
@@ -37,11 +36,11 @@ from urllib.parse import unquote, urlsplit
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
-from storages import naming
-from storages.base import BaseStorage, join_url
 from storages.conf import Setting, setting
 from storages.errors import StorageError, StorageUnavailable
-from storages.files import ObjectInfo, ReadResult, RemoteFile, RenameIntoPlaceWriter, UploadSpec, is_temp_name
+from storages.files import ObjectInfo, ReadResult
+from storages.fileserver import Entry, FileServerFile, FileServerStorage
+from storages.pool import ServerBusy
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +48,7 @@ __all__ = ["FTPStorage", "FTPStorageFile", "FTPStorageException"]
 
 SCHEMES = ("ftp", "aftp", "ftps")
 DEFAULT_PORT = 21
-#: Idle FTP connections kept for reuse.
-MAX_IDLE_CONNECTIONS = 8
 READ_CHUNK = 256 * 1024
-#: Temporary upload names; listdir() hides them.
 
 _SETTINGS = (
     Setting("location", ("FTP_STORAGE_LOCATION",), None, secret=True,
@@ -66,10 +62,6 @@ _SETTINGS = (
             doc="CA bundle that signs the server's certificate (ftps://); unset: the system's trust store."),
     Setting("timeout", ("FTP_STORAGE_TIMEOUT",), 30, doc="Seconds to wait for a connection or a reply."),
 )
-
-# Process-wide locks that serialise "check the name, then rename" per target (FTP has no create-if-absent).
-_COMMIT_LOCKS = [threading.Lock() for _ in range(64)]
-
 
 class FTPStorageException(StorageError):
     """An FTP error with no more specific Python equivalent (kept for code that catches it)."""
@@ -114,7 +106,17 @@ def _parse_location(location: str) -> _Target:
                    password=unquote(parts.password or ""), path=unquote(parts.path))
 
 
-class _TLSClient(ftplib.FTP_TLS):
+class _Client(ftplib.FTP):
+    """ftplib.FTP that stays in binary mode: storbinary/retrbinary's ``TYPE I`` costs no round trip
+    (listings are read as bytes too, so nothing switches to ASCII)."""
+
+    def voidcmd(self, cmd: str) -> str:
+        if cmd == "TYPE I" and getattr(self, "binary", False):
+            return "200 Binary mode already set"
+        return super().voidcmd(cmd)
+
+
+class _TLSClient(_Client, ftplib.FTP_TLS):
     """FTP_TLS that resumes the control connection's TLS session on data connections.
 
     Servers such as vsftpd (``require_ssl_reuse``) refuse data connections
@@ -129,88 +131,17 @@ class _TLSClient(ftplib.FTP_TLS):
 
 
 class _Conn:
-    """One logged-in FTP connection, used by one thread at a time."""
+    """One logged-in FTP connection (a pooled session)."""
 
     def __init__(self, ftp: ftplib.FTP, features: set[str]) -> None:
         self.ftp = ftp
         self.mlst = "MLST" in features
-        self.fresh = True
 
     def close(self) -> None:
         try:
             self.ftp.close()
         except Exception:  # pragma: no cover - closing a broken connection
             pass
-
-
-class _ServerBusy(_FTPUnavailable):
-    """421 at the greeting: the server has as many of our connections as it allows."""
-
-
-class _Pool:
-    """Idle connections are reused; when the server allows no more, wait for one to come back."""
-
-    def __init__(self, storage: FTPStorage) -> None:
-        self.storage = storage
-        self._cond = threading.Condition()
-        self._idle: list[_Conn] = []
-        self._out = 0  # connections handed out and not yet returned
-
-    def acquire(self) -> _Conn:
-        deadline: float | None = None
-        while True:
-            with self._cond:
-                if self._idle:
-                    conn = self._idle.pop()
-                    conn.fresh = False
-                    self._out += 1
-                    return conn
-                self._out += 1  # counted while connecting, so other threads know one may come back
-            try:
-                return self.storage._connect()
-            except _ServerBusy:
-                with self._cond:
-                    self._out -= 1
-                    deadline = deadline or time.monotonic() + self.storage.timeout
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise
-                    logger.debug("ftp: the server allows no more connections; waiting for one of ours")
-                    # Woken when one of ours is returned; the server may also be busy with others.
-                    self._cond.wait(min(remaining, 0.5 if self._out == 0 else remaining))
-            except BaseException:
-                with self._cond:
-                    self._out -= 1
-                raise
-
-    def release(self, conn: _Conn) -> None:
-        with self._cond:
-            self._out -= 1
-            if len(self._idle) < MAX_IDLE_CONNECTIONS:
-                self._idle.append(conn)
-                self._cond.notify()
-                return
-            self._cond.notify()
-        self._quit(conn)
-
-    def discard(self, conn: _Conn) -> None:
-        with self._cond:
-            self._out -= 1
-            self._cond.notify()
-        conn.close()
-
-    def _quit(self, conn: _Conn) -> None:
-        try:
-            conn.ftp.quit()
-        except Exception:
-            pass
-        conn.close()
-
-    def close(self) -> None:
-        with self._cond:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            self._quit(conn)
 
 
 def _status(exc: BaseException) -> str:
@@ -246,84 +177,73 @@ def _facts(text: str) -> tuple[dict[str, str], str]:
 
 
 _LIST_LINE = re.compile(
-    r"^(?P<kind>[-dlbcps])[-rwxsStTl+.@]{9,10}\s+\d+\s+\S+\s+\S+\s+\d+\s+"
-    r"\w{3}\s+\d{1,2}\s+(?:\d{1,2}:\d{2}|\d{4}) (?P<name>.+)$"
+    r"^(?P<kind>[-dlbcps])[-rwxsStTl+.@]{9,10}\s+\d+\s+\S+\s+\S+\s+(?P<size>\d+)\s+"
+    r"(?P<when>\w{3}\s+\d{1,2}\s+(?:\d{1,2}:\d{2}|\d{4})) (?P<name>.+)$"
 )
 
 
-def _parse_list(lines: list[str]) -> tuple[list[str], list[str]]:
-    """Unix ``ls -l`` style LIST output -> (dirs, files); links are skipped."""
-    dirs, files = [], []
-    for line in lines:
-        match = _LIST_LINE.match(line)
-        if not match:
+def _list_time(text: str) -> dt.datetime | None:
+    """``Jan  5 13:40`` (within the last year, UTC on vsftpd and pyftpdlib) or ``Jan  5  2020``."""
+    now = dt.datetime.now(dt.timezone.utc)
+    for fmt, year in (("%b %d %H:%M %Y", now.year), ("%b %d %Y", None)):
+        try:
+            when = dt.datetime.strptime(" ".join(text.split()) + (f" {year}" if year else ""), fmt)
+        except ValueError:
             continue
-        kind, name = match["kind"], match["name"]
-        if kind == "d":
-            dirs.append(name)
-        elif kind == "-":
-            files.append(name)
-    return dirs, files
+        when = when.replace(tzinfo=dt.timezone.utc)
+        return when.replace(year=when.year - 1) if when > now + dt.timedelta(days=1) else when
+    return None
 
 
-def _parse_mlsd(lines: list[str]) -> tuple[list[str], list[str]]:
-    dirs, files = [], []
+def _parse_list(lines: list[str]) -> list[Entry]:
+    """Unix ``ls -l`` style LIST output; links and other kinds are skipped."""
+    matches = (_LIST_LINE.match(line) for line in lines)
+    return [Entry(m["name"], m["kind"] == "d", ObjectInfo(size=int(m["size"]), modified=_list_time(m["when"])))
+            for m in matches if m and m["kind"] in "d-"]
+
+
+def _parse_mlsd(lines: list[str]) -> list[Entry]:
+    entries = []
     for line in lines:
         facts, name = _facts(line)
         kind = facts.get("type", "").lower()
-        if kind == "dir":
-            dirs.append(name)
-        elif kind == "file":
-            files.append(name)
-    return dirs, files
+        if kind in ("dir", "file"):
+            modified = _parse_time(facts["modify"]) if "modify" in facts else None
+            entries.append(Entry(name, kind == "dir", ObjectInfo(size=int(facts.get("size", 0)), modified=modified)))
+    return entries
 
 
 @deconstructible
-class FTPStorage(BaseStorage):
+class FTPStorage(FileServerStorage):
     """Files on an FTP server: ``FTP_STORAGE_LOCATION = "ftp://user:pass@host:21/path"``."""
 
-    # One stream per read already runs at the link's speed; ranges would cost new transfers.
-    default_read_ahead = False
     settings_table = _SETTINGS
-    overwrite_option = "allow_overwrite"
-    transient_attributes = ("_pool",)
-    uses_key_prefix = False  # ``location`` is the server URL; keys are joined under its path here
     missing_times: ClassVar[dict[str, str]] = {
         "created": "FTP servers report no creation time",
         "accessed": "FTP servers report no access time",
     }
+    endpoint_setting = "the host and port in FTP_STORAGE_LOCATION, and FTP_STORAGE_TIMEOUT"
+    root_setting = 'the path in FTP_STORAGE_LOCATION (OPTIONS["location"])'
 
     def configure(self) -> None:
         self._target = _parse_location(self.location) if self.location else None
         # The directory holding the files; no path in the URL means the login directory (asked at login).
         self._base: str | None = posixpath.normpath(self._target.path) if self._target and self._target.path else None
-        self.timeout = float(self.timeout)
+        self.timeout = self._timeout = float(self.timeout)
 
     def __repr__(self) -> str:
         return f"<FTPStorage location={str(self._target) if self._target else None!r}>"
 
-    # -- names: keys are relative to the location's path ---------------------
-    def _key(self, name: str, *, allow_root: bool = False) -> str:
-        return naming.to_key("", name, allow_root=allow_root)
+    def disconnect(self) -> None:
+        """Log out of every connection (as in django-storages 1.14; same as ``close()``)."""
+        self.close()
 
-    def _name(self, key: str) -> str:
-        return key
+    def _endpoint_label(self) -> str:
+        return f"{self._target.host}:{self._target.port}" if self._target else "its server"
 
-    def _path(self, key: str) -> str:
-        base = self._base or "/"
-        key = key.rstrip("/")
-        return posixpath.join(base, key) if key else base
-
-    # -- connections -------------------------------------------------------
-    @property
-    def _connections(self) -> _Pool:
-        return self._lazy("_pool", lambda: _Pool(self))
-
-    def close(self) -> None:
-        """Log out of every pooled connection (the storage reconnects if used again)."""
-        pool = self.__dict__.pop("_pool", None)
-        if pool is not None:
-            pool.close()
+    def _unavailable(self, exc: BaseException, op: str, where: str | None = None) -> StorageUnavailable:
+        # Also an FTPStorageException, for code written against 1.14 that catches it.
+        return _FTPUnavailable(str(super()._unavailable(exc, op, where)))
 
     def _connect(self) -> _Conn:
         target = self._target
@@ -336,9 +256,9 @@ class FTPStorage(BaseStorage):
         if target.scheme == "ftps":
             context = ssl.create_default_context(cafile=self.tls_ca_file) if self.tls_ca_file else (
                 ssl.create_default_context())
-            ftp: ftplib.FTP = _TLSClient(context=context, timeout=self.timeout, encoding=self.encoding)
+            ftp: _Client = _TLSClient(context=context, timeout=self.timeout, encoding=self.encoding)
         else:
-            ftp = ftplib.FTP(timeout=self.timeout, encoding=self.encoding)
+            ftp = _Client(timeout=self.timeout, encoding=self.encoding)
         try:
             ftp.connect(target.host, target.port)
             ftp.login(target.user, target.password)
@@ -346,6 +266,7 @@ class FTPStorage(BaseStorage):
                 ftp.prot_p()
             ftp.set_pasv(target.scheme != "aftp")
             ftp.voidcmd("TYPE I")  # binary transfers; SIZE is refused in ASCII mode by some servers
+            ftp.binary = True
             try:
                 features = {line.strip().split(" ")[0].upper() for line in ftp.sendcmd("FEAT").splitlines()[1:-1]}
             except ftplib.error_perm:
@@ -382,114 +303,107 @@ class FTPStorage(BaseStorage):
             raise FTPStorageException(f"FTPStorage: {target} refused the session ({exc})") from exc
         except (ftplib.Error, EOFError, OSError) as exc:
             ftp.close()
-            kind = _ServerBusy if _status(exc) == "421" else _FTPUnavailable
-            raise kind(
-                f"FTPStorage could not reach {target.host}:{target.port} ({type(exc).__name__}: {exc}); check "
-                "the host and port in FTP_STORAGE_LOCATION and the network"
-            ) from exc
+            if _status(exc) == "421":  # the server has as many of our connections as it allows
+                raise ServerBusy(str(exc)) from exc
+            raise self._unavailable(exc, "connecting") from exc
         logger.debug("ftp connect %s:%s %.1fms", target.host, target.port, (time.perf_counter() - start) * 1000)
         return _Conn(ftp, features)
 
-    # -- one remote call -----------------------------------------------------
-    def _run(self, op: str, name: str | None, fn: Callable[[_Conn], Any], *, keep: bool = False) -> Any:
-        """Run ``fn(conn)`` on a pooled connection: logged, errors translated.
+    # -- sessions ----------------------------------------------------------
+    def _new_session(self) -> _Conn:
+        return self._connect()
 
-        A reused connection the server dropped is replaced and the call
-        retried once. With ``keep`` the result is ``(value, conn)`` and the
-        caller releases the connection.
-        """
-        pool = self._connections
-        while True:
-            conn = pool.acquire()
-            start = time.perf_counter()
-            try:
-                value = fn(conn)
-            except (StorageError, ImproperlyConfigured, FileNotFoundError, FileExistsError):
-                pool.release(conn)
-                raise
-            except UnicodeEncodeError as exc:  # nothing was sent: the connection is fine
-                pool.release(conn)
-                raise ValueError(
-                    f"FTPStorage can't send {name!r} in the encoding {self.encoding!r}; set FTP_STORAGE_ENCODING "
-                    "(OPTIONS[\"encoding\"]) to 'utf-8' if the server supports UTF-8 names"
-                ) from exc
-            except Exception as exc:
-                if not _broken(exc):
-                    pool.release(conn)
-                    raise self._translate(exc, name, op) from exc
-                pool.discard(conn)
-                if not conn.fresh and not isinstance(exc, TimeoutError):
-                    logger.debug("ftp %s: the connection was dropped (%s); reconnecting", op, type(exc).__name__)
-                    continue
-                raise self._unavailable(exc, f"{op} of {name!r}") from exc
-            logger.debug("ftp %s %s %.1fms", op, name, (time.perf_counter() - start) * 1000)
-            if keep:
-                return value, conn
-            pool.release(conn)
-            return value
+    def _session_alive(self, conn: _Conn) -> bool:
+        return conn.ftp.sock is not None
 
-    def _unavailable(self, exc: BaseException, doing: str) -> _FTPUnavailable:
-        target = self._target
-        where = f"{target.host}:{target.port}" if target else "the server"
-        return _FTPUnavailable(f"FTPStorage lost the connection to {where} during {doing} "
-                               f"({type(exc).__name__}: {exc})")
+    def _end_session(self, conn: _Conn) -> None:
+        conn.close()
+
+    def _broken(self, conn: _Conn, exc: BaseException) -> bool:
+        return _broken(exc) or not self._session_alive(conn)
 
     def _translate(self, exc: BaseException, name: str | None, op: str) -> BaseException:
-        code = _status(exc)
-        if code in ("530", "532"):
+        if isinstance(exc, UnicodeEncodeError):  # nothing was sent: the connection is fine
+            return ValueError(f"FTPStorage can't send {name!r} in the encoding {self.encoding!r}; set FTP_STORAGE_"
+                              "ENCODING (OPTIONS[\"encoding\"]) to 'utf-8' if the server supports UTF-8 names")
+        if _broken(exc):
+            return self._unavailable(exc, op)
+        if _status(exc) in ("530", "532"):
             return _FTPLoginError(errno.EACCES, f"FTPStorage is not logged in ({exc}) during {op} of {name!r}", name)
         return FTPStorageException(f"FTPStorage: {op} of {name!r} failed: {exc}")
 
-    @staticmethod
-    def _missing(name: str | None, detail: str = "") -> FileNotFoundError:
-        return FileNotFoundError(errno.ENOENT, f"No such file in FTPStorage: {name!r}{detail}", name)
+    # -- session-level hooks -------------------------------------------------
+    def _path(self, key: str) -> str:
+        if self._base is None:
+            self._run("login", None, lambda conn: None)  # the login directory is learnt at login
+        key = key.rstrip("/")
+        return posixpath.join(self._base or "/", key) if key else (self._base or "/")
 
-    # -- primitives --------------------------------------------------------
-    def _stat_on(self, conn: _Conn, key: str) -> ObjectInfo:
-        path = self._path(key)
+    def _put(self, conn: _Conn, path: str, fileobj: Any) -> None:
+        try:
+            conn.ftp.storbinary(f"STOR {path}", fileobj, blocksize=READ_CHUNK)
+        except ftplib.error_perm:
+            raise  # refused before the transfer: the connection is in step
+        except BaseException:
+            conn.close()  # cut mid-transfer: the server's reply is still pending, so this connection is done
+            raise
+
+    def _mkdir(self, conn: _Conn, path: str) -> None:
+        conn.ftp.mkd(path)
+
+    def _is_dir(self, conn: _Conn, path: str) -> bool:
+        try:
+            conn.ftp.cwd(path)  # every path we send is absolute, so the cwd doesn't matter
+        except ftplib.error_perm:
+            return False
+        return True
+
+    def _kind(self, conn: _Conn, path: str) -> str | None:
+        try:
+            if conn.mlst:  # one command tells files and folders apart
+                return "file" if self._mlst(conn, path).get("type", "file").lower() == "file" else "dir"
+            self._stat_path(conn, path, path)
+            return "file"
+        except (FileNotFoundError, ftplib.error_perm):
+            return None if conn.mlst or not self._is_dir(conn, path) else "dir"
+
+    @staticmethod
+    def _mlst(conn: _Conn, path: str) -> dict[str, str]:
+        lines = [line for line in conn.ftp.sendcmd(f"MLST {path}").splitlines() if line.startswith(" ")]
+        return _facts(lines[0].strip() if lines else "")[0]
+
+    def _stat_path(self, conn: _Conn, path: str, key: str) -> ObjectInfo:
         ftp = conn.ftp
         try:
             if conn.mlst:
-                reply = ftp.sendcmd(f"MLST {path}")
-                lines = [line for line in reply.splitlines() if line.startswith(" ")]
-                facts, _ = _facts(lines[0].strip() if lines else "")
+                facts = self._mlst(conn, path)
                 if facts.get("type", "file").lower() != "file":
-                    raise self._missing(key, " (it is a directory)")
+                    raise FileNotFoundError(errno.ENOENT, f"No such file in FTPStorage: {key!r} is a directory", key)
                 modified = _parse_time(facts["modify"]) if "modify" in facts else None
                 return ObjectInfo(size=int(facts.get("size", 0)), modified=modified)
             size = ftp.size(path)
             if size is None:
-                raise self._missing(key)
-            reply = ftp.sendcmd(f"MDTM {path}")
-            return ObjectInfo(size=int(size), modified=_parse_time(reply[4:].strip()))
+                raise ftplib.error_perm("550 no size")
+            return ObjectInfo(size=int(size), modified=_parse_time(ftp.sendcmd(f"MDTM {path}")[4:].strip()))
         except ftplib.error_perm as exc:
             if _status(exc) == "550":
-                raise self._missing(key) from exc
+                raise FileNotFoundError(errno.ENOENT, f"No such file in FTPStorage: {key!r}", key) from exc
             raise
 
-    def _stat(self, key: str) -> ObjectInfo:
-        return self._run("stat", key, lambda conn: self._stat_on(conn, key))
-
-    def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
-        info = self._stat(key)
-        return ReadResult(_Reader(self, key, offset, info.size), info)
-
-    def _open_writer(self, spec: UploadSpec) -> _Writer:
-        return _Writer(self, spec)
-
-    def _delete(self, key: str) -> None:
-        def delete(conn: _Conn) -> None:
+    def _entries(self, conn: _Conn, path: str) -> list[Entry]:
+        for attempt in range(3):
             try:
-                conn.ftp.delete(self._path(key))
-            except ftplib.error_perm as exc:
-                # 550 also means "not allowed": only a file that is really gone is fine.
-                try:
-                    self._stat_on(conn, key)
-                except FileNotFoundError:
-                    return
-                raise FTPStorageException(f"FTPStorage could not delete {key!r}: {exc}") from exc
-
-        self._run("delete", key, delete)
+                if conn.mlst:
+                    return _parse_mlsd(self._transfer_lines(conn, f"MLSD {path}"))
+                return _parse_list(self._transfer_lines(conn, f"LIST {path}"))
+            except ftplib.error_perm:
+                # A missing folder is 550 or 501 depending on the server: look before calling it missing.
+                # If it is there, it changed while it was being listed (a file removed meanwhile): list again.
+                if not self._is_dir(conn, path):
+                    return []
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _transfer_lines(self, conn: _Conn, command: str) -> list[str]:
         """Run a listing command and return its lines (read in binary mode: no TYPE A round trip)."""
@@ -510,105 +424,82 @@ class FTPStorage(BaseStorage):
         text = data.decode(self.encoding, errors="surrogateescape")
         return [line for line in text.replace("\r\n", "\n").split("\n") if line]
 
-    def _list(self, prefix: str) -> Iterator[tuple[list[str], list[str]]]:
-        path = self._path(prefix)
-
-        def listing(conn: _Conn) -> tuple[list[str], list[str]]:
-            try:
-                if conn.mlst:
-                    return _parse_mlsd(self._transfer_lines(conn, f"MLSD {path}"))
-                return _parse_list(self._transfer_lines(conn, f"LIST {path}"))
-            except ftplib.error_perm:
-                # Servers answer a missing directory with 550 or 501: look before calling it missing.
-                if not self._is_dir(conn, path):
-                    return [], []
-                raise
-
-        dirs, files = self._run("list", prefix or "/", listing)
-        yield ([f"{prefix}{d}/" for d in dirs if d not in (".", "..")],
-               [prefix + f for f in files if not is_temp_name(f)])
-
-    @staticmethod
-    def _is_dir(conn: _Conn, path: str) -> bool:
+    def _remove(self, conn: _Conn, path: str) -> None:
         try:
-            conn.ftp.cwd(path)  # every path we send is absolute, so the cwd doesn't matter
-        except ftplib.error_perm:
-            return False
-        return True
-
-    def _root_exists(self) -> bool:
-        return self._run("cwd", "", lambda conn: self._is_dir(conn, self._path("")))
-
-    def _makedirs(self, conn: _Conn, path: str) -> None:
-        """MKD each level of ``path`` (errors ignored: the caller's retry tells whether it worked)."""
-        current = ""
-        for part in path.strip("/").split("/"):
-            current = f"{current}/{part}" if current or path.startswith("/") else part
+            conn.ftp.delete(path)
+        except ftplib.error_perm as exc:
+            # 550 also means "not allowed": only a file that is really gone is fine.
             try:
-                conn.ftp.mkd(current)
-                logger.debug("ftp mkd %s", current)
-            except ftplib.error_perm:
-                pass
+                self._stat_path(conn, path, path)
+            except FileNotFoundError:
+                return
+            raise FTPStorageException(f"FTPStorage could not delete {path!r}: {exc}") from exc
 
-    def url(self, name: str) -> str:
-        """``base_url`` + the quoted name (no request)."""
-        return join_url(self.base_url or "", self._key(name, allow_root=True))
+    def _rename(self, conn: _Conn, source: str, target: str) -> None:
+        try:
+            conn.ftp.rename(source, target)
+        except ftplib.error_perm as exc:
+            # Some servers (IIS, FileZilla) refuse to rename onto an existing file: when it is
+            # there, remove it and rename again (not atomic: readers may miss the file briefly).
+            try:
+                self._stat_path(conn, target, target)
+            except FileNotFoundError:
+                raise exc from None
+            conn.ftp.delete(target)
+            conn.ftp.rename(source, target)
+
+    def _claim(self, conn: _Conn, path: str) -> bool:
+        # No create-if-absent in FTP: look just before the rename (serialised per name in this process).
+        try:
+            self._stat_path(conn, path, path)
+        except FileNotFoundError:
+            return False
+        raise FileExistsError(errno.EEXIST, f"File already exists in FTPStorage: {path!r}", path)
+
+    # -- reads -------------------------------------------------------------------
+    def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
+        info = self._stat(key)
+        return ReadResult(_Retr(self, key, offset, info.size if end is None else min(end, info.size)), info)
 
 
-class _Reader:
-    """A streaming RETR body; the connection goes back to the pool at the end of the file."""
+class _Retr:
+    """A streaming RETR body of ``[pos, end)``; the connection goes back to the pool at the end."""
 
     _sock: Any = None
     _conn: _Conn | None = None
 
-    def __init__(self, storage: FTPStorage, key: str, offset: int, size: int) -> None:
-        self.storage = storage
-        self.key = key
-        self.size = size
-        self.pos = offset
-        self._sock: Any = None
-        self._conn: _Conn | None = None
+    def __init__(self, storage: FTPStorage, key: str, pos: int, end: int) -> None:
+        self.storage, self.key, self.pos, self.end = storage, key, pos, end
 
     def read(self, n: int = -1) -> bytes:
-        if self.pos >= self.size:
+        if self.pos >= self.end:
             self.close()
             return b""
+        storage = self.storage
         if self._sock is None:
-            self._start()
-        want = READ_CHUNK if n is None or n < 0 else n
+            path = storage._path(self.key)
+            self._sock, self._conn = storage._run(
+                "read", self.key, lambda conn: conn.ftp.ntransfercmd(f"RETR {path}", rest=self.pos or None)[0],
+                keep=True)
+        want = min(READ_CHUNK if n is None or n < 0 else n, READ_CHUNK, self.end - self.pos)
         try:
-            data = self._sock.recv(min(want, READ_CHUNK))
+            data = self._sock.recv(want)
         except Exception as exc:
-            self._finish(early=True, broken=True)
-            raise self.storage._unavailable(exc, f"reading {self.key!r}") from exc
+            self._finish(broken=True)
+            raise storage._unavailable(exc, f"reading {self.key!r}") from exc
         self.pos += len(data)
-        if not data or self.pos >= self.size:
-            self._finish()  # the whole file (or the server ended the transfer): give the connection back
+        if not data or self.pos >= self.end:
+            self.close()
         return data
 
-    def _start(self) -> None:
-        storage = self.storage
-        path = storage._path(self.key)
-
-        def retr(conn: _Conn) -> Any:
-            try:
-                sock, _ = conn.ftp.ntransfercmd(f"RETR {path}", rest=self.pos or None)
-            except ftplib.error_perm as exc:
-                if _status(exc) == "550":
-                    raise storage._missing(self.key) from exc
-                raise
-            return sock
-
-        self._sock, self._conn = storage._run("retr", self.key, retr, keep=True)
-
-    def _finish(self, early: bool = False, broken: bool = False) -> None:
+    def _finish(self, broken: bool = False) -> None:
         sock, self._sock = self._sock, None
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        pool = self.storage._connections
+        pool = self.storage._sessions
         try:
-            if not early and isinstance(sock, ssl.SSLSocket):
+            if not broken and isinstance(sock, ssl.SSLSocket) and self.pos >= self.end:
                 try:
                     sock.unwrap()
                 except (OSError, ValueError):
@@ -626,171 +517,16 @@ class _Reader:
         pool.release(conn)
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._finish(early=self.pos < self.size)
+        self._finish()
 
     def __del__(self) -> None:
         # Garbage collected half-way: don't wait for the server, just drop the connection.
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                if self._sock is not None:
-                    self._sock.close()
-            except Exception:  # pragma: no cover
-                pass
-            self.storage._connections.discard(conn)
+        if self._conn is not None:
+            self._finish(broken=True)
 
 
-class _Writer(RenameIntoPlaceWriter):
-    """Streams a STOR into a temporary name next to the target; close() renames it into place."""
-
-    _sock: Any = None  # class defaults: __del__ may run on an instance whose __init__ failed
-    _conn: _Conn | None = None
-
-    def __init__(self, storage: FTPStorage, spec: UploadSpec) -> None:
-        super().__init__(storage, spec, storage._path(spec.key))
-        folder = self.folder
-
-        def stor(conn: _Conn) -> Any:
-            try:
-                sock, _ = conn.ftp.ntransfercmd(f"STOR {self.temp}")
-            except ftplib.error_perm as first:
-                storage._makedirs(conn, folder)  # most likely a missing directory
-                try:
-                    sock, _ = conn.ftp.ntransfercmd(f"STOR {self.temp}")
-                except ftplib.error_perm as exc:
-                    raise FTPStorageException(
-                        f"FTPStorage could not create {spec.name!r} ({first}; after creating the directory: {exc}); "
-                        "check the path in FTP_STORAGE_LOCATION and the FTP user's permissions"
-                    ) from exc
-            return sock
-
-        self._sock, self._conn = storage._run("stor", spec.name, stor, keep=True)
-
-    def _send(self, view: memoryview) -> None:
-        try:
-            self._sock.sendall(view)
-        except Exception as exc:
-            self._drop()
-            raise self.storage._unavailable(exc, f"upload of {self.spec.name!r}") from exc
-
-    def _end_transfer(self) -> None:
-        sock, self._sock = self._sock, None
-        if sock is None:
-            return
-        if isinstance(sock, ssl.SSLSocket):
-            try:
-                sock.unwrap()  # a clean TLS close, so the server knows the upload is complete
-            except (OSError, ValueError):
-                pass
-        sock.close()
-        assert self._conn is not None
-        self._conn.ftp.voidresp()
-
-    def _drop(self) -> None:
-        """The connection is unusable: close it; the temporary file may stay behind."""
-        conn, self._conn = self._conn, None
-        if self._sock is not None:
-            try:
-                self._sock.close()
-            except Exception:  # pragma: no cover
-                pass
-            self._sock = None
-        if conn is not None:
-            self.storage._connections.discard(conn)
-        super().close()
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        if self._conn is None:
-            super().close()
-            return
-        storage, spec, conn = self.storage, self.spec, self._conn
-        start = time.perf_counter()
-        try:
-            self._end_transfer()
-            logger.debug("ftp stor %s bytes=%d %.1fms", spec.name, self.bytes_written,
-                         (time.perf_counter() - start) * 1000)
-            if spec.create_only:
-                with _COMMIT_LOCKS[hash((id(type(storage)), storage._target, self.path)) % len(_COMMIT_LOCKS)]:
-                    try:
-                        storage._stat_on(conn, spec.key)
-                    except FileNotFoundError:
-                        self._rename(conn)
-                    else:
-                        self._discard_temp(conn)
-                        raise FileExistsError(errno.EEXIST, f"File already exists in FTPStorage: {spec.name!r}",
-                                              spec.name)
-            else:
-                self._rename(conn)
-        except FileExistsError:
-            self._release()
-            raise
-        except Exception as exc:
-            if _broken(exc):
-                self._drop()
-                raise storage._unavailable(exc, f"upload of {spec.name!r}") from exc
-            self._discard_temp(conn)
-            self._release()
-            raise storage._translate(exc, spec.name, "upload") from exc
-        self._release()
-
-    def _rename(self, conn: _Conn) -> None:
-        ftp = conn.ftp
-        try:
-            ftp.rename(self.temp, self.path)
-        except ftplib.error_perm:
-            if self.spec.create_only:
-                raise
-            # Some servers (IIS, FileZilla) refuse to rename onto an existing file: when it is
-            # there, remove it and rename again (not atomic: readers may miss the file briefly).
-            try:
-                self.storage._stat_on(conn, self.spec.key)
-            except FileNotFoundError:
-                raise
-            ftp.delete(self.path)
-            ftp.rename(self.temp, self.path)
-        logger.debug("ftp rename %s", self.spec.name)
-
-    def _discard_temp(self, conn: _Conn) -> None:
-        try:
-            conn.ftp.delete(self.temp)
-        except ftplib.error_perm:
-            pass
-
-    def _release(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            self.storage._connections.release(conn)
-        super().close()
-
-    def abort(self) -> None:
-        if self.closed:
-            return
-        conn = self._conn
-        if conn is None:
-            super().close()
-            return
-        try:
-            self._end_transfer()
-            self._discard_temp(conn)
-        except Exception:
-            self._drop()
-            return
-        self._release()
-
-    def __del__(self) -> None:
-        # Never commit from the garbage collector: drop the transfer and the connection.
-        if not self.closed and self._conn is not None:
-            try:
-                self._drop()
-            except Exception:  # pragma: no cover
-                pass
-
-
-class FTPStorageFile(RemoteFile):
-    """A file on the FTP server (``FTPStorage.open()`` returns one)."""
+class FTPStorageFile(FileServerFile):
+    """A file on the FTP server (``FTPStorage.open()`` returns one): ``FTPStorageFile(name, storage, mode)``."""
 
 
 FTPStorage.file_class = FTPStorageFile

@@ -26,6 +26,7 @@ from storages.testing import BackendConfig, BrokenConfigs, Capabilities, Storage
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
 from tests.servers import free_port
 from tests.servers.ftp import KEEPER, PASSWORD, FTPServer, serve_directory, start_pyftpdlib, start_vsftpd
+from tests.servers.proxy import TCPProxy
 
 PATH = "storages.backends.ftp.FTPStorage"
 MB = 1024 * 1024
@@ -287,7 +288,7 @@ def test_the_password_never_shows(ftp_server, caplog):
     text += str(info.value) + repr(info.value.__cause__)
     for secret in ("Wr0ng p@ss", "Wr0ng%20p%40ss", PASSWORD, ftp_server.location().split("@")[0]):
         assert secret not in text
-    assert any(r.getMessage().startswith("ftp stor logged.txt") for r in caplog.records)
+    assert any(r.getMessage().startswith("FTPStorage upload 'logged.txt'") for r in caplog.records)
     good.close()
 
 
@@ -350,12 +351,21 @@ def test_requests_without_mlst(plain_list_server, monkeypatch):
     s.close()
 
 
+def _wait_for(predicate, seconds: float = 10.0):
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
 def test_write_goes_to_a_temporary_name_first(ftp, ftp_server):
     root = ftp_server.root / ftp._base.strip("/")
+    ftp.upload_threshold = 4  # past it, open("wb") streams into storbinary on a worker thread
     f = ftp.open("docs/report.pdf", "wb")
     f.write(b"%PDF half")
+    _wait_for(lambda: (root / "docs").exists() and any((root / "docs").iterdir()))
     temps = [p.name for p in (root / "docs").iterdir()]
-    assert len(temps) == 1 and temps[0].startswith(".~storages-")
+    assert len(temps) == 1 and temps[0].startswith(".~storages-") and temps[0].endswith(".part")
     assert not (root / "docs" / "report.pdf").exists()
     assert ftp.listdir("docs") == ([], [])
     f.write(b" and the rest")
@@ -364,24 +374,35 @@ def test_write_goes_to_a_temporary_name_first(ftp, ftp_server):
     assert [p.name for p in (root / "docs").iterdir()] == ["report.pdf"]
 
 
-def test_a_killed_upload_leaves_nothing_under_the_real_name(ftp, ftp_server):
-    ftp.save("keep.txt", ContentFile(b"old content"))
-    f = ftp.open("keep.txt", "wb")
-    f.write(b"new content, but the process dies")
-    f._raw._conn.ftp.sock.shutdown(socket.SHUT_RDWR)  # the control connection drops mid-upload
-    with pytest.raises(StorageUnavailable):
-        f.close()
-    assert ftp.open("keep.txt").read() == b"old content"
-    assert ftp.listdir("") == ([], ["keep.txt"])
+def test_a_killed_upload_leaves_nothing_under_the_real_name(ftp_server, options):
+    with TCPProxy("127.0.0.1", ftp_server.port) as proxy:
+        s = FTPStorage(**{**options, "location": options["location"].replace(f":{ftp_server.port}/",
+                                                                              f":{proxy.port}/")})
+        s.upload_threshold = 4
+        s.save("keep.txt", ContentFile(b"old content"))
+        root = ftp_server.root / s._base.strip("/")
+        f = s.open("keep.txt", "wb")
+        f.write(b"new content, but the connection dies" * 1000)
+        _wait_for(lambda: any(p.name.startswith(".~storages-") for p in root.iterdir()))
+        proxy.close_connections()  # the control connection drops mid-upload
+        with pytest.raises(StorageUnavailable):
+            for _ in range(100):
+                f.write(b"more" * 100_000)
+            f.close()
+        assert s.open("keep.txt").read() == b"old content"
+        assert s.listdir("") == ([], ["keep.txt"])
+        _wait_for(lambda: sorted(p.name for p in root.iterdir()) == ["keep.txt"])  # the temporary file went
+        s.close()
 
 
 def test_aborted_write_removes_the_temporary_file(ftp, ftp_server):
+    ftp.upload_threshold = 4
     with pytest.raises(RuntimeError):
         with ftp.open("gone.txt", "wb") as f:
             f.write(b"x" * 100_000)
             raise RuntimeError("boom")
     root = ftp_server.root / ftp._base.strip("/")
-    assert list(root.iterdir()) == []
+    _wait_for(lambda: list(root.iterdir()) == [])
 
 
 def test_create_only_is_checked_just_before_the_rename(options):
@@ -451,24 +472,24 @@ def test_one_connection_per_thread(options, monkeypatch):
     active = set()
     peak = []
     lock = threading.Lock()
-    acquire = type(s._connections).acquire
-    release = type(s._connections).release
+    acquire = type(s._sessions).acquire
+    release = type(s._sessions).release
 
     def tracking_acquire(pool):
-        conn = acquire(pool)
+        conn, fresh = acquire(pool)
         with lock:
             assert id(conn) not in active, "a connection was handed to two threads"
             active.add(id(conn))
             peak.append(len(active))
-        return conn
+        return conn, fresh
 
     def tracking_release(pool, conn):
         with lock:
             active.discard(id(conn))
         release(pool, conn)
 
-    monkeypatch.setattr(type(s._connections), "acquire", tracking_acquire)
-    monkeypatch.setattr(type(s._connections), "release", tracking_release)
+    monkeypatch.setattr(type(s._sessions), "acquire", tracking_acquire)
+    monkeypatch.setattr(type(s._sessions), "release", tracking_release)
     with ThreadPoolExecutor(12) as pool:
         results = list(pool.map(lambda i: s.save(f"t/{i}.txt", ContentFile(b"%d" % i)), range(48)))
     assert len(set(results)) == 48

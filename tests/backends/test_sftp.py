@@ -25,6 +25,7 @@ from storages.errors import StorageUnavailable
 from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
 from tests.servers import free_port
 from tests.servers.ftp import serve_directory
+from tests.servers.proxy import TCPProxy
 from tests.servers.sftp import SFTPServer, make_ed25519_key, start_sftp
 
 PATH = "storages.backends.sftpstorage.SFTPStorage"
@@ -379,10 +380,9 @@ def test_threads_share_a_few_connections(options, monkeypatch):
 def test_context_manager_closes_connections(options):
     with SFTPStorage(**options) as s:
         s.save("cm.txt", ContentFile(b"x"))
-        pool = s._pool
-        transports = [c.client.get_transport() for c in pool._connections]
+        transports = [c.client.get_transport() for c in s._ssh]
         assert transports and all(t.is_active() for t in transports)
-    assert "_pool" not in s.__dict__
+    assert "_pool" not in s.__dict__ and "_ssh" not in s.__dict__
     assert not any(t.is_active() for t in transports)
     assert s.open("cm.txt").read() == b"x"  # usable again: reconnects
     s.close()
@@ -414,13 +414,24 @@ def test_requests_per_operation(sftp, options, monkeypatch):
     assert requests.ops == []
 
 
+def _wait_for(predicate, seconds: float = 10.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
 def test_write_goes_to_a_temporary_name_first(sftp, options):
     root = Path(options["root_path"])
+    sftp.upload_threshold = 4  # past it, open("wb") streams into putfo on a worker thread
     f = sftp.open("docs/report.pdf", "wb")
     f.write(b"%PDF-1.7 half")
+    _wait_for(lambda: (root / "docs").exists() and any((root / "docs").iterdir()))
     assert not (root / "docs" / "report.pdf").exists()
     temps = [p.name for p in (root / "docs").iterdir()]
-    assert len(temps) == 1 and temps[0].startswith(".~storages-")
+    assert len(temps) == 1 and temps[0].startswith(".~storages-") and temps[0].endswith(".part")
     assert sftp.listdir("docs") == ([], [])  # in-flight uploads are hidden
     f.write(b" and the rest")
     f.close()
@@ -428,17 +439,42 @@ def test_write_goes_to_a_temporary_name_first(sftp, options):
     assert [p.name for p in (root / "docs").iterdir()] == ["report.pdf"]
 
 
-def test_a_killed_upload_leaves_nothing_under_the_real_name(sftp, options):
+def through(proxy: TCPProxy, server: SFTPServer, options: dict, tmp_path: Path, **params) -> SFTPStorage:
+    """A storage that reaches sshd through ``proxy`` (its known_hosts names the proxy's port)."""
+    known = tmp_path / f"known_hosts_{proxy.port}"
+    known.write_text(f"[127.0.0.1]:{proxy.port} {server.host_public}\n")
+    return SFTPStorage(**{**options, "known_host_file": str(known),
+                          "params": {**server.params(port=proxy.port), **params}})
+
+
+def test_a_killed_upload_leaves_nothing_under_the_real_name(sftp_server, options, tmp_path):
+    with TCPProxy("127.0.0.1", sftp_server.port) as proxy:
+        s = through(proxy, sftp_server, options, tmp_path)
+        s.upload_threshold = 4
+        root = Path(options["root_path"])
+        s.save("keep.txt", ContentFile(b"old content"))
+        f = s.open("keep.txt", "wb")
+        f.write(b"new content, but the connection dies" * 1000)
+        _wait_for(lambda: any(p.name.startswith(".~storages-") for p in root.iterdir()))
+        proxy.close_connections()  # the connection drops mid-upload
+        with pytest.raises(StorageUnavailable, match="SFTP_STORAGE_HOST"):
+            f.write(b"more" * 1_000_000)
+            f.close()
+        assert (root / "keep.txt").read_bytes() == b"old content"
+        assert s.listdir("") == ([], ["keep.txt"])
+        assert s.open("keep.txt").read() == b"old content"
+        assert sorted(p.name for p in root.iterdir()) == ["keep.txt"]  # the temporary file was removed
+        s.close()
+
+
+def test_aborted_write_removes_the_temporary_file(sftp, options):
+    sftp.upload_threshold = 4
+    with pytest.raises(RuntimeError):
+        with sftp.open("gone.txt", "wb") as f:
+            f.write(b"x" * 100_000)
+            raise RuntimeError("boom")
     root = Path(options["root_path"])
-    sftp.save("keep.txt", ContentFile(b"old content"))
-    f = sftp.open("keep.txt", "wb")
-    f.write(b"new content, but the process dies")
-    f._raw._session.connection.client.close()  # the connection drops mid-upload
-    with pytest.raises(StorageUnavailable):
-        f.close()
-    assert (root / "keep.txt").read_bytes() == b"old content"
-    assert sftp.listdir("") == ([], ["keep.txt"])
-    assert sftp.open("keep.txt").read() == b"old content"
+    assert list(root.iterdir()) == []
 
 
 def test_create_only_uses_an_exclusive_create(options):
@@ -544,7 +580,10 @@ def test_directories_are_not_files(sftp):
     with pytest.raises(FileNotFoundError):
         sftp.open("folder")
     assert sftp.listdir("") == (["folder"], [])
-    assert sftp.exists("folder")  # known as a directory from the listing
+    assert sftp.exists("folder") and sftp.exists("folder/")
+    # the same answer in a fresh storage (another process): no hidden state
+    with SFTPStorage(**{**sftp._options}) as fresh:
+        assert fresh.exists("folder") and not fresh.exists("nothing-here")
 
 
 def test_deconstruct_keeps_connection_params_but_no_secret(options):
@@ -574,8 +613,9 @@ def test_debug_log_one_line_per_call_no_secret(sftp, caplog):
     sftp.exists("logged.txt")
     lines = [r.getMessage() for r in caplog.records if r.name == "storages.backends.sftpstorage"]
     assert any(line.startswith("sftp connect") for line in lines)
-    assert any(line.startswith("sftp stat logged.txt") for line in lines)
-    assert any(line.startswith("sftp rename logged.txt") for line in lines)
+    core = [r.getMessage() for r in caplog.records if r.name == "storages.base"]
+    assert any(line.startswith("SFTPStorage stat 'logged.txt'") for line in core)
+    assert any(line.startswith("SFTPStorage upload 'logged.txt'") for line in core)
     assert all(PASSPHRASE not in r.getMessage() for r in caplog.records)
 
 
@@ -587,3 +627,26 @@ def test_missing_sdk_names_the_extra():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
     assert out.startswith("ImproperlyConfigured") and "django-storages[sftp]" in out
+
+
+# -- the one adapter over paramiko internals ----------------------------------------------------
+def test_paramiko_internals_used_by_the_reader(sftp):
+    """Fails loudly when a paramiko release changes what storages.backends._paramiko_reader relies on."""
+    import inspect
+
+    from storages.backends._paramiko_reader import INTERNALS
+
+    for owner, attr, params in INTERNALS:
+        fn = getattr(owner, attr, None)
+        assert fn is not None, f"paramiko {paramiko.__version__} has no {owner.__name__}.{attr}: update the reader"
+        got = tuple(inspect.signature(fn).parameters)
+        assert got == params, f"paramiko {paramiko.__version__} changed {owner.__name__}.{attr}{got}: update the reader"
+    sftp.save("handle.bin", ContentFile(b"h" * 100_000))
+    handle = sftp.sftp.open(sftp._path("handle.bin"))
+    assert isinstance(handle.handle, bytes)  # SFTPFile.handle: the server's handle string
+    handle.close()
+    with sftp.open("handle.bin") as f:  # and the reader works end to end on this paramiko
+        f.seek(99_990)
+        assert f.read() == b"h" * 10
+        f.seek(0)
+        assert f.read() == b"h" * 100_000
