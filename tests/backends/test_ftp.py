@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.core.files.base import ContentFile, File
 
 from storages.backends.ftp import FTPStorage, FTPStorageException, FTPStorageFile
@@ -585,3 +585,70 @@ def test_stdlib_only():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          cwd=str(Path(__file__).resolve().parents[2]))
     assert out.stdout.strip() == "ok", out.stderr
+
+
+# ---------------------------------------------------------------------------
+# What code written around django-storages 1.14 touches (issue 10)
+# ---------------------------------------------------------------------------
+def test_disconnect_closes_every_connection(options):
+    s = FTPStorage(**options)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: s.save(f"d/{i}.txt", ContentFile(b"x")), range(8)))
+    idle = list(s._sessions._idle)
+    assert idle and all(c.ftp.sock is not None for c in idle)
+    s.disconnect()
+    assert "_pool" not in s.__dict__ and all(c.ftp.sock is None for c in idle)
+    assert s.open("d/1.txt").read() == b"x"  # reconnects when used again
+    with s:
+        s.exists("d/1.txt")
+        idle = list(s._sessions._idle)
+    assert all(c.ftp.sock is None for c in idle)
+
+
+def test_file_class_signature_of_1_14(ftp):
+    ftp.save("sig.txt", ContentFile(b"sig"))
+    f = FTPStorageFile("sig.txt", ftp, "rb")
+    assert f.read() == b"sig" and f.name == "sig.txt" and f.mode == "rb" and f.storage is ftp
+    f.close()
+    with FTPStorageFile("new.txt", ftp, "wb") as w:
+        w.write(b"written")
+    assert ftp.open("new.txt").read() == b"written"
+
+
+@pytest.mark.parametrize("server", ["ftp_server", "vsftpd_server", "plain_list_server"])
+def test_listdir_slash_is_the_root_and_directories_exist(request, server):
+    srv = request.getfixturevalue(server)
+    s = FTPStorage(**ftp_options(srv))
+    s.save("a/b.txt", ContentFile(b"x"))
+    s.save("c.txt", ContentFile(b"x"))
+    assert s.listdir("/") == s.listdir("") == (["a"], ["c.txt"])
+    with pytest.raises(SuspiciousFileOperation):
+        s.listdir("/a")  # every other absolute name is still refused
+    fresh = FTPStorage(**ftp_options(srv, location=s.location))  # another process: nothing listed before
+    assert (fresh.exists("a"), fresh.exists("a/"), fresh.exists("c.txt"), fresh.exists("nothing")) == (
+        True, True, True, False)
+    s.close()
+    fresh.close()
+
+
+def test_url_without_base_url_is_a_value_error(options):
+    s = FTPStorage(**{**options, "base_url": None})
+    with pytest.raises(ValueError, match="not accessible via a URL"):
+        s.url("x.txt")
+
+
+@pytest.mark.parametrize("server", ["vsftpd_server", "ftp_server"])
+def test_overwrite_off_race_into_a_new_folder(request, server):
+    """16 threads save one name in a folder that does not exist yet: each creates the folder at once."""
+    s = FTPStorage(**ftp_options(request.getfixturevalue(server)))
+    barrier = threading.Barrier(16)
+
+    def save(i: int) -> str:
+        barrier.wait()
+        return s.save("new/deep/same.txt", ContentFile(b"content %d" % i))
+
+    with ThreadPoolExecutor(16) as pool:
+        names = list(pool.map(save, range(16)))
+    assert len(set(names)) == 16
+    assert {s.open(n).read() for n in names} == {b"content %d" % i for i in range(16)}
+    s.close()

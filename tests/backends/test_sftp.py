@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import pickle
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import paramiko
 import pytest
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.core.files.base import ContentFile
 
 from storages.backends.sftpstorage import SFTPStorage, SFTPStorageFile
@@ -650,3 +651,78 @@ def test_paramiko_internals_used_by_the_reader(sftp):
         assert f.read() == b"h" * 10
         f.seek(0)
         assert f.read() == b"h" * 100_000
+
+
+# -- what code written around django-storages 1.14 touches (issue 10) ---------------------------
+def test_sftp_client_for_the_callers_thread(options):
+    with SFTPStorage(**options) as s:
+        s.save("mine.txt", ContentFile(b"from the storage"))
+        seen = {}
+
+        def use_it(tag: str) -> None:
+            client = s.sftp
+            assert isinstance(client, paramiko.SFTPClient)
+            assert client is s.sftp  # the same client for this thread
+            with client.open(s._path("mine.txt")) as f:
+                seen[tag] = (id(client), f.read())
+            client.putfo(io.BytesIO(tag.encode()), s._path(f"{tag}.txt"))
+
+        threads = [threading.Thread(target=use_it, args=(f"t{i}",)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert {v[1] for v in seen.values()} == {b"from the storage"}
+        assert len({v[0] for v in seen.values()}) == 4  # one client per thread: paramiko's aren't shared
+        assert s.open("t2.txt").read() == b"t2"
+        transports = [c.client.get_transport() for c in s._ssh]
+    assert not any(t.is_active() for t in transports)  # the with block closed them all
+
+
+def test_file_class_signature_of_1_14(sftp):
+    sftp.save("sig.txt", ContentFile(b"sig"))
+    f = SFTPStorageFile("sig.txt", sftp, "rb")
+    assert f.read() == b"sig" and f.name == "sig.txt" and f.mode == "rb" and f.storage is sftp
+    f.close()
+    with SFTPStorageFile("new.txt", sftp, "wb") as w:
+        w.write(b"written")
+    assert sftp.open("new.txt").read() == b"written"
+
+
+def test_listdir_slash_is_the_root_and_directories_exist(sftp, options):
+    sftp.save("a/b.txt", ContentFile(b"x"))
+    sftp.save("c.txt", ContentFile(b"x"))
+    assert sftp.listdir("/") == sftp.listdir("") == (["a"], ["c.txt"])
+    with pytest.raises(SuspiciousFileOperation):
+        sftp.listdir("/a")  # every other absolute name is still refused
+    (Path(options["root_path"]) / "empty").mkdir()
+    code = ("import os, pickle, sys; os.environ['DJANGO_SETTINGS_MODULE'] = 'tests.settings'\n"
+            "import django; django.setup()\n"
+            "s = pickle.loads(sys.stdin.buffer.read())\n"
+            "print(s.exists('a'), s.exists('empty'), s.exists('a/'), s.exists('nothing'), s.exists('c.txt'))\n")
+    for storage in (sftp, SFTPStorage(**options)):  # before and without any listing, here and in another process
+        assert (storage.exists("a"), storage.exists("empty"), storage.exists("nothing")) == (True, True, False)
+        out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(storage), capture_output=True,
+                             timeout=60, cwd=str(Path(__file__).resolve().parents[2]))
+        assert out.stdout.decode().split() == ["True", "True", "True", "False", "True"], out.stderr.decode()
+
+
+def test_url_without_base_url_is_a_value_error(options):
+    s = SFTPStorage(**{**options, "base_url": None})
+    with pytest.raises(ValueError, match="not accessible via a URL"):
+        s.url("x.txt")
+
+
+def test_concurrent_creators_of_one_folder(options):
+    s = SFTPStorage(**options)
+    barrier = threading.Barrier(16)
+
+    def save(i: int) -> str:
+        barrier.wait()
+        return s.save("new/deep/folder/same.txt", ContentFile(b"content %d" % i))
+
+    with ThreadPoolExecutor(16) as pool:
+        names = list(pool.map(save, range(16)))
+    assert len(set(names)) == 16
+    assert {s.open(n).read() for n in names} == {b"content %d" % i for i in range(16)}
+    s.close()
