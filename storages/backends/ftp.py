@@ -136,6 +136,7 @@ class _Conn:
     def __init__(self, ftp: ftplib.FTP, features: set[str]) -> None:
         self.ftp = ftp
         self.mlst = "MLST" in features
+        self.list_a: bool | None = None  # whether "LIST -a <path>" works (unknown until tried)
 
     def close(self) -> None:
         try:
@@ -395,15 +396,25 @@ class FTPStorage(FileServerStorage):
             try:
                 if conn.mlst:
                     return _parse_mlsd(self._transfer_lines(conn, f"MLSD {path}"))
+                if conn.list_a is not False:  # "-a": hidden (temporary) files too, so stale ones can be removed
+                    entries = _parse_list(self._transfer_lines(conn, f"LIST -a {path}"))
+                    if any(e.name == "." for e in entries) or not entries:
+                        conn.list_a = True
+                        return entries  # a folder's own listing, or nothing: a missing folder
+                    if conn.list_a:  # vsftpd, given a folder that went meanwhile, lists the parent's matches
+                        continue
+                    conn.list_a = False
                 return _parse_list(self._transfer_lines(conn, f"LIST {path}"))
             except ftplib.error_perm:
                 # A missing folder is 550 or 501 depending on the server: look before calling it missing.
                 # If it is there, it changed while it was being listed (a file removed meanwhile): list again.
                 if not self._is_dir(conn, path):
                     return []
-                if attempt == 2:
+                if conn.list_a is None and not conn.mlst:
+                    conn.list_a = False  # pyftpdlib takes "-a" for a path name
+                elif attempt == 2:
                     raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        return []
 
     def _transfer_lines(self, conn: _Conn, command: str) -> list[str]:
         """Run a listing command and return its lines (read in binary mode: no TYPE A round trip)."""

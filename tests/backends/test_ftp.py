@@ -345,6 +345,7 @@ def test_requests_without_mlst(plain_list_server, monkeypatch):
     commands.clear()
     assert s.size("one.txt") == 5
     assert commands.sent == ["SIZE", "MDTM"]
+    s.listdir("")  # learns that "LIST -a <path>" is not understood here
     commands.clear()
     assert sorted(s.listdir("")[1]) == ["one.txt", "warm.txt"]
     assert commands.sent == ["PASV", "LIST"]
@@ -652,3 +653,144 @@ def test_overwrite_off_race_into_a_new_folder(request, server):
     assert len(set(names)) == 16
     assert {s.open(n).read() for n in names} == {b"content %d" % i for i in range(16)}
     s.close()
+
+
+# ---------------------------------------------------------------------------
+# Faults and hostile input (issue 14)
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["./", ".\\", "a/..", "sub/"])
+def test_names_of_the_root_or_a_folder_are_refused_before_any_command(ftp, monkeypatch, name):
+    ftp.exists("warm")  # the connection is up, so any command would show
+    commands = Commands(monkeypatch)
+    with pytest.raises(SuspiciousFileOperation):
+        ftp.delete(name)
+    with pytest.raises(SuspiciousFileOperation):
+        ftp.save(name, ContentFile(b"x"))
+    assert commands.sent == []
+
+
+def test_components_over_255_bytes_are_refused_before_any_command(ftp, monkeypatch, ftp_server):
+    ftp.exists("warm")
+    commands = Commands(monkeypatch)
+    for name in ["a" * 256 + ".txt", "dir/" + "é" * 128, "x" * 1100 + "/f.txt"]:
+        with pytest.raises(SuspiciousFileOperation, match="255") as info:
+            ftp.save(name, ContentFile(b"x"))
+        assert "FTPStorage" in str(info.value)
+        with pytest.raises(SuspiciousFileOperation, match="255"):
+            ftp.exists(name)
+    assert commands.sent == []
+    assert ftp.save("a" * 251 + ".txt", ContentFile(b"x")) == "a" * 251 + ".txt"  # 255 bytes is fine
+
+
+@pytest.mark.parametrize("server", ["ftp_server", "vsftpd_server", "plain_list_server"])
+def test_listing_a_folder_that_is_being_removed(request, server):
+    """32 threads list a folder that one thread keeps filling, emptying and removing: never an error."""
+    srv = request.getfixturevalue(server)
+    s = FTPStorage(**ftp_options(srv))
+    assert s.listdir("no-such-folder") == ([], [])
+    folder = srv.root / srv.writable / s._base.strip("/").split("/", 1)[-1] if srv.writable else (
+        srv.root / s._base.strip("/"))
+    stop = threading.Event()
+
+    def churn() -> int:
+        rounds = 0
+        while not stop.is_set():
+            for i in range(5):
+                s.save(f"box/{i}.txt", ContentFile(b"x"))
+            for i in range(5):
+                s.delete(f"box/{i}.txt")
+            (folder / "box").rmdir()
+            rounds += 1
+        return rounds
+
+    def lister(i: int) -> int:
+        seen = 0
+        while not stop.is_set():
+            dirs, files = s.listdir("box")
+            assert dirs == [] and set(files) <= {f"{n}.txt" for n in range(5)}
+            seen += 1
+        return seen
+
+    with ThreadPoolExecutor(32) as pool:
+        churner = pool.submit(churn)
+        listers = [pool.submit(lister, i) for i in range(31)]
+        time.sleep(3)
+        stop.set()
+        assert churner.result() > 0 and sum(f.result() for f in listers) > 0
+    s.close()
+
+
+def _root_of(server: FTPServer, storage: FTPStorage) -> Path:
+    return server.root / storage._base.strip("/")
+
+
+def test_stale_temporary_files_are_removed_by_the_next_listing(request):
+    for fixture in ("ftp_server", "vsftpd_server", "plain_list_server"):
+        server = request.getfixturevalue(fixture)
+        s = FTPStorage(**ftp_options(server))
+        s.save("kept.txt", ContentFile(b"x"))
+        root = _root_of(server, s)
+        old, fresh = root / ".~storages-0123456789abcdef0123.part", root / ".~storages-fedcba9876543210fedc.part"
+        old.write_bytes(b"cut off two hours ago")
+        fresh.write_bytes(b"still uploading")
+        two_hours_ago = time.time() - 2 * 3600
+        import os
+
+        os.utime(old, (two_hours_ago, two_hours_ago))
+        assert s.listdir("") == ([], ["kept.txt"])  # never shown
+        assert not old.exists(), fixture  # older than stale_upload_age (1 hour): removed
+        assert fresh.exists()  # an upload that may still be running stays
+        assert [n for n, _ in s.scan("")] == ["kept.txt"]
+        s.close()
+
+
+@pytest.fixture
+def data_proxy_server(tmp_path):
+    """pyftpdlib whose data connections all use one port, behind a proxy that cuts uploads after 1 MB."""
+    port = free_port()
+    server = start_pyftpdlib(tmp_path / "cut", passive_port=port)
+    proxy = TCPProxy("127.0.0.1", port, cut_after=1024 * 1024, cut_direction="up").start()
+    yield server, proxy
+    proxy.stop()
+    server.stop()
+
+
+def test_a_cut_data_connection_leaves_nothing_under_the_name(data_proxy_server, monkeypatch):
+    server, proxy = data_proxy_server
+    s = FTPStorage(**ftp_options(server, allow_overwrite=True))
+    s.save("keep.bin", ContentFile(b"old content"))
+    makepasv = ftplib.FTP.makepasv
+    monkeypatch.setattr(ftplib.FTP, "makepasv", lambda client: (makepasv(client)[0], proxy.port))  # data via proxy
+    with pytest.raises(StorageUnavailable, match="FTP_STORAGE_LOCATION"):
+        s.save("keep.bin", File(PatternFile(8 * MB), name="keep.bin"))
+    # cut twice: the idle connection it started on might have been stale, so the upload was tried once more
+    assert proxy.stats.cuts == 2
+    assert s.open("keep.bin").read() == b"old content"
+    assert sorted(p.name for p in _root_of(server, s).iterdir()) == ["keep.bin"]  # the partial upload was removed
+    proxy.set(cut_once=True)  # only the next data connection is cut: the retry goes through
+    proxy.stats.cuts = 0
+    assert s.save("keep.bin", File(PatternFile(8 * MB), name="keep.bin")) == "keep.bin"
+    assert proxy.stats.cuts == 1 and s.size("keep.bin") == 8 * MB
+    assert sorted(p.name for p in _root_of(server, s).iterdir()) == ["keep.bin"]
+    s.close()
+
+
+def test_an_unresponsive_server_fails_within_60_s_with_defaults(options):
+    with TCPProxy("127.0.0.1", 9, mode="blackhole") as proxy:  # accepts TCP, never says a word
+        s = FTPStorage(location=f"ftp://u:{quote(PASSWORD, safe='')}@127.0.0.1:{proxy.port}/x")
+        start = time.monotonic()
+        with pytest.raises(StorageUnavailable) as info:
+            s.exists("x")
+        elapsed = time.monotonic() - start
+    assert elapsed < 60, elapsed
+    message = str(info.value)
+    assert "FTP_STORAGE_TIMEOUT" in message and "FTP_STORAGE_LOCATION" in message and PASSWORD not in message
+    assert f"127.0.0.1:{proxy.port}" in message
+
+
+def test_a_closed_port_fails_fast(options):
+    s = FTPStorage(location=f"ftp://u:p@127.0.0.1:{free_port()}/x")
+    start = time.monotonic()
+    with pytest.raises(StorageUnavailable, match="FTP_STORAGE_LOCATION"):
+        s.save("x.txt", ContentFile(b"x"))
+    assert time.monotonic() - start < 5
