@@ -321,9 +321,10 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
     def _broken(self, session: _Session, exc: BaseException) -> bool:
         return not _is_status_error(exc) or not self._session_alive(session)
 
-    def _translate(self, exc: BaseException, name: str | None, op: str) -> BaseException:
+    def _translate(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
         if not _is_status_error(exc) or getattr(exc, "broken_session", False):
-            return self._unavailable(exc, op)
+            lost = isinstance(exc, (EOFError, paramiko.SSHException, OSError))
+            return self._unavailable(exc, op) if lost else None
         found = translate(getattr(exc, "errno", None), _ERRORS, storage=self, name=name, detail=f"{op}: {exc}")
         return found or StorageError(f"SFTPStorage: {op} of {name!r} failed: {exc}")
 
@@ -427,7 +428,7 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
         def on_error(exc: BaseException) -> BaseException:
             if held:
                 self._is_broken_error(held[0], exc)  # marks an error that broke the session
-            return self._translate(exc, key, "read")
+            return self._translate(exc, key, "read") or exc
 
         stop = info.size if end is None else min(end, info.size)
         return ReadResult(PipelinedReader(open_file, offset, stop, on_error), info)

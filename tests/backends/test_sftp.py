@@ -12,6 +12,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,11 +20,12 @@ from pathlib import Path
 import paramiko
 import pytest
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 
 from storages.backends.sftpstorage import SFTPStorage, SFTPStorageFile
 from storages.errors import StorageUnavailable
 from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing.helpers import PatternFile
 from tests.servers import free_port
 from tests.servers.ftp import serve_directory
 from tests.servers.proxy import TCPProxy
@@ -327,8 +329,6 @@ def test_connect_timeout_is_bounded(options, sftp_server):
     silent.listen(1)  # accepts TCP, never says a word
     try:
         s = SFTPStorage(**{**options, "params": sftp_server.params(port=silent.getsockname()[1], timeout=1)})
-        import time
-
         start = time.monotonic()
         with pytest.raises(StorageUnavailable):
             s.exists("x")
@@ -343,8 +343,6 @@ def test_threads_waiting_on_a_failed_handshake_fail_fast(options, sftp_server):
     silent.listen(16)  # accepts TCP, never sends the SSH banner
     try:
         s = SFTPStorage(**{**options, "params": sftp_server.params(port=silent.getsockname()[1], timeout=2)})
-        import time
-
         def attempt(i: int) -> str:
             try:
                 s.exists(f"{i}.txt")
@@ -726,3 +724,122 @@ def test_concurrent_creators_of_one_folder(options):
     assert len(set(names)) == 16
     assert {s.open(n).read() for n in names} == {b"content %d" % i for i in range(16)}
     s.close()
+
+
+# -- faults and hostile input (issue 14) ---------------------------------------------------------
+@pytest.mark.parametrize("name", ["./", ".\\", "a/..", "sub/"])
+def test_names_of_the_root_or_a_folder_are_refused_before_any_request(sftp, monkeypatch, name):
+    sftp.exists("warm")  # connected, so any request would show
+    requests = Requests(monkeypatch)
+    with pytest.raises(SuspiciousFileOperation):
+        sftp.delete(name)
+    with pytest.raises(SuspiciousFileOperation):
+        sftp.save(name, ContentFile(b"x"))
+    assert requests.ops == [] and requests.handshakes == 0
+    assert not Path(sftp.root_path).exists()  # nothing was made either
+
+
+def test_components_over_255_bytes_are_refused_before_any_request(sftp, monkeypatch):
+    sftp.exists("warm")
+    requests = Requests(monkeypatch)
+    for name in ["a" * 256 + ".txt", "dir/" + "é" * 128, "x" * 1100 + "/f.txt"]:
+        with pytest.raises(SuspiciousFileOperation, match="255") as info:
+            sftp.save(name, ContentFile(b"x"))
+        assert "SFTPStorage" in str(info.value)
+        with pytest.raises(SuspiciousFileOperation, match="255"):
+            sftp.open(name)
+    assert requests.ops == []
+    assert sftp.save("a" * 251 + ".txt", ContentFile(b"x")) == "a" * 251 + ".txt"  # 255 bytes is fine
+
+
+def test_saving_onto_a_folder_is_refused_after_one_attempt(options, monkeypatch):
+    s = SFTPStorage(**{**options, "allow_overwrite": True})
+    s.save("taken/inside.txt", ContentFile(b"x"))
+    requests = Requests(monkeypatch)
+    with pytest.raises(IsADirectoryError, match="a folder has that name"):
+        s.save("taken", ContentFile(b"y"))
+    assert requests.names().count("write") == 1  # one upload, not a hundred
+    writer = s._writer_for("taken", create_only=True)  # overwrite off, if the folder appears meanwhile
+    writer.write(b"z")
+    with pytest.raises(IsADirectoryError):
+        writer.close()
+    assert sorted(p.name for p in Path(options["root_path"]).iterdir()) == ["taken"]  # no temporary file left
+    off = SFTPStorage(**options)  # overwrite off: Django picks another name, as FileSystemStorage does
+    assert off.save("taken", ContentFile(b"y")).startswith("taken_")
+    s.close()
+    off.close()
+
+
+def test_stale_temporary_files_are_removed_by_the_next_listing(sftp, options):
+    sftp.save("kept.txt", ContentFile(b"x"))
+    root = Path(options["root_path"])
+    old, fresh = root / ".~storages-0123456789abcdef0123.part", root / ".~storages-fedcba9876543210fedc.part"
+    old.write_bytes(b"cut off two hours ago")
+    fresh.write_bytes(b"still uploading")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert sftp.listdir("") == ([], ["kept.txt"])  # never shown
+    assert not old.exists()  # older than stale_upload_age (1 hour): removed
+    assert fresh.exists()  # an upload that may still be running stays
+    assert [n for n, _ in sftp.scan("")] == ["kept.txt"]
+
+
+def test_a_cut_upload_leaves_nothing_under_the_name(sftp_server, options, tmp_path):
+    with TCPProxy("127.0.0.1", sftp_server.port) as proxy:
+        s = through(proxy, sftp_server, options, tmp_path)
+        s.allow_overwrite = True
+        s.save("keep.bin", ContentFile(b"old content"))
+        proxy.set(cut_after=proxy.stats.bytes_up + 2 * 1024 * 1024, cut_direction="up", cut_once=True)
+        with pytest.raises(StorageUnavailable, match="SFTP_STORAGE_HOST"):
+            s.save("keep.bin", OneShot(PatternFile(16 * 1024 * 1024)))  # can't be sent again
+        assert proxy.stats.cuts == 1
+        assert s.open("keep.bin").read() == b"old content"
+        root = Path(options["root_path"])
+        assert sorted(p.name for p in root.iterdir()) == ["keep.bin"]  # the partial upload was removed
+        s.close()
+
+
+def test_a_cut_read_is_storage_unavailable(sftp_server, options, tmp_path):
+    with TCPProxy("127.0.0.1", sftp_server.port) as proxy:
+        s = through(proxy, sftp_server, options, tmp_path)
+        s.save("big.bin", File(PatternFile(8 * 1024 * 1024), name="big.bin"))
+        f = s.open("big.bin")
+        proxy.set(cut_after=proxy.stats.bytes_down + 1024 * 1024, cut_direction="down", cut_once=True)
+        with pytest.raises(StorageUnavailable, match="SFTP_STORAGE_HOST"):
+            f.read()
+        assert s.size("big.bin") == 8 * 1024 * 1024  # a new connection works
+        s.close()
+
+
+def test_an_unresponsive_server_fails_within_60_s_with_defaults(sftp_server, options, tmp_path):
+    with TCPProxy("127.0.0.1", sftp_server.port, mode="blackhole") as proxy:  # accepts TCP, never answers
+        params = {k: v for k, v in sftp_server.params(port=proxy.port).items() if k != "timeout"}
+        s = SFTPStorage(**{**options, "params": params})
+        start = time.monotonic()
+        with pytest.raises(StorageUnavailable) as info:
+            s.exists("x")
+        elapsed = time.monotonic() - start
+    assert elapsed < 60, elapsed
+    message = str(info.value)
+    assert "SFTP_STORAGE_HOST" in message and "timeout" in message and f"127.0.0.1:{proxy.port}" in message
+
+
+def test_a_closed_port_fails_fast(sftp_server, options):
+    s = SFTPStorage(**{**options, "params": sftp_server.params(port=free_port())})
+    start = time.monotonic()
+    with pytest.raises(StorageUnavailable, match="SFTP_STORAGE_HOST"):
+        s.save("x.txt", ContentFile(b"x"))
+    assert time.monotonic() - start < 5
+
+
+class OneShot(io.RawIOBase):
+    """A non-seekable stream."""
+
+    def __init__(self, source) -> None:
+        super().__init__()
+        self.source = source
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        return self.source.readinto(buffer)
