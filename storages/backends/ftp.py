@@ -1,22 +1,13 @@
 """Files on an FTP server (plain, active mode, or explicit TLS), through the standard library's ftplib.
 
-``FTP_STORAGE_LOCATION = "ftp://user:password@host:port/path"``; the scheme
-``aftp`` uses active mode, ``ftps`` explicit TLS on the control and the data
-connections (``AUTH TLS`` + ``PROT P``). Percent-encode reserved characters in
-the user and password (``@`` is ``%40``, ``:`` is ``%3A``, ``/`` is ``%2F``).
+``FTP_STORAGE_LOCATION = "ftp://user:password@host:port/path"``; ``aftp://`` is active mode, ``ftps://``
+explicit TLS on control and data connections. Percent-encode ``@ : /`` in the user and password.
 
-Commands per operation: ``exists()`` / ``size()`` / ``get_modified_time()``
-one ``MLST`` (servers without it: ``SIZE`` + ``MDTM``); ``open()`` the same,
-then on the first read ``PASV`` + ``RETR`` (``REST`` after a seek);
-``save()`` ftplib's ``storbinary`` (``PASV`` + ``STOR``) into a hidden temporary
-name, then ``RNFR`` + ``RNTO`` (overwrite off: a ``MLST``/``SIZE`` check just
-before the rename);
-``delete()`` one ``DELE``; ``listdir()`` ``PASV`` + ``MLSD`` (or ``LIST``).
-
-FTP has no atomic create-if-absent: with overwrite off, two processes saving
-the same name within one round trip of each other can both succeed, the later
-one replacing the earlier. Inside one process the check and the rename are
-serialised, so threads never collide.
+Commands: ``exists()`` / ``size()`` one ``MLST`` (else ``SIZE`` + ``MDTM``); ``open()`` the same, then
+``PASV`` + ``RETR`` (``REST`` after a seek); ``save()`` ftplib's ``storbinary`` into a hidden temporary
+name, then ``RNFR`` + ``RNTO`` (overwrite off: an ``MLST`` check just before); ``delete()`` one ``DELE``;
+``listdir()`` ``PASV`` + ``MLSD`` (or ``LIST``). FTP has no atomic create-if-absent: inside one process
+the check and the rename are serialised, but two processes saving one name at once can both succeed.
 """
 
 from __future__ import annotations
@@ -107,8 +98,11 @@ def _parse_location(location: str) -> _Target:
 
 
 class _Client(ftplib.FTP):
-    """ftplib.FTP that stays in binary mode: storbinary/retrbinary's ``TYPE I`` costs no round trip
-    (listings are read as bytes too, so nothing switches to ASCII)."""
+    """A logged-in connection (a pooled session) that stays in binary mode: storbinary/retrbinary's
+    ``TYPE I`` costs no round trip (listings are read as bytes too, so nothing switches to ASCII)."""
+
+    binary = mlst = False
+    list_a: bool | None = None  # whether "LIST -a <path>" works (unknown until tried)
 
     def voidcmd(self, cmd: str) -> str:
         if cmd == "TYPE I" and getattr(self, "binary", False):
@@ -130,33 +124,14 @@ class _TLSClient(_Client, ftplib.FTP_TLS):
         return conn, size
 
 
-class _Conn:
-    """One logged-in FTP connection (a pooled session)."""
-
-    def __init__(self, ftp: ftplib.FTP, features: set[str]) -> None:
-        self.ftp = ftp
-        self.mlst = "MLST" in features
-        self.list_a: bool | None = None  # whether "LIST -a <path>" works (unknown until tried)
-
-    def close(self) -> None:
-        try:
-            self.ftp.close()
-        except Exception:  # pragma: no cover - closing a broken connection
-            pass
-
-
 def _status(exc: BaseException) -> str:
     """The server's reply code of an ftplib error ('' when it is not a reply)."""
-    if isinstance(exc, ftplib.Error) and exc.args:
-        return str(exc.args[0])[:3]
-    return ""
+    return str(exc.args[0])[:3] if isinstance(exc, ftplib.Error) and exc.args else ""
 
 
 def _broken(exc: BaseException) -> bool:
-    """Whether the connection can't be used after ``exc`` (dropped, timed out, out of step)."""
-    if isinstance(exc, (ftplib.error_reply, ftplib.error_proto, EOFError, OSError)):
-        return True
-    return _status(exc) == "421"  # the server is closing the connection
+    """Whether the connection can't be used after ``exc`` (dropped, timed out, out of step, 421 closing)."""
+    return isinstance(exc, (ftplib.error_reply, ftplib.error_proto, EOFError, OSError)) or _status(exc) == "421"
 
 
 def _parse_time(value: str) -> dt.datetime | None:
@@ -203,15 +178,14 @@ def _parse_list(lines: list[str]) -> list[Entry]:
             for m in matches if m and m["kind"] in "d-"]
 
 
+def _mlsx_info(facts: dict[str, str]) -> ObjectInfo:
+    return ObjectInfo(size=int(facts.get("size", 0)), modified=_parse_time(facts.get("modify", "")))
+
+
 def _parse_mlsd(lines: list[str]) -> list[Entry]:
-    entries = []
-    for line in lines:
-        facts, name = _facts(line)
-        kind = facts.get("type", "").lower()
-        if kind in ("dir", "file"):
-            modified = _parse_time(facts["modify"]) if "modify" in facts else None
-            entries.append(Entry(name, kind == "dir", ObjectInfo(size=int(facts.get("size", 0)), modified=modified)))
-    return entries
+    parsed = (_facts(line) for line in lines)
+    return [Entry(name, facts.get("type", "").lower() == "dir", _mlsx_info(facts))
+            for facts, name in parsed if facts.get("type", "").lower() in ("dir", "file")]
 
 
 @deconstructible
@@ -246,7 +220,7 @@ class FTPStorage(FileServerStorage):
         # Also an FTPStorageException, for code written against 1.14 that catches it.
         return _FTPUnavailable(str(super()._unavailable(exc, op, where)))
 
-    def _connect(self) -> _Conn:
+    def _new_session(self) -> _Client:
         target = self._target
         if target is None:
             raise ImproperlyConfigured(
@@ -272,6 +246,7 @@ class FTPStorage(FileServerStorage):
                 features = {line.strip().split(" ")[0].upper() for line in ftp.sendcmd("FEAT").splitlines()[1:-1]}
             except ftplib.error_perm:
                 features = set()
+            ftp.mlst = "MLST" in features
             if "UTF8" in features and self.encoding.lower().replace("-", "") == "utf8":
                 try:
                     ftp.sendcmd("OPTS UTF8 ON")
@@ -308,20 +283,17 @@ class FTPStorage(FileServerStorage):
                 raise ServerBusy(str(exc)) from exc
             raise self._unavailable(exc, "connecting") from exc
         logger.debug("ftp connect %s:%s %.1fms", target.host, target.port, (time.perf_counter() - start) * 1000)
-        return _Conn(ftp, features)
+        return ftp
 
     # -- sessions ----------------------------------------------------------
-    def _new_session(self) -> _Conn:
-        return self._connect()
+    def _session_alive(self, ftp: _Client) -> bool:
+        return ftp.sock is not None
 
-    def _session_alive(self, conn: _Conn) -> bool:
-        return conn.ftp.sock is not None
+    def _end_session(self, ftp: _Client) -> None:
+        ftp.close()
 
-    def _end_session(self, conn: _Conn) -> None:
-        conn.close()
-
-    def _broken(self, conn: _Conn, exc: BaseException) -> bool:
-        return _broken(exc) or not self._session_alive(conn)
+    def _broken(self, ftp: _Client, exc: BaseException) -> bool:
+        return _broken(exc) or not self._session_alive(ftp)
 
     def _translate(self, exc: BaseException, name: str | None, op: str) -> BaseException:
         if isinstance(exc, UnicodeEncodeError):  # nothing was sent: the connection is fine
@@ -336,52 +308,50 @@ class FTPStorage(FileServerStorage):
     # -- session-level hooks -------------------------------------------------
     def _path(self, key: str) -> str:
         if self._base is None:
-            self._run("login", None, lambda conn: None)  # the login directory is learnt at login
+            self._run("login", None, lambda ftp: None)  # the login directory is learnt at login
         key = key.rstrip("/")
         return posixpath.join(self._base or "/", key) if key else (self._base or "/")
 
-    def _put(self, conn: _Conn, path: str, fileobj: Any) -> None:
+    def _put(self, ftp: _Client, path: str, fileobj: Any) -> None:
         try:
-            conn.ftp.storbinary(f"STOR {path}", fileobj, blocksize=READ_CHUNK)
+            ftp.storbinary(f"STOR {path}", fileobj, blocksize=READ_CHUNK)
         except ftplib.error_perm:
             raise  # refused before the transfer: the connection is in step
         except BaseException:
-            conn.close()  # cut mid-transfer: the server's reply is still pending, so this connection is done
+            ftp.close()  # cut mid-transfer: the server's reply is still pending, so this connection is done
             raise
 
-    def _mkdir(self, conn: _Conn, path: str) -> None:
-        conn.ftp.mkd(path)
+    def _mkdir(self, ftp: _Client, path: str) -> None:
+        ftp.mkd(path)
 
-    def _is_dir(self, conn: _Conn, path: str) -> bool:
+    def _is_dir(self, ftp: _Client, path: str) -> bool:
         try:
-            conn.ftp.cwd(path)  # every path we send is absolute, so the cwd doesn't matter
+            ftp.cwd(path)  # every path we send is absolute, so the cwd doesn't matter
         except ftplib.error_perm:
             return False
         return True
 
-    def _kind(self, conn: _Conn, path: str) -> str | None:
+    def _kind(self, ftp: _Client, path: str) -> str | None:
         try:
-            if conn.mlst:  # one command tells files and folders apart
-                return "file" if self._mlst(conn, path).get("type", "file").lower() == "file" else "dir"
-            self._stat_path(conn, path, path)
+            if ftp.mlst:  # one command tells files and folders apart
+                return "file" if self._mlst(ftp, path).get("type", "file").lower() == "file" else "dir"
+            self._stat_path(ftp, path, path)
             return "file"
         except (FileNotFoundError, ftplib.error_perm):
-            return None if conn.mlst or not self._is_dir(conn, path) else "dir"
+            return None if ftp.mlst or not self._is_dir(ftp, path) else "dir"
 
     @staticmethod
-    def _mlst(conn: _Conn, path: str) -> dict[str, str]:
-        lines = [line for line in conn.ftp.sendcmd(f"MLST {path}").splitlines() if line.startswith(" ")]
+    def _mlst(ftp: _Client, path: str) -> dict[str, str]:
+        lines = [line for line in ftp.sendcmd(f"MLST {path}").splitlines() if line.startswith(" ")]
         return _facts(lines[0].strip() if lines else "")[0]
 
-    def _stat_path(self, conn: _Conn, path: str, key: str) -> ObjectInfo:
-        ftp = conn.ftp
+    def _stat_path(self, ftp: _Client, path: str, key: str) -> ObjectInfo:
         try:
-            if conn.mlst:
-                facts = self._mlst(conn, path)
+            if ftp.mlst:
+                facts = self._mlst(ftp, path)
                 if facts.get("type", "file").lower() != "file":
                     raise FileNotFoundError(errno.ENOENT, f"No such file in FTPStorage: {key!r} is a directory", key)
-                modified = _parse_time(facts["modify"]) if "modify" in facts else None
-                return ObjectInfo(size=int(facts.get("size", 0)), modified=modified)
+                return _mlsx_info(facts)
             size = ftp.size(path)
             if size is None:
                 raise ftplib.error_perm("550 no size")
@@ -391,78 +361,65 @@ class FTPStorage(FileServerStorage):
                 raise FileNotFoundError(errno.ENOENT, f"No such file in FTPStorage: {key!r}", key) from exc
             raise
 
-    def _entries(self, conn: _Conn, path: str) -> list[Entry]:
+    def _entries(self, ftp: _Client, path: str) -> list[Entry]:
         for attempt in range(3):
             try:
-                if conn.mlst:
-                    return _parse_mlsd(self._transfer_lines(conn, f"MLSD {path}"))
-                if conn.list_a is not False:  # "-a": hidden (temporary) files too, so stale ones can be removed
-                    entries = _parse_list(self._transfer_lines(conn, f"LIST -a {path}"))
+                if ftp.mlst:
+                    return _parse_mlsd(self._lines(ftp, f"MLSD {path}"))
+                if ftp.list_a is not False:  # "-a": hidden (temporary) files too, so stale ones can be removed
+                    entries = _parse_list(self._lines(ftp, f"LIST -a {path}"))
                     if any(e.name == "." for e in entries) or not entries:
-                        conn.list_a = True
+                        ftp.list_a = True
                         return entries  # a folder's own listing, or nothing: a missing folder
-                    if conn.list_a:  # vsftpd, given a folder that went meanwhile, lists the parent's matches
+                    if ftp.list_a:  # vsftpd, given a folder that went meanwhile, lists the parent's matches
                         continue
-                    conn.list_a = False
-                return _parse_list(self._transfer_lines(conn, f"LIST {path}"))
+                    ftp.list_a = False
+                return _parse_list(self._lines(ftp, f"LIST {path}"))
             except ftplib.error_perm:
                 # A missing folder is 550 or 501 depending on the server: look before calling it missing.
                 # If it is there, it changed while it was being listed (a file removed meanwhile): list again.
-                if not self._is_dir(conn, path):
+                if not self._is_dir(ftp, path):
                     return []
-                if conn.list_a is None and not conn.mlst:
-                    conn.list_a = False  # pyftpdlib takes "-a" for a path name
+                if ftp.list_a is None and not ftp.mlst:
+                    ftp.list_a = False  # pyftpdlib takes "-a" for a path name
                 elif attempt == 2:
                     raise
         return []
 
-    def _transfer_lines(self, conn: _Conn, command: str) -> list[str]:
-        """Run a listing command and return its lines (read in binary mode: no TYPE A round trip)."""
-        sock, _ = conn.ftp.ntransfercmd(command)
+    def _lines(self, ftp: _Client, command: str) -> list[str]:
+        """A listing's lines (read in binary mode: no TYPE A round trip)."""
         data = bytearray()
-        with sock:
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            if isinstance(sock, ssl.SSLSocket):
-                try:
-                    sock.unwrap()
-                except (OSError, ValueError):
-                    pass
-        conn.ftp.voidresp()
-        text = data.decode(self.encoding, errors="surrogateescape")
-        return [line for line in text.replace("\r\n", "\n").split("\n") if line]
+        ftp.retrbinary(command, data.extend)
+        return [line for line in data.decode(self.encoding, errors="surrogateescape").splitlines() if line]
 
-    def _remove(self, conn: _Conn, path: str) -> None:
+    def _remove(self, ftp: _Client, path: str) -> None:
         try:
-            conn.ftp.delete(path)
+            ftp.delete(path)
         except ftplib.error_perm as exc:
             # 550 also means "not allowed": only a file that is really gone is fine.
             try:
-                self._stat_path(conn, path, path)
+                self._stat_path(ftp, path, path)
             except FileNotFoundError:
                 return
             raise FTPStorageException(f"FTPStorage could not delete {path!r}: {exc}") from exc
 
-    def _rename(self, conn: _Conn, source: str, target: str) -> None:
+    def _rename(self, ftp: _Client, source: str, target: str) -> None:
         try:
-            conn.ftp.rename(source, target)
+            ftp.rename(source, target)
         except ftplib.error_perm as exc:
             # Some servers (IIS, FileZilla) refuse to rename onto an existing file: when it is
             # there, remove it and rename again (not atomic: readers may miss the file briefly).
             try:
-                self._stat_path(conn, target, target)
+                self._stat_path(ftp, target, target)
             except FileNotFoundError:
                 raise exc from None
-            conn.ftp.delete(target)
-            conn.ftp.rename(source, target)
+            ftp.delete(target)
+            ftp.rename(source, target)
 
-    def _claim(self, conn: _Conn, path: str) -> bool:
+    def _claim(self, ftp: _Client, path: str) -> bool:
         # No create-if-absent in FTP: look just before the rename (serialised per name in this process).
         try:
-            self._stat_path(conn, path, path)
+            self._stat_path(ftp, path, path)
         except FileNotFoundError:
             return False
         raise FileExistsError(errno.EEXIST, f"File already exists in FTPStorage: {path!r}", path)
@@ -477,7 +434,7 @@ class _Retr:
     """A streaming RETR body of ``[pos, end)``; the connection goes back to the pool at the end."""
 
     _sock: Any = None
-    _conn: _Conn | None = None
+    _ftp: _Client | None = None
 
     def __init__(self, storage: FTPStorage, key: str, pos: int, end: int) -> None:
         self.storage, self.key, self.pos, self.end = storage, key, pos, end
@@ -486,53 +443,43 @@ class _Retr:
         if self.pos >= self.end:
             self.close()
             return b""
-        storage = self.storage
-        if self._sock is None:
-            path = storage._path(self.key)
-            self._sock, self._conn = storage._run(
-                "read", self.key, lambda conn: conn.ftp.ntransfercmd(f"RETR {path}", rest=self.pos or None)[0],
-                keep=True)
-        want = min(READ_CHUNK if n is None or n < 0 else n, READ_CHUNK, self.end - self.pos)
+        if self._ftp is None:
+            path = self.storage._path(self.key)
+            self._sock, self._ftp = self.storage._run(
+                "read", self.key, lambda ftp: ftp.ntransfercmd(f"RETR {path}", rest=self.pos or None)[0], keep=True)
         try:
-            data = self._sock.recv(want)
+            data = self._sock.recv(min(READ_CHUNK if n is None or n < 0 else n, READ_CHUNK, self.end - self.pos))
         except Exception as exc:
             self._finish(broken=True)
-            raise storage._unavailable(exc, f"reading {self.key!r}") from exc
+            raise self.storage._unavailable(exc, f"reading {self.key!r}") from exc
         self.pos += len(data)
         if not data or self.pos >= self.end:
             self.close()
         return data
 
-    def _finish(self, broken: bool = False) -> None:
-        sock, self._sock = self._sock, None
-        conn, self._conn = self._conn, None
-        if conn is None:
+    def _finish(self, broken: bool) -> None:
+        sock, ftp, self._sock, self._ftp = self._sock, self._ftp, None, None
+        if ftp is None:
             return
-        pool = self.storage._sessions
         try:
             if not broken and isinstance(sock, ssl.SSLSocket) and self.pos >= self.end:
-                try:
-                    sock.unwrap()
-                except (OSError, ValueError):
-                    pass
+                sock.unwrap()  # a clean TLS close at the end of the file
             sock.close()
-            if broken:
-                raise ConnectionError("transfer failed")
-            try:
-                conn.ftp.voidresp()  # 226, or 426/451 after an early close: either way in step again
-            except (ftplib.error_temp, ftplib.error_perm):
-                pass
+            if not broken:
+                try:
+                    ftp.voidresp()  # 226, or 426/451 after an early close: either way in step again
+                except (ftplib.error_temp, ftplib.error_perm):
+                    pass
         except Exception:
-            pool.discard(conn)
-            return
-        pool.release(conn)
+            broken = True
+        (self.storage._sessions.discard if broken else self.storage._sessions.release)(ftp)
 
     def close(self) -> None:
-        self._finish()
+        self._finish(broken=False)
 
     def __del__(self) -> None:
         # Garbage collected half-way: don't wait for the server, just drop the connection.
-        if self._conn is not None:
+        if self._ftp is not None:
             self._finish(broken=True)
 
 

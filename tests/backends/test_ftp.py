@@ -596,14 +596,14 @@ def test_disconnect_closes_every_connection(options):
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda i: s.save(f"d/{i}.txt", ContentFile(b"x")), range(8)))
     idle = list(s._sessions._idle)
-    assert idle and all(c.ftp.sock is not None for c in idle)
+    assert idle and all(c.sock is not None for c in idle)
     s.disconnect()
-    assert "_pool" not in s.__dict__ and all(c.ftp.sock is None for c in idle)
+    assert "_pool" not in s.__dict__ and all(c.sock is None for c in idle)
     assert s.open("d/1.txt").read() == b"x"  # reconnects when used again
     with s:
         s.exists("d/1.txt")
         idle = list(s._sessions._idle)
-    assert all(c.ftp.sock is None for c in idle)
+    assert all(c.sock is None for c in idle)
 
 
 def test_file_class_signature_of_1_14(ftp):
