@@ -31,6 +31,7 @@ from storages.conf import Setting, setting
 from storages.errors import StorageError, StorageUnavailable
 from storages.files import ObjectInfo, ReadResult
 from storages.fileserver import Entry, FileServerFile, FileServerStorage
+from storages.legacy import FTP_LEGACY
 from storages.pool import ServerBusy
 
 logger = logging.getLogger(__name__)
@@ -193,6 +194,7 @@ class FTPStorage(FileServerStorage):
     """Files on an FTP server: ``FTP_STORAGE_LOCATION = "ftp://user:pass@host:21/path"``."""
 
     settings_table = _SETTINGS
+    legacy_settings = FTP_LEGACY
     missing_times: ClassVar[dict[str, str]] = {
         "created": "FTP servers report no creation time",
         "accessed": "FTP servers report no access time",
@@ -335,9 +337,9 @@ class FTPStorage(FileServerStorage):
         try:
             if ftp.mlst:  # one command tells files and folders apart
                 return "file" if self._mlst(ftp, path).get("type", "file").lower() == "file" else "dir"
-            self._stat_path(ftp, path, path)
+            ftp.size(path)
             return "file"
-        except (FileNotFoundError, ftplib.error_perm):
+        except ftplib.error_perm:  # a missing name, or (without MLST) maybe a folder
             return None if ftp.mlst or not self._is_dir(ftp, path) else "dir"
 
     @staticmethod

@@ -36,6 +36,7 @@ from storages.conf import Setting, setting
 from storages.errors import StorageError, translate
 from storages.files import ObjectInfo, ReadResult
 from storages.fileserver import Entry, FileServerFile, FileServerStorage, timestamp
+from storages.legacy import SFTP_LEGACY
 
 try:
     import paramiko
@@ -142,6 +143,7 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
     """Files on an SSH server (SFTP). Use ``with SFTPStorage() as s:`` to close its connections."""
 
     settings_table = _SETTINGS
+    legacy_settings = SFTP_LEGACY
     transient_attributes = ("_pool", "_held", "_ssh", "_password", "_accepted_keys")
     missing_times: ClassVar[dict[str, str]] = {"created": "SFTP servers report no creation time"}
     endpoint_setting = 'SFTP_STORAGE_HOST, the port and timeout in SFTP_STORAGE_PARAMS'

@@ -794,3 +794,21 @@ def test_a_closed_port_fails_fast(options):
     with pytest.raises(StorageUnavailable, match="FTP_STORAGE_LOCATION"):
         s.save("x.txt", ContentFile(b"x"))
     assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize("server", ["ftp_server", "plain_list_server"])
+def test_scan_is_one_listing_per_folder_and_ranges_are_exact(request, server, monkeypatch):
+    s = FTPStorage(**ftp_options(request.getfixturevalue(server)))
+    for name in ["a.txt", "d/b.txt", "d/e/c.txt"]:
+        s.save(name, ContentFile(name.encode() * 3))
+    s.listdir("")  # the connection learns its server's listing dialect
+    commands = Commands(monkeypatch)
+    found = dict(s.scan(""))
+    assert sorted(found) == ["a.txt", "d/b.txt", "d/e/c.txt"]
+    assert found["d/e/c.txt"].size == 27 and found["d/e/c.txt"].modified is not None
+    assert found["a.txt"].hashes == {}
+    listings = [c for c in commands.sent if c in ("MLSD", "LIST")]
+    assert len(listings) == 3 and not {"MLST", "SIZE", "MDTM"} & set(commands.sent)
+    body = s._open_reader("d/e/c.txt", 5, 12).body
+    assert body.read() == (b"d/e/c.txt" * 3)[5:12] and body.read() == b""
+    s.close()

@@ -843,3 +843,16 @@ class OneShot(io.RawIOBase):
 
     def readinto(self, buffer) -> int:
         return self.source.readinto(buffer)
+
+
+def test_scan_is_one_listing_per_folder_and_ranges_are_exact(sftp, monkeypatch):
+    for name in ["a.txt", "d/b.txt", "d/e/c.txt"]:
+        sftp.save(name, ContentFile(name.encode() * 3))
+    requests = Requests(monkeypatch)
+    found = dict(sftp.scan(""))
+    assert sorted(found) == ["a.txt", "d/b.txt", "d/e/c.txt"]
+    assert found["d/e/c.txt"].size == 27 and found["d/e/c.txt"].modified is not None
+    assert found["a.txt"].hashes == {}  # SFTP stores no content hash
+    assert requests.names().count("stat") == 0 and requests.names().count("opendir") == 3
+    body = sftp._open_reader("d/e/c.txt", 5, 12).body
+    assert body.read() == (b"d/e/c.txt" * 3)[5:12] and body.read() == b""
