@@ -24,6 +24,8 @@ from storages.backends.ftp import FTPStorage, FTPStorageException, FTPStorageFil
 from storages.errors import StorageUnavailable
 from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
+from tests.backends import fileserver_checks as checks
+from tests.backends.fileserver_checks import wait_for
 from tests.servers import free_port
 from tests.servers.ftp import KEEPER, PASSWORD, FTPServer, serve_directory, start_pyftpdlib, start_vsftpd
 from tests.servers.proxy import TCPProxy
@@ -222,6 +224,9 @@ class Commands:
     def clear(self) -> None:
         self.sent.clear()
 
+    def current(self) -> list[str]:
+        return list(self.sent)
+
 
 def test_settings_from_django_and_defaults(settings, ftp_server):
     settings.FTP_STORAGE_LOCATION = ftp_server.location("from-settings")
@@ -352,19 +357,12 @@ def test_requests_without_mlst(plain_list_server, monkeypatch):
     s.close()
 
 
-def _wait_for(predicate, seconds: float = 10.0):
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 def test_write_goes_to_a_temporary_name_first(ftp, ftp_server):
     root = ftp_server.root / ftp._base.strip("/")
     ftp.upload_threshold = 4  # past it, open("wb") streams into storbinary on a worker thread
     f = ftp.open("docs/report.pdf", "wb")
     f.write(b"%PDF half")
-    _wait_for(lambda: (root / "docs").exists() and any((root / "docs").iterdir()))
+    wait_for(lambda: (root / "docs").exists() and any((root / "docs").iterdir()))
     temps = [p.name for p in (root / "docs").iterdir()]
     assert len(temps) == 1 and temps[0].startswith(".~storages-") and temps[0].endswith(".part")
     assert not (root / "docs" / "report.pdf").exists()
@@ -384,7 +382,7 @@ def test_a_killed_upload_leaves_nothing_under_the_real_name(ftp_server, options)
         root = ftp_server.root / s._base.strip("/")
         f = s.open("keep.txt", "wb")
         f.write(b"new content, but the connection dies" * 1000)
-        _wait_for(lambda: any(p.name.startswith(".~storages-") for p in root.iterdir()))
+        wait_for(lambda: any(p.name.startswith(".~storages-") for p in root.iterdir()))
         proxy.close_connections()  # the control connection drops mid-upload
         with pytest.raises(StorageUnavailable):
             for _ in range(100):
@@ -392,18 +390,12 @@ def test_a_killed_upload_leaves_nothing_under_the_real_name(ftp_server, options)
             f.close()
         assert s.open("keep.txt").read() == b"old content"
         assert s.listdir("") == ([], ["keep.txt"])
-        _wait_for(lambda: sorted(p.name for p in root.iterdir()) == ["keep.txt"])  # the temporary file went
+        wait_for(lambda: sorted(p.name for p in root.iterdir()) == ["keep.txt"])  # the temporary file went
         s.close()
 
 
 def test_aborted_write_removes_the_temporary_file(ftp, ftp_server):
-    ftp.upload_threshold = 4
-    with pytest.raises(RuntimeError):
-        with ftp.open("gone.txt", "wb") as f:
-            f.write(b"x" * 100_000)
-            raise RuntimeError("boom")
-    root = ftp_server.root / ftp._base.strip("/")
-    _wait_for(lambda: list(root.iterdir()) == [])
+    checks.aborted_write_leaves_nothing(ftp, ftp_server.root / ftp._base.strip("/"))
 
 
 def test_create_only_is_checked_just_before_the_rename(options):
@@ -515,18 +507,8 @@ def test_waits_when_the_server_allows_no_more_connections(tmp_path, caplog):
 
 def test_overwrite_off_race_in_one_process_keeps_every_upload(options):
     """FTP can't create-if-absent, but threads of one process are serialised on the check + rename."""
-    s = FTPStorage(**options)
-    barrier = threading.Barrier(16)
-
-    def save(i: int) -> str:
-        barrier.wait()
-        return s.save("race.txt", ContentFile(b"content %d" % i))
-
-    with ThreadPoolExecutor(16) as pool:
-        names = list(pool.map(save, range(16)))
-    assert len(set(names)) == 16
-    assert {s.open(n).read() for n in names} == {b"content %d" % i for i in range(16)}
-    s.close()
+    with FTPStorage(**options) as s:
+        checks.same_name_race(s, "race.txt")
 
 
 def test_encoding_latin1_by_default(ftp_server):
@@ -607,13 +589,7 @@ def test_disconnect_closes_every_connection(options):
 
 
 def test_file_class_signature_of_1_14(ftp):
-    ftp.save("sig.txt", ContentFile(b"sig"))
-    f = FTPStorageFile("sig.txt", ftp, "rb")
-    assert f.read() == b"sig" and f.name == "sig.txt" and f.mode == "rb" and f.storage is ftp
-    f.close()
-    with FTPStorageFile("new.txt", ftp, "wb") as w:
-        w.write(b"written")
-    assert ftp.open("new.txt").read() == b"written"
+    checks.file_class_signature(ftp, FTPStorageFile)
 
 
 @pytest.mark.parametrize("server", ["ftp_server", "vsftpd_server", "plain_list_server"])
@@ -641,45 +617,22 @@ def test_url_without_base_url_is_a_value_error(options):
 @pytest.mark.parametrize("server", ["vsftpd_server", "ftp_server"])
 def test_overwrite_off_race_into_a_new_folder(request, server):
     """16 threads save one name in a folder that does not exist yet: each creates the folder at once."""
-    s = FTPStorage(**ftp_options(request.getfixturevalue(server)))
-    barrier = threading.Barrier(16)
-
-    def save(i: int) -> str:
-        barrier.wait()
-        return s.save("new/deep/same.txt", ContentFile(b"content %d" % i))
-
-    with ThreadPoolExecutor(16) as pool:
-        names = list(pool.map(save, range(16)))
-    assert len(set(names)) == 16
-    assert {s.open(n).read() for n in names} == {b"content %d" % i for i in range(16)}
-    s.close()
+    with FTPStorage(**ftp_options(request.getfixturevalue(server))) as s:
+        checks.same_name_race(s, "new/deep/same.txt")
 
 
 # ---------------------------------------------------------------------------
 # Faults and hostile input (issue 14)
 # ---------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["./", ".\\", "a/..", "sub/"])
+@pytest.mark.parametrize("name", checks.ROOT_OR_FOLDER_NAMES)
 def test_names_of_the_root_or_a_folder_are_refused_before_any_command(ftp, monkeypatch, name):
     ftp.exists("warm")  # the connection is up, so any command would show
-    commands = Commands(monkeypatch)
-    with pytest.raises(SuspiciousFileOperation):
-        ftp.delete(name)
-    with pytest.raises(SuspiciousFileOperation):
-        ftp.save(name, ContentFile(b"x"))
-    assert commands.sent == []
+    checks.refused_before_any_request(ftp, name, Commands(monkeypatch).sent)
 
 
-def test_components_over_255_bytes_are_refused_before_any_command(ftp, monkeypatch, ftp_server):
+def test_components_over_255_bytes_are_refused_before_any_command(ftp, monkeypatch):
     ftp.exists("warm")
-    commands = Commands(monkeypatch)
-    for name in ["a" * 256 + ".txt", "dir/" + "é" * 128, "x" * 1100 + "/f.txt"]:
-        with pytest.raises(SuspiciousFileOperation, match="255") as info:
-            ftp.save(name, ContentFile(b"x"))
-        assert "FTPStorage" in str(info.value)
-        with pytest.raises(SuspiciousFileOperation, match="255"):
-            ftp.exists(name)
-    assert commands.sent == []
-    assert ftp.save("a" * 251 + ".txt", ContentFile(b"x")) == "a" * 251 + ".txt"  # 255 bytes is fine
+    checks.long_components_refused(ftp, Commands(monkeypatch).sent)
 
 
 @pytest.mark.parametrize("server", ["ftp_server", "vsftpd_server", "plain_list_server"])
@@ -724,24 +677,11 @@ def _root_of(server: FTPServer, storage: FTPStorage) -> Path:
     return server.root / storage._base.strip("/")
 
 
-def test_stale_temporary_files_are_removed_by_the_next_listing(request):
-    for fixture in ("ftp_server", "vsftpd_server", "plain_list_server"):
-        server = request.getfixturevalue(fixture)
-        s = FTPStorage(**ftp_options(server))
-        s.save("kept.txt", ContentFile(b"x"))
-        root = _root_of(server, s)
-        old, fresh = root / ".~storages-0123456789abcdef0123.part", root / ".~storages-fedcba9876543210fedc.part"
-        old.write_bytes(b"cut off two hours ago")
-        fresh.write_bytes(b"still uploading")
-        two_hours_ago = time.time() - 2 * 3600
-        import os
-
-        os.utime(old, (two_hours_ago, two_hours_ago))
-        assert s.listdir("") == ([], ["kept.txt"])  # never shown
-        assert not old.exists(), fixture  # older than stale_upload_age (1 hour): removed
-        assert fresh.exists()  # an upload that may still be running stays
-        assert [n for n, _ in s.scan("")] == ["kept.txt"]
-        s.close()
+@pytest.mark.parametrize("server", ["ftp_server", "vsftpd_server", "plain_list_server"])
+def test_stale_temporary_files_are_removed_by_the_next_listing(request, server):
+    srv = request.getfixturevalue(server)
+    with FTPStorage(**ftp_options(srv)) as s:
+        checks.stale_uploads_removed(s, _root_of(srv, s))
 
 
 @pytest.fixture
@@ -777,13 +717,8 @@ def test_a_cut_data_connection_leaves_nothing_under_the_name(data_proxy_server, 
 
 def test_an_unresponsive_server_fails_within_60_s_with_defaults(options):
     with TCPProxy("127.0.0.1", 9, mode="blackhole") as proxy:  # accepts TCP, never says a word
-        s = FTPStorage(location=f"ftp://u:{quote(PASSWORD, safe='')}@127.0.0.1:{proxy.port}/x")
-        start = time.monotonic()
-        with pytest.raises(StorageUnavailable) as info:
-            s.exists("x")
-        elapsed = time.monotonic() - start
-    assert elapsed < 60, elapsed
-    message = str(info.value)
+        message = checks.unresponsive_within_60_s(
+            FTPStorage(location=f"ftp://u:{quote(PASSWORD, safe='')}@127.0.0.1:{proxy.port}/x"))
     assert "FTP_STORAGE_TIMEOUT" in message and "FTP_STORAGE_LOCATION" in message and PASSWORD not in message
     assert f"127.0.0.1:{proxy.port}" in message
 
@@ -798,17 +733,6 @@ def test_a_closed_port_fails_fast(options):
 
 @pytest.mark.parametrize("server", ["ftp_server", "plain_list_server"])
 def test_scan_is_one_listing_per_folder_and_ranges_are_exact(request, server, monkeypatch):
-    s = FTPStorage(**ftp_options(request.getfixturevalue(server)))
-    for name in ["a.txt", "d/b.txt", "d/e/c.txt"]:
-        s.save(name, ContentFile(name.encode() * 3))
-    s.listdir("")  # the connection learns its server's listing dialect
-    commands = Commands(monkeypatch)
-    found = dict(s.scan(""))
-    assert sorted(found) == ["a.txt", "d/b.txt", "d/e/c.txt"]
-    assert found["d/e/c.txt"].size == 27 and found["d/e/c.txt"].modified is not None
-    assert found["a.txt"].hashes == {}
-    listings = [c for c in commands.sent if c in ("MLSD", "LIST")]
-    assert len(listings) == 3 and not {"MLST", "SIZE", "MDTM"} & set(commands.sent)
-    body = s._open_reader("d/e/c.txt", 5, 12).body
-    assert body.read() == (b"d/e/c.txt" * 3)[5:12] and body.read() == b""
-    s.close()
+    with FTPStorage(**ftp_options(request.getfixturevalue(server))) as s:
+        checks.scan_and_ranges(s, lambda: Commands(monkeypatch).current, listing={"MLSD", "LIST"},
+                               stat={"MLST", "SIZE", "MDTM"})

@@ -26,6 +26,8 @@ from storages.backends.sftpstorage import SFTPStorage, SFTPStorageFile
 from storages.errors import StorageUnavailable
 from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
 from storages.testing.helpers import PatternFile
+from tests.backends import fileserver_checks as checks
+from tests.backends.fileserver_checks import wait_for
 from tests.servers import free_port
 from tests.servers.ftp import serve_directory
 from tests.servers.proxy import TCPProxy
@@ -413,21 +415,12 @@ def test_requests_per_operation(sftp, options, monkeypatch):
     assert requests.ops == []
 
 
-def _wait_for(predicate, seconds: float = 10.0):
-    import time
-
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
-
 def test_write_goes_to_a_temporary_name_first(sftp, options):
     root = Path(options["root_path"])
     sftp.upload_threshold = 4  # past it, open("wb") streams into putfo on a worker thread
     f = sftp.open("docs/report.pdf", "wb")
     f.write(b"%PDF-1.7 half")
-    _wait_for(lambda: (root / "docs").exists() and any((root / "docs").iterdir()))
+    wait_for(lambda: (root / "docs").exists() and any((root / "docs").iterdir()))
     assert not (root / "docs" / "report.pdf").exists()
     temps = [p.name for p in (root / "docs").iterdir()]
     assert len(temps) == 1 and temps[0].startswith(".~storages-") and temps[0].endswith(".part")
@@ -454,7 +447,7 @@ def test_a_killed_upload_leaves_nothing_under_the_real_name(sftp_server, options
         s.save("keep.txt", ContentFile(b"old content"))
         f = s.open("keep.txt", "wb")
         f.write(b"new content, but the connection dies" * 1000)
-        _wait_for(lambda: any(p.name.startswith(".~storages-") for p in root.iterdir()))
+        wait_for(lambda: any(p.name.startswith(".~storages-") for p in root.iterdir()))
         proxy.close_connections()  # the connection drops mid-upload
         with pytest.raises(StorageUnavailable, match="SFTP_STORAGE_HOST"):
             f.write(b"more" * 1_000_000)
@@ -467,13 +460,7 @@ def test_a_killed_upload_leaves_nothing_under_the_real_name(sftp_server, options
 
 
 def test_aborted_write_removes_the_temporary_file(sftp, options):
-    sftp.upload_threshold = 4
-    with pytest.raises(RuntimeError):
-        with sftp.open("gone.txt", "wb") as f:
-            f.write(b"x" * 100_000)
-            raise RuntimeError("boom")
-    root = Path(options["root_path"])
-    assert list(root.iterdir()) == []
+    checks.aborted_write_leaves_nothing(sftp, Path(options["root_path"]))
 
 
 def test_create_only_uses_an_exclusive_create(options):
@@ -678,13 +665,7 @@ def test_sftp_client_for_the_callers_thread(options):
 
 
 def test_file_class_signature_of_1_14(sftp):
-    sftp.save("sig.txt", ContentFile(b"sig"))
-    f = SFTPStorageFile("sig.txt", sftp, "rb")
-    assert f.read() == b"sig" and f.name == "sig.txt" and f.mode == "rb" and f.storage is sftp
-    f.close()
-    with SFTPStorageFile("new.txt", sftp, "wb") as w:
-        w.write(b"written")
-    assert sftp.open("new.txt").read() == b"written"
+    checks.file_class_signature(sftp, SFTPStorageFile)
 
 
 def test_listdir_slash_is_the_root_and_directories_exist(sftp, options):
@@ -712,44 +693,22 @@ def test_url_without_base_url_is_a_value_error(options):
 
 
 def test_concurrent_creators_of_one_folder(options):
-    s = SFTPStorage(**options)
-    barrier = threading.Barrier(16)
-
-    def save(i: int) -> str:
-        barrier.wait()
-        return s.save("new/deep/folder/same.txt", ContentFile(b"content %d" % i))
-
-    with ThreadPoolExecutor(16) as pool:
-        names = list(pool.map(save, range(16)))
-    assert len(set(names)) == 16
-    assert {s.open(n).read() for n in names} == {b"content %d" % i for i in range(16)}
-    s.close()
+    with SFTPStorage(**options) as s:
+        checks.same_name_race(s, "new/deep/folder/same.txt")
 
 
 # -- faults and hostile input (issue 14) ---------------------------------------------------------
-@pytest.mark.parametrize("name", ["./", ".\\", "a/..", "sub/"])
+@pytest.mark.parametrize("name", checks.ROOT_OR_FOLDER_NAMES)
 def test_names_of_the_root_or_a_folder_are_refused_before_any_request(sftp, monkeypatch, name):
     sftp.exists("warm")  # connected, so any request would show
     requests = Requests(monkeypatch)
-    with pytest.raises(SuspiciousFileOperation):
-        sftp.delete(name)
-    with pytest.raises(SuspiciousFileOperation):
-        sftp.save(name, ContentFile(b"x"))
-    assert requests.ops == [] and requests.handshakes == 0
-    assert not Path(sftp.root_path).exists()  # nothing was made either
+    checks.refused_before_any_request(sftp, name, requests.ops)
+    assert requests.handshakes == 0 and not Path(sftp.root_path).exists()  # nothing was made either
 
 
 def test_components_over_255_bytes_are_refused_before_any_request(sftp, monkeypatch):
     sftp.exists("warm")
-    requests = Requests(monkeypatch)
-    for name in ["a" * 256 + ".txt", "dir/" + "é" * 128, "x" * 1100 + "/f.txt"]:
-        with pytest.raises(SuspiciousFileOperation, match="255") as info:
-            sftp.save(name, ContentFile(b"x"))
-        assert "SFTPStorage" in str(info.value)
-        with pytest.raises(SuspiciousFileOperation, match="255"):
-            sftp.open(name)
-    assert requests.ops == []
-    assert sftp.save("a" * 251 + ".txt", ContentFile(b"x")) == "a" * 251 + ".txt"  # 255 bytes is fine
+    checks.long_components_refused(sftp, Requests(monkeypatch).ops)
 
 
 def test_saving_onto_a_folder_is_refused_after_one_attempt(options, monkeypatch):
@@ -771,16 +730,7 @@ def test_saving_onto_a_folder_is_refused_after_one_attempt(options, monkeypatch)
 
 
 def test_stale_temporary_files_are_removed_by_the_next_listing(sftp, options):
-    sftp.save("kept.txt", ContentFile(b"x"))
-    root = Path(options["root_path"])
-    old, fresh = root / ".~storages-0123456789abcdef0123.part", root / ".~storages-fedcba9876543210fedc.part"
-    old.write_bytes(b"cut off two hours ago")
-    fresh.write_bytes(b"still uploading")
-    os.utime(old, (time.time() - 7200, time.time() - 7200))
-    assert sftp.listdir("") == ([], ["kept.txt"])  # never shown
-    assert not old.exists()  # older than stale_upload_age (1 hour): removed
-    assert fresh.exists()  # an upload that may still be running stays
-    assert [n for n, _ in sftp.scan("")] == ["kept.txt"]
+    checks.stale_uploads_removed(sftp, Path(options["root_path"]))
 
 
 def test_a_cut_upload_leaves_nothing_under_the_name(sftp_server, options, tmp_path):
@@ -813,13 +763,7 @@ def test_a_cut_read_is_storage_unavailable(sftp_server, options, tmp_path):
 def test_an_unresponsive_server_fails_within_60_s_with_defaults(sftp_server, options, tmp_path):
     with TCPProxy("127.0.0.1", sftp_server.port, mode="blackhole") as proxy:  # accepts TCP, never answers
         params = {k: v for k, v in sftp_server.params(port=proxy.port).items() if k != "timeout"}
-        s = SFTPStorage(**{**options, "params": params})
-        start = time.monotonic()
-        with pytest.raises(StorageUnavailable) as info:
-            s.exists("x")
-        elapsed = time.monotonic() - start
-    assert elapsed < 60, elapsed
-    message = str(info.value)
+        message = checks.unresponsive_within_60_s(SFTPStorage(**{**options, "params": params}))
     assert "SFTP_STORAGE_HOST" in message and "timeout" in message and f"127.0.0.1:{proxy.port}" in message
 
 
@@ -846,13 +790,4 @@ class OneShot(io.RawIOBase):
 
 
 def test_scan_is_one_listing_per_folder_and_ranges_are_exact(sftp, monkeypatch):
-    for name in ["a.txt", "d/b.txt", "d/e/c.txt"]:
-        sftp.save(name, ContentFile(name.encode() * 3))
-    requests = Requests(monkeypatch)
-    found = dict(sftp.scan(""))
-    assert sorted(found) == ["a.txt", "d/b.txt", "d/e/c.txt"]
-    assert found["d/e/c.txt"].size == 27 and found["d/e/c.txt"].modified is not None
-    assert found["a.txt"].hashes == {}  # SFTP stores no content hash
-    assert requests.names().count("stat") == 0 and requests.names().count("opendir") == 3
-    body = sftp._open_reader("d/e/c.txt", 5, 12).body
-    assert body.read() == (b"d/e/c.txt" * 3)[5:12] and body.read() == b""
+    checks.scan_and_ranges(sftp, lambda: Requests(monkeypatch).names, listing={"opendir"}, stat={"stat", "lstat"})
