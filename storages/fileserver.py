@@ -334,8 +334,8 @@ class FileServerStorage(BaseStorage):
 
         try:
             self._run("upload", spec.name, upload, retry=body.restart)
-        except BaseException:
-            if placed:
+        except BaseException as exc:
+            if placed and not _timed_out(exc):  # a server that stopped answering would make us wait again
                 self._discard(list(placed))
             raise
 
@@ -350,6 +350,14 @@ class FileServerStorage(BaseStorage):
         except Exception as exc:
             logger.warning("%s could not remove %s after a failed upload (%s); a listing of the folder removes "
                            "it after %d s", type(self).__name__, paths, type(exc).__name__, self.stale_upload_age)
+
+
+def _timed_out(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if isinstance(exc, TimeoutError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 class FileServerFile(RemoteFile):
