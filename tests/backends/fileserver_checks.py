@@ -117,3 +117,29 @@ def unresponsive_within_60_s(storage: Any) -> str:
         storage.exists("x")
     assert time.monotonic() - start < 60
     return str(info.value)
+
+
+def frozen_during_a_read(storage: Any, freeze: Callable[[bool], None], setting: str) -> None:
+    """A server paused (SIGSTOP) in the middle of a read: StorageUnavailable naming ``setting`` within its
+    timeout (2 s here); once it runs again, the storage works again with the content intact."""
+    from django.core.files.base import File
+
+    from storages.errors import StorageUnavailable
+    from storages.testing.helpers import PatternFile
+
+    payload = PatternFile(8 * 1024 * 1024, seed=7)
+    storage.save("frozen.bin", File(payload, name="frozen.bin"))
+    f = storage.open("frozen.bin")
+    payload.seek(0)
+    assert f.read(1000) == payload.read(1000)  # the transfer is under way
+    freeze(True)
+    try:
+        start = time.monotonic()
+        with pytest.raises(StorageUnavailable, match=setting):
+            f.read()
+        assert time.monotonic() - start < 10
+    finally:
+        freeze(False)
+    f.close()
+    payload.seek(0)
+    assert storage.open("frozen.bin").read() == payload.read()

@@ -736,3 +736,20 @@ def test_scan_is_one_listing_per_folder_and_ranges_are_exact(request, server, mo
     with FTPStorage(**ftp_options(request.getfixturevalue(server))) as s:
         checks.scan_and_ranges(s, lambda: Commands(monkeypatch).current, listing={"MLSD", "LIST"},
                                stat={"MLST", "SIZE", "MDTM"})
+
+
+def test_a_server_frozen_during_a_read(tmp_path):
+    import os
+    import signal
+
+    server = start_pyftpdlib(tmp_path / "frozen")
+    try:
+        s = FTPStorage(**ftp_options(server, timeout=2))
+
+        def freeze(on: bool) -> None:
+            os.kill(server.process.proc.pid, signal.SIGSTOP if on else signal.SIGCONT)
+
+        checks.frozen_during_a_read(s, freeze, "FTP_STORAGE_TIMEOUT")
+        s.close()
+    finally:
+        server.stop()

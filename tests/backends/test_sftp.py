@@ -791,3 +791,23 @@ class OneShot(io.RawIOBase):
 
 def test_scan_is_one_listing_per_folder_and_ranges_are_exact(sftp, monkeypatch):
     checks.scan_and_ranges(sftp, lambda: Requests(monkeypatch).names, listing={"opendir"}, stat={"stat", "lstat"})
+
+
+def test_a_server_frozen_during_a_read(tmp_path):
+    import signal
+
+    from tests.servers.sftp import _descendants
+
+    server = start_sftp(tmp_path / "sshd")
+    try:
+        s = SFTPStorage(host="127.0.0.1", params=server.params(timeout=2), known_host_file=str(server.known_hosts),
+                        root_path=str(tmp_path / "files"), unknown_host="reject")
+
+        def freeze(on: bool) -> None:
+            for pid in [server.process.proc.pid, *_descendants(server.process.proc.pid)]:
+                os.kill(pid, signal.SIGSTOP if on else signal.SIGCONT)
+
+        checks.frozen_during_a_read(s, freeze, "SFTP_STORAGE_PARAMS")
+        s.close()
+    finally:
+        server.stop()
