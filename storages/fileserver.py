@@ -207,6 +207,8 @@ class FileServerStorage(BaseStorage):
         held = self._lazy("_held", dict)
         session = held.get(threading.get_ident())
         if session is None or not self._session_alive(session):
+            if session is not None:
+                self._sessions.discard(session)
             session, _ = self._sessions.acquire()
             held[threading.get_ident()] = session
         return session
@@ -282,7 +284,12 @@ class FileServerStorage(BaseStorage):
                     # An upload cut off without a chance to clean up (the connection or process died).
                     logger.info("%s: removing the stale unfinished upload %s/%s", type(self).__name__, folder,
                                 entry.name)
-                    self._remove(session, posixpath.join(folder, entry.name))
+                    try:
+                        self._remove(session, posixpath.join(folder, entry.name))
+                    except Exception as exc:  # best effort: the listing itself must not fail
+                        if self._is_broken_error(session, exc):
+                            raise
+                        logger.warning("%s could not remove %s/%s (%s)", type(self).__name__, folder, entry.name, exc)
         return entries
 
     def _makedirs(self, session: Any, folder: str) -> None:
