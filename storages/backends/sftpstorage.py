@@ -192,8 +192,6 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
     def _endpoint_label(self) -> str:
         return f"{self.host}:{self.params.get('port', 22)}"
 
-    _where = _endpoint_label
-
     def _known_hosts_path(self) -> str | None:
         if self.known_host_file:
             path = os.path.expanduser(str(self.known_host_file))
@@ -242,14 +240,14 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
         except paramiko.BadHostKeyException as exc:
             client.close()
             raise ImproperlyConfigured(
-                f"SFTPStorage refused {self._where()}: its host key ({_fingerprint(exc.key)}) is not the one "
+                f"SFTPStorage refused {self._endpoint_label()}: its host key ({_fingerprint(exc.key)}) is not the one "
                 f"in known_hosts ({_fingerprint(exc.expected_key)}). Someone may be intercepting the connection; "
                 "if the server's key really changed, update SFTP_KNOWN_HOST_FILE."
             ) from exc
         except _HostKeyRejected as exc:
             client.close()
             raise ImproperlyConfigured(
-                f"SFTPStorage refused {self._where()}: the host is not in known_hosts and "
+                f"SFTPStorage refused {self._endpoint_label()}: the host is not in known_hosts and "
                 "SFTP_STORAGE_UNKNOWN_HOST is 'reject'. Add its key to SFTP_KNOWN_HOST_FILE "
                 "(ssh-keyscan -p PORT HOST >> known_hosts, after checking the fingerprint)."
             ) from exc
@@ -258,18 +256,18 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
             typed = self.__dict__.pop("_password", None)  # a wrong typed password is asked for again next time
             if typed is None and self._can_prompt():
                 self._password = getpass.getpass(
-                    f"Password for {self.params.get('username') or getpass.getuser()}@{self._where()}: ")
+                    f"Password for {self.params.get('username') or getpass.getuser()}@{self._endpoint_label()}: ")
                 return self._connect()
             raise _LoginRefused(
                 errno.EACCES,
-                f"SFTPStorage could not log in to {self._where()} as "
+                f"SFTPStorage could not log in to {self._endpoint_label()} as "
                 f"{self.params.get('username') or getpass.getuser()!r} ({type(exc).__name__}: {exc}); check "
                 "username, key_filename / pkey and password in SFTP_STORAGE_PARAMS (OPTIONS[\"params\"])",
             ) from exc
         except (paramiko.SSHException, EOFError, OSError) as exc:
             client.close()
             raise self._unavailable(exc, "connecting") from exc
-        logger.debug("sftp connect %s %.1fms", self._where(), (time.perf_counter() - start) * 1000)
+        logger.debug("sftp connect %s %.1fms", self._endpoint_label(), (time.perf_counter() - start) * 1000)
         return client
 
     def _can_prompt(self) -> bool:
