@@ -1,7 +1,9 @@
 """Benchmark FTPStorage against local pyftpdlib (plain and TLS) and vsftpd: time, FTP commands and peak memory.
 
-Run: ``.venv/bin/python bench/bench_ftp.py [--big-mb 1024] [--no-vsftpd]``. Prints the bench table plus
-1 GB through the storage both ways (``requests`` counts FTP commands; a transfer is PASV + STOR/RETR).
+Run: ``.venv/bin/python bench/bench_ftp.py [--big-mb 200] [--no-vsftpd]``. Prints the bench table plus
+200 MB saved from a file, from a one-shot stream and through ``open("wb")``, each read back (``requests``
+counts FTP commands, a transfer is PASV + STOR/RETR; for the big transfers ``peak MB`` is the growth of
+the process's resident set size).
 """
 
 from __future__ import annotations
@@ -9,13 +11,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ftplib
+import gc
 import hashlib
+import io
+import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
-import tracemalloc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,31 +51,72 @@ def ftp_commands() -> Iterator[dict[str, int]]:
         ftplib.FTP.putcmd = original  # type: ignore[method-assign]
 
 
-def _timed(fn: Callable[[], Any], counter, traced: bool) -> tuple[float, int, float]:
-    """(seconds, requests, peak MB of the Python heap when traced)."""
-    if traced:
-        tracemalloc.start()
-    try:
-        with counter() as counts:
-            start = time.perf_counter()
-            fn()
-            seconds = time.perf_counter() - start
-        peak = tracemalloc.get_traced_memory()[1] / MB if traced else 0.0
-    finally:
-        if traced:
-            tracemalloc.stop()
-    return seconds, counts["requests"], peak
+class RSSPeak:
+    """Peak growth of the resident set size (MB) while the block runs, sampled every 5 ms from /proc."""
+
+    def __enter__(self) -> RSSPeak:
+        self.base = self.peak = _rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.005):
+            self.peak = max(self.peak, _rss())
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, _rss())
+
+    @property
+    def growth_mb(self) -> float:
+        return (self.peak - self.base) / MB
 
 
-def big_transfer_rows(label: str, storage: Any, size: int, counter) -> list[dict[str, Any]]:
-    """``size`` bytes through save() and a streamed read: untraced for the speed, traced for the peak heap."""
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class OneShotStream(io.RawIOBase):
+    """A non-seekable stream (a pipe, a request body): the upload can't know its size or rewind it."""
+
+    def __init__(self, source: PatternFile) -> None:
+        super().__init__()
+        self.source = source
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:  # type: ignore[override]
+        return self.source.readinto(buffer)
+
+
+def big_transfer_rows(label: str, storage: Any, size: int, counter, workdir: Path) -> list[dict[str, Any]]:
+    """``size`` bytes saved from a file on disk, from a one-shot stream, through open("wb"), and read back:
+    seconds, requests and peak RSS growth of each."""
     source = PatternFile(size, seed=11)
     expected = source.digest()
+    on_disk = workdir / "big-source.bin"
+    with open(on_disk, "wb") as f:
+        for chunk in iter(lambda: source.read(MB), b""):
+            f.write(chunk)
     got: dict[str, str] = {}
 
-    def save() -> None:
-        source.seek(0)
-        storage.save("big/one.bin", File(source, name="one.bin"))
+    def save_file() -> None:
+        with open(on_disk, "rb") as f:
+            storage.save("big/one.bin", File(f, name="one.bin"))
+
+    def save_stream() -> None:
+        storage.save("big/one.bin", File(OneShotStream(PatternFile(size, seed=11)), name="one.bin"))
+
+    def write() -> None:
+        data = PatternFile(size, seed=11)
+        with storage.open("big/one.bin", "wb") as f:
+            for chunk in iter(lambda: data.read(MB), b""):
+                f.write(chunk)
 
     def read() -> None:
         digest = hashlib.sha256()
@@ -80,21 +126,28 @@ def big_transfer_rows(label: str, storage: Any, size: int, counter) -> list[dict
         got["sha"] = digest.hexdigest()
 
     rows = []
-    for op, fn in (("save", save), ("read", read)):
-        seconds, requests, _ = _timed(fn, counter, traced=False)
-        _, _, peak = _timed(fn, counter, traced=True)
+    for op, fn in (("save from a file", save_file), ("read (chunks)", read), ("save a one-shot stream", save_stream),
+                   ("read (chunks)", read), ('open("wb") + write', write), ("read (chunks)", read)):
+        gc.collect()
+        with counter() as counts, RSSPeak() as rss:
+            start = time.perf_counter()
+            fn()
+            seconds = time.perf_counter() - start
         rate = size / MB / seconds
         rows.append({"impl": label, "operation": f"{op} {size // MB} MB ({rate:.0f} MB/s)",
-                     "median_ms": seconds * 1000, "requests": requests, "peak_mb": peak})
-    assert got["sha"] == expected, "the big file came back different"
+                     "median_ms": seconds * 1000, "requests": counts["requests"], "peak_mb": rss.growth_mb})
+        if op.startswith("read"):
+            assert got.pop("sha") == expected, "the big file came back different"
     storage.delete("big/one.bin")
+    on_disk.unlink()
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--big-mb", type=int, default=1024, help="size of the big transfer (MB)")
+    parser.add_argument("--big-mb", type=int, default=200, help="size of the big transfer (MB)")
     parser.add_argument("--no-vsftpd", action="store_true", help="skip vsftpd (needs root)")
+    parser.add_argument("--big-only", action="store_true", help="only the big transfers")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-ftp-"))
     servers = [("pyftpdlib", start_pyftpdlib(work / "plain")),
@@ -108,11 +161,11 @@ def main() -> None:
                                  tls_ca_file=str(server.cert) if server.cert else None,
                                  base_url="https://media.example.com/")
             impl = f"FTP {label}"
-            if label == "pyftpdlib":
+            if label == "pyftpdlib" and not args.big_only:
                 rows += run_storage_bench(impl, storage, counter=ftp_commands)
-            rows += big_transfer_rows(impl, storage, args.big_mb * MB, counter=ftp_commands)
+            rows += big_transfer_rows(impl, storage, args.big_mb * MB, counter=ftp_commands, workdir=work)
             storage.close()
-        print_table(rows, "FTPStorage on 127.0.0.1 (requests = FTP commands)")
+        print_table(rows, "FTPStorage on 127.0.0.1 (requests = FTP commands; big transfers: peak MB = RSS growth)")
     finally:
         for _, server in servers:
             server.stop()

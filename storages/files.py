@@ -18,8 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
-import posixpath
-import uuid
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
@@ -42,7 +40,6 @@ __all__ = [
     "ReadAhead",
     "CheckedBody",
     "RemoteFile",
-    "RenameIntoPlaceWriter",
     "is_temp_name",
     "parse_mode",
 ]
@@ -179,40 +176,9 @@ TEMP_SUFFIX = ".part"
 
 
 def is_temp_name(filename: str) -> bool:
-    """True for the hidden names that :class:`RenameIntoPlaceWriter` writes to (kept out of listdir)."""
+    """True for the hidden names file servers upload to before renaming (:mod:`storages.fileserver`);
+    kept out of listdir."""
     return filename.startswith(TEMP_PREFIX) and filename.endswith(TEMP_SUFFIX)
-
-
-class RenameIntoPlaceWriter(io.RawIOBase):
-    """Base of writers for file servers (SFTP, FTP): stream into a hidden temporary name
-    beside ``path``; the subclass's ``close()`` renames it into place, ``abort()`` removes it.
-
-    So a killed upload never leaves half a file under the real name. Subclasses
-    implement ``_send(view)`` (and ``close``/``abort``).
-    """
-
-    def __init__(self, storage: BaseStorage, spec: UploadSpec, path: str) -> None:
-        super().__init__()
-        self.storage = storage
-        self.spec = spec
-        self.bytes_written = 0
-        self.path = path
-        self.folder = posixpath.dirname(path)
-        self.temp = posixpath.join(self.folder, f"{TEMP_PREFIX}{uuid.uuid4().hex[:20]}{TEMP_SUFFIX}")
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:  # type: ignore[override]
-        if self.closed:
-            raise ValueError("write to a closed upload")
-        view = memoryview(data).cast("B")
-        self._send(view)
-        self.bytes_written += len(view)
-        return len(view)
-
-    def _send(self, view: memoryview) -> None:
-        raise NotImplementedError
 
 
 @dataclass(frozen=True)

@@ -1,21 +1,13 @@
 """Files on an FTP server (plain, active mode, or explicit TLS), through the standard library's ftplib.
 
-``FTP_STORAGE_LOCATION = "ftp://user:password@host:port/path"``; the scheme
-``aftp`` uses active mode, ``ftps`` explicit TLS on the control and the data
-connections (``AUTH TLS`` + ``PROT P``). Percent-encode reserved characters in
-the user and password (``@`` is ``%40``, ``:`` is ``%3A``, ``/`` is ``%2F``).
+``FTP_STORAGE_LOCATION = "ftp://user:password@host:port/path"``; ``aftp://`` is active mode, ``ftps://``
+explicit TLS on control and data connections. Percent-encode ``@ : /`` in the user and password.
 
-Commands per operation: ``exists()`` / ``size()`` / ``get_modified_time()``
-one ``MLST`` (servers without it: ``SIZE`` + ``MDTM``); ``open()`` the same,
-then on the first read ``PASV`` + ``RETR`` (``REST`` after a seek);
-``save()`` ``PASV`` + ``STOR`` of a temporary name, then ``RNFR`` + ``RNTO``
-(overwrite off: a ``MLST``/``SIZE`` check just before the rename);
-``delete()`` one ``DELE``; ``listdir()`` ``PASV`` + ``MLSD`` (or ``LIST``).
-
-FTP has no atomic create-if-absent: with overwrite off, two processes saving
-the same name within one round trip of each other can both succeed, the later
-one replacing the earlier. Inside one process the check and the rename are
-serialised, so threads never collide.
+Commands: ``exists()`` / ``size()`` one ``MLST`` (else ``SIZE`` + ``MDTM``); ``open()`` the same, then
+``PASV`` + ``RETR`` (``REST`` after a seek); ``save()`` ftplib's ``storbinary`` into a hidden temporary
+name, then ``RNFR`` + ``RNTO`` (overwrite off: an ``MLST`` check just before); ``delete()`` one ``DELE``;
+``listdir()`` ``PASV`` + ``MLSD`` (or ``LIST``). FTP has no atomic create-if-absent: inside one process
+the check and the rename are serialised, but two processes saving one name at once can both succeed.
 """
 
 from __future__ import annotations
@@ -27,9 +19,7 @@ import logging
 import posixpath
 import re
 import ssl
-import threading
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
@@ -37,11 +27,12 @@ from urllib.parse import unquote, urlsplit
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
-from storages import naming
-from storages.base import BaseStorage, join_url
 from storages.conf import Setting, setting
 from storages.errors import StorageError, StorageUnavailable
-from storages.files import ObjectInfo, ReadResult, RemoteFile, RenameIntoPlaceWriter, UploadSpec, is_temp_name
+from storages.files import ObjectInfo, ReadResult
+from storages.fileserver import Entry, FileServerFile, FileServerStorage
+from storages.legacy import FTP_LEGACY
+from storages.pool import ServerBusy
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +40,7 @@ __all__ = ["FTPStorage", "FTPStorageFile", "FTPStorageException"]
 
 SCHEMES = ("ftp", "aftp", "ftps")
 DEFAULT_PORT = 21
-#: Idle FTP connections kept for reuse.
-MAX_IDLE_CONNECTIONS = 8
 READ_CHUNK = 256 * 1024
-#: Temporary upload names; listdir() hides them.
 
 _SETTINGS = (
     Setting("location", ("FTP_STORAGE_LOCATION",), None, secret=True,
@@ -66,10 +54,6 @@ _SETTINGS = (
             doc="CA bundle that signs the server's certificate (ftps://); unset: the system's trust store."),
     Setting("timeout", ("FTP_STORAGE_TIMEOUT",), 30, doc="Seconds to wait for a connection or a reply."),
 )
-
-# Process-wide locks that serialise "check the name, then rename" per target (FTP has no create-if-absent).
-_COMMIT_LOCKS = [threading.Lock() for _ in range(64)]
-
 
 class FTPStorageException(StorageError):
     """An FTP error with no more specific Python equivalent (kept for code that catches it)."""
@@ -114,7 +98,20 @@ def _parse_location(location: str) -> _Target:
                    password=unquote(parts.password or ""), path=unquote(parts.path))
 
 
-class _TLSClient(ftplib.FTP_TLS):
+class _Client(ftplib.FTP):
+    """A logged-in connection (a pooled session) that stays in binary mode: storbinary/retrbinary's
+    ``TYPE I`` costs no round trip (listings are read as bytes too, so nothing switches to ASCII)."""
+
+    binary = mlst = False
+    list_a: bool | None = None  # whether "LIST -a <path>" works (unknown until tried)
+
+    def voidcmd(self, cmd: str) -> str:
+        if cmd == "TYPE I" and getattr(self, "binary", False):
+            return "200 Binary mode already set"
+        return super().voidcmd(cmd)
+
+
+class _TLSClient(_Client, ftplib.FTP_TLS):
     """FTP_TLS that resumes the control connection's TLS session on data connections.
 
     Servers such as vsftpd (``require_ssl_reuse``) refuse data connections
@@ -128,103 +125,14 @@ class _TLSClient(ftplib.FTP_TLS):
         return conn, size
 
 
-class _Conn:
-    """One logged-in FTP connection, used by one thread at a time."""
-
-    def __init__(self, ftp: ftplib.FTP, features: set[str]) -> None:
-        self.ftp = ftp
-        self.mlst = "MLST" in features
-        self.fresh = True
-
-    def close(self) -> None:
-        try:
-            self.ftp.close()
-        except Exception:  # pragma: no cover - closing a broken connection
-            pass
-
-
-class _ServerBusy(_FTPUnavailable):
-    """421 at the greeting: the server has as many of our connections as it allows."""
-
-
-class _Pool:
-    """Idle connections are reused; when the server allows no more, wait for one to come back."""
-
-    def __init__(self, storage: FTPStorage) -> None:
-        self.storage = storage
-        self._cond = threading.Condition()
-        self._idle: list[_Conn] = []
-        self._out = 0  # connections handed out and not yet returned
-
-    def acquire(self) -> _Conn:
-        deadline: float | None = None
-        while True:
-            with self._cond:
-                if self._idle:
-                    conn = self._idle.pop()
-                    conn.fresh = False
-                    self._out += 1
-                    return conn
-                self._out += 1  # counted while connecting, so other threads know one may come back
-            try:
-                return self.storage._connect()
-            except _ServerBusy:
-                with self._cond:
-                    self._out -= 1
-                    deadline = deadline or time.monotonic() + self.storage.timeout
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise
-                    logger.debug("ftp: the server allows no more connections; waiting for one of ours")
-                    # Woken when one of ours is returned; the server may also be busy with others.
-                    self._cond.wait(min(remaining, 0.5 if self._out == 0 else remaining))
-            except BaseException:
-                with self._cond:
-                    self._out -= 1
-                raise
-
-    def release(self, conn: _Conn) -> None:
-        with self._cond:
-            self._out -= 1
-            if len(self._idle) < MAX_IDLE_CONNECTIONS:
-                self._idle.append(conn)
-                self._cond.notify()
-                return
-            self._cond.notify()
-        self._quit(conn)
-
-    def discard(self, conn: _Conn) -> None:
-        with self._cond:
-            self._out -= 1
-            self._cond.notify()
-        conn.close()
-
-    def _quit(self, conn: _Conn) -> None:
-        try:
-            conn.ftp.quit()
-        except Exception:
-            pass
-        conn.close()
-
-    def close(self) -> None:
-        with self._cond:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            self._quit(conn)
-
-
 def _status(exc: BaseException) -> str:
     """The server's reply code of an ftplib error ('' when it is not a reply)."""
-    if isinstance(exc, ftplib.Error) and exc.args:
-        return str(exc.args[0])[:3]
-    return ""
+    return str(exc.args[0])[:3] if isinstance(exc, ftplib.Error) and exc.args else ""
 
 
 def _broken(exc: BaseException) -> bool:
-    """Whether the connection can't be used after ``exc`` (dropped, timed out, out of step)."""
-    if isinstance(exc, (ftplib.error_reply, ftplib.error_proto, EOFError, OSError)):
-        return True
-    return _status(exc) == "421"  # the server is closing the connection
+    """Whether the connection can't be used after ``exc`` (dropped, timed out, out of step, 421 closing)."""
+    return isinstance(exc, (ftplib.error_reply, ftplib.error_proto, EOFError, OSError)) or _status(exc) == "421"
 
 
 def _parse_time(value: str) -> dt.datetime | None:
@@ -246,86 +154,75 @@ def _facts(text: str) -> tuple[dict[str, str], str]:
 
 
 _LIST_LINE = re.compile(
-    r"^(?P<kind>[-dlbcps])[-rwxsStTl+.@]{9,10}\s+\d+\s+\S+\s+\S+\s+\d+\s+"
-    r"\w{3}\s+\d{1,2}\s+(?:\d{1,2}:\d{2}|\d{4}) (?P<name>.+)$"
+    r"^(?P<kind>[-dlbcps])[-rwxsStTl+.@]{9,10}\s+\d+\s+\S+\s+\S+\s+(?P<size>\d+)\s+"
+    r"(?P<when>\w{3}\s+\d{1,2}\s+(?:\d{1,2}:\d{2}|\d{4})) (?P<name>.+)$"
 )
 
 
-def _parse_list(lines: list[str]) -> tuple[list[str], list[str]]:
-    """Unix ``ls -l`` style LIST output -> (dirs, files); links are skipped."""
-    dirs, files = [], []
-    for line in lines:
-        match = _LIST_LINE.match(line)
-        if not match:
+def _list_time(text: str) -> dt.datetime | None:
+    """``Jan  5 13:40`` (within the last year, UTC on vsftpd and pyftpdlib) or ``Jan  5  2020``."""
+    now = dt.datetime.now(dt.timezone.utc)
+    for fmt, year in (("%b %d %H:%M %Y", now.year), ("%b %d %Y", None)):
+        try:
+            when = dt.datetime.strptime(" ".join(text.split()) + (f" {year}" if year else ""), fmt)
+        except ValueError:
             continue
-        kind, name = match["kind"], match["name"]
-        if kind == "d":
-            dirs.append(name)
-        elif kind == "-":
-            files.append(name)
-    return dirs, files
+        when = when.replace(tzinfo=dt.timezone.utc)
+        return when.replace(year=when.year - 1) if when > now + dt.timedelta(days=1) else when
+    return None
 
 
-def _parse_mlsd(lines: list[str]) -> tuple[list[str], list[str]]:
-    dirs, files = [], []
-    for line in lines:
-        facts, name = _facts(line)
-        kind = facts.get("type", "").lower()
-        if kind == "dir":
-            dirs.append(name)
-        elif kind == "file":
-            files.append(name)
-    return dirs, files
+def _parse_list(lines: list[str]) -> list[Entry]:
+    """Unix ``ls -l`` style LIST output; links and other kinds are skipped."""
+    matches = (_LIST_LINE.match(line) for line in lines)
+    return [Entry(m["name"], m["kind"] == "d", ObjectInfo(size=int(m["size"]), modified=_list_time(m["when"])))
+            for m in matches if m and m["kind"] in "d-"]
+
+
+def _mlsx_info(facts: dict[str, str]) -> ObjectInfo:
+    return ObjectInfo(size=int(facts.get("size", 0)), modified=_parse_time(facts.get("modify", "")))
+
+
+def _parse_mlsd(lines: list[str]) -> list[Entry]:
+    parsed = (_facts(line) for line in lines)
+    return [Entry(name, facts.get("type", "").lower() == "dir", _mlsx_info(facts))
+            for facts, name in parsed if facts.get("type", "").lower() in ("dir", "file")]
 
 
 @deconstructible
-class FTPStorage(BaseStorage):
+class FTPStorage(FileServerStorage):
     """Files on an FTP server: ``FTP_STORAGE_LOCATION = "ftp://user:pass@host:21/path"``."""
 
-    # One stream per read already runs at the link's speed; ranges would cost new transfers.
-    default_read_ahead = False
     settings_table = _SETTINGS
-    overwrite_option = "allow_overwrite"
-    transient_attributes = ("_pool",)
-    uses_key_prefix = False  # ``location`` is the server URL; keys are joined under its path here
+    legacy_settings = FTP_LEGACY
     missing_times: ClassVar[dict[str, str]] = {
         "created": "FTP servers report no creation time",
         "accessed": "FTP servers report no access time",
     }
+    endpoint_setting = "the host and port in FTP_STORAGE_LOCATION, and FTP_STORAGE_TIMEOUT"
+    root_setting = 'the path in FTP_STORAGE_LOCATION (OPTIONS["location"])'
 
     def configure(self) -> None:
         self._target = _parse_location(self.location) if self.location else None
         # The directory holding the files; no path in the URL means the login directory (asked at login).
         self._base: str | None = posixpath.normpath(self._target.path) if self._target and self._target.path else None
-        self.timeout = float(self.timeout)
+        self.timeout = self._timeout = float(self.timeout)
 
     def __repr__(self) -> str:
         return f"<FTPStorage location={str(self._target) if self._target else None!r}>"
 
-    # -- names: keys are relative to the location's path ---------------------
-    def _key(self, name: str, *, allow_root: bool = False) -> str:
-        return naming.to_key("", name, allow_root=allow_root)
+    def disconnect(self) -> None:
+        """Log out of every connection (as in django-storages 1.14; same as ``close()``)."""
+        self.close()
 
-    def _name(self, key: str) -> str:
-        return key
+    def _endpoint_label(self) -> str:
+        return f"{self._target.host}:{self._target.port}" if self._target else "its server"
 
-    def _path(self, key: str) -> str:
-        base = self._base or "/"
-        key = key.rstrip("/")
-        return posixpath.join(base, key) if key else base
+    def _unavailable(self, exc: BaseException, op: str, where: str | None = None) -> StorageUnavailable:
+        # Also an FTPStorageException, for code written against 1.14 that catches it.
+        return _FTPUnavailable(str(super()._unavailable(exc, op, where)))
 
-    # -- connections -------------------------------------------------------
-    @property
-    def _connections(self) -> _Pool:
-        return self._lazy("_pool", lambda: _Pool(self))
-
-    def close(self) -> None:
-        """Log out of every pooled connection (the storage reconnects if used again)."""
-        pool = self.__dict__.pop("_pool", None)
-        if pool is not None:
-            pool.close()
-
-    def _connect(self) -> _Conn:
+    def _new_session(self) -> _Client:
         target = self._target
         if target is None:
             raise ImproperlyConfigured(
@@ -336,9 +233,9 @@ class FTPStorage(BaseStorage):
         if target.scheme == "ftps":
             context = ssl.create_default_context(cafile=self.tls_ca_file) if self.tls_ca_file else (
                 ssl.create_default_context())
-            ftp: ftplib.FTP = _TLSClient(context=context, timeout=self.timeout, encoding=self.encoding)
+            ftp: _Client = _TLSClient(context=context, timeout=self.timeout, encoding=self.encoding)
         else:
-            ftp = ftplib.FTP(timeout=self.timeout, encoding=self.encoding)
+            ftp = _Client(timeout=self.timeout, encoding=self.encoding)
         try:
             ftp.connect(target.host, target.port)
             ftp.login(target.user, target.password)
@@ -346,10 +243,12 @@ class FTPStorage(BaseStorage):
                 ftp.prot_p()
             ftp.set_pasv(target.scheme != "aftp")
             ftp.voidcmd("TYPE I")  # binary transfers; SIZE is refused in ASCII mode by some servers
+            ftp.binary = True
             try:
                 features = {line.strip().split(" ")[0].upper() for line in ftp.sendcmd("FEAT").splitlines()[1:-1]}
             except ftplib.error_perm:
                 features = set()
+            ftp.mlst = "MLST" in features
             if "UTF8" in features and self.encoding.lower().replace("-", "") == "utf8":
                 try:
                     ftp.sendcmd("OPTS UTF8 ON")
@@ -382,415 +281,212 @@ class FTPStorage(BaseStorage):
             raise FTPStorageException(f"FTPStorage: {target} refused the session ({exc})") from exc
         except (ftplib.Error, EOFError, OSError) as exc:
             ftp.close()
-            kind = _ServerBusy if _status(exc) == "421" else _FTPUnavailable
-            raise kind(
-                f"FTPStorage could not reach {target.host}:{target.port} ({type(exc).__name__}: {exc}); check "
-                "the host and port in FTP_STORAGE_LOCATION and the network"
-            ) from exc
+            if _status(exc) == "421":  # the server has as many of our connections as it allows
+                raise ServerBusy(str(exc)) from exc
+            raise self._unavailable(exc, "connecting") from exc
         logger.debug("ftp connect %s:%s %.1fms", target.host, target.port, (time.perf_counter() - start) * 1000)
-        return _Conn(ftp, features)
+        return ftp
 
-    # -- one remote call -----------------------------------------------------
-    def _run(self, op: str, name: str | None, fn: Callable[[_Conn], Any], *, keep: bool = False) -> Any:
-        """Run ``fn(conn)`` on a pooled connection: logged, errors translated.
+    # -- sessions ----------------------------------------------------------
+    def _session_alive(self, ftp: _Client) -> bool:
+        return ftp.sock is not None
 
-        A reused connection the server dropped is replaced and the call
-        retried once. With ``keep`` the result is ``(value, conn)`` and the
-        caller releases the connection.
-        """
-        pool = self._connections
-        while True:
-            conn = pool.acquire()
-            start = time.perf_counter()
-            try:
-                value = fn(conn)
-            except (StorageError, ImproperlyConfigured, FileNotFoundError, FileExistsError):
-                pool.release(conn)
-                raise
-            except UnicodeEncodeError as exc:  # nothing was sent: the connection is fine
-                pool.release(conn)
-                raise ValueError(
-                    f"FTPStorage can't send {name!r} in the encoding {self.encoding!r}; set FTP_STORAGE_ENCODING "
-                    "(OPTIONS[\"encoding\"]) to 'utf-8' if the server supports UTF-8 names"
-                ) from exc
-            except Exception as exc:
-                if not _broken(exc):
-                    pool.release(conn)
-                    raise self._translate(exc, name, op) from exc
-                pool.discard(conn)
-                if not conn.fresh and not isinstance(exc, TimeoutError):
-                    logger.debug("ftp %s: the connection was dropped (%s); reconnecting", op, type(exc).__name__)
-                    continue
-                raise self._unavailable(exc, f"{op} of {name!r}") from exc
-            logger.debug("ftp %s %s %.1fms", op, name, (time.perf_counter() - start) * 1000)
-            if keep:
-                return value, conn
-            pool.release(conn)
-            return value
+    def _end_session(self, ftp: _Client) -> None:
+        ftp.close()
 
-    def _unavailable(self, exc: BaseException, doing: str) -> _FTPUnavailable:
-        target = self._target
-        where = f"{target.host}:{target.port}" if target else "the server"
-        return _FTPUnavailable(f"FTPStorage lost the connection to {where} during {doing} "
-                               f"({type(exc).__name__}: {exc})")
+    def _broken(self, ftp: _Client, exc: BaseException) -> bool:
+        return _broken(exc) or not self._session_alive(ftp)
 
     def _translate(self, exc: BaseException, name: str | None, op: str) -> BaseException:
-        code = _status(exc)
-        if code in ("530", "532"):
+        if isinstance(exc, UnicodeEncodeError):  # nothing was sent: the connection is fine
+            return ValueError(f"FTPStorage can't send {name!r} in the encoding {self.encoding!r}; set FTP_STORAGE_"
+                              "ENCODING (OPTIONS[\"encoding\"]) to 'utf-8' if the server supports UTF-8 names")
+        if _broken(exc):
+            return self._unavailable(exc, op)
+        if _status(exc) in ("530", "532"):
             return _FTPLoginError(errno.EACCES, f"FTPStorage is not logged in ({exc}) during {op} of {name!r}", name)
         return FTPStorageException(f"FTPStorage: {op} of {name!r} failed: {exc}")
 
-    @staticmethod
-    def _missing(name: str | None, detail: str = "") -> FileNotFoundError:
-        return FileNotFoundError(errno.ENOENT, f"No such file in FTPStorage: {name!r}{detail}", name)
+    # -- session-level hooks -------------------------------------------------
+    def _path(self, key: str) -> str:
+        if self._base is None:
+            self._run("login", None, lambda ftp: None)  # the login directory is learnt at login
+        key = key.rstrip("/")
+        return posixpath.join(self._base or "/", key) if key else (self._base or "/")
 
-    # -- primitives --------------------------------------------------------
-    def _stat_on(self, conn: _Conn, key: str) -> ObjectInfo:
-        path = self._path(key)
-        ftp = conn.ftp
+    def _put(self, ftp: _Client, path: str, fileobj: Any) -> None:
         try:
-            if conn.mlst:
-                reply = ftp.sendcmd(f"MLST {path}")
-                lines = [line for line in reply.splitlines() if line.startswith(" ")]
-                facts, _ = _facts(lines[0].strip() if lines else "")
-                if facts.get("type", "file").lower() != "file":
-                    raise self._missing(key, " (it is a directory)")
-                modified = _parse_time(facts["modify"]) if "modify" in facts else None
-                return ObjectInfo(size=int(facts.get("size", 0)), modified=modified)
-            size = ftp.size(path)
-            if size is None:
-                raise self._missing(key)
-            reply = ftp.sendcmd(f"MDTM {path}")
-            return ObjectInfo(size=int(size), modified=_parse_time(reply[4:].strip()))
-        except ftplib.error_perm as exc:
-            if _status(exc) == "550":
-                raise self._missing(key) from exc
+            ftp.storbinary(f"STOR {path}", fileobj, blocksize=READ_CHUNK)
+        except ftplib.error_perm:
+            raise  # refused before the transfer: the connection is in step
+        except BaseException:
+            ftp.close()  # cut mid-transfer: the server's reply is still pending, so this connection is done
             raise
 
-    def _stat(self, key: str) -> ObjectInfo:
-        return self._run("stat", key, lambda conn: self._stat_on(conn, key))
+    def _mkdir(self, ftp: _Client, path: str) -> None:
+        ftp.mkd(path)
 
-    def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
-        info = self._stat(key)
-        return ReadResult(_Reader(self, key, offset, info.size), info)
-
-    def _open_writer(self, spec: UploadSpec) -> _Writer:
-        return _Writer(self, spec)
-
-    def _delete(self, key: str) -> None:
-        def delete(conn: _Conn) -> None:
-            try:
-                conn.ftp.delete(self._path(key))
-            except ftplib.error_perm as exc:
-                # 550 also means "not allowed": only a file that is really gone is fine.
-                try:
-                    self._stat_on(conn, key)
-                except FileNotFoundError:
-                    return
-                raise FTPStorageException(f"FTPStorage could not delete {key!r}: {exc}") from exc
-
-        self._run("delete", key, delete)
-
-    def _transfer_lines(self, conn: _Conn, command: str) -> list[str]:
-        """Run a listing command and return its lines (read in binary mode: no TYPE A round trip)."""
-        sock, _ = conn.ftp.ntransfercmd(command)
-        data = bytearray()
-        with sock:
-            while True:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            if isinstance(sock, ssl.SSLSocket):
-                try:
-                    sock.unwrap()
-                except (OSError, ValueError):
-                    pass
-        conn.ftp.voidresp()
-        text = data.decode(self.encoding, errors="surrogateescape")
-        return [line for line in text.replace("\r\n", "\n").split("\n") if line]
-
-    def _list(self, prefix: str) -> Iterator[tuple[list[str], list[str]]]:
-        path = self._path(prefix)
-
-        def listing(conn: _Conn) -> tuple[list[str], list[str]]:
-            try:
-                if conn.mlst:
-                    return _parse_mlsd(self._transfer_lines(conn, f"MLSD {path}"))
-                return _parse_list(self._transfer_lines(conn, f"LIST {path}"))
-            except ftplib.error_perm:
-                # Servers answer a missing directory with 550 or 501: look before calling it missing.
-                if not self._is_dir(conn, path):
-                    return [], []
-                raise
-
-        dirs, files = self._run("list", prefix or "/", listing)
-        yield ([f"{prefix}{d}/" for d in dirs if d not in (".", "..")],
-               [prefix + f for f in files if not is_temp_name(f)])
-
-    @staticmethod
-    def _is_dir(conn: _Conn, path: str) -> bool:
+    def _is_dir(self, ftp: _Client, path: str) -> bool:
         try:
-            conn.ftp.cwd(path)  # every path we send is absolute, so the cwd doesn't matter
+            ftp.cwd(path)  # every path we send is absolute, so the cwd doesn't matter
         except ftplib.error_perm:
             return False
         return True
 
-    def _root_exists(self) -> bool:
-        return self._run("cwd", "", lambda conn: self._is_dir(conn, self._path("")))
-
-    def _makedirs(self, conn: _Conn, path: str) -> None:
-        """MKD each level of ``path`` (errors ignored: the caller's retry tells whether it worked)."""
-        current = ""
-        for part in path.strip("/").split("/"):
-            current = f"{current}/{part}" if current or path.startswith("/") else part
-            try:
-                conn.ftp.mkd(current)
-                logger.debug("ftp mkd %s", current)
-            except ftplib.error_perm:
-                pass
-
-    def url(self, name: str) -> str:
-        """``base_url`` + the quoted name (no request)."""
-        return join_url(self.base_url or "", self._key(name, allow_root=True))
-
-
-class _Reader:
-    """A streaming RETR body; the connection goes back to the pool at the end of the file."""
-
-    _sock: Any = None
-    _conn: _Conn | None = None
-
-    def __init__(self, storage: FTPStorage, key: str, offset: int, size: int) -> None:
-        self.storage = storage
-        self.key = key
-        self.size = size
-        self.pos = offset
-        self._sock: Any = None
-        self._conn: _Conn | None = None
-
-    def read(self, n: int = -1) -> bytes:
-        if self.pos >= self.size:
-            self.close()
-            return b""
-        if self._sock is None:
-            self._start()
-        want = READ_CHUNK if n is None or n < 0 else n
+    def _kind(self, ftp: _Client, path: str) -> str | None:
         try:
-            data = self._sock.recv(min(want, READ_CHUNK))
-        except Exception as exc:
-            self._finish(early=True, broken=True)
-            raise self.storage._unavailable(exc, f"reading {self.key!r}") from exc
-        self.pos += len(data)
-        if not data or self.pos >= self.size:
-            self._finish()  # the whole file (or the server ended the transfer): give the connection back
-        return data
+            if ftp.mlst:  # one command tells files and folders apart
+                return "file" if self._mlst(ftp, path).get("type", "file").lower() == "file" else "dir"
+            ftp.size(path)
+            return "file"
+        except ftplib.error_perm:  # a missing name, or (without MLST) maybe a folder
+            return None if ftp.mlst or not self._is_dir(ftp, path) else "dir"
 
-    def _start(self) -> None:
-        storage = self.storage
-        path = storage._path(self.key)
+    @staticmethod
+    def _mlst(ftp: _Client, path: str) -> dict[str, str]:
+        lines = [line for line in ftp.sendcmd(f"MLST {path}").splitlines() if line.startswith(" ")]
+        return _facts(lines[0].strip() if lines else "")[0]
 
-        def retr(conn: _Conn) -> Any:
-            try:
-                sock, _ = conn.ftp.ntransfercmd(f"RETR {path}", rest=self.pos or None)
-            except ftplib.error_perm as exc:
-                if _status(exc) == "550":
-                    raise storage._missing(self.key) from exc
-                raise
-            return sock
-
-        self._sock, self._conn = storage._run("retr", self.key, retr, keep=True)
-
-    def _finish(self, early: bool = False, broken: bool = False) -> None:
-        sock, self._sock = self._sock, None
-        conn, self._conn = self._conn, None
-        if conn is None:
-            return
-        pool = self.storage._connections
+    def _stat_path(self, ftp: _Client, path: str, key: str) -> ObjectInfo:
         try:
-            if not early and isinstance(sock, ssl.SSLSocket):
-                try:
-                    sock.unwrap()
-                except (OSError, ValueError):
-                    pass
-            sock.close()
-            if broken:
-                raise ConnectionError("transfer failed")
-            try:
-                conn.ftp.voidresp()  # 226, or 426/451 after an early close: either way in step again
-            except (ftplib.error_temp, ftplib.error_perm):
-                pass
-        except Exception:
-            pool.discard(conn)
-            return
-        pool.release(conn)
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._finish(early=self.pos < self.size)
-
-    def __del__(self) -> None:
-        # Garbage collected half-way: don't wait for the server, just drop the connection.
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                if self._sock is not None:
-                    self._sock.close()
-            except Exception:  # pragma: no cover
-                pass
-            self.storage._connections.discard(conn)
-
-
-class _Writer(RenameIntoPlaceWriter):
-    """Streams a STOR into a temporary name next to the target; close() renames it into place."""
-
-    _sock: Any = None  # class defaults: __del__ may run on an instance whose __init__ failed
-    _conn: _Conn | None = None
-
-    def __init__(self, storage: FTPStorage, spec: UploadSpec) -> None:
-        super().__init__(storage, spec, storage._path(spec.key))
-        folder = self.folder
-
-        def stor(conn: _Conn) -> Any:
-            try:
-                sock, _ = conn.ftp.ntransfercmd(f"STOR {self.temp}")
-            except ftplib.error_perm as first:
-                storage._makedirs(conn, folder)  # most likely a missing directory
-                try:
-                    sock, _ = conn.ftp.ntransfercmd(f"STOR {self.temp}")
-                except ftplib.error_perm as exc:
-                    raise FTPStorageException(
-                        f"FTPStorage could not create {spec.name!r} ({first}; after creating the directory: {exc}); "
-                        "check the path in FTP_STORAGE_LOCATION and the FTP user's permissions"
-                    ) from exc
-            return sock
-
-        self._sock, self._conn = storage._run("stor", spec.name, stor, keep=True)
-
-    def _send(self, view: memoryview) -> None:
-        try:
-            self._sock.sendall(view)
-        except Exception as exc:
-            self._drop()
-            raise self.storage._unavailable(exc, f"upload of {self.spec.name!r}") from exc
-
-    def _end_transfer(self) -> None:
-        sock, self._sock = self._sock, None
-        if sock is None:
-            return
-        if isinstance(sock, ssl.SSLSocket):
-            try:
-                sock.unwrap()  # a clean TLS close, so the server knows the upload is complete
-            except (OSError, ValueError):
-                pass
-        sock.close()
-        assert self._conn is not None
-        self._conn.ftp.voidresp()
-
-    def _drop(self) -> None:
-        """The connection is unusable: close it; the temporary file may stay behind."""
-        conn, self._conn = self._conn, None
-        if self._sock is not None:
-            try:
-                self._sock.close()
-            except Exception:  # pragma: no cover
-                pass
-            self._sock = None
-        if conn is not None:
-            self.storage._connections.discard(conn)
-        super().close()
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        if self._conn is None:
-            super().close()
-            return
-        storage, spec, conn = self.storage, self.spec, self._conn
-        start = time.perf_counter()
-        try:
-            self._end_transfer()
-            logger.debug("ftp stor %s bytes=%d %.1fms", spec.name, self.bytes_written,
-                         (time.perf_counter() - start) * 1000)
-            if spec.create_only:
-                with _COMMIT_LOCKS[hash((id(type(storage)), storage._target, self.path)) % len(_COMMIT_LOCKS)]:
-                    try:
-                        storage._stat_on(conn, spec.key)
-                    except FileNotFoundError:
-                        self._rename(conn)
-                    else:
-                        self._discard_temp(conn)
-                        raise FileExistsError(errno.EEXIST, f"File already exists in FTPStorage: {spec.name!r}",
-                                              spec.name)
-            else:
-                self._rename(conn)
-        except FileExistsError:
-            self._release()
+            if ftp.mlst:
+                facts = self._mlst(ftp, path)
+                if facts.get("type", "file").lower() != "file":
+                    raise FileNotFoundError(errno.ENOENT, f"No such file in FTPStorage: {key!r} is a directory", key)
+                return _mlsx_info(facts)
+            size = ftp.size(path)
+            if size is None:
+                raise ftplib.error_perm("550 no size")
+            return ObjectInfo(size=int(size), modified=_parse_time(ftp.sendcmd(f"MDTM {path}")[4:].strip()))
+        except ftplib.error_perm as exc:
+            if _status(exc) == "550":
+                raise FileNotFoundError(errno.ENOENT, f"No such file in FTPStorage: {key!r}", key) from exc
             raise
-        except Exception as exc:
-            if _broken(exc):
-                self._drop()
-                raise storage._unavailable(exc, f"upload of {spec.name!r}") from exc
-            self._discard_temp(conn)
-            self._release()
-            raise storage._translate(exc, spec.name, "upload") from exc
-        self._release()
 
-    def _rename(self, conn: _Conn) -> None:
-        ftp = conn.ftp
+    def _entries(self, ftp: _Client, path: str) -> list[Entry]:
+        for attempt in range(3):
+            try:
+                if ftp.mlst:
+                    return _parse_mlsd(self._lines(ftp, f"MLSD {path}"))
+                if ftp.list_a is not False:  # "-a": hidden (temporary) files too, so stale ones can be removed
+                    entries = _parse_list(self._lines(ftp, f"LIST -a {path}"))
+                    if any(e.name == "." for e in entries) or not entries:
+                        ftp.list_a = True
+                        return entries  # a folder's own listing, or nothing: a missing folder
+                    if ftp.list_a:  # vsftpd, given a folder that went meanwhile, lists the parent's matches
+                        continue
+                    ftp.list_a = False
+                return _parse_list(self._lines(ftp, f"LIST {path}"))
+            except ftplib.error_perm:
+                # A missing folder is 550 or 501 depending on the server: look before calling it missing.
+                # If it is there, it changed while it was being listed (a file removed meanwhile): list again.
+                if not self._is_dir(ftp, path):
+                    return []
+                if ftp.list_a is None and not ftp.mlst:
+                    ftp.list_a = False  # pyftpdlib takes "-a" for a path name
+                elif attempt == 2:
+                    raise
+        return []
+
+    def _lines(self, ftp: _Client, command: str) -> list[str]:
+        """A listing's lines (read in binary mode: no TYPE A round trip)."""
+        data = bytearray()
+        ftp.retrbinary(command, data.extend)
+        return [line for line in data.decode(self.encoding, errors="surrogateescape").splitlines() if line]
+
+    def _remove(self, ftp: _Client, path: str) -> None:
         try:
-            ftp.rename(self.temp, self.path)
-        except ftplib.error_perm:
-            if self.spec.create_only:
-                raise
+            ftp.delete(path)
+        except ftplib.error_perm as exc:
+            # 550 also means "not allowed": only a file that is really gone is fine.
+            try:
+                self._stat_path(ftp, path, path)
+            except FileNotFoundError:
+                return
+            raise FTPStorageException(f"FTPStorage could not delete {path!r}: {exc}") from exc
+
+    def _rename(self, ftp: _Client, source: str, target: str) -> None:
+        try:
+            ftp.rename(source, target)
+        except ftplib.error_perm as exc:
             # Some servers (IIS, FileZilla) refuse to rename onto an existing file: when it is
             # there, remove it and rename again (not atomic: readers may miss the file briefly).
             try:
-                self.storage._stat_on(conn, self.spec.key)
+                self._stat_path(ftp, target, target)
             except FileNotFoundError:
-                raise
-            ftp.delete(self.path)
-            ftp.rename(self.temp, self.path)
-        logger.debug("ftp rename %s", self.spec.name)
+                raise exc from None
+            ftp.delete(target)
+            ftp.rename(source, target)
 
-    def _discard_temp(self, conn: _Conn) -> None:
+    def _claim(self, ftp: _Client, path: str) -> bool:
+        # No create-if-absent in FTP: look just before the rename (serialised per name in this process).
         try:
-            conn.ftp.delete(self.temp)
-        except ftplib.error_perm:
-            pass
+            self._stat_path(ftp, path, path)
+        except FileNotFoundError:
+            return False
+        raise FileExistsError(errno.EEXIST, f"File already exists in FTPStorage: {path!r}", path)
 
-    def _release(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            self.storage._connections.release(conn)
-        super().close()
+    # -- reads -------------------------------------------------------------------
+    def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
+        info = self._stat(key)
+        return ReadResult(_Retr(self, key, offset, info.size if end is None else min(end, info.size)), info)
 
-    def abort(self) -> None:
-        if self.closed:
-            return
-        conn = self._conn
-        if conn is None:
-            super().close()
+
+class _Retr:
+    """A streaming RETR body of ``[pos, end)``; the connection goes back to the pool at the end."""
+
+    _sock: Any = None
+    _ftp: _Client | None = None
+
+    def __init__(self, storage: FTPStorage, key: str, pos: int, end: int) -> None:
+        self.storage, self.key, self.pos, self.end = storage, key, pos, end
+
+    def read(self, n: int = -1) -> bytes:
+        if self.pos >= self.end:
+            self.close()
+            return b""
+        if self._ftp is None:
+            path = self.storage._path(self.key)
+            self._sock, self._ftp = self.storage._run(
+                "read", self.key, lambda ftp: ftp.ntransfercmd(f"RETR {path}", rest=self.pos or None)[0], keep=True)
+        try:
+            data = self._sock.recv(min(READ_CHUNK if n is None or n < 0 else n, READ_CHUNK, self.end - self.pos))
+        except Exception as exc:
+            self._finish(broken=True)
+            raise self.storage._unavailable(exc, f"reading {self.key!r}") from exc
+        self.pos += len(data)
+        if not data or self.pos >= self.end:
+            self.close()
+        return data
+
+    def _finish(self, broken: bool) -> None:
+        sock, ftp, self._sock, self._ftp = self._sock, self._ftp, None, None
+        if ftp is None:
             return
         try:
-            self._end_transfer()
-            self._discard_temp(conn)
+            if not broken and isinstance(sock, ssl.SSLSocket) and self.pos >= self.end:
+                sock.unwrap()  # a clean TLS close at the end of the file
+            sock.close()
+            if not broken:
+                try:
+                    ftp.voidresp()  # 226, or 426/451 after an early close: either way in step again
+                except (ftplib.error_temp, ftplib.error_perm):
+                    pass
         except Exception:
-            self._drop()
-            return
-        self._release()
+            broken = True
+        (self.storage._sessions.discard if broken else self.storage._sessions.release)(ftp)
+
+    def close(self) -> None:
+        self._finish(broken=False)
 
     def __del__(self) -> None:
-        # Never commit from the garbage collector: drop the transfer and the connection.
-        if not self.closed and self._conn is not None:
-            try:
-                self._drop()
-            except Exception:  # pragma: no cover
-                pass
+        # Garbage collected half-way: don't wait for the server, just drop the connection.
+        if self._ftp is not None:
+            self._finish(broken=True)
 
 
-class FTPStorageFile(RemoteFile):
-    """A file on the FTP server (``FTPStorage.open()`` returns one)."""
+class FTPStorageFile(FileServerFile):
+    """A file on the FTP server (``FTPStorage.open()`` returns one): ``FTPStorageFile(name, storage, mode)``."""
 
 
 FTPStorage.file_class = FTPStorageFile

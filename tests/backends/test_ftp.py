@@ -17,15 +17,18 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.core.files.base import ContentFile, File
 
 from storages.backends.ftp import FTPStorage, FTPStorageException, FTPStorageFile
 from storages.errors import StorageUnavailable
 from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
+from tests.backends import fileserver_checks as checks
+from tests.backends.fileserver_checks import wait_for
 from tests.servers import free_port
 from tests.servers.ftp import KEEPER, PASSWORD, FTPServer, serve_directory, start_pyftpdlib, start_vsftpd
+from tests.servers.proxy import TCPProxy
 
 PATH = "storages.backends.ftp.FTPStorage"
 MB = 1024 * 1024
@@ -221,6 +224,9 @@ class Commands:
     def clear(self) -> None:
         self.sent.clear()
 
+    def current(self) -> list[str]:
+        return list(self.sent)
+
 
 def test_settings_from_django_and_defaults(settings, ftp_server):
     settings.FTP_STORAGE_LOCATION = ftp_server.location("from-settings")
@@ -287,7 +293,7 @@ def test_the_password_never_shows(ftp_server, caplog):
     text += str(info.value) + repr(info.value.__cause__)
     for secret in ("Wr0ng p@ss", "Wr0ng%20p%40ss", PASSWORD, ftp_server.location().split("@")[0]):
         assert secret not in text
-    assert any(r.getMessage().startswith("ftp stor logged.txt") for r in caplog.records)
+    assert any(r.getMessage().startswith("FTPStorage upload 'logged.txt'") for r in caplog.records)
     good.close()
 
 
@@ -344,6 +350,7 @@ def test_requests_without_mlst(plain_list_server, monkeypatch):
     commands.clear()
     assert s.size("one.txt") == 5
     assert commands.sent == ["SIZE", "MDTM"]
+    s.listdir("")  # learns that "LIST -a <path>" is not understood here
     commands.clear()
     assert sorted(s.listdir("")[1]) == ["one.txt", "warm.txt"]
     assert commands.sent == ["PASV", "LIST"]
@@ -352,10 +359,12 @@ def test_requests_without_mlst(plain_list_server, monkeypatch):
 
 def test_write_goes_to_a_temporary_name_first(ftp, ftp_server):
     root = ftp_server.root / ftp._base.strip("/")
+    ftp.upload_threshold = 4  # past it, open("wb") streams into storbinary on a worker thread
     f = ftp.open("docs/report.pdf", "wb")
     f.write(b"%PDF half")
+    wait_for(lambda: (root / "docs").exists() and any((root / "docs").iterdir()))
     temps = [p.name for p in (root / "docs").iterdir()]
-    assert len(temps) == 1 and temps[0].startswith(".~storages-")
+    assert len(temps) == 1 and temps[0].startswith(".~storages-") and temps[0].endswith(".part")
     assert not (root / "docs" / "report.pdf").exists()
     assert ftp.listdir("docs") == ([], [])
     f.write(b" and the rest")
@@ -364,24 +373,29 @@ def test_write_goes_to_a_temporary_name_first(ftp, ftp_server):
     assert [p.name for p in (root / "docs").iterdir()] == ["report.pdf"]
 
 
-def test_a_killed_upload_leaves_nothing_under_the_real_name(ftp, ftp_server):
-    ftp.save("keep.txt", ContentFile(b"old content"))
-    f = ftp.open("keep.txt", "wb")
-    f.write(b"new content, but the process dies")
-    f._raw._conn.ftp.sock.shutdown(socket.SHUT_RDWR)  # the control connection drops mid-upload
-    with pytest.raises(StorageUnavailable):
-        f.close()
-    assert ftp.open("keep.txt").read() == b"old content"
-    assert ftp.listdir("") == ([], ["keep.txt"])
+def test_a_killed_upload_leaves_nothing_under_the_real_name(ftp_server, options):
+    with TCPProxy("127.0.0.1", ftp_server.port) as proxy:
+        s = FTPStorage(**{**options, "location": options["location"].replace(f":{ftp_server.port}/",
+                                                                              f":{proxy.port}/")})
+        s.upload_threshold = 4
+        s.save("keep.txt", ContentFile(b"old content"))
+        root = ftp_server.root / s._base.strip("/")
+        f = s.open("keep.txt", "wb")
+        f.write(b"new content, but the connection dies" * 1000)
+        wait_for(lambda: any(p.name.startswith(".~storages-") for p in root.iterdir()))
+        proxy.close_connections()  # the control connection drops mid-upload
+        with pytest.raises(StorageUnavailable):
+            for _ in range(100):
+                f.write(b"more" * 100_000)
+            f.close()
+        assert s.open("keep.txt").read() == b"old content"
+        assert s.listdir("") == ([], ["keep.txt"])
+        wait_for(lambda: sorted(p.name for p in root.iterdir()) == ["keep.txt"])  # the temporary file went
+        s.close()
 
 
 def test_aborted_write_removes_the_temporary_file(ftp, ftp_server):
-    with pytest.raises(RuntimeError):
-        with ftp.open("gone.txt", "wb") as f:
-            f.write(b"x" * 100_000)
-            raise RuntimeError("boom")
-    root = ftp_server.root / ftp._base.strip("/")
-    assert list(root.iterdir()) == []
+    checks.aborted_write_leaves_nothing(ftp, ftp_server.root / ftp._base.strip("/"))
 
 
 def test_create_only_is_checked_just_before_the_rename(options):
@@ -451,24 +465,24 @@ def test_one_connection_per_thread(options, monkeypatch):
     active = set()
     peak = []
     lock = threading.Lock()
-    acquire = type(s._connections).acquire
-    release = type(s._connections).release
+    acquire = type(s._sessions).acquire
+    release = type(s._sessions).release
 
     def tracking_acquire(pool):
-        conn = acquire(pool)
+        conn, fresh = acquire(pool)
         with lock:
             assert id(conn) not in active, "a connection was handed to two threads"
             active.add(id(conn))
             peak.append(len(active))
-        return conn
+        return conn, fresh
 
     def tracking_release(pool, conn):
         with lock:
             active.discard(id(conn))
         release(pool, conn)
 
-    monkeypatch.setattr(type(s._connections), "acquire", tracking_acquire)
-    monkeypatch.setattr(type(s._connections), "release", tracking_release)
+    monkeypatch.setattr(type(s._sessions), "acquire", tracking_acquire)
+    monkeypatch.setattr(type(s._sessions), "release", tracking_release)
     with ThreadPoolExecutor(12) as pool:
         results = list(pool.map(lambda i: s.save(f"t/{i}.txt", ContentFile(b"%d" % i)), range(48)))
     assert len(set(results)) == 48
@@ -493,18 +507,8 @@ def test_waits_when_the_server_allows_no_more_connections(tmp_path, caplog):
 
 def test_overwrite_off_race_in_one_process_keeps_every_upload(options):
     """FTP can't create-if-absent, but threads of one process are serialised on the check + rename."""
-    s = FTPStorage(**options)
-    barrier = threading.Barrier(16)
-
-    def save(i: int) -> str:
-        barrier.wait()
-        return s.save("race.txt", ContentFile(b"content %d" % i))
-
-    with ThreadPoolExecutor(16) as pool:
-        names = list(pool.map(save, range(16)))
-    assert len(set(names)) == 16
-    assert {s.open(n).read() for n in names} == {b"content %d" % i for i in range(16)}
-    s.close()
+    with FTPStorage(**options) as s:
+        checks.same_name_race(s, "race.txt")
 
 
 def test_encoding_latin1_by_default(ftp_server):
@@ -564,3 +568,192 @@ def test_stdlib_only():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          cwd=str(Path(__file__).resolve().parents[2]))
     assert out.stdout.strip() == "ok", out.stderr
+
+
+# ---------------------------------------------------------------------------
+# What code written around django-storages 1.14 touches (issue 10)
+# ---------------------------------------------------------------------------
+def test_disconnect_closes_every_connection(options):
+    s = FTPStorage(**options)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: s.save(f"d/{i}.txt", ContentFile(b"x")), range(8)))
+    idle = list(s._sessions._idle)
+    assert idle and all(c.sock is not None for c in idle)
+    s.disconnect()
+    assert "_pool" not in s.__dict__ and all(c.sock is None for c in idle)
+    assert s.open("d/1.txt").read() == b"x"  # reconnects when used again
+    with s:
+        s.exists("d/1.txt")
+        idle = list(s._sessions._idle)
+    assert all(c.sock is None for c in idle)
+
+
+def test_file_class_signature_of_1_14(ftp):
+    checks.file_class_signature(ftp, FTPStorageFile)
+
+
+@pytest.mark.parametrize("server", ["ftp_server", "vsftpd_server", "plain_list_server"])
+def test_listdir_slash_is_the_root_and_directories_exist(request, server):
+    srv = request.getfixturevalue(server)
+    s = FTPStorage(**ftp_options(srv))
+    s.save("a/b.txt", ContentFile(b"x"))
+    s.save("c.txt", ContentFile(b"x"))
+    assert s.listdir("/") == s.listdir("") == (["a"], ["c.txt"])
+    with pytest.raises(SuspiciousFileOperation):
+        s.listdir("/a")  # every other absolute name is still refused
+    fresh = FTPStorage(**ftp_options(srv, location=s.location))  # another process: nothing listed before
+    assert (fresh.exists("a"), fresh.exists("a/"), fresh.exists("c.txt"), fresh.exists("nothing")) == (
+        True, True, True, False)
+    s.close()
+    fresh.close()
+
+
+def test_url_without_base_url_is_a_value_error(options):
+    s = FTPStorage(**{**options, "base_url": None})
+    with pytest.raises(ValueError, match="not accessible via a URL"):
+        s.url("x.txt")
+
+
+@pytest.mark.parametrize("server", ["vsftpd_server", "ftp_server"])
+def test_overwrite_off_race_into_a_new_folder(request, server):
+    """16 threads save one name in a folder that does not exist yet: each creates the folder at once."""
+    with FTPStorage(**ftp_options(request.getfixturevalue(server))) as s:
+        checks.same_name_race(s, "new/deep/same.txt")
+
+
+# ---------------------------------------------------------------------------
+# Faults and hostile input (issue 14)
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("name", checks.ROOT_OR_FOLDER_NAMES)
+def test_names_of_the_root_or_a_folder_are_refused_before_any_command(ftp, monkeypatch, name):
+    ftp.exists("warm")  # the connection is up, so any command would show
+    checks.refused_before_any_request(ftp, name, Commands(monkeypatch).sent)
+
+
+def test_components_over_255_bytes_are_refused_before_any_command(ftp, monkeypatch):
+    ftp.exists("warm")
+    checks.long_components_refused(ftp, Commands(monkeypatch).sent)
+
+
+@pytest.mark.parametrize("server", ["ftp_server", "vsftpd_server", "plain_list_server"])
+def test_listing_a_folder_that_is_being_removed(request, server):
+    """32 threads list a folder that one thread keeps filling, emptying and removing: never an error."""
+    srv = request.getfixturevalue(server)
+    s = FTPStorage(**ftp_options(srv))
+    assert s.listdir("no-such-folder") == ([], [])
+    folder = srv.root / srv.writable / s._base.strip("/").split("/", 1)[-1] if srv.writable else (
+        srv.root / s._base.strip("/"))
+    stop = threading.Event()
+
+    def churn() -> int:
+        rounds = 0
+        while not stop.is_set():
+            for i in range(5):
+                s.save(f"box/{i}.txt", ContentFile(b"x"))
+            for i in range(5):
+                s.delete(f"box/{i}.txt")
+            (folder / "box").rmdir()
+            rounds += 1
+        return rounds
+
+    def lister(i: int) -> int:
+        seen = 0
+        while not stop.is_set():
+            dirs, files = s.listdir("box")
+            assert dirs == [] and set(files) <= {f"{n}.txt" for n in range(5)}
+            seen += 1
+        return seen
+
+    with ThreadPoolExecutor(32) as pool:
+        churner = pool.submit(churn)
+        listers = [pool.submit(lister, i) for i in range(31)]
+        time.sleep(3)
+        stop.set()
+        assert churner.result() > 0 and sum(f.result() for f in listers) > 0
+    s.close()
+
+
+def _root_of(server: FTPServer, storage: FTPStorage) -> Path:
+    return server.root / storage._base.strip("/")
+
+
+@pytest.mark.parametrize("server", ["ftp_server", "vsftpd_server", "plain_list_server"])
+def test_stale_temporary_files_are_removed_by_the_next_listing(request, server):
+    srv = request.getfixturevalue(server)
+    with FTPStorage(**ftp_options(srv)) as s:
+        checks.stale_uploads_removed(s, _root_of(srv, s))
+
+
+@pytest.fixture
+def data_proxy_server(tmp_path):
+    """pyftpdlib whose data connections all use one port, behind a proxy that cuts uploads after 1 MB."""
+    while True:
+        port = free_port()
+        server = start_pyftpdlib(tmp_path / "cut", passive_port=port)
+        if server.port != port:  # free_port() may hand out the same number twice
+            break
+        server.stop()
+    proxy = TCPProxy("127.0.0.1", port, cut_after=1024 * 1024, cut_direction="up").start()
+    yield server, proxy
+    proxy.stop()
+    server.stop()
+
+
+def test_a_cut_data_connection_leaves_nothing_under_the_name(data_proxy_server, monkeypatch):
+    server, proxy = data_proxy_server
+    s = FTPStorage(**ftp_options(server, allow_overwrite=True))
+    s.save("keep.bin", ContentFile(b"old content"))
+    makepasv = ftplib.FTP.makepasv
+    monkeypatch.setattr(ftplib.FTP, "makepasv", lambda client: (makepasv(client)[0], proxy.port))  # data via proxy
+    with pytest.raises(StorageUnavailable, match="FTP_STORAGE_LOCATION"):
+        s.save("keep.bin", File(PatternFile(8 * MB), name="keep.bin"))
+    # cut twice: the idle connection it started on might have been stale, so the upload was tried once more
+    assert proxy.stats.cuts == 2
+    assert s.open("keep.bin").read() == b"old content"
+    assert sorted(p.name for p in _root_of(server, s).iterdir()) == ["keep.bin"]  # the partial upload was removed
+    proxy.set(cut_once=True)  # only the next data connection is cut: the retry goes through
+    proxy.stats.cuts = 0
+    assert s.save("keep.bin", File(PatternFile(8 * MB), name="keep.bin")) == "keep.bin"
+    assert proxy.stats.cuts == 1 and s.size("keep.bin") == 8 * MB
+    assert sorted(p.name for p in _root_of(server, s).iterdir()) == ["keep.bin"]
+    s.close()
+
+
+def test_an_unresponsive_server_fails_within_60_s_with_defaults(options):
+    with TCPProxy("127.0.0.1", 9, mode="blackhole") as proxy:  # accepts TCP, never says a word
+        message = checks.unresponsive_within_60_s(
+            FTPStorage(location=f"ftp://u:{quote(PASSWORD, safe='')}@127.0.0.1:{proxy.port}/x"))
+    assert "FTP_STORAGE_TIMEOUT" in message and "FTP_STORAGE_LOCATION" in message and PASSWORD not in message
+    assert f"127.0.0.1:{proxy.port}" in message
+
+
+def test_a_closed_port_fails_fast(options):
+    s = FTPStorage(location=f"ftp://u:p@127.0.0.1:{free_port()}/x")
+    start = time.monotonic()
+    with pytest.raises(StorageUnavailable, match="FTP_STORAGE_LOCATION"):
+        s.save("x.txt", ContentFile(b"x"))
+    assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize("server", ["ftp_server", "plain_list_server"])
+def test_scan_is_one_listing_per_folder_and_ranges_are_exact(request, server, monkeypatch):
+    with FTPStorage(**ftp_options(request.getfixturevalue(server))) as s:
+        checks.scan_and_ranges(s, lambda: Commands(monkeypatch).current, listing={"MLSD", "LIST"},
+                               stat={"MLST", "SIZE", "MDTM"})
+
+
+def test_a_server_frozen_during_a_read(tmp_path):
+    import os
+    import signal
+
+    server = start_pyftpdlib(tmp_path / "frozen")
+    try:
+        s = FTPStorage(**ftp_options(server, timeout=2))
+
+        def freeze(on: bool) -> None:
+            os.kill(server.process.proc.pid, signal.SIGSTOP if on else signal.SIGCONT)
+
+        checks.frozen_during_a_read(s, freeze, "FTP_STORAGE_TIMEOUT")
+        s.close()
+    finally:
+        server.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import pickle
@@ -11,20 +12,25 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import paramiko
 import pytest
-from django.core.exceptions import ImproperlyConfigured
-from django.core.files.base import ContentFile
+from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
+from django.core.files.base import ContentFile, File
 
 from storages.backends.sftpstorage import SFTPStorage, SFTPStorageFile
 from storages.errors import StorageUnavailable
 from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing.helpers import PatternFile
+from tests.backends import fileserver_checks as checks
+from tests.backends.fileserver_checks import wait_for
 from tests.servers import free_port
 from tests.servers.ftp import serve_directory
+from tests.servers.proxy import TCPProxy
 from tests.servers.sftp import SFTPServer, make_ed25519_key, start_sftp
 
 PATH = "storages.backends.sftpstorage.SFTPStorage"
@@ -325,8 +331,6 @@ def test_connect_timeout_is_bounded(options, sftp_server):
     silent.listen(1)  # accepts TCP, never says a word
     try:
         s = SFTPStorage(**{**options, "params": sftp_server.params(port=silent.getsockname()[1], timeout=1)})
-        import time
-
         start = time.monotonic()
         with pytest.raises(StorageUnavailable):
             s.exists("x")
@@ -341,8 +345,6 @@ def test_threads_waiting_on_a_failed_handshake_fail_fast(options, sftp_server):
     silent.listen(16)  # accepts TCP, never sends the SSH banner
     try:
         s = SFTPStorage(**{**options, "params": sftp_server.params(port=silent.getsockname()[1], timeout=2)})
-        import time
-
         def attempt(i: int) -> str:
             try:
                 s.exists(f"{i}.txt")
@@ -379,10 +381,9 @@ def test_threads_share_a_few_connections(options, monkeypatch):
 def test_context_manager_closes_connections(options):
     with SFTPStorage(**options) as s:
         s.save("cm.txt", ContentFile(b"x"))
-        pool = s._pool
-        transports = [c.client.get_transport() for c in pool._connections]
+        transports = [c.client.get_transport() for c in s._ssh]
         assert transports and all(t.is_active() for t in transports)
-    assert "_pool" not in s.__dict__
+    assert "_pool" not in s.__dict__ and "_ssh" not in s.__dict__
     assert not any(t.is_active() for t in transports)
     assert s.open("cm.txt").read() == b"x"  # usable again: reconnects
     s.close()
@@ -416,11 +417,13 @@ def test_requests_per_operation(sftp, options, monkeypatch):
 
 def test_write_goes_to_a_temporary_name_first(sftp, options):
     root = Path(options["root_path"])
+    sftp.upload_threshold = 4  # past it, open("wb") streams into putfo on a worker thread
     f = sftp.open("docs/report.pdf", "wb")
     f.write(b"%PDF-1.7 half")
+    wait_for(lambda: (root / "docs").exists() and any((root / "docs").iterdir()))
     assert not (root / "docs" / "report.pdf").exists()
     temps = [p.name for p in (root / "docs").iterdir()]
-    assert len(temps) == 1 and temps[0].startswith(".~storages-")
+    assert len(temps) == 1 and temps[0].startswith(".~storages-") and temps[0].endswith(".part")
     assert sftp.listdir("docs") == ([], [])  # in-flight uploads are hidden
     f.write(b" and the rest")
     f.close()
@@ -428,17 +431,36 @@ def test_write_goes_to_a_temporary_name_first(sftp, options):
     assert [p.name for p in (root / "docs").iterdir()] == ["report.pdf"]
 
 
-def test_a_killed_upload_leaves_nothing_under_the_real_name(sftp, options):
-    root = Path(options["root_path"])
-    sftp.save("keep.txt", ContentFile(b"old content"))
-    f = sftp.open("keep.txt", "wb")
-    f.write(b"new content, but the process dies")
-    f._raw._session.connection.client.close()  # the connection drops mid-upload
-    with pytest.raises(StorageUnavailable):
-        f.close()
-    assert (root / "keep.txt").read_bytes() == b"old content"
-    assert sftp.listdir("") == ([], ["keep.txt"])
-    assert sftp.open("keep.txt").read() == b"old content"
+def through(proxy: TCPProxy, server: SFTPServer, options: dict, tmp_path: Path, **params) -> SFTPStorage:
+    """A storage that reaches sshd through ``proxy`` (its known_hosts names the proxy's port)."""
+    known = tmp_path / f"known_hosts_{proxy.port}"
+    known.write_text(f"[127.0.0.1]:{proxy.port} {server.host_public}\n")
+    return SFTPStorage(**{**options, "known_host_file": str(known),
+                          "params": {**server.params(port=proxy.port), **params}})
+
+
+def test_a_killed_upload_leaves_nothing_under_the_real_name(sftp_server, options, tmp_path):
+    with TCPProxy("127.0.0.1", sftp_server.port) as proxy:
+        s = through(proxy, sftp_server, options, tmp_path)
+        s.upload_threshold = 4
+        root = Path(options["root_path"])
+        s.save("keep.txt", ContentFile(b"old content"))
+        f = s.open("keep.txt", "wb")
+        f.write(b"new content, but the connection dies" * 1000)
+        wait_for(lambda: any(p.name.startswith(".~storages-") for p in root.iterdir()))
+        proxy.close_connections()  # the connection drops mid-upload
+        with pytest.raises(StorageUnavailable, match="SFTP_STORAGE_HOST"):
+            f.write(b"more" * 1_000_000)
+            f.close()
+        assert (root / "keep.txt").read_bytes() == b"old content"
+        assert s.listdir("") == ([], ["keep.txt"])
+        assert s.open("keep.txt").read() == b"old content"
+        assert sorted(p.name for p in root.iterdir()) == ["keep.txt"]  # the temporary file was removed
+        s.close()
+
+
+def test_aborted_write_removes_the_temporary_file(sftp, options):
+    checks.aborted_write_leaves_nothing(sftp, Path(options["root_path"]))
 
 
 def test_create_only_uses_an_exclusive_create(options):
@@ -544,7 +566,10 @@ def test_directories_are_not_files(sftp):
     with pytest.raises(FileNotFoundError):
         sftp.open("folder")
     assert sftp.listdir("") == (["folder"], [])
-    assert sftp.exists("folder")  # known as a directory from the listing
+    assert sftp.exists("folder") and sftp.exists("folder/")
+    # the same answer in a fresh storage (another process): no hidden state
+    with SFTPStorage(**{**sftp._options}) as fresh:
+        assert fresh.exists("folder") and not fresh.exists("nothing-here")
 
 
 def test_deconstruct_keeps_connection_params_but_no_secret(options):
@@ -574,8 +599,9 @@ def test_debug_log_one_line_per_call_no_secret(sftp, caplog):
     sftp.exists("logged.txt")
     lines = [r.getMessage() for r in caplog.records if r.name == "storages.backends.sftpstorage"]
     assert any(line.startswith("sftp connect") for line in lines)
-    assert any(line.startswith("sftp stat logged.txt") for line in lines)
-    assert any(line.startswith("sftp rename logged.txt") for line in lines)
+    core = [r.getMessage() for r in caplog.records if r.name == "storages.base"]
+    assert any(line.startswith("SFTPStorage stat 'logged.txt'") for line in core)
+    assert any(line.startswith("SFTPStorage upload 'logged.txt'") for line in core)
     assert all(PASSPHRASE not in r.getMessage() for r in caplog.records)
 
 
@@ -587,3 +613,201 @@ def test_missing_sdk_names_the_extra():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
     assert out.startswith("ImproperlyConfigured") and "django-storages[sftp]" in out
+
+
+# -- the one adapter over paramiko internals ----------------------------------------------------
+def test_paramiko_internals_used_by_the_reader(sftp):
+    """Fails loudly when a paramiko release changes what storages.backends._paramiko_reader relies on."""
+    import inspect
+
+    from storages.backends._paramiko_reader import INTERNALS
+
+    for owner, attr, params in INTERNALS:
+        fn = getattr(owner, attr, None)
+        assert fn is not None, f"paramiko {paramiko.__version__} has no {owner.__name__}.{attr}: update the reader"
+        got = tuple(inspect.signature(fn).parameters)
+        assert got == params, f"paramiko {paramiko.__version__} changed {owner.__name__}.{attr}{got}: update the reader"
+    sftp.save("handle.bin", ContentFile(b"h" * 100_000))
+    handle = sftp.sftp.open(sftp._path("handle.bin"))
+    assert isinstance(handle.handle, bytes)  # SFTPFile.handle: the server's handle string
+    handle.close()
+    with sftp.open("handle.bin") as f:  # and the reader works end to end on this paramiko
+        f.seek(99_990)
+        assert f.read() == b"h" * 10
+        f.seek(0)
+        assert f.read() == b"h" * 100_000
+
+
+# -- what code written around django-storages 1.14 touches (issue 10) ---------------------------
+def test_sftp_client_for_the_callers_thread(options):
+    with SFTPStorage(**options) as s:
+        s.save("mine.txt", ContentFile(b"from the storage"))
+        seen = {}
+
+        def use_it(tag: str) -> None:
+            client = s.sftp
+            assert isinstance(client, paramiko.SFTPClient)
+            assert client is s.sftp  # the same client for this thread
+            with client.open(s._path("mine.txt")) as f:
+                seen[tag] = (id(client), f.read())
+            client.putfo(io.BytesIO(tag.encode()), s._path(f"{tag}.txt"))
+
+        threads = [threading.Thread(target=use_it, args=(f"t{i}",)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert {v[1] for v in seen.values()} == {b"from the storage"}
+        assert len({v[0] for v in seen.values()}) == 4  # one client per thread: paramiko's aren't shared
+        assert s.open("t2.txt").read() == b"t2"
+        transports = [c.client.get_transport() for c in s._ssh]
+    assert not any(t.is_active() for t in transports)  # the with block closed them all
+
+
+def test_file_class_signature_of_1_14(sftp):
+    checks.file_class_signature(sftp, SFTPStorageFile)
+
+
+def test_listdir_slash_is_the_root_and_directories_exist(sftp, options):
+    sftp.save("a/b.txt", ContentFile(b"x"))
+    sftp.save("c.txt", ContentFile(b"x"))
+    assert sftp.listdir("/") == sftp.listdir("") == (["a"], ["c.txt"])
+    with pytest.raises(SuspiciousFileOperation):
+        sftp.listdir("/a")  # every other absolute name is still refused
+    (Path(options["root_path"]) / "empty").mkdir()
+    code = ("import os, pickle, sys; os.environ['DJANGO_SETTINGS_MODULE'] = 'tests.settings'\n"
+            "import django; django.setup()\n"
+            "s = pickle.loads(sys.stdin.buffer.read())\n"
+            "print(s.exists('a'), s.exists('empty'), s.exists('a/'), s.exists('nothing'), s.exists('c.txt'))\n")
+    for storage in (sftp, SFTPStorage(**options)):  # before and without any listing, here and in another process
+        assert (storage.exists("a"), storage.exists("empty"), storage.exists("nothing")) == (True, True, False)
+        out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(storage), capture_output=True,
+                             timeout=60, cwd=str(Path(__file__).resolve().parents[2]))
+        assert out.stdout.decode().split() == ["True", "True", "True", "False", "True"], out.stderr.decode()
+
+
+def test_url_without_base_url_is_a_value_error(options):
+    s = SFTPStorage(**{**options, "base_url": None})
+    with pytest.raises(ValueError, match="not accessible via a URL"):
+        s.url("x.txt")
+
+
+def test_concurrent_creators_of_one_folder(options):
+    with SFTPStorage(**options) as s:
+        checks.same_name_race(s, "new/deep/folder/same.txt")
+
+
+# -- faults and hostile input (issue 14) ---------------------------------------------------------
+@pytest.mark.parametrize("name", checks.ROOT_OR_FOLDER_NAMES)
+def test_names_of_the_root_or_a_folder_are_refused_before_any_request(sftp, monkeypatch, name):
+    sftp.exists("warm")  # connected, so any request would show
+    requests = Requests(monkeypatch)
+    checks.refused_before_any_request(sftp, name, requests.ops)
+    assert requests.handshakes == 0 and not Path(sftp.root_path).exists()  # nothing was made either
+
+
+def test_components_over_255_bytes_are_refused_before_any_request(sftp, monkeypatch):
+    sftp.exists("warm")
+    checks.long_components_refused(sftp, Requests(monkeypatch).ops)
+
+
+def test_saving_onto_a_folder_is_refused_after_one_attempt(options, monkeypatch):
+    s = SFTPStorage(**{**options, "allow_overwrite": True})
+    s.save("taken/inside.txt", ContentFile(b"x"))
+    requests = Requests(monkeypatch)
+    with pytest.raises(IsADirectoryError, match="a folder has that name"):
+        s.save("taken", ContentFile(b"y"))
+    assert requests.names().count("write") == 1  # one upload, not a hundred
+    writer = s._writer_for("taken", create_only=True)  # overwrite off, if the folder appears meanwhile
+    writer.write(b"z")
+    with pytest.raises(IsADirectoryError):
+        writer.close()
+    assert sorted(p.name for p in Path(options["root_path"]).iterdir()) == ["taken"]  # no temporary file left
+    off = SFTPStorage(**options)  # overwrite off: Django picks another name, as FileSystemStorage does
+    assert off.save("taken", ContentFile(b"y")).startswith("taken_")
+    s.close()
+    off.close()
+
+
+def test_stale_temporary_files_are_removed_by_the_next_listing(sftp, options):
+    checks.stale_uploads_removed(sftp, Path(options["root_path"]))
+
+
+def test_a_cut_upload_leaves_nothing_under_the_name(sftp_server, options, tmp_path):
+    with TCPProxy("127.0.0.1", sftp_server.port) as proxy:
+        s = through(proxy, sftp_server, options, tmp_path)
+        s.allow_overwrite = True
+        s.save("keep.bin", ContentFile(b"old content"))
+        proxy.set(cut_after=proxy.stats.bytes_up + 2 * 1024 * 1024, cut_direction="up", cut_once=True)
+        with pytest.raises(StorageUnavailable, match="SFTP_STORAGE_HOST"):
+            s.save("keep.bin", OneShot(PatternFile(16 * 1024 * 1024)))  # can't be sent again
+        assert proxy.stats.cuts == 1
+        assert s.open("keep.bin").read() == b"old content"
+        root = Path(options["root_path"])
+        assert sorted(p.name for p in root.iterdir()) == ["keep.bin"]  # the partial upload was removed
+        s.close()
+
+
+def test_a_cut_read_is_storage_unavailable(sftp_server, options, tmp_path):
+    with TCPProxy("127.0.0.1", sftp_server.port) as proxy:
+        s = through(proxy, sftp_server, options, tmp_path)
+        s.save("big.bin", File(PatternFile(8 * 1024 * 1024), name="big.bin"))
+        f = s.open("big.bin")
+        proxy.set(cut_after=proxy.stats.bytes_down + 1024 * 1024, cut_direction="down", cut_once=True)
+        with pytest.raises(StorageUnavailable, match="SFTP_STORAGE_HOST"):
+            f.read()
+        assert s.size("big.bin") == 8 * 1024 * 1024  # a new connection works
+        s.close()
+
+
+def test_an_unresponsive_server_fails_within_60_s_with_defaults(sftp_server, options, tmp_path):
+    with TCPProxy("127.0.0.1", sftp_server.port, mode="blackhole") as proxy:  # accepts TCP, never answers
+        params = {k: v for k, v in sftp_server.params(port=proxy.port).items() if k != "timeout"}
+        message = checks.unresponsive_within_60_s(SFTPStorage(**{**options, "params": params}))
+    assert "SFTP_STORAGE_HOST" in message and "timeout" in message and f"127.0.0.1:{proxy.port}" in message
+
+
+def test_a_closed_port_fails_fast(sftp_server, options):
+    s = SFTPStorage(**{**options, "params": sftp_server.params(port=free_port())})
+    start = time.monotonic()
+    with pytest.raises(StorageUnavailable, match="SFTP_STORAGE_HOST"):
+        s.save("x.txt", ContentFile(b"x"))
+    assert time.monotonic() - start < 5
+
+
+class OneShot(io.RawIOBase):
+    """A non-seekable stream."""
+
+    def __init__(self, source) -> None:
+        super().__init__()
+        self.source = source
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        return self.source.readinto(buffer)
+
+
+def test_scan_is_one_listing_per_folder_and_ranges_are_exact(sftp, monkeypatch):
+    checks.scan_and_ranges(sftp, lambda: Requests(monkeypatch).names, listing={"opendir"}, stat={"stat", "lstat"})
+
+
+def test_a_server_frozen_during_a_read(tmp_path):
+    import signal
+
+    from tests.servers.sftp import _descendants
+
+    server = start_sftp(tmp_path / "sshd")
+    try:
+        s = SFTPStorage(host="127.0.0.1", params=server.params(timeout=2), known_host_file=str(server.known_hosts),
+                        root_path=str(tmp_path / "files"), unknown_host="reject")
+
+        def freeze(on: bool) -> None:
+            for pid in [server.process.proc.pid, *_descendants(server.process.proc.pid)]:
+                os.kill(pid, signal.SIGSTOP if on else signal.SIGCONT)
+
+        checks.frozen_during_a_read(s, freeze, "SFTP_STORAGE_PARAMS")
+        s.close()
+    finally:
+        server.stop()

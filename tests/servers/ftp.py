@@ -107,8 +107,11 @@ class FTPServer:
 
 
 def start_pyftpdlib(root: Path | None = None, *, tls: bool = False, mlsd: bool = True,
-                    idle_timeout: int = 300, max_connections: int = 0) -> FTPServer:
-    """pyftpdlib in a subprocess: plain FTP, explicit FTPS (``tls``), or a dialect without MLSD/MLST."""
+                    idle_timeout: int = 300, max_connections: int = 0, passive_port: int | None = None) -> FTPServer:
+    """pyftpdlib in a subprocess: plain FTP, explicit FTPS (``tls``), or a dialect without MLSD/MLST.
+
+    ``passive_port``: every data connection uses that one port (so a test can put a proxy in front of it).
+    """
     base = Path(root or tempfile.mkdtemp(prefix="ftp-server-")).resolve()
     data = base / "data"
     data.mkdir(parents=True, exist_ok=True)
@@ -121,6 +124,8 @@ def start_pyftpdlib(root: Path | None = None, *, tls: bool = False, mlsd: bool =
         argv += ["--tls", str(cert)]
     if not mlsd:
         argv.append("--no-mlsd")
+    if passive_port:
+        argv += ["--passive-port", str(passive_port)]
     server = FTPServer(root=data, port=port, scheme="ftps" if tls else "ftp", user=USER, password=PASSWORD,
                        process=None, cert=cert, argv=argv)
     server.restart()
@@ -128,7 +133,7 @@ def start_pyftpdlib(root: Path | None = None, *, tls: bool = False, mlsd: bool =
 
 
 def _run_pyftpdlib(port: int, root: str, cert: str | None, mlsd: bool, idle_timeout: int,
-                   max_connections: int) -> None:
+                   max_connections: int, passive_port: int | None = None) -> None:
     from pyftpdlib.authorizers import DummyAuthorizer
     from pyftpdlib.handlers import FTPHandler
     from pyftpdlib.servers import FTPServer as Server
@@ -177,6 +182,8 @@ def _run_pyftpdlib(port: int, root: str, cert: str | None, mlsd: bool, idle_time
     Handler.authorizer = authorizer
     Handler.timeout = idle_timeout
     Handler.banner = "storages test server"
+    if passive_port:
+        Handler.passive_ports = [passive_port]
     if not mlsd:
         # A server of the older dialect: LIST, SIZE and MDTM only.
         Handler.proto_cmds = {k: v for k, v in Handler.proto_cmds.items() if k not in ("MLSD", "MLST")}
@@ -225,9 +232,11 @@ def main() -> None:
     parser.add_argument("--no-mlsd", action="store_true")
     parser.add_argument("--idle-timeout", type=int, default=300)
     parser.add_argument("--max-connections", type=int, default=0)
+    parser.add_argument("--passive-port", type=int)
     args = parser.parse_args()
     os.chdir(args.root)
-    _run_pyftpdlib(args.port, args.root, args.tls, not args.no_mlsd, args.idle_timeout, args.max_connections)
+    _run_pyftpdlib(args.port, args.root, args.tls, not args.no_mlsd, args.idle_timeout, args.max_connections,
+                   args.passive_port)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,145 @@
+"""Checks the SFTP and FTP tests share (both backends stand on storages.fileserver)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.base import ContentFile
+
+ROOT_OR_FOLDER_NAMES = ["./", ".\\", "a/..", "sub/"]
+
+
+def wait_for(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def same_name_race(storage: Any, name: str, threads: int = 16) -> None:
+    """``threads`` threads save ``name`` at once (overwrite off): every upload is kept under its own name."""
+    barrier = threading.Barrier(threads)
+
+    def save(i: int) -> str:
+        barrier.wait()
+        return storage.save(name, ContentFile(b"content %d" % i))
+
+    with ThreadPoolExecutor(threads) as pool:
+        names = list(pool.map(save, range(threads)))
+    assert len(set(names)) == threads
+    assert {storage.open(n).read() for n in names} == {b"content %d" % i for i in range(threads)}
+
+
+def file_class_signature(storage: Any, file_class: type) -> None:
+    """``XStorageFile(name, storage, mode)`` as in django-storages 1.14."""
+    storage.save("sig.txt", ContentFile(b"sig"))
+    f = file_class("sig.txt", storage, "rb")
+    assert f.read() == b"sig" and f.name == "sig.txt" and f.mode == "rb" and f.storage is storage
+    f.close()
+    with file_class("new.txt", storage, "wb") as w:
+        w.write(b"written")
+    assert storage.open("new.txt").read() == b"written"
+
+
+def refused_before_any_request(storage: Any, name: str, sent: list) -> None:
+    """Root and folder names are refused before anything reaches the server (``sent`` records requests)."""
+    with pytest.raises(SuspiciousFileOperation):
+        storage.delete(name)
+    with pytest.raises(SuspiciousFileOperation):
+        storage.save(name, ContentFile(b"x"))
+    assert sent == []
+
+
+def long_components_refused(storage: Any, sent: list) -> None:
+    for name in ["a" * 256 + ".txt", "dir/" + "é" * 128, "x" * 1100 + "/f.txt"]:
+        with pytest.raises(SuspiciousFileOperation, match="255") as info:
+            storage.save(name, ContentFile(b"x"))
+        assert type(storage).__name__ in str(info.value)
+        with pytest.raises(SuspiciousFileOperation, match="255"):
+            storage.exists(name)
+    assert sent == []
+    assert storage.save("a" * 251 + ".txt", ContentFile(b"x")) == "a" * 251 + ".txt"  # 255 bytes is fine
+
+
+def stale_uploads_removed(storage: Any, root: Path) -> None:
+    """A temporary upload older than stale_upload_age goes with the next listing; a fresh one stays."""
+    storage.save("kept.txt", ContentFile(b"x"))
+    old, fresh = root / ".~storages-0123456789abcdef0123.part", root / ".~storages-fedcba9876543210fedc.part"
+    old.write_bytes(b"cut off two hours ago")
+    fresh.write_bytes(b"still uploading")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert storage.listdir("") == ([], ["kept.txt"])  # never shown
+    assert not old.exists()  # older than stale_upload_age (1 hour): removed
+    assert fresh.exists()  # an upload that may still be running stays
+    assert [n for n, _ in storage.scan("")] == ["kept.txt"]
+
+
+def scan_and_ranges(storage: Any, start_counting: Callable[[], Callable[[], list[str]]], listing: set[str],
+                    stat: set[str]) -> None:
+    """scan() is one listing per folder (no per-file stat), with sizes and times; ranged reads are exact."""
+    for name in ["a.txt", "d/b.txt", "d/e/c.txt"]:
+        storage.save(name, ContentFile(name.encode() * 3))
+    storage.listdir("")  # a connection learns its server's listing dialect
+    counted = start_counting()  # returns what has been sent since
+    found = dict(storage.scan(""))
+    sent = counted()
+    assert sorted(found) == ["a.txt", "d/b.txt", "d/e/c.txt"]
+    assert found["d/e/c.txt"].size == 27 and found["d/e/c.txt"].modified is not None
+    assert found["a.txt"].hashes == {}  # file servers store no content hash
+    assert len([c for c in sent if c in listing]) == 3 and not stat & set(sent)
+    body = storage._open_reader("d/e/c.txt", 5, 12).body
+    assert body.read() == (b"d/e/c.txt" * 3)[5:12] and body.read() == b""
+
+
+def aborted_write_leaves_nothing(storage: Any, root: Path) -> None:
+    """An exception inside ``with storage.open(name, "wb")`` (past the pipe's threshold) stores nothing."""
+    storage.upload_threshold = 4
+    with pytest.raises(RuntimeError), storage.open("gone.txt", "wb") as f:
+        f.write(b"x" * 100_000)
+        raise RuntimeError("boom")
+    wait_for(lambda: not root.exists() or list(root.iterdir()) == [])
+
+
+def unresponsive_within_60_s(storage: Any) -> str:
+    """The error message of a call to a server that accepts TCP and never answers (default settings)."""
+    from storages.errors import StorageUnavailable
+
+    start = time.monotonic()
+    with pytest.raises(StorageUnavailable) as info:
+        storage.exists("x")
+    assert time.monotonic() - start < 60
+    return str(info.value)
+
+
+def frozen_during_a_read(storage: Any, freeze: Callable[[bool], None], setting: str) -> None:
+    """A server paused (SIGSTOP) in the middle of a read: StorageUnavailable naming ``setting`` within its
+    timeout (2 s here); once it runs again, the storage works again with the content intact."""
+    from django.core.files.base import File
+
+    from storages.errors import StorageUnavailable
+    from storages.testing.helpers import PatternFile
+
+    payload = PatternFile(8 * 1024 * 1024, seed=7)
+    storage.save("frozen.bin", File(payload, name="frozen.bin"))
+    f = storage.open("frozen.bin")
+    payload.seek(0)
+    assert f.read(1000) == payload.read(1000)  # the transfer is under way
+    freeze(True)
+    try:
+        start = time.monotonic()
+        with pytest.raises(StorageUnavailable, match=setting):
+            f.read()
+        assert time.monotonic() - start < 10
+    finally:
+        freeze(False)
+    f.close()
+    payload.seek(0)
+    assert storage.open("frozen.bin").read() == payload.read()
