@@ -21,7 +21,7 @@ from tests.direct_app.forms import SmallUploadForm, StaffUploadForm, UploadForm
 from tests.direct_app.helpers import TICKET_URL, ask_ticket, field_spec, s3_storage, send
 from tests.direct_app.models import Upload
 
-pytest_plugins = ["tests.direct_app.helpers"]
+pytest_plugins = ["tests.direct_app.fixtures"]
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("direct_settings")]
 KEY = "direct_app.Upload.file"
 
