@@ -259,3 +259,29 @@ def test_failed_other_field_keeps_the_reference(client, s3):
     page = text(reply)
     assert "at most 100 characters" in page
     assert ticket["reference"] in page and f"Uploaded: {ticket['name']}" in page
+
+
+def test_admin_formfield_overrides(client, s3, rf):
+    from django.contrib import admin
+    from django.db import models
+
+    from storages.direct.forms import DirectUploadField, DirectUploadWidget
+
+    class UploadAdmin(admin.ModelAdmin):
+        fields = ["title", "file"]
+        formfield_overrides = {models.FileField: {"form_class": DirectUploadField, "max_size": 1024}}
+
+    request = rf.get("/")
+    request.user = User.objects.create_superuser("root", "root@example.com", "unused")
+    form_class = UploadAdmin(Upload, admin.AdminSite()).get_form(request)
+    form = form_class()
+    field = form.fields["file"]
+    assert isinstance(field, DirectUploadField) and isinstance(field.widget, DirectUploadWidget)
+    assert "data-storages-direct" in str(form["file"])  # bound to Upload.file when rendered
+    ticket = uploaded(client, s3, form=form_class, name="admin.bin", content_type="application/octet-stream")
+    assert ticket["name"].startswith("direct/uploads/admin_")
+    bound = form_class(data={"title": "via admin", "file": ticket["reference"]})
+    assert bound.is_valid(), bound.errors
+    assert bound.save().file.name == ticket["name"]
+    too_big = ask_ticket(client, field_spec(form_class), "big.bin", 2048)
+    assert too_big.status_code == 400

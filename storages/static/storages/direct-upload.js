@@ -16,6 +16,12 @@
     return match ? decodeURIComponent(match[1]) : "";
   }
 
+  function humanSize(bytes) {
+    var units = ["bytes", "KB", "MB", "GB", "TB"], i = 0;
+    while (bytes >= 1024 && i < units.length - 1) { bytes /= 1024; i += 1; }
+    return (i ? bytes.toFixed(1) : String(bytes)) + " " + units[i];
+  }
+
   function askTicket(widget, file) {
     var body = new FormData();
     body.append("field", widget.dataset.spec);
@@ -79,7 +85,8 @@
       if (!file) { show("", ""); return; }
       widget.dataset.busy = "1";
       progress.value = 0; percent.textContent = "0 %"; bar.hidden = false;
-      show("is-uploading", "Uploading " + file.name + "…");
+      var label = file.name + " (" + humanSize(file.size) + ")";
+      show("is-uploading", "Uploading " + label + "…");
       askTicket(widget, file).then(function (ticket) {
         return send(ticket, file, function (loaded, total) {
           var value = Math.floor(loaded * 100 / total);
@@ -88,7 +95,7 @@
       }).then(function (ticket) {
         hidden.value = ticket.reference;
         progress.value = 100; percent.textContent = "100 %";
-        show("is-done", "Uploaded: " + file.name);
+        show("is-done", "Uploaded: " + label);
       }).catch(function (error) {
         bar.hidden = true;
         show("is-error", error.message);
