@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the non-Python test servers: OpenSSH (SFTP), vsftpd (second FTP dialect),
-# Azurite + Node 22 (Azure), Chromium + chromedriver (browser tests of direct uploads). Safe to run again; needs root for apt (CI runs as root).
+# Azurite + Node 22 (Azure), Chromium + chromedriver (browser tests of direct uploads).
+# Safe to run again; needs root for apt (CI runs as root).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 tools="${STORAGES_SERVERS_TOOLS:-$here/.servers}"

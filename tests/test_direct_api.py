@@ -207,3 +207,36 @@ def test_a_storage_can_bring_its_own_ticket(tmp_path):
     assert upload_ticket(storage, "a.txt", size=1).as_json() == {
         "name": "a.txt", "method": "PUT", "url": "https://uploads.example/a.txt",
         "expires": "2030-01-01T00:00:00+00:00", "fields": {}, "headers": {}, "file_field": None, "enforced": []}
+
+
+# -- CORS check ------------------------------------------------------------------------------------
+def test_cors_check_s3(moto_server):
+    from storages.direct.cors import check_cors
+
+    origin = "https://app.example.com"
+    bare = s3_storage(moto_server)
+    [problem] = check_cors(bare, origin)
+    assert problem == (f"S3 bucket {bare.bucket_name!r} has no CORS rule allowing direct uploads from the browser "
+                       "(origin https://app.example.com, method POST)")
+    assert check_cors(s3_storage(moto_server, cors_origin=origin), origin) == []
+    assert check_cors(s3_storage(moto_server, cors_origin="https://*.example.com"), origin) == []
+    assert check_cors(s3_storage(moto_server, cors_origin="https://other.example"), origin)
+    create_only = s3_storage(moto_server, cors_origin=origin, file_overwrite=False)
+    assert check_cors(create_only, origin) == []  # the rule allows PUT and any header
+
+
+def test_cors_check_azure(azurite):
+    from storages.direct.cors import check_cors
+
+    origin = "https://app.example.com"
+    az = azure_storage(azurite, cors_origin="https://other.example")
+    [problem] = check_cors(az, origin)
+    assert "Azure account 'devstoreaccount1' has no CORS rule" in problem and "x-ms-blob-type" in problem
+    az = azure_storage(azurite, cors_origin=origin)
+    assert check_cors(az, origin) == []
+
+
+def test_cors_check_needs_no_rule_for_gcs_sessions(gcs_server):
+    from storages.direct.cors import check_cors
+
+    assert check_cors(gcs_storage(gcs_server), "https://app.example.com") == []
