@@ -98,7 +98,7 @@ def submit(browser, title: str) -> int:
     return int(saved[0].get_attribute("data-pk"))
 
 
-def assert_stored(storage, pk: int, path: Path, sha: str, kinds: tuple[str, ...] = ("POST",)) -> None:
+def assert_stored(storage, pk: int, path: Path, sha: str) -> None:
     upload = Upload.objects.get(pk=pk)
     assert upload.file.name.startswith("direct/uploads/dataset_") and upload.file.name.endswith(".bin")
     assert storage.size(upload.file.name) == SIZE
@@ -125,13 +125,6 @@ def test_s3_create_only_put(page, direct_live_server, moto_server, use_storage, 
     assert_stored(storage, submit(page, "to S3, create only"), path, sha)
 
 
-@pytest.fixture(scope="module")
-def azurite():
-    from tests.servers.azure import start_azurite
-
-    server = start_azurite()
-    yield server
-    server.stop()
 
 
 def test_azure_sas(page, direct_live_server, azurite, use_storage, big_file):
@@ -141,13 +134,6 @@ def test_azure_sas(page, direct_live_server, azurite, use_storage, big_file):
     assert_stored(storage, submit(page, "to Azure"), path, sha)
 
 
-@pytest.fixture(scope="module")
-def gcs_server():
-    from tests.servers.gcs import start_gcs
-
-    server = start_gcs()
-    yield server
-    server.stop()
 
 
 def test_gcs_resumable_session(page, direct_live_server, gcs_server, use_storage, big_file):
@@ -157,13 +143,6 @@ def test_gcs_resumable_session(page, direct_live_server, gcs_server, use_storage
     assert_stored(storage, submit(page, "to GCS"), path, sha)
 
 
-@pytest.fixture(scope="module")
-def dropbox_links(tmp_path_factory):
-    from tests.direct_app.dropbox_links import start
-
-    server = start(tmp_path_factory.mktemp("dropbox-links"))
-    yield server
-    server.stop()
 
 
 def test_dropbox_upload_link(page, direct_live_server, dropbox_links, use_storage, big_file):
@@ -182,7 +161,7 @@ def test_progress_guard_and_screenshots(page, direct_live_server, moto_server, u
 
     from tests.servers.proxy import TCPProxy
 
-    proxy = TCPProxy("127.0.0.1", int(moto_server.endpoint.rsplit(":", 1)[1]), bandwidth=5 * MB).start()
+    proxy = TCPProxy("127.0.0.1", int(moto_server.endpoint.rsplit(":", 1)[1]), bandwidth=3 * MB).start()
     try:
         storage = use_storage(s3_storage(moto_server, cors_origin=direct_live_server.url,
                                          public_endpoint_url=f"http://127.0.0.1:{proxy.port}"))

@@ -5,7 +5,7 @@ tests/servers/dropbox_api.py (owned by the backend's tests) has no
 file: the route, following the documented API (``commit_info`` + ``duration``
 -> ``{"link"}``), and the link itself on the stand-in's plain-HTTP link port:
 ``POST /apitul/1/<token>`` with an ``application/octet-stream`` body commits the
-file with the link's write mode (409 ``path/conflict`` for ``add`` on an
+file with the link's write mode (a link works once, then 410) (409 ``path/conflict`` for ``add`` on an
 existing file) and answers CORS like Dropbox's content host (any origin).
 Run like the stand-in: ``python -m tests.direct_app.dropbox_links ...``.
 """
@@ -24,6 +24,7 @@ from typing import Any
 from tests.servers import ServerProcess, dropbox_api, free_port, make_self_signed_cert, python
 
 UPLOAD_LINKS: dict[str, tuple[dict[str, Any], float]] = {}
+USED: set[str] = set()
 
 
 def get_temporary_upload_link(self: Any) -> None:
@@ -49,13 +50,17 @@ class UploadLinks(dropbox_api.LinkHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         parts = self.path.split("?", 1)[0].strip("/").split("/")
-        found = UPLOAD_LINKS.get(parts[-1]) if parts[:2] == ["apitul", "1"] and len(parts) == 3 else None
+        token = parts[-1] if parts[:2] == ["apitul", "1"] and len(parts) == 3 else ""
+        found = UPLOAD_LINKS.get(token)
         self._consumed = False
         if found is None or found[1] < time.time():
             self._drain()
-            self._send(404 if found is None else 410, b"link not found or expired", "text/plain", self._cors())
+            self._send(404 if token not in USED else 410, b"link not found, used or expired", "text/plain",
+                       self._cors())
             return
         commit = found[0]
+        del UPLOAD_LINKS[token]
+        USED.add(token)
         try:
             blob = self._receive(None, "upload")
             entry = self.store.commit(commit.get("path", ""), blob, commit.get("mode", "add"),

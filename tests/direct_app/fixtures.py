@@ -57,3 +57,31 @@ def use_storage(monkeypatch):
         return storage
 
     return use
+
+
+def _running(start: Any, *args: Any) -> Any:
+    server = start(*args)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def azurite():
+    from tests.servers.azure import start_azurite
+
+    yield from _running(start_azurite)
+
+
+@pytest.fixture(scope="module")
+def gcs_server():
+    from tests.servers.gcs import start_gcs
+
+    yield from _running(start_gcs)
+
+
+@pytest.fixture(scope="module")
+def dropbox_links(tmp_path_factory):
+    """The Dropbox stand-in with temporary upload links (tests/direct_app/dropbox_links.py)."""
+    from tests.direct_app.dropbox_links import start
+
+    yield from _running(start, tmp_path_factory.mktemp("dropbox-links"))
