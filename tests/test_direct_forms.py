@@ -259,6 +259,34 @@ def test_failed_other_field_keeps_the_reference(client, s3):
     page = text(reply)
     assert "at most 100 characters" in page
     assert ticket["reference"] in page and f"Uploaded: {ticket['name']}" in page
+    assert "required" not in page.split('class="storages-direct-file"', 1)[1].split(">", 1)[0]
+
+
+def test_picker_is_required_only_without_a_file(client, s3):
+    assert "required" in str(UploadForm()["file"])
+    ticket = uploaded(client, s3)
+    submit(client, ticket["reference"])
+    assert "required" not in str(UploadForm(instance=Upload.objects.get())["file"])
+
+
+def test_storage_down_gives_a_clear_error(client, use_storage):
+    from google.auth.credentials import AnonymousCredentials
+
+    from storages.backends.dropbox import DropboxStorage
+    from storages.backends.gcloud import GoogleCloudStorage
+    from tests.servers import free_port
+    from tests.servers.dropbox_api import TOKEN
+
+    # S3 and Azure tickets are signed locally; a GCS upload session and a Dropbox link are requests.
+    for storage in (
+        GoogleCloudStorage(bucket_name="gone", credentials=AnonymousCredentials(),
+                           client_options={"api_endpoint": f"http://127.0.0.1:{free_port()}"}),
+        DropboxStorage(oauth2_access_token=TOKEN, api_host=f"127.0.0.1:{free_port()}"),
+    ):
+        use_storage(storage)
+        reply = ask_ticket(client, field_spec(UploadForm), "a.txt", 5, "text/plain")
+        assert reply.status_code == 503, storage
+        assert reply.json() == {"error": "The storage is not available; please try again later."}
 
 
 def test_admin_formfield_overrides(client, s3, rf):

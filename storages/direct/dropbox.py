@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
 from dropbox import files as dbx_files
 
 from storages.direct import TicketRequest, UploadTicket, expiry
@@ -23,7 +24,10 @@ def ticket(storage: Any, request: TicketRequest) -> UploadTicket:
     mode = dbx_files.WriteMode.add if request.create_only else dbx_files.WriteMode.overwrite
     commit = dbx_files.CommitInfo(path=path, mode=mode, autorename=False, strict_conflict=request.create_only)
     seconds = max(60, min(request.expires_in, MAX_SECONDS))
-    result = storage.client.files_get_temporary_upload_link(commit, seconds)
+    try:
+        result = storage.client.files_get_temporary_upload_link(commit, seconds)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise storage._unavailable(exc, "files_get_temporary_upload_link") from exc
     return UploadTicket(request.name, "POST", result.link, expiry(request),
                         headers={"Content-Type": "application/octet-stream"},
                         enforced=("create_only",) if request.create_only else ())

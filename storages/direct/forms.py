@@ -94,6 +94,10 @@ class DirectUploadWidget(forms.Widget):
             return False
         return None
 
+    def use_required_attribute(self, initial: Any) -> bool:
+        # With a file already stored the picker may stay empty.
+        return super().use_required_attribute(initial) and not initial
+
     def value_omitted_from_data(self, data: Any, files: Any, name: str) -> bool:
         return name not in data and self.clear_name(name) not in data
 
@@ -107,6 +111,8 @@ class DirectUploadWidget(forms.Widget):
             except signing.BadSignature:
                 reference = ""
         current = value if getattr(value, "name", None) and not reference else None
+        if reference:
+            context["widget"]["attrs"].pop("required", None)  # uploaded already; nothing to pick
         context["widget"].update({
             "reference": reference,
             "uploaded": uploaded,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from storages.backends import gcloud as backend
 from storages.direct import TicketRequest, UploadTicket, expiry
 
 
@@ -18,7 +19,9 @@ def ticket(storage: Any, request: TicketRequest) -> UploadTicket:
     if request.size is None:
         raise ValueError("GCS upload sessions need the declared size (size=)")
     blob = storage.bucket.blob(storage._key(request.name))
-    kwargs: dict[str, Any] = {"content_type": request.content_type, "size": request.size}
+    # The backend's own timeout and retry policy (a refused connection fails at once).
+    kwargs: dict[str, Any] = {"content_type": request.content_type, "size": request.size,
+                              "timeout": backend.TIMEOUT, "retry": backend.RETRY}
     if request.origin:
         kwargs["origin"] = request.origin
     if request.create_only:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 import posixpath
 from typing import Any
@@ -19,6 +20,9 @@ from django.views.decorators.http import require_POST
 from storages.direct import upload_ticket
 from storages.direct.forms import content_type_allowed, default_permission
 from storages.direct.signing import FieldSpec, make_reference
+from storages.errors import StorageError
+
+logger = logging.getLogger(__name__)
 
 #: Random characters added to every name, so a browser never lands on an existing object.
 RANDOM_LENGTH = 12
@@ -73,6 +77,10 @@ def ticket(request: HttpRequest) -> JsonResponse:
     except ValueError as exc:
         return _error(400, str(exc))
     origin = request.headers.get("Origin") or f"{request.scheme}://{request.get_host()}"
-    found = upload_ticket(model_field.storage, name, expires_in=spec.expires_in, content_type=content_type,
-                          max_size=spec.max_size, size=size, origin=origin)
+    try:
+        found = upload_ticket(model_field.storage, name, expires_in=spec.expires_in, content_type=content_type,
+                              max_size=spec.max_size, size=size, origin=origin)
+    except StorageError:
+        logger.exception("storages.direct: no upload ticket for %s", spec.key)
+        return _error(503, "The storage is not available; please try again later.")
     return JsonResponse({**found.as_json(), "reference": make_reference(spec.key, name)})
