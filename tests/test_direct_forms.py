@@ -45,6 +45,14 @@ def client():
     return c
 
 
+def operations(storage) -> list[str]:
+    """The S3 operations the storage's client sends from now on (a live list)."""
+    sent: list[str] = []
+    storage.connection.meta.events.register(
+        "before-send.s3", lambda request, **kw: sent.append(kw["event_name"].rsplit(".", 1)[-1]))
+    return sent
+
+
 def keys(storage) -> list[str]:
     reply = storage.connection.list_objects_v2(Bucket=storage.bucket_name)
     return sorted(o["Key"] for o in reply.get("Contents", []))
@@ -74,7 +82,9 @@ def test_upload_then_submit_points_the_model_at_the_object(client, s3):
     name = ticket["name"]
     assert name.startswith("direct/uploads/notes_") and name.endswith(".txt")
     head = s3.connection.head_object(Bucket=s3.bucket_name, Key=name)
+    sent = operations(s3)
     reply = submit(client, ticket["reference"])
+    assert sent == ["HeadObject"]  # one check; no copy, no download
     assert reply.status_code == 200 and b'id="saved"' in reply.content
     upload = Upload.objects.get()
     assert upload.file.name == name
@@ -145,7 +155,9 @@ def test_object_over_the_limit_is_refused_and_deleted(client, s3):
     send(ticket, b"x" * 5000)
     assert keys(s3) == [ticket["name"]]
     form = SmallUploadForm(data={"file": ticket["reference"]})
+    sent = operations(s3)
     assert not form.is_valid()
+    assert sent == ["HeadObject", "DeleteObject"]
     assert form.errors["file"] == ["The file is too large (4.9\xa0KB; at most 1.0\xa0KB)."]
     assert keys(s3) == []
 
