@@ -169,6 +169,24 @@ def test_size_over_the_limit_gets_no_ticket(moto_server):
         upload_ticket(s3_storage(moto_server), "a.txt", size=11, max_size=10)
 
 
+def test_size_over_the_provider_limit_gets_no_ticket(dropbox_links):
+    from storages.backends.dropbox import DropboxStorage
+
+    dbx = DropboxStorage(**dropbox_links.options(root_path="/direct-api"))
+    with pytest.raises(ValueError, match=r"more than one direct upload to DropboxStorage can take \(157286400 bytes\)"):
+        upload_ticket(dbx, "big.bin", size=200 * 1024 * 1024, max_size=10**10)
+
+
+def test_expired_ticket_is_refused_by_the_storage(azurite):
+    import time
+
+    az = azure_storage(azurite)
+    ticket = upload_ticket(az, "late.txt", size=3, expires_in=1)
+    time.sleep(2.5)
+    assert send(ticket.as_json(), b"one").status_code == 403
+    assert not az.exists("late.txt")
+
+
 def test_unsupported_storage(tmp_path):
     fs = FileSystemStorage(location=tmp_path)
     assert not supports_direct_upload(fs)

@@ -325,3 +325,12 @@ def test_admin_formfield_overrides(client, s3, rf):
     assert bound.save().file.name == ticket["name"]
     too_big = ask_ticket(client, field_spec(form_class), "big.bin", 2048)
     assert too_big.status_code == 400
+
+
+def test_declared_size_over_the_provider_limit_gets_no_ticket(client, s3):
+    from storages.direct.forms import DirectUploadField
+
+    spec = DirectUploadField(model_field=Upload._meta.get_field("file"), max_size=10**11).spec().dumps()
+    reply = ask_ticket(client, spec, "huge.bin", 6 * 1024**3)
+    assert reply.status_code == 400
+    assert "too large for a direct upload" in reply.json()["error"] and "S3Storage can take" in reply.json()["error"]

@@ -109,6 +109,10 @@ def upload_ticket(storage: Any, name: str, *, expires_in: int = 900, content_typ
     if callable(own):
         return own(request)
     provider = _provider(storage)
+    limit = getattr(provider, "MAX_SIZE", None)
+    if limit and size is not None and size > limit:
+        raise ValueError(f"{name!r}: {size} bytes is more than one direct upload to {type(storage).__name__} "
+                         f"can take ({limit} bytes)")
     if provider is None:
         raise ImproperlyConfigured(
             f"{type(storage).__name__} does not support direct uploads from the browser (supported: S3Storage and "

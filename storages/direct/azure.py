@@ -12,6 +12,8 @@ from typing import Any
 
 from storages.direct import TicketRequest, UploadTicket, expiry
 
+MAX_SIZE = 5000 * 1024 * 1024  # one Put Blob
+
 
 def ticket(storage: Any, request: TicketRequest) -> UploadTicket:
     url = storage.url(request.name, expire=request.expires_in, mode="c" if request.create_only else "cw")

@@ -13,6 +13,8 @@ from typing import Any
 
 from storages.direct import TicketRequest, UploadTicket, expiry
 
+MAX_SIZE = 5 * 1024**3  # one POST or PUT
+
 # PutObject parameters a browser upload can carry, and the header (PUT) or
 # form field (POST) S3 reads them from. Others in object_parameters are not
 # sent: a presigned request cannot carry them safely.

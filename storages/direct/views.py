@@ -83,4 +83,6 @@ def ticket(request: HttpRequest) -> JsonResponse:
     except StorageError:
         logger.exception("storages.direct: no upload ticket for %s", spec.key)
         return _error(503, "The storage is not available; please try again later.")
+    except ValueError as exc:  # over what the provider takes in one upload
+        return _error(400, f"The file is too large for a direct upload ({exc}).")
     return JsonResponse({**found.as_json(), "reference": make_reference(spec.key, name)})
