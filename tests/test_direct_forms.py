@@ -334,3 +334,23 @@ def test_declared_size_over_the_provider_limit_gets_no_ticket(client, s3):
     reply = ask_ticket(client, spec, "huge.bin", 6 * 1024**3)
     assert reply.status_code == 400
     assert "too large for a direct upload" in reply.json()["error"] and "S3Storage can take" in reply.json()["error"]
+
+
+def test_plain_form_needs_the_model_field(client, s3):
+    from django import forms
+    from django.core.exceptions import ImproperlyConfigured
+
+    from storages.direct.forms import DirectUploadField
+
+    class Loose(forms.Form):
+        file = DirectUploadField()
+
+    with pytest.raises(ImproperlyConfigured, match="Loose.file: DirectUploadField outside a ModelForm needs"):
+        str(Loose()["file"])
+
+    class Bound(forms.Form):
+        file = DirectUploadField(model_field=Upload._meta.get_field("file"))
+
+    ticket = uploaded(client, s3, form=Bound)
+    form = Bound(data={"file": ticket["reference"]})
+    assert form.is_valid() and form.cleaned_data["file"] == ticket["name"]

@@ -187,13 +187,15 @@ class DirectUploadField(forms.FileField):
                          self.content_types, self.permission, self.expires_in)
 
     def get_bound_field(self, form: forms.BaseForm, field_name: str) -> Any:
-        if self.model_field is None:
+        model_field = self.model_field
+        if model_field is None:
             model = getattr(getattr(form, "_meta", None), "model", None)
             if model is None:
                 raise ImproperlyConfigured(
                     f"{type(form).__name__}.{field_name}: DirectUploadField outside a ModelForm needs model_field="
                 )
-            self.bind(model._meta.get_field(field_name))
+            model_field = model._meta.get_field(field_name)
+        self.bind(model_field)  # again: options may have changed since (the form's __init__...)
         return super().get_bound_field(form, field_name)
 
     def bound_data(self, data: Any, initial: Any) -> Any:
