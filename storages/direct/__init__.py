@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-__all__ = ["TicketRequest", "UploadTicket", "upload_ticket"]
+__all__ = ["DEFAULT_MAX_SIZE", "TicketRequest", "UploadTicket", "supports_direct_upload", "upload_ticket"]
 
 #: S3's single POST and Azure's single Put Blob both stop near 5 GiB.
 DEFAULT_MAX_SIZE = 5 * 1024**3

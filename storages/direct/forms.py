@@ -23,9 +23,9 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from storages.direct import DEFAULT_MAX_SIZE
-from storages.direct.signing import FieldSpec, make_reference, read_reference
+from storages.direct.signing import FieldSpec, read_reference
 
-__all__ = ["DirectUploadField", "DirectUploadWidget", "default_permission", "make_reference"]
+__all__ = ["DirectUploadField", "DirectUploadWidget", "content_type_allowed", "default_permission", "stored_facts"]
 
 #: How long after the ticket a reference is still accepted (the user may fill in the rest of the form).
 DEFAULT_REFERENCE_MAX_AGE = 24 * 3600
@@ -268,5 +268,3 @@ def stored_facts(storage: Any, name: str) -> tuple[int, str]:
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return size, content_type
 
-
-__all__ += ["content_type_allowed", "stored_facts"]
