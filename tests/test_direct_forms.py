@@ -102,6 +102,13 @@ def test_the_browser_cannot_pick_the_name(client, s3):
     assert first["name"].startswith("direct/uploads/passwd_")
     assert first["name"] != second["name"]  # a fresh random part every time
     assert first["fields"]["key"] == first["name"]
+    for unusable in ("..", "."):
+        reply = ask_ticket(client, field_spec(UploadForm), unusable, 10)
+        assert reply.status_code == 400, unusable
+        assert reply.json() == {"error": "The file name is not usable; rename the file and try again."}
+    assert ask_ticket(client, field_spec(UploadForm), "", 10).json()["name"].startswith("direct/uploads/upload_")
+    long = ask_ticket(client, field_spec(UploadForm), "a" * 300 + ".txt", 10).json()["name"]
+    assert len(long) == 150 and long.startswith("direct/uploads/aaa") and long.endswith(".txt")  # max_length
 
 
 def test_tampered_reference_is_refused(client, s3):

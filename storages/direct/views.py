@@ -9,7 +9,7 @@ from typing import Any
 
 from django.apps import apps
 from django.core import signing
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, SuspiciousFileOperation
 from django.http import HttpRequest, JsonResponse
 from django.utils.crypto import get_random_string
 from django.utils.module_loading import import_string
@@ -74,6 +74,8 @@ def ticket(request: HttpRequest) -> JsonResponse:
         return _error(400, f"Files of type {content_type} are not allowed here.")
     try:
         name = new_name(model_field, filename)
+    except SuspiciousFileOperation:
+        return _error(400, "The file name is not usable; rename the file and try again.")
     except ValueError as exc:
         return _error(400, str(exc))
     origin = request.headers.get("Origin") or f"{request.scheme}://{request.get_host()}"
