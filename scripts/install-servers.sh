@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the non-Python test servers: OpenSSH (SFTP), vsftpd (second FTP dialect),
-# Azurite + Node 22 (Azure). Safe to run again; needs root for apt (CI runs as root).
+# Azurite + Node 22 (Azure), Chromium + chromedriver (browser tests of direct uploads).
+# Safe to run again; needs root for apt (CI runs as root).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 tools="${STORAGES_SERVERS_TOOLS:-$here/.servers}"
@@ -9,6 +10,8 @@ mkdir -p "$tools"
 need_apt=()
 [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
 [ -x /usr/sbin/vsftpd ] || need_apt+=(vsftpd)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+[ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     # Keep apt's postinst from starting sshd on :22 / vsftpd on :21.

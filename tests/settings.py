@@ -5,10 +5,12 @@ USE_TZ = True
 TIME_ZONE = "America/Chicago"
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
+    "django.contrib.auth",
     "storages",
     "django.contrib.staticfiles",
     "storages.testing",
     "tests.testapp",
+    "tests.direct_app",
 ]
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -524,9 +524,15 @@ class StorageConformance:
         (root / "app.js").write_text("console.log('hi');\n")
         return root
 
-    def test_collectstatic(self, settings, storage_config, tmp_path) -> None:
+    def _use_static_tree(self, settings, tmp_path: Path) -> Path:
         source = self._static_tree(tmp_path)
         settings.STATICFILES_DIRS = [str(source)]
+        # Only this tree: installed apps' own static files (storages ships the direct-upload widget's) don't count.
+        settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.FileSystemFinder"]
+        return source
+
+    def test_collectstatic(self, settings, storage_config, tmp_path) -> None:
+        source = self._use_static_tree(settings, tmp_path)
         use_storages(settings, {
             "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
             "staticfiles": {"BACKEND": storage_config.path, "OPTIONS": dict(storage_config.options)},
@@ -547,8 +553,7 @@ class StorageConformance:
     def test_collectstatic_manifest(self, settings, storage_config, tmp_path) -> None:
         import json
 
-        source = self._static_tree(tmp_path)
-        settings.STATICFILES_DIRS = [str(source)]
+        self._use_static_tree(settings, tmp_path)
         path = manifest_class(storage_config.cls)
         use_storages(settings, {
             "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},

@@ -1,0 +1,126 @@
+"""Direct uploads: the browser sends a file straight to the storage, Django signs and checks.
+
+:func:`upload_ticket` is the storage-side API: for a name chosen by the server it
+returns what a browser needs (method, URL, form fields or headers) to upload
+exactly that object, with the limits the provider can enforce built in. The form
+side (:class:`~storages.direct.forms.DirectUploadField`, its widget and the ticket
+view) ties the uploaded object back to a model field safely.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+__all__ = ["DEFAULT_MAX_SIZE", "TicketRequest", "UploadTicket", "supports_direct_upload", "upload_ticket"]
+
+#: S3's single POST and Azure's single Put Blob both stop near 5 GiB.
+DEFAULT_MAX_SIZE = 5 * 1024**3
+
+# Backend class name -> provider module (matched along the storage's MRO, so
+# subclasses and S3-compatible storages built on S3Storage work too).
+_PROVIDERS = {
+    "storages.backends.s3.S3Storage": "storages.direct.s3",
+    "storages.backends.gcloud.GoogleCloudStorage": "storages.direct.gcs",
+    "storages.backends.azure_storage.AzureStorage": "storages.direct.azure",
+    "storages.backends.dropbox.DropboxStorage": "storages.direct.dropbox",
+}
+
+
+@dataclass(frozen=True)
+class TicketRequest:
+    """What the server decided about one direct upload."""
+
+    name: str
+    expires_in: int = 900
+    content_type: str | None = None
+    max_size: int = DEFAULT_MAX_SIZE
+    #: The size the browser declared; providers that bind a session or a
+    #: signature to an exact length (GCS, S3 create-only) need it.
+    size: int | None = None
+    #: The page's origin (``https://example.com``): GCS binds its upload session to it.
+    origin: str | None = None
+    #: The browser may create the object but not replace an existing one.
+    create_only: bool = True
+
+
+@dataclass(frozen=True)
+class UploadTicket:
+    """How a browser uploads one object.
+
+    ``method`` and ``url`` are the request; with ``file_field`` set the body is
+    ``multipart/form-data`` made of ``fields`` then the file under that field
+    name, else the body is the file itself. ``headers`` must be sent as given
+    (they are part of what the provider signed or checks).
+    """
+
+    name: str
+    method: str
+    url: str
+    expires: dt.datetime
+    fields: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    file_field: str | None = None
+    #: What the provider enforces itself ("size", "type", "create_only");
+    #: everything is checked again on submit anyway.
+    enforced: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["expires"] = self.expires.isoformat()
+        data["enforced"] = list(self.enforced)
+        return data
+
+
+def _provider(storage: Any) -> Any:
+    for cls in type(storage).__mro__:
+        module = _PROVIDERS.get(f"{cls.__module__}.{cls.__qualname__}")
+        if module:
+            return importlib.import_module(module)
+    return None
+
+
+def supports_direct_upload(storage: Any) -> bool:
+    return callable(getattr(storage, "direct_upload_ticket", None)) or _provider(storage) is not None
+
+
+def upload_ticket(storage: Any, name: str, *, expires_in: int = 900, content_type: str | None = None,
+                  max_size: int = DEFAULT_MAX_SIZE, size: int | None = None, origin: str | None = None,
+                  create_only: bool | None = None) -> UploadTicket:
+    """What a browser needs to upload ``name`` straight to ``storage``.
+
+    ``name`` must be chosen by the server (never taken from the browser as is).
+    ``create_only`` defaults to the storage's overwrite policy being off;
+    where the provider can express it the browser then cannot replace an
+    existing object. A storage class may provide its own
+    ``direct_upload_ticket(request: TicketRequest) -> UploadTicket``.
+    """
+    if size is not None and size > max_size:
+        raise ValueError(f"{name!r}: {size} bytes is over the limit of {max_size} bytes")
+    if create_only is None:
+        create_only = not getattr(storage, "overwrite", False)
+    request = TicketRequest(name=name, expires_in=int(expires_in), content_type=content_type,
+                            max_size=int(max_size), size=size, origin=origin, create_only=create_only)
+    own = getattr(storage, "direct_upload_ticket", None)
+    if callable(own):
+        return own(request)
+    provider = _provider(storage)
+    limit = getattr(provider, "MAX_SIZE", None)
+    if limit and size is not None and size > limit:
+        raise ValueError(f"{name!r}: {size} bytes is more than one direct upload to {type(storage).__name__} "
+                         f"can take ({limit} bytes)")
+    if provider is None:
+        raise ImproperlyConfigured(
+            f"{type(storage).__name__} does not support direct uploads from the browser (supported: S3Storage and "
+            "S3-compatible storages, GoogleCloudStorage, AzureStorage, DropboxStorage, or a storage with a "
+            "direct_upload_ticket() method)"
+        )
+    return provider.ticket(storage, request)
+
+
+def expiry(request: TicketRequest) -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=request.expires_in)
