@@ -30,6 +30,9 @@ from typing import Any
 __all__ = ["TCPProxy", "ProxyStats"]
 
 _CHUNK = 64 * 1024
+#: Bytes one direction holds in flight before it stops reading: back-pressure, so a sender
+#: behind a bandwidth cap is slowed down as on a real network instead of filling memory.
+_WINDOW = 256 * 1024
 
 
 @dataclass
@@ -49,6 +52,7 @@ class _Pipe:
         self.queue: list[tuple[float, int, bytes | None]] = []
         self.cond = threading.Condition()
         self.seq = itertools.count()
+        self.queued = 0
 
     def start(self) -> None:
         threading.Thread(target=self._read, daemon=True).start()
@@ -56,8 +60,16 @@ class _Pipe:
 
     def _push(self, data: bytes | None) -> None:
         with self.cond:
+            while data is not None and self.queued >= self._window() and not self.conn.closed:
+                self.cond.wait(0.5)
             heapq.heappush(self.queue, (time.monotonic() + self.proxy.latency, next(self.seq), data))
-            self.cond.notify()
+            self.queued += len(data or b"")
+            self.cond.notify_all()
+
+    def _window(self) -> float:
+        # At least twice the bandwidth-delay product, as a TCP window would allow.
+        proxy = self.proxy
+        return max(_WINDOW, 2 * (proxy.bandwidth or 100e6) * max(proxy.latency, 0.005))
 
     def _read(self) -> None:
         try:
@@ -82,6 +94,8 @@ class _Pipe:
                         self.cond.wait(wait)
                         continue
                     heapq.heappop(self.queue)
+                    self.queued -= len(data or b"")
+                    self.cond.notify_all()
                 if data is None:
                     try:
                         self.dst.shutdown(socket.SHUT_WR)
