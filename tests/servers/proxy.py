@@ -67,9 +67,9 @@ class _Pipe:
             self.cond.notify_all()
 
     def _window(self) -> float:
-        # At least twice the bandwidth-delay product, as a TCP window would allow.
+        # Four times the bandwidth-delay product, as a TCP window would allow.
         proxy = self.proxy
-        return max(_WINDOW, 2 * (proxy.bandwidth or 100e6) * max(proxy.latency, 0.005))
+        return max(_WINDOW, 4 * (proxy.bandwidth or 100e6) * max(proxy.latency, 0.005))
 
     def _read(self) -> None:
         try:
