@@ -40,7 +40,7 @@ from storages.conf import MISSING, Setting
 from storages.errors import StorageError
 from storages.files import TEMP_PREFIX, TEMP_SUFFIX, ObjectInfo, ReadResult, RemoteFile, UploadSpec
 from storages.hashing import b64_to_hex
-from storages.transfer import COPY_CHUNK, UploadSource
+from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
 
 try:
     import requests
@@ -91,81 +91,52 @@ _KEY_LOCKS_GUARD = threading.Lock()
 def _key_lock(ident: tuple[Any, ...]) -> Any:
     """One lock per stored object in this process (create-only saves of one name take turns)."""
     with _KEY_LOCKS_GUARD:
-        lock = _KEY_LOCKS.get(ident)
-        if lock is None:
-            lock = threading.Lock()
-            _KEY_LOCKS[ident] = lock
-        return lock
+        return _KEY_LOCKS.setdefault(ident, threading.Lock())
 
 
 def _driver_class(kind: Any, provider: str) -> type:
     """The driver class for a ``type``: a Provider constant or 'libcloud.storage.types.Provider.X'."""
-    value = kind
-    if isinstance(kind, str) and "." in kind:
-        if not kind.startswith(_PROVIDER_TYPE_PREFIX):
-            raise ImproperlyConfigured(
-                f"LibCloudStorage: LIBCLOUD_PROVIDERS[{provider!r}]['type'] must be a libcloud Provider constant "
-                f"or '{_PROVIDER_TYPE_PREFIX}<NAME>' (got {kind!r})."
-            )
-        value = getattr(Provider, kind[len(_PROVIDER_TYPE_PREFIX):], None)
-    try:
-        if value is None:
-            raise AttributeError(kind)
-        return get_driver(value)
-    except Exception as exc:
+    where = f"LibCloudStorage: LIBCLOUD_PROVIDERS[{provider!r}]['type']"
+    dotted = isinstance(kind, str) and "." in kind
+    if dotted and not kind.startswith(_PROVIDER_TYPE_PREFIX):
         raise ImproperlyConfigured(
-            f"LibCloudStorage: LIBCLOUD_PROVIDERS[{provider!r}] has an unknown storage provider type {kind!r} "
-            f"({type(exc).__name__})."
-        ) from exc
+            f"{where} must be a libcloud Provider constant or '{_PROVIDER_TYPE_PREFIX}<NAME>' (got {kind!r})."
+        )
+    try:
+        return get_driver(getattr(Provider, kind[len(_PROVIDER_TYPE_PREFIX):]) if dotted else kind)
+    except Exception as exc:
+        raise ImproperlyConfigured(f"{where}: unknown storage provider type {kind!r} ({type(exc).__name__}).") from exc
 
 
 def _parse_time(value: Any) -> dt.datetime | None:
     """A driver's timestamp (epoch seconds, RFC 1123 or ISO 8601) as an aware UTC datetime."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
     if isinstance(value, (int, float)):
         return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
-    text = str(value)
-    try:
-        parsed = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+    parsed = value if isinstance(value, dt.datetime) or not value else None
+    for parse in (email.utils.parsedate_to_datetime, lambda t: dt.datetime.fromisoformat(t.replace("Z", "+00:00"))):
         try:
-            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+            parsed = parsed or parse(str(value))
+        except (TypeError, ValueError):
+            continue
+    return parsed.replace(tzinfo=parsed.tzinfo or dt.timezone.utc) if parsed else None
 
 
-class _ChunkBody:
-    """An iterator of byte chunks as a stream: read(n) / close(), at most ``limit`` bytes."""
+def _window(chunks: Iterator[bytes], start: int, end: int | None) -> Iterator[bytes]:
+    """Bytes [start, end) of a stream of chunks."""
+    pos = 0
+    for chunk in chunks:
+        lo, hi = max(start - pos, 0), len(chunk) if end is None else min(len(chunk), end - pos)
+        pos += len(chunk)
+        if hi > lo:
+            yield chunk[lo:hi]
+        if end is not None and pos >= end:
+            return
 
-    def __init__(self, chunks: Any, limit: int | None = None, on_close: Any = None) -> None:
-        self._chunks = iter(chunks)
-        self._chunk = b""
-        self._pos = 0
-        self.limit = limit
-        self._on_close = on_close or getattr(chunks, "close", None)
 
-    def read(self, n: int = -1) -> bytes:
-        if n is None or n < 0:
-            return b"".join(iter(lambda: self.read(_READ_CHUNK), b""))
-        n = n if self.limit is None else min(n, self.limit)
-        while n and self._pos >= len(self._chunk):
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return b""
-            self._chunk, self._pos = chunk, 0
-        out = self._chunk[self._pos:self._pos + n]
-        self._pos += len(out)
-        if self.limit is not None:
-            self.limit -= len(out)
-        return out
-
-    def close(self) -> None:
-        if self._on_close is not None:
-            self._on_close()
+def _file_range(path: str, offset: int, end: int | None) -> Iterator[bytes]:
+    with open(path, "rb") as fh:  # closed when the reader is done with it
+        fh.seek(offset)
+        yield from _window(iter(lambda: fh.read(_READ_CHUNK), b""), 0, None if end is None else end - offset)
 
 
 @deconstructible
@@ -327,28 +298,18 @@ class LibCloudStorage(BaseStorage):
         # The driver is per thread, so read-ahead threads each use their own connection.
         obj = self._get_object(key)
         info, name, driver = self._info(obj), self._name(key), self.driver
-        if self._is_local():
-            # The local driver's ranged read loads the whole file: read the file itself.
-            fh = open(self._local_path(key), "rb")  # noqa: SIM115 - closed by the reader
-            fh.seek(offset)
-            if end is None:
-                return ReadResult(fh, info)
-            return ReadResult(_ChunkBody(iter(lambda: fh.read(_READ_CHUNK), b""), end - offset, fh.close), info)
+        if self._is_local():  # its ranged read loads the whole file: read the file itself
+            return ReadResult(ChunkReader(_file_range(self._local_path(key), offset, end)), info)
         if offset == 0 and end is None:
             chunks = self._call("download", name, driver.download_object_as_stream, obj, chunk_size=_READ_CHUNK)
-            return ReadResult(_ChunkBody(chunks), info)
+            return ReadResult(ChunkReader(chunks), info)
         try:
             chunks = self._call("download_range", name, driver.download_object_range_as_stream, obj, offset, end,
                                 chunk_size=_READ_CHUNK)
-            return ReadResult(_ChunkBody(chunks), info)
+            return ReadResult(ChunkReader(chunks), info)
         except NotImplementedError:  # a driver without ranged reads: read through to the offset
-            body = _ChunkBody(self._call("download", name, driver.download_object_as_stream, obj,
-                                         chunk_size=_READ_CHUNK))
-            skip = offset
-            while skip and (got := len(body.read(min(skip, _READ_CHUNK)))):
-                skip -= got
-            body.limit = None if end is None else end - offset
-            return ReadResult(body, info)
+            chunks = self._call("download", name, driver.download_object_as_stream, obj, chunk_size=_READ_CHUNK)
+            return ReadResult(ChunkReader(_window(chunks, offset, end)), info)
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
         if self._is_local():
@@ -442,18 +403,9 @@ class LibCloudStorage(BaseStorage):
         if self._is_local():
             yield from self._list_local(prefix)
             return
-        dirs: dict[str, None] = {}
-        files: list[str] = []
-        for count, (key, _) in enumerate(self._scan(prefix), 1):
-            rel = key[len(prefix):]
-            if "/" in rel:
-                dirs[prefix + rel.split("/", 1)[0] + "/"] = None
-            elif rel:
-                files.append(key)
-            if count % 1000 == 0:
-                yield list(dirs), files
-                dirs, files = {}, []
-        yield list(dirs), files
+        rels = [key[len(prefix):] for key, _ in self._scan(prefix)]  # libcloud lists without a delimiter
+        yield (list(dict.fromkeys(prefix + rel.split("/", 1)[0] + "/" for rel in rels if "/" in rel)),
+               [prefix + rel for rel in rels if rel and "/" not in rel])
 
     def _list_local(self, prefix: str) -> Iterator[tuple[list[str], list[str]]]:
         # The local driver lists by walking the whole container: one folder is one os.scandir().
@@ -500,16 +452,13 @@ class LibCloudStorage(BaseStorage):
             return join_url(self.base_url, key)
         driver = self.driver
         try:
-            url = driver.get_object_cdn_url(self._object(key))
-        except NotImplementedError as exc:
+            url = str(driver.get_object_cdn_url(self._object(key)))
+        except NotImplementedError:
+            url = ""
+        if not url.startswith(("http://", "https://")):
             raise NotImplementedError(
-                f"{type(self).__name__}: the {driver.name} driver has no object URLs; set base_url "
+                f"{type(self).__name__}: the {driver.name} driver gives no web URL for files; set base_url "
                 f"(OPTIONS['base_url'], LIBCLOUD_BASE_URL or LIBCLOUD_PROVIDERS[{self.provider_name!r}]['base_url'])"
-            ) from exc
-        if not str(url).startswith(("http://", "https://")):
-            raise NotImplementedError(
-                f"{type(self).__name__}: the {driver.name} driver gives no web URL for files; set base_url to the "
-                f"URL that serves its folder (OPTIONS['base_url'] or LIBCLOUD_BASE_URL)"
             )
         return url
 

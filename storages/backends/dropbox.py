@@ -128,21 +128,11 @@ class _Client(dropbox.Dropbox):
 
 
 class _ResponseBody:
-    """A download's HTTP body as a stream: read(n) / readinto() / close()."""
+    """A download's HTTP body as a stream: read(n) / readinto() from urllib3, close() releases it."""
 
     def __init__(self, response: Any) -> None:
-        self._response = response
-        self._raw = response.raw
-        self._raw.decode_content = True
-
-    def read(self, n: int = -1) -> bytes:
-        return self._raw.read(None if n is None or n < 0 else n)
-
-    def readinto(self, buffer: Any) -> int:
-        return self._raw.readinto(buffer)
-
-    def close(self) -> None:
-        self._response.close()
+        response.raw.decode_content = True
+        self.read, self.readinto, self.close = response.raw.read, response.raw.readinto, response.close
 
 
 def _read_chunk(source: UploadSource, size: int) -> bytes:
@@ -276,7 +266,7 @@ class DropboxStorage(BaseStorage):
     def _translate_error(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
         label = type(self).__name__
         if isinstance(exc, ApiError):
-            return self._api_error(exc, name)
+            return self._route_error(exc.error, name)
         if isinstance(exc, AuthError):
             return self._auth_error(exc, name)
         if isinstance(exc, PathRootError):
@@ -317,9 +307,6 @@ class DropboxStorage(BaseStorage):
             detail = f"{tag}: check {where}"
         what = repr(name) if name else "the storage root"
         return PermissionError(13, f"{type(self).__name__} was denied access to {what} ({detail})", name)
-
-    def _api_error(self, exc: ApiError, name: str | None) -> BaseException:
-        return self._route_error(exc.error, name)
 
     def _route_error(self, error: Any, name: str | None) -> BaseException:
         tags = _tags(error)
