@@ -308,23 +308,14 @@ def test_name_below_a_file_does_not_exist(store):
     assert store.listdir("plain.txt") == ([], [])
 
 
+def _one_shot(data: bytes):
+    """A non-seekable stream (a pipe, a request body): the storage can't know its size."""
+    from storages.transfer import ChunkReader
+
+    return ChunkReader([data])
+
+
 # -- transfer layer: uploads, ranges, scan, batch delete ------------------------------------------
-
-
-class _OneShot:
-    """A non-seekable stream of ``size`` pattern bytes (a pipe, a socket, a request body)."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data, self._pos = data, 0
-
-    def read(self, n: int = -1) -> bytes:
-        n = len(self._data) - self._pos if n is None or n < 0 else n
-        out = self._data[self._pos:self._pos + n]
-        self._pos += len(out)
-        return out
-
-    def seekable(self) -> bool:
-        return False
 
 
 @pytest.mark.parametrize("size, routes", [
@@ -346,7 +337,7 @@ def test_non_seekable_stream_and_open_wb_use_a_session(store, dropbox_server):
 
     payload = bytes(range(256)) * (36 * 1024)  # 9 MiB, size unknown to the storage
     dropbox_server.reset_stats()
-    name = store.save("stream.bin", File(_OneShot(payload), name="stream.bin"))
+    name = store.save("stream.bin", File(_one_shot(payload), name="stream.bin"))
     stats = dropbox_server.stats()
     assert stats["/2/files/upload_session/start"] == 1 and stats["/2/files/upload_session/append_v2"] == 1
     assert store.open(name).read() == payload

@@ -300,23 +300,14 @@ def test_s3_errors_are_specific(providers):
         LibCloudStorage(**options("local_bad_base")).exists("x.txt")
 
 
-# -- transfer layer: uploads, ranges, scan, delete_many ------------------------------------------
-
-
-class _OneShot:
+def _one_shot(data: bytes):
     """A non-seekable stream (a pipe, a request body): the storage can't know its size."""
+    from storages.transfer import ChunkReader
 
-    def __init__(self, data: bytes) -> None:
-        self._data, self._pos = data, 0
+    return ChunkReader([data])
 
-    def read(self, n: int = -1) -> bytes:
-        n = len(self._data) - self._pos if n is None or n < 0 else n
-        out = self._data[self._pos:self._pos + n]
-        self._pos += len(out)
-        return out
 
-    def seekable(self) -> bool:
-        return False
+# -- transfer layer: uploads, ranges, scan, delete_many ------------------------------------------
 
 
 def _multipart_uploads(store) -> list:
@@ -336,7 +327,7 @@ def test_uploads_from_a_path_a_stream_and_open_wb(providers, provider, tmp_path)
     assert store.open(name).read() == payload
     if provider == "s3":  # the name check (bucket + object HEADs), then one PUT from the file
         assert counted["requests"] <= 6
-    name = store.save("from-stream.bin", File(_OneShot(payload), name="s.bin"))
+    name = store.save("from-stream.bin", File(_one_shot(payload), name="s.bin"))
     assert store.open(name).read() == payload
     with store.open("written.bin", "wb") as f:
         for i in range(0, len(payload), 1000_003):
@@ -462,7 +453,7 @@ def test_cut_s3_upload_keeps_the_old_content(settings, providers, s3_server, siz
         with pytest.raises(OSError):
             cut.save("kept.bin", ContentFile(b"n" * size))
         with pytest.raises(OSError):
-            cut.save("new.bin", File(_OneShot(b"n" * size), name="new.bin"))
+            cut.save("new.bin", File(_one_shot(b"n" * size), name="new.bin"))
     assert direct.open("kept.bin").read() == b"old content"
     assert direct.listdir("") == ([], ["kept.bin"])
     assert _multipart_uploads(direct) == []
