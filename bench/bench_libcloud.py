@@ -13,15 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import (  # noqa: E402
-    MB,
-    REPEATS,
-    large_transfer_rows,
-    measure,
-    print_large_table,
-    print_table,
-    run_storage_bench,
-)
+from bench import common  # noqa: E402
+from bench.common import MB, REPEATS, measure, print_table, run_storage_bench  # noqa: E402
 from storages.testing.helpers import PatternFile  # noqa: E402
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, start_s3  # noqa: E402
 
@@ -78,8 +71,8 @@ def bench(label: str, provider: dict, big: int, listing: int, **options) -> list
 
     settings.LIBCLOUD_PROVIDERS = {"bench": provider}
     storage = LibCloudStorage("bench", location="ours", **options)
-    print_large_table(large_transfer_rows(f"storages ({label})", storage),
-                      f"Libcloud {label}: 200 MB transfers, seconds, requests, peak RSS growth")
+    print_table(common.large_transfer_rows(f"storages ({label})", storage),
+                f"Libcloud {label}: 200 MB transfers: ms, requests, peak RSS growth (MB)", "RSS +MB")
     if "--large-only" in sys.argv:
         return []
     ours = run_storage_bench(f"storages ({label})", storage, big=big, listing=listing)

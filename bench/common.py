@@ -120,9 +120,9 @@ def run_storage_bench(label: str, storage: Any, *, counter=http_requests, big: i
     return rows
 
 
-def print_table(rows: list[dict[str, Any]], title: str) -> None:
+def print_table(rows: list[dict[str, Any]], title: str, memory: str = "peak MB") -> None:
     print(f"\n{title}\n")
-    print(f"| {'implementation':<18} | {'operation':<24} | {'median ms':>10} | {'requests':>8} | {'peak MB':>8} |")
+    print(f"| {'implementation':<18} | {'operation':<24} | {'median ms':>10} | {'requests':>8} | {memory:>8} |")
     print(f"|{'-' * 20}|{'-' * 26}|{'-' * 12}|{'-' * 10}|{'-' * 10}|")
     for r in rows:
         print(f"| {r['impl']:<18} | {r['operation']:<24} | {r['median_ms']:>10.2f} | {r['requests']:>8} | "
@@ -198,15 +198,7 @@ def large_transfer_rows(label: str, storage: Any, size: int = 200 * MB, counter=
                 start = time.perf_counter()
                 fn()
                 seconds = time.perf_counter() - start
-            rows.append({"impl": label, "operation": op, "seconds": seconds, "requests": counts["requests"],
-                         "rss_mb": rss["peak_mb"]})
+            rows.append({"impl": label, "operation": op, "median_ms": seconds * 1000,
+                         "requests": counts["requests"], "peak_mb": rss["peak_mb"]})
         return rows
 
-
-def print_large_table(rows: list[dict[str, Any]], title: str) -> None:
-    print(f"\n{title}\n")
-    print(f"| {'implementation':<24} | {'operation':<28} | {'seconds':>8} | {'requests':>8} | {'peak RSS +MB':>12} |")
-    print(f"|{'-' * 26}|{'-' * 30}|{'-' * 10}|{'-' * 10}|{'-' * 14}|")
-    for r in rows:
-        print(f"| {r['impl']:<24} | {r['operation']:<28} | {r['seconds']:>8.2f} | {r['requests']:>8} | "
-              f"{r['rss_mb']:>12.1f} |")
