@@ -329,8 +329,7 @@ class DropboxStorage(BaseStorage):
     @staticmethod
     def _path(key: str) -> str:
         """A Dropbox path for a key ('' is the account root)."""
-        key = key.strip("/")
-        return "/" + key if key else ""
+        return "/" + key.strip("/") if key.strip("/") else ""
 
     def _info(self, md: Any) -> ObjectInfo:
         if isinstance(md, dbx_files.FolderMetadata):
@@ -355,9 +354,13 @@ class DropboxStorage(BaseStorage):
         return self._info(md)
 
     def _dir_exists(self, key: str) -> bool:
-        # _stat() answers for folders too (one get_metadata covers both), so a key it
-        # did not find is no folder either: no second request.
-        return False
+        # _stat() already answers for folders, but the core may ask this alone (a run's listing
+        # has files only), so it asks Dropbox.
+        try:
+            return isinstance(self._api("files_get_metadata", self._name(key), self._path(key)),
+                              dbx_files.FolderMetadata)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
 
     def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
         # One request per call, no shared state: safe from read-ahead threads.

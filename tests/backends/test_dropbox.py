@@ -415,6 +415,9 @@ def test_dropbox_file_signature_and_root_listing(store):
     f.close()
     assert store.listdir("/") == store.listdir("") == (["sub"], [])
     assert store.exists("sub") is True and store.exists("sub/") is True
+    assert store._dir_exists(store._key("sub")) is True
+    assert store._dir_exists(store._key("sub/one.txt")) is False
+    assert store._dir_exists(store._key("nothing")) is False
     from django.core.exceptions import SuspiciousFileOperation
 
     with pytest.raises(SuspiciousFileOperation):
