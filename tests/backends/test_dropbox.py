@@ -473,3 +473,17 @@ def test_cut_upload_keeps_the_old_content(dropbox_server, size):
             cut.save("new.bin", ContentFile(b"n" * size))
     assert direct.open("kept.bin").read() == b"old content"
     assert direct.listdir("") == ([], ["kept.bin"])
+
+
+def test_slow_but_steady_download_is_not_cut_off(dropbox_server):
+    import time
+
+    from tests.servers.proxy import TCPProxy
+
+    where = root()
+    DropboxStorage(**dropbox_server.options(root_path=where)).save("slow.bin", ContentFile(b"s" * 1024 * 1024))
+    with TCPProxy("127.0.0.1", int(dropbox_server.host.rsplit(":", 1)[1]), bandwidth=250_000) as proxy:
+        slow = DropboxStorage(**dropbox_server.options(api_host=proxy.url, root_path=where, timeout=2))
+        start = time.monotonic()
+        assert slow.open("slow.bin").read() == b"s" * 1024 * 1024
+        assert time.monotonic() - start > 2  # longer than the timeout: it bounds each wait, not the transfer

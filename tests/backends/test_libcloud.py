@@ -458,3 +458,18 @@ def test_cut_s3_upload_keeps_the_old_content(settings, providers, s3_server, siz
     assert direct.open("kept.bin").read() == b"old content"
     assert direct.listdir("") == ([], ["kept.bin"])
     assert _multipart_uploads(direct) == []
+
+
+def test_slow_but_steady_s3_download_is_not_cut_off(settings, providers, s3_server):
+    import time
+
+    from tests.servers.proxy import TCPProxy
+
+    direct = LibCloudStorage(**options("s3"))
+    direct.save("slow.bin", ContentFile(b"s" * 1024 * 1024))
+    with TCPProxy("127.0.0.1", urlsplit(s3_server.endpoint).port, bandwidth=250_000) as proxy:
+        settings.LIBCLOUD_PROVIDERS = {**providers, "slow": s3_provider(f"http://{proxy.url}", timeout=2)}
+        slow = LibCloudStorage("slow", location=direct.location)
+        start = time.monotonic()
+        assert slow.open("slow.bin").read() == b"s" * 1024 * 1024
+        assert time.monotonic() - start > 2  # longer than the timeout: it bounds each wait, not the transfer
