@@ -27,7 +27,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
 from storages import naming
-from storages.base import BaseStorage
+from storages.base import BaseStorage, common_settings
 from storages.conf import MISSING, Setting
 from storages.errors import StorageError, translate
 from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
@@ -94,6 +94,7 @@ _SETTINGS = (
     Setting("root_path", ("DROPBOX_ROOT_PATH",), "/",
             doc="Folder that holds every file; names can't leave it."),
     Setting("location", (), None, doc="Deprecated: use root_path (copied into it with a warning)."),
+    *(s for s in common_settings("DROPBOX_") if s.name == "read_ahead"),  # location is root_path here
     Setting("timeout", ("DROPBOX_TIMEOUT",), _DEFAULT_TIMEOUT,
             doc="Seconds to wait to connect and for each read from the server (a (connect, read) pair is "
                 "accepted too); a silent server fails after this long."),
@@ -288,9 +289,8 @@ class DropboxStorage(BaseStorage):
         return None
 
     def _scrub(self, text: str) -> str:
-        for secret in (self.oauth2_access_token, self.oauth2_refresh_token, self.app_secret):
-            if secret:
-                text = text.replace(str(secret), "***")
+        for secret in filter(None, (self.oauth2_access_token, self.oauth2_refresh_token, self.app_secret)):
+            text = text.replace(str(secret), "***")
         return text
 
     def _auth_error(self, exc: AuthError, name: str | None) -> BaseException:

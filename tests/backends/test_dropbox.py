@@ -487,3 +487,21 @@ def test_slow_but_steady_download_is_not_cut_off(dropbox_server):
         start = time.monotonic()
         assert slow.open("slow.bin").read() == b"s" * 1024 * 1024
         assert time.monotonic() - start > 2  # longer than the timeout: it bounds each wait, not the transfer
+
+
+def test_read_ahead_setting(settings, dropbox_server):
+    from storages.files import ReadAhead
+
+    settings.DROPBOX_READ_AHEAD = {"threshold": 1024 * 1024, "part_size": 256 * 1024, "concurrency": 2}
+    storage = DropboxStorage(**dropbox_server.options(root_path=root()))
+    assert storage.read_ahead == ReadAhead(threshold=1024 * 1024, part_size=256 * 1024, concurrency=2)
+    payload = bytes(range(256)) * 8192  # 2 MiB: read in 256 KiB ranges after the first part
+    name = storage.save("ahead.bin", ContentFile(payload))
+    dropbox_server.reset_stats()
+    with storage.open(name) as f:
+        assert b"".join(f.chunks(64 * 1024)) == payload
+    assert dropbox_server.stats()["/2/files/download"] > 4
+    off = DropboxStorage(**dropbox_server.options(root_path=storage.root_path, read_ahead=False))
+    dropbox_server.reset_stats()
+    assert b"".join(off.open(name).chunks(64 * 1024)) == payload
+    assert dropbox_server.stats()["/2/files/download"] == 1
