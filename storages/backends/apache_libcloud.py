@@ -357,14 +357,15 @@ class LibCloudStorage(BaseStorage):
         (hard-link for create-only: atomic, FileExistsError when the name is taken)."""
         path = self._local_path(spec.key)
         temp = os.path.join(os.path.dirname(path), f"{TEMP_PREFIX}{uuid.uuid4().hex[:20]}{TEMP_SUFFIX}")
-        for attempt in range(3):
+        for attempt in range(20):
             try:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
                 fh = open(temp, "xb")  # noqa: SIM115 - closed below
                 break
             except FileNotFoundError:
-                # a concurrent delete pruned the emptied folder between makedirs() and open()
-                if attempt == 2:
+                # a concurrent delete pruned an emptied folder of the path (inside makedirs() or
+                # before open()): create it again; the temporary file then keeps it
+                if attempt == 19:
                     raise
         try:
             with fh:
