@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import common  # noqa: E402
 from bench.common import MB, REPEATS, measure, print_table, run_storage_bench  # noqa: E402
 from storages.testing.helpers import PatternFile  # noqa: E402
 from tests.servers.dropbox_api import start_dropbox_standin  # noqa: E402
@@ -79,6 +80,10 @@ def main() -> None:
         from storages.backends.dropbox import DropboxStorage
 
         storage = DropboxStorage(**server.options(root_path="/bench"))
+        print_table(common.large_transfer_rows("django-storages", storage),
+                    "Dropbox stand-in: 200 MB transfers: ms, requests, peak RSS growth (MB)", "RSS +MB")
+        if "--large-only" in sys.argv:
+            return
         ours = run_storage_bench("django-storages", storage, big=big, listing=listing)
         theirs = {r["operation"]: r for r in sdk_rows(storage, big, listing)}
         rows = []

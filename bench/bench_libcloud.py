@@ -6,13 +6,16 @@ driver uses a temporary folder).
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import common  # noqa: E402
 from bench.common import MB, REPEATS, measure, print_table, run_storage_bench  # noqa: E402
 from storages.testing.helpers import PatternFile  # noqa: E402
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, start_s3  # noqa: E402
@@ -23,12 +26,23 @@ def plain_rows(label: str, provider: dict, big: int, listing: int) -> list[dict]
     from libcloud.storage.providers import get_driver
 
     kwargs = {k: provider[k] for k in ("region", "host", "port", "secure") if k in provider}
-    driver = get_driver(provider["type"])(provider["user"], provider.get("key"), **kwargs)
-    container = driver.get_container(provider["bucket"])
+
+    def new_container():
+        return get_driver(provider["type"])(provider["user"], provider.get("key"), **kwargs).get_container(
+            provider["bucket"])
+
+    container = new_container()
+    driver = container.driver
     prefix = "plain/"
+    per_thread = threading.local()  # libcloud drivers are not thread-safe: one per thread
+
+    def put_empty(i: int) -> None:
+        if not hasattr(per_thread, "container"):
+            per_thread.container = new_container()
+        per_thread.container.upload_object(os.devnull, f"{prefix}list/{i:05d}.txt")
+
     with ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda i: container.upload_object_via_stream(iter([b""]), f"{prefix}list/{i:05d}.txt"),
-                      range(listing)))
+        list(pool.map(put_empty, range(listing)))
     small = f"{prefix}small/0.txt"
 
     def chunks(size: int):
@@ -70,6 +84,10 @@ def bench(label: str, provider: dict, big: int, listing: int, **options) -> list
 
     settings.LIBCLOUD_PROVIDERS = {"bench": provider}
     storage = LibCloudStorage("bench", location="ours", **options)
+    print_table(common.large_transfer_rows(f"storages ({label})", storage),
+                f"Libcloud {label}: 200 MB transfers: ms, requests, peak RSS growth (MB)", "RSS +MB")
+    if "--large-only" in sys.argv:
+        return []
     ours = run_storage_bench(f"storages ({label})", storage, big=big, listing=listing)
     theirs = {r["operation"]: r for r in plain_rows(f"libcloud ({label})", provider, big, listing)}
     rows = []

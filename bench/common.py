@@ -120,10 +120,85 @@ def run_storage_bench(label: str, storage: Any, *, counter=http_requests, big: i
     return rows
 
 
-def print_table(rows: list[dict[str, Any]], title: str) -> None:
+def print_table(rows: list[dict[str, Any]], title: str, memory: str = "peak MB") -> None:
     print(f"\n{title}\n")
-    print(f"| {'implementation':<18} | {'operation':<24} | {'median ms':>10} | {'requests':>8} | {'peak MB':>8} |")
+    print(f"| {'implementation':<18} | {'operation':<24} | {'median ms':>10} | {'requests':>8} | {memory:>8} |")
     print(f"|{'-' * 20}|{'-' * 26}|{'-' * 12}|{'-' * 10}|{'-' * 10}|")
     for r in rows:
         print(f"| {r['impl']:<18} | {r['operation']:<24} | {r['median_ms']:>10.2f} | {r['requests']:>8} | "
               f"{r['peak_mb']:>8.2f} |")
+
+
+@contextlib.contextmanager
+def rss_growth(interval: float = 0.005) -> Iterator[dict[str, float]]:
+    """Peak resident memory growth (MB) over the block, sampled from /proc/self/statm."""
+    import threading
+
+    page = os.sysconf("SC_PAGE_SIZE")
+
+    def rss() -> int:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * page
+
+    base, result, done = rss(), {"peak_mb": 0.0}, threading.Event()
+
+    def sample() -> None:
+        peak = base
+        while not done.wait(interval):
+            peak = max(peak, rss())
+        result["peak_mb"] = (max(peak, rss()) - base) / MB
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield result
+    finally:
+        done.set()
+        thread.join()
+
+
+def large_transfer_rows(label: str, storage: Any, size: int = 200 * MB, counter=http_requests) -> list[dict[str, Any]]:
+    """Save (from a file on disk, from a non-seekable stream), read and open("wb") of ``size`` bytes:
+    seconds, requests and peak RSS growth (the issue-9 target is <= 64 MB)."""
+    import gc
+    import tempfile
+
+    from storages.transfer import ChunkReader
+
+    with tempfile.NamedTemporaryFile(prefix="bench-", suffix=".bin") as on_disk:
+        source = PatternFile(size)
+        for chunk in iter(lambda: source.read(MB), b""):
+            on_disk.write(chunk)
+        on_disk.flush()
+
+        def from_file() -> None:
+            with open(on_disk.name, "rb") as fh:
+                storage.save("large/from-file.bin", File(fh, name="from-file.bin"))
+
+        def from_stream() -> None:
+            stream = PatternFile(size)
+            storage.save("large/from-stream.bin", File(ChunkReader(iter(lambda: stream.read(MB), b"")), name="s"))
+
+        def read() -> None:
+            with storage.open("large/from-file.bin", "rb") as f:
+                for _ in f.chunks(MB):
+                    pass
+
+        def write() -> None:
+            stream = PatternFile(size)
+            with storage.open("large/written.bin", "wb") as f:
+                for chunk in iter(lambda: stream.read(MB), b""):
+                    f.write(chunk)
+
+        rows = []
+        for op, fn in ((f"save {size // MB} MB from a file", from_file), (f"save {size // MB} MB stream", from_stream),
+                       (f"read {size // MB} MB (chunks)", read), (f'open("wb") {size // MB} MB', write)):
+            gc.collect()
+            with rss_growth() as rss, counter() as counts:
+                start = time.perf_counter()
+                fn()
+                seconds = time.perf_counter() - start
+            rows.append({"impl": label, "operation": op, "median_ms": seconds * 1000,
+                         "requests": counts["requests"], "peak_mb": rss["peak_mb"]})
+        return rows
+

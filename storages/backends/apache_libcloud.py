@@ -3,40 +3,50 @@
 The provider comes from ``LIBCLOUD_PROVIDERS[provider_name]``. Requests per
 operation depend on the driver; with the S3 driver: ``exists()`` / ``size()``
 two HEADs (libcloud checks the bucket before each object lookup);
-``open()`` + ``read()`` those two HEADs and one GET (a ranged GET after
-``seek()``); ``save()`` a multipart upload (libcloud streams every upload in
-5 MiB parts: initiate, parts, complete); ``listdir()`` one listing per 1000
-objects under the directory's prefix; ``url()`` none (presigned locally, after
-one bucket check per thread).
+``open()`` + ``read()`` those two HEADs and one GET (ranged GETs after
+``seek()`` and for the parallel read-ahead of large files); ``save()`` one PUT
+up to 5 MiB or from a file on disk (``upload_object``), else libcloud's
+multipart upload fed in 1 MiB reads (initiate, one part per 5 MiB, complete);
+overwrite off adds one object lookup under a per-name lock; ``listdir()`` /
+``scan()`` one listing per 1000 objects under the prefix; ``url()`` none
+(presigned locally, after one bucket check per thread).
+
+The local driver is a folder: reads, listings and writes use the files
+directly (a write goes to a hidden temporary file that is renamed into place,
+or hard-linked for a create-only save), so a cut upload never leaves half a
+file under the name.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import io
-import logging
 import os
-import queue
+import re
+import shutil
 import tempfile
 import threading
-import time
+import uuid
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
+from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
 from storages.base import BaseStorage, common_settings, join_url
 from storages.conf import MISSING, Setting
-from storages.errors import StorageError, StorageUnavailable
-from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
+from storages.errors import StorageError
+from storages.files import TEMP_PREFIX, TEMP_SUFFIX, ObjectInfo, ReadResult, RemoteFile, UploadSpec
+from storages.hashing import b64_to_hex
+from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
 
 try:
     import requests
     from libcloud.common.types import InvalidCredsError, LibcloudError
     from libcloud.storage.base import Object
+    from libcloud.storage.drivers.s3 import BaseS3StorageDriver
     from libcloud.storage.providers import get_driver
     from libcloud.storage.types import (
         ContainerDoesNotExistError,
@@ -49,8 +59,6 @@ except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK te
         "The Apache Libcloud backend needs apache-libcloud: pip install 'django-storages[libcloud]'"
     ) from exc
 
-logger = logging.getLogger(__name__)
-
 __all__ = ["LibCloudStorage", "LibCloudFile"]
 
 _PROVIDER_TYPE_PREFIX = "libcloud.storage.types.Provider."
@@ -58,9 +66,11 @@ _PROVIDER_TYPE_PREFIX = "libcloud.storage.types.Provider."
 PROVIDER_KEYS = ("type", "user", "key", "bucket", "region", "project", "host", "port", "secure", "timeout",
                  "base_url", "driver_options")
 _DRIVER_KWARGS = ("region", "project", "host", "port", "secure")
-_DEFAULT_TIMEOUT = 60
+#: Seconds per connect and per read (libcloud does not retry): a silent server fails in well under a minute.
+_DEFAULT_TIMEOUT = 25
 _READ_CHUNK = 256 * 1024
-_QUEUE_ITEMS = 4  # write() calls buffered between the caller and the upload thread
+_SINGLE_PUT_MAX = 5 * 1024 ** 3  # S3's limit for one PUT: larger files on disk stream in parts
+_MD5 = re.compile(r"[0-9a-f]{32}")
 
 _SETTINGS = (
     Setting("provider_name", ("DEFAULT_LIBCLOUD_PROVIDER",), "default",
@@ -70,8 +80,8 @@ _SETTINGS = (
     Setting("option", (), None, doc="Accepted for compatibility (the old second argument); unused."),
     *common_settings("LIBCLOUD_", overwrite=("file_overwrite", "LIBCLOUD_FILE_OVERWRITE", False)),
     Setting("base_url", ("LIBCLOUD_BASE_URL",), None,
-            doc="url() = base_url + name, instead of the driver's object URL (e.g. a CDN, or MEDIA_URL "
-                "for the local driver); also settable per provider."),
+            doc="url() = base_url + name, instead of the driver's object URL (e.g. a CDN); also settable per "
+                "provider; MEDIA_URL by default for the local driver."),
 )
 
 _KEY_LOCKS: weakref.WeakValueDictionary[tuple[Any, ...], Any] = weakref.WeakValueDictionary()
@@ -81,219 +91,52 @@ _KEY_LOCKS_GUARD = threading.Lock()
 def _key_lock(ident: tuple[Any, ...]) -> Any:
     """One lock per stored object in this process (create-only saves of one name take turns)."""
     with _KEY_LOCKS_GUARD:
-        lock = _KEY_LOCKS.get(ident)
-        if lock is None:
-            lock = threading.Lock()
-            _KEY_LOCKS[ident] = lock
-        return lock
+        return _KEY_LOCKS.setdefault(ident, threading.Lock())
 
 
 def _driver_class(kind: Any, provider: str) -> type:
     """The driver class for a ``type``: a Provider constant or 'libcloud.storage.types.Provider.X'."""
-    value = kind
-    if isinstance(kind, str) and "." in kind:
-        if not kind.startswith(_PROVIDER_TYPE_PREFIX):
-            raise ImproperlyConfigured(
-                f"LibCloudStorage: LIBCLOUD_PROVIDERS[{provider!r}]['type'] must be a libcloud Provider constant "
-                f"or '{_PROVIDER_TYPE_PREFIX}<NAME>' (got {kind!r})."
-            )
-        value = getattr(Provider, kind[len(_PROVIDER_TYPE_PREFIX):], None)
-    try:
-        if value is None:
-            raise AttributeError(kind)
-        return get_driver(value)
-    except Exception as exc:
+    where = f"LibCloudStorage: LIBCLOUD_PROVIDERS[{provider!r}]['type']"
+    dotted = isinstance(kind, str) and "." in kind
+    if dotted and not kind.startswith(_PROVIDER_TYPE_PREFIX):
         raise ImproperlyConfigured(
-            f"LibCloudStorage: LIBCLOUD_PROVIDERS[{provider!r}] has an unknown storage provider type {kind!r} "
-            f"({type(exc).__name__})."
-        ) from exc
+            f"{where} must be a libcloud Provider constant or '{_PROVIDER_TYPE_PREFIX}<NAME>' (got {kind!r})."
+        )
+    try:
+        return get_driver(getattr(Provider, kind[len(_PROVIDER_TYPE_PREFIX):]) if dotted else kind)
+    except Exception as exc:
+        raise ImproperlyConfigured(f"{where}: unknown storage provider type {kind!r} ({type(exc).__name__}).") from exc
 
 
 def _parse_time(value: Any) -> dt.datetime | None:
     """A driver's timestamp (epoch seconds, RFC 1123 or ISO 8601) as an aware UTC datetime."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
     if isinstance(value, (int, float)):
         return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
-    text = str(value)
-    try:
-        parsed = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+    parsed = value if isinstance(value, dt.datetime) or not value else None
+    for parse in (email.utils.parsedate_to_datetime, lambda t: dt.datetime.fromisoformat(t.replace("Z", "+00:00"))):
         try:
-            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+            parsed = parsed or parse(str(value))
+        except (TypeError, ValueError):
+            continue
+    return parsed.replace(tzinfo=parsed.tzinfo or dt.timezone.utc) if parsed else None
 
 
-class _ChunkBody:
-    """A driver's chunk iterator as a stream: read(n) / close()."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._chunk = b""
-        self._pos = 0
-
-    def read(self, n: int = -1) -> bytes:
-        if n is None or n < 0:
-            rest = self._chunk[self._pos:] + b"".join(self._chunks)
-            self._chunk, self._pos = b"", 0
-            return rest
-        while self._pos >= len(self._chunk):
-            chunk = next(self._chunks, None)
-            if chunk is None:
-                return b""
-            self._chunk, self._pos = chunk, 0
-        out = self._chunk[self._pos:self._pos + n]
-        self._pos += len(out)
-        return out
-
-    def close(self) -> None:
-        close = getattr(self._chunks, "close", None)
-        if close is not None:
-            close()
-
-
-class _EmptyBody:
-    def read(self, n: int = -1) -> bytes:
-        return b""
-
-    def close(self) -> None:
-        pass
-
-
-class _Aborted(Exception):
-    """Raised inside the upload iterator so the driver abandons the upload."""
-
-
-_END = object()
-_ABORT = object()
-
-
-class _StreamUpload(io.RawIOBase):
-    """A writable stream fed to ``upload_object_via_stream`` by a background thread.
-
-    libcloud pulls upload data from an iterator; callers push it with
-    write(). A small bounded queue joins the two, so memory stays bounded.
-    ``close()`` commits; ``abort()`` makes the iterator fail, so the driver
-    abandons the upload. For create-only saves the storage holds this
-    object's lock and has checked the name is free; ``taken`` means it was
-    not, and ``close()`` reports FileExistsError (the core retries).
-    """
-
-    def __init__(self, storage: LibCloudStorage, spec: UploadSpec, lock: Any = None, taken: bool = False) -> None:
-        super().__init__()
-        self.storage = storage
-        self.spec = spec
-        self._lock = lock
-        self._taken = taken
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=_QUEUE_ITEMS)
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
-        self._consumed = False
-        self._small: bytearray | None = bytearray()
-        self.bytes_written = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:  # type: ignore[override]
-        if self.closed:
-            raise ValueError("write to a closed upload")
-        data = bytes(data)
-        self.bytes_written += len(data)
-        if not data or self._taken:
-            return len(data)
-        if self._small is not None:
-            if len(self._small) + len(data) <= self.storage.upload_threshold:
-                self._small += data
-                return len(data)
-            # too big for one request: stream from here on
-            first, self._small = bytes(self._small), None
-            self._start()
-            if first:
-                self._put(first)
-        self._put(data)
-        return len(data)
-
-    def _start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="libcloud-upload", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.storage._stream_upload(self.spec, self._chunks, lambda: self._consumed)
-        except BaseException as exc:  # handed to the writer thread
-            self._error = exc
-            while True:  # unblock a writer waiting on a full queue
-                try:
-                    self._queue.get_nowait()
-                except queue.Empty:
-                    break
-
-    def _chunks(self) -> Iterator[bytes]:
-        while True:
-            item = self._queue.get()
-            if item is _END:
-                return
-            if item is _ABORT:
-                raise _Aborted("upload aborted")
-            self._consumed = True
-            yield item
-
-    def _put(self, item: Any) -> None:
-        assert self._thread is not None
-        while True:
-            if self._error is not None:
-                raise self._error
-            try:
-                self._queue.put(item, timeout=0.2)
-                return
-            except queue.Full:
-                if not self._thread.is_alive() and self._error is None:
-                    raise StorageError(f"{type(self.storage).__name__}: the upload of {self.spec.name!r} stopped")
-
-    def _release(self) -> None:
-        lock, self._lock = self._lock, None
-        if lock is not None:
-            lock.release()
-
-    def abort(self) -> None:
-        if self.closed:
+def _window(chunks: Iterator[bytes], start: int, end: int | None) -> Iterator[bytes]:
+    """Bytes [start, end) of a stream of chunks."""
+    pos = 0
+    for chunk in chunks:
+        lo, hi = max(start - pos, 0), len(chunk) if end is None else min(len(chunk), end - pos)
+        pos += len(chunk)
+        if hi > lo:
+            yield chunk[lo:hi]
+        if end is not None and pos >= end:
             return
-        try:
-            if self._thread is not None:
-                try:
-                    self._put(_ABORT)
-                except BaseException:  # noqa: S110 - the upload already failed; nothing to stop
-                    pass
-                self._thread.join()
-                self.storage._discard_partial(self.spec)
-        finally:
-            self._release()
-            super().close()
 
-    def close(self) -> None:
-        if self.closed:
-            return
-        try:
-            if self._taken:
-                raise FileExistsError(17, f"File already exists in {type(self.storage).__name__}: "
-                                          f"{self.spec.name!r}", self.spec.name)
-            if self._small is not None:
-                self.storage._upload_small(self.spec, bytes(self._small))
-                return
-            self._put(_END)
-            assert self._thread is not None
-            self._thread.join()
-            if self._error is not None:
-                raise self._error
-        finally:
-            self._release()
-            super().close()
+
+def _file_range(path: str, offset: int, end: int | None) -> Iterator[bytes]:
+    with open(path, "rb") as fh:  # closed when the reader is done with it
+        fh.seek(offset)
+        yield from _window(iter(lambda: fh.read(_READ_CHUNK), b""), 0, None if end is None else end - offset)
 
 
 @deconstructible
@@ -303,7 +146,7 @@ class LibCloudStorage(BaseStorage):
     settings_table = _SETTINGS
     overwrite_option = "file_overwrite"
     transient_attributes = ("_local",)
-    #: Objects up to this size are uploaded in one request; larger ones stream.
+    #: Objects up to this size (not on disk) are uploaded in one request; larger ones stream.
     upload_threshold = 5 * 1024 * 1024
     missing_times: ClassVar[dict[str, str]] = {
         "created": "libcloud drivers report no creation time",
@@ -333,41 +176,35 @@ class LibCloudStorage(BaseStorage):
                 f"LibCloudStorage: LIBCLOUD_PROVIDERS[{name!r}] has unknown key(s) {', '.join(map(repr, unknown))}; "
                 f"valid keys are: {', '.join(PROVIDER_KEYS)}."
             )
-        if not conf.get("type"):
-            raise ImproperlyConfigured(f"LibCloudStorage: LIBCLOUD_PROVIDERS[{name!r}] needs a 'type'.")
-        if not conf.get("bucket"):
-            raise ImproperlyConfigured(
-                f"LibCloudStorage: LIBCLOUD_PROVIDERS[{name!r}] needs a 'bucket' (the container name)."
-            )
+        for key, what in (("type", "the provider type"), ("bucket", "the container name")):
+            if not conf.get(key):
+                raise ImproperlyConfigured(f"LibCloudStorage: LIBCLOUD_PROVIDERS[{name!r}] needs a {key!r} ({what}).")
         self.driver_class = _driver_class(conf["type"], name)
         self.bucket = conf["bucket"]
         self._provider = dict(conf)
+        self.endpoint_setting = f"LIBCLOUD_PROVIDERS[{name!r}]['host'/'port'/'timeout']"
         if self.base_url is None:
             self.base_url = conf.get("base_url")
+        if self._is_local():
+            # a folder on disk, served like FileSystemStorage's
+            self.max_component_bytes = 255
+            if self.base_url is None:
+                self.base_url = getattr(django_settings, "MEDIA_URL", None) or None
+        elif issubclass(self.driver_class, BaseS3StorageDriver):
+            self.max_key_bytes = 1024
         self.file_overwrite = bool(self.file_overwrite)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} provider={self.provider_name!r} location={self.location!r}>"
 
     # -- drivers (one per thread: libcloud connections keep per-request state) ----
-    def _thread_state(self) -> threading.local:
-        local = self.__dict__.get("_local")
-        if local is None:
-            with self._lock:
-                local = self.__dict__.get("_local")
-                if local is None:
-                    local = threading.local()
-                    self._local = local
-        return local
-
     @property
     def driver(self) -> Any:
         """This thread's libcloud driver (created on first use)."""
-        state = self._thread_state()
+        state = self._lazy("_local", threading.local)
         driver = getattr(state, "driver", None)
         if driver is None:
-            driver = self._new_driver()
-            state.driver = driver
+            driver = state.driver = self._new_driver()
         return driver
 
     def _new_driver(self) -> Any:
@@ -384,12 +221,10 @@ class LibCloudStorage(BaseStorage):
             ) from exc
 
     def _container(self) -> Any:
-        state = self._thread_state()
+        state = self._lazy("_local", threading.local)
         container = getattr(state, "container", None)
         if container is None:
-            driver = self.driver
-            container = self._call(driver.get_container, None, self.bucket)
-            state.container = container
+            container = state.container = self._call("get_container", None, self.driver.get_container, self.bucket)
         return container
 
     def _is_local(self) -> bool:
@@ -400,31 +235,25 @@ class LibCloudStorage(BaseStorage):
         return Object(name=key, size=0, hash=None, extra={}, meta_data={}, container=self._container(),
                       driver=self.driver)
 
-    # -- errors and logging ----------------------------------------------------------
+    def _local_path(self, key: str) -> str:
+        """The local driver's file for ``key`` (its documented object path)."""
+        root = self.driver.get_container_cdn_url(self._container(), check=True)
+        return os.path.join(root, *key.strip("/").split("/")) if key.strip("/") else root
+
+    # -- errors ----------------------------------------------------------------------
     def _scrub(self, text: str) -> str:
         secret = self._provider.get("key")
         return text.replace(str(secret), "***") if secret else text
 
-    def _call(self, fn: Callable[..., Any], name: str | None, *args: Any, **kwargs: Any) -> Any:
-        """One driver call: timed, logged at DEBUG, errors translated."""
-        start = time.perf_counter()
-        try:
-            result = fn(*args, **kwargs)
-        except BaseException as exc:
-            translated = self._translate(exc, name)
-            if translated is exc:
-                raise
-            raise translated from exc
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("libcloud %s name=%s %.1fms", getattr(fn, "__name__", fn), name,
-                         (time.perf_counter() - start) * 1000)
-        return result
+    def _endpoint_label(self) -> str:
+        return str(self._provider.get("host") or "the provider's endpoint")
 
-    def _translate(self, exc: BaseException, name: str | None) -> BaseException:
+    def _translate_error(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
         label = type(self).__name__
         what = repr(name) if name else "the storage root"
         where = f"LIBCLOUD_PROVIDERS[{self.provider_name!r}]"
-        if isinstance(exc, ObjectDoesNotExistError):
+        if isinstance(exc, ObjectDoesNotExistError) or type(exc) is ObjectError:
+            # (the local driver: a folder is not an object)
             return FileNotFoundError(2, f"No such file in {label}: {what}", name)
         if isinstance(exc, ContainerDoesNotExistError):
             return ImproperlyConfigured(
@@ -436,131 +265,137 @@ class LibCloudStorage(BaseStorage):
                                    name)
         if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout, TimeoutError,
                             ConnectionError)):
-            host = self._provider.get("host") or "the provider's endpoint"
-            return StorageUnavailable(
-                f"{label} could not reach {host} ({type(exc).__name__}); check {where}['host'/'port'] and the network"
-            )
+            return self._unavailable(exc, op)
         if isinstance(exc, LibcloudError):
             return StorageError(f"{label}: {type(exc).__name__}: {self._scrub(str(exc.value))[:300]} "
                                 f"while accessing {what}")
-        return exc
+        return None
 
     # -- primitives -----------------------------------------------------------------------
     def _get_object(self, key: str) -> Any:
-        try:
-            return self._call(self.driver.get_object, self._name(key), self.bucket, key)
-        except StorageError as exc:
-            # the local driver: a folder is not an object
-            if type(exc.__cause__) is ObjectError:
-                raise FileNotFoundError(2, f"No such file in {type(self).__name__}: {self._name(key)!r}",
-                                        key) from exc
-            raise
+        return self._call("get_object", self._name(key), self.driver.get_object, self.bucket, key)
 
     def _info(self, obj: Any) -> ObjectInfo:
         extra = obj.extra or {}
-        modified = _parse_time(extra.get("last_modified", extra.get("modify_time")))
-        return ObjectInfo(size=int(obj.size or 0), modified=modified, content_type=extra.get("content_type"),
+        hashes = {}
+        if extra.get("md5_hash"):  # Azure: Content-MD5
+            hashes["md5"] = b64_to_hex(extra["md5_hash"])
+        elif isinstance(obj.driver, BaseS3StorageDriver) and _MD5.fullmatch(str(obj.hash or "").strip('"')):
+            hashes["md5"] = str(obj.hash).strip('"')  # a single-part upload's ETag is its MD5
+        return ObjectInfo(size=int(obj.size or 0), modified=_parse_time(extra.get("last_modified",
+                          extra.get("modify_time"))), content_type=extra.get("content_type"),
                           content_encoding=extra.get("content_encoding"), etag=obj.hash,
-                          extra={"meta_data": obj.meta_data or {}})
+                          hashes={k: v for k, v in hashes.items() if v}, extra={"meta_data": obj.meta_data or {}})
 
     def _stat(self, key: str) -> ObjectInfo:
         return self._info(self._get_object(key))
 
+    def _dir_exists(self, key: str) -> bool:
+        # Only the local driver has real folders; object stores have bare prefixes.
+        return self._is_local() and os.path.isdir(self._local_path(key))
+
     def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
+        # The driver is per thread, so read-ahead threads each use their own connection.
         obj = self._get_object(key)
-        info = self._info(obj)
-        name = self._name(key)
-        if offset and offset >= info.size:
-            return ReadResult(_EmptyBody(), info)
+        info, name, driver = self._info(obj), self._name(key), self.driver
+        if self._is_local():  # its ranged read loads the whole file: read the file itself
+            return ReadResult(ChunkReader(_file_range(self._local_path(key), offset, end)), info)
+        if offset == 0 and end is None:
+            chunks = self._call("download", name, driver.download_object_as_stream, obj, chunk_size=_READ_CHUNK)
+            return ReadResult(ChunkReader(chunks), info)
+        try:
+            chunks = self._call("download_range", name, driver.download_object_range_as_stream, obj, offset, end,
+                                chunk_size=_READ_CHUNK)
+            return ReadResult(ChunkReader(chunks), info)
+        except NotImplementedError:  # a driver without ranged reads: read through to the offset
+            chunks = self._call("download", name, driver.download_object_as_stream, obj, chunk_size=_READ_CHUNK)
+            return ReadResult(ChunkReader(_window(chunks, offset, end)), info)
+
+    def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
         if self._is_local():
-            # The local driver's ranged read loads the whole file; its object
-            # URL is the file's path, so read from there.
-            fh = open(self.driver.get_object_cdn_url(obj), "rb")  # noqa: SIM115 - closed by the reader
-            fh.seek(offset)
-            return ReadResult(fh, info)
-        driver = self.driver
-        if offset == 0:
-            chunks = self._call(driver.download_object_as_stream, name, obj, chunk_size=_READ_CHUNK)
+            self._upload_local(spec, source)
+        elif not spec.create_only:
+            self._send(spec, source)
         else:
+            # libcloud has no create-if-absent: this process's savers of a name take
+            # turns, and each checks the name is still free.
+            conf = self._provider
+            lock = _key_lock((str(conf["type"]), conf.get("host"), conf.get("port"), conf.get("user"),
+                              self.bucket, spec.key))
+            if not lock.acquire(timeout=float(conf.get("timeout") or _DEFAULT_TIMEOUT) * 5):
+                raise FileExistsError(17, f"{type(self).__name__}: {spec.name!r} is being saved by another "
+                                          "thread", spec.name)
             try:
-                chunks = self._call(driver.download_object_range_as_stream, name, obj, offset,
-                                    chunk_size=_READ_CHUNK)
-            except NotImplementedError:
-                chunks = self._call(driver.download_object_as_stream, name, obj, chunk_size=_READ_CHUNK)
-                body = _ChunkBody(iter(chunks))
-                skip = offset
-                while skip:
-                    skipped = len(body.read(min(skip, _READ_CHUNK)))
-                    if not skipped:
-                        break
-                    skip -= skipped
-                return ReadResult(body, info)
-        return ReadResult(_ChunkBody(iter(chunks)), info)
-
-    def _open_writer(self, spec: UploadSpec) -> _StreamUpload:
-        if not spec.create_only:
-            return _StreamUpload(self, spec)
-        # libcloud has no create-if-absent: this process's savers of a name
-        # take turns, and each checks the name is still free.
-        conf = self._provider
-        lock = _key_lock((str(conf["type"]), conf.get("host"), conf.get("port"), conf.get("user"), self.bucket,
-                          spec.key))
-        if not lock.acquire(timeout=float(conf.get("timeout") or _DEFAULT_TIMEOUT) * 5):
-            return _StreamUpload(self, spec, taken=True)
-        try:
-            self._get_object(spec.key)
-        except FileNotFoundError:
-            return _StreamUpload(self, spec, lock=lock)
-        except BaseException:
-            lock.release()
-            raise
-        lock.release()
-        return _StreamUpload(self, spec, taken=True)
-
-    def _stream_upload(self, spec: UploadSpec, chunks: Callable[[], Iterator[bytes]],
-                       consumed: Callable[[], bool]) -> None:
-        """Run the driver's streaming upload (in the writer's thread)."""
-        extra = {"content_type": spec.content_type}
-        for attempt in range(3):
-            try:
-                self._call(self.driver.upload_object_via_stream, spec.name, chunks(), self._container(), spec.key,
-                           extra=extra)
-                return
+                self._stat(spec.key)
             except FileNotFoundError:
-                # The local driver removes emptied folders after a delete; one can
-                # vanish between its makedirs() and open(). Nothing was read yet.
-                if consumed() or attempt == 2 or not self._is_local():
+                self._send(spec, source)
+                return
+            finally:
+                lock.release()
+            raise FileExistsError(17, f"File already exists in {type(self).__name__}: {spec.name!r}", spec.name)
+
+    def _send(self, spec: UploadSpec, source: UploadSource) -> None:
+        """The driver's upload: ``upload_object`` from a path, else ``upload_object_via_stream``."""
+        driver, container, extra = self.driver, self._container(), {"content_type": spec.content_type}
+        if source.path is None and source.size is not None and source.size <= self.upload_threshold:
+            # one request: upload_object takes a path, so a small content goes through a temporary file
+            with tempfile.NamedTemporaryFile(prefix="storages-libcloud-") as tmp:
+                shutil.copyfileobj(source.fileobj, tmp, COPY_CHUNK)
+                tmp.flush()
+                self._call("upload", spec.name, driver.upload_object, tmp.name, container, spec.key, extra=extra,
+                           verify_hash=False)
+        elif source.path and (source.size or 0) <= _SINGLE_PUT_MAX:
+            self._call("upload", spec.name, driver.upload_object, source.path, container, spec.key, extra=extra,
+                       verify_hash=False)
+        else:  # the driver cuts its parts from these reads (S3: 5 MiB parts, aborted on error)
+            chunks = iter(lambda: source.fileobj.read(COPY_CHUNK), b"")
+            self._call("upload", spec.name, driver.upload_object_via_stream, chunks, container, spec.key,
+                       extra=extra)
+
+    def _upload_local(self, spec: UploadSpec, source: UploadSource) -> None:
+        """Write a hidden temporary file beside the target, then rename it into place
+        (hard-link for create-only: atomic, FileExistsError when the name is taken)."""
+        path = self._local_path(spec.key)
+        temp = os.path.join(os.path.dirname(path), f"{TEMP_PREFIX}{uuid.uuid4().hex[:20]}{TEMP_SUFFIX}")
+        for attempt in range(20):
+            try:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                fh = open(temp, "xb")  # noqa: SIM115 - closed below
+                break
+            except FileNotFoundError:
+                # a concurrent delete pruned an emptied folder of the path (inside makedirs() or
+                # before open()): create it again; the temporary file then keeps it
+                if attempt == 19:
                     raise
-
-    def _upload_small(self, spec: UploadSpec, data: bytes) -> None:
-        """One small object through ``upload_object`` (it takes a file path)."""
-        fd, path = tempfile.mkstemp(prefix="storages-libcloud-")
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            for attempt in range(3):
-                try:
-                    self._call(self.driver.upload_object, spec.name, path, self._container(), spec.key,
-                               extra={"content_type": spec.content_type})
-                    return
-                except FileNotFoundError:
-                    # see _stream_upload(): a folder emptied by a concurrent delete
-                    if attempt == 2 or not self._is_local():
-                        raise
+            with fh:
+                shutil.copyfileobj(source.fileobj, fh, COPY_CHUNK)
+            os.chmod(temp, 0o664)
+            if spec.create_only:
+                os.link(temp, path)
+            else:
+                os.replace(temp, path)
+        except (FileExistsError, IsADirectoryError) as exc:
+            raise FileExistsError(17, f"File already exists in {type(self).__name__}: {spec.name!r}",
+                                  spec.name) from exc
         finally:
-            os.unlink(path)
+            if os.path.lexists(temp):
+                os.unlink(temp)
+                self._prune(os.path.dirname(temp))
 
-    def _discard_partial(self, spec: UploadSpec) -> None:
-        """After an aborted upload: the local driver writes in place, so remove what it wrote."""
-        if self._is_local():
-            self._delete(spec.key)
-
-    def _file_part_size(self) -> None:
-        return None
+    def _prune(self, folder: str) -> None:
+        """Remove ``folder`` and its parents while empty, up to the container (as the driver's delete does)."""
+        root = self._local_path("")
+        while folder.startswith(root + os.sep):
+            try:
+                os.rmdir(folder)
+            except OSError:  # not empty, or already gone
+                return
+            folder = os.path.dirname(folder)
 
     def _delete(self, key: str) -> None:
         try:
-            self._call(self.driver.delete_object, self._name(key), self._object(key))
+            self._call("delete", self._name(key), self.driver.delete_object, self._object(key))
         except FileNotFoundError:
             # missing; or (local driver) a sibling's delete removed the emptied folder first
             pass
@@ -569,38 +404,15 @@ class LibCloudStorage(BaseStorage):
         if self._is_local():
             yield from self._list_local(prefix)
             return
-        objects = self._call(self.driver.iterate_container_objects, prefix, self._container(), prefix=prefix or None)
-        dirs: dict[str, None] = {}
-        files: list[str] = []
-        count = 0
-        iterator = iter(objects)
-        while True:
-            try:
-                obj = self._call(next, prefix, iterator, None)
-            except StopIteration:  # pragma: no cover - next() with a default never raises it
-                obj = None
-            if obj is None:
-                break
-            rel = obj.name[len(prefix):]
-            if "/" in rel:
-                dirs[prefix + rel.split("/", 1)[0] + "/"] = None
-            elif rel:
-                files.append(obj.name)
-            count += 1
-            if count % 1000 == 0:
-                yield list(dirs), files
-                dirs, files = {}, []
-        yield list(dirs), files
+        rels = [key[len(prefix):] for key, _ in self._scan(prefix)]  # libcloud lists without a delimiter
+        yield (list(dict.fromkeys(prefix + rel.split("/", 1)[0] + "/" for rel in rels if "/" in rel)),
+               [prefix + rel for rel in rels if rel and "/" not in rel])
 
     def _list_local(self, prefix: str) -> Iterator[tuple[list[str], list[str]]]:
-        # The local driver lists by walking the whole container; one folder is
-        # one os.scandir() of the container's folder (its documented object path).
-        container = self._container()
-        root = self.driver.get_container_cdn_url(container, check=True)
-        folder = os.path.join(root, *prefix.strip("/").split("/")) if prefix.strip("/") else root
+        # The local driver lists by walking the whole container: one folder is one os.scandir().
         dirs, files = [], []
         try:
-            with os.scandir(folder) as entries:
+            with os.scandir(self._local_path(prefix)) as entries:
                 for entry in entries:
                     if entry.is_dir(follow_symlinks=False):
                         if entry.name not in (".lock", ".hash"):
@@ -611,6 +423,18 @@ class LibCloudStorage(BaseStorage):
             return
         yield dirs, files
 
+    def _scan(self, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
+        if self._is_local():  # folder by folder, not a walk of the whole container
+            yield from super()._scan(prefix)
+            return
+        objects = iter(self._call("list", prefix, self.driver.iterate_container_objects, self._container(),
+                                  prefix=prefix or None))
+        while True:
+            obj = self._call("list", prefix, next, objects, None)
+            if obj is None:
+                return
+            yield obj.name, self._info(obj)
+
     def _root_exists(self) -> bool:
         try:
             self._container()
@@ -618,29 +442,33 @@ class LibCloudStorage(BaseStorage):
             return False
         return True
 
+    def _open(self, name: str, mode: str = "rb") -> RemoteFile:
+        return self.file_class(name, self, mode)
+
     def url(self, name: str) -> str:
-        """``base_url`` + name when set, else the driver's object URL (S3: presigned, no request)."""
+        """``base_url`` + name when set (MEDIA_URL by default on the local driver), else the
+        driver's object URL (S3: presigned, no request)."""
         key = self._key(name)
         if self.base_url:
             return join_url(self.base_url, key)
         driver = self.driver
         try:
-            url = driver.get_object_cdn_url(self._object(key))
-        except NotImplementedError as exc:
+            url = str(driver.get_object_cdn_url(self._object(key)))
+        except NotImplementedError:
+            url = ""
+        if not url.startswith(("http://", "https://")):
             raise NotImplementedError(
-                f"{type(self).__name__}: the {driver.name} driver has no object URLs; set base_url "
+                f"{type(self).__name__}: the {driver.name} driver gives no web URL for files; set base_url "
                 f"(OPTIONS['base_url'], LIBCLOUD_BASE_URL or LIBCLOUD_PROVIDERS[{self.provider_name!r}]['base_url'])"
-            ) from exc
-        if not str(url).startswith(("http://", "https://")):
-            raise NotImplementedError(
-                f"{type(self).__name__}: the {driver.name} driver gives no web URL for files; set base_url to the "
-                f"URL that serves its folder (OPTIONS['base_url'] or LIBCLOUD_BASE_URL, e.g. MEDIA_URL)"
             )
         return url
 
 
 class LibCloudFile(RemoteFile):
-    """A file in a libcloud container (``LibCloudStorage.open()`` returns one)."""
+    """A file in a libcloud container (``LibCloudStorage.open()`` returns one); 1.14's signature."""
+
+    def __init__(self, name: str, storage: LibCloudStorage, mode: str = "rb") -> None:
+        super().__init__(name, mode, storage)
 
 
 LibCloudStorage.file_class = LibCloudFile

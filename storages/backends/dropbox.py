@@ -1,20 +1,22 @@
 """Dropbox through the official SDK (API v2).
 
-Requests per operation: ``save()`` one ``files/upload`` up to 4 MiB, else an
-upload session (``start``, one ``append_v2`` per 4 MiB, ``finish`` with the
-last chunk); overwrite off adds the ``get_metadata`` of Django's name check and
-uploads in ``add`` mode without autorename, so a name taken meanwhile is a
-conflict and the core retries under a new name. ``open()`` + ``read()`` one
-``files/download`` (streamed; a ``Range`` request after ``seek()``);
-``exists()`` / ``size()`` / ``get_modified_time()`` one ``get_metadata``;
-``url()`` one ``get_temporary_link``; ``listdir()`` one ``list_folder`` plus one
-``list_folder/continue`` per further page.
+Requests per operation: ``save()`` one ``files/upload`` up to ``CHUNK_SIZE``
+(4 MiB), else an upload session (``start``, one ``append_v2`` per 4 MiB,
+``finish`` with the last chunk), reading the content in 4 MiB chunks; overwrite
+off adds the ``get_metadata`` of Django's name check and uploads in ``add``
+mode without autorename, so a name taken meanwhile is a conflict and the core
+retries under a new name. ``open()`` + ``read()`` one ``files/download``
+(streamed; a ``Range`` request after ``seek()``, parallel ranges for large
+files read in order); ``exists()`` / ``size()`` / ``get_modified_time()`` one
+``get_metadata``; ``url()`` one ``get_temporary_link``; ``listdir()`` one
+``list_folder`` plus one ``list_folder/continue`` per further page;
+``scan()`` the same, recursive; ``delete_many()`` one ``delete_batch`` (+ its
+``check``) per 1000 names.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import threading
 import time
 import warnings
@@ -25,10 +27,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
 from storages import naming
-from storages.base import BaseStorage
+from storages.base import BaseStorage, common_settings
 from storages.conf import MISSING, Setting
-from storages.errors import StorageError, StorageUnavailable, translate
-from storages.files import ChunkedUpload, ObjectInfo, ReadResult, RemoteFile, UploadSpec
+from storages.errors import StorageError, translate
+from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
+from storages.transfer import UploadSource
 
 try:
     import dropbox
@@ -49,8 +52,6 @@ except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK te
         "The Dropbox backend needs the dropbox SDK: pip install 'django-storages[dropbox]'"
     ) from exc
 
-logger = logging.getLogger(__name__)
-
 __all__ = [
     "DropboxStorage",
     "DropboxFile",
@@ -60,9 +61,11 @@ __all__ = [
     "DropBoxStorageException",
 ]
 
-_DEFAULT_TIMEOUT = 100
+#: Seconds per connect and per read: an unresponsive server fails in well under a minute.
+_DEFAULT_TIMEOUT = 25
 _DEFAULT_MODE = "add"
 _WRITE_MODES = ("add", "overwrite")
+_BATCH = 1000  # delete_batch entries per request (the API's limit)
 
 
 class DropboxStorageException(StorageError):
@@ -91,7 +94,10 @@ _SETTINGS = (
     Setting("root_path", ("DROPBOX_ROOT_PATH",), "/",
             doc="Folder that holds every file; names can't leave it."),
     Setting("location", (), None, doc="Deprecated: use root_path (copied into it with a warning)."),
-    Setting("timeout", ("DROPBOX_TIMEOUT",), _DEFAULT_TIMEOUT, doc="Seconds to wait for the server."),
+    *(s for s in common_settings("DROPBOX_") if s.name == "read_ahead"),  # location is root_path here
+    Setting("timeout", ("DROPBOX_TIMEOUT",), _DEFAULT_TIMEOUT,
+            doc="Seconds to wait to connect and for each read from the server (a (connect, read) pair is "
+                "accepted too); a silent server fails after this long."),
     Setting("write_mode", ("DROPBOX_WRITE_MODE",), _DEFAULT_MODE,
             doc="'add' keeps existing files (a new name is chosen); 'overwrite' replaces them."),
     Setting("file_overwrite", ("DROPBOX_FILE_OVERWRITE",), None,
@@ -123,85 +129,23 @@ class _Client(dropbox.Dropbox):
 
 
 class _ResponseBody:
-    """A download's HTTP body as a stream: read(n) / readinto() / close()."""
+    """A download's HTTP body as a stream: read(n) / readinto() from urllib3, close() releases it."""
 
     def __init__(self, response: Any) -> None:
-        self._response = response
-        self._raw = response.raw
-        self._raw.decode_content = True
-
-    def read(self, n: int = -1) -> bytes:
-        return self._raw.read(None if n is None or n < 0 else n)
-
-    def readinto(self, buffer: Any) -> int:
-        return self._raw.readinto(buffer)
-
-    def close(self) -> None:
-        self._response.close()
+        response.raw.decode_content = True
+        self.read, self.readinto, self.close = response.raw.read, response.raw.readinto, response.close
 
 
-class _EmptyBody:
-    def read(self, n: int = -1) -> bytes:
-        return b""
-
-    def close(self) -> None:
-        pass
-
-
-class _DropboxSink:
-    """``files/upload`` for small files; an upload session (start/append/finish) for large ones.
-
-    The last chunk is held back and sent with ``finish``, saving one request.
-    """
-
-    def __init__(self, storage: DropboxStorage, spec: UploadSpec) -> None:
-        self.storage = storage
-        self.spec = spec
-        self.path = storage._path(spec.key)
-        self.session_id: str | None = None
-        self.offset = 0
-        self.pending: bytes | None = None
-        # Create-only: 'add' without autorename; strict_conflict makes identical
-        # content a conflict too (Dropbox would otherwise accept it silently).
-        if spec.create_only:
-            self.mode, self.strict = dbx_files.WriteMode.add, True
-        else:
-            self.mode, self.strict = dbx_files.WriteMode.overwrite, False
-
-    def single(self, data: bytes) -> None:
-        self.storage._call("files_upload", self.spec.name, data, self.path, mode=self.mode, autorename=False,
-                           strict_conflict=self.strict, nbytes=len(data))
-
-    def begin(self) -> None:
-        self.session_id, self.offset, self.pending = None, 0, None
-
-    def part(self, number: int, data: bytes) -> None:
-        if self.pending is not None:
-            self._push(self.pending)
-        self.pending = data
-
-    def _push(self, data: bytes) -> None:
-        if self.session_id is None:
-            reply = self.storage._call("files_upload_session_start", self.spec.name, data, nbytes=len(data))
-            self.session_id = reply.session_id
-        else:
-            cursor = dbx_files.UploadSessionCursor(self.session_id, self.offset)
-            self.storage._call("files_upload_session_append_v2", self.spec.name, data, cursor, nbytes=len(data))
-        self.offset += len(data)
-
-    def finish(self) -> None:
-        data, self.pending = self.pending or b"", None
-        if self.session_id is None:
-            self.single(data)
-            return
-        cursor = dbx_files.UploadSessionCursor(self.session_id, self.offset)
-        commit = dbx_files.CommitInfo(self.path, mode=self.mode, autorename=False, strict_conflict=self.strict)
-        self.storage._call("files_upload_session_finish", self.spec.name, data, cursor, commit, nbytes=len(data))
-        self.session_id = None
-
-    def abort(self) -> None:
-        # Dropbox has no call to cancel a session: unfinished sessions expire on their own.
-        self.session_id, self.pending = None, None
+def _read_chunk(source: UploadSource, size: int) -> bytes:
+    """Up to ``size`` bytes of the source: fewer only at its end (streams may return short reads)."""
+    parts, missing = [], size
+    while missing:
+        data = source.fileobj.read(missing)
+        if not data:
+            break
+        parts.append(data)
+        missing -= len(data)
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _tags(error: Any) -> list[str]:
@@ -229,6 +173,8 @@ class DropboxStorage(BaseStorage):
     transient_attributes = ("_dbx",)
     positional_args_are_secret = True  # DropboxStorage("<token>")
     uses_key_prefix = False  # root_path is checked in configure()
+    endpoint_setting = 'DROPBOX_API_HOST (OPTIONS["api_host"]), DROPBOX_TIMEOUT'
+    max_component_bytes = 255  # Dropbox refuses longer path components
     missing_times: ClassVar[dict[str, str]] = {
         "created": "Dropbox reports only client_modified and server_modified",
         "accessed": "Dropbox does not record access times",
@@ -242,6 +188,7 @@ class DropboxStorage(BaseStorage):
         super().__init__(**options)
 
     def configure(self) -> None:
+        self._credentials()  # no usable credentials: fail now, as 1.14 did
         root = self.root_path
         if self.location is not None:
             warnings.warn(
@@ -293,21 +240,15 @@ class DropboxStorage(BaseStorage):
     @property
     def client(self) -> dropbox.Dropbox:
         """The SDK client (created on first use, shared by threads)."""
-        dbx = self.__dict__.get("_dbx")
-        if dbx is None:
-            with self._lock:
-                dbx = self.__dict__.get("_dbx")
-                if dbx is None:
-                    dbx = self._new_client()
-                    self._dbx = dbx
-        return dbx
+        return self._lazy("_dbx", self._new_client)
 
     def _new_client(self) -> dropbox.Dropbox:
         session = dropbox.create_session(max_connections=32, ca_certs=self.ca_certs or None)
         if self.ca_certs:
             # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify.
             session.trust_env = False
-        dbx = _Client(**self._credentials(), timeout=self.timeout, session=session,
+        timeout = tuple(self.timeout) if isinstance(self.timeout, (list, tuple)) else self.timeout
+        dbx = _Client(**self._credentials(), timeout=timeout, session=session,
                       max_retries_on_error=3, max_retries_on_rate_limit=5)
         if self.api_host or self.content_host:
             api = self.api_host or dbx._host_map["api"]
@@ -315,50 +256,41 @@ class DropboxStorage(BaseStorage):
             dbx._host_map = {**dbx._host_map, "api": api, "content": content}
         return dbx
 
-    # -- errors and logging ----------------------------------------------------------------
-    def _call(self, method: str, name: str | None, *args: Any, nbytes: int | None = None, **kwargs: Any) -> Any:
-        """One Dropbox request: timed, logged at DEBUG, errors translated."""
-        client = self.client
-        start = time.perf_counter()
-        try:
-            reply = getattr(client, method)(*args, **kwargs)
-        except ApiError as exc:
-            raise self._api_error(exc, name) from exc
-        except AuthError as exc:
-            raise self._auth_error(exc, name) from exc
-        except PathRootError as exc:
-            raise ImproperlyConfigured(f"{type(self).__name__}: Dropbox rejected the path root ({exc.error})") from exc
-        except (InternalServerError, RateLimitError) as exc:
-            raise StorageUnavailable(
-                f"{type(self).__name__}: Dropbox is unavailable ({type(exc).__name__}) during {method} of {name!r}"
-            ) from exc
-        except BadInputError as exc:
-            raise DropboxStorageException(
-                f"{type(self).__name__}: Dropbox refused {method} of {name!r} as bad input: "
-                f"{self._scrub(str(exc.message))[:300]}"
-            ) from exc
-        except HttpError as exc:
-            raise DropboxStorageException(
-                f"{type(self).__name__}: HTTP {exc.status_code} from Dropbox during {method} of {name!r}"
-            ) from exc
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            host = self.api_host or "api.dropboxapi.com"
-            hint = " or the CA bundle (DROPBOX_CA_CERTS)" if isinstance(exc, requests.exceptions.SSLError) else ""
-            raise StorageUnavailable(
-                f"{type(self).__name__} could not reach Dropbox at {host} ({type(exc).__name__}); "
-                f"check the network{hint}"
-            ) from exc
-        except DropboxException as exc:
-            raise DropboxStorageException(f"{type(self).__name__}: {type(exc).__name__} during {method}") from exc
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("dropbox %s name=%s bytes=%s %.1fms", method, name, nbytes,
-                         (time.perf_counter() - start) * 1000)
-        return reply
+    def _api(self, method: str, name: str | None, *args: Any, **kwargs: Any) -> Any:
+        """One SDK route call through the core's call wrapper."""
+        return self._call(method, name, getattr(self.client, method), *args, **kwargs)
+
+    # -- errors ---------------------------------------------------------------------------
+    def _endpoint_label(self) -> str:
+        return f"Dropbox at {self.api_host or 'api.dropboxapi.com'}"
+
+    def _translate_error(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
+        label = type(self).__name__
+        if isinstance(exc, ApiError):
+            return self._route_error(exc.error, name)
+        if isinstance(exc, AuthError):
+            return self._auth_error(exc, name)
+        if isinstance(exc, PathRootError):
+            return ImproperlyConfigured(f"{label}: Dropbox rejected the path root ({exc.error})")
+        if isinstance(exc, (InternalServerError, RateLimitError)):
+            return self._unavailable(exc, op, f"Dropbox ({type(exc).__name__}, after the SDK's retries)")
+        if isinstance(exc, BadInputError):
+            return DropboxStorageException(
+                f"{label}: Dropbox refused {op} of {name!r} as bad input: {self._scrub(str(exc.message))[:300]}")
+        if isinstance(exc, HttpError):
+            return DropboxStorageException(f"{label}: HTTP {exc.status_code} from Dropbox during {op} of {name!r}")
+        if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+            new = self._unavailable(exc, op)
+            if isinstance(exc, requests.exceptions.SSLError):
+                new.args = (f"{new.args[0]}, or the CA bundle (DROPBOX_CA_CERTS)",)
+            return new
+        if isinstance(exc, DropboxException):
+            return DropboxStorageException(f"{label}: {type(exc).__name__} during {op}")
+        return None
 
     def _scrub(self, text: str) -> str:
-        for secret in (self.oauth2_access_token, self.oauth2_refresh_token, self.app_secret):
-            if secret:
-                text = text.replace(str(secret), "***")
+        for secret in filter(None, (self.oauth2_access_token, self.oauth2_refresh_token, self.app_secret)):
+            text = text.replace(str(secret), "***")
         return text
 
     def _auth_error(self, exc: AuthError, name: str | None) -> BaseException:
@@ -376,8 +308,8 @@ class DropboxStorage(BaseStorage):
         what = repr(name) if name else "the storage root"
         return PermissionError(13, f"{type(self).__name__} was denied access to {what} ({detail})", name)
 
-    def _api_error(self, exc: ApiError, name: str | None) -> BaseException:
-        tags = _tags(exc.error)
+    def _route_error(self, error: Any, name: str | None) -> BaseException:
+        tags = _tags(error)
         label = type(self).__name__
         if "conflict" in tags and "file_ancestor" in tags:
             return NotADirectoryError(
@@ -391,14 +323,13 @@ class DropboxStorage(BaseStorage):
                 return found
         if "insufficient_space" in tags:
             return DropboxStorageException(f"{label}: the Dropbox account is out of space (saving {name!r})")
-        return DropboxStorageException(f"{label}: Dropbox error {'/'.join(tags) or exc.error!r} on {name!r}")
+        return DropboxStorageException(f"{label}: Dropbox error {'/'.join(tags) or error!r} on {name!r}")
 
     # -- primitives ---------------------------------------------------------------------------
     @staticmethod
     def _path(key: str) -> str:
         """A Dropbox path for a key ('' is the account root)."""
-        key = key.strip("/")
-        return "/" + key if key else ""
+        return "/" + key.strip("/") if key.strip("/") else ""
 
     def _info(self, md: Any) -> ObjectInfo:
         if isinstance(md, dbx_files.FolderMetadata):
@@ -408,11 +339,12 @@ class DropboxStorage(BaseStorage):
         if modified is not None and modified.tzinfo is None:
             modified = modified.replace(tzinfo=dt.timezone.utc)
         return ObjectInfo(size=md.size, modified=modified, etag=md.rev,
+                          hashes={"dropbox": md.content_hash} if md.content_hash else {},
                           extra={"id": md.id, "content_hash": md.content_hash, "path_display": md.path_display})
 
     def _stat(self, key: str) -> ObjectInfo:
         try:
-            md = self._call("files_get_metadata", self._name(key), self._path(key))
+            md = self._api("files_get_metadata", self._name(key), self._path(key))
         except NotADirectoryError as exc:
             # a file where a parent folder should be: the name does not exist
             raise FileNotFoundError(2, f"No such file in {type(self).__name__}: {self._name(key)!r}",
@@ -421,62 +353,121 @@ class DropboxStorage(BaseStorage):
             raise FileNotFoundError(2, f"No such file in {type(self).__name__}: {self._name(key)!r}", key)
         return self._info(md)
 
-    def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
-        name = self._name(key)
-        headers = {"Range": f"bytes={offset}-"} if offset else None
+    def _dir_exists(self, key: str) -> bool:
+        # _stat() already answers for folders, but the core may ask this alone (a run's listing
+        # has files only), so it asks Dropbox.
         try:
-            md, response = self._call("files_download", name, self._path(key), extra_headers=headers)
-        except DropboxStorageException as exc:
-            if isinstance(exc.__cause__, HttpError) and exc.__cause__.status_code == 416:
-                return ReadResult(_EmptyBody(), self._stat(key))  # offset at or past the end
-            raise
+            return isinstance(self._api("files_get_metadata", self._name(key), self._path(key)),
+                              dbx_files.FolderMetadata)
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+
+    def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
+        # One request per call, no shared state: safe from read-ahead threads.
+        if end is not None:
+            headers: dict[str, str] | None = {"Range": f"bytes={offset}-{end - 1}"}
+        else:
+            headers = {"Range": f"bytes={offset}-"} if offset else None
+        md, response = self._api("files_download", self._name(key), self._path(key), extra_headers=headers)
         return ReadResult(_ResponseBody(response), self._info(md))
 
-    def _open_writer(self, spec: UploadSpec) -> ChunkedUpload:
-        part = spec.part_size or self.upload_part_size
-        return ChunkedUpload(_DropboxSink(self, spec), threshold=self.upload_threshold, part_size=part)
+    def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
+        """``files/upload`` for content up to CHUNK_SIZE, else an upload session fed in CHUNK_SIZE reads.
 
-    def _file_part_size(self) -> int:
-        return int(self.CHUNK_SIZE)
+        Create-only is ``add`` without autorename; strict_conflict makes identical content a
+        conflict too (Dropbox would otherwise accept it silently). An unfinished session (the
+        source failed or the writer aborted) stores nothing and expires on Dropbox's side.
+        """
+        commit = {"mode": dbx_files.WriteMode.add if spec.create_only else dbx_files.WriteMode.overwrite,
+                  "autorename": False, "strict_conflict": spec.create_only}
+        path, size = self._path(spec.key), int(self.CHUNK_SIZE)
+        data = _read_chunk(source, size if source.size is None else min(size, source.size))
+        if len(data) < size or source.size == size:
+            self._api("files_upload", spec.name, data, path, **commit)
+            return
+        session = self._api("files_upload_session_start", spec.name, data).session_id
+        cursor = dbx_files.UploadSessionCursor(session, len(data))
+        while True:
+            data = _read_chunk(source, size)
+            if len(data) < size or cursor.offset + len(data) == source.size:  # the last chunk goes with finish
+                self._api("files_upload_session_finish", spec.name, data, cursor,
+                          dbx_files.CommitInfo(path, **commit))
+                return
+            self._api("files_upload_session_append_v2", spec.name, data, cursor)
+            cursor.offset += len(data)
 
     def _delete(self, key: str) -> None:
         try:
-            self._call("files_delete_v2", self._name(key), self._path(key))
+            self._api("files_delete_v2", self._name(key), self._path(key))
         except FileNotFoundError:
             pass
 
+    def _delete_many(self, keys: list[str]) -> None:
+        """``delete_batch`` per 1000 keys, then ``delete_batch/check`` until the job is done."""
+        for start in range(0, len(keys), _BATCH):
+            batch = keys[start:start + _BATCH]
+            entries = [dbx_files.DeleteArg(self._path(key)) for key in batch]
+            status = self._api("files_delete_batch", None, entries)
+            job_id, wait = (status.get_async_job_id() if status.is_async_job_id() else None), 0.05
+            while job_id is not None:
+                status = self._api("files_delete_batch_check", None, job_id)
+                if not status.is_in_progress():
+                    break
+                time.sleep(wait)
+                wait = min(wait * 2, 2.0)
+            if not status.is_complete():
+                raise DropboxStorageException(f"{type(self).__name__}: delete_batch failed ({_tags(status)})")
+            for key, entry in zip(batch, status.get_complete().entries):
+                if entry.is_failure() and "not_found" not in _tags(entry.get_failure()):
+                    raise self._route_error(entry.get_failure(), self._name(key))
+
     def _list(self, prefix: str) -> Iterator[tuple[list[str], list[str]]]:
+        for page in self._pages(prefix, recursive=False):
+            dirs = [f"{prefix}{e.name}/" for e in page if isinstance(e, dbx_files.FolderMetadata)]
+            files = [f"{prefix}{e.name}" for e in page if isinstance(e, dbx_files.FileMetadata)]
+            yield dirs, files
+
+    def _scan(self, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
+        base = len(self._path(prefix)) + 1
+        for page in self._pages(prefix, recursive=True):
+            for entry in page:
+                if isinstance(entry, dbx_files.FileMetadata):
+                    # path_display keeps the stored casing of the part below the prefix
+                    yield prefix + entry.path_display[base:], self._info(entry)
+
+    def _pages(self, prefix: str, recursive: bool) -> Iterator[list[Any]]:
+        """Entries of a folder listing, page by page (``list_folder`` + ``continue``)."""
         try:
-            page = self._call("files_list_folder", prefix, self._path(prefix))
+            page = self._api("files_list_folder", prefix, self._path(prefix), recursive=recursive)
         except (FileNotFoundError, NotADirectoryError):
             return
         while True:
-            dirs, files = [], []
-            for entry in page.entries:
-                if isinstance(entry, dbx_files.FolderMetadata):
-                    dirs.append(f"{prefix}{entry.name}/")
-                elif isinstance(entry, dbx_files.FileMetadata):
-                    files.append(f"{prefix}{entry.name}")
-            yield dirs, files
+            yield page.entries
             if not page.has_more:
                 return
-            page = self._call("files_list_folder_continue", prefix, page.cursor)
+            page = self._api("files_list_folder_continue", prefix, page.cursor)
 
     def _root_exists(self) -> bool:
         try:
-            self._call("files_list_folder", None, self._path(self.location), limit=1)
+            self._api("files_list_folder", None, self._path(self.location), limit=1)
         except (FileNotFoundError, NotADirectoryError):
             return False
         return True
 
+    def _open(self, name: str, mode: str = "rb") -> RemoteFile:
+        return self.file_class(name, self, mode)
+
     def url(self, name: str) -> str:
         """A temporary link (valid for four hours) to download ``name``: one request."""
         key = self._key(name)
-        return self._call("files_get_temporary_link", name, self._path(key)).link
+        return self._api("files_get_temporary_link", name, self._path(key)).link
 
 
 class DropboxFile(RemoteFile):
-    """A file in Dropbox (``DropboxStorage.open()`` returns one)."""
+    """A file in Dropbox (``DropboxStorage.open()`` returns one); 1.14's ``DropboxFile(name, storage)``."""
+
+    def __init__(self, name: str, storage: DropboxStorage, mode: str = "rb") -> None:
+        super().__init__(name, mode, storage)
 
 
 DropboxStorage.file_class = DropboxFile

@@ -42,7 +42,10 @@ class TestDropboxConformance(StorageConformance):
     capabilities = Capabilities(created_time=False, accessed_time=False)
 
     @pytest.fixture
-    def storage_config(self, dropbox_server):
+    def storage_config(self, dropbox_server, settings):
+        # the token lives in settings, as in a real project: a storage rebuilt from a
+        # migration (secrets left out) gets it from there
+        settings.DROPBOX_OAUTH2_TOKEN = TOKEN
         return BackendConfig(PATH, dropbox_server.options(root_path=root()), secrets=SECRETS,
                              location_option="root_path")
 
@@ -76,13 +79,14 @@ def test_aliases():
     assert issubclass(DropboxStorageException, OSError)
 
 
-def test_no_credentials_is_improperly_configured(dropbox_server):
-    storage = DropboxStorage(api_host=dropbox_server.host, ca_certs=str(dropbox_server.ca_cert))
+def test_no_credentials_is_improperly_configured_when_built(dropbox_server):
+    # as in 1.14: the storage can't be built without credentials (no request needed to know)
     with pytest.raises(ImproperlyConfigured, match="DROPBOX_OAUTH2_TOKEN"):
-        storage.exists("x.txt")
-    half = DropboxStorage(oauth2_refresh_token=REFRESH_TOKEN, api_host=dropbox_server.host)
+        DropboxStorage(api_host=dropbox_server.host, ca_certs=str(dropbox_server.ca_cert))
     with pytest.raises(ImproperlyConfigured, match="DROPBOX_APP_KEY"):
-        half.exists("x.txt")
+        DropboxStorage(oauth2_refresh_token=REFRESH_TOKEN, api_host=dropbox_server.host)
+    with pytest.raises(ImproperlyConfigured, match="DROPBOX_OAUTH2_REFRESH_TOKEN"):
+        DropboxStorage(app_key=APP_KEY, app_secret=APP_SECRET, api_host=dropbox_server.host)
 
 
 def test_settings_from_django(settings, dropbox_server):
@@ -201,13 +205,12 @@ def test_write_mode_overwrite(dropbox_server):
 
 def test_add_mode_conflict_is_file_exists_even_for_identical_content(store):
     from storages.files import UploadSpec
+    from storages.transfer import UploadSource
 
     store.save("twin.txt", ContentFile(b"same"))
-    writer = store._open_writer(UploadSpec(name="twin.txt", key=store._key("twin.txt"),
-                                           content_type="text/plain", create_only=True))
-    writer.write(b"same")
+    spec = UploadSpec(name="twin.txt", key=store._key("twin.txt"), content_type="text/plain", create_only=True)
     with pytest.raises(FileExistsError):
-        writer.close()
+        store._upload(spec, UploadSource.from_bytes(b"same"))
 
 
 def test_deprecated_location_becomes_root_path(dropbox_server):
@@ -303,3 +306,202 @@ def test_name_below_a_file_does_not_exist(store):
     with pytest.raises(FileNotFoundError):
         store.open("plain.txt/child.txt")
     assert store.listdir("plain.txt") == ([], [])
+
+
+def _one_shot(data: bytes):
+    """A non-seekable stream (a pipe, a request body): the storage can't know its size."""
+    from storages.transfer import ChunkReader
+
+    return ChunkReader([data])
+
+
+# -- transfer layer: uploads, ranges, scan, batch delete ------------------------------------------
+
+
+@pytest.mark.parametrize("size, routes", [
+    (4 * 1024 * 1024, {"/2/files/upload": 1}),
+    (4 * 1024 * 1024 + 1, {"/2/files/upload_session/start": 1, "/2/files/upload_session/finish": 1}),
+    (8 * 1024 * 1024, {"/2/files/upload_session/start": 1, "/2/files/upload_session/finish": 1}),
+])
+def test_upload_requests_by_size(store, dropbox_server, size, routes):
+    payload = bytes(range(256)) * (size // 256) + b"z" * (size % 256)
+    dropbox_server.reset_stats()
+    name = store.save("sized.bin", ContentFile(payload))
+    stats = {k: v for k, v in dropbox_server.stats().items() if "upload" in k}
+    assert stats == routes
+    assert store.open(name).read() == payload
+
+
+def test_non_seekable_stream_and_open_wb_use_a_session(store, dropbox_server):
+    from django.core.files import File
+
+    payload = bytes(range(256)) * (36 * 1024)  # 9 MiB, size unknown to the storage
+    dropbox_server.reset_stats()
+    name = store.save("stream.bin", File(_one_shot(payload), name="stream.bin"))
+    stats = dropbox_server.stats()
+    assert stats["/2/files/upload_session/start"] == 1 and stats["/2/files/upload_session/append_v2"] == 1
+    assert store.open(name).read() == payload
+    with store.open("written.bin", "wb") as f:
+        for i in range(0, len(payload), 1000_003):
+            f.write(payload[i:i + 1000_003])
+    assert store.open("written.bin").read() == payload
+
+
+def test_aborted_open_wb_stores_nothing(store):
+    with pytest.raises(RuntimeError), store.open("aborted.bin", "wb") as f:
+        f.write(b"x" * (9 * 1024 * 1024))
+        raise RuntimeError("boom")
+    assert not store.exists("aborted.bin")
+
+
+def test_ranged_reads_send_a_bounded_range(store, dropbox_server):
+    payload = bytes(range(256)) * 100
+    name = store.save("range.bin", ContentFile(payload))
+    result = store._open_reader(store._key(name), 1000, 1500)
+    assert result.body.read() == payload[1000:1500]
+    result.body.close()
+    assert store._open_reader(store._key(name), 25000).body.read() == payload[25000:]
+
+
+def test_file_response_is_one_download(store, dropbox_server):
+    from django.http import FileResponse
+
+    name = store.save("served.bin", ContentFile(b"s" * 50000))
+    dropbox_server.reset_stats()
+    f = store.open(name)
+    response = FileResponse(f)
+    assert b"".join(response.streaming_content) == b"s" * 50000
+    f.close()
+    assert dropbox_server.stats()["/2/files/download"] == 1
+
+
+def test_scan_is_recursive_with_content_hashes(store, dropbox_server):
+    from storages.hashing import DropboxHasher
+
+    names = {"top.txt": b"t", "Mixed/Case.txt": b"m", "a/b/c/deep.txt": b"d" * 5000}
+    for name, data in names.items():
+        store.save(name, ContentFile(data))
+    dropbox_server.reset_stats()
+    found = dict(store.scan(""))
+    assert sorted(found) == sorted(names)
+    for name, data in names.items():
+        hasher = DropboxHasher()
+        hasher.update(data)
+        assert found[name].hashes == {"dropbox": hasher.hexdigest()} and found[name].size == len(data)
+    assert dropbox_server.stats() == {"/2/files/list_folder": 1}
+    assert dict(store.scan("a/b")) == {"a/b/c/deep.txt": found["a/b/c/deep.txt"]}
+    assert store.size("top.txt") == 1 and store._stat(store._key("top.txt")).hashes == found["top.txt"].hashes
+    assert list(store.scan("missing")) == []
+
+
+def test_delete_many_is_one_batch(store, dropbox_server):
+    names = [f"batch/{i}.txt" for i in range(30)]
+    for name in names:
+        store.save(name, ContentFile(b"x"))
+    dropbox_server.reset_stats()
+    store.delete_many([*names, "batch/never-existed.txt"])
+    stats = dropbox_server.stats()
+    assert stats == {"/2/files/delete_batch": 1, "/2/files/delete_batch/check": 1}
+    assert store.listdir("batch") == ([], [])
+
+
+# -- 1.14 surface (issue 10) ------------------------------------------------------------------------
+
+
+def test_dropbox_file_signature_and_root_listing(store):
+    name = store.save("sub/one.txt", ContentFile(b"1"))
+    f = DropboxFile(name, store)
+    assert f.read() == b"1" and f.mode == "rb"
+    f.close()
+    assert store.listdir("/") == store.listdir("") == (["sub"], [])
+    assert store.exists("sub") is True and store.exists("sub/") is True
+    assert store._dir_exists(store._key("sub")) is True
+    assert store._dir_exists(store._key("sub/one.txt")) is False
+    assert store._dir_exists(store._key("nothing")) is False
+    from django.core.exceptions import SuspiciousFileOperation
+
+    with pytest.raises(SuspiciousFileOperation):
+        store.listdir("/etc")
+
+
+# -- faults (issue 14) --------------------------------------------------------------------------------
+
+
+def test_long_component_refused_before_any_request(store, dropbox_server):
+    from django.core.exceptions import SuspiciousFileOperation
+
+    dropbox_server.reset_stats()
+    with pytest.raises(SuspiciousFileOperation, match="255"):
+        store.save("d/" + "é" * 128 + ".txt", ContentFile(b"x"))  # 261 bytes in UTF-8
+    assert dropbox_server.stats() == {}
+    assert store.save("d/" + "a" * 251 + ".txt", ContentFile(b"x"))
+
+
+def test_silent_endpoint_fails_within_a_minute(dropbox_server):
+    import time
+
+    from storages.errors import StorageUnavailable
+    from tests.servers.proxy import TCPProxy
+
+    with TCPProxy("127.0.0.1", int(dropbox_server.host.rsplit(":", 1)[1]), mode="blackhole") as proxy:
+        storage = DropboxStorage(**dropbox_server.options(api_host=proxy.url, root_path=root()))
+        start = time.monotonic()
+        with pytest.raises(StorageUnavailable, match="DROPBOX_API_HOST.*DROPBOX_TIMEOUT"):
+            storage.exists("x.txt")
+        assert time.monotonic() - start < 60
+    closed = DropboxStorage(**dropbox_server.options(api_host=f"127.0.0.1:{free_port()}"))
+    start = time.monotonic()
+    with pytest.raises(StorageUnavailable, match="DROPBOX_API_HOST"):
+        closed.exists("x.txt")
+    assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize("size", [1024 * 1024, 10 * 1024 * 1024])
+def test_cut_upload_keeps_the_old_content(dropbox_server, size):
+    from storages.errors import StorageUnavailable
+    from tests.servers.proxy import TCPProxy
+
+    where = root()
+    direct = DropboxStorage(**dropbox_server.options(root_path=where, write_mode="overwrite"))
+    direct.save("kept.bin", ContentFile(b"old content"))
+    with TCPProxy("127.0.0.1", int(dropbox_server.host.rsplit(":", 1)[1]), cut_after=size // 2,
+                  cut_direction="up") as proxy:
+        cut = DropboxStorage(**dropbox_server.options(api_host=proxy.url, root_path=where, write_mode="overwrite"))
+        with pytest.raises(StorageUnavailable):
+            cut.save("kept.bin", ContentFile(b"n" * size))
+        with pytest.raises(StorageUnavailable):
+            cut.save("new.bin", ContentFile(b"n" * size))
+    assert direct.open("kept.bin").read() == b"old content"
+    assert direct.listdir("") == ([], ["kept.bin"])
+
+
+def test_slow_but_steady_download_is_not_cut_off(dropbox_server):
+    import time
+
+    from tests.servers.proxy import TCPProxy
+
+    where = root()
+    DropboxStorage(**dropbox_server.options(root_path=where)).save("slow.bin", ContentFile(b"s" * 1024 * 1024))
+    with TCPProxy("127.0.0.1", int(dropbox_server.host.rsplit(":", 1)[1]), bandwidth=250_000) as proxy:
+        slow = DropboxStorage(**dropbox_server.options(api_host=proxy.url, root_path=where, timeout=2))
+        start = time.monotonic()
+        assert slow.open("slow.bin").read() == b"s" * 1024 * 1024
+        assert time.monotonic() - start > 2  # longer than the timeout: it bounds each wait, not the transfer
+
+
+def test_read_ahead_setting(settings, dropbox_server):
+    from storages.files import ReadAhead
+
+    settings.DROPBOX_READ_AHEAD = {"threshold": 1024 * 1024, "part_size": 256 * 1024, "concurrency": 2}
+    storage = DropboxStorage(**dropbox_server.options(root_path=root()))
+    assert storage.read_ahead == ReadAhead(threshold=1024 * 1024, part_size=256 * 1024, concurrency=2)
+    payload = bytes(range(256)) * 8192  # 2 MiB: read in 256 KiB ranges after the first part
+    name = storage.save("ahead.bin", ContentFile(payload))
+    dropbox_server.reset_stats()
+    with storage.open(name) as f:
+        assert b"".join(f.chunks(64 * 1024)) == payload
+    assert dropbox_server.stats()["/2/files/download"] > 4
+    off = DropboxStorage(**dropbox_server.options(root_path=storage.root_path, read_ahead=False))
+    dropbox_server.reset_stats()
+    assert b"".join(off.open(name).chunks(64 * 1024)) == payload
+    assert dropbox_server.stats()["/2/files/download"] == 1

@@ -5,6 +5,7 @@ Both join the conformance suite; the rest checks libcloud's own settings.
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
 import uuid
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.core.files import File
 from django.core.files.base import ContentFile
 
 from storages.backends.apache_libcloud import LibCloudFile, LibCloudStorage
@@ -86,7 +88,8 @@ def options(provider: str, **extra) -> dict:
 
 class TestLibcloudLocalConformance(StorageConformance):
     # The local driver gives a filesystem path, not a URL: url() is base_url + name.
-    capabilities = Capabilities(url_fetchable=False, atomic_create=False)
+    # Create-only saves hard-link a finished temporary file: atomic, across processes too.
+    capabilities = Capabilities(url_fetchable=False)
 
     @pytest.fixture
     def storage_config(self, providers):
@@ -102,7 +105,9 @@ class TestLibcloudLocalConformance(StorageConformance):
 
 
 class TestLibcloudS3Conformance(StorageConformance):
-    capabilities = Capabilities(atomic_create=False, created_time=False, accessed_time=False)
+    # libcloud has no create-if-absent: savers of one name take turns within a process
+    # (atomic there, not across processes).
+    capabilities = Capabilities(created_time=False, accessed_time=False)
 
     @pytest.fixture
     def storage_config(self, providers, s3_server):
@@ -181,11 +186,13 @@ def test_s3_url_is_presigned_and_fetchable(providers):
     assert fetch(url) == (200, b"signed")
 
 
-def test_url_without_web_urls_is_a_clear_error(providers):
+def test_local_url_defaults_to_media_url(settings, providers):
+    # as FileSystemStorage: the local driver's folder is served at MEDIA_URL
     store = LibCloudStorage(**options("local"))
-    name = store.save("nourl.txt", ContentFile(b"n"))
-    with pytest.raises(NotImplementedError, match="base_url"):
-        store.url(name)
+    name = store.save("a b.txt", ContentFile(b"n"))
+    assert store.url(name) == f"/media/{store.location}/a%20b.txt"
+    settings.MEDIA_URL = "https://media.example/"
+    assert LibCloudStorage(**options("local")).url("x.txt").startswith("https://media.example/conformance/")
     assert LibCloudStorage(**options("local", base_url="https://cdn.example.com/m/")).url("a b.txt").startswith(
         "https://cdn.example.com/m/conformance/")
 
@@ -291,3 +298,178 @@ def test_s3_errors_are_specific(providers):
         LibCloudStorage(**options("s3_unreachable")).exists("x.txt")
     with pytest.raises(ImproperlyConfigured, match="not a directory"):
         LibCloudStorage(**options("local_bad_base")).exists("x.txt")
+
+
+def _one_shot(data: bytes):
+    """A non-seekable stream (a pipe, a request body): the storage can't know its size."""
+    from storages.transfer import ChunkReader
+
+    return ChunkReader([data])
+
+
+# -- transfer layer: uploads, ranges, scan, delete_many ------------------------------------------
+
+
+def _multipart_uploads(store) -> list:
+    return list(store.driver.ex_iterate_multipart_uploads(store._container(), prefix=store.location))
+
+
+@pytest.mark.parametrize("provider", ["local", "s3"])
+def test_uploads_from_a_path_a_stream_and_open_wb(providers, provider, tmp_path):
+    from bench.common import http_requests
+
+    store = LibCloudStorage(**options(provider))
+    payload = bytes(range(256)) * (48 * 1024)  # 12 MiB
+    on_disk = tmp_path / "upload.bin"
+    on_disk.write_bytes(payload)
+    with open(on_disk, "rb") as fh, http_requests() as counted:
+        name = store.save("from-path.bin", File(fh, name="upload.bin"))
+    assert store.open(name).read() == payload
+    if provider == "s3":  # the name check (bucket + object HEADs), then one PUT from the file
+        assert counted["requests"] <= 6
+    name = store.save("from-stream.bin", File(_one_shot(payload), name="s.bin"))
+    assert store.open(name).read() == payload
+    with store.open("written.bin", "wb") as f:
+        for i in range(0, len(payload), 1000_003):
+            f.write(payload[i:i + 1000_003])
+    assert store.open("written.bin").read() == payload
+    assert sorted(store.listdir("")[1]) == ["from-path.bin", "from-stream.bin", "written.bin"]
+
+
+@pytest.mark.parametrize("provider", ["local", "s3"])
+def test_aborted_large_write_leaves_nothing(providers, provider):
+    store = LibCloudStorage(**options(provider))
+    store.save("kept.bin", ContentFile(b"old"))
+    with pytest.raises(RuntimeError), store.open("aborted.bin", "wb") as f:
+        f.write(b"x" * (12 * 1024 * 1024))
+        raise RuntimeError("boom")
+    assert not store.exists("aborted.bin")
+    assert store.listdir("") == ([], ["kept.bin"])
+    if provider == "s3":
+        assert _multipart_uploads(store) == []  # libcloud aborted it
+    else:
+        assert sorted(os.listdir(store._local_path(store.location))) == ["kept.bin"]
+
+
+@pytest.mark.parametrize("provider", ["local", "s3"])
+def test_ranged_reads(providers, provider):
+    store = LibCloudStorage(**options(provider))
+    payload = bytes(range(256)) * 400
+    name = store.save("range.bin", ContentFile(payload))
+    result = store._open_reader(store._key(name), 1000, 1500)
+    assert result.body.read() == payload[1000:1500]
+    result.body.close()
+    result = store._open_reader(store._key(name), 100000)
+    assert result.body.read() == payload[100000:]
+    result.body.close()
+
+
+@pytest.mark.parametrize("provider", ["local", "s3"])
+def test_scan_and_delete_many(providers, provider):
+    import hashlib
+
+    store = LibCloudStorage(**options(provider))
+    names = {"top.txt": b"t", "a/b/deep.txt": b"d" * 5000, "a/side.txt": b"s"}
+    for name, data in names.items():
+        store.save(name, ContentFile(data))
+    found = dict(store.scan(""))
+    assert sorted(found) == sorted(names)
+    for name, data in names.items():
+        assert found[name].size == len(data)
+        if provider == "s3":  # single-part ETags are MD5s
+            assert found[name].hashes == {"md5": hashlib.md5(data).hexdigest()}
+        else:  # the local driver's hash is of the mtime: no content hash
+            assert found[name].hashes == {}
+    assert sorted(dict(store.scan("a"))) == ["a/b/deep.txt", "a/side.txt"]
+    store.delete_many([*names, "never-there.txt"])
+    assert list(store.scan("")) == [] and store.listdir("") == ([], [])
+
+
+# -- 1.14 surface (issue 10) ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", ["local", "s3"])
+def test_file_signature_root_listing_and_directories(providers, provider):
+    from django.core.exceptions import SuspiciousFileOperation
+
+    store = LibCloudStorage(**options(provider))
+    name = store.save("sub/one.txt", ContentFile(b"1"))
+    f = LibCloudFile(name, store, "rb")
+    assert f.read() == b"1"
+    f.close()
+    assert store.listdir("/") == store.listdir("") == (["sub"], [])
+    with pytest.raises(SuspiciousFileOperation):
+        store.listdir("/etc")
+    # a folder exists on the local driver (a real folder), not on an object store (a bare prefix)
+    assert store.exists("sub") is (provider == "local")
+    assert LibCloudStorage(**options(provider)).exists("sub") is False
+
+
+# -- faults (issue 14) --------------------------------------------------------------------------------
+
+
+def test_local_long_component_refused_before_writing(providers):
+    from django.core.exceptions import SuspiciousFileOperation
+
+    store = LibCloudStorage(**options("local"))
+    with pytest.raises(SuspiciousFileOperation, match="255"):
+        store.save("d/" + "é" * 128 + ".txt", ContentFile(b"x"))
+    assert store.listdir("") == ([], [])
+    assert store.save("d/" + "a" * 251 + ".txt", ContentFile(b"x"))
+    with pytest.raises(SuspiciousFileOperation, match="1024"):
+        LibCloudStorage(**options("s3_unreachable")).save("k" * 1100, ContentFile(b"x"))
+
+
+def test_silent_s3_endpoint_fails_within_a_minute(settings, providers, s3_server):
+    import time
+
+    from storages.errors import StorageUnavailable
+    from tests.servers.proxy import TCPProxy
+
+    port = urlsplit(s3_server.endpoint).port
+    with TCPProxy("127.0.0.1", port, mode="blackhole") as proxy:
+        settings.LIBCLOUD_PROVIDERS = {**providers, "silent": s3_provider(f"http://{proxy.url}")}
+        start = time.monotonic()
+        with pytest.raises(StorageUnavailable, match=r"LIBCLOUD_PROVIDERS\['silent'\]\['host'/'port'/'timeout'\]"):
+            LibCloudStorage(**options("silent")).exists("x.txt")
+        assert time.monotonic() - start < 60
+    start = time.monotonic()
+    with pytest.raises(StorageUnavailable, match="LIBCLOUD_PROVIDERS"):
+        LibCloudStorage(**options("s3_unreachable")).exists("x.txt")
+    assert time.monotonic() - start < 5
+
+
+@pytest.mark.parametrize("size", [1024 * 1024, 12 * 1024 * 1024])
+def test_cut_s3_upload_keeps_the_old_content(settings, providers, s3_server, size):
+    from storages.errors import StorageUnavailable
+    from tests.servers.proxy import TCPProxy
+
+    port = urlsplit(s3_server.endpoint).port
+    direct = LibCloudStorage(**options("s3", file_overwrite=True))
+    direct.save("kept.bin", ContentFile(b"old content"))
+    # libcloud opens a connection per request: cut inside the first 5 MiB part
+    with TCPProxy("127.0.0.1", port, cut_after=min(size // 2, 3 * 1024 * 1024), cut_direction="up") as proxy:
+        settings.LIBCLOUD_PROVIDERS = {**providers, "cut": s3_provider(f"http://{proxy.url}")}
+        cut = LibCloudStorage("cut", location=direct.location, file_overwrite=True)
+        with pytest.raises(StorageUnavailable, match="LIBCLOUD_PROVIDERS"):
+            cut.save("kept.bin", ContentFile(b"n" * size))
+        with pytest.raises(StorageUnavailable):
+            cut.save("new.bin", File(_one_shot(b"n" * size), name="new.bin"))
+    assert direct.open("kept.bin").read() == b"old content"
+    assert direct.listdir("") == ([], ["kept.bin"])
+    assert _multipart_uploads(direct) == []
+
+
+def test_slow_but_steady_s3_download_is_not_cut_off(settings, providers, s3_server):
+    import time
+
+    from tests.servers.proxy import TCPProxy
+
+    direct = LibCloudStorage(**options("s3"))
+    direct.save("slow.bin", ContentFile(b"s" * 1024 * 1024))
+    with TCPProxy("127.0.0.1", urlsplit(s3_server.endpoint).port, bandwidth=250_000) as proxy:
+        settings.LIBCLOUD_PROVIDERS = {**providers, "slow": s3_provider(f"http://{proxy.url}", timeout=2)}
+        slow = LibCloudStorage("slow", location=direct.location)
+        start = time.monotonic()
+        assert slow.open("slow.bin").read() == b"s" * 1024 * 1024
+        assert time.monotonic() - start > 2  # longer than the timeout: it bounds each wait, not the transfer

@@ -9,7 +9,8 @@ uploads don't live in memory, and runs as a separate process (so the tests'
 memory probes see only the client).
 
 Routes: ``files/get_metadata``, ``files/list_folder`` (+ ``/continue``, pages
-of ``--page-size`` entries), ``files/delete_v2``, ``files/get_temporary_link``,
+of ``--page-size`` entries, ``recursive``), ``files/delete_v2``,
+``files/delete_batch`` (+ ``/check``: the batch runs as a job), ``files/get_temporary_link``,
 ``files/upload``, ``files/upload_session/start|append_v2|finish``,
 ``files/download`` (with ``Range``), ``oauth2/token`` (refresh tokens).
 Paths are case-insensitive and case-preserving; parents are created as
@@ -164,6 +165,7 @@ class Store:
         self.entries: dict[str, Entry] = {"": Entry("folder", "", "id:root")}
         self.sessions: dict[str, dict[str, Any]] = {}
         self.links: dict[str, tuple[str, float]] = {}
+        self.jobs: dict[str, list[dict[str, Any]]] = {}  # delete_batch results by job id
         self._rev = 0x100000000
 
     # -- helpers -------------------------------------------------------------
@@ -288,19 +290,24 @@ class Store:
         return blobs
 
     # -- listing ---------------------------------------------------------------
-    def list_page(self, path: str, after: str, limit: int | None, outer: str) -> dict[str, Any]:
+    def list_page(self, path: str, after: str, limit: int | None, outer: str,
+                  recursive: bool = False) -> dict[str, Any]:
         with self.lock:
-            folder = self.entries.get(self.check_path(path, outer).lower())
+            low = self.check_path(path, outer).lower()
+            folder = self.entries.get(low)
             if folder is None:
                 raise _path_error(outer, _lookup("not_found"))
             if folder.kind != "folder":
                 raise _path_error(outer, _lookup("not_folder"))
-            names = sorted(c for c in folder.children if c > after)
+            # recursive: every entry below the folder, files and folders, in path order
+            below = [k for k in self.entries if k.startswith(low + "/")] if recursive else folder.children
+            names = sorted(c for c in below if c > after)
             size = min(limit or self.page_size, self.page_size)
             page = names[:size]
             entries = [self.entries[c].metadata() for c in page]
         last = page[-1] if page else after
-        cursor = base64.urlsafe_b64encode(json.dumps({"p": path, "a": last}).encode()).decode()
+        state = {"p": path, "a": last, "r": recursive}
+        cursor = base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
         return {"entries": entries, "cursor": cursor, "has_more": len(names) > size}
 
 
@@ -478,7 +485,7 @@ class Handler(BaseHTTPRequestHandler):
     def list_folder(self) -> None:
         arg = self._rpc_arg()
         limit = arg.get("limit")
-        self._json(200, self.store.list_page(arg.get("path", ""), "", limit, "path"))
+        self._json(200, self.store.list_page(arg.get("path", ""), "", limit, "path", bool(arg.get("recursive"))))
 
     def list_folder_continue(self) -> None:
         arg = self._rpc_arg()
@@ -487,7 +494,7 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError as exc:
             raise RouteError(400, None, "request body: cursor: invalid cursor") from exc
         try:
-            self._json(200, self.store.list_page(state["p"], state["a"], None, "path"))
+            self._json(200, self.store.list_page(state["p"], state["a"], None, "path", bool(state.get("r"))))
         except RouteError as exc:
             if exc.status == 409:
                 raise RouteError(409, {".tag": "reset"}, "reset/...") from exc
@@ -497,6 +504,24 @@ class Handler(BaseHTTPRequestHandler):
         arg = self._rpc_arg()
         entry = self.store.delete(arg.get("path", ""))
         self._json(200, {"metadata": entry.metadata()})
+
+    def delete_batch(self) -> None:
+        # Dropbox runs the batch as a job: the reply is its id, delete_batch/check gives the result.
+        entries = []
+        for item in self._rpc_arg().get("entries", []):
+            try:
+                entries.append({".tag": "success", "metadata": self.store.delete(item.get("path", "")).metadata()})
+            except RouteError as exc:
+                entries.append({".tag": "failure", "failure": exc.error})
+        job = "dbjid:" + secrets.token_urlsafe(24)
+        self.store.jobs[job] = entries
+        self._json(200, {".tag": "async_job_id", "async_job_id": job})
+
+    def delete_batch_check(self) -> None:
+        entries = self.store.jobs.get(self._rpc_arg().get("async_job_id", ""))
+        if entries is None:
+            raise RouteError(409, {".tag": "invalid_async_job_id"}, "invalid_async_job_id/.")
+        self._json(200, {".tag": "complete", "entries": entries})
 
     def get_temporary_link(self) -> None:
         arg = self._rpc_arg()
@@ -630,6 +655,8 @@ ROUTES = {
     "/2/files/list_folder": Handler.list_folder,
     "/2/files/list_folder/continue": Handler.list_folder_continue,
     "/2/files/delete_v2": Handler.delete_v2,
+    "/2/files/delete_batch": Handler.delete_batch,
+    "/2/files/delete_batch/check": Handler.delete_batch_check,
     "/2/files/get_temporary_link": Handler.get_temporary_link,
     "/2/files/upload": Handler.upload,
     "/2/files/upload_session/start": Handler.upload_session_start,
