@@ -66,7 +66,9 @@ import json  # noqa: E402
 import logging  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import threading  # noqa: E402
 import warnings  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from urllib.parse import parse_qs, urlsplit  # noqa: E402
 
 import requests  # noqa: E402
@@ -365,12 +367,13 @@ def test_content_type_from_upload_and_gz_archives(s3_server, raw):
     upload = ContentFile(b"data", name="x")
     upload.content_type = "application/vnd.custom"
     s.save("custom.bin", upload)
-    s.save("backup.tar.gz", ContentFile(gzip.compress(b"tar")))
+    archive_bytes = gzip.compress(b"tar", mtime=0)
+    s.save("backup.tar.gz", ContentFile(archive_bytes))
     custom = raw.head_object(Bucket=BUCKET, Key=f"{s.location}/custom.bin")
     archive = raw.head_object(Bucket=BUCKET, Key=f"{s.location}/backup.tar.gz")
     assert custom["ContentType"] == "application/vnd.custom"
     assert archive["ContentType"] == "application/gzip" and "ContentEncoding" not in archive
-    assert s.open("backup.tar.gz").read() == gzip.compress(b"tar")
+    assert s.open("backup.tar.gz").read() == archive_bytes
 
 
 def test_gzip_streaming_upload_and_transparent_read(s3_server, raw):
@@ -570,3 +573,143 @@ def test_virtual_host_addressing(s3_server, monkeypatch):
 def test_use_threads_false_is_deprecated():
     with pytest.warns(DeprecationWarning, match="AWS_S3_TRANSFER_CONFIG"):
         S3Storage(bucket_name="b", use_threads=False)
+
+
+# -- the transfer layer (issue 9) ------------------------------------------------------------
+class ThreadLog(RequestLog):
+    """RequestLog that also notes which thread sent each request."""
+
+    def _record(self, request, **kwargs) -> None:
+        super()._record(request, **kwargs)
+        self.calls[-1] = (*self.calls[-1], threading.current_thread().name)
+
+    def threads(self, op: str) -> set[str]:
+        return {c[4] for c in self.calls if c[3] == op}
+
+
+def test_saving_a_file_on_disk_uses_upload_file(s3, tmp_path, caplog):
+    from django.core.files import File
+
+    path = tmp_path / "on-disk.bin"
+    path.write_bytes(PatternFile(3 * MB).read())
+    caplog.set_level(logging.DEBUG, logger="storages")
+    with open(path, "rb") as f:
+        name = s3.save("disk.bin", File(f, name="disk.bin"))
+        assert not f.closed  # s3transfer closes what it uploads; never the caller's file
+    s3.save("stream.bin", ContentFile(b"in memory"))
+    ops = [r.getMessage().split()[1] for r in caplog.records if r.name == "storages.base" and " upload" in
+           r.getMessage() and "bytes=" not in r.getMessage()]
+    assert ops == ["upload_file", "upload_fileobj"]
+    assert s3.open(name).read() == path.read_bytes()
+
+
+def test_transfer_config_concurrency_is_honoured(s3_server):
+    payload = PatternFile(21 * MB).read()
+    parallel = S3Storage(**s3_options(s3_server, transfer_config=TransferConfig(
+        multipart_threshold=5 * MB, multipart_chunksize=5 * MB, max_concurrency=4)))
+    serial = S3Storage(**s3_options(s3_server, transfer_config=TransferConfig(
+        multipart_threshold=5 * MB, multipart_chunksize=5 * MB, max_concurrency=1)))
+    logs = [ThreadLog(parallel), ThreadLog(serial)]
+    for storage in (parallel, serial):
+        storage.save("parts.bin", ContentFile(payload))
+        assert storage.open("parts.bin").read() == payload
+    assert [c[3] for c in logs[1].calls].count("UploadPart") == 5
+    assert len(logs[0].threads("UploadPart")) > 1
+    assert len(logs[1].threads("UploadPart")) == 1
+
+
+def test_deprecated_use_threads_false_uploads_on_the_calling_thread(s3_server):
+    with pytest.warns(DeprecationWarning, match="AWS_S3_TRANSFER_CONFIG"):
+        s = S3Storage(**s3_options(s3_server, use_threads=False, transfer_config=TransferConfig(
+            multipart_threshold=5 * MB, multipart_chunksize=5 * MB)))
+    log = ThreadLog(s)
+    s.save("one-thread.bin", ContentFile(PatternFile(11 * MB).read()))
+    assert {c[4] for c in log.calls} == {threading.current_thread().name}
+    assert [c[3] for c in log.calls].count("UploadPart") == 3
+
+
+def test_file_buffer_size_is_the_part_size_of_open_wb(s3_server):
+    s = S3Storage(**s3_options(s3_server, file_buffer_size=6 * MB))
+    log = RequestLog(s)
+    payload = PatternFile(13 * MB).read()
+    with s.open("written.bin", "wb") as f:
+        for start in range(0, len(payload), MB):
+            f.write(payload[start:start + MB])
+    sizes = sorted(int(c[1]["Content-Length"]) for c in log.calls if c[3] == "UploadPart")
+    assert sizes == [MB, 6 * MB, 6 * MB]
+    assert s.open("written.bin").read() == payload
+    from storages.backends.s3 import S3File
+
+    log.clear()
+    with S3File("buffered.bin", "wb", s, buffer_size=7 * MB) as f:
+        f.write(payload)
+    assert sorted(int(c[1]["Content-Length"]) for c in log.calls if c[3] == "UploadPart") == [6 * MB, 7 * MB]
+
+
+def test_aborted_stream_leaves_no_multipart_upload(s3, raw):
+    with pytest.raises(RuntimeError), s3.open("aborted.bin", "wb") as f:
+        f.write(PatternFile(12 * MB).read())
+        raise RuntimeError("the caller gave up")
+    assert not s3.exists("aborted.bin")
+    uploads = raw.list_multipart_uploads(Bucket=BUCKET, Prefix=s3.location).get("Uploads", [])
+    assert uploads == []
+
+
+def test_race_above_the_multipart_threshold(s3_server):
+    """32 threads save one name create-only through multipart uploads: 32 names, 32 contents."""
+    config = TransferConfig(multipart_threshold=MB, multipart_chunksize=5 * MB, max_concurrency=2)
+    s = S3Storage(**s3_options(s3_server, file_overwrite=False, transfer_config=config))
+    log = RequestLog(s)
+    barrier = threading.Barrier(32)
+    payloads = [bytes([i]) * (MB + 4096) for i in range(32)]
+
+    def save(i: int) -> str:
+        barrier.wait()
+        return s.save("race/big.bin", ContentFile(payloads[i]))
+
+    with ThreadPoolExecutor(32) as pool:
+        names = list(pool.map(save, range(32)))
+    assert len(set(names)) == 32
+    assert {s.open(n).read() for n in names} == set(payloads)
+    completes = [c for c in log.calls if c[3] == "CompleteMultipartUpload"]
+    assert len(completes) >= 32 and all(c[1].get("If-None-Match") == "*" for c in completes)
+    assert not any(c[3] == "PutObject" for c in log.calls)
+
+
+def test_small_bodies_skip_expect_100_continue(s3_server, s3_auth_server):
+    s = S3Storage(**s3_options(s3_server, file_overwrite=False))
+    log = RequestLog(s)
+    s.save("small.txt", ContentFile(b"x" * 2048))
+    s.save("large.bin", ContentFile(b"y" * (2 * MB)))
+    puts = [c[1] for c in log.calls if c[3] == "PutObject"]
+    assert "Expect" not in puts[0] and puts[1].get("Expect") == "100-continue"
+    # errors still come back translated: 412 of a create-only PUT, 403 of bad credentials
+    writer = s._writer_for("small.txt", create_only=True)
+    writer.write(b"z" * 10)
+    with pytest.raises(FileExistsError):
+        writer.close()
+    assert "Expect" not in log.calls[-1][1] and s.open("small.txt").read() == b"x" * 2048
+    denied = S3Storage(**s3_options(s3_auth_server))
+    with pytest.raises(PermissionError, match="S3Storage"):
+        denied.save("denied.txt", ContentFile(b"x" * 2048))
+
+
+def test_file_response_streams_with_one_get_at_the_server(s3_server, s3):
+    from django.http import FileResponse
+
+    payload = PatternFile(3 * MB).read()
+    s3.save("served.bin", ContentFile(payload))
+    with s3_server.recording() as seen:
+        response = FileResponse(s3.open("served.bin"))
+        body = b"".join(response.streaming_content)
+        response.close()
+    assert body == payload and response["Content-Length"] == str(len(payload))
+    assert [r["method"] for r in seen] == ["GET"]
+
+
+def test_ranged_read_with_an_end(s3):
+    s3.save("range.txt", ContentFile(b"0123456789abcdef"))
+    log = RequestLog(s3)
+    result = s3._open_reader(s3._key("range.txt"), 3, 7)
+    assert result.body.read() == b"3456" and result.info.size == 16
+    assert log.calls[0][1]["Range"] == "bytes=3-6"
