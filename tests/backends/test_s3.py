@@ -713,3 +713,104 @@ def test_ranged_read_with_an_end(s3):
     result = s3._open_reader(s3._key("range.txt"), 3, 7)
     assert result.body.read() == b"3456" and result.info.size == 16
     assert log.calls[0][1]["Range"] == "bytes=3-6"
+
+
+# -- the objects 1.14 code touches (issue 10) --------------------------------------------------
+def test_connection_is_a_boto3_resource_per_thread(s3, raw):
+    resource = s3.connection
+    assert resource.meta.service_name == "s3" and hasattr(resource, "Bucket")
+    assert s3.connection is resource
+    other = ThreadPoolExecutor(1).submit(lambda: s3.connection).result()
+    assert other is not resource
+    key = f"{s3.location}/via-resource.txt"
+    resource.meta.client.put_object(Bucket=BUCKET, Key=key, Body=b"put through the resource's client")
+    assert s3.open("via-resource.txt").read() == b"put through the resource's client"
+    post = s3.connection.meta.client.generate_presigned_post(BUCKET, f"{s3.location}/posted.txt")
+    reply = requests.post(post["url"], data=post["fields"], files={"file": ("f", b"posted")}, timeout=30)
+    assert reply.status_code in (200, 204) and s3.open("posted.txt").read() == b"posted"
+    assert s3.client is not resource.meta.client  # the package keeps its own client for its requests
+    import pickle
+
+    assert pickle.loads(pickle.dumps(s3)).connection.Bucket(BUCKET).name == BUCKET
+
+
+def test_bucket_is_the_boto3_bucket_resource(s3):
+    s3.save("listed/a.txt", ContentFile(b"a"))
+    s3.save("listed/b.txt", ContentFile(b"bb"))
+    bucket = s3.bucket
+    assert bucket.name == BUCKET
+    assert bucket.Object(f"{s3.location}/listed/b.txt").get()["Body"].read() == b"bb"
+    keys = sorted(o.key for o in bucket.objects.filter(Prefix=f"{s3.location}/listed/"))
+    assert keys == [f"{s3.location}/listed/a.txt", f"{s3.location}/listed/b.txt"]
+
+
+def test_unsigned_connection_reads_public_objects_only(s3_server):
+    from botocore.exceptions import ClientError
+
+    s = S3Storage(**s3_options(s3_server, default_acl="public-read"))
+    s.save("public.txt", ContentFile(b"for all"))
+    private = S3Storage(**s3_options_for(s))
+    private.save("private.txt", ContentFile(b"not for all"))
+    obj = s.unsigned_connection.Object(BUCKET, f"{s.location}/public.txt")
+    assert obj.get()["Body"].read() == b"for all"
+    assert s.unsigned_connection is s.unsigned_connection
+    with pytest.raises(ClientError):
+        s.unsigned_connection.Object(BUCKET, f"{s.location}/private.txt").get()
+
+
+def test_get_cloudfront_signer(s3):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    signer = s3.get_cloudfront_signer("KID", pem)
+    url = signer.generate_presigned_url("https://d.example/x", date_less_than=dt.datetime(2030, 1, 1))
+    assert "Key-Pair-Id=KID" in url and "Signature=" in url
+
+
+def test_private_helpers_popular_apps_call(s3_server):
+    s = S3Storage(**s3_options(s3_server, location="static", object_parameters={"CacheControl": "max-age=9"},
+                               gzip=True))
+    assert s._normalize_name("css/a.css") == "static/css/a.css"
+    assert s._clean_name("css\\b/./c.css") == "css/b/c.css"
+    assert s.get_object_parameters("a.css") == {"CacheControl": "max-age=9"}
+    params = s._get_write_parameters("a.css")
+    assert params == {"CacheControl": "max-age=9", "ContentType": "text/css"}  # gzip is the caller's choice
+    from django.core.exceptions import SuspiciousOperation
+
+    with pytest.raises(SuspiciousOperation):
+        s._normalize_name("../outside")
+
+
+class WrappedLikeCollectfasta(S3StaticStorage):
+    """What collectfasta 3.x does to a storage: a copy built without calling __init__, with the
+    original's attributes, that uploads through the Bucket resource and lists once."""
+
+    def __init__(self, original):  # noqa: D107 - deliberately no super().__init__()
+        for name, value in original.get_default_settings().items():
+            setattr(self, name, getattr(original, name, value))
+        for name in ("access_key", "secret_key", "security_token", "_transfer_config"):
+            if hasattr(original, name):
+                setattr(self, name, getattr(original, name))
+        self.entries = {o.key: o for o in self.bucket.objects.filter(Prefix=self.location)}
+
+    def _save(self, name, content):
+        key = self._normalize_name(self._clean_name(name))
+        params = self._get_write_parameters(key, content)
+        content.seek(0)
+        self.bucket.Object(key).upload_fileobj(content, ExtraArgs=params, Config=self._transfer_config)
+        return name
+
+
+def test_collectfasta_style_wrapping_keeps_working(s3_server):
+    original = S3StaticStorage(**s3_options(s3_server, location=f"cf/{uuid.uuid4().hex}"))
+    original.save("old.css", ContentFile(b"p{}"))
+    wrapped = WrappedLikeCollectfasta(original)
+    assert list(wrapped.entries) == [f"{original.location}/old.css"]
+    wrapped.save("app.js", ContentFile(b"x=1"))
+    head = original.client.head_object(Bucket=BUCKET, Key=f"{original.location}/app.js")
+    assert head["ContentType"] == "text/javascript"
+    assert wrapped.exists("app.js") and wrapped.size("app.js") == 3 and wrapped.url("app.js").endswith("/app.js")
+    wrapped.delete("old.css")
+    assert not original.exists("old.css") and original.open("app.js").read() == b"x=1"
