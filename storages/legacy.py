@@ -12,7 +12,7 @@ from typing import Any
 
 from storages.conf import MISSING, Legacy, setting
 
-__all__ = ["S3_LEGACY", "GCS_LEGACY", "AZURE_LEGACY", "SFTP_LEGACY", "FTP_LEGACY", "DROPBOX_LEGACY",
+__all__ = ["S3_LEGACY", "s3_create_bucket", "GCS_LEGACY", "AZURE_LEGACY", "SFTP_LEGACY", "FTP_LEGACY", "DROPBOX_LEGACY",
            "LIBCLOUD_LEGACY"]
 
 # -- Amazon S3 -----------------------------------------------------------------------
@@ -57,6 +57,21 @@ def _s3_addressing_style(value: Any) -> str | None:
 def _s3_proxies(host: Any, port: Any) -> dict[str, str] | None:
     where = f"{host}:{port}" if _given(port) else str(host)
     return {"http": where, "https": where} if host else None
+
+
+def s3_create_bucket(client: Any, bucket: str, acl: str | None, region: str | None) -> None:
+    """AWS_AUTO_CREATE_BUCKET: create the bucket (with its ACL, in its region) unless it exists."""
+    try:
+        client.head_bucket(Bucket=bucket)
+        return
+    except client.exceptions.ClientError as exc:
+        if str(exc.response.get("Error", {}).get("Code")) not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+    region = region or client.meta.region_name
+    params: dict[str, Any] = {"ACL": acl} if acl else {}
+    if region and region != "us-east-1":
+        params["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    client.create_bucket(Bucket=bucket, **params)
 
 
 S3_LEGACY: tuple[Legacy, ...] = (

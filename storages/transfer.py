@@ -30,7 +30,7 @@ from storages.compress import GzipCompressionWrapper
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["UploadSource", "PipeWriter", "ChunkReader", "UploadAborted", "COPY_CHUNK"]
+__all__ = ["UploadSource", "PipeWriter", "ChunkReader", "UploadAborted", "COPY_CHUNK", "FullReads"]
 
 COPY_CHUNK = 1024 * 1024
 
@@ -309,3 +309,22 @@ class PipeWriter(io.RawIOBase):
         # Never commit from the garbage collector: an unclosed writer stores nothing.
         if not self.closed:
             self.abort()
+
+
+class FullReads:
+    """A source as SDK transfer helpers want it: ``read(n)`` returns ``n`` bytes until the end
+    (s3transfer sizes parts by single reads; a pipe or socket gives short ones), and ``close()``
+    leaves the caller's file open (s3transfer closes what it uploads; the core may rewind it to
+    retry under another name). Other attributes are the wrapped file's."""
+
+    def __init__(self, fileobj: Any) -> None:
+        self._fileobj, self.close = fileobj, lambda: None
+
+    def read(self, n: int | None = -1) -> bytes:
+        data = self._fileobj.read(n)
+        while n is not None and 0 <= len(data) < n and (more := self._fileobj.read(n - len(data))):
+            data += more
+        return data
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._fileobj, attr)

@@ -67,6 +67,7 @@ import logging  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import threading  # noqa: E402
+import time  # noqa: E402
 import warnings  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from urllib.parse import parse_qs, urlsplit  # noqa: E402
@@ -711,7 +712,8 @@ def test_ranged_read_with_an_end(s3):
     s3.save("range.txt", ContentFile(b"0123456789abcdef"))
     log = RequestLog(s3)
     result = s3._open_reader(s3._key("range.txt"), 3, 7)
-    assert result.body.read() == b"3456" and result.info.size == 16
+    buffer = bytearray(10)
+    assert bytes(buffer[:result.body.readinto(buffer)]) == b"3456" and result.info.size == 16
     assert log.calls[0][1]["Range"] == "bytes=3-6"
 
 
@@ -814,3 +816,99 @@ def test_collectfasta_style_wrapping_keeps_working(s3_server):
     assert wrapped.exists("app.js") and wrapped.size("app.js") == 3 and wrapped.url("app.js").endswith("/app.js")
     wrapped.delete("old.css")
     assert not original.exists("old.css") and original.open("app.js").read() == b"x=1"
+
+
+# -- faults (issue 14) ----------------------------------------------------------------------------
+@pytest.fixture
+def proxied(s3_server):
+    """A storage reaching moto through a TCPProxy that a test can break."""
+    from tests.servers.proxy import TCPProxy
+
+    proxies = []
+
+    def make(proxy_options=None, **options):
+        proxy = TCPProxy("127.0.0.1", int(s3_server.endpoint.rsplit(":", 1)[1]), **(proxy_options or {})).start()
+        proxies.append(proxy)
+        return proxy, S3Storage(**s3_options(s3_server, endpoint_url=f"http://127.0.0.1:{proxy.port}", **options))
+
+    yield make
+    for proxy in proxies:
+        proxy.stop()
+
+
+@pytest.mark.timeout(120)
+def test_silent_endpoint_fails_within_60s_with_defaults(proxied):
+    from storages.errors import StorageUnavailable
+
+    proxy, s = proxied({"mode": "blackhole"})
+    start = time.monotonic()
+    with pytest.raises(StorageUnavailable) as info:
+        s.exists("anything.txt")
+    elapsed = time.monotonic() - start
+    assert 30 <= elapsed < 60, elapsed  # 3 attempts x 15 s read timeout (+ backoff), not 4 x 60 s
+    assert "AWS_S3_ENDPOINT_URL" in str(info.value) and f"127.0.0.1:{proxy.port}" in str(info.value)
+    assert proxy.stats.connections == 3
+
+
+def test_timeouts_and_attempts_are_settings(proxied):
+    from storages.errors import StorageUnavailable
+
+    proxy, s = proxied({"mode": "blackhole"}, read_timeout=1, connect_timeout=1, max_attempts=1)
+    start = time.monotonic()
+    with pytest.raises(StorageUnavailable, match="AWS_S3_ENDPOINT_URL"):
+        s.save("x.txt", ContentFile(b"x"))
+    assert time.monotonic() - start < 5 and proxy.stats.connections == 1
+    config = S3Storage(bucket_name="b")._config()
+    assert (config.connect_timeout, config.read_timeout, config.retries["total_max_attempts"]) == (5, 15, 3)
+
+
+def test_slow_but_steady_download_is_not_cut_off(proxied, s3):
+    payload = PatternFile(6 * MB).read()
+    s3.save("slow.bin", ContentFile(payload))
+    proxy, s = proxied({"bandwidth": 1_000_000}, location=s3.location, read_timeout=2, max_attempts=1)
+    start = time.monotonic()
+    with s.open("slow.bin") as f:
+        assert f.read() == payload
+    assert time.monotonic() - start > 4  # longer than the read timeout, and not cut
+
+
+def test_frozen_server_mid_read_is_storage_unavailable(proxied, s3):
+    from storages.errors import StorageUnavailable
+
+    s3.save("frozen.bin", ContentFile(PatternFile(12 * MB).read()))
+    proxy, s = proxied(location=s3.location, read_timeout=2, max_attempts=2, read_ahead=False)
+    f = s.open("frozen.bin")
+    assert len(f.read(MB)) == MB
+    proxy.set(latency=3600)  # the proxy stops forwarding: nothing more arrives
+    start = time.monotonic()
+    with pytest.raises(StorageUnavailable, match="AWS_S3_ENDPOINT_URL") as info:
+        f.read()
+    assert time.monotonic() - start < 10
+    assert "ReadTimeoutError" in str(info.value)
+    with pytest.raises(StorageUnavailable, match="AWS_S3_ENDPOINT_URL"):
+        s.size("frozen.bin")  # a request sent to the frozen server times out too
+
+
+def test_cut_multipart_upload_is_aborted_and_old_content_kept(proxied, s3, raw):
+    from storages.errors import StorageUnavailable
+
+    s3.save("kept.bin", ContentFile(b"old content"))
+    config = TransferConfig(multipart_threshold=5 * MB, multipart_chunksize=5 * MB, max_concurrency=2)
+    proxy, s = proxied({"cut_after": 2 * MB, "cut_direction": "up"}, location=s3.location, transfer_config=config)
+    with pytest.raises(StorageUnavailable, match="AWS_S3_ENDPOINT_URL"):
+        s.save("kept.bin", ContentFile(PatternFile(12 * MB).read()))
+    assert proxy.stats.cuts >= 1
+    assert raw.list_multipart_uploads(Bucket=BUCKET, Prefix=s3.location).get("Uploads", []) == []
+    assert s3.open("kept.bin").read() == b"old content"
+
+
+def test_key_over_1024_bytes_refused_before_any_request(s3_server):
+    from storages.naming import NameTooLong
+
+    offline = S3Storage(**s3_options(s3_server, endpoint_url=f"http://127.0.0.1:{free_port()}", max_attempts=1))
+    for name in ["a" * 1100, "d/" * 300 + "é" * 200]:
+        with pytest.raises(NameTooLong, match="1024"):
+            offline.save(name, ContentFile(b"x"))
+        with pytest.raises(NameTooLong, match="S3Storage"):
+            offline.open(name)
+    assert S3Storage.max_key_bytes == 1024
