@@ -703,7 +703,7 @@ def test_file_response_streams_with_one_get_at_the_server(s3_server, s3):
     with s3_server.recording() as seen:
         response = FileResponse(s3.open("served.bin"))
         body = b"".join(response.streaming_content)
-        response.close()
+        response.file_to_stream.close()
     assert body == payload and response["Content-Length"] == str(len(payload))
     assert [r["method"] for r in seen] == ["GET"]
 
