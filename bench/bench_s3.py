@@ -181,7 +181,7 @@ def wan_main() -> None:
         rows: list[dict] = []
 
         def run(impl: str, operation: str, setup: str, code: str, python: str | None = None, **extra) -> None:
-            env = {"BENCH": json.dumps({"options": options, "path": path, "size": size, **extra})}
+            env = {"BENCH": json.dumps({"options": options, "path": path, "size": size, "n": 1, **extra})}
             if python:
                 env["PYTHONPATH"] = ""
             try:
@@ -197,7 +197,7 @@ def wan_main() -> None:
         saves = {
             f"save {big} from a file path": "class Tmp(File):\n    def temporary_file_path(self):\n"
                                           "        return B['path']\nmeasure(lambda: storage.save('big/save.bin', "
-                                          "Tmp(open(B['path'], 'rb'), name='b.bin')))",
+                                          "Tmp(open(B['path'], 'rb'), name='b.bin')), repeat=B['n'])",
             f"save {big} from an open file": "measure(lambda: storage.save('big/save.bin', "
                                              "File(open(B['path'], 'rb'), name='b.bin')))",
             f"save {big} from a non-seekable stream": "measure(lambda: storage.save('big/save.bin', "
@@ -207,10 +207,12 @@ def wan_main() -> None:
                                  "        for c in iter(lambda: src.read(MB), b''):\n            f.write(c)\n"
                                  "measure(write)",
         }
-        upload = "measure(lambda: client.upload_file(B['path'], bucket, 'big/save.bin', Config=config))"
-        run("boto3 upload_file", f"save {big} from a file path", _BOTO3, upload)
+        upload = "measure(lambda: client.upload_file(B['path'], bucket, 'big/save.bin', Config=config), repeat=B['n'])"
+        # median of 3 for the pair the 1.2x target compares (the shared machine is noisy)
+        run("boto3 upload_file", f"save {big} from a file path (median of 3)", _BOTO3, upload, n=3)
         for operation, code in saves.items():
-            run("django-storages", operation, _OURS, code)
+            run("django-storages", operation + (" (median of 3)" if "path" in operation else ""), _OURS, code,
+                n=3 if "path" in operation else 1)
         run("django-storages", f"save {big} from a file, max_concurrency=1", _OURS,
             saves[f"save {big} from an open file"], serial=True)
         run("boto3 upload_file", f"save {big} from a file, max_concurrency=1", _BOTO3, upload, serial=True)

@@ -56,11 +56,11 @@ _ERRORS: dict[str | int, type[BaseException]] = {
 
 def default_transfer_config() -> TransferConfig:
     """The TransferConfig when ``AWS_S3_TRANSFER_CONFIG`` is unset: one PUT up to 8 MiB, else 5 MiB
-    parts on 10 connections, and at most 4 parts of a non-file source in memory (s3transfer's
+    parts on 10 connections, and at most 3 parts of a non-file source in memory (s3transfer's
     default of 10 would hold 50 MB), so a large save stays within about 50 MB."""
     config = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=5 * MB, max_concurrency=10,
                             preferred_transfer_client="classic")
-    config.max_in_memory_upload_chunks = 4
+    config.max_in_memory_upload_chunks = 3
     return config
 
 
@@ -142,7 +142,7 @@ class S3Storage(BaseStorage):
                                                "accessed": "S3 does not record access times"}
     endpoint_setting = 'AWS_S3_ENDPOINT_URL (OPTIONS["endpoint_url"])'
     max_key_bytes = 1024
-    default_read_ahead = ReadAhead(threshold=16 * MB, part_size=4 * MB, concurrency=8)
+    default_read_ahead = ReadAhead(threshold=16 * MB, part_size=8 * MB, concurrency=4)
     cloudfront_signer: Any = None
     # Storages built without __init__ (collectfasta copies attributes onto one) still get a lock.
     _lock = threading.RLock()
@@ -320,6 +320,8 @@ class S3Storage(BaseStorage):
         if spec.part_size:  # a file written through open("wb"): AWS_S3_FILE_BUFFER_SIZE sets its parts
             config = copy.copy(config)
             config.multipart_threshold = config.multipart_chunksize = max(5 * MB, int(spec.part_size))
+            # The pipe feeding it holds a part and an 8 MiB queue itself: two parts in s3transfer.
+            config.max_in_memory_upload_chunks = min(2, config.max_in_memory_upload_chunks)
         return config
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
