@@ -142,7 +142,7 @@ class S3Storage(BaseStorage):
                                                "accessed": "S3 does not record access times"}
     endpoint_setting = 'AWS_S3_ENDPOINT_URL (OPTIONS["endpoint_url"])'
     max_key_bytes = 1024
-    default_read_ahead = ReadAhead(threshold=16 * MB, part_size=8 * MB, concurrency=4)
+    default_read_ahead = ReadAhead(threshold=16 * MB, part_size=4 * MB, concurrency=6)
     cloudfront_signer: Any = None
     # Storages built without __init__ (collectfasta copies attributes onto one) still get a lock.
     _lock = threading.RLock()
