@@ -912,3 +912,23 @@ def test_key_over_1024_bytes_refused_before_any_request(s3_server):
         with pytest.raises(NameTooLong, match="S3Storage"):
             offline.open(name)
     assert S3Storage.max_key_bytes == 1024
+
+
+def test_sdk_details_the_backend_relies_on(s3, tmp_path):
+    """Fails loudly if boto3/s3transfer change what the S3 backend builds on."""
+    from s3transfer.manager import TransferConfig as S3TransferConfig
+
+    from storages.backends.s3 import default_transfer_config
+    from storages.transfer import UploadSource
+
+    # the memory bound of stream uploads is s3transfer's max_in_memory_upload_chunks
+    assert S3TransferConfig().max_in_memory_upload_chunks == 10
+    assert default_transfer_config().max_in_memory_upload_chunks == 3
+    # upload_file re-raises ClientError as S3UploadFailedError: a 412 must still be FileExistsError
+    s3.save("taken.bin", ContentFile(b"first"))
+    path = tmp_path / "second.bin"
+    path.write_bytes(b"second")
+    spec, _ = s3._upload_spec("taken.bin", create_only=True)
+    with open(path, "rb") as f, pytest.raises(FileExistsError):
+        s3._upload(spec, UploadSource(f, size=6, path=str(path), seekable=True))
+    assert s3.open("taken.bin").read() == b"first"
