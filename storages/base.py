@@ -125,7 +125,8 @@ class BaseStorage(Storage):
         if hasattr(self, "location") and self.uses_key_prefix:
             self.location = naming.check_location(self.location, self._setting_label("location"))
         self._lock = threading.RLock()
-        if "read_ahead" in self.__dict__:
+        # Unset (None) stays None, so the backend's default_read_ahead applies when reading.
+        if self.__dict__.get("read_ahead") is not None:
             self.read_ahead = ReadAhead.coerce(self.read_ahead, self._setting_label("read_ahead"))
         self.configure()
 

@@ -42,6 +42,7 @@ __all__ = [
     "RemoteFile",
     "is_temp_name",
     "parse_mode",
+    "TranslatedBody",
 ]
 
 READ_BUFFER = 64 * 1024
@@ -513,7 +514,7 @@ class RemoteFile(File):
     def _open_stream(self) -> None:
         st = self._storage
         if self._writing:
-            raw = st._writer_for(self.name, part_size=st._file_part_size())
+            raw = st._writer_for(self.name, part_size=getattr(self, "buffer_size", None) or st._file_part_size())
             self._raw = raw
             stream: Any = raw
             if not self._binary:
@@ -657,3 +658,18 @@ class _Unclosing(io.RawIOBase):
 
     def write(self, data) -> int:  # type: ignore[override]
         return self._target.write(data)
+
+
+class TranslatedBody:
+    """A provider's response body whose read errors come out translated by the storage's
+    ``_translate_error`` (a server that freezes or vanishes in the middle of a read becomes
+    ``StorageUnavailable``, as it would during the request)."""
+
+    def __init__(self, storage: BaseStorage, body: Any, name: str) -> None:
+        self.storage, self.body, self.name, self.close = storage, body, name, body.close
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            return read_into(self.body, buffer)
+        except Exception as exc:
+            raise self.storage._translate_error(exc, self.name, "read") or exc from exc

@@ -66,27 +66,6 @@ class ChunkReader(io.RawIOBase):
         return n
 
 
-class FullReader:
-    """A one-way stream as some SDKs read an upload of unknown size (GCS's resumable upload):
-    ``read(n)`` returns ``n`` bytes unless the content ended (they take a short read for the
-    end), and ``tell()`` counts what was read. Reads pass through in ``COPY_CHUNK`` pieces."""
-
-    def __init__(self, raw: Any) -> None:
-        self.raw, self.pos = raw, 0
-
-    def tell(self) -> int:
-        return self.pos
-
-    def read(self, n: int = -1) -> bytes:
-        parts, want = [], -1 if n is None else n
-        while want and (data := self.raw.read(min(want, COPY_CHUNK) if want > 0 else COPY_CHUNK)):
-            parts.append(data)
-            want -= len(data)
-        data = b"".join(parts)
-        self.pos += len(data)
-        return data
-
-
 @dataclass
 class UploadSource:
     """The content of one upload.
@@ -345,3 +324,34 @@ class PipeWriter(io.RawIOBase):
         # Never commit from the garbage collector: an unclosed writer stores nothing.
         if not self.closed:
             self.abort()
+
+
+class FullReader:
+    """A source as SDK transfer helpers want it.
+
+    ``read(n)`` returns ``n`` bytes until the end (s3transfer sizes parts by single reads, and
+    GCS's resumable upload takes a short read for the end; a pipe or socket gives short ones);
+    ``tell()`` counts what was read when the stream can't seek; ``close()`` leaves the caller's
+    file open (s3transfer closes what it uploads; the core may rewind it to retry under another
+    name). Other attributes are the wrapped file's.
+    """
+
+    def __init__(self, fileobj: Any) -> None:
+        self._fileobj, self._pos = fileobj, 0
+
+    def read(self, n: int | None = -1) -> bytes:
+        data = self._fileobj.read(n)
+        while n is not None and 0 <= len(data) < n and (more := self._fileobj.read(n - len(data))):
+            data += more
+        self._pos += len(data)
+        return data
+
+    def tell(self) -> int:
+        seekable = getattr(self._fileobj, "seekable", None)
+        return self._fileobj.tell() if seekable is not None and seekable() else self._pos
+
+    def close(self) -> None:
+        pass
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._fileobj, attr)

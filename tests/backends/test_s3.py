@@ -66,7 +66,10 @@ import json  # noqa: E402
 import logging  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
 import warnings  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from urllib.parse import parse_qs, urlsplit  # noqa: E402
 
 import requests  # noqa: E402
@@ -86,7 +89,7 @@ class RequestLog:
 
     def __init__(self, storage: S3Storage) -> None:
         self.calls: list[tuple[str, dict]] = []
-        storage.connection.meta.events.register("before-send.s3", self._record)
+        storage.client.meta.events.register("before-send.s3", self._record)
 
     def _record(self, request, **kwargs) -> None:
         op = kwargs.get("event_name", "").split(".")[-1]
@@ -171,7 +174,7 @@ def test_invalid_combinations():
 
 def test_compatible_services_get_checksums_they_accept(s3_server):
     s = S3Storage(**s3_options(s3_server))
-    config = s.connection.meta.config
+    config = s.client.meta.config
     assert config.request_checksum_calculation == "when_required"
     assert config.response_checksum_validation == "when_required"
     aws = S3Storage(bucket_name="b", region_name="eu-west-1")
@@ -182,7 +185,7 @@ def test_client_config_is_used_as_given(s3_server):
     from botocore.config import Config
 
     s = S3Storage(**s3_options(s3_server, client_config=Config(max_pool_connections=3, signature_version="s3v4")))
-    assert s.connection.meta.config.max_pool_connections == 3
+    assert s.client.meta.config.max_pool_connections == 3
     s.save("cfg.txt", ContentFile(b"ok"))
     assert s.open("cfg.txt").read() == b"ok"
 
@@ -365,12 +368,13 @@ def test_content_type_from_upload_and_gz_archives(s3_server, raw):
     upload = ContentFile(b"data", name="x")
     upload.content_type = "application/vnd.custom"
     s.save("custom.bin", upload)
-    s.save("backup.tar.gz", ContentFile(gzip.compress(b"tar")))
+    archive_bytes = gzip.compress(b"tar", mtime=0)
+    s.save("backup.tar.gz", ContentFile(archive_bytes))
     custom = raw.head_object(Bucket=BUCKET, Key=f"{s.location}/custom.bin")
     archive = raw.head_object(Bucket=BUCKET, Key=f"{s.location}/backup.tar.gz")
     assert custom["ContentType"] == "application/vnd.custom"
     assert archive["ContentType"] == "application/gzip" and "ContentEncoding" not in archive
-    assert s.open("backup.tar.gz").read() == gzip.compress(b"tar")
+    assert s.open("backup.tar.gz").read() == archive_bytes
 
 
 def test_gzip_streaming_upload_and_transparent_read(s3_server, raw):
@@ -505,9 +509,9 @@ def test_debug_log_has_one_line_per_call_and_no_secret(s3, caplog):
     caplog.set_level(logging.DEBUG, logger="storages")
     s3.save("logged.txt", ContentFile(b"l"))
     s3.exists("logged.txt")
-    lines = [r.getMessage() for r in caplog.records if r.name == "storages.backends.s3"]
-    assert any("put_object" in line and "logged.txt" in line for line in lines)
-    assert any("head_object" in line for line in lines)
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("storages")]
+    assert sum("upload_fileobj" in line and "logged.txt" in line for line in lines) == 1
+    assert sum("head_object" in line and "logged.txt" in line for line in lines) == 1
     assert all(SECRET_KEY not in r.getMessage() for r in caplog.records)
 
 
@@ -570,3 +574,361 @@ def test_virtual_host_addressing(s3_server, monkeypatch):
 def test_use_threads_false_is_deprecated():
     with pytest.warns(DeprecationWarning, match="AWS_S3_TRANSFER_CONFIG"):
         S3Storage(bucket_name="b", use_threads=False)
+
+
+# -- the transfer layer (issue 9) ------------------------------------------------------------
+class ThreadLog(RequestLog):
+    """RequestLog that also notes which thread sent each request."""
+
+    def _record(self, request, **kwargs) -> None:
+        super()._record(request, **kwargs)
+        self.calls[-1] = (*self.calls[-1], threading.current_thread().name)
+
+    def threads(self, op: str) -> set[str]:
+        return {c[4] for c in self.calls if c[3] == op}
+
+
+def test_saving_a_file_on_disk_uses_upload_file(s3, tmp_path, caplog):
+    from django.core.files import File
+
+    path = tmp_path / "on-disk.bin"
+    path.write_bytes(PatternFile(3 * MB).read())
+    caplog.set_level(logging.DEBUG, logger="storages")
+    with open(path, "rb") as f:
+        name = s3.save("disk.bin", File(f, name="disk.bin"))
+        assert not f.closed  # s3transfer closes what it uploads; never the caller's file
+    s3.save("stream.bin", ContentFile(b"in memory"))
+    ops = [r.getMessage().split()[1] for r in caplog.records if r.name == "storages.base" and " upload" in
+           r.getMessage() and "bytes=" not in r.getMessage()]
+    assert ops == ["upload_file", "upload_fileobj"]
+    assert s3.open(name).read() == path.read_bytes()
+
+
+def test_transfer_config_concurrency_is_honoured(s3_server):
+    payload = PatternFile(21 * MB).read()
+    parallel = S3Storage(**s3_options(s3_server, transfer_config=TransferConfig(
+        multipart_threshold=5 * MB, multipart_chunksize=5 * MB, max_concurrency=4)))
+    serial = S3Storage(**s3_options(s3_server, transfer_config=TransferConfig(
+        multipart_threshold=5 * MB, multipart_chunksize=5 * MB, max_concurrency=1)))
+    logs = [ThreadLog(parallel), ThreadLog(serial)]
+    for storage in (parallel, serial):
+        storage.save("parts.bin", ContentFile(payload))
+        assert storage.open("parts.bin").read() == payload
+    assert [c[3] for c in logs[1].calls].count("UploadPart") == 5
+    assert len(logs[0].threads("UploadPart")) > 1
+    assert len(logs[1].threads("UploadPart")) == 1
+
+
+def test_deprecated_use_threads_false_uploads_on_the_calling_thread(s3_server):
+    with pytest.warns(DeprecationWarning, match="AWS_S3_TRANSFER_CONFIG"):
+        s = S3Storage(**s3_options(s3_server, use_threads=False, transfer_config=TransferConfig(
+            multipart_threshold=5 * MB, multipart_chunksize=5 * MB)))
+    log = ThreadLog(s)
+    s.save("one-thread.bin", ContentFile(PatternFile(11 * MB).read()))
+    assert {c[4] for c in log.calls} == {threading.current_thread().name}
+    assert [c[3] for c in log.calls].count("UploadPart") == 3
+
+
+def test_file_buffer_size_is_the_part_size_of_open_wb(s3_server):
+    s = S3Storage(**s3_options(s3_server, file_buffer_size=6 * MB))
+    log = RequestLog(s)
+    payload = PatternFile(13 * MB).read()
+    with s.open("written.bin", "wb") as f:
+        for start in range(0, len(payload), MB):
+            f.write(payload[start:start + MB])
+    sizes = sorted(int(c[1]["Content-Length"]) for c in log.calls if c[3] == "UploadPart")
+    assert sizes == [MB, 6 * MB, 6 * MB]
+    assert s.open("written.bin").read() == payload
+    from storages.backends.s3 import S3File
+
+    log.clear()
+    with S3File("buffered.bin", "wb", s, buffer_size=7 * MB) as f:
+        f.write(payload)
+    assert sorted(int(c[1]["Content-Length"]) for c in log.calls if c[3] == "UploadPart") == [6 * MB, 7 * MB]
+
+
+def test_aborted_stream_leaves_no_multipart_upload(s3, raw):
+    with pytest.raises(RuntimeError), s3.open("aborted.bin", "wb") as f:
+        f.write(PatternFile(12 * MB).read())
+        raise RuntimeError("the caller gave up")
+    assert not s3.exists("aborted.bin")
+    uploads = raw.list_multipart_uploads(Bucket=BUCKET, Prefix=s3.location).get("Uploads", [])
+    assert uploads == []
+
+
+def test_race_above_the_multipart_threshold(s3_server):
+    """32 threads save one name create-only through multipart uploads: 32 names, 32 contents."""
+    config = TransferConfig(multipart_threshold=MB, multipart_chunksize=5 * MB, max_concurrency=2)
+    s = S3Storage(**s3_options(s3_server, file_overwrite=False, transfer_config=config))
+    log = RequestLog(s)
+    barrier = threading.Barrier(32)
+    payloads = [bytes([i]) * (MB + 4096) for i in range(32)]
+
+    def save(i: int) -> str:
+        barrier.wait()
+        return s.save("race/big.bin", ContentFile(payloads[i]))
+
+    with ThreadPoolExecutor(32) as pool:
+        names = list(pool.map(save, range(32)))
+    assert len(set(names)) == 32
+    assert {s.open(n).read() for n in names} == set(payloads)
+    completes = [c for c in log.calls if c[3] == "CompleteMultipartUpload"]
+    assert len(completes) >= 32 and all(c[1].get("If-None-Match") == "*" for c in completes)
+    assert not any(c[3] == "PutObject" for c in log.calls)
+
+
+def test_small_bodies_skip_expect_100_continue(s3_server, s3_auth_server):
+    s = S3Storage(**s3_options(s3_server, file_overwrite=False))
+    log = RequestLog(s)
+    s.save("small.txt", ContentFile(b"x" * 2048))
+    s.save("large.bin", ContentFile(b"y" * (2 * MB)))
+    puts = [c[1] for c in log.calls if c[3] == "PutObject"]
+    assert "Expect" not in puts[0] and puts[1].get("Expect") == "100-continue"
+    # errors still come back translated: 412 of a create-only PUT, 403 of bad credentials
+    writer = s._writer_for("small.txt", create_only=True)
+    writer.write(b"z" * 10)
+    with pytest.raises(FileExistsError):
+        writer.close()
+    assert "Expect" not in log.calls[-1][1] and s.open("small.txt").read() == b"x" * 2048
+    denied = S3Storage(**s3_options(s3_auth_server))
+    with pytest.raises(PermissionError, match="S3Storage"):
+        denied.save("denied.txt", ContentFile(b"x" * 2048))
+
+
+def test_file_response_streams_with_one_get_at_the_server(s3_server, s3):
+    from django.http import FileResponse
+
+    payload = PatternFile(3 * MB).read()
+    s3.save("served.bin", ContentFile(payload))
+    with s3_server.recording() as seen:
+        response = FileResponse(s3.open("served.bin"))
+        body = b"".join(response.streaming_content)
+        response.file_to_stream.close()
+    assert body == payload and response["Content-Length"] == str(len(payload))
+    assert [r["method"] for r in seen] == ["GET"]
+
+
+def test_ranged_read_with_an_end(s3):
+    s3.save("range.txt", ContentFile(b"0123456789abcdef"))
+    log = RequestLog(s3)
+    result = s3._open_reader(s3._key("range.txt"), 3, 7)
+    buffer = bytearray(10)
+    assert bytes(buffer[:result.body.readinto(buffer)]) == b"3456" and result.info.size == 16
+    assert log.calls[0][1]["Range"] == "bytes=3-6"
+
+
+# -- the objects 1.14 code touches (issue 10) --------------------------------------------------
+def test_connection_is_a_boto3_resource_per_thread(s3, raw):
+    resource = s3.connection
+    assert resource.meta.service_name == "s3" and hasattr(resource, "Bucket")
+    assert s3.connection is resource
+    other = ThreadPoolExecutor(1).submit(lambda: s3.connection).result()
+    assert other is not resource
+    key = f"{s3.location}/via-resource.txt"
+    resource.meta.client.put_object(Bucket=BUCKET, Key=key, Body=b"put through the resource's client")
+    assert s3.open("via-resource.txt").read() == b"put through the resource's client"
+    post = s3.connection.meta.client.generate_presigned_post(BUCKET, f"{s3.location}/posted.txt")
+    reply = requests.post(post["url"], data=post["fields"], files={"file": ("f", b"posted")}, timeout=30)
+    assert reply.status_code in (200, 204) and s3.open("posted.txt").read() == b"posted"
+    assert s3.client is not resource.meta.client  # the package keeps its own client for its requests
+    import pickle
+
+    assert pickle.loads(pickle.dumps(s3)).connection.Bucket(BUCKET).name == BUCKET
+
+
+def test_bucket_is_the_boto3_bucket_resource(s3):
+    s3.save("listed/a.txt", ContentFile(b"a"))
+    s3.save("listed/b.txt", ContentFile(b"bb"))
+    bucket = s3.bucket
+    assert bucket.name == BUCKET
+    assert bucket.Object(f"{s3.location}/listed/b.txt").get()["Body"].read() == b"bb"
+    keys = sorted(o.key for o in bucket.objects.filter(Prefix=f"{s3.location}/listed/"))
+    assert keys == [f"{s3.location}/listed/a.txt", f"{s3.location}/listed/b.txt"]
+
+
+def test_unsigned_connection_reads_public_objects_only(s3_server):
+    from botocore.exceptions import ClientError
+
+    s = S3Storage(**s3_options(s3_server, default_acl="public-read"))
+    s.save("public.txt", ContentFile(b"for all"))
+    private = S3Storage(**s3_options_for(s))
+    private.save("private.txt", ContentFile(b"not for all"))
+    obj = s.unsigned_connection.Object(BUCKET, f"{s.location}/public.txt")
+    assert obj.get()["Body"].read() == b"for all"
+    assert s.unsigned_connection is s.unsigned_connection
+    with pytest.raises(ClientError):
+        s.unsigned_connection.Object(BUCKET, f"{s.location}/private.txt").get()
+
+
+def test_get_cloudfront_signer(s3):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    signer = s3.get_cloudfront_signer("KID", pem)
+    url = signer.generate_presigned_url("https://d.example/x", date_less_than=dt.datetime(2030, 1, 1))
+    assert "Key-Pair-Id=KID" in url and "Signature=" in url
+
+
+def test_private_helpers_popular_apps_call(s3_server):
+    s = S3Storage(**s3_options(s3_server, location="static", object_parameters={"CacheControl": "max-age=9"},
+                               gzip=True))
+    assert s._normalize_name("css/a.css") == "static/css/a.css"
+    assert s._clean_name("css\\b/./c.css") == "css/b/c.css"
+    assert s.get_object_parameters("a.css") == {"CacheControl": "max-age=9"}
+    params = s._get_write_parameters("a.css")
+    assert params == {"CacheControl": "max-age=9", "ContentType": "text/css"}  # gzip is the caller's choice
+    from django.core.exceptions import SuspiciousOperation
+
+    with pytest.raises(SuspiciousOperation):
+        s._normalize_name("../outside")
+
+
+class WrappedLikeCollectfasta(S3StaticStorage):
+    """What collectfasta 3.x does to a storage: a copy built without calling __init__, with the
+    original's attributes, that uploads through the Bucket resource and lists once."""
+
+    def __init__(self, original):  # noqa: D107 - deliberately no super().__init__()
+        for name, value in original.get_default_settings().items():
+            setattr(self, name, getattr(original, name, value))
+        for name in ("access_key", "secret_key", "security_token", "_transfer_config"):
+            if hasattr(original, name):
+                setattr(self, name, getattr(original, name))
+        self.entries = {o.key: o for o in self.bucket.objects.filter(Prefix=self.location)}
+
+    def _save(self, name, content):
+        key = self._normalize_name(self._clean_name(name))
+        params = self._get_write_parameters(key, content)
+        content.seek(0)
+        self.bucket.Object(key).upload_fileobj(content, ExtraArgs=params, Config=self._transfer_config)
+        return name
+
+
+def test_collectfasta_style_wrapping_keeps_working(s3_server):
+    original = S3StaticStorage(**s3_options(s3_server, location=f"cf/{uuid.uuid4().hex}"))
+    original.save("old.css", ContentFile(b"p{}"))
+    wrapped = WrappedLikeCollectfasta(original)
+    assert list(wrapped.entries) == [f"{original.location}/old.css"]
+    wrapped.save("app.js", ContentFile(b"x=1"))
+    head = original.client.head_object(Bucket=BUCKET, Key=f"{original.location}/app.js")
+    assert head["ContentType"] == "text/javascript"
+    assert wrapped.exists("app.js") and wrapped.size("app.js") == 3 and wrapped.url("app.js").endswith("/app.js")
+    wrapped.delete("old.css")
+    assert not original.exists("old.css") and original.open("app.js").read() == b"x=1"
+
+
+# -- faults (issue 14) ----------------------------------------------------------------------------
+@pytest.fixture
+def proxied(s3_server):
+    """A storage reaching moto through a TCPProxy that a test can break."""
+    from tests.servers.proxy import TCPProxy
+
+    proxies = []
+
+    def make(proxy_options=None, **options):
+        proxy = TCPProxy("127.0.0.1", int(s3_server.endpoint.rsplit(":", 1)[1]), **(proxy_options or {})).start()
+        proxies.append(proxy)
+        return proxy, S3Storage(**s3_options(s3_server, endpoint_url=f"http://127.0.0.1:{proxy.port}", **options))
+
+    yield make
+    for proxy in proxies:
+        proxy.stop()
+
+
+@pytest.mark.timeout(120)
+def test_silent_endpoint_fails_within_60s_with_defaults(proxied):
+    from storages.errors import StorageUnavailable
+
+    proxy, s = proxied({"mode": "blackhole"})
+    start = time.monotonic()
+    with pytest.raises(StorageUnavailable) as info:
+        s.exists("anything.txt")
+    elapsed = time.monotonic() - start
+    assert 30 <= elapsed < 60, elapsed  # 3 attempts x 15 s read timeout (+ backoff), not 4 x 60 s
+    assert "AWS_S3_ENDPOINT_URL" in str(info.value) and f"127.0.0.1:{proxy.port}" in str(info.value)
+    assert proxy.stats.connections == 3
+
+
+def test_timeouts_and_attempts_are_settings(proxied):
+    from storages.errors import StorageUnavailable
+
+    proxy, s = proxied({"mode": "blackhole"}, read_timeout=1, connect_timeout=1, max_attempts=1)
+    start = time.monotonic()
+    with pytest.raises(StorageUnavailable, match="AWS_S3_ENDPOINT_URL"):
+        s.save("x.txt", ContentFile(b"x"))
+    assert time.monotonic() - start < 5 and proxy.stats.connections == 1
+    config = S3Storage(bucket_name="b")._config()
+    assert (config.connect_timeout, config.read_timeout, config.retries["total_max_attempts"]) == (5, 15, 3)
+
+
+def test_slow_but_steady_download_is_not_cut_off(proxied, s3):
+    payload = PatternFile(6 * MB).read()
+    s3.save("slow.bin", ContentFile(payload))
+    proxy, s = proxied({"bandwidth": 1_000_000}, location=s3.location, read_timeout=2, max_attempts=1)
+    start = time.monotonic()
+    with s.open("slow.bin") as f:
+        assert f.read() == payload
+    assert time.monotonic() - start > 4  # longer than the read timeout, and not cut
+
+
+def test_frozen_server_mid_read_is_storage_unavailable(proxied, s3):
+    from storages.errors import StorageUnavailable
+
+    s3.save("frozen.bin", ContentFile(PatternFile(12 * MB).read()))
+    proxy, s = proxied(location=s3.location, read_timeout=2, max_attempts=2, read_ahead=False)
+    f = s.open("frozen.bin")
+    assert len(f.read(MB)) == MB
+    proxy.set(latency=3600)  # the proxy stops forwarding: nothing more arrives
+    start = time.monotonic()
+    with pytest.raises(StorageUnavailable, match="AWS_S3_ENDPOINT_URL") as info:
+        f.read()
+    assert time.monotonic() - start < 10
+    assert "ReadTimeoutError" in str(info.value)
+    with pytest.raises(StorageUnavailable, match="AWS_S3_ENDPOINT_URL"):
+        s.size("frozen.bin")  # a request sent to the frozen server times out too
+
+
+def test_cut_multipart_upload_is_aborted_and_old_content_kept(proxied, s3, raw):
+    from storages.errors import StorageUnavailable
+
+    s3.save("kept.bin", ContentFile(b"old content"))
+    config = TransferConfig(multipart_threshold=5 * MB, multipart_chunksize=5 * MB, max_concurrency=2)
+    proxy, s = proxied({"cut_after": 2 * MB, "cut_direction": "up"}, location=s3.location, transfer_config=config)
+    with pytest.raises(StorageUnavailable, match="AWS_S3_ENDPOINT_URL"):
+        s.save("kept.bin", ContentFile(PatternFile(12 * MB).read()))
+    assert proxy.stats.cuts >= 1
+    assert raw.list_multipart_uploads(Bucket=BUCKET, Prefix=s3.location).get("Uploads", []) == []
+    assert s3.open("kept.bin").read() == b"old content"
+
+
+def test_key_over_1024_bytes_refused_before_any_request(s3_server):
+    from storages.naming import NameTooLong
+
+    offline = S3Storage(**s3_options(s3_server, endpoint_url=f"http://127.0.0.1:{free_port()}", max_attempts=1))
+    for name in ["a" * 1100, "d/" * 300 + "é" * 200]:
+        with pytest.raises(NameTooLong, match="1024"):
+            offline.save(name, ContentFile(b"x"))
+        with pytest.raises(NameTooLong, match="S3Storage"):
+            offline.open(name)
+    assert S3Storage.max_key_bytes == 1024
+
+
+def test_sdk_details_the_backend_relies_on(s3, tmp_path):
+    """Fails loudly if boto3/s3transfer change what the S3 backend builds on."""
+    from s3transfer.manager import TransferConfig as S3TransferConfig
+
+    from storages.backends.s3 import default_transfer_config
+    from storages.transfer import UploadSource
+
+    # the memory bound of stream uploads is s3transfer's max_in_memory_upload_chunks
+    assert S3TransferConfig().max_in_memory_upload_chunks == 10
+    assert default_transfer_config().max_in_memory_upload_chunks == 3
+    # upload_file re-raises ClientError as S3UploadFailedError: a 412 must still be FileExistsError
+    s3.save("taken.bin", ContentFile(b"first"))
+    path = tmp_path / "second.bin"
+    path.write_bytes(b"second")
+    spec, _ = s3._upload_spec("taken.bin", create_only=True)
+    with open(path, "rb") as f, pytest.raises(FileExistsError):
+        s3._upload(spec, UploadSource(f, size=6, path=str(path), seekable=True))
+    assert s3.open("taken.bin").read() == b"first"

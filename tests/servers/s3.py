@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import boto3
+import requests
 
 from tests.servers import ServerProcess, free_port, python
 
@@ -24,12 +30,51 @@ class S3Server:
     def create_bucket(self, name: str) -> None:
         self.client().create_bucket(Bucket=name)
 
+    @contextlib.contextmanager
+    def recording(self) -> Iterator[list[dict]]:
+        """The requests the server received inside the block (moto's recorder): dicts with
+        "method", "url" and "headers", filled in when the block ends."""
+        api = f"{self.endpoint}/moto-api/recorder"
+        requests.post(f"{api}/reset-recording", timeout=30)
+        requests.post(f"{api}/start-recording", timeout=30)
+        seen: list[dict] = []
+        try:
+            yield seen
+        finally:
+            requests.post(f"{api}/stop-recording", timeout=30)
+            text = requests.get(f"{api}/download-recording", timeout=30).text
+            seen.extend(json.loads(line) for line in text.splitlines() if line.strip())
+
+
+# Real S3 checks If-None-Match and stores the object in one atomic step; moto checks, then
+# stores (for a CompleteMultipartUpload, after joining the parts), so two racing create-only
+# writes can both pass. One lock around conditional writes makes the test server as atomic
+# as S3, so the create-only race tests test the client, not moto's window.
+_ATOMIC_MOTO = """
+import sys, threading
+from moto.s3.responses import S3Response
+
+lock, original = threading.Lock(), S3Response._key_response
+
+def key_response(self, request, full_url):
+    if request.method in ("PUT", "POST") and request.headers.get("If-None-Match") == "*":
+        with lock:
+            return original(self, request, full_url)
+    return original(self, request, full_url)
+
+S3Response._key_response = key_response
+from moto.server import main
+main(sys.argv[1:])
+"""
+
 
 def start_s3(auth: bool = False) -> S3Server:
     """Start moto; with ``auth`` it checks request signatures (and knows no keys)."""
     port = free_port()
-    env = {"MOTO_PORT": str(port)}
+    # moto writes its request recording (see S3Server.recording) outside the work tree.
+    env = {"MOTO_PORT": str(port),
+           "MOTO_RECORDER_FILEPATH": os.path.join(tempfile.gettempdir(), f"moto-recording-{port}")}
     if auth:
         env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
-    proc = ServerProcess([python(), "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], port, env=env)
+    proc = ServerProcess([python(), "-c", _ATOMIC_MOTO, "-H", "127.0.0.1", "-p", str(port)], port, env=env)
     return S3Server(f"http://127.0.0.1:{port}", proc)
