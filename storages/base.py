@@ -47,7 +47,7 @@ from storages.compress import GzipWriter
 from storages.conf import Legacy, Setting, resolve
 from storages.errors import StorageError, StorageUnavailable
 from storages.files import ObjectInfo, ReadAhead, ReadResult, RemoteFile, UploadSpec, is_temp_name
-from storages.transfer import COPY_CHUNK, PipeWriter, UploadSource
+from storages.transfer import PipeWriter, UploadSource
 from storages.utils import get_available_overwrite_name
 
 logger = logging.getLogger(__name__)
@@ -454,17 +454,6 @@ class BaseStorage(Storage):
         raise NotImplementedError
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
-        # Transitional: a backend that still has a streaming writer gets the source copied into it.
-        writer = self._open_writer(spec)
-        try:
-            for chunk in iter(lambda: source.fileobj.read(COPY_CHUNK), b""):
-                writer.write(chunk)
-        except BaseException:
-            writer.abort()
-            raise
-        writer.close()
-
-    def _open_writer(self, spec: UploadSpec) -> Any:
         raise NotImplementedError
 
     def _delete(self, key: str) -> None:

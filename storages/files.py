@@ -2,15 +2,14 @@
 
 A backend supplies two hooks on the storage:
 
-* ``_open_reader(key, offset) -> ReadResult``: a streaming body from ``offset``
-  to the end, plus the object's :class:`ObjectInfo`. Raises
+* ``_open_reader(key, offset, end=None) -> ReadResult``: a streaming body of
+  bytes ``[offset, end)`` plus the object's :class:`ObjectInfo`. Raises
   ``FileNotFoundError`` when the object is missing.
-* ``_open_writer(spec) -> Writer``: a sink that receives the bytes of a new
-  object; ``close()`` commits it, ``abort()`` throws it away. Most backends
-  return a :class:`ChunkedUpload` over a small :class:`PartSink`.
+* ``_upload(spec, source)``: stores an upload (see :mod:`storages.transfer`);
+  ``open(name, "wb")`` feeds it through a bounded :class:`~storages.transfer.PipeWriter`.
 
 :class:`RemoteFile` handles modes, text/binary, lazy reads, ``seek()``
-through ranged reads, pickling and upload-on-close, in bounded memory.
+without waste, parallel read-ahead, pickling and upload-on-close, in bounded memory.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ import datetime as dt
 import io
 import logging
 from dataclasses import dataclass, field
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any
 
 from django.core.files.base import File
 
@@ -34,8 +33,6 @@ __all__ = [
     "ObjectInfo",
     "ReadResult",
     "UploadSpec",
-    "PartSink",
-    "ChunkedUpload",
     "RemoteReader",
     "ReadAhead",
     "CheckedBody",
@@ -84,92 +81,6 @@ class UploadSpec:
     params: dict[str, Any] = field(default_factory=dict)
     #: Part size asked for by the caller (files written through open()).
     part_size: int | None = None
-
-
-class PartSink(Protocol):
-    """The primitives a backend implements for :class:`ChunkedUpload`."""
-
-    def single(self, data: bytes) -> None: ...
-    def begin(self) -> None: ...
-    def part(self, number: int, data: bytes) -> None: ...
-    def finish(self) -> None: ...
-    def abort(self) -> None: ...
-
-
-class ChunkedUpload(io.RawIOBase):
-    """A writable stream that uploads in parts, holding at most one part in memory.
-
-    Objects that end up no larger than ``threshold`` are sent with one
-    ``single()`` call; larger ones are sent as ``part_size`` parts between
-    ``begin()`` and ``finish()``. ``close()`` commits, ``abort()`` discards.
-    Conflicts (``FileExistsError``) surface from ``close()``.
-    """
-
-    def __init__(self, sink: PartSink, threshold: int, part_size: int) -> None:
-        super().__init__()
-        self.sink = sink
-        self.threshold = max(1, threshold)
-        self.part_size = max(1, part_size)
-        self._buffer = bytearray()
-        self._parts = 0
-        self._started = False
-        self._aborted = False
-        self.bytes_written = 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data) -> int:  # type: ignore[override]
-        if self.closed:
-            raise ValueError("write to a closed upload")
-        view = memoryview(data).cast("B")
-        self._buffer += view
-        self.bytes_written += len(view)
-        if not self._started and len(self._buffer) > self.threshold:
-            self.sink.begin()
-            self._started = True
-        if self._started:
-            while len(self._buffer) > self.part_size:
-                self._send(bytes(self._buffer[: self.part_size]))
-                del self._buffer[: self.part_size]
-        return len(view)
-
-    def _send(self, data: bytes) -> None:
-        self._parts += 1
-        self.sink.part(self._parts, data)
-
-    def abort(self) -> None:
-        if self.closed:
-            return
-        self._aborted = True
-        try:
-            if self._started:
-                self.sink.abort()
-        finally:
-            self._buffer = bytearray()
-            super().close()
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        try:
-            if not self._aborted:
-                if not self._started:
-                    self.sink.single(bytes(self._buffer))
-                else:
-                    if self._buffer or self._parts == 0:
-                        self._send(bytes(self._buffer))
-                    self.sink.finish()
-        except BaseException:
-            if self._started:
-                try:
-                    self.sink.abort()
-                except Exception:  # pragma: no cover - best effort cleanup
-                    logger.warning("could not abort a failed upload", exc_info=True)
-            raise
-        finally:
-            self._buffer = bytearray()
-            super().close()
 
 
 TEMP_PREFIX = ".~storages-"
@@ -649,7 +560,7 @@ class RemoteFile(File):
 class _Unclosing(io.RawIOBase):
     """Lets a text/buffered wrapper close without committing the upload twice."""
 
-    def __init__(self, raw: ChunkedUpload | Any) -> None:
+    def __init__(self, raw: Any) -> None:
         super().__init__()
         self._target = raw
 
