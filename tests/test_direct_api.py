@@ -42,7 +42,7 @@ def test_s3_presigned_post(moto_server):
     assert {"Content-Type": "text/plain"} in conditions and {"Cache-Control": "max-age=60"} in conditions
     assert {"key": "media/docs/a.txt"} in conditions
     assert send(ticket.as_json(), TEXT).status_code == 204
-    head = s3.connection.head_object(Bucket=s3.bucket_name, Key="media/docs/a.txt")
+    head = s3.client.head_object(Bucket=s3.bucket_name, Key="media/docs/a.txt")
     assert (head["ContentType"], head["CacheControl"], head["ContentLength"]) == ("text/plain", "max-age=60", len(TEXT))
     assert s3.open("docs/a.txt").read() == TEXT
 

@@ -48,13 +48,13 @@ def client():
 def operations(storage) -> list[str]:
     """The S3 operations the storage's client sends from now on (a live list)."""
     sent: list[str] = []
-    storage.connection.meta.events.register(
+    storage.client.meta.events.register(
         "before-send.s3", lambda request, **kw: sent.append(kw["event_name"].rsplit(".", 1)[-1]))
     return sent
 
 
 def keys(storage) -> list[str]:
-    reply = storage.connection.list_objects_v2(Bucket=storage.bucket_name)
+    reply = storage.client.list_objects_v2(Bucket=storage.bucket_name)
     return sorted(o["Key"] for o in reply.get("Contents", []))
 
 
@@ -81,7 +81,7 @@ def test_upload_then_submit_points_the_model_at_the_object(client, s3):
     assert ticket["method"] == "POST" and ticket["file_field"] == "file"
     name = ticket["name"]
     assert name.startswith("direct/uploads/notes_") and name.endswith(".txt")
-    head = s3.connection.head_object(Bucket=s3.bucket_name, Key=name)
+    head = s3.client.head_object(Bucket=s3.bucket_name, Key=name)
     sent = operations(s3)
     reply = submit(client, ticket["reference"])
     assert sent == ["HeadObject"]  # one check; no copy, no download
@@ -91,8 +91,8 @@ def test_upload_then_submit_points_the_model_at_the_object(client, s3):
     assert upload.file.read() == data
     # assigned, not copied: one object, untouched
     assert keys(s3) == [name]
-    assert s3.connection.head_object(Bucket=s3.bucket_name, Key=name)["ETag"] == head["ETag"]
-    assert s3.connection.head_object(Bucket=s3.bucket_name, Key=name)["LastModified"] == head["LastModified"]
+    assert s3.client.head_object(Bucket=s3.bucket_name, Key=name)["ETag"] == head["ETag"]
+    assert s3.client.head_object(Bucket=s3.bucket_name, Key=name)["LastModified"] == head["LastModified"]
     assert all(size < 4096 for _, _, size in middleware.LOG)
 
 
@@ -139,7 +139,7 @@ def test_expired_reference_is_refused(client, s3, monkeypatch):
 
 
 def test_name_outside_upload_to_is_refused_and_left_alone(client, s3):
-    s3.connection.put_object(Bucket=s3.bucket_name, Key="private/ledger.txt", Body=b"someone else's")
+    s3.client.put_object(Bucket=s3.bucket_name, Key="private/ledger.txt", Body=b"someone else's")
     reference = make_reference(KEY, "private/ledger.txt")  # properly signed, wrong folder
     assert "not in this field's folder" in text(submit(client, reference))
     sneaky = make_reference(KEY, "direct/uploads/../../private/ledger.txt")
@@ -180,7 +180,7 @@ def test_wrong_content_type_is_refused_and_deleted(client, s3):
     assert {"Content-Type": "text/plain"} in conditions
     # A browser that changes the signed field (S3 refuses it; moto does not check).
     send(ticket, b"#!/bin/sh\n", fields={"Content-Type": "application/x-sh"})
-    assert s3.connection.head_object(Bucket=s3.bucket_name, Key=ticket["name"])["ContentType"] == "application/x-sh"
+    assert s3.client.head_object(Bucket=s3.bucket_name, Key=ticket["name"])["ContentType"] == "application/x-sh"
     form = SmallUploadForm(data={"file": ticket["reference"]})
     assert not form.is_valid()
     assert form.errors["file"] == ["Files of type application/x-sh are not allowed here."]

@@ -43,7 +43,7 @@ def _s3(storage: Any, origin: str) -> list[str]:
     from botocore.exceptions import ClientError
 
     try:
-        reply = storage.connection.get_bucket_cors(Bucket=storage.bucket_name)
+        reply = storage.client.get_bucket_cors(Bucket=storage.bucket_name)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "NoSuchCORSConfiguration":
             raise

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from storages.backends import gcloud as backend
 from storages.direct import TicketRequest, UploadTicket, expiry
 
 
@@ -20,8 +19,7 @@ def ticket(storage: Any, request: TicketRequest) -> UploadTicket:
         raise ValueError("GCS upload sessions need the declared size (size=)")
     blob = storage.bucket.blob(storage._key(request.name))
     # The backend's own timeout and retry policy (a refused connection fails at once).
-    kwargs: dict[str, Any] = {"content_type": request.content_type, "size": request.size,
-                              "timeout": backend.TIMEOUT, "retry": backend.RETRY}
+    kwargs: dict[str, Any] = {"content_type": request.content_type, "size": request.size, **storage._rpc}
     if request.origin:
         kwargs["origin"] = request.origin
     if request.create_only:

@@ -44,11 +44,9 @@ def _as_headers(params: dict[str, Any], form: bool) -> dict[str, str]:
 
 
 def _client(storage: Any) -> Any:
-    # Links must use the endpoint the browser reaches (AWS_S3_PUBLIC_ENDPOINT_URL),
-    # like the storage's own url(); its cached client for that is reused.
-    if storage.public_endpoint_url:
-        return storage._lazy("_url_client", lambda: storage._new_client(storage.public_endpoint_url))
-    return storage.connection
+    # Links must use the endpoint the browser reaches (AWS_S3_PUBLIC_ENDPOINT_URL): the
+    # same client the storage's own url() signs with.
+    return storage._url_client()
 
 
 def ticket(storage: Any, request: TicketRequest) -> UploadTicket:
