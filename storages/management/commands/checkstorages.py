@@ -117,15 +117,16 @@ class _HTTPFailure(Exception):
 class _Diagnosed(Exception):
     """A failure whose setting is known where it is raised."""
 
-    def __init__(self, message: str, setting: str) -> None:
+    def __init__(self, message: str, cause: str, setting: str) -> None:
         super().__init__(message)
+        self.cause = cause
         self.setting = setting
 
 
 def diagnose(exc: BaseException, step: str, storage: Any) -> tuple[str, str]:
     """(cause, setting to fix) for an error raised by ``step``."""
     if isinstance(exc, _Diagnosed):
-        return str(exc), exc.setting
+        return exc.cause, exc.setting
     chain = _chain(exc)
     text = " ".join(f"{type(e).__name__}: {e}" for e in chain)
     low = text.lower()
@@ -260,10 +261,10 @@ class LiveCheck:
         except _HTTPFailure as failure:
             unsigned = _unsigned_urls(self.storage)
             if failure.code in (401, 403) and unsigned:
-                raise _Diagnosed(f"{failure}: url() is unsigned but the object is private",
+                raise _Diagnosed(str(failure), f"HTTP {failure.code}: url() is unsigned but the object is private",
                                  self.storage._setting_label(unsigned)) from None
             where = _label(self.storage, "custom_domain", "base_url", "public_endpoint_url") or "MEDIA_URL"
-            raise _Diagnosed(str(failure), where) from None
+            raise _Diagnosed(str(failure), f"HTTP {failure.code}: url() does not serve the file", where) from None
         if body != self.payload:
             raise OSError(f"{_where(url)} answered {len(body)} bytes that differ from the file")
         return f"GET {_where(url)} -> 200"
@@ -278,7 +279,8 @@ class LiveCheck:
         try:
             self._fetch(url, "PUT", self.payload, {"Content-Type": "text/plain", **headers})
         except _HTTPFailure as failure:
-            raise _Diagnosed(f"{failure} on the presigned upload URL", _credential_settings(self.storage)) from None
+            raise _Diagnosed(str(failure), f"HTTP {failure.code}: the presigned upload URL was refused",
+                             _credential_settings(self.storage)) from None
         with self.storage.open(name, "rb") as fh:
             if fh.read() != self.payload:
                 raise OSError("the file uploaded through the presigned URL reads back different")
