@@ -190,3 +190,43 @@ def test_unknown_alias(settings, s3_server):
     use_storages(settings, {"default": s3(s3_server), "staticfiles": STATIC})
     with pytest.raises(CommandError, match="No storage alias 'nope'"):
         call_command("checkstorages", "nope")
+
+
+@pytest.mark.parametrize("case", ["azure-credentials", "gcs-bucket", "ftp-credentials", "dropbox-credentials",
+                                  "sftp-unreachable"])
+def test_broken_configurations_of_other_backends(settings, case, request):
+    from tests.backends.test_azure import WRONG_KEY
+
+    if case == "azure-credentials":
+        server = request.getfixturevalue("azurite")
+        config = {"BACKEND": "storages.backends.azure_storage.AzureStorage",
+                  "OPTIONS": azure_options(server, connection_string=server.connection_string(WRONG_KEY))}
+        expected = ("permission denied on write", "AZURE_ACCOUNT_KEY / AZURE_CONNECTION_STRING")
+    elif case == "gcs-bucket":
+        server, info = request.getfixturevalue("gcs_server"), request.getfixturevalue("sa_info")
+        config = {"BACKEND": "storages.backends.gcloud.GoogleCloudStorage",
+                  "OPTIONS": gcs_options(server, info, bucket_name="no-such-bucket")}
+        expected = ("does not exist", "GS_BUCKET_NAME")
+    elif case == "ftp-credentials":
+        from tests.servers.ftp import FTPServer
+
+        server = request.getfixturevalue("ftp_server")
+        wrong = FTPServer(root=server.root, port=server.port, scheme="ftp", user=server.user,
+                          password="not-the-password-42", process=None)
+        config = {"BACKEND": "storages.backends.ftp.FTPStorage", "OPTIONS": ftp_options(wrong)}
+        expected = ("permission denied on write", "FTP_STORAGE_LOCATION")
+    elif case == "dropbox-credentials":
+        server = request.getfixturevalue("dropbox_server")
+        config = {"BACKEND": "storages.backends.dropbox.DropboxStorage",
+                  "OPTIONS": server.options(oauth2_access_token="not-the-token", root_path="/live")}
+        expected = ("permission denied on write", "DROPBOX_OAUTH2_TOKEN")
+    else:
+        server, data = request.getfixturevalue("sftp_server"), request.getfixturevalue("sftp_data")
+        config = {"BACKEND": "storages.backends.sftpstorage.SFTPStorage",
+                  "OPTIONS": sftp_options(server, data, params=server.params(port=free_port(), timeout=5))}
+        expected = ("could not be reached", "SFTP_STORAGE_")
+    code, result = run(settings, {"default": config}, "default")
+    found = result["storages"]["default"]["steps"]
+    assert code == 1 and [s["step"] for s in found] == ["write"] and found[0]["status"] == "failed"
+    assert expected[0] in found[0]["cause"], found[0]
+    assert expected[1] in found[0]["setting"], found[0]
