@@ -34,7 +34,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.core import checks
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
 __all__ = ["check_storages", "check_storage_secrets", "configured_storages", "is_media"]
@@ -117,7 +116,7 @@ def _build(alias: str, config: dict[str, Any]) -> tuple[Any, list[checks.CheckMe
                                    obj=alias, id="storages.E001")]
     try:
         return cls(**config.get("OPTIONS", {})), []
-    except (ImproperlyConfigured, TypeError, ValueError) as exc:
+    except Exception as exc:  # whatever the backend raises, the check reports it instead of crashing
         return None, [checks.Error(f'STORAGES["{alias}"]: {exc}', obj=alias, id="storages.E002",
                                    hint=f'Fix STORAGES["{alias}"]["OPTIONS"] or the setting named above.')]
 

@@ -400,6 +400,7 @@ def test_killed_then_interrupted_copy_resumes(tmp_path, s3_server, files, settin
     assert third and not set(third) & after_stop
     assert set(third) | after_stop == set(files)
     assert f"{COUNT - len(third)} already there" in out.getvalue()
+    assert "default -> s3: 1000/2000 files, " in out.getvalue()  # not a terminal: a line per 1,000 files
     assert time.monotonic() - start < 120
     listing = s3_listing(s3_server, BUCKET, location)
     assert_same(listing, files, s3_reader(s3_server, BUCKET, location))
