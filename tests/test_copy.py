@@ -404,3 +404,25 @@ def test_killed_then_interrupted_copy_resumes(tmp_path, s3_server, files, settin
     assert time.monotonic() - start < 120
     listing = s3_listing(s3_server, BUCKET, location)
     assert_same(listing, files, s3_reader(s3_server, BUCKET, location))
+
+
+def test_live_progress_line_on_a_terminal(small_tree, s3_server, settings):
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    use_storages(settings, {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
+                    "OPTIONS": {"location": small_tree.location}},
+        "s3": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+            "bucket_name": BUCKET, "endpoint_url": s3_server.endpoint, "region_name": "us-east-1",
+            "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "location": f"tty-{uuid.uuid4().hex[:8]}"}},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    })
+    out = Terminal()
+    call_command("copystorage", "default", "s3", stdout=out)
+    text = out.getvalue()
+    # One line redrawn in place (carriage return + erase line), the summary replaces it at the end.
+    assert text.startswith("\r\x1b[2Kdefault -> s3: ") and " files, " in text and "/s" in text
+    assert text.endswith("\r\x1b[2Kcopied 4 of 4 files (18 B), 0 already there\n")
+    assert text.count("\n") == 1

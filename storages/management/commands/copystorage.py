@@ -19,6 +19,22 @@ from storages.progress import Progress
 MAX_LISTED_FAILURES = 50
 
 
+class _Unterminated:
+    """The command's stdout without the newline Django adds to each write (the live line redraws in place)."""
+
+    def __init__(self, out: Any) -> None:
+        self.out = out
+
+    def write(self, text: str) -> None:
+        self.out.write(text, ending="")
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def isatty(self) -> bool:
+        return self.out.isatty()
+
+
 class Command(BaseCommand):
     help = ("Copy every file below PATH of the SOURCE storage alias to DEST (another alias of STORAGES). "
             "A rerun skips files already copied (same size and content hash).")
@@ -47,7 +63,7 @@ class Command(BaseCommand):
             raise CommandError("--workers must be at least 1")
         src, dst = self._storage(source), self._storage(dest)
         verbosity = options["verbosity"]
-        progress = Progress(self.stdout, f"{source} -> {dest}", verbosity=verbosity, every=1000)
+        progress = Progress(_Unterminated(self.stdout), f"{source} -> {dest}", verbosity=verbosity, every=1000)
         stop = threading.Event()
         previous = None
         if threading.current_thread() is threading.main_thread():
