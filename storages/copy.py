@@ -29,6 +29,7 @@ import hashlib
 import io
 import logging
 import posixpath
+import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -191,6 +192,49 @@ def _hash_stored(storage: Any, name: str, kinds: tuple[str, ...]) -> dict[str, s
         stream.close()
 
 
+_MULTIPART_ETAG = re.compile(r"^([0-9a-f]{32})-([0-9]+)$")
+# Part sizes uploaders use (s3transfer 8 MiB, the AWS CLI, S3's 5 MiB minimum...), tried in one pass.
+_PART_SIZES = tuple(n * 1024 * 1024 for n in (8, 5, 16, 10, 15, 32, 50, 64, 100, 128))
+
+
+def _multipart_etag(etag: str | None) -> str | None:
+    return etag.strip('"').lower() if etag and _MULTIPART_ETAG.match(etag.strip('"').lower()) else None
+
+
+def _etag_of_stored(storage: Any, name: str, size: int, etag: str) -> bool:
+    """Whether the bytes of ``name`` give the multipart ``etag`` for one of the usual part sizes."""
+    parts = int(etag.rsplit("-", 1)[1])
+    sizes = [p for p in dict.fromkeys((getattr(storage, "upload_part_size", 0) or 0, *_PART_SIZES))
+             if p and -(-size // p) == parts]
+    if not sizes:
+        return False
+    digests: dict[int, list[bytes]] = {p: [] for p in sizes}
+    current = {p: hashlib.md5() for p in sizes}  # noqa: S324 - S3's ETag algorithm
+    filled = dict.fromkeys(sizes, 0)
+    stream, _ = _open_raw(storage, name)
+    try:
+        for chunk in iter(lambda: stream.read(1024 * 1024), b""):
+            for p in sizes:
+                view = memoryview(chunk)
+                while view:
+                    take = min(len(view), p - filled[p])
+                    current[p].update(view[:take])
+                    filled[p] += take
+                    view = view[take:]
+                    if filled[p] == p:
+                        digests[p].append(current[p].digest())
+                        current[p], filled[p] = hashlib.md5(), 0  # noqa: S324
+    finally:
+        stream.close()
+    for p in sizes:
+        if filled[p]:
+            digests[p].append(current[p].digest())
+        combined = hashlib.md5(b"".join(digests[p])).hexdigest()  # noqa: S324
+        if f"{combined}-{len(digests[p])}" == etag:
+            return True
+    return False
+
+
 def _cache_param(storage: Any) -> str | None:
     for klass in type(storage).__mro__:
         if klass.__module__ in _CACHE_CONTROL_PARAM:
@@ -215,6 +259,13 @@ class _Copier:
         verdict = hashing.compare(sinfo.hashes, dinfo.hashes)
         if verdict is not None:
             return verdict
+        # S3 multipart objects: an ETag is the MD5 of the parts' MD5s, not a content hash.
+        ours, theirs = _multipart_etag(dinfo.etag), _multipart_etag(sinfo.etag)
+        if ours and theirs and ours == theirs:
+            return True  # same parts, same bytes (a copy made on the server keeps the ETag)
+        for etag, storage, other in ((ours, self.source, name), (theirs, self.dest, dname)):
+            if etag and _etag_of_stored(storage, other, sinfo.size, etag):
+                return True  # else the part size may differ: fall through and compare contents
         # Neither stores a hash the other has: read the side(s) that lack one and hash them.
         kinds = self._kinds(sinfo.hashes or dinfo.hashes)
         theirs = sinfo.hashes if kinds[0] in sinfo.hashes else _hash_stored(self.source, name, kinds)

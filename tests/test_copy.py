@@ -157,7 +157,7 @@ def guessed(name: str) -> str:
 
 
 # -- the four pairs ------------------------------------------------------------------------------
-def test_local_disk_to_s3(tmp_path, s3_server, files):
+def test_local_disk_to_s3(tmp_path, s3_server, files, monkeypatch):
     write_tree(tmp_path, files)
     dest = s3_storage(s3_server, location=f"from-disk-{uuid.uuid4().hex[:8]}")
     report = copy_files(FileSystemStorage(location=tmp_path), dest, workers=8)
@@ -167,9 +167,14 @@ def test_local_disk_to_s3(tmp_path, s3_server, files):
     for name in ("d0/f0000.txt", "d1/f0001.css", "d2/f0002.js", "big/b.mp4", "big/c.png"):
         assert content_type(dest, name)[0] == guessed(name)
 
-    # A rerun sends nothing: S3 stores MD5s, the local side is read and hashed.
+    # A rerun sends nothing and reads nothing from S3: it stores MD5s (single-part) and multipart
+    # ETags, which the local side's bytes are checked against.
+    reads = []
+    original = S3Storage._open_reader
+    monkeypatch.setattr(S3Storage, "_open_reader", lambda self, *a, **k: reads.append(a) or original(self, *a, **k))
     again = copy_files(FileSystemStorage(location=tmp_path), dest, workers=8)
-    assert (again.copied, again.skipped) == ([], COUNT)
+    assert (again.copied, again.skipped, reads) == ([], COUNT, [])
+    monkeypatch.undo()
 
     # One byte changed at the source (same size): that file alone is copied again.
     path = tmp_path / "d3/f0003.json"
@@ -215,6 +220,9 @@ def test_s3_to_s3_on_the_server(s3_server, s3_source, files, monkeypatch):
     monkeypatch.setattr(S3Storage, "_open_reader", lambda self, *a, **k: reads.append(a) or original(self, *a, **k))
     report = copy_files(src, dest, workers=8)
     assert report.ok and report.server_side == COUNT == len(report.copied)
+    assert reads == []
+    # The rerun compares MD5s, and the multipart ETags the copies kept: still no byte read.
+    assert copy_files(src, dest, workers=8).skipped == COUNT
     assert reads == []
     monkeypatch.undo()
     listing = s3_listing(s3_server, OTHER_BUCKET, dest.location)
