@@ -230,3 +230,13 @@ def test_broken_configurations_of_other_backends(settings, case, request):
     assert code == 1 and [s["step"] for s in found] == ["write"] and found[0]["status"] == "failed"
     assert expected[0] in found[0]["cause"], found[0]
     assert expected[1] in found[0]["setting"], found[0]
+
+
+def test_manifest_static_storage(settings, s3_server):
+    # Static files are public: the bucket grants public reads through the ACL the storage sets.
+    static = s3(s3_server, default_acl="public-read")
+    static["BACKEND"] = "storages.backends.s3.S3ManifestStaticStorage"
+    settings.DEBUG = False
+    code, result = run(settings, {"default": s3(s3_server), "static": static}, "static")
+    found = steps(result, "static")
+    assert code == 0 and found["url"]["status"] == "ok", found["url"]

@@ -253,7 +253,13 @@ class LiveCheck:
                 pass
 
     def _url(self) -> str:
-        url = self.storage.url(self.name)
+        from django.contrib.staticfiles.storage import HashedFilesMixin
+
+        if isinstance(self.storage, HashedFilesMixin):
+            # The scratch file is not in the manifest: ask for its plain URL, past the mixin.
+            url = super(HashedFilesMixin, self.storage).url(self.name)
+        else:
+            url = self.storage.url(self.name)
         if not str(url).startswith(("http://", "https://")):
             raise _Skip(f"url() gives {url!r}, not an HTTP URL (served by your own views or web server)")
         try:
