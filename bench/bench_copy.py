@@ -113,7 +113,7 @@ def main() -> None:
         rows = []
         for label, path, size in ((f"{args.small} small files", "small", None),
                                   (f"{args.big_mb} MB in 10 files", "big", args.big_mb)):
-            if size == 0:
+            if size == 0 or (size is None and not args.small):
                 continue
             for workers in (1, DEFAULT_WORKERS):
                 location = f"run-{uuid.uuid4().hex[:8]}"

@@ -44,9 +44,12 @@ from storages.transfer import UploadAborted, UploadSource
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["copy_files", "CopyReport", "DEFAULT_WORKERS", "ListingError", "list_files"]
+__all__ = ["copy_files", "CopyReport", "DEFAULT_WORKERS", "DEFAULT_LARGE_WORKERS", "ListingError", "list_files"]
 
 DEFAULT_WORKERS = 8
+#: Files above the destination's single-request threshold streamed at once: each already moves
+#: in parts on the SDK's own concurrent connections, and holds parts in memory while it does.
+DEFAULT_LARGE_WORKERS = 2
 
 # Where each backend takes Cache-Control among its upload parameters (by backend module).
 _CACHE_CONTROL_PARAM = {
@@ -244,12 +247,14 @@ def _cache_param(storage: Any) -> str | None:
 
 class _Copier:
     def __init__(self, source: Any, destination: Any, *, verify: bool, dry_run: bool,
-                 stop: threading.Event) -> None:
+                 stop: threading.Event, large_workers: int) -> None:
         self.source = source
         self.dest = destination
         self.verify = verify
         self.dry_run = dry_run
         self.stop = stop
+        self.large = threading.BoundedSemaphore(max(1, large_workers))
+        self.threshold = int(getattr(destination, "upload_threshold", 8 * 1024 * 1024))
 
     # -- deciding ---------------------------------------------------------------
     def same(self, name: str, dname: str, sinfo: ObjectInfo, dinfo: ObjectInfo | None) -> bool:
@@ -292,6 +297,13 @@ class _Copier:
                 if self.verify:
                     self._verify(name, dname, sinfo.hashes)
                 return True
+        if sinfo.size > self.threshold:
+            with self.large:
+                return self._stream(name, dname, sinfo)
+        return self._stream(name, dname, sinfo)
+
+    def _stream(self, name: str, dname: str, sinfo: ObjectInfo) -> bool:
+        dest = self.dest
         raw, info = _open_raw(self.source, name)
         try:
             info = info or sinfo
@@ -358,6 +370,7 @@ def copy_files(
     *,
     dest_path: str | None = None,
     workers: int = DEFAULT_WORKERS,
+    large_workers: int = DEFAULT_LARGE_WORKERS,
     verify: bool = False,
     dry_run: bool = False,
     delete: bool = False,
@@ -368,7 +381,10 @@ def copy_files(
     """Copy every file below ``path`` of ``source`` to ``dest_path`` (default: the same path) of
     ``destination``; return a :class:`CopyReport`.
 
-    ``workers`` files move at once. ``verify`` compares every copied file by hash afterwards.
+    ``workers`` files move at once, at most ``large_workers`` of them above the destination's
+    single-request threshold (those stream in parts on the SDK's concurrent connections; this
+    bounds the memory they hold). Copies made on the server are not limited. ``verify``
+    compares every copied file by hash afterwards.
     ``dry_run`` decides without writing. ``delete`` removes destination files below
     ``dest_path`` that the source does not have. ``stop`` (a ``threading.Event``), when set,
     ends the copy cleanly: uploads in flight are aborted, the report says ``interrupted`` and
@@ -396,7 +412,8 @@ def copy_files(
     report.total_bytes = sum(info.size for info in sources.values())
     if progress is not None:
         progress.total_files, progress.total_bytes = report.total_files, report.total_bytes
-    copier = _Copier(source, destination, verify=verify, dry_run=dry_run, stop=stop)
+    copier = _Copier(source, destination, verify=verify, dry_run=dry_run, stop=stop,
+                     large_workers=large_workers)
     lock = threading.Lock()
     notify = on_file or (lambda action, name: None)
 

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -434,3 +435,32 @@ def test_live_progress_line_on_a_terminal(small_tree, s3_server, settings):
     assert text.startswith("\r\x1b[2Kdefault -> s3: ") and " files, " in text and "/s" in text
     assert text.endswith("\r\x1b[2Kcopied 4 of 4 files (18 B), 0 already there\n")
     assert text.count("\n") == 1
+
+
+def test_large_files_are_limited_apart(tmp_path, s3_server, monkeypatch):
+    from boto3.s3.transfer import TransferConfig
+
+    big = {f"big{i}.bin": bytes([i]) * (2 * MB) for i in range(4)}
+    small = {f"small{i}.txt": b"s" * 100 for i in range(8)}
+    write_tree(tmp_path, {**big, **small})
+    dest = s3_storage(s3_server, location=f"limit-{uuid.uuid4().hex[:8]}",
+                      transfer_config=TransferConfig(multipart_threshold=1 * MB))
+    state = {"now": 0, "most": 0}
+    lock = threading.Lock()
+    original = S3Storage._upload
+
+    def counting(self, spec, source):
+        large = source.size > MB
+        with lock:
+            state["now"] += large
+            state["most"] = max(state["most"], state["now"])
+        try:
+            return original(self, spec, source)
+        finally:
+            with lock:
+                state["now"] -= large
+
+    monkeypatch.setattr(S3Storage, "_upload", counting)
+    report = copy_files(FileSystemStorage(location=tmp_path), dest, workers=6, large_workers=1)
+    assert report.ok and len(report.copied) == 12
+    assert state["most"] == 1

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.files.storage import storages
 from django.core.management.base import BaseCommand, CommandError
 
-from storages.copy import DEFAULT_WORKERS, ListingError, copy_files
+from storages.copy import DEFAULT_LARGE_WORKERS, DEFAULT_WORKERS, ListingError, copy_files
 from storages.progress import Progress
 
 MAX_LISTED_FAILURES = 50
@@ -47,6 +47,9 @@ class Command(BaseCommand):
                             help="Put them below this path of DEST (default: the same path).")
         parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
                             help=f"Files copied at once (default {DEFAULT_WORKERS}).")
+        parser.add_argument("--large-workers", type=int, default=DEFAULT_LARGE_WORKERS,
+                            help="Of those, files above the destination's multipart threshold streamed at once "
+                                 f"(default {DEFAULT_LARGE_WORKERS}; each uses the SDK's parallel parts).")
         parser.add_argument("--verify", action="store_true", help="Compare every copied file by hash.")
         parser.add_argument("--dry-run", action="store_true", help="Say what would be copied; write nothing.")
         parser.add_argument("--delete", action="store_true",
@@ -59,8 +62,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         source, dest = options["source"], options["destination"]
-        if options["workers"] < 1:
-            raise CommandError("--workers must be at least 1")
+        if options["workers"] < 1 or options["large_workers"] < 1:
+            raise CommandError("--workers and --large-workers must be at least 1")
         src, dst = self._storage(source), self._storage(dest)
         verbosity = options["verbosity"]
         progress = Progress(_Unterminated(self.stdout), f"{source} -> {dest}", verbosity=verbosity, every=1000)
@@ -76,6 +79,7 @@ class Command(BaseCommand):
         try:
             report = copy_files(
                 src, dst, options["path"], dest_path=options["dest_path"], workers=options["workers"],
+                large_workers=options["large_workers"],
                 verify=options["verify"], dry_run=options["dry_run"], delete=options["delete"],
                 progress=progress, stop=stop,
                 on_file=(lambda action, name: self.stdout.write(f"{action} {name}")) if verbosity >= 2 else None,
