@@ -2,7 +2,8 @@
 
 Local disk -> S3 (moto) through tests/servers/proxy.TCPProxy (default 40 ms round trip,
 20 MB/s per connection): 2,000 small files (0.5-4 KiB) and 1 GB in 10 files, each with
-``--workers 1`` and the default; then S3 -> S3 on the server. Each run is its own process so
+``--workers 1`` and the default (and, for the large files, ``--large-workers`` equal to
+``--workers`` instead of the default 2); then S3 -> S3 on the server. Each run is its own process so
 its peak RSS (``ru_maxrss``) is its own. Prints files/s, MB/s, peak RSS; asserts nothing.
 
 Run: ``.venv/bin/python bench/bench_copy.py [--small 2000] [--big-mb 1000] [--latency 0.02]``
@@ -63,7 +64,7 @@ def worker(args: argparse.Namespace) -> None:
     source = FileSystemStorage(location=args.tree) if args.source == "disk" else s3(args.source_location)
     dest = s3(args.dest_location)
     start = time.perf_counter()
-    report = copy_files(source, dest, args.path, workers=args.workers)
+    report = copy_files(source, dest, args.path, workers=args.workers, large_workers=args.large_workers)
     seconds = time.perf_counter() - start
     print(json.dumps({"files": len(report.copied), "bytes": report.bytes_copied, "seconds": seconds,
                       "server_side": report.server_side, "failed": len(report.failed),
@@ -88,6 +89,7 @@ def main() -> None:
     parser.add_argument("--dest-location", default="")
     parser.add_argument("--path", default="")
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--large-workers", type=int, default=2)
     parser.add_argument("--small", type=int, default=2000)
     parser.add_argument("--big-mb", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.020, help="one way, seconds")
@@ -119,6 +121,10 @@ def main() -> None:
                 location = f"run-{uuid.uuid4().hex[:8]}"
                 figures = run(args, wan, path=path, workers=workers, dest_location=location)
                 rows.append((f"disk -> S3, {label}", workers, figures))
+                if workers == DEFAULT_WORKERS and size:
+                    figures = run(args, wan, path=path, workers=workers, large_workers=workers,
+                                  dest_location=f"run-{uuid.uuid4().hex[:8]}")
+                    rows.append((f"disk -> S3, {label}, --large-workers {workers}", workers, figures))
                 if workers == DEFAULT_WORKERS:
                     again = run(args, wan, path=path, workers=workers, dest_location=location)
                     rows.append((f"  rerun (all skipped), {label}", workers, again))
@@ -127,10 +133,10 @@ def main() -> None:
                     rows.append((f"S3 -> S3 on the server, {label}", workers, copied))
         print(f"WAN mode: {2 * args.latency * 1000:.0f} ms round trip, {args.bandwidth / 1e6:.0f} MB/s per "
               "connection (moto behind tests/servers/proxy.TCPProxy)")
-        print(f"{'run':<46}{'workers':>8}{'files':>7}{'seconds':>9}{'files/s':>9}{'MB/s':>8}{'peak RSS MB':>13}")
+        print(f"{'run':<52}{'workers':>8}{'files':>7}{'seconds':>9}{'files/s':>9}{'MB/s':>8}{'peak RSS MB':>13}")
         for label, workers, f in rows:
             count = f["files"] or (args.small if "small" in label else 10)
-            print(f"{label:<46}{workers:>8}{f['files']:>7}{f['seconds']:>9.1f}{count / f['seconds']:>9.1f}"
+            print(f"{label:<52}{workers:>8}{f['files']:>7}{f['seconds']:>9.1f}{count / f['seconds']:>9.1f}"
                   f"{f['bytes'] / MB / f['seconds']:>8.1f}{f['peak_rss_mb']:>13.0f}")
         proxy.stop()
     finally:
