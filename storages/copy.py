@@ -204,11 +204,11 @@ def _multipart_etag(etag: str | None) -> str | None:
     return etag.strip('"').lower() if etag and _MULTIPART_ETAG.match(etag.strip('"').lower()) else None
 
 
-def _etag_of_stored(storage: Any, name: str, size: int, etag: str) -> bool:
-    """Whether the bytes of ``name`` give the multipart ``etag`` for one of the usual part sizes."""
+def _etag_of_stored(storage: Any, name: str, size: int, etag: str, hint: int = 0) -> bool:
+    """Whether the bytes of ``name`` in ``storage`` give the multipart ``etag`` for the part size
+    ``hint`` or one of the usual ones (read once, whatever the number of candidates)."""
     parts = int(etag.rsplit("-", 1)[1])
-    sizes = [p for p in dict.fromkeys((getattr(storage, "upload_part_size", 0) or 0, *_PART_SIZES))
-             if p and -(-size // p) == parts]
+    sizes = [p for p in dict.fromkeys((hint, *_PART_SIZES)) if p and -(-size // p) == parts]
     if not sizes:
         return False
     digests: dict[int, list[bytes]] = {p: [] for p in sizes}
@@ -268,8 +268,10 @@ class _Copier:
         ours, theirs = _multipart_etag(dinfo.etag), _multipart_etag(sinfo.etag)
         if ours and theirs and ours == theirs:
             return True  # same parts, same bytes (a copy made on the server keeps the ETag)
-        for etag, storage, other in ((ours, self.source, name), (theirs, self.dest, dname)):
-            if etag and _etag_of_stored(storage, other, sinfo.size, etag):
+        for etag, owner, storage, other in ((ours, self.dest, self.source, name),
+                                            (theirs, self.source, self.dest, dname)):
+            hint = int(getattr(owner, "upload_part_size", 0) or 0)  # the part size its uploader used
+            if etag and _etag_of_stored(storage, other, sinfo.size, etag, hint):
                 return True  # else the part size may differ: fall through and compare contents
         # Neither stores a hash the other has: read the side(s) that lack one and hash them.
         kinds = self._kinds(sinfo.hashes or dinfo.hashes)
