@@ -240,3 +240,28 @@ def test_manifest_static_storage(settings, s3_server):
     code, result = run(settings, {"default": s3(s3_server), "static": static}, "static")
     found = steps(result, "static")
     assert code == 0 and found["url"]["status"] == "ok", found["url"]
+
+
+def test_cors_rules_for_direct_uploads(settings, s3_server, monkeypatch):
+    import sys
+    import types
+
+    _, result = run(settings, {"default": s3(s3_server)}, "default")
+    assert steps(result, "default")["cors"]["status"] == "skipped"  # no --origin
+    # storages.direct.cors (the direct-upload feature) answers the question; stand in for it here
+    # with the answer it gives for a bucket without a matching rule.
+    seen = []
+    cors = types.ModuleType("storages.direct.cors")
+    cors.check_cors = lambda storage, origin: seen.append(origin) or [
+        f"S3 bucket {storage.bucket_name!r} has no CORS rule allowing direct uploads from the browser"]
+    monkeypatch.setitem(sys.modules, "storages.direct", sys.modules.get("storages.direct")
+                        or types.ModuleType("storages.direct"))
+    monkeypatch.setitem(sys.modules, "storages.direct.cors", cors)
+    use_storages(settings, {"default": s3(s3_server), "staticfiles": STATIC})
+    out = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("checkstorages", "default", "--json", "--origin", "https://app.example.com", stdout=out)
+    found = steps(json.loads(out.getvalue()), "default")["cors"]
+    assert seen == ["https://app.example.com"] and found["status"] == "failed"
+    assert found["cause"] == "browsers on https://app.example.com can't upload directly"
+    assert "no CORS rule" in found["detail"] and "CORS rules" in found["setting"]

@@ -4,7 +4,8 @@ For each alias (all of STORAGES by default) it writes a scratch file under the s
 location, stats it, reads it back and compares, lists its folder, fetches ``url()`` with a
 plain HTTP client (and a presigned upload URL where the backend has one), then deletes it.
 Each step is reported ok / FAILED / skipped with its latency; a failure names its cause
-(permission denied on which action, bucket missing, TLS, DNS, unreachable, clock skew) and
+(permission denied on which action, bucket missing, TLS, DNS, unreachable, clock skew, with
+``--origin`` a missing CORS rule for direct uploads) and
 the setting to fix. The scratch file is removed even when a step fails. Exit status 1 when
 anything failed.
 """
@@ -166,8 +167,9 @@ def _where(url: str) -> str:
 class LiveCheck:
     """The round trip for one storage: ``run()`` returns its steps."""
 
-    def __init__(self, storage: Any) -> None:
+    def __init__(self, storage: Any, origin: str | None = None) -> None:
         self.storage = storage
+        self.origin = origin
         self.steps: list[Step] = []
         self.leftovers: list[str] = []
         self.server_dates: list[float] = []
@@ -198,6 +200,7 @@ class LiveCheck:
                 self._step("list", self._list)
                 self._step("url", self._url)
                 self._step("upload_url", self._upload_url)
+                self._step("cors", self._cors)
                 self._step("delete", self._delete)
         finally:
             self._cleanup()
@@ -292,6 +295,19 @@ class LiveCheck:
                 raise OSError("the file uploaded through the presigned URL reads back different")
         return f"PUT {_where(url)} -> stored"
 
+    def _cors(self) -> str:
+        if not self.origin:
+            raise _Skip("give --origin https://your.site to check direct uploads from a browser")
+        try:
+            from storages.direct.cors import check_cors
+        except ImportError:
+            raise _Skip("direct uploads (storages.direct) are not available in this version") from None
+        problems = check_cors(self.storage, self.origin)
+        if problems:
+            raise _Diagnosed("; ".join(problems), f"browsers on {self.origin} can't upload directly",
+                             "the CORS rules of the bucket or storage account") from None
+        return f"direct uploads from {self.origin} allowed"
+
     def _delete(self) -> str:
         self.storage.delete(self.name)
         if self.storage.exists(self.name):
@@ -350,6 +366,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("aliases", nargs="*", help="Storage aliases to check (default: every one).")
         parser.add_argument("--json", action="store_true", help="Print one JSON document instead of text.")
+        parser.add_argument("--origin", help="Also check that the storage lets pages on this origin "
+                                             "(https://your.site) upload directly (CORS rules).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         aliases = options["aliases"] or list(storages.backends)
@@ -359,7 +377,7 @@ class Command(BaseCommand):
                                f"(have: {', '.join(storages.backends)})")
         results = {}
         for alias in aliases:
-            results[alias] = self._check(alias)
+            results[alias] = self._check(alias, options["origin"])
             if not options["json"]:
                 self._print(alias, results[alias])
         failed = [a for a, r in results.items() if not r["ok"]]
@@ -371,13 +389,13 @@ class Command(BaseCommand):
         if failed:
             sys.exit(1)
 
-    def _check(self, alias: str) -> dict[str, Any]:
+    def _check(self, alias: str, origin: str | None = None) -> dict[str, Any]:
         try:
             storage = storages[alias]
         except Exception as exc:  # the storage can't even be built
             step = Step("configure", "failed", detail=_short(exc), cause="configuration")
             return {"backend": storages.backends[alias].get("BACKEND", ""), "ok": False, "steps": [asdict(step)]}
-        steps = LiveCheck(storage).run()
+        steps = LiveCheck(storage, origin).run()
         return {"backend": f"{type(storage).__module__}.{type(storage).__name__}",
                 "ok": all(s.status != "failed" for s in steps), "steps": [asdict(s) for s in steps]}
 
