@@ -13,4 +13,4 @@ class StoragesConfig(AppConfig):
 
     def ready(self) -> None:
         # System checks and other start-up hooks register here.
-        from storages import checks  # noqa: F401  (registers the storages system checks)
+        import storages.checks  # noqa: F401  (registers the storages system checks)
