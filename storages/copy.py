@@ -40,7 +40,7 @@ from storages import hashing
 from storages.base import BaseStorage
 from storages.files import ObjectInfo, RemoteReader, is_temp_name
 from storages.progress import Progress
-from storages.transfer import UploadAborted, UploadSource
+from storages.transfer import COPY_CHUNK, UploadAborted, UploadSource
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ DEFAULT_WORKERS = 8
 #: Files above the destination's single-request threshold streamed at once: each already moves
 #: in parts on the SDK's own concurrent connections, and holds parts in memory while it does.
 DEFAULT_LARGE_WORKERS = 2
+#: Files up to this size are read whole, then sent as one upload of known size.
+IN_MEMORY = 1024 * 1024
 
 # Where each backend takes Cache-Control among its upload parameters (by backend module).
 _CACHE_CONTROL_PARAM = {
@@ -317,7 +319,14 @@ class _Copier:
             if cache and param:
                 spec.params[param] = cache
             reader = _HashingReader(raw, self.stop)
-            dest._upload(spec, UploadSource(reader, size=sinfo.size))
+            if sinfo.size <= IN_MEMORY:
+                # Small: one request of known size everywhere (and the provider stores its MD5).
+                source = UploadSource.from_bytes(io.BufferedReader(reader, COPY_CHUNK).read())
+            else:
+                # A one-shot stream, sized by the SDK as it reads (the path every backend takes from
+                # open("wb")); buffered so that read(n) gives n bytes, as SDKs expect of a file.
+                source = UploadSource(io.BufferedReader(reader, COPY_CHUNK))
+            dest._upload(spec, source)
         finally:
             raw.close()
         if reader.count != sinfo.size:
