@@ -18,4 +18,4 @@ class StoragesConfig(AppConfig):
 
         checks.register(check_command_order, checks.Tags.staticfiles)  # collectstatic: app order
         # System checks and other start-up hooks register here.
-        pass
+        import storages.checks  # noqa: F401  (registers the storages system checks)

@@ -1,0 +1,359 @@
+"""System checks for configured storages (``manage.py check``, ``check --deploy``).
+
+They read configuration only: no request leaves the machine. Each finding has a
+stable id, names the setting to change, and carries a hint:
+
+========== ==========================================================================
+id         finding
+========== ==========================================================================
+E001       ``STORAGES[alias]["BACKEND"]`` can't be imported or is not a storage class
+E002       the backend refuses its options (unknown option, required value missing...)
+W001       credentials half-set (an access key without its secret...)
+W002       no credentials found where the provider needs them
+W003       an endpoint over plain HTTP/FTP to a host that is not local
+W004       TLS or host-key verification turned off
+W005       public ACL by default on a media storage
+W006       unsigned URLs on a media storage whose objects are private
+W007       ``file_overwrite`` on a media storage: a second upload replaces the first
+W008       (``--deploy`` only) a secret written literally into settings, not read from the
+           environment
+========== ==========================================================================
+
+A *media* storage is every alias but ``staticfiles`` whose class is not a static-files
+class. Silence a finding that does not apply with ``SILENCED_SYSTEM_CHECKS``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core import checks
+from django.utils.module_loading import import_string
+
+__all__ = ["check_storages", "check_storage_secrets", "configured_storages", "is_media"]
+
+TAG = "storages"
+
+KNOWN_BACKENDS = (
+    "storages.backends.s3.S3Storage",
+    "storages.backends.s3.S3StaticStorage",
+    "storages.backends.s3.S3ManifestStaticStorage",
+    "storages.backends.s3boto3.S3Boto3Storage",
+    "storages.backends.s3boto3.S3StaticStorage",
+    "storages.backends.s3boto3.S3ManifestStaticStorage",
+    "storages.backends.gcloud.GoogleCloudStorage",
+    "storages.backends.azure_storage.AzureStorage",
+    "storages.backends.dropbox.DropboxStorage",
+    "storages.backends.sftpstorage.SFTPStorage",
+    "storages.backends.ftp.FTPStorage",
+    "storages.backends.apache_libcloud.LibCloudStorage",
+    "django.core.files.storage.FileSystemStorage",
+    "django.core.files.storage.InMemoryStorage",
+    "django.contrib.staticfiles.storage.StaticFilesStorage",
+    "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
+)
+
+# Credential groups per backend class name: the storage is credentialed when every option of
+# one group is set. ``ambient`` names where the SDK looks by itself when none is.
+_CREDENTIALS: dict[str, tuple[tuple[tuple[str, ...], ...], str | None]] = {
+    "S3Storage": ((("access_key", "secret_key"), ("session_profile",)), "aws"),
+    "GoogleCloudStorage": ((("credentials",),), "google"),
+    "AzureStorage": ((("connection_string",), ("account_name", "account_key"), ("account_name", "sas_token"),
+                      ("account_name", "token_credential")), None),
+    "DropboxStorage": ((("oauth2_access_token",), ("oauth2_refresh_token", "app_key")), None),
+}
+# Pairs where one half without the other is always a mistake.
+_PAIRS = (("access_key", "secret_key"), ("oauth2_refresh_token", "app_key"), ("cloudfront_key_id", "cloudfront_key"))
+
+
+def configured_storages() -> dict[str, dict[str, Any]]:
+    """``STORAGES`` as Django resolves it (Django 4.2's DEFAULT_FILE_STORAGE included)."""
+    from django.core.files.storage import storages
+
+    return dict(storages.backends)
+
+
+def is_media(alias: str, storage: Any) -> bool:
+    """Whether ``alias`` holds user uploads (every alias but static files)."""
+    if alias == "staticfiles":
+        return False
+    names = [klass.__name__ for klass in type(storage).__mro__]
+    return not any("Static" in n or n == "ManifestFilesMixin" for n in names)
+
+
+def _setting_label(storage: Any, option: str) -> str:
+    label = getattr(storage, "_setting_label", None)
+    return label(option) if label else f'OPTIONS["{option}"]'
+
+
+def _short_label(storage: Any, option: str) -> str:
+    """The Django setting for ``option`` (its OPTIONS key when it has none)."""
+    row = next((r for r in _rows(storage) if r.name == option), None)
+    return row.settings[0] if row is not None and row.settings else f'OPTIONS["{option}"]'
+
+
+def _build(alias: str, config: dict[str, Any]) -> tuple[Any, list[checks.CheckMessage]]:
+    path = config.get("BACKEND", "")
+    where = f'STORAGES["{alias}"]["BACKEND"]'
+    try:
+        cls = import_string(path)
+    except ImportError as exc:
+        close = difflib.get_close_matches(str(path), KNOWN_BACKENDS, n=1)
+        hint = f"Did you mean {close[0]!r}?" if close else "Give the dotted path of a storage class."
+        return None, [checks.Error(f"{where} is {path!r}, which can't be imported ({exc}).", hint=hint,
+                                   obj=alias, id="storages.E001")]
+    from django.core.files.storage import Storage
+
+    if not (isinstance(cls, type) and issubclass(cls, Storage)):
+        return None, [checks.Error(f"{where} is {path!r}, which is not a Storage class.",
+                                   hint="Point it at a subclass of django.core.files.storage.Storage.",
+                                   obj=alias, id="storages.E001")]
+    try:
+        return cls(**config.get("OPTIONS", {})), []
+    except Exception as exc:  # whatever the backend raises, the check reports it instead of crashing
+        return None, [checks.Error(f'STORAGES["{alias}"]: {exc}', obj=alias, id="storages.E002",
+                                   hint=f'Fix STORAGES["{alias}"]["OPTIONS"] or the setting named above.')]
+
+
+def _is_set(value: Any) -> bool:
+    return value not in (None, "", {}, ())
+
+
+def _credential_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessage]:
+    half = False
+    for first, second in _PAIRS:
+        if hasattr(storage, first) and hasattr(storage, second):
+            a, b = _is_set(getattr(storage, first)), _is_set(getattr(storage, second))
+            if a != b:
+                have, missing = (first, second) if a else (second, first)
+                half = True
+                yield checks.Warning(
+                    f"{alias}: {_setting_label(storage, have)} is set but {_setting_label(storage, missing)} "
+                    "is not.", hint="Set both, or neither.", obj=alias, id="storages.W001")
+    rule = next((_CREDENTIALS[k.__name__] for k in type(storage).__mro__ if k.__name__ in _CREDENTIALS), None)
+    if rule is None or half:
+        return
+    groups, ambient = rule
+    if any(all(_is_set(getattr(storage, o, None)) for o in group) for group in groups):
+        return
+    if ambient and _ambient_credentials(ambient, storage):
+        return
+    places = " or ".join(" + ".join(_short_label(storage, o) for o in group) for group in groups)
+    hint = f"Set {places} (from the environment)."
+    if ambient:
+        hint += (" If this server gets credentials from an instance or workload role, silence this with "
+                 "SILENCED_SYSTEM_CHECKS = ['storages.W002'].")
+    yield checks.Warning(f"{alias}: {type(storage).__name__} has no credentials configured.", hint=hint,
+                         obj=alias, id="storages.W002")
+
+
+def _ambient_credentials(kind: str, storage: Any) -> bool:
+    """Whether the SDK's own chain finds credentials without the network (no instance metadata)."""
+    if kind == "aws":
+        try:
+            import botocore.session
+
+            session = botocore.session.get_session()
+            resolver = session.get_component("credential_provider")
+            for name in ("iam-role", "container-role"):
+                if resolver.get_provider(name) is not None:
+                    resolver.remove(name)
+            if os.environ.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") or os.environ.get(
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+                return True
+            return resolver.load_credentials() is not None
+        except Exception:
+            return False
+    # Google: an emulator needs none; else a key file or gcloud's application-default login.
+    endpoint = _gcs_endpoint(storage)
+    if os.environ.get("STORAGE_EMULATOR_HOST") or (endpoint and _is_local(urlsplit(endpoint).hostname)):
+        return True
+    adc = os.path.join(os.environ.get("CLOUDSDK_CONFIG", os.path.expanduser("~/.config/gcloud")),
+                       "application_default_credentials.json")
+    return bool(os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")) or os.path.exists(adc)
+
+
+def _gcs_endpoint(storage: Any) -> str | None:
+    options = getattr(storage, "client_options", None)
+    endpoint = options.get("api_endpoint") if isinstance(options, dict) else getattr(options, "api_endpoint", None)
+    return endpoint or getattr(storage, "custom_endpoint", None)
+
+
+def _is_local(host: str | None) -> bool:
+    """Loopback, ``*.localhost``, or a single-label name (a container or cluster service name)."""
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost") or "." not in host and ":" not in host:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_URL = re.compile(r"\b(?:https?|a?ftps?)://[^\s;\"']+", re.I)
+
+
+def _urls(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield from _URL.findall(value)
+        # An Azure connection string with http and no explicit endpoint: the account host over http.
+        if re.search(r"DefaultEndpointsProtocol=http(;|$)", value, re.I) and "BlobEndpoint=" not in value:
+            account = re.search(r"AccountName=([^;]+)", value)
+            yield f"http://{account.group(1) if account else 'account'}.blob.core.windows.net/"
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _urls(item)
+    elif value is not None and hasattr(value, "api_endpoint"):  # google ClientOptions
+        yield from _urls(getattr(value, "api_endpoint", None))
+
+
+def _rows(storage: Any) -> list[Any]:
+    get = getattr(type(storage), "get_settings", None)
+    return list(get()) if get else []
+
+
+def _transport_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessage]:
+    for row in _rows(storage):
+        value = getattr(storage, row.name, None)
+        for url in _urls(value):
+            parts = urlsplit(url)
+            scheme = parts.scheme.lower()
+            if scheme in ("http", "ftp", "aftp") and not _is_local(parts.hostname):
+                what = "FTP without TLS" if "ftp" in scheme else "plain HTTP"
+                yield checks.Warning(
+                    f"{alias}: {_setting_label(storage, row.name)} reaches {parts.hostname} over {what}: "
+                    "credentials and files cross the network unencrypted.",
+                    hint="Use https:// (ftps:// for FTP).", obj=alias, id="storages.W003")
+    yield from _flag_messages(alias, storage)
+
+
+def _flag_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessage]:
+    remote = not any(_is_local(urlsplit(u).hostname) for row in _rows(storage)
+                     for u in _urls(getattr(storage, row.name, None)))
+    for option in ("use_ssl", "azure_ssl"):
+        if getattr(storage, option, True) is False and remote:
+            yield checks.Warning(f"{alias}: {_setting_label(storage, option)} is False: requests go over plain "
+                                 "HTTP.", hint="Remove it (https is the default).", obj=alias, id="storages.W003")
+    if getattr(storage, "verify", None) is False:
+        yield checks.Warning(f"{alias}: {_setting_label(storage, 'verify')} is False: TLS certificates are not "
+                             "checked, so anyone on the path can read and change traffic.",
+                             hint="Remove it, or give the path of a CA bundle instead.", obj=alias,
+                             id="storages.W004")
+    providers = getattr(storage, "providers", None)
+    conf = providers.get(getattr(storage, "provider_name", None)) if isinstance(providers, dict) else None
+    if isinstance(conf, dict) and conf.get("secure") is False and not _is_local(conf.get("host")):
+        yield checks.Warning(f"{alias}: LIBCLOUD_PROVIDERS[{storage.provider_name!r}]['secure'] is False.",
+                             hint="Remove it (TLS is the default).", obj=alias, id="storages.W003")
+    if str(getattr(storage, "unknown_host", "reject")).lower() in ("accept", "autoadd", "ignore"):
+        yield checks.Warning(f"{alias}: {_setting_label(storage, 'unknown_host')} accepts unknown host keys.",
+                             hint="Use 'reject' with a known_hosts file.", obj=alias, id="storages.W004")
+
+
+def _public_acl(storage: Any) -> str | None:
+    """The option that makes uploads public by default, if any."""
+    params = getattr(storage, "object_parameters", None) or {}
+    for option, value in (("default_acl", getattr(storage, "default_acl", None)),
+                          ("object_parameters", params.get("ACL") or params.get("acl"))):
+        if isinstance(value, str) and "public" in value.lower():
+            return option
+    return None
+
+
+def _unsigned_urls(storage: Any) -> str | None:
+    """The option that makes url() unsigned, if it is."""
+    if getattr(storage, "querystring_auth", True) is False:
+        return "querystring_auth"
+    if "expiration_secs" in vars(storage) and storage.expiration_secs is None:
+        return "expiration_secs"
+    if getattr(storage, "custom_domain", None) and "cloudfront_key_id" in vars(storage) and not getattr(
+            storage, "cloudfront_signer", None) and getattr(storage, "querystring_auth", False):
+        return "custom_domain"
+    return None
+
+
+def _media_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessage]:
+    acl = _public_acl(storage)
+    if acl:
+        yield checks.Warning(
+            f"{alias}: {_setting_label(storage, acl)} makes every upload public by default.",
+            hint="Remove it and let url() sign links; make public only what must be.", obj=alias,
+            id="storages.W005")
+    unsigned = _unsigned_urls(storage)
+    if unsigned and not acl:
+        yield checks.Warning(
+            f"{alias}: url() gives unsigned links ({_setting_label(storage, unsigned)}) while uploads are not "
+            "made public: every link answers 403 unless the bucket or container itself is public.",
+            hint="Sign URLs (querystring_auth=True, an expiry, or a CloudFront key); if a bucket policy makes "
+                 "the objects public on purpose, silence storages.W006.", obj=alias, id="storages.W006")
+    if getattr(storage, "overwrite", False) is True and getattr(storage, "overwrite_option", None):
+        yield checks.Warning(
+            f"{alias}: {_setting_label(storage, storage.overwrite_option)} is True: a second upload with the same "
+            "name replaces the first user's file.",
+            hint="Set it to False (a new name is chosen instead).", obj=alias, id="storages.W007")
+
+
+@checks.register(TAG)
+def check_storages(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Configuration mistakes of every storage alias (no network)."""
+    messages: list[checks.CheckMessage] = []
+    for alias, config in configured_storages().items():
+        storage, errors = _build(alias, config)
+        messages += errors
+        if storage is None:
+            continue
+        messages += _credential_messages(alias, storage)
+        messages += _transport_messages(alias, storage)
+        if is_media(alias, storage):
+            messages += _media_messages(alias, storage)
+    return messages
+
+
+def _literal_secrets(value: Any) -> bool:
+    """A secret typed into settings: a non-empty string that no environment variable holds."""
+    if isinstance(value, dict):
+        return any(_literal_secrets(v) for k, v in value.items() if str(k).lower() in ("key", "secret", "password"))
+    if not isinstance(value, str) or not value:
+        return False
+    if "://" in value:  # a URL (FTP_STORAGE_LOCATION): secret only when it carries a password
+        parts = urlsplit(value)
+        return bool(parts.password) and value not in os.environ.values() and parts.password not in (
+            os.environ.values())
+    return value not in os.environ.values()
+
+
+@checks.register(TAG, deploy=True)
+def check_storage_secrets(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Secrets written into settings rather than read from the environment (``check --deploy``)."""
+    from django.conf import settings
+
+    messages: list[checks.CheckMessage] = []
+    seen: set[str] = set()  # a Django setting shared by several aliases is reported once
+    for alias, config in configured_storages().items():
+        try:
+            cls = import_string(config.get("BACKEND", ""))
+        except ImportError:
+            continue
+        options = config.get("OPTIONS", {})
+        for row in getattr(cls, "get_settings", tuple)():
+            if not row.secret:
+                continue
+            places = [(f'STORAGES["{alias}"]["OPTIONS"]["{row.name}"]', options.get(row.name))]
+            places += [(name, getattr(settings, name, None)) for name in row.settings]
+            for where, value in places:
+                if where not in seen and _literal_secrets(value):
+                    seen.add(where)
+                    messages.append(checks.Warning(
+                        f"{alias}: {where} holds a secret written into the settings file.",
+                        hint="Read it from the environment (os.environ[...]) or a secrets manager"
+                             + (f"; {cls.__name__} also reads {' or '.join(row.env)} by itself." if row.env
+                                else "."),
+                        obj=alias, id="storages.W008"))
+    return messages

@@ -1,0 +1,412 @@
+"""``manage.py checkstorages [ALIAS ...] [--json]``: one live round trip per storage alias.
+
+For each alias (all of STORAGES by default) it writes a scratch file under the storage's
+location, stats it, reads it back and compares, lists its folder, fetches ``url()`` with a
+plain HTTP client (and a presigned upload URL where the backend has one), then deletes it.
+Each step is reported ok / FAILED / skipped with its latency; a failure names its cause
+(permission denied on which action, bucket missing, TLS, DNS, unreachable, clock skew, with
+``--origin`` a missing CORS rule for direct uploads) and
+the setting to fix. The scratch file is removed even when a step fails. Exit status 1 when
+anything failed.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import posixpath
+import socket
+import ssl
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.core.management.base import BaseCommand, CommandError
+
+from storages.checks import _unsigned_urls
+
+SCRATCH_DIR = ".storages-check"
+#: A clock this far from the server's breaks signatures (S3 allows 15 minutes) and signed URL lifetimes.
+MAX_SKEW = 300
+HTTP_TIMEOUT = 20
+
+_ACTIONS = {"write": "write (upload)", "stat": "read metadata (HEAD/stat)", "read": "read (download)",
+            "list": "list", "delete": "delete", "upload_url": "presigned upload", "url": "url() fetch"}
+
+
+def now() -> float:
+    """This machine's clock (a function so a test can put it off by an hour)."""
+    return time.time()
+
+
+@dataclass
+class Step:
+    step: str
+    status: str = "ok"  # ok, failed, skipped
+    ms: float = 0.0
+    detail: str = ""
+    cause: str = ""
+    setting: str = ""
+
+
+# -- where to look, named generically from the backend's settings table -------------------------
+def _rows(storage: Any) -> list[Any]:
+    get = getattr(type(storage), "get_settings", None)
+    return list(get()) if get else []
+
+
+def _label(storage: Any, *options: str) -> str:
+    """The first of ``options`` the backend has, as every place it can be set."""
+    names = {row.name for row in _rows(storage)}
+    return next((storage._setting_label(o) for o in options if o in names), "")
+
+
+def _credential_settings(storage: Any) -> str:
+    names = [row.settings[0] if row.settings else f'OPTIONS["{row.name}"]' for row in _rows(storage) if row.secret]
+    return " / ".join(names[:4]) or "the storage's credentials"
+
+
+def _bucket_setting(storage: Any) -> str:
+    return _label(storage, "bucket_name", "azure_container", "container") or _label(
+        storage, "root_path", "location", "provider_name")
+
+
+def _endpoint_setting(storage: Any) -> str:
+    return getattr(type(storage), "endpoint_setting", "") or _label(
+        storage, "endpoint_url", "custom_endpoint", "connection_string", "host", "api_host", "location",
+        "client_options", "providers")
+
+
+def _tls_setting(storage: Any) -> str:
+    return _label(storage, "verify", "ca_certs", "tls_ca_file") or _endpoint_setting(storage)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc``, its causes and the errors SDKs keep in attributes (botocore ``kwargs['error']``, URLError reason)."""
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or any(item is s for s in seen) or len(seen) > 20:
+            continue
+        seen.append(item)
+        todo += [item.__cause__, item.__context__, getattr(item, "reason", None),
+                 (getattr(item, "kwargs", None) or {}).get("error") if isinstance(getattr(item, "kwargs", None),
+                                                                                 dict) else None]
+        todo += [a for a in getattr(item, "args", ()) if isinstance(a, BaseException)]
+    return seen
+
+
+class _Skip(Exception):
+    pass
+
+
+class _HTTPFailure(Exception):
+    def __init__(self, code: int, reason: Any, where: str) -> None:
+        super().__init__(f"HTTP {code} {reason} from {where}")
+        self.code = code
+
+
+class _Diagnosed(Exception):
+    """A failure whose setting is known where it is raised."""
+
+    def __init__(self, message: str, cause: str, setting: str) -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.setting = setting
+
+
+def diagnose(exc: BaseException, step: str, storage: Any) -> tuple[str, str]:
+    """(cause, setting to fix) for an error raised by ``step``."""
+    if isinstance(exc, _Diagnosed):
+        return exc.cause, exc.setting
+    chain = _chain(exc)
+    text = " ".join(f"{type(e).__name__}: {e}" for e in chain)
+    low = text.lower()
+    if "requesttimetooskewed" in low or "clock skew" in low or "time too skewed" in low:
+        return "the clock of this machine is off from the server's", "the system clock (NTP)"
+    if any(isinstance(e, ssl.SSLError) for e in chain) or "certificate_verify_failed" in low or "sslerror" in low:
+        return "TLS failure (certificate not trusted, or not a TLS server)", _tls_setting(storage)
+    if any(isinstance(e, socket.gaierror) for e in chain) or "nameresolutionerror" in low or (
+            "name or service not known" in low or "temporary failure in name resolution" in low):
+        return "DNS: the server's host name does not resolve", _endpoint_setting(storage)
+    if any(isinstance(e, PermissionError) for e in chain):
+        return (f"permission denied on {_ACTIONS.get(step, step)}: wrong credentials, or they lack this right",
+                _credential_settings(storage))
+    if isinstance(exc, ImproperlyConfigured) and any(w in low for w in ("does not exist", "not found", "no such",
+                                                                       "missing")):
+        return "the bucket, container or base folder does not exist", _bucket_setting(storage)
+    if isinstance(exc, FileNotFoundError) and step == "write":
+        return "the bucket, container or base folder does not exist", _bucket_setting(storage)
+    if any(isinstance(e, (ConnectionError, TimeoutError, socket.timeout)) for e in chain):
+        return "the server could not be reached", _endpoint_setting(storage)
+    if isinstance(exc, ImproperlyConfigured):
+        return "configuration", ""
+    return f"{type(exc).__name__}", ""
+
+
+def _short(message: Any, limit: int = 300) -> str:
+    text = " ".join(str(message).split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _where(url: str) -> str:
+    """A URL without its query string (signatures, SAS tokens stay out of reports)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+class LiveCheck:
+    """The round trip for one storage: ``run()`` returns its steps."""
+
+    def __init__(self, storage: Any, origin: str | None = None) -> None:
+        self.storage = storage
+        self.origin = origin
+        self.steps: list[Step] = []
+        self.leftovers: list[str] = []
+        self.server_dates: list[float] = []
+        token = uuid.uuid4().hex[:16]
+        self.name = f"{SCRATCH_DIR}/{token}.txt"
+        self.payload = f"django-storages live check {token}\n".encode() * 8
+
+    def _step(self, step: str, fn: Callable[[], str | None]) -> bool:
+        record = Step(step)
+        start = time.perf_counter()
+        try:
+            record.detail = fn() or ""
+        except _Skip as skip:
+            record.status, record.detail = "skipped", str(skip)
+        except Exception as exc:
+            record.status = "failed"
+            record.cause, record.setting = diagnose(exc, step, self.storage)
+            record.detail = _short(exc)
+        record.ms = round((time.perf_counter() - start) * 1000, 1)
+        self.steps.append(record)
+        return record.status != "failed"
+
+    def run(self) -> list[Step]:
+        try:
+            if self._step("write", self._write):
+                self._step("stat", self._stat)
+                self._step("read", self._read)
+                self._step("list", self._list)
+                self._step("url", self._url)
+                self._step("upload_url", self._upload_url)
+                self._step("cors", self._cors)
+                self._step("delete", self._delete)
+        finally:
+            self._cleanup()
+        self._clock()
+        return self.steps
+
+    # -- steps -----------------------------------------------------------------------------
+    def _write(self) -> str:
+        saved = self.storage.save(self.name, ContentFile(self.payload))
+        self.leftovers.append(saved)
+        self.name = saved
+        return f"{len(self.payload)} bytes as {saved}"
+
+    def _stat(self) -> str:
+        size = self.storage.size(self.name)
+        if size != len(self.payload):
+            raise OSError(f"size() says {size} bytes, {len(self.payload)} were written")
+        return f"{size} bytes"
+
+    def _read(self) -> str:
+        with self.storage.open(self.name, "rb") as fh:
+            data = fh.read()
+        if data != self.payload:
+            raise OSError(f"read back {len(data)} bytes that differ from the {len(self.payload)} written")
+        return "same bytes"
+
+    def _list(self) -> str:
+        folder, base = posixpath.split(self.name)
+        _, files = self.storage.listdir(folder)
+        if base not in files:
+            raise OSError(f"listdir({folder!r}) does not show {base!r}")
+        return f"{len(files)} file(s) in {folder}/"
+
+    def _fetch(self, url: str, method: str = "GET", data: bytes | None = None,
+               headers: dict[str, str] | None = None) -> bytes:
+        cafile = next((v for v in (getattr(self.storage, a, None) for a in ("ca_certs", "tls_ca_file", "verify"))
+                       if isinstance(v, str) and v), None)
+        context = ssl.create_default_context(cafile=cafile) if url.startswith("https:") else None
+        request = urllib.request.Request(url, method=method, data=data, headers=headers or {})
+        try:
+            with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT, context=context) as reply:  # noqa: S310
+                self._date(reply.headers.get("Date"))
+                return reply.read()
+        except urllib.error.HTTPError as exc:
+            self._date(exc.headers.get("Date"))
+            raise _HTTPFailure(exc.code, exc.reason, _where(url)) from None
+
+    def _date(self, header: str | None) -> None:
+        if header:
+            try:
+                self.server_dates.append(email.utils.parsedate_to_datetime(header).timestamp())
+            except (TypeError, ValueError):
+                pass
+
+    def _url(self) -> str:
+        from django.contrib.staticfiles.storage import HashedFilesMixin
+
+        if isinstance(self.storage, HashedFilesMixin):
+            # The scratch file is not in the manifest: ask for its plain URL, past the mixin.
+            url = super(HashedFilesMixin, self.storage).url(self.name)
+        else:
+            url = self.storage.url(self.name)
+        if not str(url).startswith(("http://", "https://")):
+            raise _Skip(f"url() gives {url!r}, not an HTTP URL (served by your own views or web server)")
+        try:
+            body = self._fetch(url)
+        except _HTTPFailure as failure:
+            unsigned = _unsigned_urls(self.storage)
+            if failure.code in (401, 403) and unsigned:
+                raise _Diagnosed(str(failure), f"HTTP {failure.code}: url() is unsigned but the object is private",
+                                 self.storage._setting_label(unsigned)) from None
+            where = _label(self.storage, "custom_domain", "base_url", "public_endpoint_url") or "MEDIA_URL"
+            raise _Diagnosed(str(failure), f"HTTP {failure.code}: url() does not serve the file", where) from None
+        if body != self.payload:
+            raise OSError(f"{_where(url)} answered {len(body)} bytes that differ from the file")
+        return f"GET {_where(url)} -> 200"
+
+    def _upload_url(self) -> str:
+        maker = _upload_url_maker(self.storage)
+        if maker is None:
+            raise _Skip(f"{type(self.storage).__name__} has no presigned upload URL")
+        name = posixpath.join(posixpath.dirname(self.name), f"upload-{uuid.uuid4().hex[:12]}.txt")
+        url, headers = maker(name)
+        self.leftovers.append(name)
+        try:
+            self._fetch(url, "PUT", self.payload, {"Content-Type": "text/plain", **headers})
+        except _HTTPFailure as failure:
+            raise _Diagnosed(str(failure), f"HTTP {failure.code}: the presigned upload URL was refused",
+                             _credential_settings(self.storage)) from None
+        with self.storage.open(name, "rb") as fh:
+            if fh.read() != self.payload:
+                raise OSError("the file uploaded through the presigned URL reads back different")
+        return f"PUT {_where(url)} -> stored"
+
+    def _cors(self) -> str:
+        if not self.origin:
+            raise _Skip("give --origin https://your.site to check direct uploads from a browser")
+        try:
+            from storages.direct.cors import check_cors
+        except ImportError:
+            raise _Skip("direct uploads (storages.direct) are not available in this version") from None
+        problems = check_cors(self.storage, self.origin)
+        if problems:
+            raise _Diagnosed("; ".join(problems), f"browsers on {self.origin} can't upload directly",
+                             "the CORS rules of the bucket or storage account") from None
+        return f"direct uploads from {self.origin} allowed"
+
+    def _delete(self) -> str:
+        self.storage.delete(self.name)
+        if self.storage.exists(self.name):
+            raise OSError(f"{self.name!r} still exists after delete()")
+        self.leftovers.remove(self.name)
+        return "gone"
+
+    def _cleanup(self) -> None:
+        left = []
+        for name in self.leftovers:
+            try:
+                self.storage.delete(name)
+            except FileNotFoundError:
+                pass
+            except Exception:
+                left.append(name)
+        if left:
+            self.steps.append(Step("cleanup", "failed", detail=f"could not delete {', '.join(left)}",
+                                   cause="the scratch file(s) stayed behind: delete them by hand",
+                                   setting=_credential_settings(self.storage)))
+
+    def _clock(self) -> None:
+        if not self.server_dates:
+            return
+        skew = now() - self.server_dates[-1]
+        step = Step("clock", detail=f"{skew:+.0f} s from the server's Date header")
+        if abs(skew) > MAX_SKEW:
+            step.status = "failed"
+            step.cause = f"this machine's clock is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} the " \
+                         "server's: signatures and signed URL lifetimes break"
+            step.setting = "the system clock (NTP)"
+        self.steps.append(step)
+
+
+def _upload_url_maker(storage: Any) -> Callable[[str], tuple[str, dict[str, str]]] | None:
+    """How this backend makes a presigned upload URL (None: it has none)."""
+    import inspect
+
+    try:
+        params = inspect.signature(storage.url).parameters
+    except (TypeError, ValueError):
+        return None
+    if "http_method" in params:  # S3
+        return lambda name: (storage.url(name, http_method="PUT", expire=600), {})
+    if "mode" in params and "expire" in params:  # Azure: a SAS with create + write
+        return lambda name: (storage.url(name, expire=600, mode="cw"), {"x-ms-blob-type": "BlockBlob"})
+    if type(storage).__module__.endswith(".gcloud"):
+        return lambda name: (storage.url(name, parameters={"method": "PUT", "content_type": "text/plain"}), {})
+    return None
+
+
+class Command(BaseCommand):
+    help = ("Check each storage alias (default: all of STORAGES) with one live round trip: write, stat, read, "
+            "list, url(), presigned upload, delete. Exit status 1 when a step fails.")
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("aliases", nargs="*", help="Storage aliases to check (default: every one).")
+        parser.add_argument("--json", action="store_true", help="Print one JSON document instead of text.")
+        parser.add_argument("--origin", help="Also check that the storage lets pages on this origin "
+                                             "(https://your.site) upload directly (CORS rules).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        aliases = options["aliases"] or list(storages.backends)
+        unknown = [a for a in aliases if a not in storages.backends]
+        if unknown:
+            raise CommandError(f"No storage alias {', '.join(map(repr, unknown))} in STORAGES "
+                               f"(have: {', '.join(storages.backends)})")
+        results = {}
+        for alias in aliases:
+            results[alias] = self._check(alias, options["origin"])
+            if not options["json"]:
+                self._print(alias, results[alias])
+        failed = [a for a, r in results.items() if not r["ok"]]
+        if options["json"]:
+            self.stdout.write(json.dumps({"ok": not failed, "storages": results}, indent=2))
+        else:
+            self.stdout.write(f"{len(aliases) - len(failed)} of {len(aliases)} storage(s) passed"
+                              + (f"; failed: {', '.join(failed)}" if failed else ""))
+        if failed:
+            sys.exit(1)
+
+    def _check(self, alias: str, origin: str | None = None) -> dict[str, Any]:
+        try:
+            storage = storages[alias]
+        except Exception as exc:  # the storage can't even be built
+            step = Step("configure", "failed", detail=_short(exc), cause="configuration")
+            return {"backend": storages.backends[alias].get("BACKEND", ""), "ok": False, "steps": [asdict(step)]}
+        steps = LiveCheck(storage, origin).run()
+        return {"backend": f"{type(storage).__module__}.{type(storage).__name__}",
+                "ok": all(s.status != "failed" for s in steps), "steps": [asdict(s) for s in steps]}
+
+    def _print(self, alias: str, result: dict[str, Any]) -> None:
+        style = self.style.SUCCESS if result["ok"] else self.style.ERROR
+        self.stdout.write(style(f"{alias} ({result['backend'].rsplit('.', 1)[-1]})"))
+        for step in result["steps"]:
+            status = {"ok": "ok", "failed": "FAILED", "skipped": "skipped"}[step["status"]]
+            line = f"  {step['step']:<11}{status:<8}{step['ms']:>8.0f} ms  {step['detail']}"
+            if step["status"] == "failed":
+                line += f"\n{'':13}cause: {step['cause']}"
+                if step["setting"]:
+                    line += f"\n{'':13}check: {step['setting']}"
+            self.stdout.write(line)
