@@ -84,6 +84,8 @@ def set_mtimes(root: Path, delta: float) -> None:
 
 def configure(settings, source: Path, backend: str, options: dict) -> None:
     settings.STATICFILES_DIRS = [str(source)]
+    # Only the test's own tree: installed apps ship static files too (the direct-upload widget).
+    settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.FileSystemFinder"]
     use_storages(settings, {"default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
                             "staticfiles": {"BACKEND": backend, "OPTIONS": options}})
 
