@@ -37,12 +37,12 @@ from django.utils.deconstruct import deconstructible
 
 from storages.base import BaseStorage, common_settings, join_url
 from storages.conf import MISSING, Setting
-from storages.errors import StorageError
+from storages.errors import StorageError, sdk_required
 from storages.files import TEMP_PREFIX, TEMP_SUFFIX, ObjectInfo, ReadResult, RemoteFile, UploadSpec
 from storages.hashing import b64_to_hex
 from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
 
-try:
+with sdk_required("The Apache Libcloud backend", "apache-libcloud", "libcloud"):
     import requests
     from libcloud.common.types import InvalidCredsError, LibcloudError
     from libcloud.storage.base import Object
@@ -54,10 +54,6 @@ try:
         ObjectError,
         Provider,
     )
-except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK test
-    raise ImproperlyConfigured(
-        "The Apache Libcloud backend needs apache-libcloud: pip install 'django-storages[libcloud]'"
-    ) from exc
 
 __all__ = ["LibCloudStorage", "LibCloudFile"]
 

@@ -17,19 +17,17 @@ from django.utils.deconstruct import deconstructible
 from storages import naming
 from storages.base import BaseStorage, common_settings, join_url
 from storages.conf import Setting
-from storages.errors import StorageError, translate
+from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
 from storages.legacy import AZURE_LEGACY
 from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
 
-try:
+with sdk_required("AzureStorage", "azure-storage-blob", "azure"):
     import requests
     from azure.core import MatchConditions
     from azure.core import exceptions as azure_errors
     from azure.storage.blob import BlobPrefix, BlobSasPermissions, BlobServiceClient, ContentSettings, generate_blob_sas
     from urllib3.util.retry import Retry
-except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK test (in a subprocess)
-    raise ImproperlyConfigured("AzureStorage needs azure-storage-blob: pip install 'django-storages[azure]'") from exc
 
 try:  # private, but stable since 12.0: see _unsized_stream (pyproject caps the SDK version)
     from azure.storage.blob._deserialize import deserialize_blob_stream

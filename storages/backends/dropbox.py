@@ -29,11 +29,11 @@ from django.utils.deconstruct import deconstructible
 from storages import naming
 from storages.base import BaseStorage, common_settings
 from storages.conf import MISSING, Setting
-from storages.errors import StorageError, translate
+from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
 from storages.transfer import UploadSource
 
-try:
+with sdk_required("The Dropbox backend", "the dropbox SDK", "dropbox"):
     import dropbox
     import requests
     from dropbox import files as dbx_files
@@ -47,10 +47,6 @@ try:
         PathRootError,
         RateLimitError,
     )
-except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK test
-    raise ImproperlyConfigured(
-        "The Dropbox backend needs the dropbox SDK: pip install 'django-storages[dropbox]'"
-    ) from exc
 
 __all__ = [
     "DropboxStorage",

@@ -18,13 +18,13 @@ from django.utils.deconstruct import deconstructible
 
 from storages.base import BaseStorage, common_settings, join_url
 from storages.conf import Setting
-from storages.errors import StorageError, StorageUnavailable, caused_by, translate
+from storages.errors import StorageError, StorageUnavailable, caused_by, sdk_required, translate
 from storages.files import CheckedBody, ObjectInfo, ReadResult, RemoteFile, UploadSpec
 from storages.hashing import b64_to_hex
 from storages.legacy import GCS_LEGACY
 from storages.transfer import FullReader, UploadSource
 
-try:
+with sdk_required("The Google Cloud Storage backend", "google-cloud-storage", "google"):
     import google.auth
     import requests
     import urllib3
@@ -34,10 +34,6 @@ try:
     from google.auth.credentials import AnonymousCredentials, with_scopes_if_required
     from google.auth.transport.requests import AuthorizedSession
     from google.cloud.storage import Blob, Client
-except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK test
-    raise ImproperlyConfigured(
-        "The Google Cloud Storage backend needs google-cloud-storage: pip install 'django-storages[google]'"
-    ) from exc
 try:
     from google.cloud.storage.exceptions import DataCorruption, InvalidResponse
 except ImportError:  # pragma: no cover - google-cloud-storage 2.x

@@ -22,21 +22,19 @@ from django.utils.deconstruct import deconstructible
 from storages import naming
 from storages.base import BaseStorage, common_settings, join_url
 from storages.conf import MISSING, Setting
-from storages.errors import StorageError, translate
+from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadAhead, ReadResult, RemoteFile, TranslatedBody, UploadSpec
 from storages.hashing import b64_to_hex
 from storages.legacy import S3_LEGACY, s3_create_bucket
 from storages.transfer import FullReader, UploadSource
 
-try:
+with sdk_required("The S3 backend", "boto3", "s3"):
     import boto3
     import botocore
     from boto3.exceptions import S3UploadFailedError
     from boto3.s3.transfer import TransferConfig
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, NoCredentialsError
-except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK test
-    raise ImproperlyConfigured("The S3 backend needs boto3: pip install 'django-storages[s3]'") from exc
 
 __all__ = ["S3Storage", "S3StaticStorage", "S3ManifestStaticStorage", "S3File", "default_transfer_config"]
 

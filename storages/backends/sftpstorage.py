@@ -33,18 +33,16 @@ from django.utils.deconstruct import deconstructible
 
 from storages.base import BaseStorage
 from storages.conf import Setting, setting
-from storages.errors import StorageError, translate
+from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadResult
 from storages.fileserver import Entry, FileServerFile, FileServerStorage, timestamp
 from storages.legacy import SFTP_LEGACY
 
-try:
+with sdk_required("The SFTP backend", "paramiko", "sftp"):
     import paramiko
     from paramiko.util import ClosingContextManager
 
     from storages.backends._paramiko_reader import PipelinedReader
-except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK test
-    raise ImproperlyConfigured("The SFTP backend needs paramiko: pip install 'django-storages[sftp]'") from exc
 
 logger = logging.getLogger(__name__)
 
