@@ -52,7 +52,7 @@ from storages.utils import get_available_overwrite_name
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BaseStorage", "GZIP_CONTENT_TYPES", "common_settings"]
+__all__ = ["BaseStorage", "GZIP_CONTENT_TYPES", "batches", "common_settings"]
 
 GZIP_CONTENT_TYPES = (
     "text/css",
@@ -66,6 +66,13 @@ GZIP_CONTENT_TYPES = (
 _MAX_LENGTH: contextvars.ContextVar[int | None] = contextvars.ContextVar("max_length", default=None)
 
 NAME_ATTEMPTS = 100
+_END = object()
+
+
+def batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    """``items`` in consecutive lists of at most ``size`` (a provider's batch-request limit)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def common_settings(
@@ -178,12 +185,15 @@ class BaseStorage(Storage):
                     setattr(self, attr, value)
         return value
 
-    def _per_thread(self, factory: Callable[[], Any]) -> Any:
-        """This thread's ``factory()``, made once per thread: for SDK clients that are not thread-safe."""
+    def _per_thread(self, factory: Callable[[], Any], slot: str = "value") -> Any:
+        """This thread's ``factory()`` under ``slot``, made once per thread: for SDK clients that are
+        not thread-safe (several slots: several such objects per thread)."""
         local = self._lazy("_thread_local", threading.local)
-        if not hasattr(local, "value"):
-            local.value = factory()
-        return local.value
+        value = getattr(local, slot, None)
+        if value is None:
+            value = factory()
+            setattr(local, slot, value)
+        return value
 
     def _require_positive(self, *options: str) -> None:
         """Refuse options that must be a positive number (timeouts, deadlines), naming where they are set."""
@@ -216,6 +226,13 @@ class BaseStorage(Storage):
     def _translate_error(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
         """The Python exception for a provider error (``None``: raise it unchanged)."""
         return None
+
+    def _each(self, op: str, name: str | None, items: Iterable[Any]) -> Iterator[Any]:
+        """The items of an SDK iterator (pages, chunks) that makes requests as it goes: each step
+        through ``_call``, so its errors are translated like any other request's."""
+        items = iter(items)
+        while (item := self._call(op, name, next, items, _END)) is not _END:
+            yield item
 
     def _unavailable(self, exc: BaseException, op: str, where: str | None = None) -> StorageUnavailable:
         """``StorageUnavailable`` for a server that can't be reached, naming the setting to check."""

@@ -38,6 +38,7 @@ __all__ = [
     "CheckedBody",
     "RemoteFile",
     "is_temp_name",
+    "http_range",
     "parse_mode",
     "TranslatedBody",
 ]
@@ -85,6 +86,13 @@ class UploadSpec:
 
 TEMP_PREFIX = ".~storages-"
 TEMP_SUFFIX = ".part"
+
+
+def http_range(offset: int, end: int | None = None) -> dict[str, str]:
+    """``{"Range": ...}`` for bytes ``[offset, end)`` (end exclusive, None: to the end); ``{}`` for all of it."""
+    if not offset and end is None:
+        return {}
+    return {"Range": f"bytes={offset}-{'' if end is None else end - 1}"}
 
 
 def is_temp_name(filename: str) -> bool:

@@ -141,7 +141,6 @@ class LibCloudStorage(BaseStorage):
 
     settings_table = _SETTINGS
     overwrite_option = "file_overwrite"
-    transient_attributes = ("_local",)
     #: Objects up to this size (not on disk) are uploaded in one request; larger ones stream.
     upload_threshold = 5 * 1024 * 1024
     missing_times: ClassVar[dict[str, str]] = {
@@ -197,11 +196,7 @@ class LibCloudStorage(BaseStorage):
     @property
     def driver(self) -> Any:
         """This thread's libcloud driver (created on first use)."""
-        state = self._lazy("_local", threading.local)
-        driver = getattr(state, "driver", None)
-        if driver is None:
-            driver = state.driver = self._new_driver()
-        return driver
+        return self._per_thread(self._new_driver, "driver")
 
     def _new_driver(self) -> Any:
         conf = self._provider
@@ -217,11 +212,8 @@ class LibCloudStorage(BaseStorage):
             ) from exc
 
     def _container(self) -> Any:
-        state = self._lazy("_local", threading.local)
-        container = getattr(state, "container", None)
-        if container is None:
-            container = state.container = self._call("get_container", None, self.driver.get_container, self.bucket)
-        return container
+        return self._per_thread(lambda: self._call("get_container", None, self.driver.get_container, self.bucket),
+                                "container")
 
     def _is_local(self) -> bool:
         return getattr(self.driver_class, "__name__", "") == "LocalStorageDriver"
@@ -423,12 +415,9 @@ class LibCloudStorage(BaseStorage):
         if self._is_local():  # folder by folder, not a walk of the whole container
             yield from super()._scan(prefix)
             return
-        objects = iter(self._call("list", prefix, self.driver.iterate_container_objects, self._container(),
-                                  prefix=prefix or None))
-        while True:
-            obj = self._call("list", prefix, next, objects, None)
-            if obj is None:
-                return
+        objects = self._call("list", prefix, self.driver.iterate_container_objects, self._container(),
+                             prefix=prefix or None)
+        for obj in self._each("list", prefix, objects):
             yield obj.name, self._info(obj)
 
     def _root_exists(self) -> bool:

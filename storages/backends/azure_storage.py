@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.utils.deconstruct import deconstructible
 
 from storages import naming
-from storages.base import BaseStorage, common_settings, join_url
+from storages.base import BaseStorage, batches, common_settings, join_url
 from storages.conf import Setting
 from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
@@ -384,16 +384,15 @@ class AzureStorage(BaseStorage):
                                 length=length, max_concurrency=1, decompress=False, **extra)
         info = self._info(downloader.properties, int(downloader.properties.content_range.rsplit("/", 1)[1]))
         info.hashes = {}  # a ranged GET's Content-MD5 is not the blob's
-        chunks = downloader.chunks()  # each further range is a GET: through _call for its errors
-        return ReadResult(ChunkReader(iter(lambda: self._call("read range", name, next, chunks, b""), b"")), info)
+        # each further range is a GET: through _call for its errors
+        return ReadResult(ChunkReader(self._each("read range", name, downloader.chunks())), info)
 
     def _delete(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             self._call("delete", self._name(key), self.container_client.delete_blob, key, delete_snapshots="include")
 
     def _pages(self, prefix: str, pages: Any) -> Iterator[list[Any]]:
-        while (page := self._call("list", prefix or None, next, pages, None)) is not None:
-            yield list(page)
+        return (list(page) for page in self._each("list", prefix or None, pages))
 
     def _list(self, prefix: str) -> Iterator[tuple[list[str], list[str]]]:
         pager = self.container_client.walk_blobs(name_starts_with=prefix or None, delimiter="/").by_page()
@@ -406,8 +405,7 @@ class AzureStorage(BaseStorage):
         return ((blob.name, self._info(blob)) for page in self._pages(prefix, pager) for blob in page)
 
     def _delete_many(self, keys: list[str]) -> None:
-        for start in range(0, len(keys), _BATCH):
-            batch = keys[start:start + _BATCH]
+        for batch in batches(keys, _BATCH):
             replies = self._call("delete batch", None, self.container_client.delete_blobs, *batch,
                                  delete_snapshots="include", raise_on_any_failure=False)
             for key, reply in zip(batch, replies):

@@ -27,11 +27,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
 from storages import naming
-from storages.base import BaseStorage, common_settings
+from storages.base import BaseStorage, batches, common_settings
 from storages.conf import MISSING, Setting
 from storages.errors import StorageError, sdk_required, translate
-from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
-from storages.transfer import UploadSource
+from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec, http_range
+from storages.transfer import FullReader, UploadSource
 
 with sdk_required("The Dropbox backend", "the dropbox SDK", "dropbox"):
     import dropbox
@@ -130,18 +130,6 @@ class _ResponseBody:
     def __init__(self, response: Any) -> None:
         response.raw.decode_content = True
         self.read, self.readinto, self.close = response.raw.read, response.raw.readinto, response.close
-
-
-def _read_chunk(source: UploadSource, size: int) -> bytes:
-    """Up to ``size`` bytes of the source: fewer only at its end (streams may return short reads)."""
-    parts, missing = [], size
-    while missing:
-        data = source.fileobj.read(missing)
-        if not data:
-            break
-        parts.append(data)
-        missing -= len(data)
-    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 def _tags(error: Any) -> list[str]:
@@ -360,11 +348,8 @@ class DropboxStorage(BaseStorage):
 
     def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
         # One request per call, no shared state: safe from read-ahead threads.
-        if end is not None:
-            headers: dict[str, str] | None = {"Range": f"bytes={offset}-{end - 1}"}
-        else:
-            headers = {"Range": f"bytes={offset}-"} if offset else None
-        md, response = self._api("files_download", self._name(key), self._path(key), extra_headers=headers)
+        md, response = self._api("files_download", self._name(key), self._path(key),
+                                 extra_headers=http_range(offset, end) or None)
         return ReadResult(_ResponseBody(response), self._info(md))
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
@@ -376,15 +361,15 @@ class DropboxStorage(BaseStorage):
         """
         commit = {"mode": dbx_files.WriteMode.add if spec.create_only else dbx_files.WriteMode.overwrite,
                   "autorename": False, "strict_conflict": spec.create_only}
-        path, size = self._path(spec.key), int(self.CHUNK_SIZE)
-        data = _read_chunk(source, size if source.size is None else min(size, source.size))
+        path, size, reader = self._path(spec.key), int(self.CHUNK_SIZE), FullReader(source.fileobj)
+        data = reader.read(size if source.size is None else min(size, source.size))
         if len(data) < size or source.size == size:
             self._api("files_upload", spec.name, data, path, **commit)
             return
         session = self._api("files_upload_session_start", spec.name, data).session_id
         cursor = dbx_files.UploadSessionCursor(session, len(data))
         while True:
-            data = _read_chunk(source, size)
+            data = reader.read(size)
             if len(data) < size or cursor.offset + len(data) == source.size:  # the last chunk goes with finish
                 self._api("files_upload_session_finish", spec.name, data, cursor,
                           dbx_files.CommitInfo(path, **commit))
@@ -400,8 +385,7 @@ class DropboxStorage(BaseStorage):
 
     def _delete_many(self, keys: list[str]) -> None:
         """``delete_batch`` per 1000 keys, then ``delete_batch/check`` until the job is done."""
-        for start in range(0, len(keys), _BATCH):
-            batch = keys[start:start + _BATCH]
+        for batch in batches(keys, _BATCH):
             entries = [dbx_files.DeleteArg(self._path(key)) for key in batch]
             status = self._api("files_delete_batch", None, entries)
             job_id, wait = (status.get_async_job_id() if status.is_async_job_id() else None), 0.05

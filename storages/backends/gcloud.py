@@ -16,10 +16,10 @@ from urllib.parse import quote
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
-from storages.base import BaseStorage, common_settings, join_url
+from storages.base import BaseStorage, batches, common_settings, join_url
 from storages.conf import Setting
 from storages.errors import StorageError, StorageUnavailable, caused_by, sdk_required, translate
-from storages.files import CheckedBody, ObjectInfo, ReadResult, RemoteFile, UploadSpec
+from storages.files import CheckedBody, ObjectInfo, ReadResult, RemoteFile, UploadSpec, http_range
 from storages.hashing import b64_to_hex
 from storages.legacy import GCS_LEGACY
 from storages.transfer import FullReader, UploadSource
@@ -293,9 +293,7 @@ class GoogleCloudStorage(BaseStorage):
     def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
         # Accept-Encoding: gzip keeps gzip-encoded objects as stored (no decompressive transcoding):
         # sizes, ranges and checksums then match. Thread-safe: one session per thread.
-        headers = {"Accept-Encoding": "gzip"}
-        if offset or end is not None:
-            headers["Range"] = f"bytes={offset}-{'' if end is None else end - 1}"
+        headers = {"Accept-Encoding": "gzip", **http_range(offset, end)}
         client, session, _ = self._conn()
         base = (getattr(client, "api_endpoint", None) or client._connection.API_BASE_URL).rstrip("/")
         url = f"{base}/download/storage/v1/b/{quote(self.bucket_name, safe='')}/o/{quote(key, safe='')}?alt=media"
@@ -328,8 +326,7 @@ class GoogleCloudStorage(BaseStorage):
 
     def _delete_many(self, keys: list[str]) -> None:
         """Batches of 100 deletes; one that fails (a missing key, no batch endpoint) is redone one by one."""
-        for start in range(0, len(keys), BATCH_SIZE):
-            part = keys[start:start + BATCH_SIZE]
+        for part in batches(keys, BATCH_SIZE):
             if len(part) == 1 or not self._call("delete many", None, self._batch_delete, part):
                 for key in part:
                     self._delete(key)
@@ -347,9 +344,7 @@ class GoogleCloudStorage(BaseStorage):
     def _pages(self, prefix: str, **options: Any) -> Iterator[Any]:
         found = self._call("list", prefix, self.client.list_blobs, self.bucket_name, prefix=prefix or None,
                            **self._rpc, **options)
-        pages = iter(found.pages)
-        while (page := self._call("list", prefix, next, pages, None)) is not None:
-            yield page
+        return self._each("list", prefix, found.pages)
 
     def _list(self, prefix: str) -> Iterator[tuple[list[str], list[str]]]:
         for page in self._pages(prefix, delimiter="/", fields="items(name),prefixes,nextPageToken"):

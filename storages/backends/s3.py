@@ -20,10 +20,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
 from storages import naming
-from storages.base import BaseStorage, common_settings, join_url
+from storages.base import BaseStorage, batches, common_settings, join_url
 from storages.conf import MISSING, Setting
 from storages.errors import StorageError, sdk_required, translate
-from storages.files import ObjectInfo, ReadAhead, ReadResult, RemoteFile, TranslatedBody, UploadSpec
+from storages.files import ObjectInfo, ReadAhead, ReadResult, RemoteFile, TranslatedBody, UploadSpec, http_range
 from storages.hashing import b64_to_hex
 from storages.legacy import S3_LEGACY, s3_create_bucket
 from storages.transfer import FullReader, UploadSource
@@ -133,8 +133,7 @@ class S3Storage(BaseStorage):
 
     settings_table = _SETTINGS
     legacy_settings = S3_LEGACY
-    transient_attributes = ("_client", "_public_client", "_unsigned_base", "_session", "_resources",
-                            "_unsigned_resources", "_creating")
+    transient_attributes = ("_client", "_public_client", "_unsigned_base", "_session", "_creating")
     deconstruct_exclude = ("cloudfront_signer",)
     missing_times: ClassVar[dict[str, str]] = {"created": "S3 keeps only the last-modified time of an object",
                                                "accessed": "S3 does not record access times"}
@@ -226,12 +225,12 @@ class S3Storage(BaseStorage):
             s3_create_bucket(client, self.bucket_name, self.bucket_acl, self.region_name)
         return client
 
-    def _thread_resource(self, attr: str, unsigned: bool = False) -> Any:
-        local = self._lazy(attr, threading.local)
-        if getattr(local, "resource", None) is None:
-            with self._lock:
-                local.resource = self._boto_session().resource("s3", **self._sdk_kwargs(unsigned=unsigned))
-        return local.resource
+    def _thread_resource(self, slot: str, unsigned: bool = False) -> Any:
+        def make() -> Any:
+            with self._lock:  # a boto3 session is not thread-safe
+                return self._boto_session().resource("s3", **self._sdk_kwargs(unsigned=unsigned))
+
+        return self._per_thread(make, slot)
 
     @property
     def connection(self) -> Any:
@@ -362,9 +361,7 @@ class S3Storage(BaseStorage):
     def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
         name = self._name(key)
         extra = self._sse_params(name)
-        if offset or end is not None:
-            extra["Range"] = f"bytes={offset}-{'' if end is None else end - 1}"
-        reply = self._s3("get_object", name, Key=key, **extra)
+        reply = self._s3("get_object", name, Key=key, **extra, **http_range(offset, end))
         whole = reply.get("ContentRange") or ""  # bytes a-b/size
         size = int(whole.rsplit("/", 1)[1]) if "/" in whole else reply["ContentLength"]
         return ReadResult(TranslatedBody(self, reply["Body"], name), self._info(reply, size))
@@ -399,8 +396,7 @@ class S3Storage(BaseStorage):
                 yield obj["Key"], self._info(obj, obj["Size"])
 
     def _delete_many(self, keys: list[str]) -> None:
-        for start in range(0, len(keys), 1000):
-            batch = keys[start:start + 1000]
+        for batch in batches(keys, 1000):
             delete = {"Objects": [{"Key": k} for k in batch], "Quiet": True}
             if errors := self._s3("delete_objects", batch[0], Delete=delete).get("Errors"):
                 raise StorageError(f"S3Storage could not delete {len(errors)} of {len(batch)} objects; first: "
