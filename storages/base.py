@@ -33,7 +33,7 @@ import logging
 import mimetypes
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any, ClassVar
 
 from django.conf import settings as django_settings
@@ -135,6 +135,7 @@ class BaseStorage(Storage):
         # Unset (None) stays None, so the backend's default_read_ahead applies when reading.
         if self.__dict__.get("read_ahead") is not None:
             self.read_ahead = ReadAhead.coerce(self.read_ahead, self._setting_label("read_ahead"))
+        self._check_parameters(getattr(self, "object_parameters", None) or {}, self._setting_label("object_parameters"))
         self.configure()
 
     # -- configuration -------------------------------------------------
@@ -337,8 +338,38 @@ class BaseStorage(Storage):
             logger.debug("%s upload %r bytes=%s path=%s %.1fms", type(self).__name__, spec.name, source.size,
                          bool(source.path), (time.perf_counter() - start) * 1000)
 
+    # -- upload parameters (``object_parameters`` / ``get_object_parameters()``) ----
+    #: The upload parameters that set the content type and encoding (S3: "ContentType", "ContentEncoding").
+    content_parameters: ClassVar[tuple[str, str]] = ("content_type", "content_encoding")
+    #: The upload parameter that ``default_acl`` sets when a file's parameters have none.
+    acl_parameter: ClassVar[str | None] = None
+    #: The upload parameters the backend accepts, checked before any request (None: not checked here).
+    object_parameter_keys: ClassVar[Collection[str] | None] = None
+
+    def get_object_parameters(self, name: str) -> dict[str, Any]:
+        """Upload parameters for ``name`` (``object_parameters``): override to vary them per object."""
+        return dict(getattr(self, "object_parameters", None) or {})
+
+    def _default_parameters(self) -> dict[str, Any]:
+        """Parameters every upload gets unless ``get_object_parameters()`` sets them (``default_acl``)."""
+        acl = getattr(self, "default_acl", None)
+        return {self.acl_parameter: acl} if self.acl_parameter and acl else {}
+
+    def _check_parameters(self, params: dict[str, Any], where: str) -> None:
+        keys = self.object_parameter_keys
+        if keys is not None and (unknown := sorted(set(params) - set(keys))):
+            raise ImproperlyConfigured(f"{type(self).__name__}: {where} has unknown key(s) "
+                                       f"{', '.join(map(repr, unknown))}; valid keys are {', '.join(sorted(keys))}.")
+
     def _prepare_upload(self, spec: UploadSpec) -> None:
-        """Hook: a backend may adjust the spec (e.g. parameters that set ContentEncoding)."""
+        """Content type, encoding and the other parameters of an upload, from ``get_object_parameters()``."""
+        params = self.get_object_parameters(spec.name)
+        self._check_parameters(params, f"{type(self).__name__}.get_object_parameters()")
+        params = {**self._default_parameters(), **params}
+        ctype, encoding = self.content_parameters
+        spec.content_type = params.pop(ctype, None) or spec.content_type
+        spec.content_encoding = params.pop(encoding, None) or spec.content_encoding
+        spec.params = params
 
     def _file_part_size(self) -> int | None:
         """Hook: the part size for files written through ``open(name, "wb")``."""

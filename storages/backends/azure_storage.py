@@ -179,6 +179,7 @@ class AzureStorage(BaseStorage):
     transient_attributes = ("_service", "_container", "_delegation", "_base_url")
     missing_times = {"accessed": "Azure keeps no access time unless last-access tracking is enabled"}
     endpoint_setting = "AZURE_CONNECTION_STRING (OPTIONS[\"connection_string\"])"
+    object_parameter_keys = _CONTENT_KEYS + _UPLOAD_KEYS  # get_object_parameters(): ContentSettings fields...
 
     def configure(self) -> None:
         if self.api_version:
@@ -193,7 +194,6 @@ class AzureStorage(BaseStorage):
             self.endpoint_setting = "AZURE_ACCOUNT_NAME / AZURE_ENDPOINT_SUFFIX / AZURE_SSL"
             if self.azure_ssl is False:
                 logger.warning("%s: AZURE_SSL is False: requests and URLs use plain http", type(self).__name__)
-        _check_parameters(self.object_parameters or {}, "AZURE_OBJECT_PARAMETERS")
         options = self.client_options or {}
         self.upload_part_size = int(options.get("max_block_size") or self.max_block_size)
         self.upload_threshold = int(options.get("max_single_put_size") or self.max_single_put_size
@@ -322,17 +322,8 @@ class AzureStorage(BaseStorage):
         return found or StorageError(f"{label}: {code} on {name!r}: {_first_line(exc)}")
 
     # -- primitives --------------------------------------------------------
-    def get_object_parameters(self, name: str) -> dict[str, Any]:
-        """Upload parameters for ``name`` (ContentSettings fields...): override to vary them per file."""
-        return dict(self.object_parameters or {})
-
-    def _prepare_upload(self, spec: UploadSpec) -> None:
-        params: dict[str, Any] = {"cache_control": self.cache_control} if self.cache_control else {}
-        params.update(self.get_object_parameters(spec.name))
-        _check_parameters(params, f"{type(self).__name__}.get_object_parameters()")
-        spec.content_type = params.pop("content_type", None) or spec.content_type
-        spec.content_encoding = params.pop("content_encoding", None) or spec.content_encoding
-        spec.params = params
+    def _default_parameters(self) -> dict[str, Any]:
+        return {"cache_control": self.cache_control} if self.cache_control else {}
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
         params, content = dict(spec.params), {k: spec.params[k] for k in _CONTENT_KEYS if k in spec.params}
@@ -495,12 +486,6 @@ class AzureStorage(BaseStorage):
                                 permission=BlobSasPermissions.from_string(mode), expiry=expiry, **signing,
                                 **(parameters or {}))
         return f"{join_url(base, key)}?{sas}"
-
-
-def _check_parameters(params: dict[str, Any], where: str) -> None:
-    if unknown := sorted(set(params) - set(_CONTENT_KEYS) - set(_UPLOAD_KEYS)):
-        raise ImproperlyConfigured(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; valid keys are "
-                                   f"{', '.join(_CONTENT_KEYS + _UPLOAD_KEYS)}.")
 
 
 @deconstructible

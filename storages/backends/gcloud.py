@@ -129,6 +129,7 @@ class GoogleCloudStorage(BaseStorage):
     upload_threshold = SINGLE_REQUEST_LIMIT
     endpoint_setting = 'GS_CLIENT_OPTIONS (OPTIONS["client_options"]) / STORAGE_EMULATOR_HOST'
     max_key_bytes = 1024
+    acl_parameter, object_parameter_keys = "acl", OBJECT_PARAMETERS  # get_object_parameters(): Blob properties
 
     _label = property(lambda self: type(self).__name__)
 
@@ -146,7 +147,6 @@ class GoogleCloudStorage(BaseStorage):
                                        f"positive multiple of 256 KiB ({CHUNK_MULTIPLE} bytes), got {size!r}")
         self.upload_part_size = int(size or DEFAULT_CHUNK)
         self._require_positive("connect_timeout", "read_timeout", "retry_deadline")
-        _check_parameters(self.object_parameters or {}, "GS_OBJECT_PARAMETERS", self._label)
 
     @property
     def _rpc(self) -> dict[str, Any]:  # timeouts and retry policy of every SDK call
@@ -253,19 +253,6 @@ class GoogleCloudStorage(BaseStorage):
         return found or StorageError(f"{label}: HTTP {exc.code} on {name!r}: {exc.message}")
 
     # -- primitives --------------------------------------------------------
-    def get_object_parameters(self, name: str) -> dict[str, Any]:
-        """Blob properties for the upload of ``name``: override to vary them per object."""
-        return dict(self.object_parameters or {})
-
-    def _prepare_upload(self, spec: UploadSpec) -> None:
-        params = self.get_object_parameters(spec.name)
-        _check_parameters(params, "get_object_parameters()", self._label)
-        if self.default_acl and "acl" not in params:
-            params["acl"] = self.default_acl
-        spec.content_type = params.pop("content_type", None) or spec.content_type
-        spec.content_encoding = params.pop("content_encoding", None) or spec.content_encoding
-        spec.params = params
-
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
         """The SDK's multipart (known size up to 8 MiB) or resumable upload; create-only: generation 0."""
         blob = Blob(spec.key, self.bucket, chunk_size=self.upload_part_size)
@@ -414,13 +401,6 @@ class GoogleCloudStorage(BaseStorage):
             raise ImproperlyConfigured(f"{self._label}: GS_IAM_SIGN_BLOB needs the service account's e-mail: set "
                                        "GS_SA_EMAIL (OPTIONS[\"sa_email\"])")
         return {"service_account_email": email, "access_token": credentials.token}
-
-
-def _check_parameters(params: dict[str, Any], where: str, label: str) -> None:
-    unknown = sorted(set(params) - OBJECT_PARAMETERS)
-    if unknown:
-        raise ImproperlyConfigured(f"{label}: {where} has unknown key(s) {', '.join(map(repr, unknown))}; valid "
-                                   f"keys are {', '.join(sorted(OBJECT_PARAMETERS))}")
 
 
 def _hashes(md5: str | None, crc32c: str | None) -> dict[str, str]:

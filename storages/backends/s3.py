@@ -139,6 +139,7 @@ class S3Storage(BaseStorage):
                                                "accessed": "S3 does not record access times"}
     endpoint_setting = 'AWS_S3_ENDPOINT_URL (OPTIONS["endpoint_url"])'
     max_key_bytes = 1024
+    content_parameters, acl_parameter = ("ContentType", "ContentEncoding"), "ACL"
     default_read_ahead = ReadAhead(threshold=16 * MB, part_size=4 * MB, concurrency=6)
     cloudfront_signer: Any = None
     # Storages built without __init__ (collectfasta copies attributes onto one) still get a lock.
@@ -284,20 +285,8 @@ class S3Storage(BaseStorage):
         return found or StorageError(f"S3Storage: {code} on {name!r}: {exc.response.get('Error', {}).get('Message')}")
 
     # -- uploads ---------------------------------------------------------------
-    def get_object_parameters(self, name: str) -> dict[str, Any]:
-        """Upload parameters for ``name``: override to vary them per object."""
-        return dict(self.object_parameters or {})
-
     def _sse_params(self, name: str) -> dict[str, Any]:
         return {k: v for k, v in self.get_object_parameters(name).items() if k in _SSE_C}
-
-    def _prepare_upload(self, spec: UploadSpec) -> None:
-        params = self.get_object_parameters(spec.name)
-        if self.default_acl and "ACL" not in params:
-            params["ACL"] = self.default_acl
-        spec.content_type = params.pop("ContentType", spec.content_type)
-        spec.content_encoding = params.pop("ContentEncoding", spec.content_encoding)
-        spec.params = params
 
     @staticmethod
     def _extra_args(spec: UploadSpec, encoding: bool = True) -> dict[str, Any]:
