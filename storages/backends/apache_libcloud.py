@@ -19,8 +19,6 @@ file under the name.
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import os
 import re
 import shutil
@@ -38,7 +36,7 @@ from django.utils.deconstruct import deconstructible
 from storages.base import BaseStorage, common_settings, join_url
 from storages.conf import MISSING, Setting
 from storages.errors import StorageError, sdk_required
-from storages.files import TEMP_PREFIX, TEMP_SUFFIX, ObjectInfo, ReadResult, RemoteFile, UploadSpec
+from storages.files import TEMP_PREFIX, TEMP_SUFFIX, ObjectInfo, ReadResult, RemoteFile, UploadSpec, parse_time
 from storages.hashing import b64_to_hex
 from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
 
@@ -102,19 +100,6 @@ def _driver_class(kind: Any, provider: str) -> type:
         return get_driver(getattr(Provider, kind[len(_PROVIDER_TYPE_PREFIX):]) if dotted else kind)
     except Exception as exc:
         raise ImproperlyConfigured(f"{where}: unknown storage provider type {kind!r} ({type(exc).__name__}).") from exc
-
-
-def _parse_time(value: Any) -> dt.datetime | None:
-    """A driver's timestamp (epoch seconds, RFC 1123 or ISO 8601) as an aware UTC datetime."""
-    if isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
-    parsed = value if isinstance(value, dt.datetime) or not value else None
-    for parse in (email.utils.parsedate_to_datetime, lambda t: dt.datetime.fromisoformat(t.replace("Z", "+00:00"))):
-        try:
-            parsed = parsed or parse(str(value))
-        except (TypeError, ValueError):
-            continue
-    return parsed.replace(tzinfo=parsed.tzinfo or dt.timezone.utc) if parsed else None
 
 
 def _window(chunks: Iterator[bytes], start: int, end: int | None) -> Iterator[bytes]:
@@ -270,7 +255,7 @@ class LibCloudStorage(BaseStorage):
             hashes["md5"] = b64_to_hex(extra["md5_hash"])
         elif isinstance(obj.driver, BaseS3StorageDriver) and _MD5.fullmatch(str(obj.hash or "").strip('"')):
             hashes["md5"] = str(obj.hash).strip('"')  # a single-part upload's ETag is its MD5
-        return ObjectInfo(size=int(obj.size or 0), modified=_parse_time(extra.get("last_modified",
+        return ObjectInfo(size=int(obj.size or 0), modified=parse_time(extra.get("last_modified",
                           extra.get("modify_time"))), content_type=extra.get("content_type"),
                           content_encoding=extra.get("content_encoding"), etag=obj.hash,
                           hashes={k: v for k, v in hashes.items() if v}, extra={"meta_data": obj.meta_data or {}})

@@ -16,7 +16,6 @@ files read in order); ``exists()`` / ``size()`` / ``get_modified_time()`` one
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 import warnings
@@ -30,7 +29,7 @@ from storages import naming
 from storages.base import BaseStorage, batches, common_settings
 from storages.conf import MISSING, Setting
 from storages.errors import StorageError, sdk_required, translate
-from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec, http_range
+from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec, http_range, parse_time
 from storages.transfer import FullReader, UploadSource
 
 with sdk_required("The Dropbox backend", "the dropbox SDK", "dropbox"):
@@ -319,10 +318,7 @@ class DropboxStorage(BaseStorage):
         if isinstance(md, dbx_files.FolderMetadata):
             # Dropbox folders are real: exists() is true for them, as on a disk.
             return ObjectInfo(size=0, extra={"folder": True, "id": md.id})
-        modified = md.server_modified
-        if modified is not None and modified.tzinfo is None:
-            modified = modified.replace(tzinfo=dt.timezone.utc)
-        return ObjectInfo(size=md.size, modified=modified, etag=md.rev,
+        return ObjectInfo(size=md.size, modified=parse_time(md.server_modified), etag=md.rev,
                           hashes={"dropbox": md.content_hash} if md.content_hash else {},
                           extra={"id": md.id, "content_hash": md.content_hash, "path_display": md.path_display})
 

@@ -4,7 +4,6 @@ upload; ``Client`` and ``Blob`` are looked up here when used, so ``mock.patch`` 
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import functools
 import http.client
 import logging
@@ -19,7 +18,7 @@ from django.utils.deconstruct import deconstructible
 from storages.base import BaseStorage, batches, common_settings, join_url
 from storages.conf import Setting
 from storages.errors import StorageError, StorageUnavailable, caused_by, sdk_required, translate
-from storages.files import CheckedBody, ObjectInfo, ReadResult, RemoteFile, UploadSpec, http_range
+from storages.files import CheckedBody, ObjectInfo, ReadResult, RemoteFile, UploadSpec, http_range, parse_time
 from storages.hashing import b64_to_hex
 from storages.legacy import GCS_LEGACY
 from storages.transfer import FullReader, UploadSource
@@ -419,11 +418,10 @@ def _download_info(response: Any, offset: int) -> ObjectInfo:
     total = headers.get("Content-Range", "").rpartition("/")[2]
     size = int(total) if total.isdigit() else int(headers.get("X-Goog-Stored-Content-Length") or 0) or (
         int(headers.get("Content-Length") or 0) + (offset if response.status_code == 206 else 0))
-    modified = headers.get("Last-Modified") and email.utils.parsedate_to_datetime(headers["Last-Modified"])
     encoding = headers.get("X-Goog-Stored-Content-Encoding") or headers.get("Content-Encoding")
     hashes = dict(part.strip().partition("=")[::2] for part in headers.get("X-Goog-Hash", "").split(",") if "=" in part)
     return ObjectInfo(
-        size=size, modified=modified or None, content_type=headers.get("Content-Type"),
+        size=size, modified=parse_time(headers.get("Last-Modified")), content_type=headers.get("Content-Type"),
         content_encoding=None if encoding in (None, "", "identity") else encoding,
         etag=(headers.get("ETag") or "").strip('"') or None, hashes=_hashes(hashes.get("md5"), hashes.get("crc32c")),
         extra={"generation": headers.get("X-Goog-Generation")})
