@@ -11,7 +11,7 @@ primitives over already-normalised keys:
   under ``spec.key`` through the SDK's own transfer helper; with
   ``spec.create_only`` it must be atomic and raise ``FileExistsError`` when the
   name is taken,
-* ``_delete(key)`` (missing is fine),
+* ``_delete(key)`` (a missing key: nothing, or ``FileNotFoundError``, which the core ignores),
 * ``_list(prefix)`` yielding ``(dir_prefixes, file_keys)`` pages,
 * ``_root_exists()``, ``_translate_error(exc, name, op)``, and ``url()``.
 
@@ -27,6 +27,7 @@ writes into a :class:`~storages.transfer.PipeWriter` that feeds the same
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import logging
@@ -416,7 +417,8 @@ class BaseStorage(Storage):
         snap = snapshot.active(self)
         if snap is not None and snap.defer_delete(key):
             return
-        self._delete(key)
+        with contextlib.suppress(FileNotFoundError):  # already gone: what was asked
+            self._delete(key)
         if snap is not None:
             snap.deleted([key])
 
@@ -530,7 +532,8 @@ class BaseStorage(Storage):
     def _delete_many(self, keys: list[str]) -> None:
         """Delete ``keys`` (missing ones are fine); override with the provider's batch delete."""
         for key in keys:
-            self._delete(key)
+            with contextlib.suppress(FileNotFoundError):  # already gone: what was asked
+                self._delete(key)
 
     def _copy_from(self, source: BaseStorage, source_key: str, spec: UploadSpec) -> bool:
         """Copy ``source_key`` of ``source`` to ``spec.key`` on the server; False when this pair

@@ -367,11 +367,9 @@ class LibCloudStorage(BaseStorage):
             folder = os.path.dirname(folder)
 
     def _delete(self, key: str) -> None:
-        try:
-            self._call("delete", self._name(key), self.driver.delete_object, self._object(key))
-        except FileNotFoundError:
-            # missing; or (local driver) a sibling's delete removed the emptied folder first
-            pass
+        # FileNotFoundError (ignored by the core): missing, or (local driver) a sibling's delete
+        # removed the emptied folder first
+        self._call("delete", self._name(key), self.driver.delete_object, self._object(key))
 
     def _list(self, prefix: str) -> Iterator[tuple[list[str], list[str]]]:
         if self._is_local():

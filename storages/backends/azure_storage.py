@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import time
@@ -379,8 +378,7 @@ class AzureStorage(BaseStorage):
         return ReadResult(ChunkReader(self._each("read range", name, downloader.chunks())), info)
 
     def _delete(self, key: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self._call("delete", self._name(key), self.container_client.delete_blob, key, delete_snapshots="include")
+        self._call("delete", self._name(key), self.container_client.delete_blob, key, delete_snapshots="include")
 
     def _pages(self, prefix: str, pages: Any) -> Iterator[list[Any]]:
         return (list(page) for page in self._each("list", prefix or None, pages))
@@ -401,7 +399,7 @@ class AzureStorage(BaseStorage):
                                  delete_snapshots="include", raise_on_any_failure=False)
             for key, reply in zip(batch, replies):
                 if reply.status_code not in (200, 202, 404):
-                    self._delete(key)  # one by one, for a specific error
+                    super()._delete_many([key])  # alone, for a specific error
 
     def _root_exists(self) -> bool:
         try:

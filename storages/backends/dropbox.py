@@ -374,10 +374,7 @@ class DropboxStorage(BaseStorage):
             cursor.offset += len(data)
 
     def _delete(self, key: str) -> None:
-        try:
-            self._api("files_delete_v2", self._name(key), self._path(key))
-        except FileNotFoundError:
-            pass
+        self._api("files_delete_v2", self._name(key), self._path(key))
 
     def _delete_many(self, keys: list[str]) -> None:
         """``delete_batch`` per 1000 keys, then ``delete_batch/check`` until the job is done."""

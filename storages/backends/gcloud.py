@@ -305,17 +305,13 @@ class GoogleCloudStorage(BaseStorage):
             on_error=lambda exc: self._unavailable(exc, f"the download of {name!r}")), info)
 
     def _delete(self, key: str) -> None:
-        try:
-            self._call("delete", self._name(key), self.bucket.delete_blob, key, **self._rpc)
-        except FileNotFoundError:
-            pass
+        self._call("delete", self._name(key), self.bucket.delete_blob, key, **self._rpc)
 
     def _delete_many(self, keys: list[str]) -> None:
         """Batches of 100 deletes; one that fails (a missing key, no batch endpoint) is redone one by one."""
         for part in batches(keys, BATCH_SIZE):
             if len(part) == 1 or not self._call("delete many", None, self._batch_delete, part):
-                for key in part:
-                    self._delete(key)
+                super()._delete_many(part)  # one by one
 
     def _batch_delete(self, keys: list[str]) -> bool:
         client, _, bucket = self._conn()
