@@ -512,7 +512,19 @@ class BaseStorage(Storage):
     def _list(self, prefix: str) -> Iterable[tuple[list[str], list[str]]]:
         raise NotImplementedError
 
+    #: Errors of ``_probe_root()`` that mean the root (bucket, container, folder) does not exist.
+    root_missing_errors: ClassVar[tuple[type[BaseException], ...]] = (ImproperlyConfigured,)
+
     def _root_exists(self) -> bool:
+        """Whether the storage's root exists: ``_probe_root()`` answers False, or raises one of
+        ``root_missing_errors``, when it does not."""
+        try:
+            return self._probe_root() is not False
+        except self.root_missing_errors:
+            return False
+
+    def _probe_root(self) -> Any:
+        """One request about the bucket, container or root folder (see ``_root_exists()``)."""
         raise NotImplementedError
 
     # -- optional primitives (generic defaults) ----------------------------

@@ -403,12 +403,8 @@ class LibCloudStorage(BaseStorage):
         for obj in self._each("list", prefix, objects):
             yield obj.name, self._info(obj)
 
-    def _root_exists(self) -> bool:
-        try:
-            self._container()
-        except ImproperlyConfigured:
-            return False
-        return True
+    def _probe_root(self) -> Any:
+        return self._container()
 
     def _open(self, name: str, mode: str = "rb") -> RemoteFile:
         return self.file_class(name, self, mode)

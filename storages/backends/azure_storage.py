@@ -401,11 +401,8 @@ class AzureStorage(BaseStorage):
                 if reply.status_code not in (200, 202, 404):
                     super()._delete_many([key])  # alone, for a specific error
 
-    def _root_exists(self) -> bool:
-        try:
-            return bool(self._call("container properties", None, self.container_client.get_container_properties))
-        except ImproperlyConfigured:
-            return False
+    def _probe_root(self) -> Any:
+        return self._call("container properties", None, self.container_client.get_container_properties)
 
     def _copy_from(self, source: BaseStorage, source_key: str, spec: UploadSpec) -> bool:
         # Server-side Copy Blob when ``source`` is an AzureStorage on the same account (endpoint).

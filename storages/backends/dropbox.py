@@ -158,6 +158,7 @@ class DropboxStorage(BaseStorage):
     uses_key_prefix = False  # root_path is checked in configure()
     endpoint_setting = 'DROPBOX_API_HOST (OPTIONS["api_host"]), DROPBOX_TIMEOUT'
     max_component_bytes = 255  # Dropbox refuses longer path components
+    root_missing_errors = (FileNotFoundError, NotADirectoryError)
     missing_times: ClassVar[dict[str, str]] = {
         "created": "Dropbox reports only client_modified and server_modified",
         "accessed": "Dropbox does not record access times",
@@ -420,12 +421,8 @@ class DropboxStorage(BaseStorage):
                 return
             page = self._api("files_list_folder_continue", prefix, page.cursor)
 
-    def _root_exists(self) -> bool:
-        try:
-            self._api("files_list_folder", None, self._path(self.location), limit=1)
-        except (FileNotFoundError, NotADirectoryError):
-            return False
-        return True
+    def _probe_root(self) -> Any:
+        return self._api("files_list_folder", None, self._path(self.location), limit=1)
 
     def _open(self, name: str, mode: str = "rb") -> RemoteFile:
         return self.file_class(name, self, mode)

@@ -140,6 +140,7 @@ class S3Storage(BaseStorage):
     endpoint_setting = 'AWS_S3_ENDPOINT_URL (OPTIONS["endpoint_url"])'
     max_key_bytes = 1024
     content_parameters, acl_parameter = ("ContentType", "ContentEncoding"), "ACL"
+    root_missing_errors = (FileNotFoundError, ImproperlyConfigured)
     default_read_ahead = ReadAhead(threshold=16 * MB, part_size=4 * MB, concurrency=6)
     cloudfront_signer: Any = None
     # Storages built without __init__ (collectfasta copies attributes onto one) still get a lock.
@@ -400,12 +401,8 @@ class S3Storage(BaseStorage):
                  ExtraArgs=extra or None, Config=self._transfer_for(spec))
         return True
 
-    def _root_exists(self) -> bool:
-        try:
-            self._s3("head_bucket", None)
-        except (FileNotFoundError, ImproperlyConfigured):
-            return False
-        return True
+    def _probe_root(self) -> Any:
+        return self._s3("head_bucket", None)
 
     # -- 1.14's helpers that apps call -------------------------------------------
     def _normalize_name(self, name: str) -> str:
