@@ -217,13 +217,22 @@ class BaseStorage(Storage):
         except (StorageError, ImproperlyConfigured, SuspiciousFileOperation):
             raise
         except Exception as exc:
-            new = self._translate_error(exc, name, op)
+            new = self._error_for(exc, name, op)
             if new is None or new is exc:
                 raise
             raise new from exc
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s %s %r %.1fms", type(self).__name__, op, name, (time.perf_counter() - start) * 1000)
         return result
+
+    #: SDK errors that mean the server could not be reached (or did not answer in time).
+    unreachable_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+
+    def _error_for(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
+        """``StorageUnavailable`` for one of ``unreachable_errors``, else ``_translate_error()``'s answer."""
+        if isinstance(exc, self.unreachable_errors):
+            return self._unavailable(exc, op)
+        return self._translate_error(exc, name, op)
 
     def _translate_error(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
         """The Python exception for a provider error (``None``: raise it unchanged)."""

@@ -609,4 +609,4 @@ class TranslatedBody:
         try:
             return read_into(self.body, buffer)
         except Exception as exc:
-            raise self.storage._translate_error(exc, self.name, "read") or exc from exc
+            raise self.storage._error_for(exc, self.name, "read") or exc from exc

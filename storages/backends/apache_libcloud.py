@@ -128,6 +128,8 @@ class LibCloudStorage(BaseStorage):
     overwrite_option = "file_overwrite"
     #: Objects up to this size (not on disk) are uploaded in one request; larger ones stream.
     upload_threshold = 5 * 1024 * 1024
+    unreachable_errors = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, TimeoutError,
+                          ConnectionError)
     missing_times: ClassVar[dict[str, str]] = {
         "created": "libcloud drivers report no creation time",
         "accessed": "libcloud drivers report no access time",
@@ -236,9 +238,6 @@ class LibCloudStorage(BaseStorage):
         if isinstance(exc, InvalidCredsError):
             return PermissionError(13, f"{label} was denied access to {what}; check {where}['user'] and ['key']",
                                    name)
-        if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout, TimeoutError,
-                            ConnectionError)):
-            return self._unavailable(exc, op)
         if isinstance(exc, LibcloudError):
             return StorageError(f"{label}: {type(exc).__name__}: {self._scrub(str(exc.value))[:300]} "
                                 f"while accessing {what}")

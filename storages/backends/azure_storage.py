@@ -178,6 +178,7 @@ class AzureStorage(BaseStorage):
     transient_attributes = ("_service", "_container", "_delegation", "_base_url")
     missing_times = {"accessed": "Azure keeps no access time unless last-access tracking is enabled"}
     endpoint_setting = "AZURE_CONNECTION_STRING (OPTIONS[\"connection_string\"])"
+    unreachable_errors = (azure_errors.ServiceRequestError, azure_errors.ServiceResponseError)
     object_parameter_keys = _CONTENT_KEYS + _UPLOAD_KEYS  # get_object_parameters(): ContentSettings fields...
 
     def configure(self) -> None:
@@ -297,8 +298,6 @@ class AzureStorage(BaseStorage):
     # -- errors ------------------------------------------------------------
     def _translate_error(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
         label = type(self).__name__
-        if isinstance(exc, (azure_errors.ServiceRequestError, azure_errors.ServiceResponseError)):
-            return self._unavailable(exc, op, self._endpoint_label())
         if not isinstance(exc, azure_errors.HttpResponseError):
             return None
         code = _code(exc)

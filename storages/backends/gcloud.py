@@ -128,6 +128,7 @@ class GoogleCloudStorage(BaseStorage):
     upload_threshold = SINGLE_REQUEST_LIMIT
     endpoint_setting = 'GS_CLIENT_OPTIONS (OPTIONS["client_options"]) / STORAGE_EMULATOR_HOST'
     max_key_bytes = 1024
+    unreachable_errors = _TRANSIENT + (urllib3.exceptions.HTTPError,)
     acl_parameter, object_parameter_keys = "acl", OBJECT_PARAMETERS  # get_object_parameters(): Blob properties
 
     _label = property(lambda self: type(self).__name__)
@@ -237,8 +238,6 @@ class GoogleCloudStorage(BaseStorage):
             return self._unavailable(exc.cause or exc, op, f"{self._api_endpoint()} before the retry deadline "
                                      f"(GS_RETRY_DEADLINE = {self.retry_deadline:g} s, GS_READ_TIMEOUT = "
                                      f"{self.read_timeout:g} s)")
-        if isinstance(exc, _TRANSIENT + (urllib3.exceptions.HTTPError,)):
-            return self._unavailable(exc, op)
         if isinstance(exc, DataCorruption):
             return StorageError(f"{label}: {name!r} was corrupted in transit (checksum mismatch)")
         if not isinstance(exc, api_exceptions.GoogleAPICallError):

@@ -141,6 +141,7 @@ class S3Storage(BaseStorage):
     max_key_bytes = 1024
     content_parameters, acl_parameter = ("ContentType", "ContentEncoding"), "ACL"
     root_missing_errors = (FileNotFoundError, ImproperlyConfigured)
+    unreachable_errors = (botocore.exceptions.ConnectionError, HTTPClientError)
     default_read_ahead = ReadAhead(threshold=16 * MB, part_size=4 * MB, concurrency=6)
     cloudfront_signer: Any = None
     # Storages built without __init__ (collectfasta copies attributes onto one) still get a lock.
@@ -264,8 +265,6 @@ class S3Storage(BaseStorage):
     def _translate_error(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
         if isinstance(exc, S3UploadFailedError) and isinstance(exc.__context__, ClientError):
             exc = exc.__context__  # upload_file re-raises a ClientError as text
-        if isinstance(exc, (botocore.exceptions.ConnectionError, HTTPClientError)):
-            return self._unavailable(exc, op)
         if isinstance(exc, NoCredentialsError):
             return ImproperlyConfigured('S3Storage found no AWS credentials: set AWS_S3_ACCESS_KEY_ID and AWS_S3_SECRET'
                                         '_ACCESS_KEY (OPTIONS["access_key"], ["secret_key"]), AWS_S3_SESSION_PROFILE, '
