@@ -34,6 +34,7 @@ import logging
 import mimetypes
 import threading
 import time
+import weakref
 from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any, ClassVar
 
@@ -53,7 +54,7 @@ from storages.utils import get_available_overwrite_name
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BaseStorage", "GZIP_CONTENT_TYPES", "batches", "common_settings"]
+__all__ = ["BaseStorage", "GZIP_CONTENT_TYPES", "batches", "common_settings", "name_lock"]
 
 GZIP_CONTENT_TYPES = (
     "text/css",
@@ -68,6 +69,17 @@ _MAX_LENGTH: contextvars.ContextVar[int | None] = contextvars.ContextVar("max_le
 
 NAME_ATTEMPTS = 100
 _END = object()
+
+
+_NAME_LOCKS: weakref.WeakValueDictionary[tuple[Any, ...], Any] = weakref.WeakValueDictionary()
+_NAME_LOCKS_GUARD = threading.Lock()
+
+
+def name_lock(*ident: Any) -> Any:
+    """One ``threading.Lock`` per stored name (``ident``: where and which) in this process, kept while
+    in use: where a provider has no atomic create-if-absent, this process's savers of a name take turns."""
+    with _NAME_LOCKS_GUARD:
+        return _NAME_LOCKS.setdefault(ident, threading.Lock())
 
 
 def batches(items: list[Any], size: int) -> Iterator[list[Any]]:

@@ -23,9 +23,7 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 import uuid
-import weakref
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -33,7 +31,7 @@ from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
-from storages.base import BaseStorage, common_settings, join_url
+from storages.base import BaseStorage, common_settings, join_url, name_lock
 from storages.conf import MISSING, Setting
 from storages.errors import StorageError, sdk_required
 from storages.files import TEMP_PREFIX, TEMP_SUFFIX, ObjectInfo, ReadResult, RemoteFile, UploadSpec, parse_time
@@ -77,16 +75,6 @@ _SETTINGS = (
             doc="url() = base_url + name, instead of the driver's object URL (e.g. a CDN); also settable per "
                 "provider; MEDIA_URL by default for the local driver."),
 )
-
-_KEY_LOCKS: weakref.WeakValueDictionary[tuple[Any, ...], Any] = weakref.WeakValueDictionary()
-_KEY_LOCKS_GUARD = threading.Lock()
-
-
-def _key_lock(ident: tuple[Any, ...]) -> Any:
-    """One lock per stored object in this process (create-only saves of one name take turns)."""
-    with _KEY_LOCKS_GUARD:
-        return _KEY_LOCKS.setdefault(ident, threading.Lock())
-
 
 def _driver_class(kind: Any, provider: str) -> type:
     """The driver class for a ``type``: a Provider constant or 'libcloud.storage.types.Provider.X'."""
@@ -292,8 +280,8 @@ class LibCloudStorage(BaseStorage):
             # libcloud has no create-if-absent: this process's savers of a name take
             # turns, and each checks the name is still free.
             conf = self._provider
-            lock = _key_lock((str(conf["type"]), conf.get("host"), conf.get("port"), conf.get("user"),
-                              self.bucket, spec.key))
+            lock = name_lock(str(conf["type"]), conf.get("host"), conf.get("port"), conf.get("user"), self.bucket,
+                             spec.key)
             if not lock.acquire(timeout=float(conf.get("timeout") or _DEFAULT_TIMEOUT) * 5):
                 raise FileExistsError(17, f"{type(self).__name__}: {spec.name!r} is being saved by another "
                                           "thread", spec.name)
