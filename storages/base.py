@@ -54,7 +54,7 @@ from storages.utils import get_available_overwrite_name
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BaseStorage", "GZIP_CONTENT_TYPES", "batches", "common_settings", "name_lock"]
+__all__ = ["BaseStorage", "GZIP_CONTENT_TYPES", "batches", "common_settings", "name_lock", "poll"]
 
 GZIP_CONTENT_TYPES = (
     "text/css",
@@ -80,6 +80,17 @@ def name_lock(*ident: Any) -> Any:
     in use: where a provider has no atomic create-if-absent, this process's savers of a name take turns."""
     with _NAME_LOCKS_GUARD:
         return _NAME_LOCKS.setdefault(ident, threading.Lock())
+
+
+def poll(check: Callable[[], Any], done: Callable[[Any], bool], *, wait: float = 0.05, most: float = 2.0,
+         limit: float | None = None) -> Any:
+    """``check()`` until ``done(result)`` (a provider's asynchronous job): ``wait`` seconds between tries,
+    doubling up to ``most``; after ``limit`` seconds the last result is returned as it is."""
+    deadline = None if limit is None else time.monotonic() + limit
+    while not done(result := check()) and (deadline is None or time.monotonic() < deadline):
+        time.sleep(wait)
+        wait = min(wait * 2, most)
+    return result
 
 
 def batches(items: list[Any], size: int) -> Iterator[list[Any]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 import warnings
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -14,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.utils.deconstruct import deconstructible
 
 from storages import naming
-from storages.base import BaseStorage, batches, common_settings, join_url
+from storages.base import BaseStorage, batches, common_settings, join_url, poll
 from storages.conf import Setting
 from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
@@ -415,10 +414,9 @@ class AzureStorage(BaseStorage):
         blob = self.container_client.get_blob_client(spec.key)
         condition = {"match_condition": MatchConditions.IfMissing} if spec.create_only else {}
         self._call("copy", spec.name, blob.start_copy_from_url, url, requires_sync=None, **condition)
-        for _ in range(3000):  # Copy Blob is asynchronous on Azure: wait (up to 10 min) for its end
-            if (copy := self._call("copy status", spec.name, blob.get_blob_properties).copy).status != "pending":
-                break
-            time.sleep(0.2)
+        # Copy Blob is asynchronous on Azure: wait (up to 10 min) for its end
+        copy = poll(lambda: self._call("copy status", spec.name, blob.get_blob_properties).copy,
+                    lambda copy: copy.status != "pending", wait=0.2, most=0.2, limit=600)
         if copy.status not in (None, "success"):
             raise StorageError(f"{type(self).__name__}: copy to {spec.name!r} ended {copy.status}: "
                                f"{copy.status_description}")

@@ -16,8 +16,8 @@ files read in order); ``exists()`` / ``size()`` / ``get_modified_time()`` one
 
 from __future__ import annotations
 
+import functools
 import threading
-import time
 import warnings
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -26,7 +26,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
 from storages import naming
-from storages.base import BaseStorage, batches, common_settings
+from storages.base import BaseStorage, batches, common_settings, poll
 from storages.conf import MISSING, Setting
 from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec, http_range, parse_time
@@ -382,13 +382,9 @@ class DropboxStorage(BaseStorage):
         for batch in batches(keys, _BATCH):
             entries = [dbx_files.DeleteArg(self._path(key)) for key in batch]
             status = self._api("files_delete_batch", None, entries)
-            job_id, wait = (status.get_async_job_id() if status.is_async_job_id() else None), 0.05
-            while job_id is not None:
-                status = self._api("files_delete_batch_check", None, job_id)
-                if not status.is_in_progress():
-                    break
-                time.sleep(wait)
-                wait = min(wait * 2, 2.0)
+            if status.is_async_job_id():
+                check = functools.partial(self._api, "files_delete_batch_check", None, status.get_async_job_id())
+                status = poll(check, lambda s: not s.is_in_progress())
             if not status.is_complete():
                 raise DropboxStorageException(f"{type(self).__name__}: delete_batch failed ({_tags(status)})")
             for key, entry in zip(batch, status.get_complete().entries):
