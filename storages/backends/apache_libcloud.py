@@ -1,20 +1,9 @@
 """Any Apache Libcloud storage driver (S3 and S3-compatible, Azure, GCS, local folders...).
 
-The provider comes from ``LIBCLOUD_PROVIDERS[provider_name]``. Requests per
-operation depend on the driver; with the S3 driver: ``exists()`` / ``size()``
-two HEADs (libcloud checks the bucket before each object lookup);
-``open()`` + ``read()`` those two HEADs and one GET (ranged GETs after
-``seek()`` and for the parallel read-ahead of large files); ``save()`` one PUT
-up to 5 MiB or from a file on disk (``upload_object``), else libcloud's
-multipart upload fed in 1 MiB reads (initiate, one part per 5 MiB, complete);
-overwrite off adds one object lookup under a per-name lock; ``listdir()`` /
-``scan()`` one listing per 1000 objects under the prefix; ``url()`` none
-(presigned locally, after one bucket check per thread).
-
-The local driver is a folder: reads, listings and writes use the files
-directly (a write goes to a hidden temporary file that is renamed into place,
-or hard-linked for a create-only save), so a cut upload never leaves half a
-file under the name.
+The provider comes from ``LIBCLOUD_PROVIDERS[provider_name]``. The local driver is a folder:
+reads, listings and writes use the files directly (a write goes to a hidden temporary file that
+is renamed into place, or hard-linked for a create-only save), so a cut upload never leaves half
+a file under the name. Requests per operation: docs/backends/apache_libcloud.rst.
 """
 
 from __future__ import annotations

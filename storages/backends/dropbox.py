@@ -1,17 +1,8 @@
 """Dropbox through the official SDK (API v2).
 
-Requests per operation: ``save()`` one ``files/upload`` up to ``CHUNK_SIZE``
-(4 MiB), else an upload session (``start``, one ``append_v2`` per 4 MiB,
-``finish`` with the last chunk), reading the content in 4 MiB chunks; overwrite
-off adds the ``get_metadata`` of Django's name check and uploads in ``add``
-mode without autorename, so a name taken meanwhile is a conflict and the core
-retries under a new name. ``open()`` + ``read()`` one ``files/download``
-(streamed; a ``Range`` request after ``seek()``, parallel ranges for large
-files read in order); ``exists()`` / ``size()`` / ``get_modified_time()`` one
-``get_metadata``; ``url()`` one ``get_temporary_link``; ``listdir()`` one
-``list_folder`` plus one ``list_folder/continue`` per further page;
-``scan()`` the same, recursive; ``delete_many()`` one ``delete_batch`` (+ its
-``check``) per 1000 names.
+``save()`` is one ``files/upload`` up to ``CHUNK_SIZE`` (4 MiB), else an upload session; with
+overwrite off it uploads in ``add`` mode without autorename, so a name taken meanwhile is a
+conflict and the core retries under a new name. Requests per operation: docs/backends/dropbox.rst.
 """
 
 from __future__ import annotations

@@ -2,12 +2,8 @@
 
 ``FTP_STORAGE_LOCATION = "ftp://user:password@host:port/path"``; ``aftp://`` is active mode, ``ftps://``
 explicit TLS on control and data connections. Percent-encode ``@ : /`` in the user and password.
-
-Commands: ``exists()`` / ``size()`` one ``MLST`` (else ``SIZE`` + ``MDTM``); ``open()`` the same, then
-``PASV`` + ``RETR`` (``REST`` after a seek); ``save()`` ftplib's ``storbinary`` into a hidden temporary
-name, then ``RNFR`` + ``RNTO`` (overwrite off: an ``MLST`` check just before); ``delete()`` one ``DELE``;
-``listdir()`` ``PASV`` + ``MLSD`` (or ``LIST``). FTP has no atomic create-if-absent: inside one process
-the check and the rename are serialised, but two processes saving one name at once can both succeed.
+FTP has no atomic create-if-absent: inside one process the check and the rename are serialised,
+but two processes saving one name at once can both succeed. Commands per operation: docs/backends/ftp.rst.
 """
 
 from __future__ import annotations

@@ -1,18 +1,9 @@
 """Files on an SSH server over SFTP, through paramiko.
 
-Requests per operation (SFTP round trips): ``exists()`` / ``size()`` /
-``get_*_time()`` one STAT; ``open()`` one STAT, then on the first read an OPEN
-and pipelined READs (64 of 32 KiB in flight), the handle closed at the end of the file;
-``save()`` paramiko's ``putfo`` into a hidden temporary name (OPEN, pipelined
-WRITEs, CLOSE), then a ``posix-rename`` into place (overwrite off: an
-exclusive create of the final name first); ``delete()`` one REMOVE;
-``listdir()`` one directory read.
-
-Connections: SFTP sessions are pooled per storage (:mod:`storages.pool`). A
-session is one SFTP channel; up to eight share one SSH connection (OpenSSH
-allows ten by default), so 32 threads cost four SSH handshakes, not 32.
-``storage.sftp`` is a paramiko ``SFTPClient`` for the calling thread;
-``storage.close()`` (or ``with SFTPStorage() as storage:``) closes everything.
+SFTP sessions are pooled per storage (:mod:`storages.pool`); up to eight channels share one SSH
+connection. ``storage.sftp`` is a paramiko ``SFTPClient`` for the calling thread;
+``storage.close()`` (or ``with SFTPStorage() as storage:``) closes everything. Requests per
+operation, connections and threads: docs/backends/sftp.rst.
 """
 
 from __future__ import annotations
