@@ -279,6 +279,14 @@ class BaseStorage(Storage):
     def _endpoint_label(self) -> str:
         return "its server"
 
+    def _scrub(self, text: str) -> str:
+        """``text`` (say, an SDK's error message) with the value of every secret option replaced by ***."""
+        for s in self.get_settings():
+            value = getattr(self, s.name, None) if s.secret else None
+            if isinstance(value, str) and value:
+                text = text.replace(value, "***")
+        return text
+
     # -- names -------------------------------------------------------------
     #: Provider limits on names, checked before any request (None: no known limit).
     max_key_bytes: ClassVar[int | None] = None

@@ -263,11 +263,6 @@ class DropboxStorage(BaseStorage):
             return DropboxStorageException(f"{label}: {type(exc).__name__} during {op}")
         return None
 
-    def _scrub(self, text: str) -> str:
-        for secret in filter(None, (self.oauth2_access_token, self.oauth2_refresh_token, self.app_secret)):
-            text = text.replace(str(secret), "***")
-        return text
-
     def _auth_error(self, exc: AuthError, name: str | None) -> BaseException:
         tag = getattr(exc.error, "_tag", None) or "auth_error"
         if self.oauth2_refresh_token:
