@@ -13,7 +13,13 @@ primitives over already-normalised keys:
   name is taken,
 * ``_delete(key)`` (a missing key: nothing, or ``FileNotFoundError``, which the core ignores),
 * ``_list(prefix)`` yielding ``(dir_prefixes, file_keys)`` pages,
-* ``_root_exists()``, ``_translate_error(exc, name, op)``, and ``url()``.
+* ``_probe_root()`` (or ``_root_exists()``), ``_translate_error(exc, name, op)``, and ``url()``.
+
+The plumbing they share lives here once: ``_call()`` (timing, DEBUG line, errors through
+``unreachable_errors`` and ``_translate_error``), ``_each()`` (an SDK iterator's requests through
+``_call``), ``_lazy()`` / ``_per_thread()`` clients, upload parameters (``get_object_parameters()``,
+``content_parameters``, ``acl_parameter``, ``object_parameter_keys``), ``_scrub()``, and the
+helpers ``batches()``, ``poll()`` and ``name_lock()``.
 
 Optional primitives with generic defaults, overridden where the provider does
 better: ``_scan(prefix)`` (every object below a prefix with its info, in as few
@@ -138,6 +144,8 @@ class BaseStorage(Storage):
     legacy_settings: ClassVar[tuple[Legacy, ...]] = ()
     #: Name of the boolean option that turns overwriting on.
     overwrite_option: ClassVar[str | None] = "file_overwrite"
+    #: Secret keys inside dict options (e.g. SFTP's ``params``), kept out of ``deconstruct()``.
+    secret_option_keys: ClassVar[dict[str, Collection[str]]] = {}
     #: Attributes holding connections: dropped when pickled, rebuilt lazily.
     transient_attributes: ClassVar[tuple[str, ...]] = ()
     file_class: ClassVar[type[RemoteFile]] = RemoteFile
@@ -636,7 +644,14 @@ def _set_constructor_args(self: BaseStorage, value: tuple[tuple[Any, ...], dict[
     hidden = {s.name for s in cls.get_settings() if s.secret} | set(getattr(cls, "deconstruct_exclude", ()))
     if getattr(cls, "positional_args_are_secret", False):
         args = ()
-    self.__dict__["_safe_constructor_args"] = (args, {k: v for k, v in kwargs.items() if k not in hidden})
+    safe = {}
+    for option, val in kwargs.items():
+        if option in hidden:
+            continue
+        if isinstance(val, dict) and option in cls.secret_option_keys:  # a dict option holding secrets
+            val = {k: v for k, v in val.items() if k not in cls.secret_option_keys[option]}
+        safe[option] = val
+    self.__dict__["_safe_constructor_args"] = (args, safe)
 
 
 BaseStorage._constructor_args = property(_get_constructor_args, _set_constructor_args)  # type: ignore[attr-defined]

@@ -22,7 +22,6 @@ from typing import Any, ClassVar
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
-from storages.base import BaseStorage
 from storages.conf import Setting, setting
 from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadResult
@@ -137,6 +136,7 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
     missing_times: ClassVar[dict[str, str]] = {"created": "SFTP servers report no creation time"}
     endpoint_setting = 'SFTP_STORAGE_HOST, the port and timeout in SFTP_STORAGE_PARAMS'
     root_setting = 'SFTP_STORAGE_ROOT (OPTIONS["root_path"])'
+    secret_option_keys = {"params": SECRET_PARAMS}  # passwords and key objects stay out of migrations
 
     def configure(self) -> None:
         if self.unknown_host not in UNKNOWN_HOST_CHOICES:
@@ -152,17 +152,6 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
 
     def __repr__(self) -> str:
         return f"<SFTPStorage host={self.host!r} root_path={self.root_path!r}>"
-
-    def _set_constructor_args(self, value: tuple[tuple[Any, ...], dict[str, Any]]) -> None:
-        # Keep passwords and key objects in SFTP_STORAGE_PARAMS out of migrations.
-        args, kwargs = value
-        params = kwargs.get("params")
-        if isinstance(params, dict):
-            kwargs = {**kwargs, "params": {k: v for k, v in params.items() if k not in SECRET_PARAMS}}
-        BaseStorage._constructor_args.fset(self, (args, kwargs))  # type: ignore[attr-defined]
-
-    _constructor_args = property(BaseStorage._constructor_args.fget,  # type: ignore[attr-defined]
-                                 _set_constructor_args)
 
     # -- connections -------------------------------------------------------
     @property
