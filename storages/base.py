@@ -11,9 +11,15 @@ primitives over already-normalised keys:
   under ``spec.key`` through the SDK's own transfer helper; with
   ``spec.create_only`` it must be atomic and raise ``FileExistsError`` when the
   name is taken,
-* ``_delete(key)`` (missing is fine),
+* ``_delete(key)`` (a missing key: nothing, or ``FileNotFoundError``, which the core ignores),
 * ``_list(prefix)`` yielding ``(dir_prefixes, file_keys)`` pages,
-* ``_root_exists()``, ``_translate_error(exc, name, op)``, and ``url()``.
+* ``_probe_root()`` (or ``_root_exists()``), ``_translate_error(exc, name, op)``, and ``url()``.
+
+The plumbing they share lives here once: ``_call()`` (timing, DEBUG line, errors through
+``unreachable_errors`` and ``_translate_error``), ``_each()`` (an SDK iterator's requests through
+``_call``), ``_lazy()`` / ``_per_thread()`` clients, upload parameters (``get_object_parameters()``,
+``content_parameters``, ``acl_parameter``, ``object_parameter_keys``), ``_scrub()``, and the
+helpers ``batches()``, ``poll()`` and ``name_lock()``.
 
 Optional primitives with generic defaults, overridden where the provider does
 better: ``_scan(prefix)`` (every object below a prefix with its info, in as few
@@ -27,13 +33,15 @@ writes into a :class:`~storages.transfer.PipeWriter` that feeds the same
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import logging
 import mimetypes
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+import weakref
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any, ClassVar
 
 from django.conf import settings as django_settings
@@ -52,7 +60,7 @@ from storages.utils import get_available_overwrite_name
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["BaseStorage", "GZIP_CONTENT_TYPES", "common_settings"]
+__all__ = ["BaseStorage", "GZIP_CONTENT_TYPES", "batches", "common_settings", "name_lock", "poll"]
 
 GZIP_CONTENT_TYPES = (
     "text/css",
@@ -66,6 +74,35 @@ GZIP_CONTENT_TYPES = (
 _MAX_LENGTH: contextvars.ContextVar[int | None] = contextvars.ContextVar("max_length", default=None)
 
 NAME_ATTEMPTS = 100
+_END = object()
+
+
+_NAME_LOCKS: weakref.WeakValueDictionary[tuple[Any, ...], Any] = weakref.WeakValueDictionary()
+_NAME_LOCKS_GUARD = threading.Lock()
+
+
+def name_lock(*ident: Any) -> Any:
+    """One ``threading.Lock`` per stored name (``ident``: where and which) in this process, kept while
+    in use: where a provider has no atomic create-if-absent, this process's savers of a name take turns."""
+    with _NAME_LOCKS_GUARD:
+        return _NAME_LOCKS.setdefault(ident, threading.Lock())
+
+
+def poll(check: Callable[[], Any], done: Callable[[Any], bool], *, wait: float = 0.05, most: float = 2.0,
+         limit: float | None = None) -> Any:
+    """``check()`` until ``done(result)`` (a provider's asynchronous job): ``wait`` seconds between tries,
+    doubling up to ``most``; after ``limit`` seconds the last result is returned as it is."""
+    deadline = None if limit is None else time.monotonic() + limit
+    while not done(result := check()) and (deadline is None or time.monotonic() < deadline):
+        time.sleep(wait)
+        wait = min(wait * 2, most)
+    return result
+
+
+def batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    """``items`` in consecutive lists of at most ``size`` (a provider's batch-request limit)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def common_settings(
@@ -107,6 +144,8 @@ class BaseStorage(Storage):
     legacy_settings: ClassVar[tuple[Legacy, ...]] = ()
     #: Name of the boolean option that turns overwriting on.
     overwrite_option: ClassVar[str | None] = "file_overwrite"
+    #: Secret keys inside dict options (e.g. SFTP's ``params``), kept out of ``deconstruct()``.
+    secret_option_keys: ClassVar[dict[str, Collection[str]]] = {}
     #: Attributes holding connections: dropped when pickled, rebuilt lazily.
     transient_attributes: ClassVar[tuple[str, ...]] = ()
     file_class: ClassVar[type[RemoteFile]] = RemoteFile
@@ -128,6 +167,7 @@ class BaseStorage(Storage):
         # Unset (None) stays None, so the backend's default_read_ahead applies when reading.
         if self.__dict__.get("read_ahead") is not None:
             self.read_ahead = ReadAhead.coerce(self.read_ahead, self._setting_label("read_ahead"))
+        self._check_parameters(getattr(self, "object_parameters", None) or {}, self._setting_label("object_parameters"))
         self.configure()
 
     # -- configuration -------------------------------------------------
@@ -178,12 +218,15 @@ class BaseStorage(Storage):
                     setattr(self, attr, value)
         return value
 
-    def _per_thread(self, factory: Callable[[], Any]) -> Any:
-        """This thread's ``factory()``, made once per thread: for SDK clients that are not thread-safe."""
+    def _per_thread(self, factory: Callable[[], Any], slot: str = "value") -> Any:
+        """This thread's ``factory()`` under ``slot``, made once per thread: for SDK clients that are
+        not thread-safe (several slots: several such objects per thread)."""
         local = self._lazy("_thread_local", threading.local)
-        if not hasattr(local, "value"):
-            local.value = factory()
-        return local.value
+        value = getattr(local, slot, None)
+        if value is None:
+            value = factory()
+            setattr(local, slot, value)
+        return value
 
     def _require_positive(self, *options: str) -> None:
         """Refuse options that must be a positive number (timeouts, deadlines), naming where they are set."""
@@ -205,7 +248,7 @@ class BaseStorage(Storage):
         except (StorageError, ImproperlyConfigured, SuspiciousFileOperation):
             raise
         except Exception as exc:
-            new = self._translate_error(exc, name, op)
+            new = self._error_for(exc, name, op)
             if new is None or new is exc:
                 raise
             raise new from exc
@@ -213,9 +256,25 @@ class BaseStorage(Storage):
             logger.debug("%s %s %r %.1fms", type(self).__name__, op, name, (time.perf_counter() - start) * 1000)
         return result
 
+    #: SDK errors that mean the server could not be reached (or did not answer in time).
+    unreachable_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+
+    def _error_for(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
+        """``StorageUnavailable`` for one of ``unreachable_errors``, else ``_translate_error()``'s answer."""
+        if isinstance(exc, self.unreachable_errors):
+            return self._unavailable(exc, op)
+        return self._translate_error(exc, name, op)
+
     def _translate_error(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
         """The Python exception for a provider error (``None``: raise it unchanged)."""
         return None
+
+    def _each(self, op: str, name: str | None, items: Iterable[Any]) -> Iterator[Any]:
+        """The items of an SDK iterator (pages, chunks) that makes requests as it goes: each step
+        through ``_call``, so its errors are translated like any other request's."""
+        items = iter(items)
+        while (item := self._call(op, name, next, items, _END)) is not _END:
+            yield item
 
     def _unavailable(self, exc: BaseException, op: str, where: str | None = None) -> StorageUnavailable:
         """``StorageUnavailable`` for a server that can't be reached, naming the setting to check."""
@@ -227,6 +286,14 @@ class BaseStorage(Storage):
 
     def _endpoint_label(self) -> str:
         return "its server"
+
+    def _scrub(self, text: str) -> str:
+        """``text`` (say, an SDK's error message) with the value of every secret option replaced by ***."""
+        for s in self.get_settings():
+            value = getattr(self, s.name, None) if s.secret else None
+            if isinstance(value, str) and value:
+                text = text.replace(value, "***")
+        return text
 
     # -- names -------------------------------------------------------------
     #: Provider limits on names, checked before any request (None: no known limit).
@@ -320,8 +387,38 @@ class BaseStorage(Storage):
             logger.debug("%s upload %r bytes=%s path=%s %.1fms", type(self).__name__, spec.name, source.size,
                          bool(source.path), (time.perf_counter() - start) * 1000)
 
+    # -- upload parameters (``object_parameters`` / ``get_object_parameters()``) ----
+    #: The upload parameters that set the content type and encoding (S3: "ContentType", "ContentEncoding").
+    content_parameters: ClassVar[tuple[str, str]] = ("content_type", "content_encoding")
+    #: The upload parameter that ``default_acl`` sets when a file's parameters have none.
+    acl_parameter: ClassVar[str | None] = None
+    #: The upload parameters the backend accepts, checked before any request (None: not checked here).
+    object_parameter_keys: ClassVar[Collection[str] | None] = None
+
+    def get_object_parameters(self, name: str) -> dict[str, Any]:
+        """Upload parameters for ``name`` (``object_parameters``): override to vary them per object."""
+        return dict(getattr(self, "object_parameters", None) or {})
+
+    def _default_parameters(self) -> dict[str, Any]:
+        """Parameters every upload gets unless ``get_object_parameters()`` sets them (``default_acl``)."""
+        acl = getattr(self, "default_acl", None)
+        return {self.acl_parameter: acl} if self.acl_parameter and acl else {}
+
+    def _check_parameters(self, params: dict[str, Any], where: str) -> None:
+        keys = self.object_parameter_keys
+        if keys is not None and (unknown := sorted(set(params) - set(keys))):
+            raise ImproperlyConfigured(f"{type(self).__name__}: {where} has unknown key(s) "
+                                       f"{', '.join(map(repr, unknown))}; valid keys are {', '.join(sorted(keys))}.")
+
     def _prepare_upload(self, spec: UploadSpec) -> None:
-        """Hook: a backend may adjust the spec (e.g. parameters that set ContentEncoding)."""
+        """Content type, encoding and the other parameters of an upload, from ``get_object_parameters()``."""
+        params = self.get_object_parameters(spec.name)
+        self._check_parameters(params, f"{type(self).__name__}.get_object_parameters()")
+        params = {**self._default_parameters(), **params}
+        ctype, encoding = self.content_parameters
+        spec.content_type = params.pop(ctype, None) or spec.content_type
+        spec.content_encoding = params.pop(encoding, None) or spec.content_encoding
+        spec.params = params
 
     def _file_part_size(self) -> int | None:
         """Hook: the part size for files written through ``open(name, "wb")``."""
@@ -368,7 +465,8 @@ class BaseStorage(Storage):
         snap = snapshot.active(self)
         if snap is not None and snap.defer_delete(key):
             return
-        self._delete(key)
+        with contextlib.suppress(FileNotFoundError):  # already gone: what was asked
+            self._delete(key)
         if snap is not None:
             snap.deleted([key])
 
@@ -462,7 +560,19 @@ class BaseStorage(Storage):
     def _list(self, prefix: str) -> Iterable[tuple[list[str], list[str]]]:
         raise NotImplementedError
 
+    #: Errors of ``_probe_root()`` that mean the root (bucket, container, folder) does not exist.
+    root_missing_errors: ClassVar[tuple[type[BaseException], ...]] = (ImproperlyConfigured,)
+
     def _root_exists(self) -> bool:
+        """Whether the storage's root exists: ``_probe_root()`` answers False, or raises one of
+        ``root_missing_errors``, when it does not."""
+        try:
+            return self._probe_root() is not False
+        except self.root_missing_errors:
+            return False
+
+    def _probe_root(self) -> Any:
+        """One request about the bucket, container or root folder (see ``_root_exists()``)."""
         raise NotImplementedError
 
     # -- optional primitives (generic defaults) ----------------------------
@@ -482,7 +592,8 @@ class BaseStorage(Storage):
     def _delete_many(self, keys: list[str]) -> None:
         """Delete ``keys`` (missing ones are fine); override with the provider's batch delete."""
         for key in keys:
-            self._delete(key)
+            with contextlib.suppress(FileNotFoundError):  # already gone: what was asked
+                self._delete(key)
 
     def _copy_from(self, source: BaseStorage, source_key: str, spec: UploadSpec) -> bool:
         """Copy ``source_key`` of ``source`` to ``spec.key`` on the server; False when this pair
@@ -533,7 +644,14 @@ def _set_constructor_args(self: BaseStorage, value: tuple[tuple[Any, ...], dict[
     hidden = {s.name for s in cls.get_settings() if s.secret} | set(getattr(cls, "deconstruct_exclude", ()))
     if getattr(cls, "positional_args_are_secret", False):
         args = ()
-    self.__dict__["_safe_constructor_args"] = (args, {k: v for k, v in kwargs.items() if k not in hidden})
+    safe = {}
+    for option, val in kwargs.items():
+        if option in hidden:
+            continue
+        if isinstance(val, dict) and option in cls.secret_option_keys:  # a dict option holding secrets
+            val = {k: v for k, v in val.items() if k not in cls.secret_option_keys[option]}
+        safe[option] = val
+    self.__dict__["_safe_constructor_args"] = (args, safe)
 
 
 BaseStorage._constructor_args = property(_get_constructor_args, _set_constructor_args)  # type: ignore[attr-defined]

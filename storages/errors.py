@@ -7,7 +7,8 @@ attached as ``__cause__``. Messages never contain credentials.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -16,6 +17,7 @@ __all__ = [
     "StorageUnavailable",
     "translate",
     "caused_by",
+    "sdk_required",
 ]
 
 
@@ -74,3 +76,12 @@ def caused_by(exc: BaseException, kind: type[BaseException] | tuple[type[BaseExc
             return True
         todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
     return False
+
+
+@contextlib.contextmanager
+def sdk_required(backend: str, package: str, extra: str) -> Iterator[None]:
+    """Wrap a backend's SDK imports: a missing SDK is an ImproperlyConfigured naming the extra to install."""
+    try:
+        yield
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"{backend} needs {package}: pip install 'django-storages[{extra}]'") from exc

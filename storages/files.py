@@ -15,6 +15,7 @@ without waste, parallel read-ahead, pickling and upload-on-close, in bounded mem
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import io
 import logging
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ __all__ = [
     "CheckedBody",
     "RemoteFile",
     "is_temp_name",
+    "http_range",
+    "parse_time",
     "parse_mode",
     "TranslatedBody",
 ]
@@ -85,6 +88,29 @@ class UploadSpec:
 
 TEMP_PREFIX = ".~storages-"
 TEMP_SUFFIX = ".part"
+
+
+def parse_time(value: Any) -> dt.datetime | None:
+    """A provider's timestamp as an aware datetime (naive ones are UTC): a datetime, POSIX seconds,
+    or text in RFC 1123 (HTTP headers), ISO 8601 or FTP's YYYYMMDDHHMMSS[.sss]; None if it is none of them."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+    parsed = value if isinstance(value, dt.datetime) else None
+    text = str(value or "").strip()
+    for parse in (lambda t: dt.datetime.strptime(t[:14], "%Y%m%d%H%M%S") if t[:14].isdigit() else None,
+                  email.utils.parsedate_to_datetime, lambda t: dt.datetime.fromisoformat(t.replace("Z", "+00:00"))):
+        try:
+            parsed = parsed or (parse(text) if text else None)
+        except (TypeError, ValueError, IndexError):
+            continue
+    return parsed.replace(tzinfo=parsed.tzinfo or dt.timezone.utc) if parsed else None
+
+
+def http_range(offset: int, end: int | None = None) -> dict[str, str]:
+    """``{"Range": ...}`` for bytes ``[offset, end)`` (end exclusive, None: to the end); ``{}`` for all of it."""
+    if not offset and end is None:
+        return {}
+    return {"Range": f"bytes={offset}-{'' if end is None else end - 1}"}
 
 
 def is_temp_name(filename: str) -> bool:
@@ -583,4 +609,4 @@ class TranslatedBody:
         try:
             return read_into(self.body, buffer)
         except Exception as exc:
-            raise self.storage._translate_error(exc, self.name, "read") or exc from exc
+            raise self.storage._error_for(exc, self.name, "read") or exc from exc

@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 
 from storages import naming
-from storages.base import BaseStorage, join_url
+from storages.base import BaseStorage, join_url, name_lock
 from storages.errors import StorageError
 from storages.files import TEMP_PREFIX, TEMP_SUFFIX, ObjectInfo, RemoteFile, UploadSpec, is_temp_name, read_into
 from storages.pool import SessionPool
@@ -54,8 +54,6 @@ _STATUS = (FileNotFoundError, PermissionError)
 def _ours(exc: BaseException) -> bool:
     return isinstance(exc, _OURS) or (isinstance(exc, _STATUS) and exc.filename is not None)
 
-# "Check the name, then rename" is serialised per target inside a process (FTP has no create-if-absent).
-_COMMIT_LOCKS = [threading.Lock() for _ in range(64)]
 
 
 @dataclass
@@ -327,7 +325,8 @@ class FileServerStorage(BaseStorage):
                 self._makedirs(session, folder)  # most likely a missing folder: make it, try again
                 self._put(session, temp, body)
             self._prepare_temp(session, temp)
-            with _COMMIT_LOCKS[hash((type(self), self._endpoint_label(), path)) % len(_COMMIT_LOCKS)]:
+            # "check the name, then rename" takes turns per target (FTP has no create-if-absent)
+            with name_lock(type(self), self._endpoint_label(), path):
                 try:
                     if spec.create_only and self._claim(session, path):
                         placed[path] = None

@@ -340,11 +340,13 @@ class FullReader:
         self._fileobj, self._pos = fileobj, 0
 
     def read(self, n: int | None = -1) -> bytes:
-        data = self._fileobj.read(n)
-        while n is not None and 0 <= len(data) < n and (more := self._fileobj.read(n - len(data))):
-            data += more
-        self._pos += len(data)
-        return data
+        parts = [self._fileobj.read(n)]
+        got = len(parts[0])
+        while n is not None and 0 <= got < n and (more := self._fileobj.read(n - got)):
+            parts.append(more)
+            got += len(more)
+        self._pos += got
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def tell(self) -> int:
         seekable = getattr(self._fileobj, "seekable", None)

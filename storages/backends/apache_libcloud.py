@@ -1,33 +1,18 @@
 """Any Apache Libcloud storage driver (S3 and S3-compatible, Azure, GCS, local folders...).
 
-The provider comes from ``LIBCLOUD_PROVIDERS[provider_name]``. Requests per
-operation depend on the driver; with the S3 driver: ``exists()`` / ``size()``
-two HEADs (libcloud checks the bucket before each object lookup);
-``open()`` + ``read()`` those two HEADs and one GET (ranged GETs after
-``seek()`` and for the parallel read-ahead of large files); ``save()`` one PUT
-up to 5 MiB or from a file on disk (``upload_object``), else libcloud's
-multipart upload fed in 1 MiB reads (initiate, one part per 5 MiB, complete);
-overwrite off adds one object lookup under a per-name lock; ``listdir()`` /
-``scan()`` one listing per 1000 objects under the prefix; ``url()`` none
-(presigned locally, after one bucket check per thread).
-
-The local driver is a folder: reads, listings and writes use the files
-directly (a write goes to a hidden temporary file that is renamed into place,
-or hard-linked for a create-only save), so a cut upload never leaves half a
-file under the name.
+The provider comes from ``LIBCLOUD_PROVIDERS[provider_name]``. The local driver is a folder:
+reads, listings and writes use the files directly (a write goes to a hidden temporary file that
+is renamed into place, or hard-linked for a create-only save), so a cut upload never leaves half
+a file under the name. Requests per operation: docs/backends/apache_libcloud.rst.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import email.utils
 import os
 import re
 import shutil
 import tempfile
-import threading
 import uuid
-import weakref
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -35,14 +20,14 @@ from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
-from storages.base import BaseStorage, common_settings, join_url
+from storages.base import BaseStorage, common_settings, join_url, name_lock
 from storages.conf import MISSING, Setting
-from storages.errors import StorageError
-from storages.files import TEMP_PREFIX, TEMP_SUFFIX, ObjectInfo, ReadResult, RemoteFile, UploadSpec
+from storages.errors import StorageError, sdk_required
+from storages.files import TEMP_PREFIX, TEMP_SUFFIX, ObjectInfo, ReadResult, RemoteFile, UploadSpec, parse_time
 from storages.hashing import b64_to_hex
 from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
 
-try:
+with sdk_required("The Apache Libcloud backend", "apache-libcloud", "libcloud"):
     import requests
     from libcloud.common.types import InvalidCredsError, LibcloudError
     from libcloud.storage.base import Object
@@ -54,10 +39,6 @@ try:
         ObjectError,
         Provider,
     )
-except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK test
-    raise ImproperlyConfigured(
-        "The Apache Libcloud backend needs apache-libcloud: pip install 'django-storages[libcloud]'"
-    ) from exc
 
 __all__ = ["LibCloudStorage", "LibCloudFile"]
 
@@ -84,16 +65,6 @@ _SETTINGS = (
                 "provider; MEDIA_URL by default for the local driver."),
 )
 
-_KEY_LOCKS: weakref.WeakValueDictionary[tuple[Any, ...], Any] = weakref.WeakValueDictionary()
-_KEY_LOCKS_GUARD = threading.Lock()
-
-
-def _key_lock(ident: tuple[Any, ...]) -> Any:
-    """One lock per stored object in this process (create-only saves of one name take turns)."""
-    with _KEY_LOCKS_GUARD:
-        return _KEY_LOCKS.setdefault(ident, threading.Lock())
-
-
 def _driver_class(kind: Any, provider: str) -> type:
     """The driver class for a ``type``: a Provider constant or 'libcloud.storage.types.Provider.X'."""
     where = f"LibCloudStorage: LIBCLOUD_PROVIDERS[{provider!r}]['type']"
@@ -106,19 +77,6 @@ def _driver_class(kind: Any, provider: str) -> type:
         return get_driver(getattr(Provider, kind[len(_PROVIDER_TYPE_PREFIX):]) if dotted else kind)
     except Exception as exc:
         raise ImproperlyConfigured(f"{where}: unknown storage provider type {kind!r} ({type(exc).__name__}).") from exc
-
-
-def _parse_time(value: Any) -> dt.datetime | None:
-    """A driver's timestamp (epoch seconds, RFC 1123 or ISO 8601) as an aware UTC datetime."""
-    if isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
-    parsed = value if isinstance(value, dt.datetime) or not value else None
-    for parse in (email.utils.parsedate_to_datetime, lambda t: dt.datetime.fromisoformat(t.replace("Z", "+00:00"))):
-        try:
-            parsed = parsed or parse(str(value))
-        except (TypeError, ValueError):
-            continue
-    return parsed.replace(tzinfo=parsed.tzinfo or dt.timezone.utc) if parsed else None
 
 
 def _window(chunks: Iterator[bytes], start: int, end: int | None) -> Iterator[bytes]:
@@ -145,9 +103,10 @@ class LibCloudStorage(BaseStorage):
 
     settings_table = _SETTINGS
     overwrite_option = "file_overwrite"
-    transient_attributes = ("_local",)
     #: Objects up to this size (not on disk) are uploaded in one request; larger ones stream.
     upload_threshold = 5 * 1024 * 1024
+    unreachable_errors = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, TimeoutError,
+                          ConnectionError)
     missing_times: ClassVar[dict[str, str]] = {
         "created": "libcloud drivers report no creation time",
         "accessed": "libcloud drivers report no access time",
@@ -201,11 +160,7 @@ class LibCloudStorage(BaseStorage):
     @property
     def driver(self) -> Any:
         """This thread's libcloud driver (created on first use)."""
-        state = self._lazy("_local", threading.local)
-        driver = getattr(state, "driver", None)
-        if driver is None:
-            driver = state.driver = self._new_driver()
-        return driver
+        return self._per_thread(self._new_driver, "driver")
 
     def _new_driver(self) -> Any:
         conf = self._provider
@@ -221,11 +176,8 @@ class LibCloudStorage(BaseStorage):
             ) from exc
 
     def _container(self) -> Any:
-        state = self._lazy("_local", threading.local)
-        container = getattr(state, "container", None)
-        if container is None:
-            container = state.container = self._call("get_container", None, self.driver.get_container, self.bucket)
-        return container
+        return self._per_thread(lambda: self._call("get_container", None, self.driver.get_container, self.bucket),
+                                "container")
 
     def _is_local(self) -> bool:
         return getattr(self.driver_class, "__name__", "") == "LocalStorageDriver"
@@ -263,9 +215,6 @@ class LibCloudStorage(BaseStorage):
         if isinstance(exc, InvalidCredsError):
             return PermissionError(13, f"{label} was denied access to {what}; check {where}['user'] and ['key']",
                                    name)
-        if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout, TimeoutError,
-                            ConnectionError)):
-            return self._unavailable(exc, op)
         if isinstance(exc, LibcloudError):
             return StorageError(f"{label}: {type(exc).__name__}: {self._scrub(str(exc.value))[:300]} "
                                 f"while accessing {what}")
@@ -282,7 +231,7 @@ class LibCloudStorage(BaseStorage):
             hashes["md5"] = b64_to_hex(extra["md5_hash"])
         elif isinstance(obj.driver, BaseS3StorageDriver) and _MD5.fullmatch(str(obj.hash or "").strip('"')):
             hashes["md5"] = str(obj.hash).strip('"')  # a single-part upload's ETag is its MD5
-        return ObjectInfo(size=int(obj.size or 0), modified=_parse_time(extra.get("last_modified",
+        return ObjectInfo(size=int(obj.size or 0), modified=parse_time(extra.get("last_modified",
                           extra.get("modify_time"))), content_type=extra.get("content_type"),
                           content_encoding=extra.get("content_encoding"), etag=obj.hash,
                           hashes={k: v for k, v in hashes.items() if v}, extra={"meta_data": obj.meta_data or {}})
@@ -320,8 +269,8 @@ class LibCloudStorage(BaseStorage):
             # libcloud has no create-if-absent: this process's savers of a name take
             # turns, and each checks the name is still free.
             conf = self._provider
-            lock = _key_lock((str(conf["type"]), conf.get("host"), conf.get("port"), conf.get("user"),
-                              self.bucket, spec.key))
+            lock = name_lock(str(conf["type"]), conf.get("host"), conf.get("port"), conf.get("user"), self.bucket,
+                             spec.key)
             if not lock.acquire(timeout=float(conf.get("timeout") or _DEFAULT_TIMEOUT) * 5):
                 raise FileExistsError(17, f"{type(self).__name__}: {spec.name!r} is being saved by another "
                                           "thread", spec.name)
@@ -394,11 +343,9 @@ class LibCloudStorage(BaseStorage):
             folder = os.path.dirname(folder)
 
     def _delete(self, key: str) -> None:
-        try:
-            self._call("delete", self._name(key), self.driver.delete_object, self._object(key))
-        except FileNotFoundError:
-            # missing; or (local driver) a sibling's delete removed the emptied folder first
-            pass
+        # FileNotFoundError (ignored by the core): missing, or (local driver) a sibling's delete
+        # removed the emptied folder first
+        self._call("delete", self._name(key), self.driver.delete_object, self._object(key))
 
     def _list(self, prefix: str) -> Iterator[tuple[list[str], list[str]]]:
         if self._is_local():
@@ -427,20 +374,13 @@ class LibCloudStorage(BaseStorage):
         if self._is_local():  # folder by folder, not a walk of the whole container
             yield from super()._scan(prefix)
             return
-        objects = iter(self._call("list", prefix, self.driver.iterate_container_objects, self._container(),
-                                  prefix=prefix or None))
-        while True:
-            obj = self._call("list", prefix, next, objects, None)
-            if obj is None:
-                return
+        objects = self._call("list", prefix, self.driver.iterate_container_objects, self._container(),
+                             prefix=prefix or None)
+        for obj in self._each("list", prefix, objects):
             yield obj.name, self._info(obj)
 
-    def _root_exists(self) -> bool:
-        try:
-            self._container()
-        except ImproperlyConfigured:
-            return False
-        return True
+    def _probe_root(self) -> Any:
+        return self._container()
 
     def _open(self, name: str, mode: str = "rb") -> RemoteFile:
         return self.file_class(name, self, mode)

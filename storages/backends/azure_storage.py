@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
-import time
 import warnings
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -15,21 +13,19 @@ from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.utils.deconstruct import deconstructible
 
 from storages import naming
-from storages.base import BaseStorage, common_settings, join_url
+from storages.base import BaseStorage, batches, common_settings, join_url, poll
 from storages.conf import Setting
-from storages.errors import StorageError, translate
+from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
 from storages.legacy import AZURE_LEGACY
 from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
 
-try:
+with sdk_required("AzureStorage", "azure-storage-blob", "azure"):
     import requests
     from azure.core import MatchConditions
     from azure.core import exceptions as azure_errors
     from azure.storage.blob import BlobPrefix, BlobSasPermissions, BlobServiceClient, ContentSettings, generate_blob_sas
     from urllib3.util.retry import Retry
-except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK test (in a subprocess)
-    raise ImproperlyConfigured("AzureStorage needs azure-storage-blob: pip install 'django-storages[azure]'") from exc
 
 try:  # private, but stable since 12.0: see _unsized_stream (pyproject caps the SDK version)
     from azure.storage.blob._deserialize import deserialize_blob_stream
@@ -181,6 +177,8 @@ class AzureStorage(BaseStorage):
     transient_attributes = ("_service", "_container", "_delegation", "_base_url")
     missing_times = {"accessed": "Azure keeps no access time unless last-access tracking is enabled"}
     endpoint_setting = "AZURE_CONNECTION_STRING (OPTIONS[\"connection_string\"])"
+    unreachable_errors = (azure_errors.ServiceRequestError, azure_errors.ServiceResponseError)
+    object_parameter_keys = _CONTENT_KEYS + _UPLOAD_KEYS  # get_object_parameters(): ContentSettings fields...
 
     def configure(self) -> None:
         if self.api_version:
@@ -195,7 +193,6 @@ class AzureStorage(BaseStorage):
             self.endpoint_setting = "AZURE_ACCOUNT_NAME / AZURE_ENDPOINT_SUFFIX / AZURE_SSL"
             if self.azure_ssl is False:
                 logger.warning("%s: AZURE_SSL is False: requests and URLs use plain http", type(self).__name__)
-        _check_parameters(self.object_parameters or {}, "AZURE_OBJECT_PARAMETERS")
         options = self.client_options or {}
         self.upload_part_size = int(options.get("max_block_size") or self.max_block_size)
         self.upload_threshold = int(options.get("max_single_put_size") or self.max_single_put_size
@@ -300,8 +297,6 @@ class AzureStorage(BaseStorage):
     # -- errors ------------------------------------------------------------
     def _translate_error(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
         label = type(self).__name__
-        if isinstance(exc, (azure_errors.ServiceRequestError, azure_errors.ServiceResponseError)):
-            return self._unavailable(exc, op, self._endpoint_label())
         if not isinstance(exc, azure_errors.HttpResponseError):
             return None
         code = _code(exc)
@@ -324,17 +319,8 @@ class AzureStorage(BaseStorage):
         return found or StorageError(f"{label}: {code} on {name!r}: {_first_line(exc)}")
 
     # -- primitives --------------------------------------------------------
-    def get_object_parameters(self, name: str) -> dict[str, Any]:
-        """Upload parameters for ``name`` (ContentSettings fields...): override to vary them per file."""
-        return dict(self.object_parameters or {})
-
-    def _prepare_upload(self, spec: UploadSpec) -> None:
-        params: dict[str, Any] = {"cache_control": self.cache_control} if self.cache_control else {}
-        params.update(self.get_object_parameters(spec.name))
-        _check_parameters(params, f"{type(self).__name__}.get_object_parameters()")
-        spec.content_type = params.pop("content_type", None) or spec.content_type
-        spec.content_encoding = params.pop("content_encoding", None) or spec.content_encoding
-        spec.params = params
+    def _default_parameters(self) -> dict[str, Any]:
+        return {"cache_control": self.cache_control} if self.cache_control else {}
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
         params, content = dict(spec.params), {k: spec.params[k] for k in _CONTENT_KEYS if k in spec.params}
@@ -386,16 +372,14 @@ class AzureStorage(BaseStorage):
                                 length=length, max_concurrency=1, decompress=False, **extra)
         info = self._info(downloader.properties, int(downloader.properties.content_range.rsplit("/", 1)[1]))
         info.hashes = {}  # a ranged GET's Content-MD5 is not the blob's
-        chunks = downloader.chunks()  # each further range is a GET: through _call for its errors
-        return ReadResult(ChunkReader(iter(lambda: self._call("read range", name, next, chunks, b""), b"")), info)
+        # each further range is a GET: through _call for its errors
+        return ReadResult(ChunkReader(self._each("read range", name, downloader.chunks())), info)
 
     def _delete(self, key: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self._call("delete", self._name(key), self.container_client.delete_blob, key, delete_snapshots="include")
+        self._call("delete", self._name(key), self.container_client.delete_blob, key, delete_snapshots="include")
 
     def _pages(self, prefix: str, pages: Any) -> Iterator[list[Any]]:
-        while (page := self._call("list", prefix or None, next, pages, None)) is not None:
-            yield list(page)
+        return (list(page) for page in self._each("list", prefix or None, pages))
 
     def _list(self, prefix: str) -> Iterator[tuple[list[str], list[str]]]:
         pager = self.container_client.walk_blobs(name_starts_with=prefix or None, delimiter="/").by_page()
@@ -408,19 +392,15 @@ class AzureStorage(BaseStorage):
         return ((blob.name, self._info(blob)) for page in self._pages(prefix, pager) for blob in page)
 
     def _delete_many(self, keys: list[str]) -> None:
-        for start in range(0, len(keys), _BATCH):
-            batch = keys[start:start + _BATCH]
+        for batch in batches(keys, _BATCH):
             replies = self._call("delete batch", None, self.container_client.delete_blobs, *batch,
                                  delete_snapshots="include", raise_on_any_failure=False)
             for key, reply in zip(batch, replies):
                 if reply.status_code not in (200, 202, 404):
-                    self._delete(key)  # one by one, for a specific error
+                    super()._delete_many([key])  # alone, for a specific error
 
-    def _root_exists(self) -> bool:
-        try:
-            return bool(self._call("container properties", None, self.container_client.get_container_properties))
-        except ImproperlyConfigured:
-            return False
+    def _probe_root(self) -> Any:
+        return self._call("container properties", None, self.container_client.get_container_properties)
 
     def _copy_from(self, source: BaseStorage, source_key: str, spec: UploadSpec) -> bool:
         # Server-side Copy Blob when ``source`` is an AzureStorage on the same account (endpoint).
@@ -434,10 +414,9 @@ class AzureStorage(BaseStorage):
         blob = self.container_client.get_blob_client(spec.key)
         condition = {"match_condition": MatchConditions.IfMissing} if spec.create_only else {}
         self._call("copy", spec.name, blob.start_copy_from_url, url, requires_sync=None, **condition)
-        for _ in range(3000):  # Copy Blob is asynchronous on Azure: wait (up to 10 min) for its end
-            if (copy := self._call("copy status", spec.name, blob.get_blob_properties).copy).status != "pending":
-                break
-            time.sleep(0.2)
+        # Copy Blob is asynchronous on Azure: wait (up to 10 min) for its end
+        copy = poll(lambda: self._call("copy status", spec.name, blob.get_blob_properties).copy,
+                    lambda copy: copy.status != "pending", wait=0.2, most=0.2, limit=600)
         if copy.status not in (None, "success"):
             raise StorageError(f"{type(self).__name__}: copy to {spec.name!r} ended {copy.status}: "
                                f"{copy.status_description}")
@@ -499,12 +478,6 @@ class AzureStorage(BaseStorage):
                                 permission=BlobSasPermissions.from_string(mode), expiry=expiry, **signing,
                                 **(parameters or {}))
         return f"{join_url(base, key)}?{sas}"
-
-
-def _check_parameters(params: dict[str, Any], where: str) -> None:
-    if unknown := sorted(set(params) - set(_CONTENT_KEYS) - set(_UPLOAD_KEYS)):
-        raise ImproperlyConfigured(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; valid keys are "
-                                   f"{', '.join(_CONTENT_KEYS + _UPLOAD_KEYS)}.")
 
 
 @deconstructible

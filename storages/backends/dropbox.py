@@ -1,24 +1,14 @@
 """Dropbox through the official SDK (API v2).
 
-Requests per operation: ``save()`` one ``files/upload`` up to ``CHUNK_SIZE``
-(4 MiB), else an upload session (``start``, one ``append_v2`` per 4 MiB,
-``finish`` with the last chunk), reading the content in 4 MiB chunks; overwrite
-off adds the ``get_metadata`` of Django's name check and uploads in ``add``
-mode without autorename, so a name taken meanwhile is a conflict and the core
-retries under a new name. ``open()`` + ``read()`` one ``files/download``
-(streamed; a ``Range`` request after ``seek()``, parallel ranges for large
-files read in order); ``exists()`` / ``size()`` / ``get_modified_time()`` one
-``get_metadata``; ``url()`` one ``get_temporary_link``; ``listdir()`` one
-``list_folder`` plus one ``list_folder/continue`` per further page;
-``scan()`` the same, recursive; ``delete_many()`` one ``delete_batch`` (+ its
-``check``) per 1000 names.
+``save()`` is one ``files/upload`` up to ``CHUNK_SIZE`` (4 MiB), else an upload session; with
+overwrite off it uploads in ``add`` mode without autorename, so a name taken meanwhile is a
+conflict and the core retries under a new name. Requests per operation: docs/backends/dropbox.rst.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import functools
 import threading
-import time
 import warnings
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -27,13 +17,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
 from storages import naming
-from storages.base import BaseStorage, common_settings
+from storages.base import BaseStorage, batches, common_settings, poll
 from storages.conf import MISSING, Setting
-from storages.errors import StorageError, translate
-from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
-from storages.transfer import UploadSource
+from storages.errors import StorageError, sdk_required, translate
+from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec, http_range, parse_time
+from storages.transfer import FullReader, UploadSource
 
-try:
+with sdk_required("The Dropbox backend", "the dropbox SDK", "dropbox"):
     import dropbox
     import requests
     from dropbox import files as dbx_files
@@ -47,10 +37,6 @@ try:
         PathRootError,
         RateLimitError,
     )
-except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK test
-    raise ImproperlyConfigured(
-        "The Dropbox backend needs the dropbox SDK: pip install 'django-storages[dropbox]'"
-    ) from exc
 
 __all__ = [
     "DropboxStorage",
@@ -136,18 +122,6 @@ class _ResponseBody:
         self.read, self.readinto, self.close = response.raw.read, response.raw.readinto, response.close
 
 
-def _read_chunk(source: UploadSource, size: int) -> bytes:
-    """Up to ``size`` bytes of the source: fewer only at its end (streams may return short reads)."""
-    parts, missing = [], size
-    while missing:
-        data = source.fileobj.read(missing)
-        if not data:
-            break
-        parts.append(data)
-        missing -= len(data)
-    return parts[0] if len(parts) == 1 else b"".join(parts)
-
-
 def _tags(error: Any) -> list[str]:
     """The chain of union tags in an SDK route error, e.g. ['path', 'conflict', 'file']."""
     tags: list[str] = []
@@ -175,6 +149,7 @@ class DropboxStorage(BaseStorage):
     uses_key_prefix = False  # root_path is checked in configure()
     endpoint_setting = 'DROPBOX_API_HOST (OPTIONS["api_host"]), DROPBOX_TIMEOUT'
     max_component_bytes = 255  # Dropbox refuses longer path components
+    root_missing_errors = (FileNotFoundError, NotADirectoryError)
     missing_times: ClassVar[dict[str, str]] = {
         "created": "Dropbox reports only client_modified and server_modified",
         "accessed": "Dropbox does not record access times",
@@ -288,11 +263,6 @@ class DropboxStorage(BaseStorage):
             return DropboxStorageException(f"{label}: {type(exc).__name__} during {op}")
         return None
 
-    def _scrub(self, text: str) -> str:
-        for secret in filter(None, (self.oauth2_access_token, self.oauth2_refresh_token, self.app_secret)):
-            text = text.replace(str(secret), "***")
-        return text
-
     def _auth_error(self, exc: AuthError, name: str | None) -> BaseException:
         tag = getattr(exc.error, "_tag", None) or "auth_error"
         if self.oauth2_refresh_token:
@@ -335,10 +305,7 @@ class DropboxStorage(BaseStorage):
         if isinstance(md, dbx_files.FolderMetadata):
             # Dropbox folders are real: exists() is true for them, as on a disk.
             return ObjectInfo(size=0, extra={"folder": True, "id": md.id})
-        modified = md.server_modified
-        if modified is not None and modified.tzinfo is None:
-            modified = modified.replace(tzinfo=dt.timezone.utc)
-        return ObjectInfo(size=md.size, modified=modified, etag=md.rev,
+        return ObjectInfo(size=md.size, modified=parse_time(md.server_modified), etag=md.rev,
                           hashes={"dropbox": md.content_hash} if md.content_hash else {},
                           extra={"id": md.id, "content_hash": md.content_hash, "path_display": md.path_display})
 
@@ -364,11 +331,8 @@ class DropboxStorage(BaseStorage):
 
     def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
         # One request per call, no shared state: safe from read-ahead threads.
-        if end is not None:
-            headers: dict[str, str] | None = {"Range": f"bytes={offset}-{end - 1}"}
-        else:
-            headers = {"Range": f"bytes={offset}-"} if offset else None
-        md, response = self._api("files_download", self._name(key), self._path(key), extra_headers=headers)
+        md, response = self._api("files_download", self._name(key), self._path(key),
+                                 extra_headers=http_range(offset, end) or None)
         return ReadResult(_ResponseBody(response), self._info(md))
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
@@ -380,15 +344,15 @@ class DropboxStorage(BaseStorage):
         """
         commit = {"mode": dbx_files.WriteMode.add if spec.create_only else dbx_files.WriteMode.overwrite,
                   "autorename": False, "strict_conflict": spec.create_only}
-        path, size = self._path(spec.key), int(self.CHUNK_SIZE)
-        data = _read_chunk(source, size if source.size is None else min(size, source.size))
+        path, size, reader = self._path(spec.key), int(self.CHUNK_SIZE), FullReader(source.fileobj)
+        data = reader.read(size if source.size is None else min(size, source.size))
         if len(data) < size or source.size == size:
             self._api("files_upload", spec.name, data, path, **commit)
             return
         session = self._api("files_upload_session_start", spec.name, data).session_id
         cursor = dbx_files.UploadSessionCursor(session, len(data))
         while True:
-            data = _read_chunk(source, size)
+            data = reader.read(size)
             if len(data) < size or cursor.offset + len(data) == source.size:  # the last chunk goes with finish
                 self._api("files_upload_session_finish", spec.name, data, cursor,
                           dbx_files.CommitInfo(path, **commit))
@@ -397,24 +361,16 @@ class DropboxStorage(BaseStorage):
             cursor.offset += len(data)
 
     def _delete(self, key: str) -> None:
-        try:
-            self._api("files_delete_v2", self._name(key), self._path(key))
-        except FileNotFoundError:
-            pass
+        self._api("files_delete_v2", self._name(key), self._path(key))
 
     def _delete_many(self, keys: list[str]) -> None:
         """``delete_batch`` per 1000 keys, then ``delete_batch/check`` until the job is done."""
-        for start in range(0, len(keys), _BATCH):
-            batch = keys[start:start + _BATCH]
+        for batch in batches(keys, _BATCH):
             entries = [dbx_files.DeleteArg(self._path(key)) for key in batch]
             status = self._api("files_delete_batch", None, entries)
-            job_id, wait = (status.get_async_job_id() if status.is_async_job_id() else None), 0.05
-            while job_id is not None:
-                status = self._api("files_delete_batch_check", None, job_id)
-                if not status.is_in_progress():
-                    break
-                time.sleep(wait)
-                wait = min(wait * 2, 2.0)
+            if status.is_async_job_id():
+                check = functools.partial(self._api, "files_delete_batch_check", None, status.get_async_job_id())
+                status = poll(check, lambda s: not s.is_in_progress())
             if not status.is_complete():
                 raise DropboxStorageException(f"{type(self).__name__}: delete_batch failed ({_tags(status)})")
             for key, entry in zip(batch, status.get_complete().entries):
@@ -447,12 +403,8 @@ class DropboxStorage(BaseStorage):
                 return
             page = self._api("files_list_folder_continue", prefix, page.cursor)
 
-    def _root_exists(self) -> bool:
-        try:
-            self._api("files_list_folder", None, self._path(self.location), limit=1)
-        except (FileNotFoundError, NotADirectoryError):
-            return False
-        return True
+    def _probe_root(self) -> Any:
+        return self._api("files_list_folder", None, self._path(self.location), limit=1)
 
     def _open(self, name: str, mode: str = "rb") -> RemoteFile:
         return self.file_class(name, self, mode)

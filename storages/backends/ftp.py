@@ -2,12 +2,8 @@
 
 ``FTP_STORAGE_LOCATION = "ftp://user:password@host:port/path"``; ``aftp://`` is active mode, ``ftps://``
 explicit TLS on control and data connections. Percent-encode ``@ : /`` in the user and password.
-
-Commands: ``exists()`` / ``size()`` one ``MLST`` (else ``SIZE`` + ``MDTM``); ``open()`` the same, then
-``PASV`` + ``RETR`` (``REST`` after a seek); ``save()`` ftplib's ``storbinary`` into a hidden temporary
-name, then ``RNFR`` + ``RNTO`` (overwrite off: an ``MLST`` check just before); ``delete()`` one ``DELE``;
-``listdir()`` ``PASV`` + ``MLSD`` (or ``LIST``). FTP has no atomic create-if-absent: inside one process
-the check and the rename are serialised, but two processes saving one name at once can both succeed.
+FTP has no atomic create-if-absent: inside one process the check and the rename are serialised,
+but two processes saving one name at once can both succeed. Commands per operation: docs/backends/ftp.rst.
 """
 
 from __future__ import annotations
@@ -29,7 +25,7 @@ from django.utils.deconstruct import deconstructible
 
 from storages.conf import Setting, setting
 from storages.errors import StorageError, StorageUnavailable
-from storages.files import ObjectInfo, ReadResult
+from storages.files import ObjectInfo, ReadResult, parse_time
 from storages.fileserver import Entry, FileServerFile, FileServerStorage
 from storages.legacy import FTP_LEGACY
 from storages.pool import ServerBusy
@@ -135,13 +131,6 @@ def _broken(exc: BaseException) -> bool:
     return isinstance(exc, (ftplib.error_reply, ftplib.error_proto, EOFError, OSError)) or _status(exc) == "421"
 
 
-def _parse_time(value: str) -> dt.datetime | None:
-    try:
-        return dt.datetime.strptime(value[:14], "%Y%m%d%H%M%S").replace(tzinfo=dt.timezone.utc)
-    except ValueError:
-        return None
-
-
 def _facts(text: str) -> tuple[dict[str, str], str]:
     """Parse one MLSD/MLST line: ``type=file;size=3;modify=...; name``."""
     facts_text, _, name = text.partition(" ")
@@ -180,7 +169,7 @@ def _parse_list(lines: list[str]) -> list[Entry]:
 
 
 def _mlsx_info(facts: dict[str, str]) -> ObjectInfo:
-    return ObjectInfo(size=int(facts.get("size", 0)), modified=_parse_time(facts.get("modify", "")))
+    return ObjectInfo(size=int(facts.get("size", 0)), modified=parse_time(facts.get("modify", "")))
 
 
 def _parse_mlsd(lines: list[str]) -> list[Entry]:
@@ -357,7 +346,7 @@ class FTPStorage(FileServerStorage):
             size = ftp.size(path)
             if size is None:
                 raise ftplib.error_perm("550 no size")
-            return ObjectInfo(size=int(size), modified=_parse_time(ftp.sendcmd(f"MDTM {path}")[4:].strip()))
+            return ObjectInfo(size=int(size), modified=parse_time(ftp.sendcmd(f"MDTM {path}")[4:].strip()))
         except ftplib.error_perm as exc:
             if _status(exc) == "550":
                 raise FileNotFoundError(errno.ENOENT, f"No such file in FTPStorage: {key!r}", key) from exc

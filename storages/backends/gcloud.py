@@ -4,7 +4,6 @@ upload; ``Client`` and ``Blob`` are looked up here when used, so ``mock.patch`` 
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import functools
 import http.client
 import logging
@@ -16,15 +15,15 @@ from urllib.parse import quote
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
-from storages.base import BaseStorage, common_settings, join_url
+from storages.base import BaseStorage, batches, common_settings, join_url
 from storages.conf import Setting
-from storages.errors import StorageError, StorageUnavailable, caused_by, translate
-from storages.files import CheckedBody, ObjectInfo, ReadResult, RemoteFile, UploadSpec
+from storages.errors import StorageError, StorageUnavailable, caused_by, sdk_required, translate
+from storages.files import CheckedBody, ObjectInfo, ReadResult, RemoteFile, UploadSpec, http_range, parse_time
 from storages.hashing import b64_to_hex
 from storages.legacy import GCS_LEGACY
 from storages.transfer import FullReader, UploadSource
 
-try:
+with sdk_required("The Google Cloud Storage backend", "google-cloud-storage", "google"):
     import google.auth
     import requests
     import urllib3
@@ -34,10 +33,6 @@ try:
     from google.auth.credentials import AnonymousCredentials, with_scopes_if_required
     from google.auth.transport.requests import AuthorizedSession
     from google.cloud.storage import Blob, Client
-except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK test
-    raise ImproperlyConfigured(
-        "The Google Cloud Storage backend needs google-cloud-storage: pip install 'django-storages[google]'"
-    ) from exc
 try:
     from google.cloud.storage.exceptions import DataCorruption, InvalidResponse
 except ImportError:  # pragma: no cover - google-cloud-storage 2.x
@@ -133,6 +128,8 @@ class GoogleCloudStorage(BaseStorage):
     upload_threshold = SINGLE_REQUEST_LIMIT
     endpoint_setting = 'GS_CLIENT_OPTIONS (OPTIONS["client_options"]) / STORAGE_EMULATOR_HOST'
     max_key_bytes = 1024
+    unreachable_errors = _TRANSIENT + (urllib3.exceptions.HTTPError,)
+    acl_parameter, object_parameter_keys = "acl", OBJECT_PARAMETERS  # get_object_parameters(): Blob properties
 
     _label = property(lambda self: type(self).__name__)
 
@@ -150,7 +147,6 @@ class GoogleCloudStorage(BaseStorage):
                                        f"positive multiple of 256 KiB ({CHUNK_MULTIPLE} bytes), got {size!r}")
         self.upload_part_size = int(size or DEFAULT_CHUNK)
         self._require_positive("connect_timeout", "read_timeout", "retry_deadline")
-        _check_parameters(self.object_parameters or {}, "GS_OBJECT_PARAMETERS", self._label)
 
     @property
     def _rpc(self) -> dict[str, Any]:  # timeouts and retry policy of every SDK call
@@ -242,8 +238,6 @@ class GoogleCloudStorage(BaseStorage):
             return self._unavailable(exc.cause or exc, op, f"{self._api_endpoint()} before the retry deadline "
                                      f"(GS_RETRY_DEADLINE = {self.retry_deadline:g} s, GS_READ_TIMEOUT = "
                                      f"{self.read_timeout:g} s)")
-        if isinstance(exc, _TRANSIENT + (urllib3.exceptions.HTTPError,)):
-            return self._unavailable(exc, op)
         if isinstance(exc, DataCorruption):
             return StorageError(f"{label}: {name!r} was corrupted in transit (checksum mismatch)")
         if not isinstance(exc, api_exceptions.GoogleAPICallError):
@@ -257,19 +251,6 @@ class GoogleCloudStorage(BaseStorage):
         return found or StorageError(f"{label}: HTTP {exc.code} on {name!r}: {exc.message}")
 
     # -- primitives --------------------------------------------------------
-    def get_object_parameters(self, name: str) -> dict[str, Any]:
-        """Blob properties for the upload of ``name``: override to vary them per object."""
-        return dict(self.object_parameters or {})
-
-    def _prepare_upload(self, spec: UploadSpec) -> None:
-        params = self.get_object_parameters(spec.name)
-        _check_parameters(params, "get_object_parameters()", self._label)
-        if self.default_acl and "acl" not in params:
-            params["acl"] = self.default_acl
-        spec.content_type = params.pop("content_type", None) or spec.content_type
-        spec.content_encoding = params.pop("content_encoding", None) or spec.content_encoding
-        spec.params = params
-
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
         """The SDK's multipart (known size up to 8 MiB) or resumable upload; create-only: generation 0."""
         blob = Blob(spec.key, self.bucket, chunk_size=self.upload_part_size)
@@ -297,9 +278,7 @@ class GoogleCloudStorage(BaseStorage):
     def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
         # Accept-Encoding: gzip keeps gzip-encoded objects as stored (no decompressive transcoding):
         # sizes, ranges and checksums then match. Thread-safe: one session per thread.
-        headers = {"Accept-Encoding": "gzip"}
-        if offset or end is not None:
-            headers["Range"] = f"bytes={offset}-{'' if end is None else end - 1}"
+        headers = {"Accept-Encoding": "gzip", **http_range(offset, end)}
         client, session, _ = self._conn()
         base = (getattr(client, "api_endpoint", None) or client._connection.API_BASE_URL).rstrip("/")
         url = f"{base}/download/storage/v1/b/{quote(self.bucket_name, safe='')}/o/{quote(key, safe='')}?alt=media"
@@ -325,18 +304,13 @@ class GoogleCloudStorage(BaseStorage):
             on_error=lambda exc: self._unavailable(exc, f"the download of {name!r}")), info)
 
     def _delete(self, key: str) -> None:
-        try:
-            self._call("delete", self._name(key), self.bucket.delete_blob, key, **self._rpc)
-        except FileNotFoundError:
-            pass
+        self._call("delete", self._name(key), self.bucket.delete_blob, key, **self._rpc)
 
     def _delete_many(self, keys: list[str]) -> None:
         """Batches of 100 deletes; one that fails (a missing key, no batch endpoint) is redone one by one."""
-        for start in range(0, len(keys), BATCH_SIZE):
-            part = keys[start:start + BATCH_SIZE]
+        for part in batches(keys, BATCH_SIZE):
             if len(part) == 1 or not self._call("delete many", None, self._batch_delete, part):
-                for key in part:
-                    self._delete(key)
+                super()._delete_many(part)  # one by one
 
     def _batch_delete(self, keys: list[str]) -> bool:
         client, _, bucket = self._conn()
@@ -351,9 +325,7 @@ class GoogleCloudStorage(BaseStorage):
     def _pages(self, prefix: str, **options: Any) -> Iterator[Any]:
         found = self._call("list", prefix, self.client.list_blobs, self.bucket_name, prefix=prefix or None,
                            **self._rpc, **options)
-        pages = iter(found.pages)
-        while (page := self._call("list", prefix, next, pages, None)) is not None:
-            yield page
+        return self._each("list", prefix, found.pages)
 
     def _list(self, prefix: str) -> Iterator[tuple[list[str], list[str]]]:
         for page in self._pages(prefix, delimiter="/", fields="items(name),prefixes,nextPageToken"):
@@ -425,13 +397,6 @@ class GoogleCloudStorage(BaseStorage):
         return {"service_account_email": email, "access_token": credentials.token}
 
 
-def _check_parameters(params: dict[str, Any], where: str, label: str) -> None:
-    unknown = sorted(set(params) - OBJECT_PARAMETERS)
-    if unknown:
-        raise ImproperlyConfigured(f"{label}: {where} has unknown key(s) {', '.join(map(repr, unknown))}; valid "
-                                   f"keys are {', '.join(sorted(OBJECT_PARAMETERS))}")
-
-
 def _hashes(md5: str | None, crc32c: str | None) -> dict[str, str]:
     return {kind: value for kind, value in (("md5", b64_to_hex(md5)), ("crc32c", b64_to_hex(crc32c))) if value}
 
@@ -448,11 +413,10 @@ def _download_info(response: Any, offset: int) -> ObjectInfo:
     total = headers.get("Content-Range", "").rpartition("/")[2]
     size = int(total) if total.isdigit() else int(headers.get("X-Goog-Stored-Content-Length") or 0) or (
         int(headers.get("Content-Length") or 0) + (offset if response.status_code == 206 else 0))
-    modified = headers.get("Last-Modified") and email.utils.parsedate_to_datetime(headers["Last-Modified"])
     encoding = headers.get("X-Goog-Stored-Content-Encoding") or headers.get("Content-Encoding")
     hashes = dict(part.strip().partition("=")[::2] for part in headers.get("X-Goog-Hash", "").split(",") if "=" in part)
     return ObjectInfo(
-        size=size, modified=modified or None, content_type=headers.get("Content-Type"),
+        size=size, modified=parse_time(headers.get("Last-Modified")), content_type=headers.get("Content-Type"),
         content_encoding=None if encoding in (None, "", "identity") else encoding,
         etag=(headers.get("ETag") or "").strip('"') or None, hashes=_hashes(hashes.get("md5"), hashes.get("crc32c")),
         extra={"generation": headers.get("X-Goog-Generation")})

@@ -20,23 +20,21 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
 from storages import naming
-from storages.base import BaseStorage, common_settings, join_url
+from storages.base import BaseStorage, batches, common_settings, join_url
 from storages.conf import MISSING, Setting
-from storages.errors import StorageError, translate
-from storages.files import ObjectInfo, ReadAhead, ReadResult, RemoteFile, TranslatedBody, UploadSpec
+from storages.errors import StorageError, sdk_required, translate
+from storages.files import ObjectInfo, ReadAhead, ReadResult, RemoteFile, TranslatedBody, UploadSpec, http_range
 from storages.hashing import b64_to_hex
 from storages.legacy import S3_LEGACY, s3_create_bucket
 from storages.transfer import FullReader, UploadSource
 
-try:
+with sdk_required("The S3 backend", "boto3", "s3"):
     import boto3
     import botocore
     from boto3.exceptions import S3UploadFailedError
     from boto3.s3.transfer import TransferConfig
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, NoCredentialsError
-except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK test
-    raise ImproperlyConfigured("The S3 backend needs boto3: pip install 'django-storages[s3]'") from exc
 
 __all__ = ["S3Storage", "S3StaticStorage", "S3ManifestStaticStorage", "S3File", "default_transfer_config"]
 
@@ -135,13 +133,15 @@ class S3Storage(BaseStorage):
 
     settings_table = _SETTINGS
     legacy_settings = S3_LEGACY
-    transient_attributes = ("_client", "_public_client", "_unsigned_base", "_session", "_resources",
-                            "_unsigned_resources", "_creating")
+    transient_attributes = ("_client", "_public_client", "_unsigned_base", "_session", "_creating")
     deconstruct_exclude = ("cloudfront_signer",)
     missing_times: ClassVar[dict[str, str]] = {"created": "S3 keeps only the last-modified time of an object",
                                                "accessed": "S3 does not record access times"}
     endpoint_setting = 'AWS_S3_ENDPOINT_URL (OPTIONS["endpoint_url"])'
     max_key_bytes = 1024
+    content_parameters, acl_parameter = ("ContentType", "ContentEncoding"), "ACL"
+    root_missing_errors = (FileNotFoundError, ImproperlyConfigured)
+    unreachable_errors = (botocore.exceptions.ConnectionError, HTTPClientError)
     default_read_ahead = ReadAhead(threshold=16 * MB, part_size=4 * MB, concurrency=6)
     cloudfront_signer: Any = None
     # Storages built without __init__ (collectfasta copies attributes onto one) still get a lock.
@@ -228,12 +228,12 @@ class S3Storage(BaseStorage):
             s3_create_bucket(client, self.bucket_name, self.bucket_acl, self.region_name)
         return client
 
-    def _thread_resource(self, attr: str, unsigned: bool = False) -> Any:
-        local = self._lazy(attr, threading.local)
-        if getattr(local, "resource", None) is None:
-            with self._lock:
-                local.resource = self._boto_session().resource("s3", **self._sdk_kwargs(unsigned=unsigned))
-        return local.resource
+    def _thread_resource(self, slot: str, unsigned: bool = False) -> Any:
+        def make() -> Any:
+            with self._lock:  # a boto3 session is not thread-safe
+                return self._boto_session().resource("s3", **self._sdk_kwargs(unsigned=unsigned))
+
+        return self._per_thread(make, slot)
 
     @property
     def connection(self) -> Any:
@@ -265,8 +265,6 @@ class S3Storage(BaseStorage):
     def _translate_error(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
         if isinstance(exc, S3UploadFailedError) and isinstance(exc.__context__, ClientError):
             exc = exc.__context__  # upload_file re-raises a ClientError as text
-        if isinstance(exc, (botocore.exceptions.ConnectionError, HTTPClientError)):
-            return self._unavailable(exc, op)
         if isinstance(exc, NoCredentialsError):
             return ImproperlyConfigured('S3Storage found no AWS credentials: set AWS_S3_ACCESS_KEY_ID and AWS_S3_SECRET'
                                         '_ACCESS_KEY (OPTIONS["access_key"], ["secret_key"]), AWS_S3_SESSION_PROFILE, '
@@ -287,20 +285,8 @@ class S3Storage(BaseStorage):
         return found or StorageError(f"S3Storage: {code} on {name!r}: {exc.response.get('Error', {}).get('Message')}")
 
     # -- uploads ---------------------------------------------------------------
-    def get_object_parameters(self, name: str) -> dict[str, Any]:
-        """Upload parameters for ``name``: override to vary them per object."""
-        return dict(self.object_parameters or {})
-
     def _sse_params(self, name: str) -> dict[str, Any]:
         return {k: v for k, v in self.get_object_parameters(name).items() if k in _SSE_C}
-
-    def _prepare_upload(self, spec: UploadSpec) -> None:
-        params = self.get_object_parameters(spec.name)
-        if self.default_acl and "ACL" not in params:
-            params["ACL"] = self.default_acl
-        spec.content_type = params.pop("ContentType", spec.content_type)
-        spec.content_encoding = params.pop("ContentEncoding", spec.content_encoding)
-        spec.params = params
 
     @staticmethod
     def _extra_args(spec: UploadSpec, encoding: bool = True) -> dict[str, Any]:
@@ -364,9 +350,7 @@ class S3Storage(BaseStorage):
     def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
         name = self._name(key)
         extra = self._sse_params(name)
-        if offset or end is not None:
-            extra["Range"] = f"bytes={offset}-{'' if end is None else end - 1}"
-        reply = self._s3("get_object", name, Key=key, **extra)
+        reply = self._s3("get_object", name, Key=key, **extra, **http_range(offset, end))
         whole = reply.get("ContentRange") or ""  # bytes a-b/size
         size = int(whole.rsplit("/", 1)[1]) if "/" in whole else reply["ContentLength"]
         return ReadResult(TranslatedBody(self, reply["Body"], name), self._info(reply, size))
@@ -401,8 +385,7 @@ class S3Storage(BaseStorage):
                 yield obj["Key"], self._info(obj, obj["Size"])
 
     def _delete_many(self, keys: list[str]) -> None:
-        for start in range(0, len(keys), 1000):
-            batch = keys[start:start + 1000]
+        for batch in batches(keys, 1000):
             delete = {"Objects": [{"Key": k} for k in batch], "Quiet": True}
             if errors := self._s3("delete_objects", batch[0], Delete=delete).get("Errors"):
                 raise StorageError(f"S3Storage could not delete {len(errors)} of {len(batch)} objects; first: "
@@ -417,12 +400,8 @@ class S3Storage(BaseStorage):
                  ExtraArgs=extra or None, Config=self._transfer_for(spec))
         return True
 
-    def _root_exists(self) -> bool:
-        try:
-            self._s3("head_bucket", None)
-        except (FileNotFoundError, ImproperlyConfigured):
-            return False
-        return True
+    def _probe_root(self) -> Any:
+        return self._s3("head_bucket", None)
 
     # -- 1.14's helpers that apps call -------------------------------------------
     def _normalize_name(self, name: str) -> str:

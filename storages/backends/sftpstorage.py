@@ -1,18 +1,9 @@
 """Files on an SSH server over SFTP, through paramiko.
 
-Requests per operation (SFTP round trips): ``exists()`` / ``size()`` /
-``get_*_time()`` one STAT; ``open()`` one STAT, then on the first read an OPEN
-and pipelined READs (64 of 32 KiB in flight), the handle closed at the end of the file;
-``save()`` paramiko's ``putfo`` into a hidden temporary name (OPEN, pipelined
-WRITEs, CLOSE), then a ``posix-rename`` into place (overwrite off: an
-exclusive create of the final name first); ``delete()`` one REMOVE;
-``listdir()`` one directory read.
-
-Connections: SFTP sessions are pooled per storage (:mod:`storages.pool`). A
-session is one SFTP channel; up to eight share one SSH connection (OpenSSH
-allows ten by default), so 32 threads cost four SSH handshakes, not 32.
-``storage.sftp`` is a paramiko ``SFTPClient`` for the calling thread;
-``storage.close()`` (or ``with SFTPStorage() as storage:``) closes everything.
+SFTP sessions are pooled per storage (:mod:`storages.pool`); up to eight channels share one SSH
+connection. ``storage.sftp`` is a paramiko ``SFTPClient`` for the calling thread;
+``storage.close()`` (or ``with SFTPStorage() as storage:``) closes everything. Requests per
+operation, connections and threads: docs/backends/sftp.rst.
 """
 
 from __future__ import annotations
@@ -31,20 +22,17 @@ from typing import Any, ClassVar
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
-from storages.base import BaseStorage
 from storages.conf import Setting, setting
-from storages.errors import StorageError, translate
+from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadResult
 from storages.fileserver import Entry, FileServerFile, FileServerStorage, timestamp
 from storages.legacy import SFTP_LEGACY
 
-try:
+with sdk_required("The SFTP backend", "paramiko", "sftp"):
     import paramiko
     from paramiko.util import ClosingContextManager
 
     from storages.backends._paramiko_reader import PipelinedReader
-except ImportError as exc:  # pragma: no cover - exercised by the missing-SDK test
-    raise ImproperlyConfigured("The SFTP backend needs paramiko: pip install 'django-storages[sftp]'") from exc
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +136,7 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
     missing_times: ClassVar[dict[str, str]] = {"created": "SFTP servers report no creation time"}
     endpoint_setting = 'SFTP_STORAGE_HOST, the port and timeout in SFTP_STORAGE_PARAMS'
     root_setting = 'SFTP_STORAGE_ROOT (OPTIONS["root_path"])'
+    secret_option_keys = {"params": SECRET_PARAMS}  # passwords and key objects stay out of migrations
 
     def configure(self) -> None:
         if self.unknown_host not in UNKNOWN_HOST_CHOICES:
@@ -163,17 +152,6 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
 
     def __repr__(self) -> str:
         return f"<SFTPStorage host={self.host!r} root_path={self.root_path!r}>"
-
-    def _set_constructor_args(self, value: tuple[tuple[Any, ...], dict[str, Any]]) -> None:
-        # Keep passwords and key objects in SFTP_STORAGE_PARAMS out of migrations.
-        args, kwargs = value
-        params = kwargs.get("params")
-        if isinstance(params, dict):
-            kwargs = {**kwargs, "params": {k: v for k, v in params.items() if k not in SECRET_PARAMS}}
-        BaseStorage._constructor_args.fset(self, (args, kwargs))  # type: ignore[attr-defined]
-
-    _constructor_args = property(BaseStorage._constructor_args.fget,  # type: ignore[attr-defined]
-                                 _set_constructor_args)
 
     # -- connections -------------------------------------------------------
     @property

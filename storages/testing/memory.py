@@ -148,12 +148,8 @@ class MemoryStorage(BaseStorage):
             found = sorted((k, replace(v[1])) for k, v in bucket.objects.items() if k.startswith(prefix))
         yield from found
 
-    def _root_exists(self) -> bool:
-        try:
-            self._bucket("stat")
-        except ImproperlyConfigured:
-            return False
-        return True
+    def _probe_root(self) -> _Bucket:
+        return self._bucket("stat")
 
     def _copy_from(self, source: BaseStorage, source_key: str, spec: UploadSpec) -> bool:
         if not isinstance(source, MemoryStorage):
