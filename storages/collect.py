@@ -27,7 +27,7 @@ from django.core import checks
 
 from storages.files import ObjectInfo
 from storages.hashing import compare, compute
-from storages.progress import Progress, human_bytes, human_duration
+from storages.progress import CommandOutput, Progress, human_bytes, human_duration
 from storages.snapshot import Snapshot
 
 __all__ = ["DEFAULT_WORKERS", "Collector", "Outcome", "check_command_order", "find_files", "same_content"]
@@ -78,22 +78,6 @@ def _took(start: float) -> str:
     return f"{seconds:.1f}s" if seconds < 60 else human_duration(seconds)
 
 
-class _Lines:
-    """A text stream over a Django OutputWrapper that adds no line endings of its own."""
-
-    def __init__(self, out: Any) -> None:
-        self.out = out
-
-    def write(self, text: str) -> None:
-        self.out.write(text, ending="")
-
-    def flush(self) -> None:
-        self.out.flush()
-
-    def isatty(self) -> bool:
-        return bool(self.out.isatty())
-
-
 class Collector:
     """Compares and uploads found files for one run of collectstatic."""
 
@@ -103,7 +87,7 @@ class Collector:
         self.snap = snap
         self.workers = max(1, int(workers))
         self.dry_run = dry_run
-        self.stream = _Lines(stdout) if stdout is not None else None
+        self.stream = CommandOutput(stdout) if stdout is not None else None
         self.verbosity = verbosity if stdout is not None else 0
         self.log = log or (lambda msg, level=2: None)
         self._listed = False

@@ -11,7 +11,24 @@ import threading
 import time
 from typing import Any, TextIO
 
-__all__ = ["Progress", "human_bytes", "human_duration"]
+__all__ = ["Progress", "CommandOutput", "human_bytes", "human_duration"]
+
+
+class CommandOutput:
+    """A management command's stdout (Django's OutputWrapper) as a plain text stream: it adds
+    no line ending of its own, so a live progress line can redraw in place."""
+
+    def __init__(self, out: Any) -> None:
+        self.out = out
+
+    def write(self, text: str) -> None:
+        self.out.write(text, ending="")
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def isatty(self) -> bool:
+        return bool(self.out.isatty())
 
 
 def human_bytes(n: float) -> str:

@@ -14,25 +14,9 @@ from django.core.files.storage import storages
 from django.core.management.base import BaseCommand, CommandError
 
 from storages.copy import DEFAULT_LARGE_WORKERS, DEFAULT_WORKERS, ListingError, copy_files
-from storages.progress import Progress
+from storages.progress import CommandOutput, Progress
 
 MAX_LISTED_FAILURES = 50
-
-
-class _Unterminated:
-    """The command's stdout without the newline Django adds to each write (the live line redraws in place)."""
-
-    def __init__(self, out: Any) -> None:
-        self.out = out
-
-    def write(self, text: str) -> None:
-        self.out.write(text, ending="")
-
-    def flush(self) -> None:
-        self.out.flush()
-
-    def isatty(self) -> bool:
-        return self.out.isatty()
 
 
 class Command(BaseCommand):
@@ -66,7 +50,7 @@ class Command(BaseCommand):
             raise CommandError("--workers and --large-workers must be at least 1")
         src, dst = self._storage(source), self._storage(dest)
         verbosity = options["verbosity"]
-        progress = Progress(_Unterminated(self.stdout), f"{source} -> {dest}", verbosity=verbosity, every=1000)
+        progress = Progress(CommandOutput(self.stdout), f"{source} -> {dest}", verbosity=verbosity, every=1000)
         stop = threading.Event()
         previous = None
         if threading.current_thread() is threading.main_thread():
