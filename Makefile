@@ -17,7 +17,7 @@ servers:
 	bash scripts/install-servers.sh
 
 test: venv servers
-	$(PY) -m pytest
+	$(PY) -m pytest -n 4
 
 demo: venv
 	$(PY) example/demo.py
