@@ -352,7 +352,9 @@ class FileServerStorage(BaseStorage):
                 self._remove(session, path)
 
         try:
-            self._sessions.run(remove, broken=self._is_broken_error, retry=lambda: False)
+            # Removing is idempotent: a pooled session the failure left dead is replaced once
+            # (a timeout is never retried, so a silent server is not waited for twice).
+            self._sessions.run(remove, broken=self._is_broken_error)
         except Exception as exc:
             logger.warning("%s could not remove %s after a failed upload (%s); a listing of the folder removes "
                            "it after %d s", type(self).__name__, paths, type(exc).__name__, self.stale_upload_age)

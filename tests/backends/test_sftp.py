@@ -649,7 +649,7 @@ def test_sftp_client_for_the_callers_thread(options):
             assert isinstance(client, paramiko.SFTPClient)
             assert client is s.sftp  # the same client for this thread
             with client.open(s._path("mine.txt")) as f:
-                seen[tag] = (id(client), f.read())
+                seen[tag] = (client, f.read())  # the client itself: an id() could be reused after GC
             client.putfo(io.BytesIO(tag.encode()), s._path(f"{tag}.txt"))
 
         threads = [threading.Thread(target=use_it, args=(f"t{i}",)) for i in range(4)]
@@ -658,7 +658,7 @@ def test_sftp_client_for_the_callers_thread(options):
         for t in threads:
             t.join()
         assert {v[1] for v in seen.values()} == {b"from the storage"}
-        assert len({v[0] for v in seen.values()}) == 4  # one client per thread: paramiko's aren't shared
+        assert len({id(v[0]) for v in seen.values()}) == 4  # one client per thread: paramiko's aren't shared
         assert s.open("t2.txt").read() == b"t2"
         transports = [c.client.get_transport() for c in s._ssh]
     assert not any(t.is_active() for t in transports)  # the with block closed them all
