@@ -1,7 +1,7 @@
 """``make demo``: start a local S3 server, then run the example project against it.
 
 Steps: start moto's S3 server on 127.0.0.1, create the media and static buckets,
-``migrate``, ``collectstatic`` (twice: the second run uploads nothing), upload
+``migrate``, ``checkstorages``, ``collectstatic`` (twice: the second run uploads nothing), upload
 through a FileField, print and fetch the URLs.
 """
 
@@ -63,6 +63,7 @@ def main() -> int:
             manage = [sys.executable, str(HERE / "manage.py")]
             steps = [
                 ("migrate", ["migrate", "--noinput", "-v", "0"]),
+                ("check the storages: one live round trip each", ["checkstorages"]),
                 ("collectstatic", ["collectstatic", "--noinput"]),
                 ("collectstatic again (nothing changed)", ["collectstatic", "--noinput"]),
                 ("upload through a FileField and fetch the URLs", ["demo"]),

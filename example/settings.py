@@ -14,6 +14,7 @@ USE_TZ = True
 ALLOWED_HOSTS = ["*"]
 INSTALLED_APPS = [
     "django.contrib.contenttypes",
+    "storages",  # before staticfiles: the package's fast collectstatic, checks and commands
     "django.contrib.staticfiles",
     "example.gallery",
 ]
