@@ -186,6 +186,18 @@ class StorageConformance:
             raise RuntimeError("boom")
         assert not storage.exists("aborted.txt")
 
+    def test_aborted_streaming_write_stores_nothing(self, storage) -> None:
+        """Past the single-request threshold open("wb") streams into the SDK on a worker thread;
+        an exception inside ``with`` must make the SDK discard what it had sent."""
+        storage.save("streamed.bin", ContentFile(b"old"))
+        chunk = b"z" * MB
+        with pytest.raises(RuntimeError), storage.open("streamed.bin", "wb") as f:
+            for _ in range(storage._pipe_threshold(storage._upload_spec("streamed.bin")[0]) // MB + 2):
+                f.write(chunk)
+            raise RuntimeError("boom")
+        assert storage.open("streamed.bin").read() == b"old"
+        assert storage.listdir("")[1] == ["streamed.bin"]
+
     def test_missing_file_errors(self, storage) -> None:
         with pytest.raises(FileNotFoundError):
             storage.open("missing.txt")

@@ -122,15 +122,6 @@ def test_small_write_is_one_upload_and_large_write_streams(bucket):
     assert bucket.calls.get("upload") == 2
 
 
-def test_aborted_large_write_stores_nothing(bucket):
-    storage = MemoryStorage(bucket_name=bucket.name)
-    with pytest.raises(RuntimeError):
-        with storage.open("big.bin", "wb") as f:
-            f.write(b"z" * (3 * MB))
-            raise RuntimeError("stop")
-    assert not storage.exists("big.bin")
-
-
 def test_open_for_writing_replaces_what_is_there(bucket):
     """open(name, "wb") writes the name it was given (as FileSystemStorage does), streaming."""
     storage = MemoryStorage(bucket_name=bucket.name)
