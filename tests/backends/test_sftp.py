@@ -643,14 +643,17 @@ def test_sftp_client_for_the_callers_thread(options):
     with SFTPStorage(**options) as s:
         s.save("mine.txt", ContentFile(b"from the storage"))
         seen = {}
+        together = threading.Barrier(4)  # all four alive at once: a finished thread's id may be reused
 
         def use_it(tag: str) -> None:
+            together.wait(10)
             client = s.sftp
             assert isinstance(client, paramiko.SFTPClient)
             assert client is s.sftp  # the same client for this thread
             with client.open(s._path("mine.txt")) as f:
                 seen[tag] = (client, f.read())  # the client itself: an id() could be reused after GC
             client.putfo(io.BytesIO(tag.encode()), s._path(f"{tag}.txt"))
+            together.wait(10)
 
         threads = [threading.Thread(target=use_it, args=(f"t{i}",)) for i in range(4)]
         for t in threads:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -14,24 +15,64 @@ from pathlib import Path
 TOOLS_DIR = Path(os.environ.get("STORAGES_SERVERS_TOOLS", Path(__file__).resolve().parents[2] / ".servers"))
 
 
+_PORTS_LOW, _PORTS_HIGH = 12000, 32000  # below Linux's ephemeral range (32768-60999)
+_handed_out: set[int] = set()
+
+
+def _worker_slice() -> range:
+    """This pytest-xdist worker's own share of the port range (the whole range outside xdist)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    index = int(worker[2:]) if worker.startswith("gw") and worker[2:].isdigit() else 0
+    size = (_PORTS_HIGH - _PORTS_LOW) // max(count, 1)
+    start = _PORTS_LOW + (index % max(count, 1)) * size
+    return range(start, start + size)
+
+
 def free_port() -> int:
-    """A TCP port that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port that nothing listens on right now, for a server this process is about to start.
+
+    Taken from below the ephemeral range, so the client sockets of a busy test run (which get
+    ephemeral local ports) cannot take it between this call and the server's bind; each xdist
+    worker has its own slice, and a number is never handed out twice in one process.
+    """
+    ports = _worker_slice()
+    for _ in range(200):
+        port = random.choice(ports)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
 
 
 def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before listening on {port}")
+            raise RuntimeError(f"server exited with {proc.returncode} before listening on {port}{_log_tail(proc)}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"nothing listened on 127.0.0.1:{port} after {timeout}s")
+
+
+def _log_tail(proc: subprocess.Popen) -> str:
+    log = getattr(proc, "log_path", None)
+    if not log:
+        return ""
+    try:
+        lines = Path(log).read_text(errors="replace").splitlines()[-15:]
+    except OSError:
+        return ""
+    return "; its log ends:\n" + "\n".join(lines) if lines else "; its log is empty"
 
 
 class ServerProcess:
@@ -44,6 +85,7 @@ class ServerProcess:
         out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
         self.proc = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT,
                                      env={**os.environ, **(env or {})}, start_new_session=True)
+        self.proc.log_path = log  # type: ignore[attr-defined]  # named in a start-up failure
         try:
             wait_for_port(port, timeout, self.proc)
         except Exception:
