@@ -932,3 +932,31 @@ def test_sdk_details_the_backend_relies_on(s3, tmp_path):
     with open(path, "rb") as f, pytest.raises(FileExistsError):
         s3._upload(spec, UploadSource(f, size=6, path=str(path), seekable=True))
     assert s3.open("taken.bin").read() == b"first"
+
+
+def test_storages_share_one_botocore_data_loader(s3_server, monkeypatch):
+    """The S3 models are parsed once per process, not once per storage (the adapter reaches into
+    botocore's session components and the loader's path list: this fails if either changes)."""
+    options = s3_options(s3_server)
+    first, second = S3Storage(**options), S3Storage(**options)
+    loaders = {id(s._boto_session()._session.get_component("data_loader")) for s in (first, second)}
+    assert len(loaders) == 1
+    loader = first._boto_session()._session.get_component("data_loader")
+    for _ in range(5):
+        S3Storage(**s3_options(s3_server))._boto_session()
+    paths = list(loader.search_paths)
+    assert len(paths) - len(set(paths)) <= 1  # boto3 appends its data folder per session; it doesn't pile up
+    assert any(p.endswith("boto3/data") or p.endswith("boto3\\data") for p in paths)
+    assert first.client and first.connection  # the models are loaded now (if no earlier test did)
+    calls = []
+    original = type(loader.file_loader).load_file
+
+    def counting(self, *args, **kwargs):
+        calls.append(args)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(loader.file_loader), "load_file", counting)  # every model file read, by any loader
+    first.save("shared-loader.txt", ContentFile(b"one"))
+    assert second.open("shared-loader.txt").read() == b"one"  # the second client reuses the parsed models
+    assert second.bucket.Object(second._key("shared-loader.txt")).get()["Body"].read() == b"one"  # resources too
+    assert calls == []
