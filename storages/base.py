@@ -36,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
+import functools
 import logging
 import mimetypes
 import threading
@@ -378,10 +379,14 @@ class BaseStorage(Storage):
         """Bytes ``open(name, "wb")`` holds before streaming: below it a file is one request."""
         return int(spec.part_size or self.upload_threshold)
 
-    def _timed_upload(self, spec: UploadSpec, source: UploadSource) -> None:
+    def _upload_detached(self, spec: UploadSpec, gzip: bool, content: Any) -> None:
+        """A background save's upload (storages.snapshot); the run's listing already counts it."""
+        self._timed_upload(spec, UploadSource.from_content(content, gzip=gzip), record=False)
+
+    def _timed_upload(self, spec: UploadSpec, source: UploadSource, record: bool = True) -> None:
         start = time.perf_counter()
         self._upload(spec, source)
-        if (snap := snapshot.active(self)) is not None:
+        if record and (snap := snapshot.active(self)) is not None:
             snap.stored(spec.key)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s upload %r bytes=%s path=%s %.1fms", type(self).__name__, spec.name, source.size,
@@ -430,6 +435,8 @@ class BaseStorage(Storage):
         local = snap.local_source(naming.clean_name(name)) if snap is not None and mode in ("r", "rb") else None
         if local is not None:  # collectstatic: these bytes are on local disk, don't download them
             return local[0].open(local[1], mode)
+        if snap is not None:
+            snap.wait(self._key(name))  # a background save of this name (storages.snapshot)
         return super().open(name, mode)
 
     def _open(self, name: str, mode: str = "rb") -> RemoteFile:
@@ -443,6 +450,12 @@ class BaseStorage(Storage):
             if attempt == 0 and (snap := snapshot.active(self)) is not None:
                 skip, hashes = snap.before_upload(spec.key, content, gzip)
                 if skip:
+                    return name
+                if name == getattr(self, "manifest_name", None):
+                    snap.drain()  # a manifest names only files that are stored
+                elif self.overwrite and snap.upload_later(spec.key, content,
+                                                          functools.partial(self._upload_detached, spec, gzip)):
+                    snap.stored(spec.key, hashes)
                     return name
             source = UploadSource.from_content(content, gzip=gzip)
             if attempt and not source.rewind() and not gzip:

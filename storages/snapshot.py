@@ -17,6 +17,13 @@ Inside a run started with ``defer_deletes=True`` (the command's), ``delete(name)
 object is postponed: if the same name is saved again in the run with the same content (what
 ``ManifestFilesMixin`` does to every CSS/JS file and to the manifest), neither the delete nor
 the upload is sent. Postponed deletes are sent in batches when the block ends without error.
+
+Inside ``with snap.background(workers):`` (the command's post-processing), a save whose name is
+final (the storage overwrites) and whose content can be read later (a file on local disk, or
+at most 8 MiB copied into memory) returns at once and is uploaded on one of ``workers``
+threads. The listing counts it as stored from that moment; a later save, delete, read or stat
+of the same name waits for it; the block waits for every upload and raises the first failure;
+a ``ManifestFilesMixin`` storage waits before it writes its manifest (storages.base).
 """
 
 from __future__ import annotations
@@ -24,12 +31,17 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from storages.files import ObjectInfo, is_temp_name
 from storages.hashing import compare, compute
-from storages.transfer import UploadSource
+from storages.transfer import FullReader, UploadSource
+
+#: Largest content a background save copies into memory (files on disk are read again instead).
+DETACH_LIMIT = 8 * 1024 * 1024
 
 __all__ = ["Snapshot", "active", "listing"]
 
@@ -55,6 +67,9 @@ class Snapshot:
         self._pending: set[str] = set()
         self._sources: dict[str, tuple[Any, str]] = {}
         self._lock = threading.RLock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._slots: threading.BoundedSemaphore | None = None
+        self._inflight: dict[str, Future[None]] = {}
 
     # -- the listing ----------------------------------------------------------
     def _load(self) -> dict[str, ObjectInfo | _Uploaded]:
@@ -86,6 +101,7 @@ class Snapshot:
                 raise FileNotFoundError(2, f"{type(self.storage).__name__}: no such file", self.storage._name(key))
             if isinstance(entry, ObjectInfo):
                 return entry
+        self.wait(key)
         info = self.storage._stat(key)  # stored in this run: ask once, then remember
         if entry.hashes and not info.hashes:
             info.hashes.update(entry.hashes)
@@ -141,9 +157,66 @@ class Snapshot:
         with self._lock:
             todo = sorted(self._pending if keys is None else self._pending.intersection(keys))
             self._pending.difference_update(todo)
+        for key in todo:
+            self.wait(key)
         if todo:
             self.storage._delete_many(todo)
             self.deleted(todo)
+
+    # -- background saves ----------------------------------------------------------
+    @contextlib.contextmanager
+    def background(self, workers: int) -> Iterator[None]:
+        """Let saves in the block run on ``workers`` threads; the block ends when all are done."""
+        pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="storages-upload")
+        self._pool, self._slots = pool, threading.BoundedSemaphore(2 * max(1, workers))
+        try:
+            yield
+            self.drain()
+        finally:
+            self._pool = None
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._inflight.clear()
+
+    def upload_later(self, key: str, content: Any, upload: Callable[[Any], None]) -> bool:
+        """Queue ``upload(detached content)`` for ``key``; False (nothing queued) outside a
+        background block or for content that can't be read after the caller moves on."""
+        if self._pool is None or (detached := _detach(content)) is None:
+            return False
+        self._raise_failure()
+        self.wait(key)  # saves of one name stay in order
+        assert self._slots is not None
+        self._slots.acquire()  # bounded: at most 2 x workers queued copies in memory
+        future = self._pool.submit(contextvars.copy_context().run, self._run, upload, detached)
+        with self._lock:
+            self._inflight[key] = future
+        return True
+
+    def _run(self, upload: Callable[[Any], None], detached: Any) -> None:
+        try:
+            if isinstance(detached, Path):
+                with open(detached, "rb") as fileobj:
+                    upload(fileobj)
+            else:
+                upload(detached)
+        finally:
+            assert self._slots is not None
+            self._slots.release()
+
+    def wait(self, key: str) -> None:
+        """Wait for a queued save of ``key`` (raising its error)."""
+        future = self._inflight.get(key)
+        if future is not None:
+            future.result()
+
+    def drain(self) -> None:
+        """Wait for every queued save; raise the first failure."""
+        for future in list(self._inflight.values()):
+            future.result()
+
+    def _raise_failure(self) -> None:
+        for future in list(self._inflight.values()):
+            if future.done() and future.exception() is not None:
+                future.result()
 
     # -- local sources -----------------------------------------------------------
     def add_sources(self, sources: dict[str, tuple[Any, str]]) -> None:
@@ -154,6 +227,20 @@ class Snapshot:
 
     def local_source(self, name: str) -> tuple[Any, str] | None:
         return self._sources.get(name)
+
+
+def _detach(content: Any) -> Any:
+    """``content`` in a form a later upload can read: bytes, a local file's path, or None."""
+    if isinstance(content, (bytes, str)):
+        return content
+    source = UploadSource.from_content(content)
+    if source.path is not None:
+        return Path(source.path)
+    if source.seekable and source.size is not None and source.size <= DETACH_LIMIT:
+        data = FullReader(source.fileobj).read()
+        source.rewind()
+        return data
+    return None
 
 
 def active(storage: Any) -> Snapshot | None:

@@ -10,6 +10,7 @@ import http.client
 import io
 import json
 import os
+import re
 import threading
 import time
 import uuid
@@ -404,3 +405,74 @@ def test_a_failed_upload_stops_the_run(settings, options, tmp_path) -> None:
     out = collect()  # the next run uploads what is missing and skips what is there
     assert f"\n{20 - len(done)} static file" in out and (not done or f"{len(done)} unmodified" in out)
     assert stored(options) == {p.relative_to(source).as_posix(): p.read_bytes() for p in source.rglob("*.png")}
+
+
+def test_post_processing_uploads_in_parallel_and_the_manifest_comes_last(settings, options, tmp_path) -> None:
+    """Hashed copies go up on --workers threads; the manifest is written after all of them."""
+    source = make_tree(tmp_path / "src", 40, css=8)
+    configure(settings, source, S3_MANIFEST, options)
+    events, active, peak, lock = [], [0], [0], threading.Lock()
+    original = S3StaticStorage._timed_upload
+    hashed = re.compile(r"\.[0-9a-f]{12}\.")
+
+    def slow(self, spec, source_, *args, **kwargs):
+        with lock:
+            events.append(("start", spec.name))
+            if hashed.search(spec.name):
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+        time.sleep(0.03)
+        try:
+            return original(self, spec, source_, *args, **kwargs)
+        finally:
+            with lock:
+                events.append(("end", spec.name))
+                if hashed.search(spec.name):
+                    active[0] -= 1
+
+    S3StaticStorage._timed_upload = slow
+    try:
+        out = collect(workers=4)
+    finally:
+        S3StaticStorage._timed_upload = original
+    assert "40 static files copied" in out and "40 post-processed" in out
+    assert peak[0] == 4  # four hashed copies in flight at once
+    manifest_start = events.index(("start", "staticfiles.json"))
+    assert all(events.index(("end", name)) < manifest_start for kind, name in events
+               if kind == "start" and hashed.search(name))
+    files = stored(options)
+    manifest = json.loads(files["staticfiles.json"])["paths"]
+    assert len(files) == 81 and all(manifest[name] in files for name in manifest)
+    for name, hashed_name in manifest.items():  # every hashed copy holds its own bytes
+        if name.endswith(".png"):
+            assert files[hashed_name] == (source / name).read_bytes()
+        else:
+            assert manifest["d1/f8.png"].split("/")[-1] in files[hashed_name].decode()
+
+
+def test_a_failed_post_processing_upload_writes_no_manifest(settings, options, tmp_path) -> None:
+    from storages.errors import StorageError
+
+    source = make_tree(tmp_path / "src", 20, css=3)
+    configure(settings, source, S3_MANIFEST, options)
+    original = S3StaticStorage._timed_upload
+
+    def failing(self, spec, source_, *args, **kwargs):
+        if spec.name.startswith("d3/f10.") and spec.name != "d3/f10.png":
+            time.sleep(0.5)  # fails after the rest is queued: only the wait before the manifest stops it
+            raise StorageError(f"S3ManifestStaticStorage: simulated failure on {spec.name!r}")
+        return original(self, spec, source_, *args, **kwargs)
+
+    S3StaticStorage._timed_upload = failing
+    try:
+        with pytest.raises(StorageError, match="d3/f10"):
+            collect(workers=4)
+    finally:
+        S3StaticStorage._timed_upload = original
+    assert "staticfiles.json" not in stored(options)  # no manifest naming a file that isn't there
+    out = collect()  # the next run stores what is missing, then the manifest
+    assert "0 static files copied, 20 unmodified" in out
+    files = stored(options)
+    manifest = json.loads(files["staticfiles.json"])["paths"]
+    assert len(manifest) == 20 and all(manifest[name] in files for name in manifest)
+    assert files[manifest["d3/f10.png"]] == (source / "d3/f10.png").read_bytes()

@@ -1,6 +1,6 @@
 """``collectstatic`` for remote storages: Django's command (same options, same output) that runs
 inside one listing snapshot, skips files whose content is already stored, uploads ``--workers``
-files at a time and clears with the provider's batch delete.
+files at a time (post-processed files too) and clears with the provider's batch delete.
 
 Active when ``"storages"`` is listed in ``INSTALLED_APPS`` before ``"django.contrib.staticfiles"``
 (Django takes a command from the first app that has it). For a storage that is not one of this
@@ -9,6 +9,7 @@ package's, it is Django's command unchanged.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.contrib.staticfiles.management.commands.collectstatic import Command as StaticCommand
@@ -48,10 +49,14 @@ class Command(StaticCommand):
         if self.clear:
             engine.clear()
         self._outcomes = engine.run(find_files(self.ignore_patterns))
-        # Django's collect() now only reports the outcomes (copy_file below) and post-processes.
+        # Django's collect() now only reports the outcomes (copy_file below) and post-processes;
+        # post-processing saves upload in the background unless the manifest goes elsewhere.
         clear, self.clear = self.clear, False
+        storage = snap.storage
+        parallel = getattr(storage, "manifest_storage", storage) is storage
         try:
-            return super().collect()
+            with snap.background(self.workers) if parallel else contextlib.nullcontext():
+                return super().collect()
         finally:
             self.clear = clear
 
