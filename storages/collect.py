@@ -6,10 +6,11 @@ run. Skip rule for a file already stored under its destination name:
 
 1. the provider stores a content hash (S3 single-part ETag/MD5 or a SHA-256 checksum, GCS
    MD5/CRC32C, Azure Content-MD5, Dropbox content_hash): skip when the local file's hash of the
-   same kind is equal, upload otherwise, whatever the modification times;
-2. no hash (SFTP, FTP, multipart or SSE-KMS S3 objects, gzip-compressed uploads): skip when the
-   sizes are equal (not compared for gzip uploads) and the stored copy is not older than the
-   local file, as Django does.
+   same kind is equal (for a file the storage gzips: the hash of its gzip-compressed bytes),
+   upload otherwise, whatever the modification times;
+2. no hash (SFTP, FTP, multipart or SSE-KMS S3 objects): skip when the sizes are equal (not
+   compared for gzip uploads) and the stored copy is not older than the local file, as Django
+   does.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 from django.contrib.staticfiles.finders import get_finders
 from django.core import checks
 
+from storages.compress import GzipCompressionWrapper
 from storages.files import ObjectInfo
 from storages.hashing import compare, compute
 from storages.progress import CommandOutput, Progress, human_bytes, human_duration
@@ -56,9 +58,12 @@ def find_files(ignore_patterns: list[str]) -> dict[str, tuple[Any, str]]:
 def same_content(storage: Any, name: str, info: ObjectInfo, source: Any, path: str) -> bool:
     """Whether the stored ``info`` of ``name`` holds the bytes of ``source``'s ``path`` (see the rules above)."""
     _, gzip = storage._upload_spec(name)
-    if info.hashes and not gzip:
+    if info.hashes:
         with source.open(path, "rb") as fileobj:
-            verdict = compare(compute(fileobj, info.hashes), info.hashes)
+            # A gzipped upload stores the compressed bytes: compress the same way (no time or name
+            # in the header, so equal input gives equal output under one zlib) and hash those.
+            stream = GzipCompressionWrapper(fileobj) if gzip else fileobj
+            verdict = compare(compute(stream, info.hashes), info.hashes)
         if verdict is not None:
             return verdict
     if not gzip and info.size != source.size(path):

@@ -36,6 +36,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from storages.compress import GzipCompressionWrapper
 from storages.files import ObjectInfo, is_temp_name
 from storages.hashing import compare, compute
 from storages.transfer import FullReader, UploadSource
@@ -137,10 +138,10 @@ class Snapshot:
         """``(skip, hashes)`` for a save of ``key``: skip when it replaces a postponed delete of
         the same bytes; ``hashes`` are the content's MD5 (remembered for later comparisons)."""
         hashes: dict[str, str] = {}
-        if not gzip and not isinstance(content, (bytes, str)):
+        if not isinstance(content, (bytes, str)):
             source = UploadSource.from_content(content)
-            if source.seekable:
-                hashes = compute(source.fileobj, ("md5",))
+            if source.seekable:  # of the bytes the provider will store (compressed, if gzipped)
+                hashes = compute(GzipCompressionWrapper(source.fileobj) if gzip else source.fileobj, ("md5",))
                 source.rewind()
         with self._lock:
             if key not in self._pending:

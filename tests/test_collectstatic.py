@@ -351,22 +351,37 @@ def test_app_order_is_checked(settings) -> None:
     assert get_commands()["collectstatic"] == "storages"
 
 
-def test_gzip_uploads_fall_back_to_size_and_time(settings, options, tmp_path) -> None:
+def test_gzip_uploads_skip_by_the_hash_of_the_compressed_bytes(settings, options, tmp_path) -> None:
     source = tmp_path / "src"
     source.mkdir()
     (source / "site.css").write_text("body { color: red; }\n" * 200)
     (source / "logo.png").write_bytes(os.urandom(300))
     configure(settings, source, S3_STATIC, {**options, "gzip": True})
-    set_mtimes(source, -3600)
     assert "2 static files copied" in collect()
+    raw = S3StaticStorage(**options).client.get_object(Bucket=BUCKET, Key=f"{options['location']}/site.css")
+    assert raw["ContentEncoding"] == "gzip" and len(raw["Body"].read()) < 4200  # stored compressed
+    set_mtimes(source, 3600)  # a fresh checkout: every mtime newer, no byte changed
     with requests() as seen:
         out = collect()
-    # The stored CSS is gzip-compressed: its hash can't be compared; the older local mtime skips it.
     assert "0 static files copied, 2 unmodified" in out and len(seen) == 1
-    set_mtimes(source, 3600)
+    (source / "site.css").write_text("body { color: blue; }\n" * 200)  # same size, other bytes
+    set_mtimes(source, -3600)  # and an older mtime: only the hash tells
     with requests() as seen:
         out = collect()
     assert "1 static file copied, 1 unmodified" in out and "site.css" in seen.of("PUT")[0][1]
+    assert S3StaticStorage(**{**options, "gzip": True}).open("site.css").read() == (source / "site.css").read_bytes()
+
+
+def test_gzip_manifest_storage_unchanged_run_uploads_nothing(settings, options, tmp_path) -> None:
+    """Django deletes and saves every CSS file again on each run; gzipped, the same bytes still cost nothing."""
+    source = make_tree(tmp_path / "src", 12, css=4)
+    configure(settings, source, S3_MANIFEST, {**options, "gzip": True})
+    assert "12 post-processed" in collect()
+    set_mtimes(source, 3600)
+    with requests() as seen:
+        out = collect()
+    assert "0 static files copied, 12 unmodified" in out
+    assert len(seen) == 2 and not seen.of("PUT") and not seen.of("DELETE") and not seen.of("POST"), seen
 
 
 def test_no_overwrite_storage_keeps_the_name(settings, options, tmp_path) -> None:
