@@ -12,6 +12,7 @@ import argparse
 import io
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -96,7 +97,7 @@ import http.client, json, os, time
 from pathlib import Path
 import django
 from django.conf import settings
-settings.configure(INSTALLED_APPS=["django.contrib.staticfiles", "storages"], STATIC_URL="/static/",
+settings.configure(INSTALLED_APPS={apps!r}, STATIC_URL="/static/",
                    STATICFILES_DIRS=[{source!r}], USE_TZ=True,
                    STORAGES={{"default": {{"BACKEND": "django.core.files.storage.InMemoryStorage"}},
                              "staticfiles": {{"BACKEND": {backend!r}, "OPTIONS": {opts!r}}}}})
@@ -125,7 +126,25 @@ print(json.dumps(results))
 
 
 def reference(source: str, backend: str, opts: dict[str, Any], steps: list[tuple[str, dict[str, Any]]]) -> dict:
-    return run_reference(REFERENCE.format(source=source, backend=backend, opts=opts, steps=steps))
+    return run_reference(REFERENCE.format(source=source, backend=backend, opts=opts, steps=steps,
+                                          apps=["django.contrib.staticfiles", "storages"]))
+
+
+def new_process(impl: str, source: str, backend: str, opts: dict[str, Any], label: str) -> dict[str, float]:
+    """One run as a deploy makes it: a new Python process (imports, Django set-up, client), timed
+    from outside, wall clock. ``impl``: "reference" (1.14's venv) or "ours" (this venv)."""
+    ours_first = impl == "ours"
+    apps = ["storages", "django.contrib.staticfiles"] if ours_first else ["django.contrib.staticfiles", "storages"]
+    code = REFERENCE.format(source=source, backend=backend, opts=opts, steps=[(label, {})], apps=apps)
+    start = time.perf_counter()
+    if ours_first:
+        env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+    else:
+        result = run_reference(code)
+    return {"requests": result[label]["requests"], "seconds": time.perf_counter() - start}
 
 
 def fill(server: Any, location: str, count: int) -> None:
@@ -217,6 +236,13 @@ def main() -> None:
                     row(table, f"{title}: {label}", impl, result)
 
         both(f"loopback, {n} files", local, STATIC, n, runs)
+        if not args.no_reference:  # the whole deploy step: a new process per run, timed from outside
+            for impl, title in (("reference", "django-storages 1.14 + Django's command"), ("ours", "this package")):
+                source = str(make_tree(work / uuid.uuid4().hex, n))
+                opts = options(local, f"process/{uuid.uuid4().hex}")
+                new_process(impl, source, STATIC, opts, "first run")
+                row(table, f"loopback, {n} files: second run, new process (wall)", title,
+                    new_process(impl, source, STATIC, opts, "second run"))
         # (a) Django's own command class, inside the package's listing run.
         source = str(make_tree(work / "stock", n))
         opts = options(local, f"stock/{uuid.uuid4().hex}")

@@ -109,6 +109,27 @@ def stored(options: dict) -> dict[str, bytes]:
     return {name: storage.open(name).read() for name, _ in storage.scan("")}
 
 
+def collect_failing(fails, delay: float = 0.0, **kwargs) -> None:
+    """A run in which the upload of every name ``fails(name)`` raises StorageError after ``delay``
+    (a fault injected into the package's own upload step: moto can't fail one object)."""
+    from storages.errors import StorageError
+
+    original = S3StaticStorage._timed_upload
+
+    def failing(self, spec, source_, *args, **kw):
+        if fails(spec.name):
+            time.sleep(delay)
+            raise StorageError(f"simulated failure on {spec.name!r}")
+        return original(self, spec, source_, *args, **kw)
+
+    S3StaticStorage._timed_upload = failing
+    try:
+        with pytest.raises(StorageError, match="simulated failure"):
+            collect(**kwargs)
+    finally:
+        S3StaticStorage._timed_upload = original
+
+
 S3_STATIC = "storages.backends.s3.S3StaticStorage"
 S3_MANIFEST = "storages.backends.s3.S3ManifestStaticStorage"
 
@@ -398,23 +419,10 @@ def test_no_overwrite_storage_keeps_the_name(settings, options, tmp_path) -> Non
 
 
 def test_a_failed_upload_stops_the_run(settings, options, tmp_path) -> None:
-    from storages.errors import StorageError
 
     source = make_tree(tmp_path / "src", 20)
     configure(settings, source, S3_STATIC, options)
-    original = S3StaticStorage._timed_upload
-
-    def failing(self, spec, source_):
-        if spec.name == "d3/f10.png":
-            raise StorageError("S3StaticStorage: simulated failure on 'd3/f10.png'")
-        return original(self, spec, source_)
-
-    S3StaticStorage._timed_upload = failing
-    try:
-        with pytest.raises(StorageError, match="d3/f10.png"):
-            collect(workers=4)
-    finally:
-        S3StaticStorage._timed_upload = original
+    collect_failing(lambda name: name == "d3/f10.png", workers=4)
     done = stored(options)
     assert "d3/f10.png" not in done and len(done) < 20
     out = collect()  # the next run uploads what is missing and skips what is there
@@ -466,24 +474,11 @@ def test_post_processing_uploads_in_parallel_and_the_manifest_comes_last(setting
 
 
 def test_a_failed_post_processing_upload_writes_no_manifest(settings, options, tmp_path) -> None:
-    from storages.errors import StorageError
 
     source = make_tree(tmp_path / "src", 20, css=3)
     configure(settings, source, S3_MANIFEST, options)
-    original = S3StaticStorage._timed_upload
-
-    def failing(self, spec, source_, *args, **kwargs):
-        if spec.name.startswith("d3/f10.") and spec.name != "d3/f10.png":
-            time.sleep(0.5)  # fails after the rest is queued: only the wait before the manifest stops it
-            raise StorageError(f"S3ManifestStaticStorage: simulated failure on {spec.name!r}")
-        return original(self, spec, source_, *args, **kwargs)
-
-    S3StaticStorage._timed_upload = failing
-    try:
-        with pytest.raises(StorageError, match="d3/f10"):
-            collect(workers=4)
-    finally:
-        S3StaticStorage._timed_upload = original
+    # Fails after the rest is queued: only the wait before the manifest stops it.
+    collect_failing(lambda name: name.startswith("d3/f10.") and name != "d3/f10.png", delay=0.5, workers=4)
     assert "staticfiles.json" not in stored(options)  # no manifest naming a file that isn't there
     out = collect()  # the next run stores what is missing, then the manifest
     assert "0 static files copied, 20 unmodified" in out
