@@ -58,13 +58,41 @@ def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | Non
             raise RuntimeError(f"server exited with {proc.returncode} before listening on {port}{_log_tail(proc)}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
+                if proc is None or _listener_is_ours(port, proc.pid):
+                    return
         except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listened on 127.0.0.1:{port} after {timeout}s")
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing of ours listened on 127.0.0.1:{port} after {timeout}s{_log_tail(proc)}")
 
 
-def _log_tail(proc: subprocess.Popen) -> str:
+def _listener_is_ours(port: int, session: int) -> bool:
+    """Whether the socket listening on ``port`` belongs to a process of ``session`` (the server
+    and its children: ServerProcess starts each server in a new session). Another test run on
+    this machine may have started a server on the same port in the same instant; the tests
+    must never talk to that one. True where /proc can't tell (not Linux)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            return True
+        for row in rows:
+            fields = row.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # 0A: LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    for proc_dir in Path("/proc").glob("[0-9]*"):
+        try:
+            if int((proc_dir / "stat").read_text().rsplit(")", 1)[1].split()[3]) != session:
+                continue
+            if any(os.readlink(fd) in inodes for fd in (proc_dir / "fd").iterdir()):
+                return True
+        except (OSError, ValueError, IndexError):
+            continue
+    return False
+
+
+def _log_tail(proc: subprocess.Popen | None) -> str:
     log = getattr(proc, "log_path", None)
     if not log:
         return ""
