@@ -394,6 +394,9 @@ class FTPStorage(FileServerStorage):
                 return
             raise FTPStorageException(f"FTPStorage could not delete {path!r}: {exc}") from exc
 
+    def _rmdir(self, ftp: _Client, path: str) -> None:
+        ftp.rmd(path)
+
     def _rename(self, ftp: _Client, source: str, target: str) -> None:
         try:
             ftp.rename(source, target)

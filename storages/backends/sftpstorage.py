@@ -365,6 +365,9 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
         except FileNotFoundError:
             pass
 
+    def _rmdir(self, session: _Session, path: str) -> None:
+        session.sftp.rmdir(path)
+
     def _rename(self, session: _Session, source: str, target: str) -> None:
         try:
             session.sftp.posix_rename(source, target)
