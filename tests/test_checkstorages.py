@@ -363,3 +363,19 @@ def test_a_folder_made_before_a_failed_write_goes_too(settings, request, tmp_pat
     assert code == 1 and [(s["step"], s["status"]) for s in found] == [("write", "failed")]
     assert "552" in found[0]["detail"]
     assert FOLDERS not in storages["default"].listdir("")[0] and not (root / FOLDERS).exists() and root.is_dir()
+
+
+def test_a_scratch_file_that_stays_keeps_its_folder_without_a_second_report(settings, request, tmp_path,
+                                                                            monkeypatch):
+    from storages.backends.ftp import FTPStorage
+
+    def refused(self, name):
+        raise PermissionError(13, f"FTPStorage was denied the delete of {name!r}", name)
+
+    monkeypatch.setattr(FTPStorage, "delete", refused)
+    config, root = folder_config(request, "ftp", "/media/", tmp_path)
+    code, result = run(settings, {"default": config}, "default")
+    found = [s for s in result["storages"]["default"]["steps"] if s["step"] in ("delete", "cleanup")]
+    assert code == 1 and [(s["step"], s["status"]) for s in found] == [("delete", "failed"), ("cleanup", "failed")]
+    assert "could not delete .storages-check/" in found[1]["detail"]
+    assert len(list((root / FOLDERS).iterdir())) == 1  # the file that stayed, in its folder

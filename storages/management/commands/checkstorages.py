@@ -343,8 +343,10 @@ class LiveCheck:
         """Remove the scratch folder if it is empty (where folders are real); anything in it stays.
 
         After a failed write the folder may exist (made before the file failed): it is tried
-        quietly, unless the server was never reached (that would only wait for it again)."""
-        if self.write_error is not None and not _answered(self.write_error):
+        quietly, unless the server was never reached (that would only wait for it again). After
+        a failed cleanup the folder holds the file that stayed: it stays too."""
+        unreached = self.write_error is not None and not _answered(self.write_error)
+        if unreached or any(s.step == "cleanup" for s in self.steps):
             return
         try:
             _remove_empty_folder(self.storage, SCRATCH_DIR)
