@@ -613,6 +613,11 @@ class BaseStorage(Storage):
         of storages can't (different provider or account): the caller streams it instead."""
         return False
 
+    def _remove_empty_folder(self, key: str) -> None:
+        """Remove the folder ``key`` if it is empty; a folder that holds anything, or is missing,
+        stays as it is, and the root is never removed. Object stores have no folders (an emptied
+        prefix is gone by itself): nothing to do. File servers override it."""
+
     # -- public helpers over those primitives -----------------------------------
     def scan(self, path: str = "") -> Iterator[tuple[str, ObjectInfo]]:
         """``(name, info)`` of every file below ``path`` (recursively), names relative to ``location``."""

@@ -12,7 +12,8 @@
 * Listings hide temporary names and remove the ones older than
   ``stale_upload_age`` seconds (uploads cut off when the connection died, so
   nothing could clean them up then).
-* Directories exist: ``exists()`` answers True for an existing folder.
+* Directories exist: ``exists()`` answers True for an existing folder, and
+  ``_remove_empty_folder()`` removes one only when the server agrees it is empty.
 
 A backend implements a dozen session-level hooks (``_put``, ``_rename``,
 ``_entries``...) over its SDK and its connection code.
@@ -155,6 +156,10 @@ class FileServerStorage(BaseStorage):
         """Remove a file; a missing one is fine."""
         raise NotImplementedError
 
+    def _rmdir(self, session: Any, path: str) -> None:
+        """Remove a folder; the server refuses one that holds anything."""
+        raise NotImplementedError
+
     def _rename(self, session: Any, source: str, target: str) -> None:
         """Rename ``source`` to ``target``, replacing a file there."""
         raise NotImplementedError
@@ -289,6 +294,23 @@ class FileServerStorage(BaseStorage):
                             raise
                         logger.warning("%s could not remove %s/%s (%s)", type(self).__name__, folder, entry.name, exc)
         return entries
+
+    def _remove_empty_folder(self, key: str) -> None:
+        path = self._path(key.strip("/"))
+        if posixpath.normpath(path) == posixpath.normpath(self._path("")):
+            return  # never the root
+
+        def remove(session: Any) -> None:
+            try:
+                self._rmdir(session, path)
+            except Exception as exc:
+                # The server refuses to remove a folder that holds anything (even a file uploaded a moment
+                # ago): that one stays, as does a folder already gone. An empty one refused is an error.
+                if self._is_broken_error(session, exc) or (self._is_dir(session, path) and not [
+                        e for e in self._entries(session, path) if e.name not in (".", "..")]):
+                    raise
+
+        self._run("delete", key, remove)
 
     def _makedirs(self, session: Any, folder: str) -> None:
         """Create ``folder`` and its missing parents; another creator at the same time is fine."""

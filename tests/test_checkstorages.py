@@ -8,6 +8,7 @@ import json
 import uuid
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.management import call_command
 
 from storages.management.commands import checkstorages
@@ -15,7 +16,7 @@ from storages.testing.suite import use_storages
 from tests.backends.test_azure import azurite  # noqa: F401  (session fixtures of the backend tests)
 from tests.backends.test_azure import options as azure_options
 from tests.backends.test_dropbox import dropbox_server  # noqa: F401
-from tests.backends.test_ftp import ftp_http, ftp_options, ftp_server  # noqa: F401
+from tests.backends.test_ftp import ftp_http, ftp_options, ftp_server, vsftpd_server  # noqa: F401
 from tests.backends.test_gcloud import gcs_options, gcs_server, sa_info, token_server  # noqa: F401
 from tests.backends.test_sftp import sftp_data, sftp_http, sftp_options, sftp_server  # noqa: F401
 from tests.servers import free_port
@@ -265,3 +266,116 @@ def test_cors_rules_for_direct_uploads(settings, s3_server, monkeypatch):
     assert seen == ["https://app.example.com"] and found["status"] == "failed"
     assert found["cause"] == "browsers on https://app.example.com can't upload directly"
     assert "no CORS rule" in found["detail"] and "CORS rules" in found["setting"]
+
+
+# -- the scratch folder, where folders are real --------------------------------------------------
+FOLDERS = checkstorages.SCRATCH_DIR
+
+
+def folder_config(request, kind: str, base_url: str, tmp_path) -> tuple[dict, object]:
+    """(STORAGES entry, the storage's root folder on disk) of a backend whose folders are real."""
+    if kind == "sftp":
+        options = sftp_options(request.getfixturevalue("sftp_server"), request.getfixturevalue("sftp_data"),
+                               base_url=base_url)
+        return {"BACKEND": "storages.backends.sftpstorage.SFTPStorage", "OPTIONS": options}, options["root_path"]
+    if kind in ("ftp", "vsftpd"):
+        server = request.getfixturevalue("ftp_server" if kind == "ftp" else "vsftpd_server")
+        options = ftp_options(server, base_url=base_url)
+        return {"BACKEND": "storages.backends.ftp.FTPStorage", "OPTIONS": options}, server.root / (
+            server.writable or "") / options["location"].rsplit("/", 1)[1]
+    if kind == "libcloud":
+        request.getfixturevalue("settings").LIBCLOUD_PROVIDERS = {
+            "local": {"type": "local", "user": str(tmp_path), "bucket": "container"}}
+        (tmp_path / "container").mkdir(exist_ok=True)
+        return {"BACKEND": "storages.backends.apache_libcloud.LibCloudStorage",
+                "OPTIONS": {"provider_name": "local", "base_url": base_url}}, tmp_path / "container"
+    return {"BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media"), "base_url": base_url}}, tmp_path / "media"
+
+
+@pytest.mark.parametrize("kind", ["sftp", "ftp", "vsftpd", "libcloud", "filesystem"])
+def test_the_scratch_folder_goes_too_where_folders_are_real(settings, request, tmp_path, kind):
+    from pathlib import Path
+
+    from django.core.files.storage import storages
+
+    # A passing check (url() is not HTTP: skipped), then one whose url step fails (nothing listens there).
+    for base_url, expected in (("/media/", 0), (f"http://127.0.0.1:{free_port()}/media/", 1)):
+        config, root = folder_config(request, kind, base_url, tmp_path)
+        code, result = run(settings, {"default": config}, "default")
+        found = steps(result, "default")
+        assert code == expected and found["delete"]["status"] == "ok" and "cleanup" not in found, found
+        assert (found["url"]["status"] == "failed") is bool(expected)
+        storage = storages["default"]
+        assert FOLDERS not in storage.listdir("")[0], kind
+        assert not (Path(root) / FOLDERS).exists() and Path(root).is_dir()  # the location itself stays
+    # A file someone else put in the folder survives, and so does the folder.
+    storage.save(f"{FOLDERS}/keep.txt", ContentFile(b"not the check's"))
+    code, result = run(settings, {"default": config}, "default")
+    assert code == 1 and "cleanup" not in steps(result, "default")
+    storage = storages["default"]
+    assert FOLDERS in storage.listdir("")[0] and storage.listdir(FOLDERS)[1] == ["keep.txt"]
+    assert storage.open(f"{FOLDERS}/keep.txt").read() == b"not the check's"
+
+
+def test_a_folder_the_server_refuses_to_remove_is_a_warning(settings, request, tmp_path, monkeypatch):
+    """vsftpd refuses (its user may no longer change the location folder): the check still passes and
+    says which empty folder to remove by hand."""
+    from pathlib import Path
+
+    config, root = folder_config(request, "vsftpd", "/media/", tmp_path)
+    cleanup = checkstorages.LiveCheck._cleanup
+
+    def then_lock(check):
+        cleanup(check)
+        Path(root).chmod(0o555)
+
+    monkeypatch.setattr(checkstorages.LiveCheck, "_cleanup", then_lock)
+    try:
+        code, result = run(settings, {"default": config}, "default")
+    finally:
+        Path(root).chmod(0o755)
+    found = steps(result, "default")["cleanup"]
+    assert code == 0 and result["ok"] is True
+    assert found["status"] == "warning" and f"could not remove the empty folder {FOLDERS}/" in found["detail"]
+    assert "remove it by hand" in found["cause"] and (Path(root) / FOLDERS).is_dir()
+    use_storages(settings, {"default": config, "staticfiles": STATIC})
+    out = io.StringIO()
+    call_command("checkstorages", "default", stdout=out)
+    assert "1 of 1 storage(s) passed" in out.getvalue()
+
+
+def test_a_folder_made_before_a_failed_write_goes_too(settings, request, tmp_path, monkeypatch):
+    """The folder was made, then the file refused (a quota, which the test server can't produce)."""
+    import ftplib
+
+    from django.core.files.storage import storages
+
+    from storages.backends.ftp import FTPStorage
+
+    def full(self, ftp, path, fileobj):
+        raise ftplib.error_perm("552 Exceeded storage allocation")
+
+    monkeypatch.setattr(FTPStorage, "_put", full)
+    config, root = folder_config(request, "ftp", "/media/", tmp_path)
+    code, result = run(settings, {"default": config}, "default")
+    found = result["storages"]["default"]["steps"]
+    assert code == 1 and [(s["step"], s["status"]) for s in found] == [("write", "failed")]
+    assert "552" in found[0]["detail"]
+    assert FOLDERS not in storages["default"].listdir("")[0] and not (root / FOLDERS).exists() and root.is_dir()
+
+
+def test_a_scratch_file_that_stays_keeps_its_folder_without_a_second_report(settings, request, tmp_path,
+                                                                            monkeypatch):
+    from storages.backends.ftp import FTPStorage
+
+    def refused(self, name):
+        raise PermissionError(13, f"FTPStorage was denied the delete of {name!r}", name)
+
+    monkeypatch.setattr(FTPStorage, "delete", refused)
+    config, root = folder_config(request, "ftp", "/media/", tmp_path)
+    code, result = run(settings, {"default": config}, "default")
+    found = [s for s in result["storages"]["default"]["steps"] if s["step"] in ("delete", "cleanup")]
+    assert code == 1 and [(s["step"], s["status"]) for s in found] == [("delete", "failed"), ("cleanup", "failed")]
+    assert "could not delete .storages-check/" in found[1]["detail"]
+    assert len(list((root / FOLDERS).iterdir())) == 1  # the file that stayed, in its folder

@@ -48,8 +48,7 @@ _SETTINGS = (
             doc="Save over an existing file of the same name (off: Django picks a free name)."),
     Setting("tls_ca_file", ("FTP_STORAGE_TLS_CA_FILE",), None,
             doc="CA bundle that signs the server's certificate (ftps://); unset: the system's trust store."),
-    Setting("timeout", ("FTP_STORAGE_TIMEOUT",), 30, doc="Seconds to wait for a connection or a reply."),
-)
+    Setting("timeout", ("FTP_STORAGE_TIMEOUT",), 30, doc="Seconds to wait for a connection or a reply."))
 
 class FTPStorageException(StorageError):
     """An FTP error with no more specific Python equivalent (kept for code that catches it)."""
@@ -88,8 +87,7 @@ def _parse_location(location: str) -> _Target:
         raise ImproperlyConfigured(
             f"FTPStorage: {where} must look like ftp://user:password@host:port/path (schemes: ftp, aftp for "
             f"active mode, ftps for TLS); got a {scheme or 'missing'!r} scheme"
-            + ("" if parts.hostname else " and no host")
-        )
+            + ("" if parts.hostname else " and no host"))
     return _Target(scheme=scheme, host=parts.hostname, port=port, user=unquote(parts.username or "anonymous"),
                    password=unquote(parts.password or ""), path=unquote(parts.path))
 
@@ -144,8 +142,7 @@ def _facts(text: str) -> tuple[dict[str, str], str]:
 
 _LIST_LINE = re.compile(
     r"^(?P<kind>[-dlbcps])[-rwxsStTl+.@]{9,10}\s+\d+\s+\S+\s+\S+\s+(?P<size>\d+)\s+"
-    r"(?P<when>\w{3}\s+\d{1,2}\s+(?:\d{1,2}:\d{2}|\d{4})) (?P<name>.+)$"
-)
+    r"(?P<when>\w{3}\s+\d{1,2}\s+(?:\d{1,2}:\d{2}|\d{4})) (?P<name>.+)$")
 
 
 def _list_time(text: str) -> dt.datetime | None:
@@ -184,10 +181,8 @@ class FTPStorage(FileServerStorage):
 
     settings_table = _SETTINGS
     legacy_settings = FTP_LEGACY
-    missing_times: ClassVar[dict[str, str]] = {
-        "created": "FTP servers report no creation time",
-        "accessed": "FTP servers report no access time",
-    }
+    missing_times: ClassVar[dict[str, str]] = {"created": "FTP servers report no creation time",
+                                               "accessed": "FTP servers report no access time"}
     endpoint_setting = "the host and port in FTP_STORAGE_LOCATION, and FTP_STORAGE_TIMEOUT"
     root_setting = 'the path in FTP_STORAGE_LOCATION (OPTIONS["location"])'
 
@@ -216,8 +211,7 @@ class FTPStorage(FileServerStorage):
         if target is None:
             raise ImproperlyConfigured(
                 'FTPStorage needs a server: set OPTIONS["location"] or FTP_STORAGE_LOCATION to '
-                "ftp://user:password@host:port/path"
-            )
+                "ftp://user:password@host:port/path")
         start = time.perf_counter()
         if target.scheme == "ftps":
             context = ssl.create_default_context(cafile=self.tls_ca_file) if self.tls_ca_file else (
@@ -252,21 +246,18 @@ class FTPStorage(FileServerStorage):
             raise ImproperlyConfigured(
                 f"FTPStorage: the TLS certificate of {target.host}:{target.port} is not trusted "
                 f"({exc.verify_message}); set FTP_STORAGE_TLS_CA_FILE (OPTIONS[\"tls_ca_file\"]) to the CA "
-                "that signed it"
-            ) from exc
+                "that signed it") from exc
         except ftplib.error_perm as exc:
             ftp.close()
             if _status(exc) in ("530", "331", "332", "430"):
                 raise _FTPLoginError(
                     errno.EACCES,
                     f"FTPStorage could not log in to {target.host}:{target.port} as {target.user!r} ({exc}); "
-                    "check the user and password in FTP_STORAGE_LOCATION (OPTIONS[\"location\"])",
-                ) from exc
+                    "check the user and password in FTP_STORAGE_LOCATION (OPTIONS[\"location\"])") from exc
             if target.scheme == "ftps":
                 raise ImproperlyConfigured(
                     f"FTPStorage: {target.host}:{target.port} refused TLS ({exc}); use ftp:// in "
-                    "FTP_STORAGE_LOCATION if the server has no TLS"
-                ) from exc
+                    "FTP_STORAGE_LOCATION if the server has no TLS") from exc
             raise FTPStorageException(f"FTPStorage: {target} refused the session ({exc})") from exc
         except (ftplib.Error, EOFError, OSError) as exc:
             ftp.close()
@@ -393,6 +384,9 @@ class FTPStorage(FileServerStorage):
             except FileNotFoundError:
                 return
             raise FTPStorageException(f"FTPStorage could not delete {path!r}: {exc}") from exc
+
+    def _rmdir(self, ftp: _Client, path: str) -> None:
+        ftp.rmd(path)
 
     def _rename(self, ftp: _Client, source: str, target: str) -> None:
         try:

@@ -9,6 +9,7 @@ operation, connections and threads: docs/backends/sftp.rst.
 from __future__ import annotations
 
 import base64
+import contextlib
 import errno
 import getpass
 import hashlib
@@ -46,11 +47,8 @@ SESSIONS_PER_CONNECTION = 8
 SECRET_PARAMS = frozenset({"password", "passphrase", "pkey", "sock", "gss_deleg_creds", "auth_strategy"})
 UNKNOWN_HOST_CHOICES = ("warn", "reject")
 
-_ERRORS: dict[str | int, type[BaseException]] = {
-    errno.ENOENT: FileNotFoundError,
-    errno.EACCES: PermissionError,
-    errno.EPERM: PermissionError,
-}
+_ERRORS: dict[str | int, type[BaseException]] = {errno.ENOENT: FileNotFoundError, errno.EACCES: PermissionError,
+                                                 errno.EPERM: PermissionError}
 
 _SETTINGS = (
     Setting("host", ("SFTP_STORAGE_HOST",), None, doc="The SSH server's host name or address."),
@@ -73,8 +71,7 @@ _SETTINGS = (
             doc="A host missing from known_hosts: 'warn' (accept its key for this storage and log a WARNING) "
                 "or 'reject'. A key that differs from known_hosts is always refused."),
     Setting("allow_overwrite", ("SFTP_STORAGE_ALLOW_OVERWRITE",), False,
-            doc="Save over an existing file of the same name (off: Django picks a free name)."),
-)
+            doc="Save over an existing file of the same name (off: Django picks a free name)."))
 
 
 class _HostKeyRejected(paramiko.SSHException):
@@ -142,8 +139,7 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
         if self.unknown_host not in UNKNOWN_HOST_CHOICES:
             raise ImproperlyConfigured(
                 f"SFTPStorage: SFTP_STORAGE_UNKNOWN_HOST (OPTIONS[\"unknown_host\"]) must be 'warn' or 'reject', "
-                f"not {self.unknown_host!r}."
-            )
+                f"not {self.unknown_host!r}.")
         if not isinstance(self.params, dict):
             raise ImproperlyConfigured("SFTPStorage: SFTP_STORAGE_PARAMS (OPTIONS[\"params\"]) must be a dict.")
         root = str(self.root_path or "")
@@ -176,8 +172,7 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
             if not os.path.exists(path):
                 raise ImproperlyConfigured(
                     f"SFTPStorage: the known_hosts file {path!r} does not exist; check SFTP_KNOWN_HOST_FILE "
-                    "(OPTIONS[\"known_host_file\"])."
-                )
+                    "(OPTIONS[\"known_host_file\"]).")
             return path
         default = os.path.expanduser("~/.ssh/known_hosts")
         return default if os.path.exists(default) else None
@@ -192,8 +187,7 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
         logger.warning(
             "SFTPStorage: %s is not in known_hosts; accepting its key %s for this storage. Add the key to "
             "SFTP_KNOWN_HOST_FILE, or set SFTP_STORAGE_UNKNOWN_HOST = 'reject' to refuse unknown hosts.",
-            hostname, _fingerprint(key),
-        )
+            hostname, _fingerprint(key))
 
     def _connect(self) -> paramiko.SSHClient:
         """A new, authenticated SSH connection (host key checked)."""
@@ -220,15 +214,13 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
             raise ImproperlyConfigured(
                 f"SFTPStorage refused {self._endpoint_label()}: its host key ({_fingerprint(exc.key)}) is not the one "
                 f"in known_hosts ({_fingerprint(exc.expected_key)}). Someone may be intercepting the connection; "
-                "if the server's key really changed, update SFTP_KNOWN_HOST_FILE."
-            ) from exc
+                "if the server's key really changed, update SFTP_KNOWN_HOST_FILE.") from exc
         except _HostKeyRejected as exc:
             client.close()
             raise ImproperlyConfigured(
                 f"SFTPStorage refused {self._endpoint_label()}: the host is not in known_hosts and "
                 "SFTP_STORAGE_UNKNOWN_HOST is 'reject'. Add its key to SFTP_KNOWN_HOST_FILE "
-                "(ssh-keyscan -p PORT HOST >> known_hosts, after checking the fingerprint)."
-            ) from exc
+                "(ssh-keyscan -p PORT HOST >> known_hosts, after checking the fingerprint).") from exc
         except paramiko.AuthenticationException as exc:
             client.close()
             typed = self.__dict__.pop("_password", None)  # a wrong typed password is asked for again next time
@@ -240,8 +232,7 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
                 errno.EACCES,
                 f"SFTPStorage could not log in to {self._endpoint_label()} as "
                 f"{self.params.get('username') or getpass.getuser()!r} ({type(exc).__name__}: {exc}); check "
-                "username, key_filename / pkey and password in SFTP_STORAGE_PARAMS (OPTIONS[\"params\"])",
-            ) from exc
+                "username, key_filename / pkey and password in SFTP_STORAGE_PARAMS (OPTIONS[\"params\"])") from exc
         except (paramiko.SSHException, EOFError, OSError) as exc:
             client.close()
             raise self._unavailable(exc, "connecting") from exc
@@ -360,10 +351,11 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
         return [Entry(e.filename, statmod.S_ISDIR(e.st_mode or 0), self._info(e)) for e in found]
 
     def _remove(self, session: _Session, path: str) -> None:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             session.sftp.remove(path)
-        except FileNotFoundError:
-            pass
+
+    def _rmdir(self, session: _Session, path: str) -> None:
+        session.sftp.rmdir(path)
 
     def _rename(self, session: _Session, source: str, target: str) -> None:
         try:

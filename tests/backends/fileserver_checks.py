@@ -143,3 +143,33 @@ def frozen_during_a_read(storage: Any, freeze: Callable[[bool], None], setting: 
     f.close()
     payload.seek(0)
     assert storage.open("frozen.bin").read() == payload.read()
+
+
+def empty_folder_removal(storage: Any, root: Path) -> None:
+    """``_remove_empty_folder()``: only an empty folder goes. One holding a file, or the temporary file of
+    an upload in progress (a race with a real upload), stays and the upload completes; the root, a parent
+    and a missing folder are left alone."""
+    from storages.files import TEMP_PREFIX
+
+    storage.save("box/keep.txt", ContentFile(b"keep"))
+    storage._remove_empty_folder("box")
+    assert storage.open("box/keep.txt").read() == b"keep"
+    storage.delete("box/keep.txt")
+    storage.upload_threshold = 64 * 1024
+    with storage.open("box/new.bin", "wb") as f:
+        f.write(b"x" * 200_000)  # past the threshold: streaming into a temporary file in the folder
+        wait_for(lambda: any(p.name.startswith(TEMP_PREFIX) for p in (root / "box").iterdir()))
+        storage._remove_empty_folder("box")
+        f.write(b"y" * 1000)
+    assert storage.open("box/new.bin").read() == b"x" * 200_000 + b"y" * 1000
+    storage.delete("box/new.bin")
+    storage._remove_empty_folder("box")
+    assert not (root / "box").exists() and "box" not in storage.listdir("")[0]
+    storage.save("a/b/c.txt", ContentFile(b"c"))
+    storage.delete("a/b/c.txt")
+    storage._remove_empty_folder("a/b")
+    assert storage.listdir("a") == ([], []) and (root / "a").is_dir()
+    storage._remove_empty_folder("missing")
+    for name in ("", "/", "."):
+        storage._remove_empty_folder(name)  # never the root
+    assert root.is_dir() and storage.listdir("")[0] == ["a"]

@@ -180,6 +180,29 @@ def test_focused_set_on_every_dialect(dialect, settings):
     assert s.listdir("deep/er") == ([], [])
 
 
+def test_an_empty_folder_is_removed_and_nothing_else(dialect):
+    server, s = dialect
+    s.save("first.txt", ContentFile(b"1"))  # logs in: the base folder is known from here on
+    checks.empty_folder_removal(s, server.root / s._base.lstrip("/"))
+
+
+def test_an_empty_folder_the_server_refuses_to_remove_is_an_error(vsftpd_server):
+    s = FTPStorage(**ftp_options(vsftpd_server))
+    s.save("box/f.txt", ContentFile(b"x"))
+    s.delete("box/f.txt")
+    root = vsftpd_server.root / s._base.lstrip("/")
+    root.chmod(0o555)  # vsftpd's anonymous user (ftp) may no longer remove what is in the base folder
+    try:
+        with pytest.raises(FTPStorageException, match="delete of 'box' failed: 550"):
+            s._remove_empty_folder("box")
+    finally:
+        root.chmod(0o755)
+    assert (root / "box").is_dir()
+    s._remove_empty_folder("box")
+    assert not (root / "box").exists()
+    s.close()
+
+
 def test_vsftpd_large_file_in_bounded_memory(vsftpd_server):
     s = FTPStorage(**ftp_options(vsftpd_server))
     source = PatternFile(60 * MB, seed=3)

@@ -22,6 +22,7 @@ from django.core.files.base import ContentFile, File
 from storages.errors import StorageError, StorageUnavailable
 from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
+from tests.backends.fileserver_checks import wait_for
 from tests.servers import free_port
 from tests.servers.gcs import PROJECT, SA_EMAIL, GCSServer, service_account_info, start_gcs, start_token_server
 
@@ -665,6 +666,7 @@ def test_a_chunk_answered_503_is_retried_and_the_upload_completes(gcs_server, sa
     assert len(injected) == 1 and injected[0][0] == "PUT" and injected[0][2] == 503
     puts = [r for r in fault_proxy.served if r.method == "PUT"]
     assert len(puts) == 1 + 33  # the refused chunk, then 33 chunks (the second one again)
+    assert not [r for r in fault_proxy.served if r.method == "DELETE"]  # a finished session is not cancelled
 
 
 def test_transient_errors_on_every_kind_of_request_are_retried(gcs_server, sa_info, fault_proxy):
@@ -695,6 +697,69 @@ def test_a_server_that_keeps_failing_gives_storage_unavailable(gcs_server, sa_in
     assert time.monotonic() - start < 10
     fault_proxy.clear()
     assert s.open("kept.txt").read() == b"old"
+
+
+def session_requests(proxy) -> tuple[str, list]:
+    """The resumable upload session's URI (path and query) and every request sent to it, in order."""
+    session = next(r.path for r in proxy.served if "upload_id=" in r.path)
+    return session, [(r.method, r.status) for r in proxy.served if r.path == session]
+
+
+def test_an_aborted_upload_cancels_its_session(gcs_server, sa_info, storage, fault_proxy):
+    """open("wb") past the single-request threshold, then an exception: the upload session is cancelled
+    with a DELETE on its URI (fake-gcs-server answers 499, as Google documents); nothing is stored
+    under a new name, and an existing name keeps its old content."""
+    from storages.backends.gcloud import GoogleCloudStorage
+
+    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, location=storage.location, blob_chunk_size=256 * 1024,
+                                         client_options={"api_endpoint": fault_proxy.url}))
+    storage.save("kept.bin", ContentFile(b"old content"))
+    for name in ("kept.bin", "new.bin"):
+        fault_proxy.clear()
+        with pytest.raises(RuntimeError), s.open(name, "wb") as f:
+            f.write(b"x" * (9 * MB))  # past 8 MiB: streaming, resumably
+            wait_for(lambda: sum(r.method == "PUT" for r in fault_proxy.served) >= 2)  # chunks are arriving
+            raise RuntimeError("the view failed half-way")
+        session, sent = session_requests(fault_proxy)
+        assert f"name={storage._key(name)}".replace("/", "%2F") in session
+        assert sent[0] == ("PUT", 308) and sent[-1] == ("DELETE", 499) and ("DELETE", 499) not in sent[:-1]
+    assert storage.open("kept.bin").read() == b"old content"
+    assert not storage.exists("new.bin") and storage.listdir("")[1] == ["kept.bin"]
+
+
+def test_a_failed_upload_from_a_file_cancels_its_session(gcs_server, sa_info, storage, fault_proxy, tmp_path):
+    """A resumable upload from disk whose 3rd chunk is refused (400: not retried): the save fails, its
+    session is cancelled, and the name keeps its old content."""
+    from storages.backends.gcloud import GoogleCloudStorage
+
+    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, location=storage.location, blob_chunk_size=256 * 1024,
+                                         client_options={"api_endpoint": fault_proxy.url}))
+    storage.save("kept.bin", ContentFile(b"old content"))
+    path = tmp_path / "big.bin"
+    path.write_bytes(PatternFile(9 * MB, seed=4).read())
+    fault_proxy.fail(400, method="PUT", path="upload_id=", nth=3,
+                     body=b'{"error": {"code": 400, "message": "refused by the test proxy"}}')
+    with pytest.raises(StorageError, match="400"), path.open("rb") as fh:
+        s.save("kept.bin", File(fh, name="big.bin"))
+    session, sent = session_requests(fault_proxy)
+    assert sent == [("PUT", 308), ("PUT", 308), ("PUT", 400), ("DELETE", 499)]
+    assert storage.open("kept.bin").read() == b"old content"
+
+
+def test_the_sdk_opens_resumable_sessions_where_the_cancel_expects(storage):
+    """The cancel wraps the private Blob._initiate_resumable_upload, which must return the SDK's
+    ResumableUpload (resumable_url, finished) and its transport: fail loudly when the SDK changes it."""
+    import inspect
+
+    from google.cloud.storage import Blob
+
+    params = inspect.signature(Blob._initiate_resumable_upload).parameters
+    assert list(params)[:5] == ["self", "client", "stream", "content_type", "size"]
+    blob = Blob(storage._key("probe.bin"), storage.bucket, chunk_size=256 * 1024)
+    upload, transport = blob._initiate_resumable_upload(storage.client, io.BytesIO(b"probe"), None, None)
+    assert upload.resumable_url.startswith(storage._api_endpoint()) and upload.finished is False
+    assert transport is storage._conn()[1]
+    assert transport.request("DELETE", upload.resumable_url, timeout=10).status_code == 499
 
 
 @pytest.mark.parametrize("how", ["file", "stream", "open"])

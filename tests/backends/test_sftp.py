@@ -463,6 +463,10 @@ def test_aborted_write_removes_the_temporary_file(sftp, options):
     checks.aborted_write_leaves_nothing(sftp, Path(options["root_path"]))
 
 
+def test_an_empty_folder_is_removed_and_nothing_else(sftp, options):
+    checks.empty_folder_removal(sftp, Path(options["root_path"]))
+
+
 def test_create_only_uses_an_exclusive_create(options):
     s = SFTPStorage(**options)
     first = s._writer_for("claim.txt", create_only=True)

@@ -6,14 +6,17 @@ plain HTTP client (and a presigned upload URL where the backend has one), then d
 Each step is reported ok / FAILED / skipped with its latency; a failure names its cause
 (permission denied on which action, bucket missing, TLS, DNS, unreachable, clock skew, with
 ``--origin`` a missing CORS rule for direct uploads) and
-the setting to fix. The scratch file is removed even when a step fails. Exit status 1 when
-anything failed.
+the setting to fix. The scratch file is removed even when a step fails, and so is its folder
+where folders are real (file servers, local disks) unless something else is in it. Exit status 1
+when anything failed.
 """
 
 from __future__ import annotations
 
 import email.utils
+import errno
 import json
+import os
 import posixpath
 import socket
 import ssl
@@ -28,10 +31,11 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
-from django.core.files.storage import storages
+from django.core.files.storage import FileSystemStorage, storages
 from django.core.management.base import BaseCommand, CommandError
 
 from storages.checks import _unsigned_urls
+from storages.errors import StorageUnavailable
 
 SCRATCH_DIR = ".storages-check"
 #: A clock this far from the server's breaks signatures (S3 allows 15 minutes) and signed URL lifetimes.
@@ -50,7 +54,7 @@ def now() -> float:
 @dataclass
 class Step:
     step: str
-    status: str = "ok"  # ok, failed, skipped
+    status: str = "ok"  # ok, failed, skipped, warning (reported, but the check still passes)
     ms: float = 0.0
     detail: str = ""
     cause: str = ""
@@ -172,6 +176,7 @@ class LiveCheck:
         self.origin = origin
         self.steps: list[Step] = []
         self.leftovers: list[str] = []
+        self.write_error: BaseException | None = None
         self.server_dates: list[float] = []
         token = uuid.uuid4().hex[:16]
         self.name = f"{SCRATCH_DIR}/{token}.txt"
@@ -204,12 +209,17 @@ class LiveCheck:
                 self._step("delete", self._delete)
         finally:
             self._cleanup()
+            self._remove_folder()
         self._clock()
         return self.steps
 
     # -- steps -----------------------------------------------------------------------------
     def _write(self) -> str:
-        saved = self.storage.save(self.name, ContentFile(self.payload))
+        try:
+            saved = self.storage.save(self.name, ContentFile(self.payload))
+        except Exception as exc:
+            self.write_error = exc
+            raise
         self.leftovers.append(saved)
         self.name = saved
         return f"{len(self.payload)} bytes as {saved}"
@@ -329,6 +339,23 @@ class LiveCheck:
                                    cause="the scratch file(s) stayed behind: delete them by hand",
                                    setting=_credential_settings(self.storage)))
 
+    def _remove_folder(self) -> None:
+        """Remove the scratch folder if it is empty (where folders are real); anything in it stays.
+
+        After a failed write the folder may exist (made before the file failed): it is tried
+        quietly, unless the server was never reached (that would only wait for it again). After
+        a failed cleanup the folder holds the file that stayed: it stays too."""
+        unreached = self.write_error is not None and not _answered(self.write_error)
+        if unreached or any(s.step == "cleanup" for s in self.steps):
+            return
+        try:
+            _remove_empty_folder(self.storage, SCRATCH_DIR)
+        except Exception as exc:
+            if self.write_error is None:
+                self.steps.append(Step("cleanup", "warning", detail=f"could not remove the empty folder "
+                                       f"{SCRATCH_DIR}/: {_short(exc)}",
+                                       cause=f"the empty folder {SCRATCH_DIR}/ stayed behind: remove it by hand"))
+
     def _clock(self) -> None:
         if not self.server_dates:
             return
@@ -340,6 +367,26 @@ class LiveCheck:
                          "server's: signatures and signed URL lifetimes break"
             step.setting = "the system clock (NTP)"
         self.steps.append(step)
+
+
+def _answered(exc: BaseException) -> bool:
+    """Whether the storage's server answered the request that raised ``exc``."""
+    return not any(isinstance(e, (StorageUnavailable, ConnectionError, TimeoutError, socket.timeout, ssl.SSLError,
+                                  socket.gaierror, ImproperlyConfigured)) for e in _chain(exc))
+
+
+def _remove_empty_folder(storage: Any, name: str) -> None:
+    """Remove the folder ``name`` if it is empty: through the storage's own primitive, or on a local
+    disk (Django's FileSystemStorage and its subclasses) with os.rmdir, which refuses a folder that
+    holds anything. Object stores have no folder to remove."""
+    if hasattr(storage, "_remove_empty_folder"):
+        storage._remove_empty_folder(storage._key(name))
+    elif isinstance(storage, FileSystemStorage):
+        try:
+            os.rmdir(storage.path(name))
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT):
+                raise
 
 
 def _upload_url_maker(storage: Any) -> Callable[[str], tuple[str, dict[str, str]]] | None:
@@ -403,9 +450,9 @@ class Command(BaseCommand):
         style = self.style.SUCCESS if result["ok"] else self.style.ERROR
         self.stdout.write(style(f"{alias} ({result['backend'].rsplit('.', 1)[-1]})"))
         for step in result["steps"]:
-            status = {"ok": "ok", "failed": "FAILED", "skipped": "skipped"}[step["status"]]
+            status = {"ok": "ok", "failed": "FAILED", "skipped": "skipped", "warning": "WARNING"}[step["status"]]
             line = f"  {step['step']:<11}{status:<8}{step['ms']:>8.0f} ms  {step['detail']}"
-            if step["status"] == "failed":
+            if step["status"] in ("failed", "warning"):
                 line += f"\n{'':13}cause: {step['cause']}"
                 if step["setting"]:
                     line += f"\n{'':13}check: {step['setting']}"
