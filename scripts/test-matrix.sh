@@ -71,7 +71,7 @@ build "$oldest" 3.9 ">=4.2,<4.3"
 if [ -n "${MATRIX_NEWEST_TESTS:-}" ]; then
   read -r -a newest_tests <<<"$MATRIX_NEWEST_TESTS"
 else
-  fast="test_memory or core_compat or test_checks or naming_properties or sdk_compat or direct_forms"
+  fast="test_memory or core_compat or python_compat or test_checks or naming_properties or sdk_compat or direct_forms"
   newest_tests=(tests -k "Conformance or $fast or test_collectstatic")
 fi
 run "$newest" "${newest_tests[@]}"
