@@ -22,8 +22,10 @@ workers="${MATRIX_WORKERS:-4}"
 
 find_python() {  # X.Y -> the path of a CPython X.Y
   local version=$1 candidate
-  for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$version".*/bin/python; do
-    [ -x "$candidate" ] && { echo "$candidate"; return; }
+  for candidate in "${PYENV_ROOT:-/nonexistent}" "${HOME:-/nonexistent}/.pyenv" /root/.pyenv; do
+    for candidate in "$candidate"/versions/"$version".*/bin/python; do
+      [ -x "$candidate" ] && { echo "$candidate"; return; }
+    done
   done
   candidate=$(command -v "python$version" || true)
   if [ -z "$candidate" ] && [ "$(id -u)" = 0 ]; then
