@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 PY := $(VENV)/bin/python
 
-.PHONY: venv servers test demo docs lint bench clean
+.PHONY: venv servers test test-matrix demo docs lint bench clean
 
 venv: $(VENV)/.installed
 
@@ -19,6 +19,12 @@ servers:
 test: venv servers
 	$(PY) -m pytest -n 4
 
+# The oldest and newest supported pairs, each in its own venv: Python 3.9 + Django 4.2 (the whole
+# suite) and Python 3.13 + Django 5.2 (the conformance suites and the storages-specific fast tests;
+# MATRIX_NEWEST_TESTS=tests runs everything). scripts/test-matrix.sh says where the Pythons come from.
+test-matrix: servers
+	bash scripts/test-matrix.sh
+
 demo: venv
 	$(PY) example/demo.py
 
@@ -32,4 +38,4 @@ bench: venv servers
 	@for b in bench/bench_*.py; do $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .servers docs/_build .tox
+	rm -rf $(VENV) .venv-py*/ .servers docs/_build .tox

@@ -18,6 +18,7 @@ import datetime as dt
 import email.utils
 import io
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -90,6 +91,13 @@ TEMP_PREFIX = ".~storages-"
 TEMP_SUFFIX = ".part"
 
 
+def _from_iso(text: str) -> dt.datetime:
+    # Python < 3.11 reads only 3 or 6 digits of a second's fraction and "+HH:MM" offsets: providers
+    # send 1-9 digits ("...30.1234567Z") and "+0000", so normalise to those forms first.
+    text = re.sub(r"\.(\d+)", lambda m: "." + (m.group(1) + "00000")[:6], text.replace("Z", "+00:00"), count=1)
+    return dt.datetime.fromisoformat(re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", text))
+
+
 def parse_time(value: Any) -> dt.datetime | None:
     """A provider's timestamp as an aware datetime (naive ones are UTC): a datetime, POSIX seconds,
     or text in RFC 1123 (HTTP headers), ISO 8601 or FTP's YYYYMMDDHHMMSS[.sss]; None if it is none of them."""
@@ -98,7 +106,7 @@ def parse_time(value: Any) -> dt.datetime | None:
     parsed = value if isinstance(value, dt.datetime) else None
     text = str(value or "").strip()
     for parse in (lambda t: dt.datetime.strptime(t[:14], "%Y%m%d%H%M%S") if t[:14].isdigit() else None,
-                  email.utils.parsedate_to_datetime, lambda t: dt.datetime.fromisoformat(t.replace("Z", "+00:00"))):
+                  email.utils.parsedate_to_datetime, _from_iso):
         try:
             parsed = parsed or (parse(text) if text else None)
         except (TypeError, ValueError, IndexError):

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.utils.deconstruct import deconstructible
 
-from storages import naming
+from storages import naming, sdk_compat
 from storages.base import BaseStorage, batches, common_settings, join_url, poll
 from storages.conf import Setting
 from storages.errors import StorageError, sdk_required, translate
@@ -26,6 +26,7 @@ with sdk_required("AzureStorage", "azure-storage-blob", "azure"):
     from azure.core import exceptions as azure_errors
     from azure.storage.blob import BlobPrefix, BlobSasPermissions, BlobServiceClient, ContentSettings, generate_blob_sas
     from urllib3.util.retry import Retry
+sdk_compat.azure_unique_block_ids()  # SDK < 12.31: two uploads racing for one name would mix their blocks
 
 try:  # private, but stable since 12.0: see _unsized_stream (pyproject caps the SDK version)
     from azure.storage.blob._deserialize import deserialize_blob_stream

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
-from storages import naming
+from storages import naming, sdk_compat
 from storages.base import BaseStorage, batches, common_settings, poll
 from storages.conf import MISSING, Setting
 from storages.errors import StorageError, sdk_required, translate
@@ -331,8 +331,8 @@ class DropboxStorage(BaseStorage):
 
     def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
         # One request per call, no shared state: safe from read-ahead threads.
-        md, response = self._api("files_download", self._name(key), self._path(key),
-                                 extra_headers=http_range(offset, end) or None)
+        md, response = self._call("files_download", self._name(key), sdk_compat.dropbox_download, self.client,
+                                  self._path(key), http_range(offset, end) or None)
         return ReadResult(_ResponseBody(response), self._info(md))
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:

@@ -19,7 +19,7 @@ from django.contrib.staticfiles.storage import ManifestFilesMixin
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
-from storages import naming
+from storages import naming, sdk_compat
 from storages.base import BaseStorage, batches, common_settings, join_url
 from storages.conf import MISSING, Setting
 from storages.errors import StorageError, sdk_required, translate
@@ -411,9 +411,8 @@ class S3Storage(BaseStorage):
         account = ("endpoint_url", "access_key", "session_profile")
         if not isinstance(source, S3Storage) or any(getattr(source, a) != getattr(self, a) for a in account):
             return False
-        extra = {k: v for k, v in spec.params.items() if k in ("ACL", "StorageClass", "ServerSideEncryption")}
-        self._s3("copy", spec.name, CopySource={"Bucket": source.bucket_name, "Key": source_key}, Key=spec.key,
-                 ExtraArgs=extra or None, Config=self._transfer_for(spec))
+        self._call("copy", spec.name, sdk_compat.s3_copy, self.client, {"Bucket": source.bucket_name,
+                   "Key": source_key}, self.bucket_name, spec, self._transfer_for(spec))
         return True
 
     def _probe_root(self) -> Any:

@@ -168,7 +168,12 @@ def make_self_signed_cert(directory: Path) -> tuple[Path, Path]:
 
 
 def python() -> str:
-    return sys.executable
+    """The interpreter that server processes run on: STORAGES_SERVERS_PYTHON, else this one.
+
+    ``make test-matrix`` points it at its Python 3.13 venv's, so both Python/Django pairs meet the
+    same servers (moto 5.2 needs Python 3.10+; the servers stand in for the providers and are
+    not what the matrix tests)."""
+    return os.environ.get("STORAGES_SERVERS_PYTHON") or sys.executable
 
 
 def which(name: str) -> str | None:
