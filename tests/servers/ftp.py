@@ -19,6 +19,7 @@ import threading
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from tests.servers import ServerProcess, free_port, make_self_signed_cert, python
@@ -179,6 +180,22 @@ def _run_pyftpdlib(port: int, root: str, cert: str | None, mlsd: bool, idle_time
         class Handler(FTPHandler):  # type: ignore[no-redef]
             pass
 
+    original_cwd = Handler.ftp_CWD
+
+    def ftp_cwd(self: Any, path: str) -> None:
+        # pyftpdlib checks a path by moving the whole process's working directory into it and
+        # reads that back after its reply; a folder a test removes on disk in between made the
+        # read-back raise and left the server in a deleted directory, failing every later CWD
+        # of every client. The reply is already sent then: just come back to the root.
+        try:
+            original_cwd(self, path)
+        except FileNotFoundError:
+            pass
+        finally:
+            os.chdir(root)
+
+    os.chdir(root)
+    Handler.ftp_CWD = ftp_cwd
     Handler.authorizer = authorizer
     Handler.timeout = idle_timeout
     Handler.banner = "storages test server"
