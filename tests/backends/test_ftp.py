@@ -405,7 +405,8 @@ def test_a_killed_upload_leaves_nothing_under_the_real_name(ftp_server, options)
         root = ftp_server.root / s._base.strip("/")
         f = s.open("keep.txt", "wb")
         f.write(b"new content, but the connection dies" * 1000)
-        wait_for(lambda: any(p.name.startswith(".~storages-") for p in root.iterdir()))
+        # Bytes have reached the server (before that, a drop is retried on a new connection: nothing is lost).
+        wait_for(lambda: any(p.name.startswith(".~storages-") and p.stat().st_size > 0 for p in root.iterdir()))
         proxy.close_connections()  # the control connection drops mid-upload
         with pytest.raises(StorageUnavailable):
             for _ in range(100):
