@@ -731,8 +731,9 @@ def test_a_cut_data_connection_leaves_nothing_under_the_name(data_proxy_server, 
     monkeypatch.setattr(ftplib.FTP, "makepasv", lambda client: (makepasv(client)[0], proxy.port))  # data via proxy
     with pytest.raises(StorageUnavailable, match="FTP_STORAGE_LOCATION"):
         s.save("keep.bin", File(PatternFile(8 * MB), name="keep.bin"))
-    # cut twice: the idle connection it started on might have been stale, so the upload was tried once more
-    assert proxy.stats.cuts == 2
+    # Cut once, or twice when the control connection it started on had been idle (it might have been
+    # stale, so the upload was tried once more on a new one): never more.
+    assert proxy.stats.cuts in (1, 2)
     assert s.open("keep.bin").read() == b"old content"
     assert sorted(p.name for p in _root_of(server, s).iterdir()) == ["keep.bin"]  # the partial upload was removed
     proxy.set(cut_once=True)  # only the next data connection is cut: the retry goes through
