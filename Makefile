@@ -32,7 +32,8 @@ docs: venv
 	$(VENV)/bin/sphinx-build -W -q -b html docs docs/_build/html
 
 lint: venv
-	$(VENV)/bin/ruff check storages tests bench example
+	$(VENV)/bin/ruff format --check storages tests bench example scripts docs
+	$(VENV)/bin/ruff check storages tests bench example scripts docs
 
 bench: venv servers
 	@for b in bench/bench_*.py; do $(PY) $$b || exit 1; done

@@ -29,7 +29,10 @@ from tests.servers.proxy import TCPProxy  # noqa: E402
 
 
 def _status(field: str) -> int:
-    return int(re.search(rf"{field}:\s+(\d+) kB", Path("/proc/self/status").read_text()).group(1)) * 1024
+    return (
+        int(re.search(rf"{field}:\s+(\d+) kB", Path("/proc/self/status").read_text()).group(1))
+        * 1024
+    )
 
 
 def big_measure(label: str, impl: str, fn) -> dict:
@@ -40,8 +43,13 @@ def big_measure(label: str, impl: str, fn) -> dict:
         start = time.perf_counter()
         fn()
         seconds = time.perf_counter() - start
-    return {"impl": impl, "operation": label, "seconds": seconds, "requests": counts["requests"],
-            "rss_mb": (_status("VmHWM") - base) / MB}
+    return {
+        "impl": impl,
+        "operation": label,
+        "seconds": seconds,
+        "requests": counts["requests"],
+        "rss_mb": (_status("VmHWM") - base) / MB,
+    }
 
 
 def big_rows(storage, container, big: int, disk_file: str) -> list[dict]:
@@ -58,7 +66,10 @@ def big_rows(storage, container, big: int, disk_file: str) -> list[dict]:
 
     def save_stream():
         source = PatternFile(big)
-        storage.save(f"big/stream-{time.time_ns()}.bin", File(ChunkReader(iter(lambda: source.read(MB), b""))))
+        storage.save(
+            f"big/stream-{time.time_ns()}.bin",
+            File(ChunkReader(iter(lambda: source.read(MB), b""))),
+        )
 
     def write_wb():
         source = PatternFile(big)
@@ -83,8 +94,13 @@ def big_rows(storage, container, big: int, disk_file: str) -> list[dict]:
 
     def sdk_upload():
         with open(disk_file, "rb") as f:
-            container.upload_blob("big/sdk.bin", f, length=big, overwrite=True,
-                                  max_concurrency=storage.upload_max_conn)
+            container.upload_blob(
+                "big/sdk.bin",
+                f,
+                length=big,
+                overwrite=True,
+                max_concurrency=storage.upload_max_conn,
+            )
 
     def sdk_download():  # the SDK's parallel download, into a seekable sink
         with open(os.devnull, "wb") as sink:
@@ -107,7 +123,12 @@ def sdk_rows(container, big: int, listing: int) -> list[dict]:
     from azure.storage.blob import generate_blob_sas
 
     with ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda i: container.upload_blob(f"list/{i:05d}.txt", b"", overwrite=True), range(listing)))
+        list(
+            pool.map(
+                lambda i: container.upload_blob(f"list/{i:05d}.txt", b"", overwrite=True),
+                range(listing),
+            )
+        )
 
     def exists(_):
         try:
@@ -117,24 +138,37 @@ def sdk_rows(container, big: int, listing: int) -> list[dict]:
             return False
 
     def url(_):
-        sas = generate_blob_sas(ACCOUNT_NAME, container.container_name, "small/0.txt", account_key=ACCOUNT_KEY,
-                                permission="r", expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
+        sas = generate_blob_sas(
+            ACCOUNT_NAME,
+            container.container_name,
+            "small/0.txt",
+            account_key=ACCOUNT_KEY,
+            permission="r",
+            expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1),
+        )
         return f"{container.url}/small/0.txt?{sas}"
 
     ops = {
-        "save small (1 KiB)": lambda i: container.upload_blob(f"small/{i}.txt", b"x" * 1024, overwrite=True),
-        f"save {big // MB} MB": lambda i: container.upload_blob(f"big/{i}.bin", PatternFile(big), length=big,
-                                                                  overwrite=True, max_concurrency=4),
+        "save small (1 KiB)": lambda i: container.upload_blob(
+            f"small/{i}.txt", b"x" * 1024, overwrite=True
+        ),
+        f"save {big // MB} MB": lambda i: container.upload_blob(
+            f"big/{i}.bin", PatternFile(big), length=big, overwrite=True, max_concurrency=4
+        ),
         "open+read small": lambda i: container.download_blob("small/0.txt").readall(),
         "exists": exists,
         "size": lambda i: container.get_blob_client("small/0.txt").get_blob_properties().size,
         "url": url,
         "url unsigned": lambda i: container.get_blob_client("small/0.txt").url,
-        f"listdir ({listing} keys)": lambda i: [b.name for b in container.walk_blobs(name_starts_with="list/",
-                                                                                    delimiter="/")],
+        f"listdir ({listing} keys)": lambda i: [
+            b.name for b in container.walk_blobs(name_starts_with="list/", delimiter="/")
+        ],
         "delete": lambda i: container.delete_blob(f"small/{i}.txt"),
     }
-    return [{"impl": "plain SDK", "operation": op, **measure(fn, REPEATS.get(op, 3))} for op, fn in ops.items()]
+    return [
+        {"impl": "plain SDK", "operation": op, **measure(fn, REPEATS.get(op, 3))}
+        for op, fn in ops.items()
+    ]
 
 
 def batch_rows(storage, count: int = 600) -> list[dict]:
@@ -143,16 +177,28 @@ def batch_rows(storage, count: int = 600) -> list[dict]:
     names = [f"batch/{i}.txt" for i in range(count)]
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(lambda n: storage.save(n, ContentFile(b"x")), names))
-    rows = [{"impl": "django-storages", "operation": f"scan ({count} files)",
-             **measure(lambda i: list(storage.scan("batch")), 3)}]
-    rows.append({"impl": "django-storages", "operation": f"delete_many ({count} files)",
-                 **measure(lambda i: storage.delete_many(names), 1)})
+    rows = [
+        {
+            "impl": "django-storages",
+            "operation": f"scan ({count} files)",
+            **measure(lambda i: list(storage.scan("batch")), 3),
+        }
+    ]
+    rows.append(
+        {
+            "impl": "django-storages",
+            "operation": f"delete_many ({count} files)",
+            **measure(lambda i: storage.delete_many(names), 1),
+        }
+    )
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--wan", action="store_true", help="through a 40 ms RTT, 20 MB/s per connection proxy")
+    parser.add_argument(
+        "--wan", action="store_true", help="through a 40 ms RTT, 20 MB/s per connection proxy"
+    )
     parser.add_argument("--big-mb", type=int, default=200)
     parser.add_argument("--listing", type=int, default=2000)
     args = parser.parse_args()
@@ -171,25 +217,42 @@ def main() -> None:
 
         options = {"connection_string": connection_string, "azure_container": "bench"}
         storage = AzureStorage(**options, expiration_secs=3600)
-        container = BlobServiceClient.from_connection_string(connection_string).get_container_client("bench")
-        where = "through the WAN proxy (40 ms RTT, 20 MB/s per connection)" if args.wan else "on 127.0.0.1"
+        container = BlobServiceClient.from_connection_string(
+            connection_string
+        ).get_container_client("bench")
+        where = (
+            "through the WAN proxy (40 ms RTT, 20 MB/s per connection)"
+            if args.wan
+            else "on 127.0.0.1"
+        )
         with tempfile.NamedTemporaryFile(suffix=".bin") as disk:
             source = PatternFile(big)
             for chunk in iter(lambda: source.read(MB), b""):
                 disk.write(chunk)
             disk.flush()
             rows = big_rows(storage, container, big, disk.name)
-        print(f"\nAzure Blob (Azurite 3.37) {where}: large transfers (defaults: {storage.upload_max_conn} blocks "
-              f"of {storage.upload_part_size // MB} MiB at once; read-ahead 4 x 4 MiB)\n")
-        print(f"| {'implementation':<16} | {'operation':<30} | {'seconds':>8} | {'requests':>8} | "
-              f"{'peak RSS MB':>11} |")
+        print(
+            f"\nAzure Blob (Azurite 3.37) {where}: large transfers (defaults: {storage.upload_max_conn} blocks "
+            f"of {storage.upload_part_size // MB} MiB at once; read-ahead 4 x 4 MiB)\n"
+        )
+        print(
+            f"| {'implementation':<16} | {'operation':<30} | {'seconds':>8} | {'requests':>8} | "
+            f"{'peak RSS MB':>11} |"
+        )
         print(f"|{'-' * 18}|{'-' * 32}|{'-' * 10}|{'-' * 10}|{'-' * 13}|")
         for r in rows:
-            print(f"| {r['impl']:<16} | {r['operation']:<30} | {r['seconds']:>8.2f} | {r['requests']:>8} | "
-                  f"{r['rss_mb']:>11.1f} |")
+            print(
+                f"| {r['impl']:<16} | {r['operation']:<30} | {r['seconds']:>8.2f} | {r['requests']:>8} | "
+                f"{r['rss_mb']:>11.1f} |"
+            )
         small = 8 * MB
-        ours = run_storage_bench("django-storages", storage, big=small, listing=args.listing,
-                                 unsigned=AzureStorage(**options, expiration_secs=None))
+        ours = run_storage_bench(
+            "django-storages",
+            storage,
+            big=small,
+            listing=args.listing,
+            unsigned=AzureStorage(**options, expiration_secs=None),
+        )
         theirs = {r["operation"]: r for r in sdk_rows(container, small, args.listing)}
         table = []
         for row in ours:
@@ -197,8 +260,11 @@ def main() -> None:
             if row["operation"] in theirs:
                 table.append(theirs[row["operation"]])
         table += batch_rows(storage)
-        print_table(table, f"Azure Blob (Azurite 3.37) {where}: median time, HTTP requests per call, "
-                           "peak Python heap")
+        print_table(
+            table,
+            f"Azure Blob (Azurite 3.37) {where}: median time, HTTP requests per call, "
+            "peak Python heap",
+        )
     finally:
         if proxy is not None:
             proxy.stop()

@@ -58,24 +58,49 @@ def worker(args: argparse.Namespace) -> None:
     from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
 
     def s3(location: str) -> S3Storage:
-        return S3Storage(bucket_name="bench-copy", endpoint_url=args.endpoint, region_name="us-east-1",
-                         access_key=ACCESS_KEY, secret_key=SECRET_KEY, location=location)
+        return S3Storage(
+            bucket_name="bench-copy",
+            endpoint_url=args.endpoint,
+            region_name="us-east-1",
+            access_key=ACCESS_KEY,
+            secret_key=SECRET_KEY,
+            location=location,
+        )
 
-    source = FileSystemStorage(location=args.tree) if args.source == "disk" else s3(args.source_location)
+    source = (
+        FileSystemStorage(location=args.tree) if args.source == "disk" else s3(args.source_location)
+    )
     dest = s3(args.dest_location)
     start = time.perf_counter()
-    report = copy_files(source, dest, args.path, workers=args.workers, large_workers=args.large_workers)
+    report = copy_files(
+        source, dest, args.path, workers=args.workers, large_workers=args.large_workers
+    )
     seconds = time.perf_counter() - start
-    print(json.dumps({"files": len(report.copied), "bytes": report.bytes_copied, "seconds": seconds,
-                      "server_side": report.server_side, "failed": len(report.failed),
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(
+        json.dumps(
+            {
+                "files": len(report.copied),
+                "bytes": report.bytes_copied,
+                "seconds": seconds,
+                "server_side": report.server_side,
+                "failed": len(report.failed),
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def run(args: argparse.Namespace, endpoint: str, **kwargs: str | int) -> dict:
     argv = [sys.executable, __file__, "--worker", "--endpoint", endpoint, "--tree", str(args.tree)]
     for key, value in kwargs.items():
         argv += [f"--{key.replace('_', '-')}", str(value)]
-    out = subprocess.run(argv, capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -113,8 +138,10 @@ def main() -> None:
         proxy = TCPProxy("127.0.0.1", port, latency=args.latency, bandwidth=args.bandwidth).start()
         wan = f"http://127.0.0.1:{proxy.port}"
         rows = []
-        for label, path, size in ((f"{args.small} small files", "small", None),
-                                  (f"{args.big_mb} MB in 10 files", "big", args.big_mb)):
+        for label, path, size in (
+            (f"{args.small} small files", "small", None),
+            (f"{args.big_mb} MB in 10 files", "big", args.big_mb),
+        ):
             if size == 0 or (size is None and not args.small):
                 continue
             for workers in (1, DEFAULT_WORKERS):
@@ -122,22 +149,43 @@ def main() -> None:
                 figures = run(args, wan, path=path, workers=workers, dest_location=location)
                 rows.append((f"disk -> S3, {label}", workers, figures))
                 if workers == DEFAULT_WORKERS and size:
-                    figures = run(args, wan, path=path, workers=workers, large_workers=workers,
-                                  dest_location=f"run-{uuid.uuid4().hex[:8]}")
-                    rows.append((f"disk -> S3, {label}, --large-workers {workers}", workers, figures))
+                    figures = run(
+                        args,
+                        wan,
+                        path=path,
+                        workers=workers,
+                        large_workers=workers,
+                        dest_location=f"run-{uuid.uuid4().hex[:8]}",
+                    )
+                    rows.append(
+                        (f"disk -> S3, {label}, --large-workers {workers}", workers, figures)
+                    )
                 if workers == DEFAULT_WORKERS:
                     again = run(args, wan, path=path, workers=workers, dest_location=location)
                     rows.append((f"  rerun (all skipped), {label}", workers, again))
-                    copied = run(args, wan, source="s3", source_location=location, path=path, workers=workers,
-                                 dest_location=f"copy-{uuid.uuid4().hex[:8]}")
+                    copied = run(
+                        args,
+                        wan,
+                        source="s3",
+                        source_location=location,
+                        path=path,
+                        workers=workers,
+                        dest_location=f"copy-{uuid.uuid4().hex[:8]}",
+                    )
                     rows.append((f"S3 -> S3 on the server, {label}", workers, copied))
-        print(f"WAN mode: {2 * args.latency * 1000:.0f} ms round trip, {args.bandwidth / 1e6:.0f} MB/s per "
-              "connection (moto behind tests/servers/proxy.TCPProxy)")
-        print(f"{'run':<52}{'workers':>8}{'files':>7}{'seconds':>9}{'files/s':>9}{'MB/s':>8}{'peak RSS MB':>13}")
+        print(
+            f"WAN mode: {2 * args.latency * 1000:.0f} ms round trip, {args.bandwidth / 1e6:.0f} MB/s per "
+            "connection (moto behind tests/servers/proxy.TCPProxy)"
+        )
+        print(
+            f"{'run':<52}{'workers':>8}{'files':>7}{'seconds':>9}{'files/s':>9}{'MB/s':>8}{'peak RSS MB':>13}"
+        )
         for label, workers, f in rows:
             count = f["files"] or (args.small if "small" in label else 10)
-            print(f"{label:<52}{workers:>8}{f['files']:>7}{f['seconds']:>9.1f}{count / f['seconds']:>9.1f}"
-                  f"{f['bytes'] / MB / f['seconds']:>8.1f}{f['peak_rss_mb']:>13.0f}")
+            print(
+                f"{label:<52}{workers:>8}{f['files']:>7}{f['seconds']:>9.1f}{count / f['seconds']:>9.1f}"
+                f"{f['bytes'] / MB / f['seconds']:>8.1f}{f['peak_rss_mb']:>13.0f}"
+            )
         proxy.stop()
     finally:
         server.process.stop()

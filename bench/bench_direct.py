@@ -61,35 +61,70 @@ def main() -> None:
         rows, django_bytes = [], []
         for label, storage in storages.items():
             field_model.storage = storage
-            field = DirectUploadField(model_field=field_model, max_size=64 * MB, permission=allow_all)
+            field = DirectUploadField(
+                model_field=field_model, max_size=64 * MB, permission=allow_all
+            )
             names = [f"direct/uploads/bench_{i}.bin" for i in range(20)]
 
             def ticket(i, storage=storage, names=names):
-                return upload_ticket(storage, names[i], content_type="application/octet-stream",
-                                     max_size=64 * MB, size=SIZE, origin="http://127.0.0.1:8000")
+                return upload_ticket(
+                    storage,
+                    names[i],
+                    content_type="application/octet-stream",
+                    max_size=64 * MB,
+                    size=SIZE,
+                    origin="http://127.0.0.1:8000",
+                )
 
             tickets = {}
-            rows.append({"impl": label, "operation": "ticket",
-                         **measure(lambda i, t=ticket, d=tickets: d.__setitem__(i, t(i)), 20)})
+            rows.append(
+                {
+                    "impl": label,
+                    "operation": "ticket",
+                    **measure(lambda i, t=ticket, d=tickets: d.__setitem__(i, t(i)), 20),
+                }
+            )
 
             def upload(i, tickets=tickets):
                 with open(path, "rb") as fh:
                     reply = send(tickets[i].as_json(), fh)
                 assert reply.status_code < 300, reply.text
 
-            rows.append({"impl": label, "operation": f"upload {SIZE // MB} MB (browser)", **measure(upload, 3)})
-            rows.append({"impl": label, "operation": "submit check", **measure(
-                lambda i, f=field, n=names: f.check_upload(make_reference(f.spec().key, n[i])), 3)})
+            rows.append(
+                {
+                    "impl": label,
+                    "operation": f"upload {SIZE // MB} MB (browser)",
+                    **measure(upload, 3),
+                }
+            )
+            rows.append(
+                {
+                    "impl": label,
+                    "operation": "submit check",
+                    **measure(
+                        lambda i, f=field, n=names: f.check_upload(
+                            make_reference(f.spec().key, n[i])
+                        ),
+                        3,
+                    ),
+                }
+            )
             with override_settings(**DIRECT_SETTINGS):
-                form = {"field": field.spec().dumps(), "name": "big.bin", "size": SIZE,
-                        "type": "application/octet-stream"}
+                form = {
+                    "field": field.spec().dumps(),
+                    "name": "big.bin",
+                    "size": SIZE,
+                    "type": "application/octet-stream",
+                }
                 reply = Client().post("/storages/direct/ticket/", form)
                 django_bytes.append((label, len(urlencode(form)), len(reply.content)))
         print_table(rows, "Direct uploads (median ms, storage requests per call, peak Python heap)")
         print("\nTicket view: request / response bytes (the file itself never reaches Django)\n")
         for label, request, response in django_bytes:
             print(f"  {label:<20} {request:>6} / {response:>6} bytes")
-        print("\n(upload peak: the stand-in browser is requests, which builds a multipart body in memory)")
+        print(
+            "\n(upload peak: the stand-in browser is requests, which builds a multipart body in memory)"
+        )
     finally:
         for server in servers:
             (getattr(server, "stop", None) or server.process.stop)()

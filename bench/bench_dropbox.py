@@ -40,7 +40,9 @@ def sdk_rows(storage, big: int, listing: int) -> list[dict]:
         while True:
             chunk = source.read(CHUNK)
             if source.tell() >= big:
-                dbx.files_upload_session_finish(chunk, cursor, files.CommitInfo(f"{root}/big/{i}.bin"))
+                dbx.files_upload_session_finish(
+                    chunk, cursor, files.CommitInfo(f"{root}/big/{i}.bin")
+                )
                 return
             dbx.files_upload_session_append_v2(chunk, cursor)
             cursor.offset += len(chunk)
@@ -69,8 +71,10 @@ def sdk_rows(storage, big: int, listing: int) -> list[dict]:
         f"listdir ({listing} keys)": listdir,
         "delete": lambda i: dbx.files_delete_v2(f"{root}/small/{i}.txt"),
     }
-    return [{"impl": "plain dropbox SDK", "operation": op, **measure(fn, REPEATS.get(op, 3))}
-            for op, fn in ops.items()]
+    return [
+        {"impl": "plain dropbox SDK", "operation": op, **measure(fn, REPEATS.get(op, 3))}
+        for op, fn in ops.items()
+    ]
 
 
 def main() -> None:
@@ -80,8 +84,11 @@ def main() -> None:
         from storages.backends.dropbox import DropboxStorage
 
         storage = DropboxStorage(**server.options(root_path="/bench"))
-        print_table(common.large_transfer_rows("django-storages", storage),
-                    "Dropbox stand-in: 200 MB transfers: ms, requests, peak RSS growth (MB)", "RSS +MB")
+        print_table(
+            common.large_transfer_rows("django-storages", storage),
+            "Dropbox stand-in: 200 MB transfers: ms, requests, peak RSS growth (MB)",
+            "RSS +MB",
+        )
         if "--large-only" in sys.argv:
             return
         ours = run_storage_bench("django-storages", storage, big=big, listing=listing)
@@ -91,8 +98,11 @@ def main() -> None:
             rows.append(row)
             if row["operation"] in theirs:
                 rows.append(theirs[row["operation"]])
-        print_table(rows, "Dropbox (HTTPS API stand-in on 127.0.0.1): median time, HTTP requests per call, "
-                          "peak Python heap")
+        print_table(
+            rows,
+            "Dropbox (HTTPS API stand-in on 127.0.0.1): median time, HTTP requests per call, "
+            "peak Python heap",
+        )
     finally:
         server.stop()
 

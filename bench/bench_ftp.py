@@ -94,7 +94,9 @@ class OneShotStream(io.RawIOBase):
         return self.source.readinto(buffer)
 
 
-def big_transfer_rows(label: str, storage: Any, size: int, counter, workdir: Path) -> list[dict[str, Any]]:
+def big_transfer_rows(
+    label: str, storage: Any, size: int, counter, workdir: Path
+) -> list[dict[str, Any]]:
     """``size`` bytes saved from a file on disk, from a one-shot stream, through open("wb"), and read back:
     seconds, requests and peak RSS growth of each."""
     source = PatternFile(size, seed=11)
@@ -126,16 +128,29 @@ def big_transfer_rows(label: str, storage: Any, size: int, counter, workdir: Pat
         got["sha"] = digest.hexdigest()
 
     rows = []
-    for op, fn in (("save from a file", save_file), ("read (chunks)", read), ("save a one-shot stream", save_stream),
-                   ("read (chunks)", read), ('open("wb") + write', write), ("read (chunks)", read)):
+    for op, fn in (
+        ("save from a file", save_file),
+        ("read (chunks)", read),
+        ("save a one-shot stream", save_stream),
+        ("read (chunks)", read),
+        ('open("wb") + write', write),
+        ("read (chunks)", read),
+    ):
         gc.collect()
         with counter() as counts, RSSPeak() as rss:
             start = time.perf_counter()
             fn()
             seconds = time.perf_counter() - start
         rate = size / MB / seconds
-        rows.append({"impl": label, "operation": f"{op} {size // MB} MB ({rate:.0f} MB/s)",
-                     "median_ms": seconds * 1000, "requests": counts["requests"], "peak_mb": rss.growth_mb})
+        rows.append(
+            {
+                "impl": label,
+                "operation": f"{op} {size // MB} MB ({rate:.0f} MB/s)",
+                "median_ms": seconds * 1000,
+                "requests": counts["requests"],
+                "peak_mb": rss.growth_mb,
+            }
+        )
         if op.startswith("read"):
             assert got.pop("sha") == expected, "the big file came back different"
     storage.delete("big/one.bin")
@@ -150,22 +165,33 @@ def main() -> None:
     parser.add_argument("--big-only", action="store_true", help="only the big transfers")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-ftp-"))
-    servers = [("pyftpdlib", start_pyftpdlib(work / "plain")),
-               ("pyftpdlib TLS", start_pyftpdlib(work / "tls", tls=True))]
+    servers = [
+        ("pyftpdlib", start_pyftpdlib(work / "plain")),
+        ("pyftpdlib TLS", start_pyftpdlib(work / "tls", tls=True)),
+    ]
     if not args.no_vsftpd:
         servers.append(("vsftpd", start_vsftpd(work / "vsftpd")))
     rows = []
     try:
         for label, server in servers:
-            storage = FTPStorage(location=server.location("bench"), encoding="utf-8", allow_overwrite=True,
-                                 tls_ca_file=str(server.cert) if server.cert else None,
-                                 base_url="https://media.example.com/")
+            storage = FTPStorage(
+                location=server.location("bench"),
+                encoding="utf-8",
+                allow_overwrite=True,
+                tls_ca_file=str(server.cert) if server.cert else None,
+                base_url="https://media.example.com/",
+            )
             impl = f"FTP {label}"
             if label == "pyftpdlib" and not args.big_only:
                 rows += run_storage_bench(impl, storage, counter=ftp_commands)
-            rows += big_transfer_rows(impl, storage, args.big_mb * MB, counter=ftp_commands, workdir=work)
+            rows += big_transfer_rows(
+                impl, storage, args.big_mb * MB, counter=ftp_commands, workdir=work
+            )
             storage.close()
-        print_table(rows, "FTPStorage on 127.0.0.1 (requests = FTP commands; big transfers: peak MB = RSS growth)")
+        print_table(
+            rows,
+            "FTPStorage on 127.0.0.1 (requests = FTP commands; big transfers: peak MB = RSS growth)",
+        )
     finally:
         for _, server in servers:
             server.stop()

@@ -54,7 +54,11 @@ def rss_run(fn) -> dict[str, float]:
         start = time.perf_counter()
         fn()
         seconds = time.perf_counter() - start
-    return {"seconds": seconds, "requests": counts["requests"], "rss_mb": (_status("VmHWM") - before) / MB}
+    return {
+        "seconds": seconds,
+        "requests": counts["requests"],
+        "rss_mb": (_status("VmHWM") - before) / MB,
+    }
 
 
 class OneShot(io.RawIOBase):
@@ -73,11 +77,18 @@ class OneShot(io.RawIOBase):
 
 def wan_proxy(port: int) -> tuple[subprocess.Popen, int]:
     """A TCPProxy (40 ms RTT, 20 MB/s per connection) to ``port`` in a child process, and its port."""
-    code = ("import sys, time; from tests.servers.proxy import TCPProxy; "
-            f"p = TCPProxy('127.0.0.1', {port}, latency=0.020, bandwidth=20e6).start(); "
-            "print(p.port, flush=True); sys.stdin.read()")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).resolve().parents[1])
+    code = (
+        "import sys, time; from tests.servers.proxy import TCPProxy; "
+        f"p = TCPProxy('127.0.0.1', {port}, latency=0.020, bandwidth=20e6).start(); "
+        "print(p.port, flush=True); sys.stdin.read()"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     return proc, int(proc.stdout.readline())
 
 
@@ -99,7 +110,9 @@ def transfers(storage, client_bucket, size: int, chunk: int) -> list[tuple[str, 
                 storage.save("big/from-file.bin", File(f))
 
         def save_stream():
-            storage.save("big/from-stream.bin", File(OneShot(PatternFile(size, seed=1)), name="s.bin"))
+            storage.save(
+                "big/from-stream.bin", File(OneShot(PatternFile(size, seed=1)), name="s.bin")
+            )
 
         def read():
             with storage.open("big/from-file.bin", "rb") as f:
@@ -120,18 +133,27 @@ def transfers(storage, client_bucket, size: int, chunk: int) -> list[tuple[str, 
             with open(Path(tmp) / "down.bin", "wb") as f:
                 client_bucket.blob(f"{storage.location}/big/sdk.bin").download_to_file(f)
 
-        for label, fn in [("save from a file", save_file), ("save from a stream", save_stream),
-                          ("read (chunks)", read), ('open("wb")', write),
-                          ("SDK upload_from_filename", sdk_upload), ("SDK download_to_file", sdk_download)]:
+        for label, fn in [
+            ("save from a file", save_file),
+            ("save from a stream", save_stream),
+            ("read (chunks)", read),
+            ('open("wb")', write),
+            ("SDK upload_from_filename", sdk_upload),
+            ("SDK download_to_file", sdk_download),
+        ]:
             rows.append((label, rss_run(fn)))
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--wan", action="store_true", help="through a 40 ms RTT, 20 MB/s per connection proxy")
+    parser.add_argument(
+        "--wan", action="store_true", help="through a 40 ms RTT, 20 MB/s per connection proxy"
+    )
     parser.add_argument("--size", type=int, default=200, help="MB per transfer")
-    parser.add_argument("--quick", action="store_true", help="only the transfers, not the common table")
+    parser.add_argument(
+        "--quick", action="store_true", help="only the transfers, not the common table"
+    )
     args = parser.parse_args()
 
     from google.auth.credentials import AnonymousCredentials
@@ -150,29 +172,61 @@ def main() -> None:
         if args.wan:
             proxy, port = wan_proxy(server.process.port)
             endpoint = f"http://127.0.0.1:{port}"
-        creds = service_account.Credentials.from_service_account_info(service_account_info(tokens.grant_uri))
+        creds = service_account.Credentials.from_service_account_info(
+            service_account_info(tokens.grant_uri)
+        )
         location = f"bench/{uuid.uuid4().hex}"
-        options = {"bucket_name": "bench", "credentials": creds, "location": location,
-                   "client_options": {"api_endpoint": endpoint}}
+        options = {
+            "bucket_name": "bench",
+            "credentials": creds,
+            "location": location,
+            "client_options": {"api_endpoint": endpoint},
+        }
         storage = GoogleCloudStorage(**options)
         if not args.quick:
             unsigned = GoogleCloudStorage(**{**options, "querystring_auth": False})
-            rows = run_storage_bench("GoogleCloudStorage", storage, counter=local_requests, big=100 * MB,
-                                     unsigned=unsigned)
-            off = GoogleCloudStorage(**{**options, "file_overwrite": False, "location": location + "-off"})
-            rows += [r for r in run_storage_bench("  overwrite off", off, counter=local_requests, big=100 * MB,
-                                                  listing=10) if r["operation"].startswith("save")]
-            print_table(rows, "GoogleCloudStorage on fake-gcs-server v1.54.0 (127.0.0.1, filesystem backend)")
-        client = gcs.Client(project="bench", credentials=AnonymousCredentials(),
-                            client_options={"api_endpoint": endpoint})
+            rows = run_storage_bench(
+                "GoogleCloudStorage",
+                storage,
+                counter=local_requests,
+                big=100 * MB,
+                unsigned=unsigned,
+            )
+            off = GoogleCloudStorage(
+                **{**options, "file_overwrite": False, "location": location + "-off"}
+            )
+            rows += [
+                r
+                for r in run_storage_bench(
+                    "  overwrite off", off, counter=local_requests, big=100 * MB, listing=10
+                )
+                if r["operation"].startswith("save")
+            ]
+            print_table(
+                rows,
+                "GoogleCloudStorage on fake-gcs-server v1.54.0 (127.0.0.1, filesystem backend)",
+            )
+        client = gcs.Client(
+            project="bench",
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": endpoint},
+        )
         storage.exists("warm-up")
         rows = transfers(storage, client.bucket("bench"), args.size * MB, storage.upload_part_size)
-        where = "through the WAN proxy (40 ms RTT, 20 MB/s per connection)" if args.wan else "on 127.0.0.1"
+        where = (
+            "through the WAN proxy (40 ms RTT, 20 MB/s per connection)"
+            if args.wan
+            else "on 127.0.0.1"
+        )
         print(f"\n{args.size} MB transfers {where}; chunk {storage.upload_part_size // MB} MiB\n")
-        print(f"| {'operation':<26} | {'seconds':>8} | {'requests':>8} | {'peak RSS growth MB':>18} |")
+        print(
+            f"| {'operation':<26} | {'seconds':>8} | {'requests':>8} | {'peak RSS growth MB':>18} |"
+        )
         print(f"|{'-' * 28}|{'-' * 10}|{'-' * 10}|{'-' * 20}|")
         for label, r in rows:
-            print(f"| {label:<26} | {r['seconds']:>8.2f} | {r['requests']:>8} | {r['rss_mb']:>18.1f} |")
+            print(
+                f"| {label:<26} | {r['seconds']:>8.2f} | {r['requests']:>8} | {r['rss_mb']:>18.1f} |"
+            )
     finally:
         if proxy is not None:
             proxy.stdin.close()

@@ -28,8 +28,9 @@ def plain_rows(label: str, provider: dict, big: int, listing: int) -> list[dict]
     kwargs = {k: provider[k] for k in ("region", "host", "port", "secure") if k in provider}
 
     def new_container():
-        return get_driver(provider["type"])(provider["user"], provider.get("key"), **kwargs).get_container(
-            provider["bucket"])
+        return get_driver(provider["type"])(
+            provider["user"], provider.get("key"), **kwargs
+        ).get_container(provider["bucket"])
 
     container = new_container()
     driver = container.driver
@@ -63,18 +64,29 @@ def plain_rows(label: str, provider: dict, big: int, listing: int) -> list[dict]
             return ""
 
     ops = {
-        "save small (1 KiB)": lambda i: container.upload_object_via_stream(iter([b"x" * 1024]),
-                                                                           f"{prefix}small/{i}.txt"),
-        f"save {big // MB} MB": lambda i: container.upload_object_via_stream(chunks(big), f"{prefix}big/{i}.bin"),
-        "open+read small": lambda i: b"".join(driver.download_object_as_stream(driver.get_object(container.name,
-                                                                                                  small))),
+        "save small (1 KiB)": lambda i: container.upload_object_via_stream(
+            iter([b"x" * 1024]), f"{prefix}small/{i}.txt"
+        ),
+        f"save {big // MB} MB": lambda i: container.upload_object_via_stream(
+            chunks(big), f"{prefix}big/{i}.bin"
+        ),
+        "open+read small": lambda i: b"".join(
+            driver.download_object_as_stream(driver.get_object(container.name, small))
+        ),
         "exists": exists,
         "size": lambda i: driver.get_object(container.name, small).size,
         "url": url,
-        f"listdir ({listing} keys)": lambda i: [o.name for o in container.list_objects(prefix=f"{prefix}list/")],
-        "delete": lambda i: driver.delete_object(driver.get_object(container.name, f"{prefix}small/{i}.txt")),
+        f"listdir ({listing} keys)": lambda i: [
+            o.name for o in container.list_objects(prefix=f"{prefix}list/")
+        ],
+        "delete": lambda i: driver.delete_object(
+            driver.get_object(container.name, f"{prefix}small/{i}.txt")
+        ),
     }
-    return [{"impl": label, "operation": op, **measure(fn, REPEATS.get(op, 3))} for op, fn in ops.items()]
+    return [
+        {"impl": label, "operation": op, **measure(fn, REPEATS.get(op, 3))}
+        for op, fn in ops.items()
+    ]
 
 
 def bench(label: str, provider: dict, big: int, listing: int, **options) -> list[dict]:
@@ -84,8 +96,11 @@ def bench(label: str, provider: dict, big: int, listing: int, **options) -> list
 
     settings.LIBCLOUD_PROVIDERS = {"bench": provider}
     storage = LibCloudStorage("bench", location="ours", **options)
-    print_table(common.large_transfer_rows(f"storages ({label})", storage),
-                f"Libcloud {label}: 200 MB transfers: ms, requests, peak RSS growth (MB)", "RSS +MB")
+    print_table(
+        common.large_transfer_rows(f"storages ({label})", storage),
+        f"Libcloud {label}: 200 MB transfers: ms, requests, peak RSS growth (MB)",
+        "RSS +MB",
+    )
     if "--large-only" in sys.argv:
         return []
     ours = run_storage_bench(f"storages ({label})", storage, big=big, listing=listing)
@@ -104,8 +119,16 @@ def main() -> None:
     try:
         server.create_bucket("bench")
         port = int(server.endpoint.rsplit(":", 1)[1])
-        s3 = {"type": "s3", "user": ACCESS_KEY, "key": SECRET_KEY, "bucket": "bench", "region": "us-east-1",
-              "host": "127.0.0.1", "port": port, "secure": False}
+        s3 = {
+            "type": "s3",
+            "user": ACCESS_KEY,
+            "key": SECRET_KEY,
+            "bucket": "bench",
+            "region": "us-east-1",
+            "host": "127.0.0.1",
+            "port": port,
+            "secure": False,
+        }
         rows = bench("S3", s3, big, listing)
         with tempfile.TemporaryDirectory() as base, tempfile.TemporaryDirectory() as locks:
             Path(base, "bench").mkdir()
@@ -116,8 +139,11 @@ def main() -> None:
                 rows += bench("local", local, big, listing, base_url="/media/")
             finally:
                 tempfile.tempdir = previous
-        print_table(rows, "Libcloud, S3 driver against moto and the local driver: median time, HTTP requests "
-                          "per call, peak Python heap")
+        print_table(
+            rows,
+            "Libcloud, S3 driver against moto and the local driver: median time, HTTP requests "
+            "per call, peak Python heap",
+        )
     finally:
         server.process.stop()
 

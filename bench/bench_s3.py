@@ -26,16 +26,26 @@ def boto3_rows(server, big: int, listing: int) -> list[dict]:
     from botocore.config import Config
 
     client = server.client()
-    unsigned = boto3.client("s3", endpoint_url=server.endpoint, region_name="us-east-1",
-                            config=Config(signature_version=botocore.UNSIGNED))
+    unsigned = boto3.client(
+        "s3",
+        endpoint_url=server.endpoint,
+        region_name="us-east-1",
+        config=Config(signature_version=botocore.UNSIGNED),
+    )
     bucket = "bench-boto3"
     client.create_bucket(Bucket=bucket)
     with ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda i: client.put_object(Bucket=bucket, Key=f"list/{i:05d}.txt", Body=b""),
-                      range(listing)))
+        list(
+            pool.map(
+                lambda i: client.put_object(Bucket=bucket, Key=f"list/{i:05d}.txt", Body=b""),
+                range(listing),
+            )
+        )
 
     def listdir(_):
-        pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="list/", Delimiter="/")
+        pages = client.get_paginator("list_objects_v2").paginate(
+            Bucket=bucket, Prefix="list/", Delimiter="/"
+        )
         return [o["Key"] for page in pages for o in page.get("Contents", [])]
 
     def exists(_):
@@ -47,8 +57,12 @@ def boto3_rows(server, big: int, listing: int) -> list[dict]:
 
     params = {"Bucket": bucket, "Key": "small/0.txt"}
     ops = {
-        "save small (1 KiB)": lambda i: client.put_object(Bucket=bucket, Key=f"small/{i}.txt", Body=b"x" * 1024),
-        f"save {big // MB} MB": lambda i: client.upload_fileobj(PatternFile(big), bucket, f"big/{i}.bin"),
+        "save small (1 KiB)": lambda i: client.put_object(
+            Bucket=bucket, Key=f"small/{i}.txt", Body=b"x" * 1024
+        ),
+        f"save {big // MB} MB": lambda i: client.upload_fileobj(
+            PatternFile(big), bucket, f"big/{i}.bin"
+        ),
         "open+read small": lambda i: client.get_object(**params)["Body"].read(),
         "exists": exists,
         "size": lambda i: client.head_object(**params)["ContentLength"],
@@ -57,7 +71,10 @@ def boto3_rows(server, big: int, listing: int) -> list[dict]:
         f"listdir ({listing} keys)": listdir,
         "delete": lambda i: client.delete_object(Bucket=bucket, Key=f"small/{i}.txt"),
     }
-    return [{"impl": "plain boto3", "operation": op, **measure(fn, REPEATS.get(op, 3))} for op, fn in ops.items()]
+    return [
+        {"impl": "plain boto3", "operation": op, **measure(fn, REPEATS.get(op, 3))}
+        for op, fn in ops.items()
+    ]
 
 
 def main() -> None:
@@ -67,24 +84,37 @@ def main() -> None:
         server.create_bucket("bench")
         from storages.backends.s3 import S3StaticStorage, S3Storage
 
-        options = {"bucket_name": "bench", "endpoint_url": server.endpoint, "region_name": "us-east-1",
-                   "access_key": ACCESS_KEY, "secret_key": SECRET_KEY}
+        options = {
+            "bucket_name": "bench",
+            "endpoint_url": server.endpoint,
+            "region_name": "us-east-1",
+            "access_key": ACCESS_KEY,
+            "secret_key": SECRET_KEY,
+        }
         storage = S3Storage(**options)
-        ours = run_storage_bench("django-storages", storage, big=big, listing=listing,
-                                 unsigned=S3StaticStorage(**options))
+        ours = run_storage_bench(
+            "django-storages",
+            storage,
+            big=big,
+            listing=listing,
+            unsigned=S3StaticStorage(**options),
+        )
         theirs = {r["operation"]: r for r in boto3_rows(server, big, listing)}
         rows = []
         for row in ours:
             rows.append(row)
             if row["operation"] in theirs:
                 rows.append(theirs[row["operation"]])
-        print_table(rows, "S3 (moto server on 127.0.0.1): median time, HTTP requests per call, peak Python heap")
+        print_table(
+            rows,
+            "S3 (moto server on 127.0.0.1): median time, HTTP requests per call, peak Python heap",
+        )
     finally:
         server.process.stop()
 
 
 # -- WAN mode ------------------------------------------------------------------------------
-_SETUP = r'''
+_SETUP = r"""
 import io, json, os
 B = json.loads(os.environ["BENCH"])
 MB = 2**20
@@ -101,9 +131,11 @@ def pattern(size):
             self.left -= n
             return n
     return Pattern()
-'''
+"""
 
-_OURS = _SETUP + r'''
+_OURS = (
+    _SETUP
+    + r"""
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 import django
 django.setup()
@@ -114,9 +146,12 @@ from storages.backends.s3 import S3Storage
 extra = {"transfer_config": TransferConfig(max_concurrency=1)} if B.get("serial") else {}
 storage = S3Storage(**B["options"], **extra)
 storage.client  # built outside the figures, as boto3's client is
-'''
+"""
+)
 
-_BOTO3 = _SETUP + r'''
+_BOTO3 = (
+    _SETUP
+    + r"""
 import boto3
 from botocore.config import Config
 from boto3.s3.transfer import TransferConfig
@@ -128,9 +163,12 @@ client = boto3.client("s3", endpoint_url=o["endpoint_url"], region_name=o["regio
                                     response_checksum_validation="when_required", max_pool_connections=32))
 config = TransferConfig(max_concurrency=1) if B.get("serial") else default_transfer_config()
 bucket = o["bucket_name"]
-'''
+"""
+)
 
-_REFERENCE = _SETUP + r'''
+_REFERENCE = (
+    _SETUP
+    + r"""
 from django.conf import settings
 settings.configure()
 import django
@@ -139,18 +177,25 @@ from storages.backends.s3 import S3Storage
 o = B["options"]
 storage = S3Storage(bucket_name=o["bucket_name"], endpoint_url=o["endpoint_url"], region_name=o["region_name"],
                     access_key=o["access_key"], secret_key=o["secret_key"])
-'''
+"""
+)
 
 _READ = "measure(lambda: [None for _ in storage.open('read/big.bin').chunks()])"
 _SMALL = {
-    "save 2 KB": ("measure(lambda: storage.save('small/2k.txt', ContentFile(b'x' * 2048)), repeat=15, warm=True)",
-                  "measure(lambda: client.put_object(Bucket=bucket, Key='small/2k.txt', Body=b'x' * 2048), "
-                  "repeat=15, warm=True)"),
-    "open+read small": ("measure(lambda: storage.open('small/2k.txt').read(), repeat=15, warm=True)",
-                        "measure(lambda: client.get_object(Bucket=bucket, Key='small/2k.txt')['Body'].read(), "
-                        "repeat=15, warm=True)"),
-    "exists": ("measure(lambda: storage.exists('small/2k.txt'), repeat=15, warm=True)",
-               "measure(lambda: client.head_object(Bucket=bucket, Key='small/2k.txt'), repeat=15, warm=True)"),
+    "save 2 KB": (
+        "measure(lambda: storage.save('small/2k.txt', ContentFile(b'x' * 2048)), repeat=15, warm=True)",
+        "measure(lambda: client.put_object(Bucket=bucket, Key='small/2k.txt', Body=b'x' * 2048), "
+        "repeat=15, warm=True)",
+    ),
+    "open+read small": (
+        "measure(lambda: storage.open('small/2k.txt').read(), repeat=15, warm=True)",
+        "measure(lambda: client.get_object(Bucket=bucket, Key='small/2k.txt')['Body'].read(), "
+        "repeat=15, warm=True)",
+    ),
+    "exists": (
+        "measure(lambda: storage.exists('small/2k.txt'), repeat=15, warm=True)",
+        "measure(lambda: client.head_object(Bucket=bucket, Key='small/2k.txt'), repeat=15, warm=True)",
+    ),
 }
 
 
@@ -177,12 +222,23 @@ def wan_main() -> None:
         client.create_bucket(Bucket="bench")
         client.upload_file(path, "bench", "read/big.bin")
         client.put_object(Bucket="bench", Key="small/2k.txt", Body=b"x" * 2048)
-        options = {"bucket_name": "bench", "endpoint_url": f"http://127.0.0.1:{proxy.port}",
-                   "region_name": "us-east-1", "access_key": ACCESS_KEY, "secret_key": SECRET_KEY}
+        options = {
+            "bucket_name": "bench",
+            "endpoint_url": f"http://127.0.0.1:{proxy.port}",
+            "region_name": "us-east-1",
+            "access_key": ACCESS_KEY,
+            "secret_key": SECRET_KEY,
+        }
         rows: list[dict] = []
 
-        def run(impl: str, operation: str, setup: str, code: str, python: str | None = None, **extra) -> None:
-            env = {"BENCH": json.dumps({"options": options, "path": path, "size": size, "n": 1, **extra})}
+        def run(
+            impl: str, operation: str, setup: str, code: str, python: str | None = None, **extra
+        ) -> None:
+            env = {
+                "BENCH": json.dumps(
+                    {"options": options, "path": path, "size": size, "n": 1, **extra}
+                )
+            }
             if python:
                 env["PYTHONPATH"] = ""
             try:
@@ -191,44 +247,78 @@ def wan_main() -> None:
                 print(f"{impl} / {operation}: {str(exc).splitlines()[0]}", file=sys.stderr)
                 return
             rows.append({"impl": impl, "operation": operation, **result})
-            print(f"  {impl:<22} {operation:<40} {result['seconds']:8.3f} s {result['rss_mb']:7.1f} MB",
-                  file=sys.stderr)
+            print(
+                f"  {impl:<22} {operation:<40} {result['seconds']:8.3f} s {result['rss_mb']:7.1f} MB",
+                file=sys.stderr,
+            )
 
         big = f"{size // MB} MB"
         saves = {
             f"save {big} from a file path": "class Tmp(File):\n    def temporary_file_path(self):\n"
-                                          "        return B['path']\nmeasure(lambda: storage.save('big/save.bin', "
-                                          "Tmp(open(B['path'], 'rb'), name='b.bin')), repeat=B['n'])",
+            "        return B['path']\nmeasure(lambda: storage.save('big/save.bin', "
+            "Tmp(open(B['path'], 'rb'), name='b.bin')), repeat=B['n'])",
             f"save {big} from an open file": "measure(lambda: storage.save('big/save.bin', "
-                                             "File(open(B['path'], 'rb'), name='b.bin')))",
+            "File(open(B['path'], 'rb'), name='b.bin')))",
             f"save {big} from a non-seekable stream": "measure(lambda: storage.save('big/save.bin', "
-                                                      "File(pattern(B['size']), name='b.bin')))",
+            "File(pattern(B['size']), name='b.bin')))",
             f"open('wb') {big}": "def write():\n    with storage.open('big/save.bin', 'wb') as f:\n"
-                                 "        src = pattern(B['size'])\n"
-                                 "        for c in iter(lambda: src.read(MB), b''):\n            f.write(c)\n"
-                                 "measure(write)",
+            "        src = pattern(B['size'])\n"
+            "        for c in iter(lambda: src.read(MB), b''):\n            f.write(c)\n"
+            "measure(write)",
         }
         upload = "measure(lambda: client.upload_file(B['path'], bucket, 'big/save.bin', Config=config), repeat=B['n'])"
         groups = os.environ.get("WAN_GROUPS", "save,serial,read,small").split(",")
         if "save" in groups:
             # median of 3 for the pair the 1.2x target compares (the shared machine is noisy)
-            run("boto3 upload_file", f"save {big} from a file path (median of 3)", _BOTO3, upload, n=3)
+            run(
+                "boto3 upload_file",
+                f"save {big} from a file path (median of 3)",
+                _BOTO3,
+                upload,
+                n=3,
+            )
             for operation, code in saves.items():
-                run("django-storages", operation + (" (median of 3)" if "path" in operation else ""), _OURS, code,
-                    n=3 if "path" in operation else 1)
-            run("django-storages 1.14", f"save {big} from an open file", _REFERENCE,
+                run(
+                    "django-storages",
+                    operation + (" (median of 3)" if "path" in operation else ""),
+                    _OURS,
+                    code,
+                    n=3 if "path" in operation else 1,
+                )
+            run(
+                "django-storages 1.14",
+                f"save {big} from an open file",
+                _REFERENCE,
                 "from django.core.files import File\n" + saves[f"save {big} from an open file"],
-                python=str(reference_python()))
+                python=str(reference_python()),
+            )
         if "serial" in groups:
-            run("django-storages", f"save {big} from a file, max_concurrency=1", _OURS,
-                saves[f"save {big} from an open file"], serial=True)
-            run("boto3 upload_file", f"save {big} from a file, max_concurrency=1", _BOTO3, upload, serial=True)
+            run(
+                "django-storages",
+                f"save {big} from a file, max_concurrency=1",
+                _OURS,
+                saves[f"save {big} from an open file"],
+                serial=True,
+            )
+            run(
+                "boto3 upload_file",
+                f"save {big} from a file, max_concurrency=1",
+                _BOTO3,
+                upload,
+                serial=True,
+            )
         if "read" in groups:
             # three interleaved rounds, medians: the load of the machine changes from minute to minute
-            reads = [("django-storages", _OURS, _READ, None),
-                     ("boto3 download_fileobj", _BOTO3,
-                      "measure(lambda: client.download_fileobj(bucket, 'read/big.bin', open(os.devnull, 'wb')))", None),
-                     ("django-storages 1.14", _REFERENCE, _READ, str(reference_python()))]
+            reads = [
+                ("django-storages", _OURS, _READ, None),
+                (
+                    "boto3 download_fileobj",
+                    _BOTO3,
+                    "measure(lambda: client.download_fileobj(bucket, 'read/big.bin', open(os.devnull, 'wb')))",
+                    None,
+                ),
+                ("django-storages 1.14", _REFERENCE, _READ, str(reference_python())),
+            ]
             first = len(rows)
             for _ in range(3):
                 for impl, setup, code, python in reads:
@@ -237,16 +327,24 @@ def wan_main() -> None:
             for impl, *_ in reads:
                 mine = [r for r in rounds if r["impl"] == impl]
                 if mine:
-                    rows.append({"impl": impl, "operation": f"read {big} (ours: chunks()), median of {len(mine)}",
-                                 "seconds": statistics.median(r["seconds"] for r in mine),
-                                 "rss_mb": max(r["rss_mb"] for r in mine)})
+                    rows.append(
+                        {
+                            "impl": impl,
+                            "operation": f"read {big} (ours: chunks()), median of {len(mine)}",
+                            "seconds": statistics.median(r["seconds"] for r in mine),
+                            "rss_mb": max(r["rss_mb"] for r in mine),
+                        }
+                    )
         if "small" in groups:
             for operation, (ours, theirs) in _SMALL.items():
                 run("django-storages", operation, _OURS, ours)
                 run("plain boto3", operation, _BOTO3, theirs)
-        print_wan_table(rows, f"S3 through the WAN proxy ({RTT * 1000:.0f} ms round trip, "
-                              f"{proxy.bandwidth / 1e6:.0f} MB/s per connection): median seconds, round trips, "
-                              "peak RSS growth")
+        print_wan_table(
+            rows,
+            f"S3 through the WAN proxy ({RTT * 1000:.0f} ms round trip, "
+            f"{proxy.bandwidth / 1e6:.0f} MB/s per connection): median seconds, round trips, "
+            "peak RSS growth",
+        )
     finally:
         proxy.stop()
         server.process.stop()

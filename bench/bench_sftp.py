@@ -57,14 +57,29 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-sftp-"))
     server = start_sftp(work / "sshd")
     try:
-        storage = SFTPStorage(host="127.0.0.1", params=server.params(), known_host_file=str(server.known_hosts),
-                              root_path=str(work / "files"), unknown_host="reject", allow_overwrite=True,
-                              base_url="https://media.example.com/")
-        rows = [] if args.big_only else run_storage_bench("SFTPStorage", storage, counter=sftp_requests)
-        rows += big_transfer_rows("SFTPStorage", storage, args.big_mb * MB, counter=sftp_requests, workdir=work)
+        storage = SFTPStorage(
+            host="127.0.0.1",
+            params=server.params(),
+            known_host_file=str(server.known_hosts),
+            root_path=str(work / "files"),
+            unknown_host="reject",
+            allow_overwrite=True,
+            base_url="https://media.example.com/",
+        )
+        rows = (
+            []
+            if args.big_only
+            else run_storage_bench("SFTPStorage", storage, counter=sftp_requests)
+        )
+        rows += big_transfer_rows(
+            "SFTPStorage", storage, args.big_mb * MB, counter=sftp_requests, workdir=work
+        )
         storage.close()
-        print_table(rows, "SFTPStorage against OpenSSH sshd on 127.0.0.1 (requests = SFTP requests + SSH logins; "
-                          "big transfers: peak MB = RSS growth)")
+        print_table(
+            rows,
+            "SFTPStorage against OpenSSH sshd on 127.0.0.1 (requests = SFTP requests + SSH logins; "
+            "big transfers: peak MB = RSS growth)",
+        )
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -72,9 +72,13 @@ def measure(fn: Callable[[int], Any], repeat: int, counter=http_requests) -> dic
     return {"median_ms": statistics.median(times) * 1000, "requests": reqs, "peak_mb": peak / MB}
 
 
-def storage_operations(storage: Any, big: int = 100 * MB, listing: int = 2000,
-                       url_kwargs: dict[str, Any] | None = None,
-                       unsigned: Any = None) -> dict[str, Callable[[int], Any]]:
+def storage_operations(
+    storage: Any,
+    big: int = 100 * MB,
+    listing: int = 2000,
+    url_kwargs: dict[str, Any] | None = None,
+    unsigned: Any = None,
+) -> dict[str, Callable[[int], Any]]:
     """The operations of the bench table, as callables over ``storage``."""
     small = b"x" * 1024
     names = [f"list/{i:05d}.txt" for i in range(listing)]
@@ -88,7 +92,9 @@ def storage_operations(storage: Any, big: int = 100 * MB, listing: int = 2000,
 
     ops: dict[str, Callable[[int], Any]] = {
         "save small (1 KiB)": lambda i: storage.save(f"small/{i}.txt", ContentFile(small)),
-        f"save {big // MB} MB": lambda i: storage.save(f"big/{i}.bin", File(PatternFile(big), name="b.bin")),
+        f"save {big // MB} MB": lambda i: storage.save(
+            f"big/{i}.bin", File(PatternFile(big), name="b.bin")
+        ),
         "open+read small": lambda i: storage.open("small/0.txt").read(),
         "exists": lambda i: storage.exists("small/0.txt"),
         "size": lambda i: storage.size("small/0.txt"),
@@ -103,12 +109,26 @@ def storage_operations(storage: Any, big: int = 100 * MB, listing: int = 2000,
     return ops
 
 
-REPEATS = {"save small (1 KiB)": 20, "open+read small": 20, "exists": 20, "size": 20, "url": 200,
-           "url unsigned": 200, "delete": 20}
+REPEATS = {
+    "save small (1 KiB)": 20,
+    "open+read small": 20,
+    "exists": 20,
+    "size": 20,
+    "url": 200,
+    "url unsigned": 200,
+    "delete": 20,
+}
 
 
-def run_storage_bench(label: str, storage: Any, *, counter=http_requests, big: int = 100 * MB,
-                      listing: int = 2000, unsigned: Any = None) -> list[dict[str, Any]]:
+def run_storage_bench(
+    label: str,
+    storage: Any,
+    *,
+    counter=http_requests,
+    big: int = 100 * MB,
+    listing: int = 2000,
+    unsigned: Any = None,
+) -> list[dict[str, Any]]:
     """Run every operation against ``storage`` and return table rows."""
     ops = storage_operations(storage, big=big, listing=listing, unsigned=unsigned)
     ops.pop("_prepare")(0)
@@ -122,11 +142,15 @@ def run_storage_bench(label: str, storage: Any, *, counter=http_requests, big: i
 
 def print_table(rows: list[dict[str, Any]], title: str, memory: str = "peak MB") -> None:
     print(f"\n{title}\n")
-    print(f"| {'implementation':<18} | {'operation':<24} | {'median ms':>10} | {'requests':>8} | {memory:>8} |")
+    print(
+        f"| {'implementation':<18} | {'operation':<24} | {'median ms':>10} | {'requests':>8} | {memory:>8} |"
+    )
     print(f"|{'-' * 20}|{'-' * 26}|{'-' * 12}|{'-' * 10}|{'-' * 10}|")
     for r in rows:
-        print(f"| {r['impl']:<18} | {r['operation']:<24} | {r['median_ms']:>10.2f} | {r['requests']:>8} | "
-              f"{r['peak_mb']:>8.2f} |")
+        print(
+            f"| {r['impl']:<18} | {r['operation']:<24} | {r['median_ms']:>10.2f} | {r['requests']:>8} | "
+            f"{r['peak_mb']:>8.2f} |"
+        )
 
 
 @contextlib.contextmanager
@@ -157,7 +181,9 @@ def rss_growth(interval: float = 0.005) -> Iterator[dict[str, float]]:
         thread.join()
 
 
-def large_transfer_rows(label: str, storage: Any, size: int = 200 * MB, counter=http_requests) -> list[dict[str, Any]]:
+def large_transfer_rows(
+    label: str, storage: Any, size: int = 200 * MB, counter=http_requests
+) -> list[dict[str, Any]]:
     """Save (from a file on disk, from a non-seekable stream), read and open("wb") of ``size`` bytes:
     seconds, requests and peak RSS growth (the issue-9 target is <= 64 MB)."""
     import gc
@@ -177,7 +203,10 @@ def large_transfer_rows(label: str, storage: Any, size: int = 200 * MB, counter=
 
         def from_stream() -> None:
             stream = PatternFile(size)
-            storage.save("large/from-stream.bin", File(ChunkReader(iter(lambda: stream.read(MB), b"")), name="s"))
+            storage.save(
+                "large/from-stream.bin",
+                File(ChunkReader(iter(lambda: stream.read(MB), b"")), name="s"),
+            )
 
         def read() -> None:
             with storage.open("large/from-file.bin", "rb") as f:
@@ -191,14 +220,24 @@ def large_transfer_rows(label: str, storage: Any, size: int = 200 * MB, counter=
                     f.write(chunk)
 
         rows = []
-        for op, fn in ((f"save {size // MB} MB from a file", from_file), (f"save {size // MB} MB stream", from_stream),
-                       (f"read {size // MB} MB (chunks)", read), (f'open("wb") {size // MB} MB', write)):
+        for op, fn in (
+            (f"save {size // MB} MB from a file", from_file),
+            (f"save {size // MB} MB stream", from_stream),
+            (f"read {size // MB} MB (chunks)", read),
+            (f'open("wb") {size // MB} MB', write),
+        ):
             gc.collect()
             with rss_growth() as rss, counter() as counts:
                 start = time.perf_counter()
                 fn()
                 seconds = time.perf_counter() - start
-            rows.append({"impl": label, "operation": op, "median_ms": seconds * 1000,
-                         "requests": counts["requests"], "peak_mb": rss["peak_mb"]})
+            rows.append(
+                {
+                    "impl": label,
+                    "operation": op,
+                    "median_ms": seconds * 1000,
+                    "requests": counts["requests"],
+                    "peak_mb": rss["peak_mb"],
+                }
+            )
         return rows
-

@@ -44,7 +44,7 @@ def wan_proxy(port: int, latency: float = LATENCY, bandwidth: float | None = BAN
 #: Prepended to every measured snippet: ``measure(fn, repeat=1)`` runs ``fn`` and prints
 #: one JSON line with the median seconds and the peak RSS growth (MB) over the runs
 #: (``warm=True``: one call first, outside the figures).
-MEASURE = r'''
+MEASURE = r"""
 import json, statistics, time
 
 def _status(field):
@@ -67,15 +67,22 @@ def measure(fn, repeat=1, warm=False, **extra):
         times.append(time.perf_counter() - start)
         growth = max(growth, _status("VmHWM") - before)
     print(json.dumps({"seconds": statistics.median(times), "rss_mb": growth / 2**20, **extra}))
-'''
+"""
 
 
-def run_measured(code: str, python: str | None = None, env: dict[str, str] | None = None,
-                 timeout: float = 900) -> dict[str, Any]:
+def run_measured(
+    code: str, python: str | None = None, env: dict[str, str] | None = None, timeout: float = 900
+) -> dict[str, Any]:
     """Run ``MEASURE + code`` in a fresh process; return the JSON object it printed last."""
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    out = subprocess.run([python or sys.executable, "-c", MEASURE + code], env=full_env, capture_output=True,
-                         text=True, timeout=timeout, cwd=str(ROOT))
+    out = subprocess.run(
+        [python or sys.executable, "-c", MEASURE + code],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=str(ROOT),
+    )
     if out.returncode != 0:
         raise RuntimeError(f"measured snippet failed ({out.returncode}):\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -84,9 +91,13 @@ def run_measured(code: str, python: str | None = None, env: dict[str, str] | Non
 def print_wan_table(rows: list[dict[str, Any]], title: str) -> None:
     """Rows of {"impl", "operation", "seconds", "rss_mb"}: seconds, round trips and peak RSS growth."""
     print(f"\n{title}\n")
-    print(f"| {'implementation':<22} | {'operation':<40} | {'seconds':>8} | {'RTTs':>6} | {'RSS +MB':>8} |")
+    print(
+        f"| {'implementation':<22} | {'operation':<40} | {'seconds':>8} | {'RTTs':>6} | {'RSS +MB':>8} |"
+    )
     print(f"|{'-' * 24}|{'-' * 42}|{'-' * 10}|{'-' * 8}|{'-' * 10}|")
     for r in rows:
         rss = f"{r['rss_mb']:>8.1f}" if r.get("rss_mb") is not None else f"{'':>8}"
-        print(f"| {r['impl']:<22} | {r['operation']:<40} | {r['seconds']:>8.3f} | {r['seconds'] / RTT:>6.2f} | "
-              f"{rss} |")
+        print(
+            f"| {r['impl']:<22} | {r['operation']:<40} | {r['seconds']:>8.3f} | {r['seconds'] / RTT:>6.2f} | "
+            f"{rss} |"
+        )

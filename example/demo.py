@@ -41,8 +41,11 @@ def main() -> int:
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     print(f"== starting a local S3 server (moto) on {endpoint}")
-    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait(port, server)
         env = {
@@ -54,8 +57,13 @@ def main() -> int:
         }
         import boto3
 
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id="demo-key", aws_secret_access_key="demo-secret")
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="demo-key",
+            aws_secret_access_key="demo-secret",
+        )
         for bucket in ("example-media", "example-static"):
             s3.create_bucket(Bucket=bucket)
         with tempfile.TemporaryDirectory() as tmp:
@@ -71,7 +79,9 @@ def main() -> int:
             for title, args in steps:
                 print(f"\n== {title}")
                 subprocess.run(manage + args, env=env, check=True, cwd=ROOT)
-        print("\nDemo finished: media and static files went to the local S3 server and every URL worked.")
+        print(
+            "\nDemo finished: media and static files went to the local S3 server and every URL worked."
+        )
         return 0
     finally:
         server.terminate()

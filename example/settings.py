@@ -19,7 +19,10 @@ INSTALLED_APPS = [
     "example.gallery",
 ]
 DATABASES = {
-    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ.get("DEMO_DB", BASE_DIR / "db.sqlite3")}
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("DEMO_DB", BASE_DIR / "db.sqlite3"),
+    }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "/static/"
@@ -55,5 +58,10 @@ STORAGES = {
 LOGGING = {
     "version": 1,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"storages": {"handlers": ["console"], "level": os.environ.get("STORAGES_LOG_LEVEL", "WARNING")}},
+    "loggers": {
+        "storages": {
+            "handlers": ["console"],
+            "level": os.environ.get("STORAGES_LOG_LEVEL", "WARNING"),
+        }
+    },
 }

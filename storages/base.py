@@ -89,8 +89,14 @@ def name_lock(*ident: Any) -> Any:
         return _NAME_LOCKS.setdefault(ident, threading.Lock())
 
 
-def poll(check: Callable[[], Any], done: Callable[[Any], bool], *, wait: float = 0.05, most: float = 2.0,
-         limit: float | None = None) -> Any:
+def poll(
+    check: Callable[[], Any],
+    done: Callable[[Any], bool],
+    *,
+    wait: float = 0.05,
+    most: float = 2.0,
+    limit: float | None = None,
+) -> Any:
     """``check()`` until ``done(result)`` (a provider's asynchronous job): ``wait`` seconds between tries,
     doubling up to ``most``; after ``limit`` seconds the last result is returned as it is."""
     deadline = None if limit is None else time.monotonic() + limit
@@ -103,7 +109,7 @@ def poll(check: Callable[[], Any], done: Callable[[Any], bool], *, wait: float =
 def batches(items: list[Any], size: int) -> Iterator[list[Any]]:
     """``items`` in consecutive lists of at most ``size`` (a provider's batch-request limit)."""
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def common_settings(
@@ -117,20 +123,32 @@ def common_settings(
     """Settings most backends share, under the backend's own setting names."""
     rows = [
         Setting("location", (f"{prefix}LOCATION",), "", doc="Prefix for every name."),
-        Setting("read_ahead", (f"{prefix}READ_AHEAD",), None,
-                doc="Parallel ranged reads of large objects read in order: a dict of "
-                    "threshold / part_size / concurrency (defaults 16 MiB / 4 MiB / 4), or False."),
+        Setting(
+            "read_ahead",
+            (f"{prefix}READ_AHEAD",),
+            None,
+            doc="Parallel ranged reads of large objects read in order: a dict of "
+            "threshold / part_size / concurrency (defaults 16 MiB / 4 MiB / 4), or False.",
+        ),
     ]
     if overwrite:
         option, name, default = overwrite
-        rows.append(Setting(option, (name,), default, doc="Save over an existing file of the same name."))
+        rows.append(
+            Setting(option, (name,), default, doc="Save over an existing file of the same name.")
+        )
     if gzip_setting:
-        rows.append(Setting("gzip", (gzip_setting,), False, doc="Gzip uploads of GZIP_CONTENT_TYPES."))
+        rows.append(
+            Setting("gzip", (gzip_setting,), False, doc="Gzip uploads of GZIP_CONTENT_TYPES.")
+        )
         rows.append(Setting("gzip_content_types", ("GZIP_CONTENT_TYPES",), GZIP_CONTENT_TYPES))
     if memory_setting:
         rows.append(
-            Setting("max_memory_size", (memory_setting,), memory_default,
-                    doc="Accepted for compatibility: reads and writes stream in parts, nothing is spooled whole.")
+            Setting(
+                "max_memory_size",
+                (memory_setting,),
+                memory_default,
+                doc="Accepted for compatibility: reads and writes stream in parts, nothing is spooled whole.",
+            )
         )
     return tuple(rows)
 
@@ -168,7 +186,9 @@ class BaseStorage(Storage):
         # Unset (None) stays None, so the backend's default_read_ahead applies when reading.
         if self.__dict__.get("read_ahead") is not None:
             self.read_ahead = ReadAhead.coerce(self.read_ahead, self._setting_label("read_ahead"))
-        self._check_parameters(getattr(self, "object_parameters", None) or {}, self._setting_label("object_parameters"))
+        self._check_parameters(
+            getattr(self, "object_parameters", None) or {}, self._setting_label("object_parameters")
+        )
         self.configure()
 
     # -- configuration -------------------------------------------------
@@ -234,14 +254,18 @@ class BaseStorage(Storage):
         for option in options:
             value = getattr(self, option)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ImproperlyConfigured(f"{type(self).__name__}: {self._setting_label(option)} must be a positive "
-                                           f"number, got {value!r}")
+                raise ImproperlyConfigured(
+                    f"{type(self).__name__}: {self._setting_label(option)} must be a positive "
+                    f"number, got {value!r}"
+                )
 
     # -- requests ----------------------------------------------------------
     #: Where the server address is set, named when it can't be reached.
     endpoint_setting: ClassVar[str] = ""
 
-    def _call(self, op: str, name: str | None, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    def _call(
+        self, op: str, name: str | None, fn: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Any:
         """One provider request: timed, logged at DEBUG, its error translated by ``_translate_error``."""
         start = time.perf_counter()
         try:
@@ -254,7 +278,13 @@ class BaseStorage(Storage):
                 raise
             raise new from exc
         if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("%s %s %r %.1fms", type(self).__name__, op, name, (time.perf_counter() - start) * 1000)
+            logger.debug(
+                "%s %s %r %.1fms",
+                type(self).__name__,
+                op,
+                name,
+                (time.perf_counter() - start) * 1000,
+            )
         return result
 
     #: SDK errors that mean the server could not be reached (or did not answer in time).
@@ -266,7 +296,9 @@ class BaseStorage(Storage):
             return self._unavailable(exc, op)
         return self._translate_error(exc, name, op)
 
-    def _translate_error(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
+    def _translate_error(
+        self, exc: BaseException, name: str | None, op: str
+    ) -> BaseException | None:
         """The Python exception for a provider error (``None``: raise it unchanged)."""
         return None
 
@@ -277,10 +309,16 @@ class BaseStorage(Storage):
         while (item := self._call(op, name, next, items, _END)) is not _END:
             yield item
 
-    def _unavailable(self, exc: BaseException, op: str, where: str | None = None) -> StorageUnavailable:
+    def _unavailable(
+        self, exc: BaseException, op: str, where: str | None = None
+    ) -> StorageUnavailable:
         """``StorageUnavailable`` for a server that can't be reached, naming the setting to check."""
         where = where or self._endpoint_label()
-        hint = f"; check {self.endpoint_setting} and the network" if self.endpoint_setting else "; check the network"
+        hint = (
+            f"; check {self.endpoint_setting} and the network"
+            if self.endpoint_setting
+            else "; check the network"
+        )
         return StorageUnavailable(
             f"{type(self).__name__} could not reach {where} ({type(exc).__name__} during {op}){hint}"
         )
@@ -304,8 +342,13 @@ class BaseStorage(Storage):
     def _key(self, name: str, *, allow_root: bool = False) -> str:
         key = naming.to_key(getattr(self, "location", ""), name, allow_root=allow_root)
         if self.max_key_bytes or self.max_component_bytes:
-            naming.check_length(key, name, max_key_bytes=self.max_key_bytes,
-                                max_component_bytes=self.max_component_bytes, provider=type(self).__name__)
+            naming.check_length(
+                key,
+                name,
+                max_key_bytes=self.max_key_bytes,
+                max_component_bytes=self.max_component_bytes,
+                provider=type(self).__name__,
+            )
         return key
 
     def _name(self, key: str) -> str:
@@ -341,38 +384,63 @@ class BaseStorage(Storage):
         if encoding in ("gzip", "bzip2", "xz", "br", "compress"):
             # A .gz file is an archive, not gzip-encoded content: serving it
             # with Content-Encoding would make browsers unpack it silently.
-            ctype = ctype or {"gzip": "application/gzip", "bzip2": "application/x-bzip2",
-                              "xz": "application/x-xz", "br": "application/x-brotli"}.get(
-                encoding, self.default_content_type)
+            ctype = ctype or {
+                "gzip": "application/gzip",
+                "bzip2": "application/x-bzip2",
+                "xz": "application/x-xz",
+                "br": "application/x-brotli",
+            }.get(encoding, self.default_content_type)
         return ctype or guessed or self.default_content_type, None
 
     def _should_gzip(self, content_type: str, content_encoding: str | None) -> bool:
-        return bool(getattr(self, "gzip", False)) and not content_encoding and (
-            content_type in getattr(self, "gzip_content_types", ())
+        return (
+            bool(getattr(self, "gzip", False))
+            and not content_encoding
+            and (content_type in getattr(self, "gzip_content_types", ()))
         )
 
     def _decompress_on_read(self, info: ObjectInfo) -> bool:
         return bool(getattr(self, "gzip", False)) and info.content_encoding == "gzip"
 
-    def _upload_spec(self, name: str, content: Any = None, create_only: bool = False,
-                     part_size: int | None = None) -> tuple[UploadSpec, bool]:
+    def _upload_spec(
+        self,
+        name: str,
+        content: Any = None,
+        create_only: bool = False,
+        part_size: int | None = None,
+    ) -> tuple[UploadSpec, bool]:
         """What the core decided about an upload of ``name``, and whether to gzip it."""
         ctype, encoding = self._content_type(name, content)
-        spec = UploadSpec(name=name, key=self._key(name), content_type=ctype, content_encoding=encoding,
-                          create_only=create_only, part_size=part_size)
+        spec = UploadSpec(
+            name=name,
+            key=self._key(name),
+            content_type=ctype,
+            content_encoding=encoding,
+            create_only=create_only,
+            part_size=part_size,
+        )
         self._prepare_upload(spec)
         gzip = self._should_gzip(spec.content_type, spec.content_encoding)
         if gzip:
             spec.content_encoding = "gzip"
         return spec, gzip
 
-    def _writer_for(self, name: str, content: Any = None, create_only: bool = False,
-                    part_size: int | None = None) -> Any:
+    def _writer_for(
+        self,
+        name: str,
+        content: Any = None,
+        create_only: bool = False,
+        part_size: int | None = None,
+    ) -> Any:
         """A writer for a new object ``name``: write(), close() commits, abort() discards."""
         spec, gzip = self._upload_spec(name, content, create_only, part_size)
-        ctx = contextvars.copy_context()  # the upload may run on a worker thread: keep the run's snapshot
-        pipe = PipeWriter(lambda source: ctx.run(self._timed_upload, spec, source),
-                          threshold=self._pipe_threshold(spec))
+        ctx = (
+            contextvars.copy_context()
+        )  # the upload may run on a worker thread: keep the run's snapshot
+        pipe = PipeWriter(
+            lambda source: ctx.run(self._timed_upload, spec, source),
+            threshold=self._pipe_threshold(spec),
+        )
         return GzipWriter(pipe) if gzip else pipe
 
     def _pipe_threshold(self, spec: UploadSpec) -> int:
@@ -389,8 +457,14 @@ class BaseStorage(Storage):
         if record and (snap := snapshot.active(self)) is not None:
             snap.stored(spec.key)
         if logger.isEnabledFor(logging.DEBUG):
-            logger.debug("%s upload %r bytes=%s path=%s %.1fms", type(self).__name__, spec.name, source.size,
-                         bool(source.path), (time.perf_counter() - start) * 1000)
+            logger.debug(
+                "%s upload %r bytes=%s path=%s %.1fms",
+                type(self).__name__,
+                spec.name,
+                source.size,
+                bool(source.path),
+                (time.perf_counter() - start) * 1000,
+            )
 
     # -- upload parameters (``object_parameters`` / ``get_object_parameters()``) ----
     #: The upload parameters that set the content type and encoding (S3: "ContentType", "ContentEncoding").
@@ -412,8 +486,10 @@ class BaseStorage(Storage):
     def _check_parameters(self, params: dict[str, Any], where: str) -> None:
         keys = self.object_parameter_keys
         if keys is not None and (unknown := sorted(set(params) - set(keys))):
-            raise ImproperlyConfigured(f"{type(self).__name__}: {where} has unknown key(s) "
-                                       f"{', '.join(map(repr, unknown))}; valid keys are {', '.join(sorted(keys))}.")
+            raise ImproperlyConfigured(
+                f"{type(self).__name__}: {where} has unknown key(s) "
+                f"{', '.join(map(repr, unknown))}; valid keys are {', '.join(sorted(keys))}."
+            )
 
     def _prepare_upload(self, spec: UploadSpec) -> None:
         """Content type, encoding and the other parameters of an upload, from ``get_object_parameters()``."""
@@ -432,7 +508,11 @@ class BaseStorage(Storage):
     # -- Storage API -----------------------------------------------------
     def open(self, name: str, mode: str = "rb") -> Any:
         snap = snapshot.active(self)
-        local = snap.local_source(naming.clean_name(name)) if snap is not None and mode in ("r", "rb") else None
+        local = (
+            snap.local_source(naming.clean_name(name))
+            if snap is not None and mode in ("r", "rb")
+            else None
+        )
         if local is not None:  # collectstatic: these bytes are on local disk, don't download them
             return local[0].open(local[1], mode)
         if snap is not None:
@@ -453,14 +533,19 @@ class BaseStorage(Storage):
                     return name
                 if name == getattr(self, "manifest_name", None):
                     snap.drain()  # a manifest names only files that are stored
-                elif self.overwrite and snap.upload_later(spec.key, content,
-                                                          functools.partial(self._upload_detached, spec, gzip)):
+                elif self.overwrite and snap.upload_later(
+                    spec.key, content, functools.partial(self._upload_detached, spec, gzip)
+                ):
                     snap.stored(spec.key, hashes)
                     return name
             source = UploadSource.from_content(content, gzip=gzip)
             if attempt and not source.rewind() and not gzip:
-                raise FileExistsError(17, f"{type(self).__name__}: {name!r} was taken while a one-shot stream "
-                                      "was being uploaded; save it again", name)
+                raise FileExistsError(
+                    17,
+                    f"{type(self).__name__}: {name!r} was taken while a one-shot stream "
+                    "was being uploaded; save it again",
+                    name,
+                )
             try:
                 self._timed_upload(spec, source)
                 if snap is not None and hashes:
@@ -469,7 +554,9 @@ class BaseStorage(Storage):
             except FileExistsError:
                 if self.overwrite:
                     raise
-                logger.debug("%s: %r was taken meanwhile; trying another name", type(self).__name__, name)
+                logger.debug(
+                    "%s: %r was taken meanwhile; trying another name", type(self).__name__, name
+                )
                 name = self.get_available_name(name, max_length=_MAX_LENGTH.get())
         raise FileExistsError(f"{type(self).__name__}: no free name found for {name!r}")
 
@@ -528,11 +615,11 @@ class BaseStorage(Storage):
         files: dict[str, None] = {}
         for dir_keys, file_keys in self._list(prefix):
             for key in dir_keys:
-                rel = key[len(prefix):].strip("/")
+                rel = key[len(prefix) :].strip("/")
                 if rel:
                     dirs[rel] = None
             for key in file_keys:
-                rel = key[len(prefix):]
+                rel = key[len(prefix) :]
                 if rel and "/" not in rel and not is_temp_name(rel):
                     files[rel] = None
         return list(dirs), list(files)
@@ -542,7 +629,9 @@ class BaseStorage(Storage):
 
     def _time(self, name: str, kind: str) -> dt.datetime:
         if kind in self.missing_times:
-            raise NotImplementedError(f"{type(self).__name__} can't report {kind} times: {self.missing_times[kind]}")
+            raise NotImplementedError(
+                f"{type(self).__name__} can't report {kind} times: {self.missing_times[kind]}"
+            )
         value = getattr(self._known_stat(self._key(name)), kind)
         if value is None:
             raise NotImplementedError(f"{type(self).__name__} has no {kind} time for {name!r}")
@@ -659,14 +748,18 @@ def _set_constructor_args(self: BaseStorage, value: tuple[tuple[Any, ...], dict[
     """
     args, kwargs = value
     cls = type(self)
-    hidden = {s.name for s in cls.get_settings() if s.secret} | set(getattr(cls, "deconstruct_exclude", ()))
+    hidden = {s.name for s in cls.get_settings() if s.secret} | set(
+        getattr(cls, "deconstruct_exclude", ())
+    )
     if getattr(cls, "positional_args_are_secret", False):
         args = ()
     safe = {}
     for option, val in kwargs.items():
         if option in hidden:
             continue
-        if isinstance(val, dict) and option in cls.secret_option_keys:  # a dict option holding secrets
+        if (
+            isinstance(val, dict) and option in cls.secret_option_keys
+        ):  # a dict option holding secrets
             val = {k: v for k, v in val.items() if k not in cls.secret_option_keys[option]}
         safe[option] = val
     self.__dict__["_safe_constructor_args"] = (args, safe)

@@ -64,12 +64,23 @@ KNOWN_BACKENDS = (
 _CREDENTIALS: dict[str, tuple[tuple[tuple[str, ...], ...], str | None]] = {
     "S3Storage": ((("access_key", "secret_key"), ("session_profile",)), "aws"),
     "GoogleCloudStorage": ((("credentials",),), "google"),
-    "AzureStorage": ((("connection_string",), ("account_name", "account_key"), ("account_name", "sas_token"),
-                      ("account_name", "token_credential")), None),
+    "AzureStorage": (
+        (
+            ("connection_string",),
+            ("account_name", "account_key"),
+            ("account_name", "sas_token"),
+            ("account_name", "token_credential"),
+        ),
+        None,
+    ),
     "DropboxStorage": ((("oauth2_access_token",), ("oauth2_refresh_token", "app_key")), None),
 }
 # Pairs where one half without the other is always a mistake.
-_PAIRS = (("access_key", "secret_key"), ("oauth2_refresh_token", "app_key"), ("cloudfront_key_id", "cloudfront_key"))
+_PAIRS = (
+    ("access_key", "secret_key"),
+    ("oauth2_refresh_token", "app_key"),
+    ("cloudfront_key_id", "cloudfront_key"),
+)
 
 
 def configured_storages() -> dict[str, dict[str, Any]]:
@@ -105,20 +116,41 @@ def _build(alias: str, config: dict[str, Any]) -> tuple[Any, list[checks.CheckMe
         cls = import_string(path)
     except ImportError as exc:
         close = difflib.get_close_matches(str(path), KNOWN_BACKENDS, n=1)
-        hint = f"Did you mean {close[0]!r}?" if close else "Give the dotted path of a storage class."
-        return None, [checks.Error(f"{where} is {path!r}, which can't be imported ({exc}).", hint=hint,
-                                   obj=alias, id="storages.E001")]
+        hint = (
+            f"Did you mean {close[0]!r}?" if close else "Give the dotted path of a storage class."
+        )
+        return None, [
+            checks.Error(
+                f"{where} is {path!r}, which can't be imported ({exc}).",
+                hint=hint,
+                obj=alias,
+                id="storages.E001",
+            )
+        ]
     from django.core.files.storage import Storage
 
     if not (isinstance(cls, type) and issubclass(cls, Storage)):
-        return None, [checks.Error(f"{where} is {path!r}, which is not a Storage class.",
-                                   hint="Point it at a subclass of django.core.files.storage.Storage.",
-                                   obj=alias, id="storages.E001")]
+        return None, [
+            checks.Error(
+                f"{where} is {path!r}, which is not a Storage class.",
+                hint="Point it at a subclass of django.core.files.storage.Storage.",
+                obj=alias,
+                id="storages.E001",
+            )
+        ]
     try:
         return cls(**config.get("OPTIONS", {})), []
-    except Exception as exc:  # whatever the backend raises, the check reports it instead of crashing
-        return None, [checks.Error(f'STORAGES["{alias}"]: {exc}', obj=alias, id="storages.E002",
-                                   hint=f'Fix STORAGES["{alias}"]["OPTIONS"] or the setting named above.')]
+    except (
+        Exception
+    ) as exc:  # whatever the backend raises, the check reports it instead of crashing
+        return None, [
+            checks.Error(
+                f'STORAGES["{alias}"]: {exc}',
+                obj=alias,
+                id="storages.E002",
+                hint=f'Fix STORAGES["{alias}"]["OPTIONS"] or the setting named above.',
+            )
+        ]
 
 
 def _is_set(value: Any) -> bool:
@@ -135,8 +167,15 @@ def _credential_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessa
                 half = True
                 yield checks.Warning(
                     f"{alias}: {_setting_label(storage, have)} is set but {_setting_label(storage, missing)} "
-                    "is not.", hint="Set both, or neither.", obj=alias, id="storages.W001")
-    rule = next((_CREDENTIALS[k.__name__] for k in type(storage).__mro__ if k.__name__ in _CREDENTIALS), None)
+                    "is not.",
+                    hint="Set both, or neither.",
+                    obj=alias,
+                    id="storages.W001",
+                )
+    rule = next(
+        (_CREDENTIALS[k.__name__] for k in type(storage).__mro__ if k.__name__ in _CREDENTIALS),
+        None,
+    )
     if rule is None or half:
         return
     groups, ambient = rule
@@ -147,10 +186,16 @@ def _credential_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessa
     places = " or ".join(" + ".join(_short_label(storage, o) for o in group) for group in groups)
     hint = f"Set {places} (from the environment)."
     if ambient:
-        hint += (" If this server gets credentials from an instance or workload role, silence this with "
-                 "SILENCED_SYSTEM_CHECKS = ['storages.W002'].")
-    yield checks.Warning(f"{alias}: {type(storage).__name__} has no credentials configured.", hint=hint,
-                         obj=alias, id="storages.W002")
+        hint += (
+            " If this server gets credentials from an instance or workload role, silence this with "
+            "SILENCED_SYSTEM_CHECKS = ['storages.W002']."
+        )
+    yield checks.Warning(
+        f"{alias}: {type(storage).__name__} has no credentials configured.",
+        hint=hint,
+        obj=alias,
+        id="storages.W002",
+    )
 
 
 def _ambient_credentials(kind: str, storage: Any) -> bool:
@@ -165,23 +210,32 @@ def _ambient_credentials(kind: str, storage: Any) -> bool:
                 if resolver.get_provider(name) is not None:
                     resolver.remove(name)
             if os.environ.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") or os.environ.get(
-                    "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI"
+            ):
                 return True
             return resolver.load_credentials() is not None
         except Exception:
             return False
     # Google: an emulator needs none; else a key file or gcloud's application-default login.
     endpoint = _gcs_endpoint(storage)
-    if os.environ.get("STORAGE_EMULATOR_HOST") or (endpoint and _is_local(urlsplit(endpoint).hostname)):
+    if os.environ.get("STORAGE_EMULATOR_HOST") or (
+        endpoint and _is_local(urlsplit(endpoint).hostname)
+    ):
         return True
-    adc = os.path.join(os.environ.get("CLOUDSDK_CONFIG", os.path.expanduser("~/.config/gcloud")),
-                       "application_default_credentials.json")
+    adc = os.path.join(
+        os.environ.get("CLOUDSDK_CONFIG", os.path.expanduser("~/.config/gcloud")),
+        "application_default_credentials.json",
+    )
     return bool(os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")) or os.path.exists(adc)
 
 
 def _gcs_endpoint(storage: Any) -> str | None:
     options = getattr(storage, "client_options", None)
-    endpoint = options.get("api_endpoint") if isinstance(options, dict) else getattr(options, "api_endpoint", None)
+    endpoint = (
+        options.get("api_endpoint")
+        if isinstance(options, dict)
+        else getattr(options, "api_endpoint", None)
+    )
     return endpoint or getattr(storage, "custom_endpoint", None)
 
 
@@ -205,7 +259,10 @@ def _urls(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield from _URL.findall(value)
         # An Azure connection string with http and no explicit endpoint: the account host over http.
-        if re.search(r"DefaultEndpointsProtocol=http(;|$)", value, re.I) and "BlobEndpoint=" not in value:
+        if (
+            re.search(r"DefaultEndpointsProtocol=http(;|$)", value, re.I)
+            and "BlobEndpoint=" not in value
+        ):
             account = re.search(r"AccountName=([^;]+)", value)
             yield f"http://{account.group(1) if account else 'account'}.blob.core.windows.net/"
     elif isinstance(value, dict):
@@ -231,37 +288,65 @@ def _transport_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessag
                 yield checks.Warning(
                     f"{alias}: {_setting_label(storage, row.name)} reaches {parts.hostname} over {what}: "
                     "credentials and files cross the network unencrypted.",
-                    hint="Use https:// (ftps:// for FTP).", obj=alias, id="storages.W003")
+                    hint="Use https:// (ftps:// for FTP).",
+                    obj=alias,
+                    id="storages.W003",
+                )
     yield from _flag_messages(alias, storage)
 
 
 def _flag_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessage]:
-    remote = not any(_is_local(urlsplit(u).hostname) for row in _rows(storage)
-                     for u in _urls(getattr(storage, row.name, None)))
+    remote = not any(
+        _is_local(urlsplit(u).hostname)
+        for row in _rows(storage)
+        for u in _urls(getattr(storage, row.name, None))
+    )
     for option in ("use_ssl", "azure_ssl"):
         if getattr(storage, option, True) is False and remote:
-            yield checks.Warning(f"{alias}: {_setting_label(storage, option)} is False: requests go over plain "
-                                 "HTTP.", hint="Remove it (https is the default).", obj=alias, id="storages.W003")
+            yield checks.Warning(
+                f"{alias}: {_setting_label(storage, option)} is False: requests go over plain "
+                "HTTP.",
+                hint="Remove it (https is the default).",
+                obj=alias,
+                id="storages.W003",
+            )
     if getattr(storage, "verify", None) is False:
-        yield checks.Warning(f"{alias}: {_setting_label(storage, 'verify')} is False: TLS certificates are not "
-                             "checked, so anyone on the path can read and change traffic.",
-                             hint="Remove it, or give the path of a CA bundle instead.", obj=alias,
-                             id="storages.W004")
+        yield checks.Warning(
+            f"{alias}: {_setting_label(storage, 'verify')} is False: TLS certificates are not "
+            "checked, so anyone on the path can read and change traffic.",
+            hint="Remove it, or give the path of a CA bundle instead.",
+            obj=alias,
+            id="storages.W004",
+        )
     providers = getattr(storage, "providers", None)
-    conf = providers.get(getattr(storage, "provider_name", None)) if isinstance(providers, dict) else None
+    conf = (
+        providers.get(getattr(storage, "provider_name", None))
+        if isinstance(providers, dict)
+        else None
+    )
     if isinstance(conf, dict) and conf.get("secure") is False and not _is_local(conf.get("host")):
-        yield checks.Warning(f"{alias}: LIBCLOUD_PROVIDERS[{storage.provider_name!r}]['secure'] is False.",
-                             hint="Remove it (TLS is the default).", obj=alias, id="storages.W003")
+        yield checks.Warning(
+            f"{alias}: LIBCLOUD_PROVIDERS[{storage.provider_name!r}]['secure'] is False.",
+            hint="Remove it (TLS is the default).",
+            obj=alias,
+            id="storages.W003",
+        )
     if str(getattr(storage, "unknown_host", "reject")).lower() in ("accept", "autoadd", "ignore"):
-        yield checks.Warning(f"{alias}: {_setting_label(storage, 'unknown_host')} accepts unknown host keys.",
-                             hint="Use 'reject' with a known_hosts file.", obj=alias, id="storages.W004")
+        yield checks.Warning(
+            f"{alias}: {_setting_label(storage, 'unknown_host')} accepts unknown host keys.",
+            hint="Use 'reject' with a known_hosts file.",
+            obj=alias,
+            id="storages.W004",
+        )
 
 
 def _public_acl(storage: Any) -> str | None:
     """The option that makes uploads public by default, if any."""
     params = getattr(storage, "object_parameters", None) or {}
-    for option, value in (("default_acl", getattr(storage, "default_acl", None)),
-                          ("object_parameters", params.get("ACL") or params.get("acl"))):
+    for option, value in (
+        ("default_acl", getattr(storage, "default_acl", None)),
+        ("object_parameters", params.get("ACL") or params.get("acl")),
+    ):
         if isinstance(value, str) and "public" in value.lower():
             return option
     return None
@@ -273,8 +358,12 @@ def _unsigned_urls(storage: Any) -> str | None:
         return "querystring_auth"
     if "expiration_secs" in vars(storage) and storage.expiration_secs is None:
         return "expiration_secs"
-    if getattr(storage, "custom_domain", None) and "cloudfront_key_id" in vars(storage) and not getattr(
-            storage, "cloudfront_signer", None) and getattr(storage, "querystring_auth", False):
+    if (
+        getattr(storage, "custom_domain", None)
+        and "cloudfront_key_id" in vars(storage)
+        and not getattr(storage, "cloudfront_signer", None)
+        and getattr(storage, "querystring_auth", False)
+    ):
         return "custom_domain"
     return None
 
@@ -284,20 +373,28 @@ def _media_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessage]:
     if acl:
         yield checks.Warning(
             f"{alias}: {_setting_label(storage, acl)} makes every upload public by default.",
-            hint="Remove it and let url() sign links; make public only what must be.", obj=alias,
-            id="storages.W005")
+            hint="Remove it and let url() sign links; make public only what must be.",
+            obj=alias,
+            id="storages.W005",
+        )
     unsigned = _unsigned_urls(storage)
     if unsigned and not acl:
         yield checks.Warning(
             f"{alias}: url() gives unsigned links ({_setting_label(storage, unsigned)}) while uploads are not "
             "made public: every link answers 403 unless the bucket or container itself is public.",
             hint="Sign URLs (querystring_auth=True, an expiry, or a CloudFront key); if a bucket policy makes "
-                 "the objects public on purpose, silence storages.W006.", obj=alias, id="storages.W006")
+            "the objects public on purpose, silence storages.W006.",
+            obj=alias,
+            id="storages.W006",
+        )
     if getattr(storage, "overwrite", False) is True and getattr(storage, "overwrite_option", None):
         yield checks.Warning(
             f"{alias}: {_setting_label(storage, storage.overwrite_option)} is True: a second upload with the same "
             "name replaces the first user's file.",
-            hint="Set it to False (a new name is chosen instead).", obj=alias, id="storages.W007")
+            hint="Set it to False (a new name is chosen instead).",
+            obj=alias,
+            id="storages.W007",
+        )
 
 
 @checks.register(TAG)
@@ -319,13 +416,20 @@ def check_storages(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
 def _literal_secrets(value: Any) -> bool:
     """A secret typed into settings: a non-empty string that no environment variable holds."""
     if isinstance(value, dict):
-        return any(_literal_secrets(v) for k, v in value.items() if str(k).lower() in ("key", "secret", "password"))
+        return any(
+            _literal_secrets(v)
+            for k, v in value.items()
+            if str(k).lower() in ("key", "secret", "password")
+        )
     if not isinstance(value, str) or not value:
         return False
     if "://" in value:  # a URL (FTP_STORAGE_LOCATION): secret only when it carries a password
         parts = urlsplit(value)
-        return bool(parts.password) and value not in os.environ.values() and parts.password not in (
-            os.environ.values())
+        return (
+            bool(parts.password)
+            and value not in os.environ.values()
+            and parts.password not in (os.environ.values())
+        )
     return value not in os.environ.values()
 
 
@@ -350,10 +454,17 @@ def check_storage_secrets(app_configs: Any = None, **kwargs: Any) -> list[checks
             for where, value in places:
                 if where not in seen and _literal_secrets(value):
                     seen.add(where)
-                    messages.append(checks.Warning(
-                        f"{alias}: {where} holds a secret written into the settings file.",
-                        hint="Read it from the environment (os.environ[...]) or a secrets manager"
-                             + (f"; {cls.__name__} also reads {' or '.join(row.env)} by itself." if row.env
-                                else "."),
-                        obj=alias, id="storages.W008"))
+                    messages.append(
+                        checks.Warning(
+                            f"{alias}: {where} holds a secret written into the settings file.",
+                            hint="Read it from the environment (os.environ[...]) or a secrets manager"
+                            + (
+                                f"; {cls.__name__} also reads {' or '.join(row.env)} by itself."
+                                if row.env
+                                else "."
+                            ),
+                            obj=alias,
+                            id="storages.W008",
+                        )
+                    )
     return messages

@@ -32,7 +32,14 @@ from storages.hashing import compare, compute
 from storages.progress import CommandOutput, Progress, human_bytes, human_duration
 from storages.snapshot import Snapshot
 
-__all__ = ["DEFAULT_WORKERS", "Collector", "Outcome", "check_command_order", "find_files", "same_content"]
+__all__ = [
+    "DEFAULT_WORKERS",
+    "Collector",
+    "Outcome",
+    "check_command_order",
+    "find_files",
+    "same_content",
+]
 
 DEFAULT_WORKERS = 8
 
@@ -86,8 +93,17 @@ def _took(start: float) -> str:
 class Collector:
     """Compares and uploads found files for one run of collectstatic."""
 
-    def __init__(self, storage: Any, snap: Snapshot, *, workers: int = DEFAULT_WORKERS, dry_run: bool = False,
-                 stdout: Any = None, verbosity: int = 1, log: Callable[..., None] | None = None) -> None:
+    def __init__(
+        self,
+        storage: Any,
+        snap: Snapshot,
+        *,
+        workers: int = DEFAULT_WORKERS,
+        dry_run: bool = False,
+        stdout: Any = None,
+        verbosity: int = 1,
+        log: Callable[..., None] | None = None,
+    ) -> None:
         self.storage = storage
         self.snap = snap
         self.workers = max(1, int(workers))
@@ -125,14 +141,18 @@ class Collector:
     def run(self, found: dict[str, tuple[Any, str]]) -> dict[str, Outcome]:
         """Skip or upload every found file, ``workers`` at a time."""
         stored = self.listing()
-        progress = Progress(self.stream, "Collecting", total_files=len(found), verbosity=self.verbosity)
+        progress = Progress(
+            self.stream, "Collecting", total_files=len(found), verbosity=self.verbosity
+        )
         outcomes: dict[str, Outcome] = {}
 
         def one(name: str) -> None:
             source, path = found[name]
             outcome = self._one(name, source, path, stored.get(name), name in stored)
             outcomes[name] = outcome
-            progress.advance(1, outcome.size if outcome.copied else 0, skipped=0 if outcome.copied else 1)
+            progress.advance(
+                1, outcome.size if outcome.copied else 0, skipped=0 if outcome.copied else 1
+            )
 
         with ThreadPoolExecutor(self.workers, thread_name_prefix="collectstatic") as pool:
             # Each task runs in a copy of this context: it sees the run's snapshot.
@@ -146,14 +166,18 @@ class Collector:
                 progress.finish()
                 raise failed[0].exception()  # type: ignore[misc]
         copied = sum(1 for o in outcomes.values() if o.copied)
-        progress.finish(f"{'Would upload' if self.dry_run else 'Uploaded'} {copied} files "
-                        f"({human_bytes(progress.bytes)}), {len(found) - copied} unchanged, in "
-                        f"{_took(progress.started)}")
+        progress.finish(
+            f"{'Would upload' if self.dry_run else 'Uploaded'} {copied} files "
+            f"({human_bytes(progress.bytes)}), {len(found) - copied} unchanged, in "
+            f"{_took(progress.started)}"
+        )
         if not self.dry_run:
             self.snap.add_sources(found)
         return outcomes
 
-    def _one(self, name: str, source: Any, path: str, info: ObjectInfo | None, exists: bool) -> Outcome:
+    def _one(
+        self, name: str, source: Any, path: str, info: ObjectInfo | None, exists: bool
+    ) -> Outcome:
         if info is not None and same_content(self.storage, name, info, source, path):
             return Outcome(copied=False)
         size = source.size(path)
@@ -172,12 +196,17 @@ def check_command_order(app_configs: Any = None, **kwargs: Any) -> list[checks.C
     from django.apps import apps
 
     names = [config.name for config in apps.get_app_configs()]
-    if "storages" in names and "django.contrib.staticfiles" in names and (
-            names.index("storages") > names.index("django.contrib.staticfiles")):
-        return [checks.Warning(
-            "'storages' is listed after 'django.contrib.staticfiles' in INSTALLED_APPS, so collectstatic is "
-            "Django's command: no listing snapshot, no content-hash skips, no parallel uploads.",
-            hint="Move 'storages' before 'django.contrib.staticfiles' in INSTALLED_APPS.",
-            id="storages.W100",
-        )]
+    if (
+        "storages" in names
+        and "django.contrib.staticfiles" in names
+        and (names.index("storages") > names.index("django.contrib.staticfiles"))
+    ):
+        return [
+            checks.Warning(
+                "'storages' is listed after 'django.contrib.staticfiles' in INSTALLED_APPS, so collectstatic is "
+                "Django's command: no listing snapshot, no content-hash skips, no parallel uploads.",
+                hint="Move 'storages' before 'django.contrib.staticfiles' in INSTALLED_APPS.",
+                id="storages.W100",
+            )
+        ]
     return []

@@ -12,7 +12,13 @@ import io
 import zlib
 from typing import IO, Any
 
-__all__ = ["GzipCompressionWrapper", "GzipWriter", "GzipReader", "CompressStorageMixin", "CompressedFileMixin"]
+__all__ = [
+    "GzipCompressionWrapper",
+    "GzipWriter",
+    "GzipReader",
+    "CompressStorageMixin",
+    "CompressedFileMixin",
+]
 
 
 class GzipCompressionWrapper(io.RawIOBase):

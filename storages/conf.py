@@ -180,7 +180,11 @@ def resolve(
             merged = dict(converted or {})
             current = result.values.get(rule.target) or {}
             for key, val in current.items():
-                if key == "Metadata" and isinstance(val, dict) and isinstance(merged.get(key), dict):
+                if (
+                    key == "Metadata"
+                    and isinstance(val, dict)
+                    and isinstance(merged.get(key), dict)
+                ):
                     merged[key] = {**merged[key], **val}
                 else:
                     merged[key] = val
@@ -190,9 +194,7 @@ def resolve(
 
     for s in declared:
         if s.required and result.values.get(s.name) in (None, ""):
-            raise ImproperlyConfigured(
-                f"{cls.__name__} needs {s.name!r}: set {s.places()}."
-            )
+            raise ImproperlyConfigured(f"{cls.__name__} needs {s.name!r}: set {s.places()}.")
     for name, value in result.values.items():
         setattr(instance, name, value)
     return result.values

@@ -44,7 +44,14 @@ from storages.transfer import COPY_CHUNK, UploadAborted, UploadSource
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["copy_files", "CopyReport", "DEFAULT_WORKERS", "DEFAULT_LARGE_WORKERS", "ListingError", "list_files"]
+__all__ = [
+    "copy_files",
+    "CopyReport",
+    "DEFAULT_WORKERS",
+    "DEFAULT_LARGE_WORKERS",
+    "ListingError",
+    "list_files",
+]
 
 DEFAULT_WORKERS = 8
 #: Files above the destination's single-request threshold streamed at once: each already moves
@@ -94,7 +101,9 @@ class CopyReport:
         from storages.progress import human_bytes
 
         verb = "would copy" if self.dry_run else "copied"
-        parts = [f"{verb} {len(self.copied)} of {self.total_files} files ({human_bytes(self.bytes_copied)})"]
+        parts = [
+            f"{verb} {len(self.copied)} of {self.total_files} files ({human_bytes(self.bytes_copied)})"
+        ]
         if self.server_side:
             parts.append(f"{self.server_side} on the server")
         parts.append(f"{self.skipped} already there")
@@ -108,13 +117,17 @@ class CopyReport:
         return text
 
 
-def list_files(storage: Any, path: str = "", workers: int = DEFAULT_WORKERS) -> Iterator[tuple[str, ObjectInfo]]:
+def list_files(
+    storage: Any, path: str = "", workers: int = DEFAULT_WORKERS
+) -> Iterator[tuple[str, ObjectInfo]]:
     """``(name, info)`` of every file below ``path``: ``scan()`` where the storage has it, else
     a walk of ``listdir()`` with ``size()`` (any Django storage, e.g. FileSystemStorage)."""
     if isinstance(storage, BaseStorage) and type(storage)._scan is BaseStorage._scan:
         # The generic scan stats one file at a time: stat on ``workers`` connections instead.
         keys = list(_walk_keys(storage, storage._key(path, allow_root=True)))
-        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="storages-scan") as pool:
+        with ThreadPoolExecutor(
+            max_workers=max(1, workers), thread_name_prefix="storages-scan"
+        ) as pool:
             for key, info in zip(keys, pool.map(lambda k: _stat_or_none(storage, k), keys)):
                 if info is not None:
                     yield storage._name(key), info
@@ -203,7 +216,9 @@ _PART_SIZES = tuple(n * 1024 * 1024 for n in (8, 5, 16, 10, 15, 32, 50, 64, 100,
 
 
 def _multipart_etag(etag: str | None) -> str | None:
-    return etag.strip('"').lower() if etag and _MULTIPART_ETAG.match(etag.strip('"').lower()) else None
+    return (
+        etag.strip('"').lower() if etag and _MULTIPART_ETAG.match(etag.strip('"').lower()) else None
+    )
 
 
 def _etag_of_stored(storage: Any, name: str, size: int, etag: str, hint: int = 0) -> bool:
@@ -248,8 +263,16 @@ def _cache_param(storage: Any) -> str | None:
 
 
 class _Copier:
-    def __init__(self, source: Any, destination: Any, *, verify: bool, dry_run: bool,
-                 stop: threading.Event, large_workers: int) -> None:
+    def __init__(
+        self,
+        source: Any,
+        destination: Any,
+        *,
+        verify: bool,
+        dry_run: bool,
+        stop: threading.Event,
+        large_workers: int,
+    ) -> None:
         self.source = source
         self.dest = destination
         self.verify = verify
@@ -270,14 +293,20 @@ class _Copier:
         ours, theirs = _multipart_etag(dinfo.etag), _multipart_etag(sinfo.etag)
         if ours and theirs and ours == theirs:
             return True  # same parts, same bytes (a copy made on the server keeps the ETag)
-        for etag, owner, storage, other in ((ours, self.dest, self.source, name),
-                                            (theirs, self.source, self.dest, dname)):
-            hint = int(getattr(owner, "upload_part_size", 0) or 0)  # the part size its uploader used
+        for etag, owner, storage, other in (
+            (ours, self.dest, self.source, name),
+            (theirs, self.source, self.dest, dname),
+        ):
+            hint = int(
+                getattr(owner, "upload_part_size", 0) or 0
+            )  # the part size its uploader used
             if etag and _etag_of_stored(storage, other, sinfo.size, etag, hint):
                 return True  # else the part size may differ: fall through and compare contents
         # Neither stores a hash the other has: read the side(s) that lack one and hash them.
         kinds = self._kinds(sinfo.hashes or dinfo.hashes)
-        theirs = sinfo.hashes if kinds[0] in sinfo.hashes else _hash_stored(self.source, name, kinds)
+        theirs = (
+            sinfo.hashes if kinds[0] in sinfo.hashes else _hash_stored(self.source, name, kinds)
+        )
         ours = dinfo.hashes if kinds[0] in dinfo.hashes else _hash_stored(self.dest, dname, kinds)
         return bool(hashing.compare(theirs, ours))
 
@@ -312,7 +341,9 @@ class _Copier:
         try:
             info = info or sinfo
             spec, _ = dest._upload_spec(dname, _Content(info.content_type))
-            spec.content_encoding = info.content_encoding  # raw bytes: keep their encoding, never re-gzip
+            spec.content_encoding = (
+                info.content_encoding
+            )  # raw bytes: keep their encoding, never re-gzip
             spec.create_only = False
             cache = info.extra.get("cache_control")
             param = _cache_param(dest)
@@ -330,7 +361,9 @@ class _Copier:
         finally:
             raw.close()
         if reader.count != sinfo.size:
-            raise OSError(f"read {reader.count} bytes of {name!r}, expected {sinfo.size} (changed meanwhile?)")
+            raise OSError(
+                f"read {reader.count} bytes of {name!r}, expected {sinfo.size} (changed meanwhile?)"
+            )
         if self.verify:
             self._verify(name, dname, {"md5": reader.md5.hexdigest()})
         return False
@@ -409,7 +442,7 @@ def copy_files(
     report = CopyReport(dry_run=dry_run)
 
     def target(name: str) -> str:
-        rel = name[len(path):].lstrip("/") if path else name
+        rel = name[len(path) :].lstrip("/") if path else name
         return posixpath.join(dest_path, rel) if dest_path else rel
 
     listings = []
@@ -423,8 +456,9 @@ def copy_files(
     report.total_bytes = sum(info.size for info in sources.values())
     if progress is not None:
         progress.total_files, progress.total_bytes = report.total_files, report.total_bytes
-    copier = _Copier(source, destination, verify=verify, dry_run=dry_run, stop=stop,
-                     large_workers=large_workers)
+    copier = _Copier(
+        source, destination, verify=verify, dry_run=dry_run, stop=stop, large_workers=large_workers
+    )
     lock = threading.Lock()
     notify = on_file or (lambda action, name: None)
 
@@ -461,7 +495,9 @@ def copy_files(
 
     pending: set[Future[None]] = set()
     items = iter(sorted(sources.items()))
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="storages-copy") as pool:
+    with ThreadPoolExecutor(
+        max_workers=max(1, workers), thread_name_prefix="storages-copy"
+    ) as pool:
         try:
             for name, sinfo in items:
                 if stop.is_set():

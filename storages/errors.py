@@ -52,14 +52,18 @@ def translate(
         return FileExistsError(17, f"File already exists in {label}: {what}", name)
     if kind is PermissionError:
         return PermissionError(
-            13, f"{label} was denied access to {what} ({detail or code}); check its credentials and permissions", name
+            13,
+            f"{label} was denied access to {what} ({detail or code}); check its credentials and permissions",
+            name,
         )
     if kind is ImproperlyConfigured:
         return ImproperlyConfigured(f"{label}: {detail or code}")
     return kind(f"{label}: {detail or code} while accessing {what}")
 
 
-def caused_by(exc: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...]) -> bool:
+def caused_by(
+    exc: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...]
+) -> bool:
     """True when ``exc`` or anything it wraps (cause, context, ``reason``, arguments) is a ``kind``.
 
     SDKs wrap socket errors several layers deep (requests > urllib3 > OSError): this finds,
@@ -84,4 +88,6 @@ def sdk_required(backend: str, package: str, extra: str) -> Iterator[None]:
     try:
         yield
     except ImportError as exc:
-        raise ImproperlyConfigured(f"{backend} needs {package}: pip install 'django-storages[{extra}]'") from exc
+        raise ImproperlyConfigured(
+            f"{backend} needs {package}: pip install 'django-storages[{extra}]'"
+        ) from exc

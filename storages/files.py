@@ -94,7 +94,9 @@ TEMP_SUFFIX = ".part"
 def _from_iso(text: str) -> dt.datetime:
     # Python < 3.11 reads only 3 or 6 digits of a second's fraction and "+HH:MM" offsets: providers
     # send 1-9 digits ("...30.1234567Z") and "+0000", so normalise to those forms first.
-    text = re.sub(r"\.(\d+)", lambda m: "." + (m.group(1) + "00000")[:6], text.replace("Z", "+00:00"), count=1)
+    text = re.sub(
+        r"\.(\d+)", lambda m: "." + (m.group(1) + "00000")[:6], text.replace("Z", "+00:00"), count=1
+    )
     return dt.datetime.fromisoformat(re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", text))
 
 
@@ -105,8 +107,11 @@ def parse_time(value: Any) -> dt.datetime | None:
         return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
     parsed = value if isinstance(value, dt.datetime) else None
     text = str(value or "").strip()
-    for parse in (lambda t: dt.datetime.strptime(t[:14], "%Y%m%d%H%M%S") if t[:14].isdigit() else None,
-                  email.utils.parsedate_to_datetime, _from_iso):
+    for parse in (
+        lambda t: dt.datetime.strptime(t[:14], "%Y%m%d%H%M%S") if t[:14].isdigit() else None,
+        email.utils.parsedate_to_datetime,
+        _from_iso,
+    ):
         try:
             parsed = parsed or (parse(text) if text else None)
         except (TypeError, ValueError, IndexError):
@@ -162,7 +167,9 @@ class ReadAhead:
             return cls(**value)
         from django.core.exceptions import ImproperlyConfigured
 
-        raise ImproperlyConfigured(f"{label} must be a dict, a storages.files.ReadAhead, True or False")
+        raise ImproperlyConfigured(
+            f"{label} must be a dict, a storages.files.ReadAhead, True or False"
+        )
 
 
 def read_into(body: Any, buffer: Any) -> int:
@@ -186,9 +193,17 @@ class CheckedBody:
     when it arrived corrupted.
     """
 
-    def __init__(self, read: Any, close: Any, *, label: str, size: int | None = None,
-                 expected: tuple[str, str] | None = None, errors: tuple[type[BaseException], ...] = (OSError,),
-                 on_error: Any = None) -> None:
+    def __init__(
+        self,
+        read: Any,
+        close: Any,
+        *,
+        label: str,
+        size: int | None = None,
+        expected: tuple[str, str] | None = None,
+        errors: tuple[type[BaseException], ...] = (OSError,),
+        on_error: Any = None,
+    ) -> None:
         from storages.hashing import _hasher
 
         self._read, self.close, self.label = read, close, label
@@ -212,8 +227,10 @@ class CheckedBody:
                 if got != self.expected[1]:
                     from storages.errors import StorageError
 
-                    raise StorageError(f"{self.label} arrived corrupted ({self.expected[0]} {got}, the server "
-                                       f"reports {self.expected[1]}); read it again")
+                    raise StorageError(
+                        f"{self.label} arrived corrupted ({self.expected[0]} {got}, the server "
+                        f"reports {self.expected[1]}); read it again"
+                    )
         return data
 
     def readinto(self, buffer: Any) -> int:
@@ -230,11 +247,15 @@ SKIP_LIMIT = 512 * 1024
 class _Prefetch:
     """Ranges of one object fetched ahead in order by a small thread pool (bounded window)."""
 
-    def __init__(self, storage: BaseStorage, key: str, start: int, size: int, config: ReadAhead) -> None:
+    def __init__(
+        self, storage: BaseStorage, key: str, start: int, size: int, config: ReadAhead
+    ) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
         self.storage, self.key, self.size, self.config = storage, key, size, config
-        self.pool = ThreadPoolExecutor(max_workers=max(1, config.concurrency), thread_name_prefix="storages-read")
+        self.pool = ThreadPoolExecutor(
+            max_workers=max(1, config.concurrency), thread_name_prefix="storages-read"
+        )
         self.next_start = start
         self.window: list[tuple[int, Any]] = []
         self.current = memoryview(b"")
@@ -250,7 +271,9 @@ class _Prefetch:
             while got < len(buf):
                 n = read_into(result.body, view[got:])
                 if not n:
-                    raise OSError(f"short read of {self.key!r} at {start}: {got} of {len(buf)} bytes")
+                    raise OSError(
+                        f"short read of {self.key!r} at {start}: {got} of {len(buf)} bytes"
+                    )
                 got += n
             return buf
         finally:
@@ -262,7 +285,9 @@ class _Prefetch:
     def _fill(self) -> None:
         while len(self.window) < max(1, self.config.concurrency) and self.next_start < self.size:
             end = min(self.size, self.next_start + self.config.part_size)
-            self.window.append((self.next_start, self.pool.submit(self._fetch, self.next_start, end)))
+            self.window.append(
+                (self.next_start, self.pool.submit(self._fetch, self.next_start, end))
+            )
             self.next_start = end
 
     def readinto(self, pos: int, buffer: Any) -> int:
@@ -276,7 +301,7 @@ class _Prefetch:
             self._fill()
         offset = pos - self.current_start
         n = min(len(buffer), len(self.current) - offset)
-        buffer[:n] = self.current[offset:offset + n]
+        buffer[:n] = self.current[offset : offset + n]
         return n
 
     def covers(self, pos: int) -> bool:
@@ -353,7 +378,9 @@ class RemoteReader(io.RawIOBase):
 
     def _config(self) -> ReadAhead:
         value = getattr(self.storage, "read_ahead", None)
-        return ReadAhead.coerce(value if value is not None else getattr(self.storage, "default_read_ahead", None))
+        return ReadAhead.coerce(
+            value if value is not None else getattr(self.storage, "default_read_ahead", None)
+        )
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
         if self.info is not None and self._pos >= self.info.size:
@@ -372,8 +399,13 @@ class RemoteReader(io.RawIOBase):
             if self._pos >= self.size:
                 return 0
         config = self._config()
-        if (config.enabled and self._sequential >= config.part_size and self.info is not None
-                and self.info.size >= config.threshold and self.info.size - self._pos > config.part_size):
+        if (
+            config.enabled
+            and self._sequential >= config.part_size
+            and self.info is not None
+            and self.info.size >= config.threshold
+            and self.info.size - self._pos > config.part_size
+        ):
             self._close_body()
             self._prefetch = _Prefetch(self.storage, self.key, self._pos, self.info.size, config)
             return self.readinto(buffer)
@@ -420,9 +452,11 @@ def parse_mode(mode: str) -> tuple[bool, bool]:
     """Return ``(writing, binary)`` for a mode string; refuse what we can't do."""
     allowed = set("rwbtx")
     if not mode or set(mode) - allowed or sum(mode.count(c) for c in "rwx") != 1:
-        extra = " (remote objects can't be updated in place: read, then save a new file)" if (
-            "+" in mode or "a" in mode
-        ) else ""
+        extra = (
+            " (remote objects can't be updated in place: read, then save a new file)"
+            if ("+" in mode or "a" in mode)
+            else ""
+        )
         raise ValueError(f"unsupported file mode {mode!r}; use 'r', 'rb', 'w' or 'wb'{extra}")
     if "b" in mode and "t" in mode:
         raise ValueError(f"mode {mode!r} can't be both binary and text")
@@ -459,7 +493,9 @@ class RemoteFile(File):
     def _open_stream(self) -> None:
         st = self._storage
         if self._writing:
-            raw = st._writer_for(self.name, part_size=getattr(self, "buffer_size", None) or st._file_part_size())
+            raw = st._writer_for(
+                self.name, part_size=getattr(self, "buffer_size", None) or st._file_part_size()
+            )
             self._raw = raw
             stream: Any = raw
             if not self._binary:

@@ -37,7 +37,15 @@ from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from storages import naming
 from storages.base import BaseStorage, join_url, name_lock
 from storages.errors import StorageError
-from storages.files import TEMP_PREFIX, TEMP_SUFFIX, ObjectInfo, RemoteFile, UploadSpec, is_temp_name, read_into
+from storages.files import (
+    TEMP_PREFIX,
+    TEMP_SUFFIX,
+    ObjectInfo,
+    RemoteFile,
+    UploadSpec,
+    is_temp_name,
+    read_into,
+)
 from storages.pool import SessionPool
 from storages.transfer import UploadSource
 
@@ -46,15 +54,20 @@ logger = logging.getLogger(__name__)
 __all__ = ["FileServerStorage", "FileServerFile", "Entry", "timestamp"]
 
 #: Errors our own code raises (already clear), on a session that is still fine.
-_OURS = (StorageError, ImproperlyConfigured, SuspiciousFileOperation, FileExistsError, IsADirectoryError,
-         NotADirectoryError)
+_OURS = (
+    StorageError,
+    ImproperlyConfigured,
+    SuspiciousFileOperation,
+    FileExistsError,
+    IsADirectoryError,
+    NotADirectoryError,
+)
 #: Status replies: the session is fine. Ours name the file; the SDK's (no file name) get translated.
 _STATUS = (FileNotFoundError, PermissionError)
 
 
 def _ours(exc: BaseException) -> bool:
     return isinstance(exc, _OURS) or (isinstance(exc, _STATUS) and exc.filename is not None)
-
 
 
 @dataclass
@@ -177,16 +190,25 @@ class FileServerStorage(BaseStorage):
         base = getattr(self, "base_url", None)
         if base is None:
             label = self._setting_label("base_url")
-            raise ValueError(f"{type(self).__name__}: files are not accessible via a URL ({label} is None); "
-                             "set it to the web address that publishes the folder")
+            raise ValueError(
+                f"{type(self).__name__}: files are not accessible via a URL ({label} is None); "
+                "set it to the web address that publishes the folder"
+            )
         return join_url(base, self._key(name, allow_root=True))
 
     # -- sessions --------------------------------------------------------------------
     @property
     def _sessions(self) -> SessionPool:
-        return self._lazy("_pool", lambda: SessionPool(
-            self._new_session, alive=self._session_alive, close=self._end_session, max_size=self.pool_size,
-            timeout=self._timeout))
+        return self._lazy(
+            "_pool",
+            lambda: SessionPool(
+                self._new_session,
+                alive=self._session_alive,
+                close=self._end_session,
+                max_size=self.pool_size,
+                timeout=self._timeout,
+            ),
+        )
 
     _timeout: float = 30.0
 
@@ -196,13 +218,24 @@ class FileServerStorage(BaseStorage):
             exc.broken_session = True  # type: ignore[attr-defined]
         return broken
 
-    def _run(self, op: str, name: str | None, fn: Callable[[Any], Any], *, retry: Callable[[], bool] = lambda: True,
-             keep: bool = False) -> Any:
+    def _run(
+        self,
+        op: str,
+        name: str | None,
+        fn: Callable[[Any], Any],
+        *,
+        retry: Callable[[], bool] = lambda: True,
+        keep: bool = False,
+    ) -> Any:
         """``fn(session)`` on a pooled session, timed and translated; a dropped idle session is
         replaced and ``fn`` retried once (when ``retry()`` allows)."""
-        return self._call(op, name, self._sessions.run, fn, broken=self._is_broken_error, retry=retry, keep=keep)
+        return self._call(
+            op, name, self._sessions.run, fn, broken=self._is_broken_error, retry=retry, keep=keep
+        )
 
-    def _translate_error(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
+    def _translate_error(
+        self, exc: BaseException, name: str | None, op: str
+    ) -> BaseException | None:
         return None if _ours(exc) else self._translate(exc, name, op)
 
     def _thread_session(self) -> Any:
@@ -235,8 +268,13 @@ class FileServerStorage(BaseStorage):
     def _key(self, name: str, *, allow_root: bool = False) -> str:
         # Keys are relative to the root folder (FTP's ``location`` is the server's URL, not a prefix).
         key = naming.to_key("", name, allow_root=allow_root)
-        naming.check_length(key, name, max_key_bytes=None, max_component_bytes=self.max_component_bytes,
-                            provider=type(self).__name__)
+        naming.check_length(
+            key,
+            name,
+            max_key_bytes=None,
+            max_component_bytes=self.max_component_bytes,
+            provider=type(self).__name__,
+        )
         return key
 
     def _name(self, key: str) -> str:
@@ -265,8 +303,10 @@ class FileServerStorage(BaseStorage):
 
     def _list(self, prefix: str) -> Iterator[tuple[list[str], list[str]]]:
         entries = self._run("list", prefix or "/", lambda s: self._listing(s, self._path(prefix)))
-        yield ([f"{prefix}{e.name}/" for e in entries if e.is_dir],
-               [prefix + e.name for e in entries if not e.is_dir and not is_temp_name(e.name)])
+        yield (
+            [f"{prefix}{e.name}/" for e in entries if e.is_dir],
+            [prefix + e.name for e in entries if not e.is_dir and not is_temp_name(e.name)],
+        )
 
     def _scan(self, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
         entries = self._run("list", prefix or "/", lambda s: self._listing(s, self._path(prefix)))
@@ -285,14 +325,24 @@ class FileServerStorage(BaseStorage):
                 modified = entry.info.modified if entry.info else None
                 if modified is not None and modified < oldest:
                     # An upload cut off without a chance to clean up (the connection or process died).
-                    logger.info("%s: removing the stale unfinished upload %s/%s", type(self).__name__, folder,
-                                entry.name)
+                    logger.info(
+                        "%s: removing the stale unfinished upload %s/%s",
+                        type(self).__name__,
+                        folder,
+                        entry.name,
+                    )
                     try:
                         self._remove(session, posixpath.join(folder, entry.name))
                     except Exception as exc:  # best effort: the listing itself must not fail
                         if self._is_broken_error(session, exc):
                             raise
-                        logger.warning("%s could not remove %s/%s (%s)", type(self).__name__, folder, entry.name, exc)
+                        logger.warning(
+                            "%s could not remove %s/%s (%s)",
+                            type(self).__name__,
+                            folder,
+                            entry.name,
+                            exc,
+                        )
         return entries
 
     def _remove_empty_folder(self, key: str) -> None:
@@ -306,8 +356,10 @@ class FileServerStorage(BaseStorage):
             except Exception as exc:
                 # The server refuses to remove a folder that holds anything (even a file uploaded a moment
                 # ago): that one stays, as does a folder already gone. An empty one refused is an error.
-                if self._is_broken_error(session, exc) or (self._is_dir(session, path) and not [
-                        e for e in self._entries(session, path) if e.name not in (".", "..")]):
+                if self._is_broken_error(session, exc) or (
+                    self._is_dir(session, path)
+                    and not [e for e in self._entries(session, path) if e.name not in (".", "..")]
+                ):
                     raise
 
         self._run("delete", key, remove)
@@ -326,8 +378,10 @@ class FileServerStorage(BaseStorage):
                     raise
                 if self._is_dir(session, path):
                     continue  # another thread or process made it meanwhile
-                raise StorageError(f"{type(self).__name__} could not create the folder {path!r} ({exc}); "
-                                   f"check {self.root_setting} and the user's permissions") from exc
+                raise StorageError(
+                    f"{type(self).__name__} could not create the folder {path!r} ({exc}); "
+                    f"check {self.root_setting} and the user's permissions"
+                ) from exc
             logger.debug("%s mkdir %s", type(self).__name__, path)
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
@@ -355,20 +409,27 @@ class FileServerStorage(BaseStorage):
                     self._rename(session, temp, path)
                 except Exception as exc:
                     if not self._is_broken_error(session, exc) and self._is_dir(session, path):
-                        raise IsADirectoryError(errno.EISDIR, f"{type(self).__name__} can't save {spec.name!r}: "
-                                                "a folder has that name", spec.name) from exc
+                        raise IsADirectoryError(
+                            errno.EISDIR,
+                            f"{type(self).__name__} can't save {spec.name!r}: "
+                            "a folder has that name",
+                            spec.name,
+                        ) from exc
                     raise
             placed.clear()
 
         try:
             self._run("upload", spec.name, upload, retry=body.restart)
         except BaseException as exc:
-            if placed and not _timed_out(exc):  # a server that stopped answering would make us wait again
+            if placed and not _timed_out(
+                exc
+            ):  # a server that stopped answering would make us wait again
                 self._discard(list(placed))
             raise
 
     def _discard(self, paths: list[str]) -> None:
         """Remove what a failed upload left (best effort: a stale temporary file goes with a later listing)."""
+
         def remove(session: Any) -> None:
             for path in paths:
                 self._remove(session, path)
@@ -378,8 +439,14 @@ class FileServerStorage(BaseStorage):
             # (a timeout is never retried, so a silent server is not waited for twice).
             self._sessions.run(remove, broken=self._is_broken_error)
         except Exception as exc:
-            logger.warning("%s could not remove %s after a failed upload (%s); a listing of the folder removes "
-                           "it after %d s", type(self).__name__, paths, type(exc).__name__, self.stale_upload_age)
+            logger.warning(
+                "%s could not remove %s after a failed upload (%s); a listing of the folder removes "
+                "it after %d s",
+                type(self).__name__,
+                paths,
+                type(exc).__name__,
+                self.stale_upload_age,
+            )
 
 
 def _timed_out(exc: BaseException | None) -> bool:

@@ -81,7 +81,9 @@ def _hasher(kind: str) -> Any:
     return hashlib.new(kind)
 
 
-def compute(fileobj: IO[bytes], kinds: Iterable[str], chunk_size: int = 1024 * 1024) -> dict[str, str]:
+def compute(
+    fileobj: IO[bytes], kinds: Iterable[str], chunk_size: int = 1024 * 1024
+) -> dict[str, str]:
     """Hashes of everything ``fileobj`` yields from its current position, in one pass."""
     hashers = {k: h for k in kinds if k in KINDS and (h := _hasher(k)) is not None}
     for chunk in iter(lambda: fileobj.read(chunk_size), b""):

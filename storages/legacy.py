@@ -12,16 +12,29 @@ from typing import Any
 
 from storages.conf import MISSING, Legacy, setting
 
-__all__ = ["S3_LEGACY", "s3_create_bucket", "GCS_LEGACY", "AZURE_LEGACY", "SFTP_LEGACY", "FTP_LEGACY", "DROPBOX_LEGACY",
-           "LIBCLOUD_LEGACY"]
+__all__ = [
+    "S3_LEGACY",
+    "s3_create_bucket",
+    "GCS_LEGACY",
+    "AZURE_LEGACY",
+    "SFTP_LEGACY",
+    "FTP_LEGACY",
+    "DROPBOX_LEGACY",
+    "LIBCLOUD_LEGACY",
+]
 
 # -- Amazon S3 -----------------------------------------------------------------------
 
 # Old boto2 header names in AWS_HEADERS -> boto3 parameter names.
 _S3_HEADER_PARAMS = {
-    "cache-control": "CacheControl", "content-disposition": "ContentDisposition",
-    "content-encoding": "ContentEncoding", "content-language": "ContentLanguage", "content-type": "ContentType",
-    "expires": "Expires", "x-amz-acl": "ACL", "x-amz-storage-class": "StorageClass",
+    "cache-control": "CacheControl",
+    "content-disposition": "ContentDisposition",
+    "content-encoding": "ContentEncoding",
+    "content-language": "ContentLanguage",
+    "content-type": "ContentType",
+    "expires": "Expires",
+    "x-amz-acl": "ACL",
+    "x-amz-storage-class": "StorageClass",
     "x-amz-server-side-encryption": "ServerSideEncryption",
     "x-amz-website-redirect-location": "WebsiteRedirectLocation",
 }
@@ -32,11 +45,13 @@ def _s3_headers_to_params(headers: Any) -> dict[str, Any]:
     for header, value in (headers or {}).items():
         low = header.lower()
         if low.startswith("x-amz-meta-"):
-            params.setdefault("Metadata", {})[header[len("x-amz-meta-"):]] = value
+            params.setdefault("Metadata", {})[header[len("x-amz-meta-") :]] = value
         elif low in _S3_HEADER_PARAMS:
             params[_S3_HEADER_PARAMS[low]] = value
         else:
-            warnings.warn(f"AWS_HEADERS: {header!r} has no S3 upload parameter and is ignored", stacklevel=2)
+            warnings.warn(
+                f"AWS_HEADERS: {header!r} has no S3 upload parameter and is ignored", stacklevel=2
+            )
     return params
 
 
@@ -51,7 +66,13 @@ def _s3_endpoint(host: Any, port: Any) -> str | None:
 
 def _s3_addressing_style(value: Any) -> str | None:
     text = str(value)
-    return "path" if "Ordinary" in text else "virtual" if ("Subdomain" in text or "VHost" in text) else None
+    return (
+        "path"
+        if "Ordinary" in text
+        else "virtual"
+        if ("Subdomain" in text or "VHost" in text)
+        else None
+    )
 
 
 def _s3_proxies(host: Any, port: Any) -> dict[str, str] | None:
@@ -65,7 +86,11 @@ def s3_create_bucket(client: Any, bucket: str, acl: str | None, region: str | No
         client.head_bucket(Bucket=bucket)
         return
     except client.exceptions.ClientError as exc:
-        if str(exc.response.get("Error", {}).get("Code")) not in ("404", "NoSuchBucket", "NotFound"):
+        if str(exc.response.get("Error", {}).get("Code")) not in (
+            "404",
+            "NoSuchBucket",
+            "NotFound",
+        ):
             raise
     region = region or client.meta.region_name
     params: dict[str, Any] = {"ACL": acl} if acl else {}
@@ -75,56 +100,124 @@ def s3_create_bucket(client: Any, bucket: str, acl: str | None, region: str | No
 
 
 S3_LEGACY: tuple[Legacy, ...] = (
-    Legacy(("AWS_HEADERS",), "object_parameters", _s3_headers_to_params,
-           "write AWS_S3_OBJECT_PARAMETERS with boto3 names (Cache-Control -> CacheControl)", merge=True),
-    Legacy(("AWS_S3_HOST", "AWS_S3_PORT"), "endpoint_url", _s3_endpoint,
-           "write AWS_S3_ENDPOINT_URL = 'https://host:port'"),
-    Legacy(("AWS_S3_CALLING_FORMAT",), "addressing_style", _s3_addressing_style,
-           "write AWS_S3_ADDRESSING_STYLE = 'path' or 'virtual'"),
-    Legacy(("AWS_ORIGIN",), "region_name",
-           lambda v: {"": "us-east-1", "EU": "eu-west-1", "US": "us-east-1"}.get(str(v), str(v)),
-           "write AWS_S3_REGION_NAME"),
-    Legacy(("AWS_S3_PROXY_HOST", "AWS_S3_PROXY_PORT"), "proxies", _s3_proxies,
-           "write AWS_S3_PROXIES = {'https': 'host:port'}"),
-    Legacy(("AWS_S3_ENCRYPTION",), "object_parameters",
-           lambda on: {"ServerSideEncryption": "AES256"} if on else {},
-           "write AWS_S3_OBJECT_PARAMETERS = {'ServerSideEncryption': 'AES256'}", merge=True),
-    Legacy(("AWS_REDUCED_REDUNDANCY",), "object_parameters",
-           lambda on: {"StorageClass": "REDUCED_REDUNDANCY"} if on else {},
-           "write AWS_S3_OBJECT_PARAMETERS = {'StorageClass': 'REDUCED_REDUNDANCY'}", merge=True),
-    Legacy(("AWS_AUTO_CREATE_BUCKET",), "auto_create_bucket", bool,
-           "create the bucket once (aws s3 mb, or your infrastructure code)"),
-    Legacy(("AWS_BUCKET_ACL",), "bucket_acl", lambda v: v, "create the bucket with its ACL outside Django"),
+    Legacy(
+        ("AWS_HEADERS",),
+        "object_parameters",
+        _s3_headers_to_params,
+        "write AWS_S3_OBJECT_PARAMETERS with boto3 names (Cache-Control -> CacheControl)",
+        merge=True,
+    ),
+    Legacy(
+        ("AWS_S3_HOST", "AWS_S3_PORT"),
+        "endpoint_url",
+        _s3_endpoint,
+        "write AWS_S3_ENDPOINT_URL = 'https://host:port'",
+    ),
+    Legacy(
+        ("AWS_S3_CALLING_FORMAT",),
+        "addressing_style",
+        _s3_addressing_style,
+        "write AWS_S3_ADDRESSING_STYLE = 'path' or 'virtual'",
+    ),
+    Legacy(
+        ("AWS_ORIGIN",),
+        "region_name",
+        lambda v: {"": "us-east-1", "EU": "eu-west-1", "US": "us-east-1"}.get(str(v), str(v)),
+        "write AWS_S3_REGION_NAME",
+    ),
+    Legacy(
+        ("AWS_S3_PROXY_HOST", "AWS_S3_PROXY_PORT"),
+        "proxies",
+        _s3_proxies,
+        "write AWS_S3_PROXIES = {'https': 'host:port'}",
+    ),
+    Legacy(
+        ("AWS_S3_ENCRYPTION",),
+        "object_parameters",
+        lambda on: {"ServerSideEncryption": "AES256"} if on else {},
+        "write AWS_S3_OBJECT_PARAMETERS = {'ServerSideEncryption': 'AES256'}",
+        merge=True,
+    ),
+    Legacy(
+        ("AWS_REDUCED_REDUNDANCY",),
+        "object_parameters",
+        lambda on: {"StorageClass": "REDUCED_REDUNDANCY"} if on else {},
+        "write AWS_S3_OBJECT_PARAMETERS = {'StorageClass': 'REDUCED_REDUNDANCY'}",
+        merge=True,
+    ),
+    Legacy(
+        ("AWS_AUTO_CREATE_BUCKET",),
+        "auto_create_bucket",
+        bool,
+        "create the bucket once (aws s3 mb, or your infrastructure code)",
+    ),
+    Legacy(
+        ("AWS_BUCKET_ACL",),
+        "bucket_acl",
+        lambda v: v,
+        "create the bucket with its ACL outside Django",
+    ),
 )
 
 # -- Google Cloud Storage ------------------------------------------------------------
 
 GCS_LEGACY: tuple[Legacy, ...] = (
-    Legacy(("GS_AUTO_CREATE_BUCKET",), "auto_create_bucket", bool,
-           "create the bucket once, outside Django (gcloud storage buckets create gs://NAME)"),
-    Legacy(("GS_AUTO_CREATE_ACL",), "auto_create_acl", lambda v: v,
-           "create the bucket with its ACL outside Django"),
-    Legacy(("GS_CACHE_CONTROL",), "object_parameters", lambda v: {"cache_control": v} if v else {},
-           "write GS_OBJECT_PARAMETERS = {'cache_control': '...'}", merge=True),
-    Legacy(("GS_FILE_CHARSET",), "file_charset", lambda v: v, "remove GS_FILE_CHARSET: it has no effect"),
+    Legacy(
+        ("GS_AUTO_CREATE_BUCKET",),
+        "auto_create_bucket",
+        bool,
+        "create the bucket once, outside Django (gcloud storage buckets create gs://NAME)",
+    ),
+    Legacy(
+        ("GS_AUTO_CREATE_ACL",),
+        "auto_create_acl",
+        lambda v: v,
+        "create the bucket with its ACL outside Django",
+    ),
+    Legacy(
+        ("GS_CACHE_CONTROL",),
+        "object_parameters",
+        lambda v: {"cache_control": v} if v else {},
+        "write GS_OBJECT_PARAMETERS = {'cache_control': '...'}",
+        merge=True,
+    ),
+    Legacy(
+        ("GS_FILE_CHARSET",),
+        "file_charset",
+        lambda v: v,
+        "remove GS_FILE_CHARSET: it has no effect",
+    ),
 )
 
 # -- Azure ---------------------------------------------------------------------------
 
+
 def _azure_emulator(on: object) -> str | None:
     if not on:
         return None
-    from storages.backends import azure_storage as azure  # looked up now: tests point it at their Azurite
+    from storages.backends import (
+        azure_storage as azure,
+    )  # looked up now: tests point it at their Azurite
 
-    return (f"DefaultEndpointsProtocol=http;AccountName={azure.EMULATOR_ACCOUNT_NAME};"
-            f"AccountKey={azure.EMULATOR_ACCOUNT_KEY};BlobEndpoint={azure.EMULATOR_BLOB_ENDPOINT};")
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={azure.EMULATOR_ACCOUNT_NAME};"
+        f"AccountKey={azure.EMULATOR_ACCOUNT_KEY};BlobEndpoint={azure.EMULATOR_BLOB_ENDPOINT};"
+    )
 
 
 AZURE_LEGACY: tuple[Legacy, ...] = (
-    Legacy(("AZURE_EMULATED_MODE",), "connection_string", _azure_emulator,
-           "write AZURE_CONNECTION_STRING = 'UseDevelopmentStorage=true' (or Azurite's full connection string)"),
-    Legacy(("AZURE_CUSTOM_CONNECTION_STRING",), "connection_string", lambda value: value or None,
-           "write AZURE_CONNECTION_STRING instead"),
+    Legacy(
+        ("AZURE_EMULATED_MODE",),
+        "connection_string",
+        _azure_emulator,
+        "write AZURE_CONNECTION_STRING = 'UseDevelopmentStorage=true' (or Azurite's full connection string)",
+    ),
+    Legacy(
+        ("AZURE_CUSTOM_CONNECTION_STRING",),
+        "connection_string",
+        lambda value: value or None,
+        "write AZURE_CONNECTION_STRING instead",
+    ),
 )
 
 # -- SFTP ----------------------------------------------------------------------------

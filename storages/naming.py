@@ -13,7 +13,15 @@ from pathlib import PurePath
 
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 
-__all__ = ["clean_name", "safe_join", "to_key", "from_key", "check_location", "check_length", "NameTooLong"]
+__all__ = [
+    "clean_name",
+    "safe_join",
+    "to_key",
+    "from_key",
+    "check_location",
+    "check_length",
+    "NameTooLong",
+]
 
 
 class NameTooLong(SuspiciousFileOperation):
@@ -45,7 +53,11 @@ def safe_join(base: str, *paths: str | PurePath) -> str:
     base = clean_name(base).rstrip("/")
     parts = [clean_name(p) for p in paths]
     # Joining nothing keeps the trailing slash: safe_join("base_url") == "base_url/" (as in 1.14).
-    joined = posixpath.join(base + "/" if base else "", *parts) if parts else (base + "/" if base else "")
+    joined = (
+        posixpath.join(base + "/" if base else "", *parts)
+        if parts
+        else (base + "/" if base else "")
+    )
     trailing = joined.endswith("/")
     final = posixpath.normpath("/" + joined) if joined else "/"
     if trailing and not final.endswith("/"):
@@ -61,7 +73,12 @@ def _refuse(name: object, why: str) -> SuspiciousFileOperation:
 
 
 def _has_drive(path: str) -> bool:
-    return len(path) >= 2 and path[1] == ":" and path[0].isalpha() and (len(path) == 2 or path[2] == "/")
+    return (
+        len(path) >= 2
+        and path[1] == ":"
+        and path[0].isalpha()
+        and (len(path) == 2 or path[2] == "/")
+    )
 
 
 def to_key(location: str, name: str | PurePath, *, allow_root: bool = False) -> str:
@@ -124,8 +141,14 @@ def check_location(location: str, setting_name: str = "location") -> str:
     return clean_name(location).strip("/")
 
 
-def check_length(key: str, name: object, *, max_key_bytes: int | None, max_component_bytes: int | None,
-                 provider: str) -> None:
+def check_length(
+    key: str,
+    name: object,
+    *,
+    max_key_bytes: int | None,
+    max_component_bytes: int | None,
+    provider: str,
+) -> None:
     """Refuse (``NameTooLong``) a key over the provider's limits, before any request."""
     encoded = key.encode("utf-8")
     if max_key_bytes and len(encoded) > max_key_bytes:

@@ -32,12 +32,22 @@ class ServerBusy(Exception):
 class SessionPool(Generic[S]):
     """Sessions made by ``connect()``, checked by ``alive(session)``, ended by ``close(session)``."""
 
-    def __init__(self, connect: Callable[[], S], *, alive: Callable[[S], bool], close: Callable[[S], None],
-                 max_size: int = 32, max_idle: int = 8, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], S],
+        *,
+        alive: Callable[[S], bool],
+        close: Callable[[S], None],
+        max_size: int = 32,
+        max_idle: int = 8,
+        timeout: float = 30.0,
+    ) -> None:
         self._connect, self._alive, self._close = connect, alive, close
         self.max_size, self.max_idle, self.timeout = max_size, max_idle, timeout
         self._cond = threading.Condition()
-        self._handshake = threading.Lock()  # one handshake at a time (sshd's MaxStartups, FTP connection limits)
+        self._handshake = (
+            threading.Lock()
+        )  # one handshake at a time (sshd's MaxStartups, FTP connection limits)
         self._idle: list[S] = []
         self._out = 0  # sessions handed out, or being made
         self._failure: tuple[float, BaseException] | None = None
@@ -65,7 +75,9 @@ class SessionPool(Generic[S]):
                     self._out += 1
                     break
                 if not self._cond.wait(max(0.0, deadline - time.monotonic())):
-                    raise TimeoutError(f"no session came back within {self.timeout:.0f} s ({self.max_size} in use)")
+                    raise TimeoutError(
+                        f"no session came back within {self.timeout:.0f} s ({self.max_size} in use)"
+                    )
         try:
             return self._new(asked, deadline)
         except BaseException:
@@ -96,7 +108,9 @@ class SessionPool(Generic[S]):
                     raise
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"the server allowed no more connections for {self.timeout:.0f} s")
+                raise TimeoutError(
+                    f"the server allowed no more connections for {self.timeout:.0f} s"
+                )
             logger.debug("the server allows no more connections; waiting for one of ours")
             with self._cond:  # woken when one of ours comes back; others' sessions may free up too
                 self._cond.wait(min(remaining, 0.5 if self._out <= 1 else remaining))
@@ -124,8 +138,14 @@ class SessionPool(Generic[S]):
         except Exception:  # pragma: no cover - closing a broken session
             pass
 
-    def run(self, fn: Callable[[S], Any], *, broken: Callable[[S, BaseException], bool],
-            retry: Callable[[], bool] = lambda: True, keep: bool = False) -> Any:
+    def run(
+        self,
+        fn: Callable[[S], Any],
+        *,
+        broken: Callable[[S, BaseException], bool],
+        retry: Callable[[], bool] = lambda: True,
+        keep: bool = False,
+    ) -> Any:
         """``fn(session)`` on a pooled session. ``broken(session, exc)`` says whether an error left the
         session unusable; a reused one is then replaced and ``fn`` retried once if ``retry()`` allows.
         With ``keep`` the result is ``(value, session)`` and the caller releases the session."""
@@ -140,7 +160,9 @@ class SessionPool(Generic[S]):
                 self.discard(session)
                 if fresh or attempt == 2 or isinstance(exc, TimeoutError) or not retry():
                     raise
-                logger.debug("a pooled session was dropped (%s); retrying on a new one", type(exc).__name__)
+                logger.debug(
+                    "a pooled session was dropped (%s); retrying on a new one", type(exc).__name__
+                )
                 continue
             if keep:
                 return value, session

@@ -49,9 +49,18 @@ def human_duration(seconds: float) -> str:
 class Progress:
     """Counts files and bytes done (and failed) against optional totals."""
 
-    def __init__(self, stream: TextIO | Any, label: str, *, total_files: int | None = None,
-                 total_bytes: int | None = None, verbosity: int = 1, every: int = 1000,
-                 interval: float = 0.2, live: bool | None = None) -> None:
+    def __init__(
+        self,
+        stream: TextIO | Any,
+        label: str,
+        *,
+        total_files: int | None = None,
+        total_bytes: int | None = None,
+        verbosity: int = 1,
+        every: int = 1000,
+        interval: float = 0.2,
+        live: bool | None = None,
+    ) -> None:
         self.stream = stream
         self.label = label
         self.total_files = total_files
@@ -66,7 +75,9 @@ class Progress:
         self._drawn = 0.0
         self._lock = threading.Lock()
 
-    def advance(self, files: int = 1, nbytes: int = 0, *, failed: int = 0, skipped: int = 0) -> None:
+    def advance(
+        self, files: int = 1, nbytes: int = 0, *, failed: int = 0, skipped: int = 0
+    ) -> None:
         with self._lock:
             self.files += files
             self.bytes += nbytes
@@ -84,8 +95,12 @@ class Progress:
 
     def line(self) -> str:
         elapsed = max(time.monotonic() - self.started, 1e-6)
-        done = f"{self.files}/{self.total_files}" if self.total_files is not None else str(self.files)
-        size = human_bytes(self.bytes) + (f"/{human_bytes(self.total_bytes)}" if self.total_bytes else "")
+        done = (
+            f"{self.files}/{self.total_files}" if self.total_files is not None else str(self.files)
+        )
+        size = human_bytes(self.bytes) + (
+            f"/{human_bytes(self.total_bytes)}" if self.total_bytes else ""
+        )
         parts = [f"{self.label}: {done} files", size, f"{human_bytes(self.bytes / elapsed)}/s"]
         left = self._remaining(elapsed)
         if left is not None:

@@ -19,8 +19,15 @@ if TYPE_CHECKING:
 
 # What a single CopyObject keeps from its source (MetadataDirective COPY) and a multipart copy
 # must be given explicitly.
-S3_COPY_KEPT = ("CacheControl", "ContentDisposition", "ContentEncoding", "ContentLanguage", "ContentType",
-                "Expires", "Metadata")
+S3_COPY_KEPT = (
+    "CacheControl",
+    "ContentDisposition",
+    "ContentEncoding",
+    "ContentLanguage",
+    "ContentType",
+    "Expires",
+    "Metadata",
+)
 
 
 @functools.cache
@@ -31,7 +38,9 @@ def s3transfer_keeps_metadata() -> bool:
     return hasattr(CopySubmissionTask, "PRESERVED_METADATA_FIELDS")
 
 
-def s3_copy(client: Any, source: dict[str, str], bucket: str, spec: UploadSpec, config: Any) -> None:
+def s3_copy(
+    client: Any, source: dict[str, str], bucket: str, spec: UploadSpec, config: Any
+) -> None:
     """``client.copy`` of ``source`` to ``spec.key`` (one CopyObject, or a multipart copy above
     ``config.multipart_threshold``) with the ACL, storage class and encryption of ``spec.params``,
     keeping the source's Content-Type, Cache-Control... and user metadata whatever the size.
@@ -39,7 +48,9 @@ def s3_copy(client: Any, source: dict[str, str], bucket: str, spec: UploadSpec, 
     Older s3transfer starts a multipart copy without them (the copy would be served as
     binary/octet-stream): the source's HEAD gives them, as newer s3transfer does itself.
     """
-    extra = {k: v for k, v in spec.params.items() if k in ("ACL", "StorageClass", "ServerSideEncryption")}
+    extra = {
+        k: v for k, v in spec.params.items() if k in ("ACL", "StorageClass", "ServerSideEncryption")
+    }
     if not s3transfer_keeps_metadata():
         head = client.head_object(**source)
         if head["ContentLength"] >= config.multipart_threshold:
@@ -112,5 +123,9 @@ def azure_unique_block_ids(force: bool = False) -> None:
             return result[0], self.service.prefix + result[1]
         return self.service.prefix + result
 
-    cls.__init__, cls._upload_chunk, cls._upload_substream_block = __init__, _upload_chunk, _upload_substream_block
+    cls.__init__, cls._upload_chunk, cls._upload_substream_block = (
+        __init__,
+        _upload_chunk,
+        _upload_substream_block,
+    )
     cls._own_block_ids = True

@@ -46,7 +46,9 @@ DETACH_LIMIT = 8 * 1024 * 1024
 
 __all__ = ["Snapshot", "active", "listing"]
 
-_ACTIVE: contextvars.ContextVar[tuple[Snapshot, ...]] = contextvars.ContextVar("storages_snapshots", default=())
+_ACTIVE: contextvars.ContextVar[tuple[Snapshot, ...]] = contextvars.ContextVar(
+    "storages_snapshots", default=()
+)
 
 
 class _Uploaded:
@@ -79,16 +81,22 @@ class Snapshot:
                 prefix = self.storage._key("", allow_root=True)
                 if prefix and not prefix.endswith("/"):
                     prefix += "/"
-                self._entries = {key: info for key, info in self.storage._scan(prefix)
-                                 if not is_temp_name(key.rsplit("/", 1)[-1])}
+                self._entries = {
+                    key: info
+                    for key, info in self.storage._scan(prefix)
+                    if not is_temp_name(key.rsplit("/", 1)[-1])
+                }
             return self._entries
 
     def files(self) -> dict[str, ObjectInfo | None]:
         """``{name: info}`` of every stored file (info None: stored in this run, details not listed)."""
         with self._lock:
             entries = self._load()
-            return {self.storage._name(key): (info if isinstance(info, ObjectInfo) else None)
-                    for key, info in entries.items() if key not in self._pending}
+            return {
+                self.storage._name(key): (info if isinstance(info, ObjectInfo) else None)
+                for key, info in entries.items()
+                if key not in self._pending
+            }
 
     def has(self, key: str) -> bool:
         with self._lock:
@@ -99,7 +107,9 @@ class Snapshot:
         with self._lock:
             entry = self._load().get(key)
             if entry is None or key in self._pending:
-                raise FileNotFoundError(2, f"{type(self.storage).__name__}: no such file", self.storage._name(key))
+                raise FileNotFoundError(
+                    2, f"{type(self.storage).__name__}: no such file", self.storage._name(key)
+                )
             if isinstance(entry, ObjectInfo):
                 return entry
         self.wait(key)
@@ -141,7 +151,9 @@ class Snapshot:
         if not isinstance(content, (bytes, str)):
             source = UploadSource.from_content(content)
             if source.seekable:  # of the bytes the provider will store (compressed, if gzipped)
-                hashes = compute(GzipCompressionWrapper(source.fileobj) if gzip else source.fileobj, ("md5",))
+                hashes = compute(
+                    GzipCompressionWrapper(source.fileobj) if gzip else source.fileobj, ("md5",)
+                )
                 source.rewind()
         with self._lock:
             if key not in self._pending:

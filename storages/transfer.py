@@ -220,8 +220,12 @@ class PipeWriter(io.RawIOBase):
     makes the upload fail so the SDK discards what it had sent.
     """
 
-    def __init__(self, upload: Callable[[UploadSource], None], threshold: int,
-                 queue_bytes: int = 8 * COPY_CHUNK) -> None:
+    def __init__(
+        self,
+        upload: Callable[[UploadSource], None],
+        threshold: int,
+        queue_bytes: int = 8 * COPY_CHUNK,
+    ) -> None:
         super().__init__()
         self._upload = upload
         self.threshold = max(1, int(threshold))
@@ -245,7 +249,7 @@ class PipeWriter(io.RawIOBase):
                 self._start()
         else:
             for start in range(0, len(view), COPY_CHUNK):
-                self._put(bytes(view[start:start + COPY_CHUNK]))
+                self._put(bytes(view[start : start + COPY_CHUNK]))
         return len(view)
 
     def _start(self) -> None:

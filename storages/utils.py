@@ -46,7 +46,7 @@ def get_available_overwrite_name(name: str, max_length: int | None) -> str:
     if not root:
         raise SuspiciousFileOperation(
             f'Storage tried to truncate away entire filename "{name}". '
-            "Please make sure that the corresponding file field allows sufficient \"max_length\"."
+            'Please make sure that the corresponding file field allows sufficient "max_length".'
         )
     name = posixpath.join(dir_name, root + ext)
     validate_file_name(name, allow_relative_path=True)
@@ -82,5 +82,3 @@ class ReadBytesWrapper(FileProxyMixin):
 
     def readable(self) -> bool:
         return True
-
-

@@ -10,8 +10,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 
 # The machine's own cloud credentials must not leak into tests (nor tests into them).
 for _name in list(os.environ):
-    if _name.startswith(("AWS_ACCESS", "AWS_SECRET", "AWS_SESSION", "AWS_SECURITY", "AWS_S3_", "AWS_PROFILE",
-                         "AWS_DEFAULT_PROFILE")):
+    if _name.startswith(
+        (
+            "AWS_ACCESS",
+            "AWS_SECRET",
+            "AWS_SESSION",
+            "AWS_SECURITY",
+            "AWS_S3_",
+            "AWS_PROFILE",
+            "AWS_DEFAULT_PROFILE",
+        )
+    ):
         del os.environ[_name]
 os.environ["AWS_CONFIG_FILE"] = os.devnull
 os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull

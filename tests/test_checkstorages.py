@@ -34,9 +34,18 @@ def s3_server(moto_server):
 
 
 def s3(server, **extra) -> dict:
-    return {"BACKEND": S3, "OPTIONS": {"bucket_name": BUCKET, "endpoint_url": server.endpoint, "region_name":
-                                       "us-east-1", "access_key": ACCESS_KEY, "secret_key": SECRET_KEY,
-                                       "location": f"live/{uuid.uuid4().hex[:8]}", **extra}}
+    return {
+        "BACKEND": S3,
+        "OPTIONS": {
+            "bucket_name": BUCKET,
+            "endpoint_url": server.endpoint,
+            "region_name": "us-east-1",
+            "access_key": ACCESS_KEY,
+            "secret_key": SECRET_KEY,
+            "location": f"live/{uuid.uuid4().hex[:8]}",
+            **extra,
+        },
+    }
 
 
 def run(settings, mapping: dict, *aliases: str) -> tuple[int, dict]:
@@ -61,28 +70,59 @@ def scratch_left(storage) -> list[str]:
         return []
 
 
-def test_passes_on_every_backend(settings, s3_server, azurite, gcs_server, sa_info, sftp_server,  # noqa: F811
-                                 sftp_data, sftp_http, ftp_server, ftp_http, dropbox_server, tmp_path):  # noqa: F811
-    settings.LIBCLOUD_PROVIDERS = {"local": {"type": "local", "user": str(tmp_path), "bucket": "container"}}
+def test_passes_on_every_backend(
+    settings,
+    s3_server,
+    azurite,
+    gcs_server,
+    sa_info,
+    sftp_server,
+    sftp_data,
+    sftp_http,
+    ftp_server,
+    ftp_http,
+    dropbox_server,
+    tmp_path,
+):
+    settings.LIBCLOUD_PROVIDERS = {
+        "local": {"type": "local", "user": str(tmp_path), "bucket": "container"}
+    }
     (tmp_path / "container").mkdir()
     mapping = {
         "default": s3(s3_server, file_overwrite=False),
-        "azure": {"BACKEND": "storages.backends.azure_storage.AzureStorage", "OPTIONS": azure_options(azurite)},
-        "gcs": {"BACKEND": "storages.backends.gcloud.GoogleCloudStorage", "OPTIONS": gcs_options(gcs_server, sa_info)},
-        "sftp": {"BACKEND": "storages.backends.sftpstorage.SFTPStorage",
-                 "OPTIONS": sftp_options(sftp_server, sftp_data, sftp_http)},
-        "ftp": {"BACKEND": "storages.backends.ftp.FTPStorage", "OPTIONS": ftp_options(ftp_server, ftp_http)},
-        "dropbox": {"BACKEND": "storages.backends.dropbox.DropboxStorage",
-                    "OPTIONS": dropbox_server.options(root_path=f"/live/{uuid.uuid4().hex[:8]}")},
-        "libcloud": {"BACKEND": "storages.backends.apache_libcloud.LibCloudStorage",
-                     "OPTIONS": {"provider_name": "local", "base_url": "/media/"}},
+        "azure": {
+            "BACKEND": "storages.backends.azure_storage.AzureStorage",
+            "OPTIONS": azure_options(azurite),
+        },
+        "gcs": {
+            "BACKEND": "storages.backends.gcloud.GoogleCloudStorage",
+            "OPTIONS": gcs_options(gcs_server, sa_info),
+        },
+        "sftp": {
+            "BACKEND": "storages.backends.sftpstorage.SFTPStorage",
+            "OPTIONS": sftp_options(sftp_server, sftp_data, sftp_http),
+        },
+        "ftp": {
+            "BACKEND": "storages.backends.ftp.FTPStorage",
+            "OPTIONS": ftp_options(ftp_server, ftp_http),
+        },
+        "dropbox": {
+            "BACKEND": "storages.backends.dropbox.DropboxStorage",
+            "OPTIONS": dropbox_server.options(root_path=f"/live/{uuid.uuid4().hex[:8]}"),
+        },
+        "libcloud": {
+            "BACKEND": "storages.backends.apache_libcloud.LibCloudStorage",
+            "OPTIONS": {"provider_name": "local", "base_url": "/media/"},
+        },
     }
     code, result = run(settings, mapping, *mapping)
     assert code == 0, json.dumps(result, indent=1)
     assert result["ok"] is True
     for alias in mapping:
         found = steps(result, alias)
-        assert [found[s]["status"] for s in ("write", "stat", "read", "list", "delete")] == ["ok"] * 5, alias
+        assert [found[s]["status"] for s in ("write", "stat", "read", "list", "delete")] == [
+            "ok"
+        ] * 5, alias
         assert all(s["ms"] >= 0 for s in found.values())
         from django.core.files.storage import storages
 
@@ -99,8 +139,14 @@ def test_passes_on_every_backend(settings, s3_server, azurite, gcs_server, sa_in
 
 
 def test_text_output_and_named_aliases(settings, s3_server):
-    use_storages(settings, {"default": s3(s3_server), "other": s3(s3_server, bucket_name="no-such-bucket"),
-                            "staticfiles": STATIC})
+    use_storages(
+        settings,
+        {
+            "default": s3(s3_server),
+            "other": s3(s3_server, bucket_name="no-such-bucket"),
+            "staticfiles": STATIC,
+        },
+    )
     out = io.StringIO()
     call_command("checkstorages", "default", stdout=out)
     text = out.getvalue()
@@ -111,11 +157,15 @@ def test_text_output_and_named_aliases(settings, s3_server):
     with pytest.raises(SystemExit) as exit_info:
         call_command("checkstorages", "other", stdout=out)
     assert exit_info.value.code == 1
-    assert "FAILED" in out.getvalue() and "check: " in out.getvalue() and "failed: other" in out.getvalue()
+    assert (
+        "FAILED" in out.getvalue()
+        and "check: " in out.getvalue()
+        and "failed: other" in out.getvalue()
+    )
 
 
 @pytest.mark.parametrize("case", ["credentials", "bucket", "endpoint", "dns", "tls"])
-def test_broken_configurations(settings, s3_server, moto_auth_server, dropbox_server, case):  # noqa: F811
+def test_broken_configurations(settings, s3_server, moto_auth_server, dropbox_server, case):
     options = {
         "credentials": {"endpoint_url": moto_auth_server.endpoint},
         "bucket": {"bucket_name": "no-such-bucket"},
@@ -193,38 +243,62 @@ def test_unknown_alias(settings, s3_server):
         call_command("checkstorages", "nope")
 
 
-@pytest.mark.parametrize("case", ["azure-credentials", "gcs-bucket", "ftp-credentials", "dropbox-credentials",
-                                  "sftp-unreachable"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "azure-credentials",
+        "gcs-bucket",
+        "ftp-credentials",
+        "dropbox-credentials",
+        "sftp-unreachable",
+    ],
+)
 def test_broken_configurations_of_other_backends(settings, case, request):
     from tests.backends.test_azure import WRONG_KEY
 
     if case == "azure-credentials":
         server = request.getfixturevalue("azurite")
-        config = {"BACKEND": "storages.backends.azure_storage.AzureStorage",
-                  "OPTIONS": azure_options(server, connection_string=server.connection_string(WRONG_KEY))}
+        config = {
+            "BACKEND": "storages.backends.azure_storage.AzureStorage",
+            "OPTIONS": azure_options(server, connection_string=server.connection_string(WRONG_KEY)),
+        }
         expected = ("permission denied on write", "AZURE_ACCOUNT_KEY / AZURE_CONNECTION_STRING")
     elif case == "gcs-bucket":
         server, info = request.getfixturevalue("gcs_server"), request.getfixturevalue("sa_info")
-        config = {"BACKEND": "storages.backends.gcloud.GoogleCloudStorage",
-                  "OPTIONS": gcs_options(server, info, bucket_name="no-such-bucket")}
+        config = {
+            "BACKEND": "storages.backends.gcloud.GoogleCloudStorage",
+            "OPTIONS": gcs_options(server, info, bucket_name="no-such-bucket"),
+        }
         expected = ("does not exist", "GS_BUCKET_NAME")
     elif case == "ftp-credentials":
         from tests.servers.ftp import FTPServer
 
         server = request.getfixturevalue("ftp_server")
-        wrong = FTPServer(root=server.root, port=server.port, scheme="ftp", user=server.user,
-                          password="not-the-password-42", process=None)
+        wrong = FTPServer(
+            root=server.root,
+            port=server.port,
+            scheme="ftp",
+            user=server.user,
+            password="not-the-password-42",
+            process=None,
+        )
         config = {"BACKEND": "storages.backends.ftp.FTPStorage", "OPTIONS": ftp_options(wrong)}
         expected = ("permission denied on write", "FTP_STORAGE_LOCATION")
     elif case == "dropbox-credentials":
         server = request.getfixturevalue("dropbox_server")
-        config = {"BACKEND": "storages.backends.dropbox.DropboxStorage",
-                  "OPTIONS": server.options(oauth2_access_token="not-the-token", root_path="/live")}
+        config = {
+            "BACKEND": "storages.backends.dropbox.DropboxStorage",
+            "OPTIONS": server.options(oauth2_access_token="not-the-token", root_path="/live"),
+        }
         expected = ("permission denied on write", "DROPBOX_OAUTH2_TOKEN")
     else:
         server, data = request.getfixturevalue("sftp_server"), request.getfixturevalue("sftp_data")
-        config = {"BACKEND": "storages.backends.sftpstorage.SFTPStorage",
-                  "OPTIONS": sftp_options(server, data, params=server.params(port=free_port(), timeout=5))}
+        config = {
+            "BACKEND": "storages.backends.sftpstorage.SFTPStorage",
+            "OPTIONS": sftp_options(
+                server, data, params=server.params(port=free_port(), timeout=5)
+            ),
+        }
         expected = ("could not be reached", "SFTP_STORAGE_")
     code, result = run(settings, {"default": config}, "default")
     found = result["storages"]["default"]["steps"]
@@ -253,15 +327,24 @@ def test_cors_rules_for_direct_uploads(settings, s3_server, monkeypatch):
     # with the answer it gives for a bucket without a matching rule.
     seen = []
     cors = types.ModuleType("storages.direct.cors")
-    cors.check_cors = lambda storage, origin: seen.append(origin) or [
-        f"S3 bucket {storage.bucket_name!r} has no CORS rule allowing direct uploads from the browser"]
-    monkeypatch.setitem(sys.modules, "storages.direct", sys.modules.get("storages.direct")
-                        or types.ModuleType("storages.direct"))
+    cors.check_cors = lambda storage, origin: (
+        seen.append(origin)
+        or [
+            f"S3 bucket {storage.bucket_name!r} has no CORS rule allowing direct uploads from the browser"
+        ]
+    )
+    monkeypatch.setitem(
+        sys.modules,
+        "storages.direct",
+        sys.modules.get("storages.direct") or types.ModuleType("storages.direct"),
+    )
     monkeypatch.setitem(sys.modules, "storages.direct.cors", cors)
     use_storages(settings, {"default": s3(s3_server), "staticfiles": STATIC})
     out = io.StringIO()
     with pytest.raises(SystemExit):
-        call_command("checkstorages", "default", "--json", "--origin", "https://app.example.com", stdout=out)
+        call_command(
+            "checkstorages", "default", "--json", "--origin", "https://app.example.com", stdout=out
+        )
     found = steps(json.loads(out.getvalue()), "default")["cors"]
     assert seen == ["https://app.example.com"] and found["status"] == "failed"
     assert found["cause"] == "browsers on https://app.example.com can't upload directly"
@@ -275,22 +358,34 @@ FOLDERS = checkstorages.SCRATCH_DIR
 def folder_config(request, kind: str, base_url: str, tmp_path) -> tuple[dict, object]:
     """(STORAGES entry, the storage's root folder on disk) of a backend whose folders are real."""
     if kind == "sftp":
-        options = sftp_options(request.getfixturevalue("sftp_server"), request.getfixturevalue("sftp_data"),
-                               base_url=base_url)
-        return {"BACKEND": "storages.backends.sftpstorage.SFTPStorage", "OPTIONS": options}, options["root_path"]
+        options = sftp_options(
+            request.getfixturevalue("sftp_server"),
+            request.getfixturevalue("sftp_data"),
+            base_url=base_url,
+        )
+        return {
+            "BACKEND": "storages.backends.sftpstorage.SFTPStorage",
+            "OPTIONS": options,
+        }, options["root_path"]
     if kind in ("ftp", "vsftpd"):
         server = request.getfixturevalue("ftp_server" if kind == "ftp" else "vsftpd_server")
         options = ftp_options(server, base_url=base_url)
         return {"BACKEND": "storages.backends.ftp.FTPStorage", "OPTIONS": options}, server.root / (
-            server.writable or "") / options["location"].rsplit("/", 1)[1]
+            server.writable or ""
+        ) / options["location"].rsplit("/", 1)[1]
     if kind == "libcloud":
         request.getfixturevalue("settings").LIBCLOUD_PROVIDERS = {
-            "local": {"type": "local", "user": str(tmp_path), "bucket": "container"}}
+            "local": {"type": "local", "user": str(tmp_path), "bucket": "container"}
+        }
         (tmp_path / "container").mkdir(exist_ok=True)
-        return {"BACKEND": "storages.backends.apache_libcloud.LibCloudStorage",
-                "OPTIONS": {"provider_name": "local", "base_url": base_url}}, tmp_path / "container"
-    return {"BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "media"), "base_url": base_url}}, tmp_path / "media"
+        return {
+            "BACKEND": "storages.backends.apache_libcloud.LibCloudStorage",
+            "OPTIONS": {"provider_name": "local", "base_url": base_url},
+        }, tmp_path / "container"
+    return {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path / "media"), "base_url": base_url},
+    }, tmp_path / "media"
 
 
 @pytest.mark.parametrize("kind", ["sftp", "ftp", "vsftpd", "libcloud", "filesystem"])
@@ -304,11 +399,15 @@ def test_the_scratch_folder_goes_too_where_folders_are_real(settings, request, t
         config, root = folder_config(request, kind, base_url, tmp_path)
         code, result = run(settings, {"default": config}, "default")
         found = steps(result, "default")
-        assert code == expected and found["delete"]["status"] == "ok" and "cleanup" not in found, found
+        assert code == expected and found["delete"]["status"] == "ok" and "cleanup" not in found, (
+            found
+        )
         assert (found["url"]["status"] == "failed") is bool(expected)
         storage = storages["default"]
         assert FOLDERS not in storage.listdir("")[0], kind
-        assert not (Path(root) / FOLDERS).exists() and Path(root).is_dir()  # the location itself stays
+        assert (
+            not (Path(root) / FOLDERS).exists() and Path(root).is_dir()
+        )  # the location itself stays
     # A file someone else put in the folder survives, and so does the folder.
     storage.save(f"{FOLDERS}/keep.txt", ContentFile(b"not the check's"))
     code, result = run(settings, {"default": config}, "default")
@@ -318,7 +417,9 @@ def test_the_scratch_folder_goes_too_where_folders_are_real(settings, request, t
     assert storage.open(f"{FOLDERS}/keep.txt").read() == b"not the check's"
 
 
-def test_a_folder_the_server_refuses_to_remove_is_a_warning(settings, request, tmp_path, monkeypatch):
+def test_a_folder_the_server_refuses_to_remove_is_a_warning(
+    settings, request, tmp_path, monkeypatch
+):
     """vsftpd refuses (its user may no longer change the location folder): the check still passes and
     says which empty folder to remove by hand."""
     from pathlib import Path
@@ -337,7 +438,10 @@ def test_a_folder_the_server_refuses_to_remove_is_a_warning(settings, request, t
         Path(root).chmod(0o755)
     found = steps(result, "default")["cleanup"]
     assert code == 0 and result["ok"] is True
-    assert found["status"] == "warning" and f"could not remove the empty folder {FOLDERS}/" in found["detail"]
+    assert (
+        found["status"] == "warning"
+        and f"could not remove the empty folder {FOLDERS}/" in found["detail"]
+    )
     assert "remove it by hand" in found["cause"] and (Path(root) / FOLDERS).is_dir()
     use_storages(settings, {"default": config, "staticfiles": STATIC})
     out = io.StringIO()
@@ -362,11 +466,16 @@ def test_a_folder_made_before_a_failed_write_goes_too(settings, request, tmp_pat
     found = result["storages"]["default"]["steps"]
     assert code == 1 and [(s["step"], s["status"]) for s in found] == [("write", "failed")]
     assert "552" in found[0]["detail"]
-    assert FOLDERS not in storages["default"].listdir("")[0] and not (root / FOLDERS).exists() and root.is_dir()
+    assert (
+        FOLDERS not in storages["default"].listdir("")[0]
+        and not (root / FOLDERS).exists()
+        and root.is_dir()
+    )
 
 
-def test_a_scratch_file_that_stays_keeps_its_folder_without_a_second_report(settings, request, tmp_path,
-                                                                            monkeypatch):
+def test_a_scratch_file_that_stays_keeps_its_folder_without_a_second_report(
+    settings, request, tmp_path, monkeypatch
+):
     from storages.backends.ftp import FTPStorage
 
     def refused(self, name):
@@ -375,7 +484,12 @@ def test_a_scratch_file_that_stays_keeps_its_folder_without_a_second_report(sett
     monkeypatch.setattr(FTPStorage, "delete", refused)
     config, root = folder_config(request, "ftp", "/media/", tmp_path)
     code, result = run(settings, {"default": config}, "default")
-    found = [s for s in result["storages"]["default"]["steps"] if s["step"] in ("delete", "cleanup")]
-    assert code == 1 and [(s["step"], s["status"]) for s in found] == [("delete", "failed"), ("cleanup", "failed")]
+    found = [
+        s for s in result["storages"]["default"]["steps"] if s["step"] in ("delete", "cleanup")
+    ]
+    assert code == 1 and [(s["step"], s["status"]) for s in found] == [
+        ("delete", "failed"),
+        ("cleanup", "failed"),
+    ]
     assert "could not delete .storages-check/" in found[1]["detail"]
     assert len(list((root / FOLDERS).iterdir())) == 1  # the file that stayed, in its folder

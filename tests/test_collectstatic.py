@@ -39,8 +39,14 @@ def s3(moto_server):
 
 @pytest.fixture
 def options(s3) -> dict:
-    return {"bucket_name": BUCKET, "endpoint_url": s3.endpoint, "region_name": "us-east-1",
-            "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "location": f"static/{uuid.uuid4().hex}"}
+    return {
+        "bucket_name": BUCKET,
+        "endpoint_url": s3.endpoint,
+        "region_name": "us-east-1",
+        "access_key": ACCESS_KEY,
+        "secret_key": SECRET_KEY,
+        "location": f"static/{uuid.uuid4().hex}",
+    }
 
 
 class requests(list):  # noqa: N801 - used as ``with requests() as seen``
@@ -70,7 +76,9 @@ def make_tree(root: Path, count: int, css: int = 0) -> Path:
         folder = root / f"d{i % 7}"
         folder.mkdir(parents=True, exist_ok=True)
         if i < css:
-            (folder / f"s{i}.css").write_text(f"/* {i} */ body {{ background: url('../d1/f8.png'); }}\n")
+            (folder / f"s{i}.css").write_text(
+                f"/* {i} */ body {{ background: url('../d1/f8.png'); }}\n"
+            )
         else:
             (folder / f"f{i}.png").write_bytes(os.urandom(200 + i))
     return root
@@ -87,8 +95,13 @@ def configure(settings, source: Path, backend: str, options: dict) -> None:
     settings.STATICFILES_DIRS = [str(source)]
     # Only the test's own tree: installed apps ship static files too (the direct-upload widget).
     settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.FileSystemFinder"]
-    use_storages(settings, {"default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
-                            "staticfiles": {"BACKEND": backend, "OPTIONS": options}})
+    use_storages(
+        settings,
+        {
+            "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+            "staticfiles": {"BACKEND": backend, "OPTIONS": options},
+        },
+    )
 
 
 def collect(**kwargs) -> str:
@@ -140,7 +153,9 @@ def test_second_run_is_one_listing_and_skips_by_content(settings, options, tmp_p
     with requests() as first:
         out = collect()
     assert "500 static files copied" in out
-    assert len(first.of("PUT")) == 500 and len(first) == 501, first[:3]  # one listing + one PUT per file
+    assert len(first.of("PUT")) == 500 and len(first) == 501, first[
+        :3
+    ]  # one listing + one PUT per file
     files = stored(options)
     assert files["d3/f10.png"] == (source / "d3/f10.png").read_bytes() and len(files) == 500
 
@@ -172,8 +187,14 @@ def test_clear_uses_batch_deletes(settings, options, s3, tmp_path) -> None:
     client = s3.client()
     prefix = options["location"]
     with ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda i: client.put_object(Bucket=BUCKET, Key=f"{prefix}/old/{i % 10}/{i}.txt", Body=b"x"),
-                      range(2000)))
+        list(
+            pool.map(
+                lambda i: client.put_object(
+                    Bucket=BUCKET, Key=f"{prefix}/old/{i % 10}/{i}.txt", Body=b"x"
+                ),
+                range(2000),
+            )
+        )
     source = make_tree(tmp_path / "src", 3)
     configure(settings, source, S3_STATIC, options)
     with requests() as seen:
@@ -182,7 +203,9 @@ def test_clear_uses_batch_deletes(settings, options, s3, tmp_path) -> None:
     deletes = seen.of("POST", "delete")
     assert len(deletes) == 2 and not seen.of("DELETE"), seen  # DeleteObjects: 1000 keys a request
     assert len(seen.of("GET")) == 2 and len(seen.of("PUT")) == 3  # two listing pages, three uploads
-    assert sorted(stored(options)) == sorted(p.relative_to(source).as_posix() for p in source.rglob("*.png"))
+    assert sorted(stored(options)) == sorted(
+        p.relative_to(source).as_posix() for p in source.rglob("*.png")
+    )
 
 
 def test_manifest_storage_first_and_unchanged_runs(settings, options, tmp_path) -> None:
@@ -197,7 +220,9 @@ def test_manifest_storage_first_and_unchanged_runs(settings, options, tmp_path) 
     puts = first.of("PUT")
     # No request beyond one upload per stored file, the listing and the manifest's read at start.
     assert len(puts) == len(files) and len({p for _, p in puts}) == len(puts)
-    assert len(first) == len(files) + 2 and len(first.of("GET")) == 2, [r for r in first if r[0] != "PUT"]
+    assert len(first) == len(files) + 2 and len(first.of("GET")) == 2, [
+        r for r in first if r[0] != "PUT"
+    ]
     css = files[manifest["paths"]["d0/s0.css"]].decode()
     assert manifest["paths"]["d1/f8.png"].split("/")[-1] in css
 
@@ -205,7 +230,9 @@ def test_manifest_storage_first_and_unchanged_runs(settings, options, tmp_path) 
     with requests() as again:
         out = collect()
     assert "0 static files copied, 50 unmodified" in out
-    assert len(again) == 2 and not again.of("PUT") and not again.of("POST") and not again.of("DELETE"), again
+    assert (
+        len(again) == 2 and not again.of("PUT") and not again.of("POST") and not again.of("DELETE")
+    ), again
     assert stored(options) == files
 
     # A changed stylesheet: its original and new hashed copy are uploaded, and the manifest.
@@ -237,7 +264,10 @@ def test_dry_run_uploads_nothing_and_progress_output(settings, options, tmp_path
     (source / "d0/f0.png").write_bytes(b"changed")
     term = Terminal()
     call_command("collectstatic", interactive=False, verbosity=1, stdout=term)
-    assert "\r\x1b[2KUploaded 1 files" in term.getvalue() and "1 static file copied, 3 unmodified" in term.getvalue()
+    assert (
+        "\r\x1b[2KUploaded 1 files" in term.getvalue()
+        and "1 static file copied, 3 unmodified" in term.getvalue()
+    )
 
 
 def test_workers_upload_in_parallel(settings, options, tmp_path) -> None:
@@ -306,9 +336,13 @@ def test_snapshot_is_scoped_to_the_run_and_kept_true(options, s3) -> None:
         storage.delete_many(["c.txt"])
         assert not storage.exists("c.txt")
     heads = seen.of("HEAD")
-    assert len(seen.of("GET")) == 1 and len(heads) == 2, seen  # the other thread's HEAD; c.txt's size
+    assert len(seen.of("GET")) == 1 and len(heads) == 2, (
+        seen
+    )  # the other thread's HEAD; c.txt's size
     # After the run: the server again.
-    assert storage.exists("b.txt") and not storage.exists("a.txt") and snapshot.active(storage) is None
+    assert (
+        storage.exists("b.txt") and not storage.exists("a.txt") and snapshot.active(storage) is None
+    )
     assert snapshot.listing.__doc__ and not isinstance(storage, type)
 
 
@@ -336,7 +370,9 @@ def test_deferred_delete_of_same_bytes_sends_nothing(options) -> None:
         assert not storage.exists("m.json")
         storage._save("m.json", ContentFile(b'{"a": 1}'))
         storage.delete("m.json")
-        storage._save("m.json", ContentFile(b'{"a": 2}'))  # other bytes: the delete goes first, then the PUT
+        storage._save(
+            "m.json", ContentFile(b'{"a": 2}')
+        )  # other bytes: the delete goes first, then the PUT
         storage.save("gone.txt", ContentFile(b"x"))
         storage.delete("gone.txt")  # postponed: sent in a batch at the end of the run
     assert [m for m, _ in seen] == ["GET", "POST", "PUT", "PUT", "POST"], seen
@@ -358,10 +394,15 @@ def test_other_storages_are_left_alone(settings, tmp_path) -> None:
 def test_app_order_is_checked(settings) -> None:
     from django.core import checks
 
-    assert not [m for m in checks.run_checks(tags=[checks.Tags.staticfiles]) if m.id == "storages.W100"]
-    with override_settings(INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.staticfiles",
-                                           "storages"]):
-        found = [m for m in checks.run_checks(tags=[checks.Tags.staticfiles]) if m.id == "storages.W100"]
+    assert not [
+        m for m in checks.run_checks(tags=[checks.Tags.staticfiles]) if m.id == "storages.W100"
+    ]
+    with override_settings(
+        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.staticfiles", "storages"]
+    ):
+        found = [
+            m for m in checks.run_checks(tags=[checks.Tags.staticfiles]) if m.id == "storages.W100"
+        ]
         from django.core.management import get_commands
 
         assert get_commands()["collectstatic"] == "django.contrib.staticfiles"
@@ -379,7 +420,9 @@ def test_gzip_uploads_skip_by_the_hash_of_the_compressed_bytes(settings, options
     (source / "logo.png").write_bytes(os.urandom(300))
     configure(settings, source, S3_STATIC, {**options, "gzip": True})
     assert "2 static files copied" in collect()
-    raw = S3StaticStorage(**options).client.get_object(Bucket=BUCKET, Key=f"{options['location']}/site.css")
+    raw = S3StaticStorage(**options).client.get_object(
+        Bucket=BUCKET, Key=f"{options['location']}/site.css"
+    )
     assert raw["ContentEncoding"] == "gzip" and len(raw["Body"].read()) < 4200  # stored compressed
     set_mtimes(source, 3600)  # a fresh checkout: every mtime newer, no byte changed
     with requests() as seen:
@@ -390,7 +433,10 @@ def test_gzip_uploads_skip_by_the_hash_of_the_compressed_bytes(settings, options
     with requests() as seen:
         out = collect()
     assert "1 static file copied, 1 unmodified" in out and "site.css" in seen.of("PUT")[0][1]
-    assert S3StaticStorage(**{**options, "gzip": True}).open("site.css").read() == (source / "site.css").read_bytes()
+    assert (
+        S3StaticStorage(**{**options, "gzip": True}).open("site.css").read()
+        == (source / "site.css").read_bytes()
+    )
 
 
 def test_gzip_manifest_storage_unchanged_run_uploads_nothing(settings, options, tmp_path) -> None:
@@ -402,7 +448,9 @@ def test_gzip_manifest_storage_unchanged_run_uploads_nothing(settings, options, 
     with requests() as seen:
         out = collect()
     assert "0 static files copied, 12 unmodified" in out
-    assert len(seen) == 2 and not seen.of("PUT") and not seen.of("DELETE") and not seen.of("POST"), seen
+    assert (
+        len(seen) == 2 and not seen.of("PUT") and not seen.of("DELETE") and not seen.of("POST")
+    ), seen
 
 
 def test_no_overwrite_storage_keeps_the_name(settings, options, tmp_path) -> None:
@@ -413,7 +461,9 @@ def test_no_overwrite_storage_keeps_the_name(settings, options, tmp_path) -> Non
     with requests() as seen:
         out = collect()
     assert "1 static file copied, 2 unmodified" in out
-    assert [m for m, _ in seen] == ["GET", "POST", "PUT"], seen  # listing, the old copy's delete, the upload
+    assert [m for m, _ in seen] == ["GET", "POST", "PUT"], (
+        seen
+    )  # listing, the old copy's delete, the upload
     assert sorted(stored(options)) == ["d0/f0.png", "d1/f1.png", "d2/f2.png"]
     assert stored(options)["d1/f1.png"] == b"new bytes"
 
@@ -426,11 +476,17 @@ def test_a_failed_upload_stops_the_run(settings, options, tmp_path) -> None:
     done = stored(options)
     assert "d3/f10.png" not in done and len(done) < 20
     out = collect()  # the next run uploads what is missing and skips what is there
-    assert f"\n{20 - len(done)} static file" in out and (not done or f"{len(done)} unmodified" in out)
-    assert stored(options) == {p.relative_to(source).as_posix(): p.read_bytes() for p in source.rglob("*.png")}
+    assert f"\n{20 - len(done)} static file" in out and (
+        not done or f"{len(done)} unmodified" in out
+    )
+    assert stored(options) == {
+        p.relative_to(source).as_posix(): p.read_bytes() for p in source.rglob("*.png")
+    }
 
 
-def test_post_processing_uploads_in_parallel_and_the_manifest_comes_last(settings, options, tmp_path) -> None:
+def test_post_processing_uploads_in_parallel_and_the_manifest_comes_last(
+    settings, options, tmp_path
+) -> None:
     """Hashed copies go up on --workers threads; the manifest is written after all of them."""
     source = make_tree(tmp_path / "src", 40, css=8)
     configure(settings, source, S3_MANIFEST, options)
@@ -461,8 +517,11 @@ def test_post_processing_uploads_in_parallel_and_the_manifest_comes_last(setting
     assert "40 static files copied" in out and "40 post-processed" in out
     assert peak[0] == 4  # four hashed copies in flight at once
     manifest_start = events.index(("start", "staticfiles.json"))
-    assert all(events.index(("end", name)) < manifest_start for kind, name in events
-               if kind == "start" and hashed.search(name))
+    assert all(
+        events.index(("end", name)) < manifest_start
+        for kind, name in events
+        if kind == "start" and hashed.search(name)
+    )
     files = stored(options)
     manifest = json.loads(files["staticfiles.json"])["paths"]
     assert len(files) == 81 and all(manifest[name] in files for name in manifest)
@@ -478,7 +537,9 @@ def test_a_failed_post_processing_upload_writes_no_manifest(settings, options, t
     source = make_tree(tmp_path / "src", 20, css=3)
     configure(settings, source, S3_MANIFEST, options)
     # Fails after the rest is queued: only the wait before the manifest stops it.
-    collect_failing(lambda name: name.startswith("d3/f10.") and name != "d3/f10.png", delay=0.5, workers=4)
+    collect_failing(
+        lambda name: name.startswith("d3/f10.") and name != "d3/f10.png", delay=0.5, workers=4
+    )
     assert "staticfiles.json" not in stored(options)  # no manifest naming a file that isn't there
     out = collect()  # the next run stores what is missing, then the manifest
     assert "0 static files copied, 20 unmodified" in out

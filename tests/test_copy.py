@@ -41,7 +41,10 @@ MB = 1024 * 1024
 COUNT = 2000
 BIG = {"big/a.bin": 9 * MB + 7, "big/b.mp4": 10 * MB, "big/c.png": 9 * MB + 1}
 # Content types stored explicitly in the S3 source (not guessable from the name).
-EXPLICIT = {"d5/f0005.dat": ("application/x-custom", "max-age=3600"), "d5/f0013.dat": ("image/webp", None)}
+EXPLICIT = {
+    "d5/f0005.dat": ("application/x-custom", "max-age=3600"),
+    "d5/f0013.dat": ("image/webp", None),
+}
 EXTENSIONS = (".txt", ".css", ".js", ".json", ".png", ".dat", ".html", ".svg")
 
 
@@ -70,8 +73,14 @@ def write_tree(root: Path, files: dict[str, bytes]) -> None:
 
 
 def s3_storage(server, bucket=BUCKET, **extra) -> S3Storage:
-    return S3Storage(bucket_name=bucket, endpoint_url=server.endpoint, region_name="us-east-1",
-                     access_key=ACCESS_KEY, secret_key=SECRET_KEY, **extra)
+    return S3Storage(
+        bucket_name=bucket,
+        endpoint_url=server.endpoint,
+        region_name="us-east-1",
+        access_key=ACCESS_KEY,
+        secret_key=SECRET_KEY,
+        **extra,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +111,9 @@ def md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()  # noqa: S324
 
 
-def assert_same(listing: dict[str, tuple[int, str | None, str | None]], files: dict[str, bytes], read) -> None:
+def assert_same(
+    listing: dict[str, tuple[int, str | None, str | None]], files: dict[str, bytes], read
+) -> None:
     """``listing`` (name -> size, stored MD5 or None, content type), taken with the provider's SDK,
     holds every file with its size and bytes; files without a stored MD5 are read with ``read(name)``."""
     assert {n: size for n, (size, _, _) in listing.items()} == {n: len(d) for n, d in files.items()}
@@ -117,10 +128,12 @@ def assert_same(listing: dict[str, tuple[int, str | None, str | None]], files: d
 def s3_listing(server, bucket: str, prefix: str) -> dict:
     client = server.client()
     out = {}
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
+    for page in client.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=prefix + "/"
+    ):
         for obj in page.get("Contents", []):
             etag = obj["ETag"].strip('"')
-            out[obj["Key"][len(prefix) + 1:]] = (obj["Size"], None if "-" in etag else etag, None)
+            out[obj["Key"][len(prefix) + 1 :]] = (obj["Size"], None if "-" in etag else etag, None)
     return out
 
 
@@ -133,17 +146,25 @@ def azure_listing(container, prefix: str) -> dict:
     out = {}
     for blob in container.list_blobs(name_starts_with=prefix + "/"):
         digest = blob.content_settings.content_md5
-        out[blob.name[len(prefix) + 1:]] = (blob.size, bytes(digest).hex() if digest else None,
-                                            blob.content_settings.content_type)
+        out[blob.name[len(prefix) + 1 :]] = (
+            blob.size,
+            bytes(digest).hex() if digest else None,
+            blob.content_settings.content_type,
+        )
     return out
 
 
 def gcs_listing(bucket, prefix: str) -> dict:
     import base64
 
-    return {blob.name[len(prefix) + 1:]: (blob.size, base64.b64decode(blob.md5_hash).hex() if blob.md5_hash
-                                          else None, blob.content_type)
-            for blob in bucket.list_blobs(prefix=prefix + "/")}
+    return {
+        blob.name[len(prefix) + 1 :]: (
+            blob.size,
+            base64.b64decode(blob.md5_hash).hex() if blob.md5_hash else None,
+            blob.content_type,
+        )
+        for blob in bucket.list_blobs(prefix=prefix + "/")
+    }
 
 
 def content_type(storage, name: str) -> tuple[str | None, str | None]:
@@ -164,7 +185,11 @@ def test_local_disk_to_s3(tmp_path, s3_server, files, monkeypatch):
     report = copy_files(FileSystemStorage(location=tmp_path), dest, workers=8)
     assert report.ok and len(report.copied) == COUNT and report.server_side == 0
     assert report.bytes_copied == sum(map(len, files.values()))
-    assert_same(s3_listing(s3_server, BUCKET, dest.location), files, s3_reader(s3_server, BUCKET, dest.location))
+    assert_same(
+        s3_listing(s3_server, BUCKET, dest.location),
+        files,
+        s3_reader(s3_server, BUCKET, dest.location),
+    )
     for name in ("d0/f0000.txt", "d1/f0001.css", "d2/f0002.js", "big/b.mp4", "big/c.png"):
         assert content_type(dest, name)[0] == guessed(name)
 
@@ -172,7 +197,9 @@ def test_local_disk_to_s3(tmp_path, s3_server, files, monkeypatch):
     # ETags, which the local side's bytes are checked against.
     reads = []
     original = S3Storage._open_reader
-    monkeypatch.setattr(S3Storage, "_open_reader", lambda self, *a, **k: reads.append(a) or original(self, *a, **k))
+    monkeypatch.setattr(
+        S3Storage, "_open_reader", lambda self, *a, **k: reads.append(a) or original(self, *a, **k)
+    )
     again = copy_files(FileSystemStorage(location=tmp_path), dest, workers=8)
     assert (again.copied, again.skipped, reads) == ([], COUNT, [])
     monkeypatch.undo()
@@ -217,12 +244,18 @@ def test_s3_to_s3_on_the_server(s3_server, s3_source, files, monkeypatch):
 
     src = s3_storage(s3_server, location=s3_source)
     # The part size the source objects were uploaded with (boto3's 8 MiB): the copies keep their ETags.
-    dest = s3_storage(s3_server, bucket=OTHER_BUCKET, location=f"copied-{uuid.uuid4().hex[:8]}",
-                      transfer_config=TransferConfig(multipart_chunksize=8 * MB))
+    dest = s3_storage(
+        s3_server,
+        bucket=OTHER_BUCKET,
+        location=f"copied-{uuid.uuid4().hex[:8]}",
+        transfer_config=TransferConfig(multipart_chunksize=8 * MB),
+    )
     # Count the bytes that go through this process: a server-side copy sends none.
     reads = []
     original = S3Storage._open_reader
-    monkeypatch.setattr(S3Storage, "_open_reader", lambda self, *a, **k: reads.append(a) or original(self, *a, **k))
+    monkeypatch.setattr(
+        S3Storage, "_open_reader", lambda self, *a, **k: reads.append(a) or original(self, *a, **k)
+    )
     report = copy_files(src, dest, workers=8)
     assert report.ok and report.server_side == COUNT == len(report.copied)
     assert reads == []
@@ -241,14 +274,18 @@ def test_sftp_to_gcs(sftp_server, sftp_data, gcs_server, files):  # noqa: F811
     from storages.backends.sftpstorage import SFTPStorage
 
     options = sftp_options(sftp_server, sftp_data)
-    write_tree(Path(options["root_path"]), files)  # the SFTP server is local: its files are on this disk
+    write_tree(
+        Path(options["root_path"]), files
+    )  # the SFTP server is local: its files are on this disk
     with SFTPStorage(**options) as src:
         dest = GoogleCloudStorage(**anonymous_options(gcs_server))
         report = copy_files(src, dest, workers=8)
         assert report.ok and len(report.copied) == COUNT, report.failed
         bucket = gcs_server.client().bucket(dest.bucket_name)
         listing = gcs_listing(bucket, dest.location)
-        assert_same(listing, files, lambda n: bucket.blob(f"{dest.location}/{n}").download_as_bytes())
+        assert_same(
+            listing, files, lambda n: bucket.blob(f"{dest.location}/{n}").download_as_bytes()
+        )
         for name in files:
             assert listing[name][2] == guessed(name), name
         # A rerun sends nothing (it compares by stored hash where the storages have one, else reads).
@@ -256,7 +293,12 @@ def test_sftp_to_gcs(sftp_server, sftp_data, gcs_server, files):  # noqa: F811
 
 
 # -- options and failures (a few files) ----------------------------------------------------------
-SMALL = {"a.txt": b"alpha", "sub/b.css": b"body{}", "sub/deeper/c.js": b"1;", "other/d.txt": b"delta"}
+SMALL = {
+    "a.txt": b"alpha",
+    "sub/b.css": b"body{}",
+    "sub/deeper/c.js": b"1;",
+    "other/d.txt": b"delta",
+}
 
 
 @pytest.fixture
@@ -269,14 +311,21 @@ def test_path_dry_run_delete_and_verify(small_tree, s3_server):
     dest = s3_storage(s3_server, location=f"small-{uuid.uuid4().hex[:8]}")
     dest.save("sub/stale.txt", io.BytesIO(b"not in the source"))
     dry = copy_files(small_tree, dest, "sub", dry_run=True, delete=True)
-    assert (dry.copied, dry.deleted, dry.dry_run) == (["sub/b.css", "sub/deeper/c.js"], ["sub/stale.txt"], True)
+    assert (dry.copied, dry.deleted, dry.dry_run) == (
+        ["sub/b.css", "sub/deeper/c.js"],
+        ["sub/stale.txt"],
+        True,
+    )
     assert {n for n, _ in dest.scan()} == {"sub/stale.txt"}
     done = copy_files(small_tree, dest, "sub", delete=True, verify=True)
     assert (done.copied, done.deleted) == (["sub/b.css", "sub/deeper/c.js"], ["sub/stale.txt"])
     assert {n for n, _ in dest.scan()} == {"sub/b.css", "sub/deeper/c.js"}
     # --to: another destination path.
     moved = copy_files(small_tree, dest, "sub", dest_path="elsewhere/x")
-    assert sorted(n for n, _ in dest.scan("elsewhere")) == ["elsewhere/x/b.css", "elsewhere/x/deeper/c.js"]
+    assert sorted(n for n, _ in dest.scan("elsewhere")) == [
+        "elsewhere/x/b.css",
+        "elsewhere/x/deeper/c.js",
+    ]
     assert moved.ok
 
 
@@ -285,7 +334,9 @@ def test_into_a_plain_django_storage(small_tree, s3_server, tmp_path):
     copy_files(small_tree, src)
     dest = FileSystemStorage(location=tmp_path / "dest")
     (tmp_path / "dest").mkdir()
-    (tmp_path / "dest/a.txt").write_bytes(b"alphx")  # same size, other bytes: replaced under its name
+    (tmp_path / "dest/a.txt").write_bytes(
+        b"alphx"
+    )  # same size, other bytes: replaced under its name
     report = copy_files(src, dest, verify=True)
     assert report.ok and report.copied == sorted(SMALL)
     assert {n: (tmp_path / "dest" / n).read_bytes() for n in SMALL} == SMALL
@@ -293,23 +344,40 @@ def test_into_a_plain_django_storage(small_tree, s3_server, tmp_path):
 
 def test_failures_are_listed_and_exit_non_zero(small_tree, s3_server, settings, tmp_path):
     root = Path(small_tree.location)
-    s3 = {"BACKEND": "storages.backends.s3.S3Storage",
-          "OPTIONS": {"bucket_name": BUCKET, "endpoint_url": s3_server.endpoint, "location": f"f-{uuid.uuid4().hex}",
-                      "region_name": "us-east-1", "access_key": ACCESS_KEY, "secret_key": SECRET_KEY,
-                      # S3 refuses every upload (InvalidStorageClass); listing still works
-                      "object_parameters": {"StorageClass": "NOT-A-CLASS"}}}
-    use_storages(settings, {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}},
-        "s3": s3,
-        "broken": {**s3, "OPTIONS": {**s3["OPTIONS"], "bucket_name": "no-such-bucket"}},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    })
+    s3 = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": BUCKET,
+            "endpoint_url": s3_server.endpoint,
+            "location": f"f-{uuid.uuid4().hex}",
+            "region_name": "us-east-1",
+            "access_key": ACCESS_KEY,
+            "secret_key": SECRET_KEY,
+            # S3 refuses every upload (InvalidStorageClass); listing still works
+            "object_parameters": {"StorageClass": "NOT-A-CLASS"},
+        },
+    }
+    use_storages(
+        settings,
+        {
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": root},
+            },
+            "s3": s3,
+            "broken": {**s3, "OPTIONS": {**s3["OPTIONS"], "bucket_name": "no-such-bucket"}},
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+    )
     out, err = io.StringIO(), io.StringIO()
     with pytest.raises(CommandError, match="4 of 4 files were not copied"):
         call_command("copystorage", "default", "s3", stdout=out, stderr=err)
     assert "copied 0 of 4 files" in out.getvalue() and "4 failed" in out.getvalue()
     assert "4 file(s) failed:" in err.getvalue()
-    assert all(f"  {name}: " in err.getvalue() for name in SMALL) and "InvalidStorageClass" in err.getvalue()
+    assert (
+        all(f"  {name}: " in err.getvalue() for name in SMALL)
+        and "InvalidStorageClass" in err.getvalue()
+    )
     # A storage that can't be listed at all: one clear error naming the setting, no traceback.
     with pytest.raises(CommandError, match="broken: .*no-such-bucket.*AWS_STORAGE_BUCKET_NAME"):
         call_command("copystorage", "default", "broken", stdout=out, stderr=err)
@@ -327,7 +395,10 @@ def test_one_failure_does_not_stop_the_others(small_tree, s3_server):
             (root / "sub/deeper/c.js").write_bytes(b"")
 
     report = copy_files(small_tree, dest, workers=1, on_file=truncate_a_later_file)
-    assert list(report.failed) == ["sub/deeper/c.js"] and "changed meanwhile" in report.failed["sub/deeper/c.js"]
+    assert (
+        list(report.failed) == ["sub/deeper/c.js"]
+        and "changed meanwhile" in report.failed["sub/deeper/c.js"]
+    )
     assert report.copied == ["a.txt", "other/d.txt", "sub/b.css"] and not report.ok
 
 
@@ -339,7 +410,8 @@ def storages_scan(alias: str):
 
 # -- interrupted copies --------------------------------------------------------------------------
 def settings_module(tmp_path: Path, source_root: Path, s3_server, location: str) -> str:
-    (tmp_path / "copy_settings.py").write_text(textwrap.dedent(f"""
+    (tmp_path / "copy_settings.py").write_text(
+        textwrap.dedent(f"""
         from tests.settings import *  # noqa
         STORAGES = {{
             "default": {{"BACKEND": "django.core.files.storage.FileSystemStorage",
@@ -349,15 +421,36 @@ def settings_module(tmp_path: Path, source_root: Path, s3_server, location: str)
                 "access_key": {ACCESS_KEY!r}, "secret_key": {SECRET_KEY!r}, "location": {location!r}}}}},
             "staticfiles": {{"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}},
         }}
-    """))
+    """)
+    )
     return "copy_settings"
 
 
 def start_copy(tmp_path: Path, module: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{Path(__file__).resolve().parents[1]}",
-           "DJANGO_SETTINGS_MODULE": module, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "django", "copystorage", "default", "s3", "--workers", "2",
-                             "-v", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{tmp_path}{os.pathsep}{Path(__file__).resolve().parents[1]}",
+        "DJANGO_SETTINGS_MODULE": module,
+        "PYTHONUNBUFFERED": "1",
+    }
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "django",
+            "copystorage",
+            "default",
+            "s3",
+            "--workers",
+            "2",
+            "-v",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
 
 
 def copied_lines(proc: subprocess.Popen, until: int) -> list[str]:
@@ -399,13 +492,27 @@ def test_killed_then_interrupted_copy_resumes(tmp_path, s3_server, files, settin
     after_stop = {name for name, _ in dest.scan()}
 
     # 3. the rerun finishes, sending only what was missing.
-    use_storages(settings, {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": source_root}},
-        "s3": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-            "bucket_name": BUCKET, "endpoint_url": s3_server.endpoint, "region_name": "us-east-1",
-            "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "location": location}},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    })
+    use_storages(
+        settings,
+        {
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": source_root},
+            },
+            "s3": {
+                "BACKEND": "storages.backends.s3.S3Storage",
+                "OPTIONS": {
+                    "bucket_name": BUCKET,
+                    "endpoint_url": s3_server.endpoint,
+                    "region_name": "us-east-1",
+                    "access_key": ACCESS_KEY,
+                    "secret_key": SECRET_KEY,
+                    "location": location,
+                },
+            },
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+    )
     out = io.StringIO()
     start = time.monotonic()
     call_command("copystorage", "default", "s3", verbosity=2, stdout=out)
@@ -413,7 +520,9 @@ def test_killed_then_interrupted_copy_resumes(tmp_path, s3_server, files, settin
     assert third and not set(third) & after_stop
     assert set(third) | after_stop == set(files)
     assert f"{COUNT - len(third)} already there" in out.getvalue()
-    assert "default -> s3: 1000/2000 files, " in out.getvalue()  # not a terminal: a line per 1,000 files
+    assert (
+        "default -> s3: 1000/2000 files, " in out.getvalue()
+    )  # not a terminal: a line per 1,000 files
     assert time.monotonic() - start < 120
     listing = s3_listing(s3_server, BUCKET, location)
     assert_same(listing, files, s3_reader(s3_server, BUCKET, location))
@@ -424,14 +533,27 @@ def test_live_progress_line_on_a_terminal(small_tree, s3_server, settings):
         def isatty(self) -> bool:
             return True
 
-    use_storages(settings, {
-        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
-                    "OPTIONS": {"location": small_tree.location}},
-        "s3": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
-            "bucket_name": BUCKET, "endpoint_url": s3_server.endpoint, "region_name": "us-east-1",
-            "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, "location": f"tty-{uuid.uuid4().hex[:8]}"}},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    })
+    use_storages(
+        settings,
+        {
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": small_tree.location},
+            },
+            "s3": {
+                "BACKEND": "storages.backends.s3.S3Storage",
+                "OPTIONS": {
+                    "bucket_name": BUCKET,
+                    "endpoint_url": s3_server.endpoint,
+                    "region_name": "us-east-1",
+                    "access_key": ACCESS_KEY,
+                    "secret_key": SECRET_KEY,
+                    "location": f"tty-{uuid.uuid4().hex[:8]}",
+                },
+            },
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+    )
     out = Terminal()
     call_command("copystorage", "default", "s3", stdout=out)
     text = out.getvalue()
@@ -447,8 +569,11 @@ def test_large_files_are_limited_apart(tmp_path, s3_server, monkeypatch):
     big = {f"big{i}.bin": bytes([i]) * (2 * MB) for i in range(4)}
     small = {f"small{i}.txt": b"s" * 100 for i in range(8)}
     write_tree(tmp_path, {**big, **small})
-    dest = s3_storage(s3_server, location=f"limit-{uuid.uuid4().hex[:8]}",
-                      transfer_config=TransferConfig(multipart_threshold=1 * MB))
+    dest = s3_storage(
+        s3_server,
+        location=f"limit-{uuid.uuid4().hex[:8]}",
+        transfer_config=TransferConfig(multipart_threshold=1 * MB),
+    )
     state = {"now": 0, "most": 0}
     lock = threading.Lock()
     original = S3Storage._upload

@@ -21,12 +21,6 @@ pytest_plugins = ["tests.direct_app.fixtures"]
 TEXT = b"hello, direct upload\n" * 50
 
 
-
-
-
-
-
-
 def policy(ticket: UploadTicket) -> dict:
     return json.loads(base64.b64decode(ticket.fields["policy"]))
 
@@ -34,16 +28,24 @@ def policy(ticket: UploadTicket) -> dict:
 # -- S3 --------------------------------------------------------------------------------------------
 def test_s3_presigned_post(moto_server):
     s3 = s3_storage(moto_server, location="media", object_parameters={"CacheControl": "max-age=60"})
-    ticket = upload_ticket(s3, "docs/a.txt", content_type="text/plain", max_size=4096, size=len(TEXT))
+    ticket = upload_ticket(
+        s3, "docs/a.txt", content_type="text/plain", max_size=4096, size=len(TEXT)
+    )
     assert (ticket.method, ticket.file_field, ticket.enforced) == ("POST", "file", ("size", "type"))
     assert ticket.fields["key"] == "media/docs/a.txt"
     conditions = policy(ticket)["conditions"]
     assert ["content-length-range", 0, 4096] in conditions
-    assert {"Content-Type": "text/plain"} in conditions and {"Cache-Control": "max-age=60"} in conditions
+    assert {"Content-Type": "text/plain"} in conditions and {
+        "Cache-Control": "max-age=60"
+    } in conditions
     assert {"key": "media/docs/a.txt"} in conditions
     assert send(ticket.as_json(), TEXT).status_code == 204
     head = s3.client.head_object(Bucket=s3.bucket_name, Key="media/docs/a.txt")
-    assert (head["ContentType"], head["CacheControl"], head["ContentLength"]) == ("text/plain", "max-age=60", len(TEXT))
+    assert (head["ContentType"], head["CacheControl"], head["ContentLength"]) == (
+        "text/plain",
+        "max-age=60",
+        len(TEXT),
+    )
     assert s3.open("docs/a.txt").read() == TEXT
 
 
@@ -51,7 +53,11 @@ def test_s3_overwrite_off_is_a_create_only_put(moto_server):
     s3 = s3_storage(moto_server, file_overwrite=False, default_acl="private")
     ticket = upload_ticket(s3, "a.txt", content_type="text/plain", size=len(TEXT))
     assert (ticket.method, ticket.enforced) == ("PUT", ("size", "type", "create_only"))
-    assert ticket.headers == {"If-None-Match": "*", "Content-Type": "text/plain", "x-amz-acl": "private"}
+    assert ticket.headers == {
+        "If-None-Match": "*",
+        "Content-Type": "text/plain",
+        "x-amz-acl": "private",
+    }
     signed = parse_qs(urlsplit(ticket.url).query).get("X-Amz-SignedHeaders", [""])[0].split(";")
     assert {"content-length", "content-type", "if-none-match", "x-amz-acl"} <= set(signed)
     assert send(ticket.as_json(), TEXT).status_code == 200
@@ -83,8 +89,12 @@ def test_azure_sas_create_only(azurite):
     again = send(ticket.as_json(), b"replaced")
     assert again.status_code in (403, 409)  # create permission cannot overwrite
     assert az.open("docs/a.txt").read() == TEXT
-    assert az.container_client.get_blob_client("docs/a.txt").get_blob_properties().content_settings.content_type \
+    assert (
+        az.container_client.get_blob_client("docs/a.txt")
+        .get_blob_properties()
+        .content_settings.content_type
         == "text/plain"
+    )
 
 
 def test_azure_sas_with_overwrite(azurite):
@@ -107,8 +117,9 @@ def test_azure_tampered_sas_is_refused(azurite):
 # -- GCS --------------------------------------------------------------------------------------------
 def test_gcs_resumable_session(gcs_server):
     gcs = gcs_storage(gcs_server, location="media")
-    ticket = upload_ticket(gcs, "docs/a.txt", content_type="text/plain", size=len(TEXT),
-                           origin="http://127.0.0.1:8000")
+    ticket = upload_ticket(
+        gcs, "docs/a.txt", content_type="text/plain", size=len(TEXT), origin="http://127.0.0.1:8000"
+    )
     assert (ticket.method, ticket.file_field, ticket.enforced) == ("PUT", None, ("size", "type"))
     assert ticket.url.startswith(gcs_server.endpoint + "/upload/") and "upload_id=" in ticket.url
     assert send(ticket.as_json(), TEXT).status_code == 200
@@ -129,14 +140,23 @@ def test_gcs_overwrite_off_opens_a_create_only_session(gcs_server, monkeypatch):
 
     gcs = gcs_storage(gcs_server, file_overwrite=False)
     monkeypatch.setattr(AuthorizedSession, "request", record)
-    ticket = upload_ticket(gcs, "a.txt", content_type="text/plain", size=3, origin="http://127.0.0.1:8000")
+    ticket = upload_ticket(
+        gcs, "a.txt", content_type="text/plain", size=3, origin="http://127.0.0.1:8000"
+    )
     assert ticket.enforced == ("size", "type", "create_only")
     [(method, url, headers)] = sent  # one request: opening the session
     query = parse_qs(urlsplit(url).query)
-    assert (method, query["uploadType"], query["ifGenerationMatch"]) == ("POST", ["resumable"], ["0"])
+    assert (method, query["uploadType"], query["ifGenerationMatch"]) == (
+        "POST",
+        ["resumable"],
+        ["0"],
+    )
     headers = {k.lower(): v for k, v in headers.items()}
-    assert (headers["x-upload-content-length"], headers["x-upload-content-type"], headers["origin"]) == (
-        "3", "text/plain", "http://127.0.0.1:8000")
+    assert (
+        headers["x-upload-content-length"],
+        headers["x-upload-content-type"],
+        headers["origin"],
+    ) == ("3", "text/plain", "http://127.0.0.1:8000")
     # (fake-gcs-server ignores ifGenerationMatch on resumable uploads; GCS answers 412.)
     assert send(ticket.as_json(), b"one").status_code == 200
 
@@ -159,7 +179,9 @@ def test_dropbox_temporary_upload_link(dropbox_links):
     assert send(ticket.as_json(), b"replaced").status_code == 410  # links are single-use
     second = upload_ticket(dbx, "docs/a.txt", size=8)  # several links may exist for one path
     again = send(second.as_json(), b"replaced")
-    assert again.status_code == 409 and again.json()["error_summary"].startswith("path/conflict/file")
+    assert again.status_code == 409 and again.json()["error_summary"].startswith(
+        "path/conflict/file"
+    )
     assert dbx.open("docs/a.txt").read() == TEXT
 
 
@@ -173,7 +195,10 @@ def test_size_over_the_provider_limit_gets_no_ticket(dropbox_links):
     from storages.backends.dropbox import DropboxStorage
 
     dbx = DropboxStorage(**dropbox_links.options(root_path="/direct-api"))
-    with pytest.raises(ValueError, match=r"more than one direct upload to DropboxStorage can take \(157286400 bytes\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"more than one direct upload to DropboxStorage can take \(157286400 bytes\)",
+    ):
         upload_ticket(dbx, "big.bin", size=200 * 1024 * 1024, max_size=10**10)
 
 
@@ -190,23 +215,36 @@ def test_expired_ticket_is_refused_by_the_storage(azurite):
 def test_unsupported_storage(tmp_path):
     fs = FileSystemStorage(location=tmp_path)
     assert not supports_direct_upload(fs)
-    with pytest.raises(ImproperlyConfigured, match="FileSystemStorage does not support direct uploads"):
+    with pytest.raises(
+        ImproperlyConfigured, match="FileSystemStorage does not support direct uploads"
+    ):
         upload_ticket(fs, "a.txt", size=1)
 
 
 def test_a_storage_can_bring_its_own_ticket(tmp_path):
     class Own(FileSystemStorage):
         def direct_upload_ticket(self, request: TicketRequest) -> UploadTicket:
-            return UploadTicket(request.name, "PUT", f"https://uploads.example/{request.name}",
-                                dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc))
+            return UploadTicket(
+                request.name,
+                "PUT",
+                f"https://uploads.example/{request.name}",
+                dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc),
+            )
 
     import datetime as dt
 
     storage = Own(location=tmp_path)
     assert supports_direct_upload(storage)
     assert upload_ticket(storage, "a.txt", size=1).as_json() == {
-        "name": "a.txt", "method": "PUT", "url": "https://uploads.example/a.txt",
-        "expires": "2030-01-01T00:00:00+00:00", "fields": {}, "headers": {}, "file_field": None, "enforced": []}
+        "name": "a.txt",
+        "method": "PUT",
+        "url": "https://uploads.example/a.txt",
+        "expires": "2030-01-01T00:00:00+00:00",
+        "fields": {},
+        "headers": {},
+        "file_field": None,
+        "enforced": [],
+    }
 
 
 # -- CORS check ------------------------------------------------------------------------------------
@@ -216,8 +254,10 @@ def test_cors_check_s3(moto_server):
     origin = "https://app.example.com"
     bare = s3_storage(moto_server)
     [problem] = check_cors(bare, origin)
-    assert problem == (f"S3 bucket {bare.bucket_name!r} has no CORS rule allowing direct uploads from the browser "
-                       "(origin https://app.example.com, method POST)")
+    assert problem == (
+        f"S3 bucket {bare.bucket_name!r} has no CORS rule allowing direct uploads from the browser "
+        "(origin https://app.example.com, method POST)"
+    )
     assert check_cors(s3_storage(moto_server, cors_origin=origin), origin) == []
     assert check_cors(s3_storage(moto_server, cors_origin="https://*.example.com"), origin) == []
     assert check_cors(s3_storage(moto_server, cors_origin="https://other.example"), origin)
@@ -231,7 +271,10 @@ def test_cors_check_azure(azurite):
     origin = "https://app.example.com"
     az = azure_storage(azurite, cors_origin="https://other.example")
     [problem] = check_cors(az, origin)
-    assert "Azure account 'devstoreaccount1' has no CORS rule" in problem and "x-ms-blob-type" in problem
+    assert (
+        "Azure account 'devstoreaccount1' has no CORS rule" in problem
+        and "x-ms-blob-type" in problem
+    )
     az = azure_storage(azurite, cors_origin=origin)
     assert check_cors(az, origin) == []
 

@@ -29,7 +29,9 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 SIZE = 30 * MB
 #: The largest request Django may see: the form and the ticket request, never a file body.
 SMALL = 64 * 1024
-SCREENSHOTS = os.environ.get("STORAGES_SCREENSHOTS")  # a folder: keep the widget's screenshots there
+SCREENSHOTS = os.environ.get(
+    "STORAGES_SCREENSHOTS"
+)  # a folder: keep the widget's screenshots there
 
 
 @pytest.fixture(scope="module")
@@ -38,12 +40,19 @@ def browser():
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--no-proxy-server",
-                "--window-size=760,560", "--disable-gpu"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--no-proxy-server",
+        "--window-size=760,560",
+        "--disable-gpu",
+    ):
         options.add_argument(arg)
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"),
-                              options=options)
+    driver = webdriver.Chrome(
+        service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options
+    )
     driver.set_page_load_timeout(60)
     yield driver
     driver.quit()
@@ -68,8 +77,12 @@ def page(direct_live_server, browser):  # the server outlives the browser (its k
     client = Client()
     client.force_login(user)
     browser.delete_all_cookies()
-    browser.get(direct_live_server.url + "/static/storages/direct-upload.css")  # a page on the origin, to set cookies
-    browser.add_cookie({"name": "sessionid", "value": client.cookies["sessionid"].value, "path": "/"})
+    browser.get(
+        direct_live_server.url + "/static/storages/direct-upload.css"
+    )  # a page on the origin, to set cookies
+    browser.add_cookie(
+        {"name": "sessionid", "value": client.cookies["sessionid"].value, "path": "/"}
+    )
     browser.get(direct_live_server.url + "/upload/")
     middleware.LOG.clear()
     return browser
@@ -82,7 +95,8 @@ def pick_and_wait(browser, path: Path, timeout: float = 120) -> str:
     browser.find_element(By.CSS_SELECTOR, ".storages-direct-file").send_keys(str(path))
     widget = browser.find_element(By.CSS_SELECTOR, "[data-storages-direct]")
     WebDriverWait(browser, timeout).until(
-        lambda d: {"is-done", "is-error"} & set(widget.get_attribute("class").split()))
+        lambda d: {"is-done", "is-error"} & set(widget.get_attribute("class").split())
+    )
     status = widget.find_element(By.CSS_SELECTOR, ".storages-direct-status").text
     assert "is-done" in widget.get_attribute("class"), status
     return status
@@ -100,11 +114,16 @@ def submit(browser, title: str) -> int:
 
 def assert_stored(storage, pk: int, path: Path, sha: str) -> None:
     upload = Upload.objects.get(pk=pk)
-    assert upload.file.name.startswith("direct/uploads/dataset_") and upload.file.name.endswith(".bin")
+    assert upload.file.name.startswith("direct/uploads/dataset_") and upload.file.name.endswith(
+        ".bin"
+    )
     assert storage.size(upload.file.name) == SIZE
     assert digest(storage, upload.file.name) == sha
     served = list(middleware.LOG)
-    assert [(m, p) for m, p, _ in served if m == "POST"] == [("POST", "/storages/direct/ticket/"), ("POST", "/upload/")]
+    assert [(m, p) for m, p, _ in served if m == "POST"] == [
+        ("POST", "/storages/direct/ticket/"),
+        ("POST", "/upload/"),
+    ]
     assert max(size for _, _, size in served) < SMALL, served
     assert sum(size for _, _, size in served) < SMALL
 
@@ -119,12 +138,12 @@ def test_s3_presigned_post(page, direct_live_server, moto_server, use_storage, b
 
 
 def test_s3_create_only_put(page, direct_live_server, moto_server, use_storage, big_file):
-    storage = use_storage(s3_storage(moto_server, cors_origin=direct_live_server.url, file_overwrite=False))
+    storage = use_storage(
+        s3_storage(moto_server, cors_origin=direct_live_server.url, file_overwrite=False)
+    )
     path, sha = big_file
     pick_and_wait(page, path)
     assert_stored(storage, submit(page, "to S3, create only"), path, sha)
-
-
 
 
 def test_azure_sas(page, direct_live_server, azurite, use_storage, big_file):
@@ -134,15 +153,11 @@ def test_azure_sas(page, direct_live_server, azurite, use_storage, big_file):
     assert_stored(storage, submit(page, "to Azure"), path, sha)
 
 
-
-
 def test_gcs_resumable_session(page, direct_live_server, gcs_server, use_storage, big_file):
     storage = use_storage(gcs_storage(gcs_server))
     path, sha = big_file
     pick_and_wait(page, path)
     assert_stored(storage, submit(page, "to GCS"), path, sha)
-
-
 
 
 def test_dropbox_upload_link(page, direct_live_server, dropbox_links, use_storage, big_file):
@@ -154,7 +169,9 @@ def test_dropbox_upload_link(page, direct_live_server, dropbox_links, use_storag
     assert_stored(storage, submit(page, "to Dropbox"), path, sha)
 
 
-def test_progress_guard_and_screenshots(page, direct_live_server, moto_server, use_storage, big_file, tmp_path):
+def test_progress_guard_and_screenshots(
+    page, direct_live_server, moto_server, use_storage, big_file, tmp_path
+):
     """Through a slow uplink the upload takes seconds: the bar moves, Save waits, screenshots are taken."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -163,20 +180,29 @@ def test_progress_guard_and_screenshots(page, direct_live_server, moto_server, u
 
     proxy = SlowUpstream(int(moto_server.endpoint.rsplit(":", 1)[1]), rate=3 * MB)
     try:
-        storage = use_storage(s3_storage(moto_server, cors_origin=direct_live_server.url,
-                                         public_endpoint_url=f"http://127.0.0.1:{proxy.port}"))
+        storage = use_storage(
+            s3_storage(
+                moto_server,
+                cors_origin=direct_live_server.url,
+                public_endpoint_url=f"http://127.0.0.1:{proxy.port}",
+            )
+        )
         path, sha = big_file
         page.find_element(By.ID, "id_title").send_keys("Survey results")
         page.find_element(By.CSS_SELECTOR, ".storages-direct-file").send_keys(str(path))
         bar = page.find_element(By.CSS_SELECTOR, ".storages-direct-progress")
         seen: list[float] = []
         WebDriverWait(page, 60, poll_frequency=0.05).until(
-            lambda d: 35 <= (seen.append(float(bar.get_attribute("value"))) or seen[-1]) <= 65)
+            lambda d: 35 <= (seen.append(float(bar.get_attribute("value"))) or seen[-1]) <= 65
+        )
         page.find_element(By.ID, "save").click()  # too early: the script holds the form back
         alert = WebDriverWait(page, 10).until(lambda d: d.switch_to.alert)
         assert alert.text == "Please wait until the upload has finished."
         alert.accept()
-        assert "Uploading dataset.bin (30.0 MB)" in page.find_element(By.CSS_SELECTOR, ".storages-direct-status").text
+        assert (
+            "Uploading dataset.bin (30.0 MB)"
+            in page.find_element(By.CSS_SELECTOR, ".storages-direct-status").text
+        )
         shots = {"direct-upload-progress.png": page.get_screenshot_as_png()}
         widget = page.find_element(By.CSS_SELECTOR, "[data-storages-direct]")
         WebDriverWait(page, 120).until(lambda d: "is-done" in widget.get_attribute("class"))
@@ -187,8 +213,12 @@ def test_progress_guard_and_screenshots(page, direct_live_server, moto_server, u
         proxy.stop()
     assert 35 <= seen[-1] <= 65 and float(bar.get_attribute("value")) == 100
     assert page.find_element(By.CSS_SELECTOR, ".storages-direct-percent").text == "100 %"
-    pk = int(page.find_element(By.ID, "save").click() or WebDriverWait(page, 30).until(
-        lambda d: d.find_elements(By.ID, "saved"))[0].get_attribute("data-pk"))
+    pk = int(
+        page.find_element(By.ID, "save").click()
+        or WebDriverWait(page, 30)
+        .until(lambda d: d.find_elements(By.ID, "saved"))[0]
+        .get_attribute("data-pk")
+    )
     assert_stored(storage, pk, path, sha)
     for name, png in shots.items():
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) < 200_000

@@ -49,7 +49,8 @@ def operations(storage) -> list[str]:
     """The S3 operations the storage's client sends from now on (a live list)."""
     sent: list[str] = []
     storage.client.meta.events.register(
-        "before-send.s3", lambda request, **kw: sent.append(kw["event_name"].rsplit(".", 1)[-1]))
+        "before-send.s3", lambda request, **kw: sent.append(kw["event_name"].rsplit(".", 1)[-1])
+    )
     return sent
 
 
@@ -58,8 +59,15 @@ def keys(storage) -> list[str]:
     return sorted(o["Key"] for o in reply.get("Contents", []))
 
 
-def uploaded(client, storage, data: bytes = b"hello direct\n", form=UploadForm, name="notes.txt",
-             content_type="text/plain", **send_kwargs):
+def uploaded(
+    client,
+    storage,
+    data: bytes = b"hello direct\n",
+    form=UploadForm,
+    name="notes.txt",
+    content_type="text/plain",
+    **send_kwargs,
+):
     reply = ask_ticket(client, field_spec(form), name, len(data), content_type)
     assert reply.status_code == 200, reply.content
     ticket = reply.json()
@@ -92,7 +100,10 @@ def test_upload_then_submit_points_the_model_at_the_object(client, s3):
     # assigned, not copied: one object, untouched
     assert keys(s3) == [name]
     assert s3.client.head_object(Bucket=s3.bucket_name, Key=name)["ETag"] == head["ETag"]
-    assert s3.client.head_object(Bucket=s3.bucket_name, Key=name)["LastModified"] == head["LastModified"]
+    assert (
+        s3.client.head_object(Bucket=s3.bucket_name, Key=name)["LastModified"]
+        == head["LastModified"]
+    )
     assert all(size < 4096 for _, _, size in middleware.LOG)
 
 
@@ -105,18 +116,32 @@ def test_the_browser_cannot_pick_the_name(client, s3):
     for unusable in ("..", "."):
         reply = ask_ticket(client, field_spec(UploadForm), unusable, 10)
         assert reply.status_code == 400, unusable
-        assert reply.json() == {"error": "The file name is not usable; rename the file and try again."}
-    assert ask_ticket(client, field_spec(UploadForm), "", 10).json()["name"].startswith("direct/uploads/upload_")
+        assert reply.json() == {
+            "error": "The file name is not usable; rename the file and try again."
+        }
+    assert (
+        ask_ticket(client, field_spec(UploadForm), "", 10)
+        .json()["name"]
+        .startswith("direct/uploads/upload_")
+    )
     long = ask_ticket(client, field_spec(UploadForm), "a" * 300 + ".txt", 10).json()["name"]
-    assert len(long) == 150 and long.startswith("direct/uploads/aaa") and long.endswith(".txt")  # max_length
+    assert (
+        len(long) == 150 and long.startswith("direct/uploads/aaa") and long.endswith(".txt")
+    )  # max_length
 
 
 def test_tampered_reference_is_refused(client, s3):
     ticket = uploaded(client, s3)
     ref = ticket["reference"]
     payload, _, rest = ref.partition(":")
-    forged = signing.b64_encode(signing.b64_decode(payload.encode()).replace(b"notes_", b"other_")).decode()
-    for bad in (forged + ":" + rest, ref[:-2] + ("AA" if not ref.endswith("AA") else "BB"), "direct/uploads/x.txt"):
+    forged = signing.b64_encode(
+        signing.b64_decode(payload.encode()).replace(b"notes_", b"other_")
+    ).decode()
+    for bad in (
+        forged + ":" + rest,
+        ref[:-2] + ("AA" if not ref.endswith("AA") else "BB"),
+        "direct/uploads/x.txt",
+    ):
         assert "could not be verified" in text(submit(client, bad))
     assert not Upload.objects.exists()
     assert keys(s3) == [ticket["name"]]  # nothing of ours to delete: the reference was not ours
@@ -130,8 +155,11 @@ def test_reference_for_another_field_is_refused(client, s3):
 
 def test_expired_reference_is_refused(client, s3, monkeypatch):
     real = signing.TimestampSigner.timestamp
-    monkeypatch.setattr(signing.TimestampSigner, "timestamp",
-                        lambda self: signing.b62_encode(int(time.time()) - 2 * 24 * 3600))
+    monkeypatch.setattr(
+        signing.TimestampSigner,
+        "timestamp",
+        lambda self: signing.b62_encode(int(time.time()) - 2 * 24 * 3600),
+    )
     ticket = uploaded(client, s3)
     monkeypatch.setattr(signing.TimestampSigner, "timestamp", real)
     assert "has expired" in text(submit(client, ticket["reference"]))
@@ -157,7 +185,9 @@ def test_object_over_the_limit_is_refused_and_deleted(client, s3):
     # content-length-range; S3 would refuse it already).
     reply = ask_ticket(client, field_spec(SmallUploadForm), "big.txt", 10, "text/plain")
     ticket = reply.json()
-    conditions = signing.json.loads(signing.base64.b64decode(ticket["fields"]["policy"]))["conditions"]
+    conditions = signing.json.loads(signing.base64.b64decode(ticket["fields"]["policy"]))[
+        "conditions"
+    ]
     assert ["content-length-range", 0, 1024] in conditions
     send(ticket, b"x" * 5000)
     assert keys(s3) == [ticket["name"]]
@@ -176,11 +206,16 @@ def test_declared_size_over_the_limit_gets_no_ticket(client, s3):
 
 def test_wrong_content_type_is_refused_and_deleted(client, s3):
     ticket = ask_ticket(client, field_spec(SmallUploadForm), "notes.txt", 10, "text/plain").json()
-    conditions = signing.json.loads(signing.base64.b64decode(ticket["fields"]["policy"]))["conditions"]
+    conditions = signing.json.loads(signing.base64.b64decode(ticket["fields"]["policy"]))[
+        "conditions"
+    ]
     assert {"Content-Type": "text/plain"} in conditions
     # A browser that changes the signed field (S3 refuses it; moto does not check).
     send(ticket, b"#!/bin/sh\n", fields={"Content-Type": "application/x-sh"})
-    assert s3.client.head_object(Bucket=s3.bucket_name, Key=ticket["name"])["ContentType"] == "application/x-sh"
+    assert (
+        s3.client.head_object(Bucket=s3.bucket_name, Key=ticket["name"])["ContentType"]
+        == "application/x-sh"
+    )
     form = SmallUploadForm(data={"file": ticket["reference"]})
     assert not form.is_valid()
     assert form.errors["file"] == ["Files of type application/x-sh are not allowed here."]
@@ -221,7 +256,9 @@ def test_ticket_needs_permission(s3):
     nobody = Client()
     nobody.force_login(user())
     reply = ask_ticket(nobody, spec, "a.txt", 5)
-    assert reply.status_code == 403 and reply.json() == {"error": "You are not allowed to upload files here."}
+    assert reply.status_code == 403 and reply.json() == {
+        "error": "You are not allowed to upload files here."
+    }
     changer = Client()
     changer.force_login(user("change_upload"))
     assert ask_ticket(changer, spec, "a.txt", 5).status_code == 200
@@ -298,8 +335,11 @@ def test_storage_down_gives_a_clear_error(client, use_storage):
 
     # S3 and Azure tickets are signed locally; a GCS upload session and a Dropbox link are requests.
     for storage in (
-        GoogleCloudStorage(bucket_name="gone", credentials=AnonymousCredentials(),
-                           client_options={"api_endpoint": f"http://127.0.0.1:{free_port()}"}),
+        GoogleCloudStorage(
+            bucket_name="gone",
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": f"http://127.0.0.1:{free_port()}"},
+        ),
         DropboxStorage(oauth2_access_token=TOKEN, api_host=f"127.0.0.1:{free_port()}"),
     ):
         use_storage(storage)
@@ -316,7 +356,9 @@ def test_admin_formfield_overrides(client, s3, rf):
 
     class UploadAdmin(admin.ModelAdmin):
         fields = ["title", "file"]
-        formfield_overrides = {models.FileField: {"form_class": DirectUploadField, "max_size": 1024}}
+        formfield_overrides = {
+            models.FileField: {"form_class": DirectUploadField, "max_size": 1024}
+        }
 
     request = rf.get("/")
     request.user = User.objects.create_superuser("root", "root@example.com", "unused")
@@ -325,7 +367,9 @@ def test_admin_formfield_overrides(client, s3, rf):
     field = form.fields["file"]
     assert isinstance(field, DirectUploadField) and isinstance(field.widget, DirectUploadWidget)
     assert "data-storages-direct" in str(form["file"])  # bound to Upload.file when rendered
-    ticket = uploaded(client, s3, form=form_class, name="admin.bin", content_type="application/octet-stream")
+    ticket = uploaded(
+        client, s3, form=form_class, name="admin.bin", content_type="application/octet-stream"
+    )
     assert ticket["name"].startswith("direct/uploads/admin_")
     bound = form_class(data={"title": "via admin", "file": ticket["reference"]})
     assert bound.is_valid(), bound.errors
@@ -337,10 +381,17 @@ def test_admin_formfield_overrides(client, s3, rf):
 def test_declared_size_over_the_provider_limit_gets_no_ticket(client, s3):
     from storages.direct.forms import DirectUploadField
 
-    spec = DirectUploadField(model_field=Upload._meta.get_field("file"), max_size=10**11).spec().dumps()
+    spec = (
+        DirectUploadField(model_field=Upload._meta.get_field("file"), max_size=10**11)
+        .spec()
+        .dumps()
+    )
     reply = ask_ticket(client, spec, "huge.bin", 6 * 1024**3)
     assert reply.status_code == 400
-    assert "too large for a direct upload" in reply.json()["error"] and "S3Storage can take" in reply.json()["error"]
+    assert (
+        "too large for a direct upload" in reply.json()["error"]
+        and "S3Storage can take" in reply.json()["error"]
+    )
 
 
 def test_plain_form_needs_the_model_field(client, s3):
@@ -352,7 +403,9 @@ def test_plain_form_needs_the_model_field(client, s3):
     class Loose(forms.Form):
         file = DirectUploadField()
 
-    with pytest.raises(ImproperlyConfigured, match="Loose.file: DirectUploadField outside a ModelForm needs"):
+    with pytest.raises(
+        ImproperlyConfigured, match="Loose.file: DirectUploadField outside a ModelForm needs"
+    ):
         str(Loose()["file"])
 
     class Bound(forms.Form):

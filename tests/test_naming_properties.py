@@ -19,12 +19,40 @@ from storages.testing.memory import MemoryStorage, create_bucket, drop_bucket
 
 LOCATION = "media/uploads"
 PIECES = [
-    "..", ".", "", "a", "b.txt", "\\", "/", "\x00", "..\\", "./", "%2e%2e", "%2f", "C:", "c:\\", "\u2024\u2024",
-    "\uff0e\uff0e", "\u2215", "\uff0f", "\u2044", "\u00b7", " ", "~", "$HOME", "\u202e", "名前", "e\u0301",
-    "x" * 200, "y" * 1100,
+    "..",
+    ".",
+    "",
+    "a",
+    "b.txt",
+    "\\",
+    "/",
+    "\x00",
+    "..\\",
+    "./",
+    "%2e%2e",
+    "%2f",
+    "C:",
+    "c:\\",
+    "\u2024\u2024",
+    "\uff0e\uff0e",
+    "\u2215",
+    "\uff0f",
+    "\u2044",
+    "\u00b7",
+    " ",
+    "~",
+    "$HOME",
+    "\u202e",
+    "名前",
+    "e\u0301",
+    "x" * 200,
+    "y" * 1100,
 ]
-names = st.lists(st.sampled_from(PIECES) | st.text(min_size=1, max_size=8), min_size=1, max_size=6).map(
-    lambda parts: "/".join(parts)) | st.lists(st.sampled_from(PIECES), min_size=1, max_size=5).map("".join)
+names = st.lists(
+    st.sampled_from(PIECES) | st.text(min_size=1, max_size=8), min_size=1, max_size=6
+).map(lambda parts: "/".join(parts)) | st.lists(
+    st.sampled_from(PIECES), min_size=1, max_size=5
+).map("".join)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +63,9 @@ def storage():
     drop_bucket(name)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(name=names)
 def test_a_name_is_refused_or_stays_under_the_location_and_round_trips(storage, name):
     try:
@@ -45,12 +75,17 @@ def test_a_name_is_refused_or_stays_under_the_location_and_round_trips(storage, 
         # the root or of a directory ("dir/") is still meaningful to exists() and listdir().
         try:
             folder = storage._key(storage._root_alias(name), allow_root=True)
-            assert folder == LOCATION + "/" or (folder.startswith(LOCATION + "/") and folder.endswith("/"))
+            assert folder == LOCATION + "/" or (
+                folder.startswith(LOCATION + "/") and folder.endswith("/")
+            )
             folder_ok = True
         except SuspiciousFileOperation:
             folder_ok = False
-        calls = (storage.delete, storage.size, storage.open) if folder_ok else (
-            storage.exists, storage.delete, storage.size, storage.open)
+        calls = (
+            (storage.delete, storage.size, storage.open)
+            if folder_ok
+            else (storage.exists, storage.delete, storage.size, storage.open)
+        )
         for call in calls:
             if name:
                 with pytest.raises(SuspiciousFileOperation):
@@ -71,8 +106,24 @@ def test_a_name_is_refused_or_stays_under_the_location_and_round_trips(storage, 
     assert not storage.exists(relative)
 
 
-@pytest.mark.parametrize("name", ["../x", "a/../../x", "/etc/passwd", "..\\..\\x", "C:/x", "c:\\x", "x\x00y",
-                                  "./", ".\\", ".", "a/..", "dir/", "a" * 1100])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../x",
+        "a/../../x",
+        "/etc/passwd",
+        "..\\..\\x",
+        "C:/x",
+        "c:\\x",
+        "x\x00y",
+        "./",
+        ".\\",
+        ".",
+        "a/..",
+        "dir/",
+        "a" * 1100,
+    ],
+)
 def test_known_bad_names_are_refused(storage, name):
     with pytest.raises(SuspiciousFileOperation):
         storage._key(name)

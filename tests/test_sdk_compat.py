@@ -57,14 +57,23 @@ def test_server_side_copy_keeps_metadata_at_every_size(s3_server, monkeypatch, f
     if fallback:
         monkeypatch.setattr(sdk_compat, "s3transfer_keeps_metadata", lambda: False)
     client, prefix = s3_server.client(), uuid.uuid4().hex
-    meta = {"ContentType": "image/png", "CacheControl": "max-age=60", "ContentDisposition": "inline",
-            "Metadata": {"origin": "compat"}}
+    meta = {
+        "ContentType": "image/png",
+        "CacheControl": "max-age=60",
+        "ContentDisposition": "inline",
+        "Metadata": {"origin": "compat"},
+    }
     sizes = {"small.png": 1000, "big.png": 6 * MB + 1}  # one CopyObject; a multipart copy
     for name, size in sizes.items():
         client.put_object(Bucket=BUCKET, Key=f"{prefix}/src/{name}", Body=b"p" * size, **meta)
     config = TransferConfig(multipart_threshold=5 * MB, multipart_chunksize=5 * MB)
-    options = {"bucket_name": BUCKET, "endpoint_url": s3_server.endpoint, "region_name": "us-east-1",
-               "access_key": ACCESS_KEY, "secret_key": SECRET_KEY}
+    options = {
+        "bucket_name": BUCKET,
+        "endpoint_url": s3_server.endpoint,
+        "region_name": "us-east-1",
+        "access_key": ACCESS_KEY,
+        "secret_key": SECRET_KEY,
+    }
     src = S3Storage(**options, location=f"{prefix}/src")
     dest = S3Storage(**options, location=f"{prefix}/dest", transfer_config=config)
     report = copy_files(src, dest)
@@ -131,5 +140,7 @@ def test_azure_stream_upload_with_own_block_ids(azurite, own_block_ids) -> None:
     the blocks commit in their order."""
     s = azure_storage(azurite, max_block_size=MB, max_single_put_size=MB)
     source = PatternFile(5 * MB + 3, seed=7)
-    name = s.save("stream/big.bin", File(ChunkReader(iter(lambda: source.read(MB), b"")), name="big.bin"))
+    name = s.save(
+        "stream/big.bin", File(ChunkReader(iter(lambda: source.read(MB), b"")), name="big.bin")
+    )
     assert hashlib.sha256(s.open(name).read()).hexdigest() == source.digest()

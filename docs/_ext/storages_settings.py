@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pprint
 
+from django.utils.module_loading import import_string
 from docutils import nodes
 from docutils.parsers.rst import Directive
-from django.utils.module_loading import import_string
 
 
 def _default(value) -> str:
@@ -58,14 +58,26 @@ class SettingsTable(Directive):
             where = ", ".join(s.settings) or "(OPTIONS only)"
             if s.env:
                 where += " (env: " + ", ".join(s.env) + ")"
-            rows.append([s.name, where, _default(s.default), s.doc + (" Secret: never in migrations." if s.secret
-                                                                       else "")])
+            rows.append(
+                [
+                    s.name,
+                    where,
+                    _default(s.default),
+                    s.doc + (" Secret: never in migrations." if s.secret else ""),
+                ]
+            )
         result = [_table(["OPTIONS key", "Django setting", "Default", "Meaning"], rows)]
         legacy = getattr(cls, "legacy_settings", ())
         if legacy:
-            result.append(nodes.paragraph(text="Older settings, still accepted with a DeprecationWarning:"))
-            result.append(_table(["Old setting", "Becomes", "", "Write instead"],
-                                 [[", ".join(rule.settings), rule.target, "", rule.instead] for rule in legacy]))
+            result.append(
+                nodes.paragraph(text="Older settings, still accepted with a DeprecationWarning:")
+            )
+            result.append(
+                _table(
+                    ["Old setting", "Becomes", "", "Write instead"],
+                    [[", ".join(rule.settings), rule.target, "", rule.instead] for rule in legacy],
+                )
+            )
         return result
 
 

@@ -44,8 +44,14 @@ class PipelinedReader:
     into the exception to raise.
     """
 
-    def __init__(self, open_file: Callable[[], tuple[Any, Any, Callable[[bool], None]]], offset: int, end: int,
-                 on_error: Callable[[BaseException], BaseException], depth: int = DEPTH) -> None:
+    def __init__(
+        self,
+        open_file: Callable[[], tuple[Any, Any, Callable[[bool], None]]],
+        offset: int,
+        end: int,
+        on_error: Callable[[BaseException], BaseException],
+        depth: int = DEPTH,
+    ) -> None:
         self._open_file, self._on_error, self._depth = open_file, on_error, depth
         self.pos = self._next = offset
         self.end = end
@@ -104,7 +110,9 @@ class PipelinedReader:
             raise error from exc
 
     def _ask(self, offset: int, length: int, first: bool = False) -> None:
-        num = self._sftp._async_request(self, CMD_READ, self._file.handle, int64(offset), int(length))
+        num = self._sftp._async_request(
+            self, CMD_READ, self._file.handle, int64(offset), int(length)
+        )
         (self._inflight.appendleft if first else self._inflight.append)((num, offset, length))
 
     def _reply(self, num: int) -> tuple[int, Any]:
@@ -118,7 +126,9 @@ class PipelinedReader:
             return
         if not broken:
             try:
-                while self._inflight:  # replies still on their way must not reach the session's next user
+                while (
+                    self._inflight
+                ):  # replies still on their way must not reach the session's next user
                     self._reply(self._inflight.popleft()[0])
                 self._file.close()
             except Exception:

@@ -23,7 +23,15 @@ from django.utils.deconstruct import deconstructible
 from storages.base import BaseStorage, common_settings, join_url, name_lock
 from storages.conf import MISSING, Setting
 from storages.errors import StorageError, sdk_required
-from storages.files import TEMP_PREFIX, TEMP_SUFFIX, ObjectInfo, ReadResult, RemoteFile, UploadSpec, parse_time
+from storages.files import (
+    TEMP_PREFIX,
+    TEMP_SUFFIX,
+    ObjectInfo,
+    ReadResult,
+    RemoteFile,
+    UploadSpec,
+    parse_time,
+)
 from storages.hashing import b64_to_hex
 from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
 
@@ -44,26 +52,54 @@ __all__ = ["LibCloudStorage", "LibCloudFile"]
 
 _PROVIDER_TYPE_PREFIX = "libcloud.storage.types.Provider."
 #: Keys of a LIBCLOUD_PROVIDERS entry.
-PROVIDER_KEYS = ("type", "user", "key", "bucket", "region", "project", "host", "port", "secure", "timeout",
-                 "base_url", "driver_options")
+PROVIDER_KEYS = (
+    "type",
+    "user",
+    "key",
+    "bucket",
+    "region",
+    "project",
+    "host",
+    "port",
+    "secure",
+    "timeout",
+    "base_url",
+    "driver_options",
+)
 _DRIVER_KWARGS = ("region", "project", "host", "port", "secure")
 #: Seconds per connect and per read (libcloud does not retry): a silent server fails in well under a minute.
 _DEFAULT_TIMEOUT = 25
 _READ_CHUNK = 256 * 1024
-_SINGLE_PUT_MAX = 5 * 1024 ** 3  # S3's limit for one PUT: larger files on disk stream in parts
+_SINGLE_PUT_MAX = 5 * 1024**3  # S3's limit for one PUT: larger files on disk stream in parts
 _MD5 = re.compile(r"[0-9a-f]{32}")
 
 _SETTINGS = (
-    Setting("provider_name", ("DEFAULT_LIBCLOUD_PROVIDER",), "default",
-            doc="Key into LIBCLOUD_PROVIDERS; also the first positional argument."),
-    Setting("providers", ("LIBCLOUD_PROVIDERS",), dict, secret=True,
-            doc="{name: {'type', 'user', 'key', 'bucket', ...}}: see 'Provider entries' below."),
-    Setting("option", (), None, doc="Accepted for compatibility (the old second argument); unused."),
+    Setting(
+        "provider_name",
+        ("DEFAULT_LIBCLOUD_PROVIDER",),
+        "default",
+        doc="Key into LIBCLOUD_PROVIDERS; also the first positional argument.",
+    ),
+    Setting(
+        "providers",
+        ("LIBCLOUD_PROVIDERS",),
+        dict,
+        secret=True,
+        doc="{name: {'type', 'user', 'key', 'bucket', ...}}: see 'Provider entries' below.",
+    ),
+    Setting(
+        "option", (), None, doc="Accepted for compatibility (the old second argument); unused."
+    ),
     *common_settings("LIBCLOUD_", overwrite=("file_overwrite", "LIBCLOUD_FILE_OVERWRITE", False)),
-    Setting("base_url", ("LIBCLOUD_BASE_URL",), None,
-            doc="url() = base_url + name, instead of the driver's object URL (e.g. a CDN); also settable per "
-                "provider; MEDIA_URL by default for the local driver."),
+    Setting(
+        "base_url",
+        ("LIBCLOUD_BASE_URL",),
+        None,
+        doc="url() = base_url + name, instead of the driver's object URL (e.g. a CDN); also settable per "
+        "provider; MEDIA_URL by default for the local driver.",
+    ),
 )
+
 
 def _driver_class(kind: Any, provider: str) -> type:
     """The driver class for a ``type``: a Provider constant or 'libcloud.storage.types.Provider.X'."""
@@ -74,9 +110,11 @@ def _driver_class(kind: Any, provider: str) -> type:
             f"{where} must be a libcloud Provider constant or '{_PROVIDER_TYPE_PREFIX}<NAME>' (got {kind!r})."
         )
     try:
-        return get_driver(getattr(Provider, kind[len(_PROVIDER_TYPE_PREFIX):]) if dotted else kind)
+        return get_driver(getattr(Provider, kind[len(_PROVIDER_TYPE_PREFIX) :]) if dotted else kind)
     except Exception as exc:
-        raise ImproperlyConfigured(f"{where}: unknown storage provider type {kind!r} ({type(exc).__name__}).") from exc
+        raise ImproperlyConfigured(
+            f"{where}: unknown storage provider type {kind!r} ({type(exc).__name__})."
+        ) from exc
 
 
 def _window(chunks: Iterator[bytes], start: int, end: int | None) -> Iterator[bytes]:
@@ -94,7 +132,9 @@ def _window(chunks: Iterator[bytes], start: int, end: int | None) -> Iterator[by
 def _file_range(path: str, offset: int, end: int | None) -> Iterator[bytes]:
     with open(path, "rb") as fh:  # closed when the reader is done with it
         fh.seek(offset)
-        yield from _window(iter(lambda: fh.read(_READ_CHUNK), b""), 0, None if end is None else end - offset)
+        yield from _window(
+            iter(lambda: fh.read(_READ_CHUNK), b""), 0, None if end is None else end - offset
+        )
 
 
 @deconstructible
@@ -105,8 +145,12 @@ class LibCloudStorage(BaseStorage):
     overwrite_option = "file_overwrite"
     #: Objects up to this size (not on disk) are uploaded in one request; larger ones stream.
     upload_threshold = 5 * 1024 * 1024
-    unreachable_errors = (requests.exceptions.ConnectionError, requests.exceptions.Timeout, TimeoutError,
-                          ConnectionError)
+    unreachable_errors = (
+        requests.exceptions.ConnectionError,
+        requests.exceptions.Timeout,
+        TimeoutError,
+        ConnectionError,
+    )
     missing_times: ClassVar[dict[str, str]] = {
         "created": "libcloud drivers report no creation time",
         "accessed": "libcloud drivers report no access time",
@@ -137,7 +181,9 @@ class LibCloudStorage(BaseStorage):
             )
         for key, what in (("type", "the provider type"), ("bucket", "the container name")):
             if not conf.get(key):
-                raise ImproperlyConfigured(f"LibCloudStorage: LIBCLOUD_PROVIDERS[{name!r}] needs a {key!r} ({what}).")
+                raise ImproperlyConfigured(
+                    f"LibCloudStorage: LIBCLOUD_PROVIDERS[{name!r}] needs a {key!r} ({what})."
+                )
         self.driver_class = _driver_class(conf["type"], name)
         self.bucket = conf["bucket"]
         self._provider = dict(conf)
@@ -176,16 +222,25 @@ class LibCloudStorage(BaseStorage):
             ) from exc
 
     def _container(self) -> Any:
-        return self._per_thread(lambda: self._call("get_container", None, self.driver.get_container, self.bucket),
-                                "container")
+        return self._per_thread(
+            lambda: self._call("get_container", None, self.driver.get_container, self.bucket),
+            "container",
+        )
 
     def _is_local(self) -> bool:
         return getattr(self.driver_class, "__name__", "") == "LocalStorageDriver"
 
     def _object(self, key: str) -> Any:
         """An Object handle for ``key`` without a request (for calls that only need its name)."""
-        return Object(name=key, size=0, hash=None, extra={}, meta_data={}, container=self._container(),
-                      driver=self.driver)
+        return Object(
+            name=key,
+            size=0,
+            hash=None,
+            extra={},
+            meta_data={},
+            container=self._container(),
+            driver=self.driver,
+        )
 
     def _local_path(self, key: str) -> str:
         """The local driver's file for ``key`` (its documented object path)."""
@@ -200,7 +255,9 @@ class LibCloudStorage(BaseStorage):
     def _endpoint_label(self) -> str:
         return str(self._provider.get("host") or "the provider's endpoint")
 
-    def _translate_error(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
+    def _translate_error(
+        self, exc: BaseException, name: str | None, op: str
+    ) -> BaseException | None:
         label = type(self).__name__
         what = repr(name) if name else "the storage root"
         where = f"LIBCLOUD_PROVIDERS[{self.provider_name!r}]"
@@ -213,11 +270,14 @@ class LibCloudStorage(BaseStorage):
                 "(or create it: storage.driver.create_container(name))"
             )
         if isinstance(exc, InvalidCredsError):
-            return PermissionError(13, f"{label} was denied access to {what}; check {where}['user'] and ['key']",
-                                   name)
+            return PermissionError(
+                13, f"{label} was denied access to {what}; check {where}['user'] and ['key']", name
+            )
         if isinstance(exc, LibcloudError):
-            return StorageError(f"{label}: {type(exc).__name__}: {self._scrub(str(exc.value))[:300]} "
-                                f"while accessing {what}")
+            return StorageError(
+                f"{label}: {type(exc).__name__}: {self._scrub(str(exc.value))[:300]} "
+                f"while accessing {what}"
+            )
         return None
 
     # -- primitives -----------------------------------------------------------------------
@@ -229,12 +289,19 @@ class LibCloudStorage(BaseStorage):
         hashes = {}
         if extra.get("md5_hash"):  # Azure: Content-MD5
             hashes["md5"] = b64_to_hex(extra["md5_hash"])
-        elif isinstance(obj.driver, BaseS3StorageDriver) and _MD5.fullmatch(str(obj.hash or "").strip('"')):
+        elif isinstance(obj.driver, BaseS3StorageDriver) and _MD5.fullmatch(
+            str(obj.hash or "").strip('"')
+        ):
             hashes["md5"] = str(obj.hash).strip('"')  # a single-part upload's ETag is its MD5
-        return ObjectInfo(size=int(obj.size or 0), modified=parse_time(extra.get("last_modified",
-                          extra.get("modify_time"))), content_type=extra.get("content_type"),
-                          content_encoding=extra.get("content_encoding"), etag=obj.hash,
-                          hashes={k: v for k, v in hashes.items() if v}, extra={"meta_data": obj.meta_data or {}})
+        return ObjectInfo(
+            size=int(obj.size or 0),
+            modified=parse_time(extra.get("last_modified", extra.get("modify_time"))),
+            content_type=extra.get("content_type"),
+            content_encoding=extra.get("content_encoding"),
+            etag=obj.hash,
+            hashes={k: v for k, v in hashes.items() if v},
+            extra={"meta_data": obj.meta_data or {}},
+        )
 
     def _stat(self, key: str) -> ObjectInfo:
         return self._info(self._get_object(key))
@@ -250,14 +317,25 @@ class LibCloudStorage(BaseStorage):
         if self._is_local():  # its ranged read loads the whole file: read the file itself
             return ReadResult(ChunkReader(_file_range(self._local_path(key), offset, end)), info)
         if offset == 0 and end is None:
-            chunks = self._call("download", name, driver.download_object_as_stream, obj, chunk_size=_READ_CHUNK)
+            chunks = self._call(
+                "download", name, driver.download_object_as_stream, obj, chunk_size=_READ_CHUNK
+            )
             return ReadResult(ChunkReader(chunks), info)
         try:
-            chunks = self._call("download_range", name, driver.download_object_range_as_stream, obj, offset, end,
-                                chunk_size=_READ_CHUNK)
+            chunks = self._call(
+                "download_range",
+                name,
+                driver.download_object_range_as_stream,
+                obj,
+                offset,
+                end,
+                chunk_size=_READ_CHUNK,
+            )
             return ReadResult(ChunkReader(chunks), info)
         except NotImplementedError:  # a driver without ranged reads: read through to the offset
-            chunks = self._call("download", name, driver.download_object_as_stream, obj, chunk_size=_READ_CHUNK)
+            chunks = self._call(
+                "download", name, driver.download_object_as_stream, obj, chunk_size=_READ_CHUNK
+            )
             return ReadResult(ChunkReader(_window(chunks, offset, end)), info)
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
@@ -269,11 +347,20 @@ class LibCloudStorage(BaseStorage):
             # libcloud has no create-if-absent: this process's savers of a name take
             # turns, and each checks the name is still free.
             conf = self._provider
-            lock = name_lock(str(conf["type"]), conf.get("host"), conf.get("port"), conf.get("user"), self.bucket,
-                             spec.key)
+            lock = name_lock(
+                str(conf["type"]),
+                conf.get("host"),
+                conf.get("port"),
+                conf.get("user"),
+                self.bucket,
+                spec.key,
+            )
             if not lock.acquire(timeout=float(conf.get("timeout") or _DEFAULT_TIMEOUT) * 5):
-                raise FileExistsError(17, f"{type(self).__name__}: {spec.name!r} is being saved by another "
-                                          "thread", spec.name)
+                raise FileExistsError(
+                    17,
+                    f"{type(self).__name__}: {spec.name!r} is being saved by another thread",
+                    spec.name,
+                )
             try:
                 self._stat(spec.key)
             except FileNotFoundError:
@@ -281,31 +368,62 @@ class LibCloudStorage(BaseStorage):
                 return
             finally:
                 lock.release()
-            raise FileExistsError(17, f"File already exists in {type(self).__name__}: {spec.name!r}", spec.name)
+            raise FileExistsError(
+                17, f"File already exists in {type(self).__name__}: {spec.name!r}", spec.name
+            )
 
     def _send(self, spec: UploadSpec, source: UploadSource) -> None:
         """The driver's upload: ``upload_object`` from a path, else ``upload_object_via_stream``."""
-        driver, container, extra = self.driver, self._container(), {"content_type": spec.content_type}
+        driver, container, extra = (
+            self.driver,
+            self._container(),
+            {"content_type": spec.content_type},
+        )
         if source.path is None and source.size is not None and source.size <= self.upload_threshold:
             # one request: upload_object takes a path, so a small content goes through a temporary file
             with tempfile.NamedTemporaryFile(prefix="storages-libcloud-") as tmp:
                 shutil.copyfileobj(source.fileobj, tmp, COPY_CHUNK)
                 tmp.flush()
-                self._call("upload", spec.name, driver.upload_object, tmp.name, container, spec.key, extra=extra,
-                           verify_hash=False)
+                self._call(
+                    "upload",
+                    spec.name,
+                    driver.upload_object,
+                    tmp.name,
+                    container,
+                    spec.key,
+                    extra=extra,
+                    verify_hash=False,
+                )
         elif source.path and (source.size or 0) <= _SINGLE_PUT_MAX:
-            self._call("upload", spec.name, driver.upload_object, source.path, container, spec.key, extra=extra,
-                       verify_hash=False)
+            self._call(
+                "upload",
+                spec.name,
+                driver.upload_object,
+                source.path,
+                container,
+                spec.key,
+                extra=extra,
+                verify_hash=False,
+            )
         else:  # the driver cuts its parts from these reads (S3: 5 MiB parts, aborted on error)
             chunks = iter(lambda: source.fileobj.read(COPY_CHUNK), b"")
-            self._call("upload", spec.name, driver.upload_object_via_stream, chunks, container, spec.key,
-                       extra=extra)
+            self._call(
+                "upload",
+                spec.name,
+                driver.upload_object_via_stream,
+                chunks,
+                container,
+                spec.key,
+                extra=extra,
+            )
 
     def _upload_local(self, spec: UploadSpec, source: UploadSource) -> None:
         """Write a hidden temporary file beside the target, then rename it into place
         (hard-link for create-only: atomic, FileExistsError when the name is taken)."""
         path = self._local_path(spec.key)
-        temp = os.path.join(os.path.dirname(path), f"{TEMP_PREFIX}{uuid.uuid4().hex[:20]}{TEMP_SUFFIX}")
+        temp = os.path.join(
+            os.path.dirname(path), f"{TEMP_PREFIX}{uuid.uuid4().hex[:20]}{TEMP_SUFFIX}"
+        )
         for attempt in range(20):
             try:
                 os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -325,8 +443,9 @@ class LibCloudStorage(BaseStorage):
             else:
                 os.replace(temp, path)
         except (FileExistsError, IsADirectoryError) as exc:
-            raise FileExistsError(17, f"File already exists in {type(self).__name__}: {spec.name!r}",
-                                  spec.name) from exc
+            raise FileExistsError(
+                17, f"File already exists in {type(self).__name__}: {spec.name!r}", spec.name
+            ) from exc
         finally:
             if os.path.lexists(temp):
                 os.unlink(temp)
@@ -351,9 +470,13 @@ class LibCloudStorage(BaseStorage):
         if self._is_local():
             yield from self._list_local(prefix)
             return
-        rels = [key[len(prefix):] for key, _ in self._scan(prefix)]  # libcloud lists without a delimiter
-        yield (list(dict.fromkeys(prefix + rel.split("/", 1)[0] + "/" for rel in rels if "/" in rel)),
-               [prefix + rel for rel in rels if rel and "/" not in rel])
+        rels = [
+            key[len(prefix) :] for key, _ in self._scan(prefix)
+        ]  # libcloud lists without a delimiter
+        yield (
+            list(dict.fromkeys(prefix + rel.split("/", 1)[0] + "/" for rel in rels if "/" in rel)),
+            [prefix + rel for rel in rels if rel and "/" not in rel],
+        )
 
     def _list_local(self, prefix: str) -> Iterator[tuple[list[str], list[str]]]:
         # The local driver lists by walking the whole container: one folder is one os.scandir().
@@ -374,8 +497,13 @@ class LibCloudStorage(BaseStorage):
         if self._is_local():  # folder by folder, not a walk of the whole container
             yield from super()._scan(prefix)
             return
-        objects = self._call("list", prefix, self.driver.iterate_container_objects, self._container(),
-                             prefix=prefix or None)
+        objects = self._call(
+            "list",
+            prefix,
+            self.driver.iterate_container_objects,
+            self._container(),
+            prefix=prefix or None,
+        )
         for obj in self._each("list", prefix, objects):
             yield obj.name, self._info(obj)
 

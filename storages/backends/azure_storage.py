@@ -24,13 +24,21 @@ with sdk_required("AzureStorage", "azure-storage-blob", "azure"):
     import requests
     from azure.core import MatchConditions
     from azure.core import exceptions as azure_errors
-    from azure.storage.blob import BlobPrefix, BlobSasPermissions, BlobServiceClient, ContentSettings, generate_blob_sas
+    from azure.storage.blob import (
+        BlobPrefix,
+        BlobSasPermissions,
+        BlobServiceClient,
+        ContentSettings,
+        generate_blob_sas,
+    )
     from urllib3.util.retry import Retry
 sdk_compat.azure_unique_block_ids()  # SDK < 12.31: two uploads racing for one name would mix their blocks
 
 try:  # private, but stable since 12.0: see _unsized_stream (pyproject caps the SDK version)
     from azure.storage.blob._deserialize import deserialize_blob_stream
-except ImportError:  # pragma: no cover - a future SDK without it: reads still work, using more memory
+except (
+    ImportError
+):  # pragma: no cover - a future SDK without it: reads still work, using more memory
     deserialize_blob_stream = None
 
 logger = logging.getLogger(__name__)
@@ -46,60 +54,150 @@ _DELEGATION_MAX = dt.timedelta(days=7)
 #: Blob Batch takes at most 256 sub-requests.
 _BATCH = 256
 #: Keys accepted in AZURE_OBJECT_PARAMETERS / get_object_parameters().
-_CONTENT_KEYS = ("content_type", "content_encoding", "content_language", "content_disposition", "cache_control",
-                 "content_md5")
+_CONTENT_KEYS = (
+    "content_type",
+    "content_encoding",
+    "content_language",
+    "content_disposition",
+    "cache_control",
+    "content_md5",
+)
 _UPLOAD_KEYS = ("metadata", "tags", "standard_blob_tier")
 
 #: The local emulator's development account (public, documented values).
 EMULATOR_ACCOUNT_NAME = "devstoreaccount1"
-EMULATOR_ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+EMULATOR_ACCOUNT_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
 EMULATOR_BLOB_ENDPOINT = "http://127.0.0.1:10000/devstoreaccount1"
 
-_CONN = "AZURE_CONNECTION_STRING (OPTIONS[\"connection_string\"])"
-_AUTH_CODES = {*(f"Authorization{x}" for x in ("Failure", "PermissionMismatch", "ResourceTypeMismatch",
-                 "ServiceMismatch", "ProtocolMismatch", "SourceIPMismatch")), "AuthenticationFailed", "401", "403",
-               "InsufficientAccountPermissions", "InvalidAuthenticationInfo", "NoAuthenticationInformation",
-               "AccountIsDisabled"}
-_ERRORS: dict[str | int, type[BaseException]] = {"BlobNotFound": FileNotFoundError, "404": FileNotFoundError,
-                                                 "ResourceNotFound": FileNotFoundError,
-                                                 "BlobAlreadyExists": FileExistsError,
-                                                 **{code: PermissionError for code in _AUTH_CODES}}
+_CONN = 'AZURE_CONNECTION_STRING (OPTIONS["connection_string"])'
+_AUTH_CODES = {
+    *(
+        f"Authorization{x}"
+        for x in (
+            "Failure",
+            "PermissionMismatch",
+            "ResourceTypeMismatch",
+            "ServiceMismatch",
+            "ProtocolMismatch",
+            "SourceIPMismatch",
+        )
+    ),
+    "AuthenticationFailed",
+    "401",
+    "403",
+    "InsufficientAccountPermissions",
+    "InvalidAuthenticationInfo",
+    "NoAuthenticationInformation",
+    "AccountIsDisabled",
+}
+_ERRORS: dict[str | int, type[BaseException]] = {
+    "BlobNotFound": FileNotFoundError,
+    "404": FileNotFoundError,
+    "ResourceNotFound": FileNotFoundError,
+    "BlobAlreadyExists": FileExistsError,
+    **{code: PermissionError for code in _AUTH_CODES},
+}
+
 
 def _s(name: str, setting: str | tuple[str, ...], default: Any, doc: str, **kw: Any) -> Setting:
     return Setting(name, (setting,) if setting else (), default, doc=doc, **kw)
 
 
 _SETTINGS = (
-    _s("account_name", "AZURE_ACCOUNT_NAME", None, "Storage account name (else from the connection string)."),
+    _s(
+        "account_name",
+        "AZURE_ACCOUNT_NAME",
+        None,
+        "Storage account name (else from the connection string).",
+    ),
     _s("account_key", "AZURE_ACCOUNT_KEY", None, "Shared key; also signs SAS URLs.", secret=True),
-    _s("connection_string", "AZURE_CONNECTION_STRING", None, "Endpoint + credential; wins over the rest.", secret=True),
+    _s(
+        "connection_string",
+        "AZURE_CONNECTION_STRING",
+        None,
+        "Endpoint + credential; wins over the rest.",
+        secret=True,
+    ),
     _s("sas_token", "AZURE_SAS_TOKEN", None, "A SAS token used as the credential.", secret=True),
-    _s("token_credential", "AZURE_TOKEN_CREDENTIAL", None, "An azure-identity credential (signs URLs).", secret=True),
+    _s(
+        "token_credential",
+        "AZURE_TOKEN_CREDENTIAL",
+        None,
+        "An azure-identity credential (signs URLs).",
+        secret=True,
+    ),
     _s("azure_container", "AZURE_CONTAINER", None, "The container (must exist)."),
     _s("azure_ssl", "AZURE_SSL", True, "https (True) or http account URLs."),
-    _s("endpoint_suffix", "AZURE_ENDPOINT_SUFFIX", "core.windows.net", "e.g. core.chinacloudapi.cn"),
+    _s(
+        "endpoint_suffix", "AZURE_ENDPOINT_SUFFIX", "core.windows.net", "e.g. core.chinacloudapi.cn"
+    ),
     _s("custom_domain", "AZURE_CUSTOM_DOMAIN", None, "Host used by url() (a CDN)."),
     *common_settings("AZURE_", overwrite=("overwrite_files", "AZURE_OVERWRITE_FILES", False)),
-    _s("max_memory_size", "AZURE_BLOB_MAX_MEMORY_SIZE", 2 * MiB, "See max_single_put_size (kept from 1.14)."),
-    _s("max_single_put_size", "AZURE_MAX_SINGLE_PUT_SIZE", None, "One-request uploads up to this size (held "
-       "in memory); None: max(max_memory_size, max_block_size)."),
+    _s(
+        "max_memory_size",
+        "AZURE_BLOB_MAX_MEMORY_SIZE",
+        2 * MiB,
+        "See max_single_put_size (kept from 1.14).",
+    ),
+    _s(
+        "max_single_put_size",
+        "AZURE_MAX_SINGLE_PUT_SIZE",
+        None,
+        "One-request uploads up to this size (held "
+        "in memory); None: max(max_memory_size, max_block_size).",
+    ),
     _s("max_block_size", "AZURE_MAX_BLOCK_SIZE", 4 * MiB, "Block size of larger uploads."),
-    _s("upload_max_conn", "AZURE_UPLOAD_MAX_CONN", 4, "Blocks of one upload sent at once (max_concurrency)."),
+    _s(
+        "upload_max_conn",
+        "AZURE_UPLOAD_MAX_CONN",
+        4,
+        "Blocks of one upload sent at once (max_concurrency).",
+    ),
     _s("timeout", "AZURE_CONNECTION_TIMEOUT_SECS", 20, "Seconds to wait for a TCP connection."),
-    _s("read_timeout", "AZURE_READ_TIMEOUT_SECS", 20, "Seconds to wait for the next bytes of a reply."),
-    _s("expiration_secs", "AZURE_URL_EXPIRATION_SECS", None, "SAS lifetime of url(); None or 0: plain URLs."),
+    _s(
+        "read_timeout",
+        "AZURE_READ_TIMEOUT_SECS",
+        20,
+        "Seconds to wait for the next bytes of a reply.",
+    ),
+    _s(
+        "expiration_secs",
+        "AZURE_URL_EXPIRATION_SECS",
+        None,
+        "SAS lifetime of url(); None or 0: plain URLs.",
+    ),
     _s("cache_control", "AZURE_CACHE_CONTROL", None, "Cache-Control of uploads."),
-    _s("object_parameters", "AZURE_OBJECT_PARAMETERS", dict, "ContentSettings fields, metadata, tags, tier."),
-    _s("client_options", "AZURE_CLIENT_OPTIONS", dict, "BlobServiceClient keywords (retry_total, retry_read...)."),
+    _s(
+        "object_parameters",
+        "AZURE_OBJECT_PARAMETERS",
+        dict,
+        "ContentSettings fields, metadata, tags, tier.",
+    ),
+    _s(
+        "client_options",
+        "AZURE_CLIENT_OPTIONS",
+        dict,
+        "BlobServiceClient keywords (retry_total, retry_read...).",
+    ),
     _s("api_version", "AZURE_API_VERSION", None, "Deprecated: use client_options['api_version']."),
-    _s("default_content_type", "", "application/octet-stream", "Content type when none is guessed."),
+    _s(
+        "default_content_type", "", "application/octet-stream", "Content type when none is guessed."
+    ),
 )
 
 
-def _parse_connection_string(value: str) -> dict[str, str]:  # keys upper-cased; never echoes a secret
-    parts = [part.partition("=") for part in filter(str.strip, str(value).strip().rstrip(";").split(";"))]
+def _parse_connection_string(
+    value: str,
+) -> dict[str, str]:  # keys upper-cased; never echoes a secret
+    parts = [
+        part.partition("=") for part in filter(str.strip, str(value).strip().rstrip(";").split(";"))
+    ]
     if not all(sep for _, sep, _ in parts):
-        raise ImproperlyConfigured(f"AzureStorage: {_CONN} is malformed: expected 'Key=Value' pairs separated by ';'")
+        raise ImproperlyConfigured(
+            f"AzureStorage: {_CONN} is malformed: expected 'Key=Value' pairs separated by ';'"
+        )
     return {key.strip().upper(): val.strip() for key, _, val in parts}
 
 
@@ -111,16 +209,24 @@ def _check_blob_key(key: str, name: object, *, prefix: bool) -> None:
     """Azure's blob-name rules, checked before any request (``prefix``: a trailing '/' is fine)."""
     where = f"Refused file name {name!r} for Azure Blob Storage"
     if len(key) > _AZURE_NAME_MAX_LEN:
-        raise naming.NameTooLong(f"{where}: a blob name has at most {_AZURE_NAME_MAX_LEN} characters (location "
-                                 f"included; this one has {len(key)}).")
+        raise naming.NameTooLong(
+            f"{where}: a blob name has at most {_AZURE_NAME_MAX_LEN} characters (location "
+            f"included; this one has {len(key)})."
+        )
     if key.rstrip("/").count("/") >= _AZURE_NAME_MAX_SEGMENTS:
-        raise naming.NameTooLong(f"{where}: a blob name has at most {_AZURE_NAME_MAX_SEGMENTS} path segments "
-                                 f"({_AZURE_NAME_MAX_SEGMENTS - 1} slashes '/').")
+        raise naming.NameTooLong(
+            f"{where}: a blob name has at most {_AZURE_NAME_MAX_SEGMENTS} path segments "
+            f"({_AZURE_NAME_MAX_SEGMENTS - 1} slashes '/')."
+        )
     if (key.rstrip("/") if prefix else key)[-1:] in ("/", "."):
-        raise BlobNameError(f"{where}: a blob name must not end with '{key.rstrip('/')[-1:] or '/'}'.")
+        raise BlobNameError(
+            f"{where}: a blob name must not end with '{key.rstrip('/')[-1:] or '/'}'."
+        )
 
 
-def _get_valid_path(name: str) -> str:  # 1.14's helper: ``name`` cleaned and checked against Azure's rules
+def _get_valid_path(
+    name: str,
+) -> str:  # 1.14's helper: ``name`` cleaned and checked against Azure's rules
     _check_blob_key(key := naming.to_key("", name), name, prefix=False)
     return key
 
@@ -131,12 +237,20 @@ def _code(exc: Any) -> str | None:
 
 
 def _first_line(exc: BaseException) -> str:
-    return (str(getattr(exc, "message", None) or exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    return (str(getattr(exc, "message", None) or exc).strip().splitlines() or [type(exc).__name__])[
+        0
+    ][:200]
 
 
-def _session() -> requests.Session:  # a pool as large as a busy site's thread count (no 'pool is full')
-    session = requests.Session()  # azure-core retries requests: urllib3 must not retry underneath it
-    adapter = requests.adapters.HTTPAdapter(pool_maxsize=32, max_retries=Retry(total=False, redirect=False))
+def _session() -> (
+    requests.Session
+):  # a pool as large as a busy site's thread count (no 'pool is full')
+    session = (
+        requests.Session()
+    )  # azure-core retries requests: urllib3 must not retry underneath it
+    adapter = requests.adapters.HTTPAdapter(
+        pool_maxsize=32, max_retries=Retry(total=False, redirect=False)
+    )
     for scheme in ("http://", "https://"):
         session.mount(scheme, adapter)
     return session
@@ -145,7 +259,6 @@ def _session() -> requests.Session:  # a pool as large as a busy site's thread c
 # The SDK's response stream without ``__len__`` (our one adapter over SDK internals): the SDK
 # collects a range with ``list(stream)``, presized from ``len()`` (bytes): 32 MiB per 4 MiB range.
 class _Unsized:
-
     def __init__(self, inner: Any) -> None:
         self._inner = inner
 
@@ -160,7 +273,11 @@ class _Unsized:
 # one is exactly full, so short reads (a pipe) would overshoot into one huge block; given an
 # iterable instead, its own IterStreamer returns full reads.
 def _data(source: UploadSource) -> Any:
-    return source.fileobj if source.size is not None else iter(lambda: source.fileobj.read(COPY_CHUNK), b"")
+    return (
+        source.fileobj
+        if source.size is not None
+        else iter(lambda: source.fileobj.read(COPY_CHUNK), b"")
+    )
 
 
 def _unsized_stream(response: Any, obj: Any, headers: Any) -> Any:
@@ -176,28 +293,45 @@ class AzureStorage(BaseStorage):
     legacy_settings = AZURE_LEGACY
     overwrite_option: ClassVar[str | None] = "overwrite_files"
     transient_attributes = ("_service", "_container", "_delegation", "_base_url")
-    missing_times = {"accessed": "Azure keeps no access time unless last-access tracking is enabled"}
-    endpoint_setting = "AZURE_CONNECTION_STRING (OPTIONS[\"connection_string\"])"
+    missing_times = {
+        "accessed": "Azure keeps no access time unless last-access tracking is enabled"
+    }
+    endpoint_setting = 'AZURE_CONNECTION_STRING (OPTIONS["connection_string"])'
     unreachable_errors = (azure_errors.ServiceRequestError, azure_errors.ServiceResponseError)
-    object_parameter_keys = _CONTENT_KEYS + _UPLOAD_KEYS  # get_object_parameters(): ContentSettings fields...
+    object_parameter_keys = (
+        _CONTENT_KEYS + _UPLOAD_KEYS
+    )  # get_object_parameters(): ContentSettings fields...
 
     def configure(self) -> None:
         if self.api_version:
-            warnings.warn("AZURE_API_VERSION (OPTIONS[\"api_version\"]) is deprecated; write "
-                          "AZURE_CLIENT_OPTIONS = {'api_version': ...} instead.", DeprecationWarning, stacklevel=4)
-        self._connection = conn = _parse_connection_string(self.connection_string) if self.connection_string else {}
+            warnings.warn(
+                'AZURE_API_VERSION (OPTIONS["api_version"]) is deprecated; write '
+                "AZURE_CLIENT_OPTIONS = {'api_version': ...} instead.",
+                DeprecationWarning,
+                stacklevel=4,
+            )
+        self._connection = conn = (
+            _parse_connection_string(self.connection_string) if self.connection_string else {}
+        )
         if conn.get("USEDEVELOPMENTSTORAGE", "").lower() == "true":
             conn.update(ACCOUNTNAME=EMULATOR_ACCOUNT_NAME, ACCOUNTKEY=EMULATOR_ACCOUNT_KEY)
-        self.account_name, self.account_key = (self.account_name or conn.get("ACCOUNTNAME"),
-                                               self.account_key or conn.get("ACCOUNTKEY"))
+        self.account_name, self.account_key = (
+            self.account_name or conn.get("ACCOUNTNAME"),
+            self.account_key or conn.get("ACCOUNTKEY"),
+        )
         if not self.connection_string:
             self.endpoint_setting = "AZURE_ACCOUNT_NAME / AZURE_ENDPOINT_SUFFIX / AZURE_SSL"
             if self.azure_ssl is False:
-                logger.warning("%s: AZURE_SSL is False: requests and URLs use plain http", type(self).__name__)
+                logger.warning(
+                    "%s: AZURE_SSL is False: requests and URLs use plain http", type(self).__name__
+                )
         options = self.client_options or {}
         self.upload_part_size = int(options.get("max_block_size") or self.max_block_size)
-        self.upload_threshold = int(options.get("max_single_put_size") or self.max_single_put_size
-                                    or max(int(self.max_memory_size or 0), self.upload_part_size))
+        self.upload_threshold = int(
+            options.get("max_single_put_size")
+            or self.max_single_put_size
+            or max(int(self.max_memory_size or 0), self.upload_part_size)
+        )
 
     @property
     def azure_protocol(self) -> str:  # "https" or "http", as in 1.14
@@ -221,18 +355,29 @@ class AzureStorage(BaseStorage):
         return _AZURE_NAME_MAX_LEN - len(f"{self.location}/".lstrip("/"))
 
     def get_available_name(self, name: str, max_length: int | None = None) -> str:
-        return super().get_available_name(name, min(max_length or _AZURE_NAME_MAX_LEN, self.get_name_max_len()))
+        return super().get_available_name(
+            name, min(max_length or _AZURE_NAME_MAX_LEN, self.get_name_max_len())
+        )
 
     # -- connection ------------------------------------------------------
     def _credential_label(self) -> str:
         conn = self._connection.get("ACCOUNTKEY") or self._connection.get("SHAREDACCESSSIGNATURE")
-        for present, label in ((conn, _CONN), (self.account_key, "AZURE_ACCOUNT_NAME / AZURE_ACCOUNT_KEY"),
-                               (self.sas_token, "AZURE_SAS_TOKEN"), (self.token_credential, "AZURE_TOKEN_CREDENTIAL "
-                                "and its role on the container (e.g. Storage Blob Data Contributor)")):
+        for present, label in (
+            (conn, _CONN),
+            (self.account_key, "AZURE_ACCOUNT_NAME / AZURE_ACCOUNT_KEY"),
+            (self.sas_token, "AZURE_SAS_TOKEN"),
+            (
+                self.token_credential,
+                "AZURE_TOKEN_CREDENTIAL "
+                "and its role on the container (e.g. Storage Blob Data Contributor)",
+            ),
+        ):
             if present:
                 return label
-        return ("the credentials: none are set (AZURE_CONNECTION_STRING, AZURE_ACCOUNT_KEY, AZURE_SAS_TOKEN or "
-                "AZURE_TOKEN_CREDENTIAL)")
+        return (
+            "the credentials: none are set (AZURE_CONNECTION_STRING, AZURE_ACCOUNT_KEY, AZURE_SAS_TOKEN or "
+            "AZURE_TOKEN_CREDENTIAL)"
+        )
 
     def _endpoint_label(self) -> str:
         service = self.__dict__.get("_service")
@@ -249,11 +394,21 @@ class AzureStorage(BaseStorage):
         # use_byte_buffer: always read blocks from the stream (not seek-and-resend substreams): one
         # block-id length for every upload of a blob (Azure refuses mixed lengths), memory as documented.
         kwargs: dict[str, Any] = dict(
-            connection_timeout=self.timeout or 20, read_timeout=self.read_timeout or 20, retry_total=3,
-            retry_connect=1, retry_read=1, initial_backoff=1, increment_base=2, random_jitter_range=0.5,
-            max_single_get_size=4 * MiB, max_chunk_get_size=4 * MiB, max_single_put_size=self.upload_threshold,
-            max_block_size=self.upload_part_size, use_byte_buffer=True, **({"api_version": self.api_version}
-                                                                           if self.api_version else {}))
+            connection_timeout=self.timeout or 20,
+            read_timeout=self.read_timeout or 20,
+            retry_total=3,
+            retry_connect=1,
+            retry_read=1,
+            initial_backoff=1,
+            increment_base=2,
+            random_jitter_range=0.5,
+            max_single_get_size=4 * MiB,
+            max_chunk_get_size=4 * MiB,
+            max_single_put_size=self.upload_threshold,
+            max_block_size=self.upload_part_size,
+            use_byte_buffer=True,
+            **({"api_version": self.api_version} if self.api_version else {}),
+        )
         kwargs.update(self.client_options or {})
         return kwargs if "transport" in kwargs else {"session": _session(), **kwargs}
 
@@ -262,22 +417,33 @@ class AzureStorage(BaseStorage):
         try:
             if self.connection_string:
                 conn = self._connection
-                credential = None if conn.get("ACCOUNTKEY") or conn.get("SHAREDACCESSSIGNATURE") else (
-                    self._explicit_credential())
+                credential = (
+                    None
+                    if conn.get("ACCOUNTKEY") or conn.get("SHAREDACCESSSIGNATURE")
+                    else (self._explicit_credential())
+                )
                 if conn.get("USEDEVELOPMENTSTORAGE", "").lower() == "true":
                     # The SDK knows this shortcut; keep its endpoint, use the well-known key.
-                    credential = {"account_name": EMULATOR_ACCOUNT_NAME, "account_key": EMULATOR_ACCOUNT_KEY}
-                return BlobServiceClient.from_connection_string(self.connection_string, credential, **kwargs)
+                    credential = {
+                        "account_name": EMULATOR_ACCOUNT_NAME,
+                        "account_key": EMULATOR_ACCOUNT_KEY,
+                    }
+                return BlobServiceClient.from_connection_string(
+                    self.connection_string, credential, **kwargs
+                )
             if not self.account_name:
-                raise ImproperlyConfigured(f"{type(self).__name__} needs an account: set OPTIONS[\"account_name\"] "
-                                           "or AZURE_ACCOUNT_NAME (or " + _CONN + ")")
+                raise ImproperlyConfigured(
+                    f'{type(self).__name__} needs an account: set OPTIONS["account_name"] '
+                    "or AZURE_ACCOUNT_NAME (or " + _CONN + ")"
+                )
             url = f"{self.azure_protocol}://{self.account_name}.blob.{self.endpoint_suffix}"
             return BlobServiceClient(url, credential=self._explicit_credential(), **kwargs)
         except (ValueError, TypeError) as exc:
             # The SDK's message may quote the connection string: don't chain it into ours.
-            raise ImproperlyConfigured(f"{type(self).__name__} could not build its Azure client "
-                                       f"({type(exc).__name__}); check {self.endpoint_setting} and AZURE_CLIENT_OPTIONS"
-                                       ) from None
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} could not build its Azure client "
+                f"({type(exc).__name__}); check {self.endpoint_setting} and AZURE_CLIENT_OPTIONS"
+            ) from None
 
     @property
     def service_client(self) -> Any:
@@ -289,30 +455,48 @@ class AzureStorage(BaseStorage):
         """The ``ContainerClient`` of ``azure_container``."""
         if not self.azure_container:
             raise ImproperlyConfigured(
-                f"{type(self).__name__} needs a container: set OPTIONS[\"azure_container\"] or AZURE_CONTAINER.")
-        return self._lazy("_container", lambda: self.service_client.get_container_client(self.azure_container))
+                f'{type(self).__name__} needs a container: set OPTIONS["azure_container"] or AZURE_CONTAINER.'
+            )
+        return self._lazy(
+            "_container", lambda: self.service_client.get_container_client(self.azure_container)
+        )
 
     #: The container client, under the name 1.14 users call.
     client = container_client
 
     # -- errors ------------------------------------------------------------
-    def _translate_error(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
+    def _translate_error(
+        self, exc: BaseException, name: str | None, op: str
+    ) -> BaseException | None:
         label = type(self).__name__
         if not isinstance(exc, azure_errors.HttpResponseError):
             return None
         code = _code(exc)
         if type(exc).__name__ == "AzureSigningError":
-            return ImproperlyConfigured(f"{label} could not sign a request: the account key is not valid base64; "
-                                        f"check {self._credential_label()}")
-        if isinstance(exc, azure_errors.ClientAuthenticationError) and getattr(exc, "status_code", None) is None:
+            return ImproperlyConfigured(
+                f"{label} could not sign a request: the account key is not valid base64; "
+                f"check {self._credential_label()}"
+            )
+        if (
+            isinstance(exc, azure_errors.ClientAuthenticationError)
+            and getattr(exc, "status_code", None) is None
+        ):
             # Raised by the token credential itself (no response from Storage).
-            return PermissionError(13, f"{label} could not get a token from AZURE_TOKEN_CREDENTIAL "
-                                       f"({type(exc).__name__}: {_first_line(exc)})", name)
+            return PermissionError(
+                13,
+                f"{label} could not get a token from AZURE_TOKEN_CREDENTIAL "
+                f"({type(exc).__name__}: {_first_line(exc)})",
+                name,
+            )
         if code == "ContainerNotFound":
-            return ImproperlyConfigured(f"{label}: the container {self.azure_container!r} does not exist; create "
-                                        "it, or check OPTIONS[\"azure_container\"] / AZURE_CONTAINER")
+            return ImproperlyConfigured(
+                f"{label}: the container {self.azure_container!r} does not exist; create "
+                'it, or check OPTIONS["azure_container"] / AZURE_CONTAINER'
+            )
         if op in ("upload", "copy") and code in ("ConditionNotMet", "412"):
-            code = "BlobAlreadyExists"  # only create-only writes carry a condition (If-None-Match: *)
+            code = (
+                "BlobAlreadyExists"  # only create-only writes carry a condition (If-None-Match: *)
+            )
         if code not in _AUTH_CODES and getattr(exc, "status_code", None) in (401, 403):
             code = "403"
         detail = f"{code}: check {self._credential_label()}" if code in _AUTH_CODES else str(code)
@@ -324,19 +508,34 @@ class AzureStorage(BaseStorage):
         return {"cache_control": self.cache_control} if self.cache_control else {}
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
-        params, content = dict(spec.params), {k: spec.params[k] for k in _CONTENT_KEYS if k in spec.params}
-        settings = ContentSettings(content_type=spec.content_type, content_encoding=spec.content_encoding, **content)
+        params, content = (
+            dict(spec.params),
+            {k: spec.params[k] for k in _CONTENT_KEYS if k in spec.params},
+        )
+        settings = ContentSettings(
+            content_type=spec.content_type, content_encoding=spec.content_encoding, **content
+        )
         blob = self.container_client.get_blob_client(spec.key)
         # The SDK's own transfer: one Put Blob up to max_single_put_size, else blocks read from the
         # stream (max_concurrency at a time) and one Put Block List; overwrite=False sends
         # If-None-Match: * on both, so a create-only upload is atomic.
         try:
-            self._call("upload", spec.name, blob.upload_blob, _data(source), length=source.size,
-                       overwrite=not spec.create_only, content_settings=settings,
-                       max_concurrency=max(1, int(self.upload_max_conn or 1)),
-                       **{k: v for k, v in params.items() if k not in content})
+            self._call(
+                "upload",
+                spec.name,
+                blob.upload_blob,
+                _data(source),
+                length=source.size,
+                overwrite=not spec.create_only,
+                content_settings=settings,
+                max_concurrency=max(1, int(self.upload_max_conn or 1)),
+                **{k: v for k, v in params.items() if k not in content},
+            )
         except BaseException as exc:
-            if not isinstance(exc, FileExistsError) and (source.size or 1 << 62) > self.upload_threshold:
+            if (
+                not isinstance(exc, FileExistsError)
+                and (source.size or 1 << 62) > self.upload_threshold
+            ):
                 self._discard_blocks(blob, spec.name)
             raise
 
@@ -344,20 +543,36 @@ class AzureStorage(BaseStorage):
     # them 7 days): an empty Put Block List discards them, and its empty blob is deleted if unchanged.
     # On a blob that exists they go at its next commit (or in 7 days).
     def _discard_blocks(self, blob: Any, name: str) -> None:
-        quick = {"retry_total": 0, "connection_timeout": 5, "read_timeout": 5}  # a dead endpoint adds <= 10 s
+        quick = {
+            "retry_total": 0,
+            "connection_timeout": 5,
+            "read_timeout": 5,
+        }  # a dead endpoint adds <= 10 s
         try:
             props = blob.commit_block_list([], match_condition=MatchConditions.IfMissing, **quick)
-            blob.delete_blob(etag=props["etag"], match_condition=MatchConditions.IfNotModified, **quick)
-        except Exception as exc:  # the name exists (its blocks go at its next commit), or best effort failed
-            logger.debug("%s: could not discard the blocks of %r: %r", type(self).__name__, name, exc)
+            blob.delete_blob(
+                etag=props["etag"], match_condition=MatchConditions.IfNotModified, **quick
+            )
+        except (
+            Exception
+        ) as exc:  # the name exists (its blocks go at its next commit), or best effort failed
+            logger.debug(
+                "%s: could not discard the blocks of %r: %r", type(self).__name__, name, exc
+            )
 
     def _info(self, props: Any, size: int | None = None) -> ObjectInfo:
         settings = props.content_settings
         md5 = settings.content_md5
-        return ObjectInfo(props.size if size is None else size, props.last_modified, props.creation_time,
-                          content_type=settings.content_type, content_encoding=settings.content_encoding,
-                          etag=(props.etag or "").strip('"') or None, hashes={"md5": bytes(md5).hex()} if md5 else {},
-                          extra={"metadata": props.metadata or {}, "cache_control": settings.cache_control})
+        return ObjectInfo(
+            props.size if size is None else size,
+            props.last_modified,
+            props.creation_time,
+            content_type=settings.content_type,
+            content_encoding=settings.content_encoding,
+            etag=(props.etag or "").strip('"') or None,
+            hashes={"md5": bytes(md5).hex()} if md5 else {},
+            extra={"metadata": props.metadata or {}, "cache_control": settings.cache_control},
+        )
 
     def _stat(self, key: str) -> ObjectInfo:
         blob = self.container_client.get_blob_client(key)
@@ -369,58 +584,105 @@ class AzureStorage(BaseStorage):
         length = None if end is None else end - offset
         extra = {"cls": _unsized_stream} if deserialize_blob_stream is not None else {}
         # offset=None for a whole read: the SDK then handles empty blobs itself.
-        downloader = self._call("read", name, blob.download_blob, offset=offset if offset or length else None,
-                                length=length, max_concurrency=1, decompress=False, **extra)
-        info = self._info(downloader.properties, int(downloader.properties.content_range.rsplit("/", 1)[1]))
+        downloader = self._call(
+            "read",
+            name,
+            blob.download_blob,
+            offset=offset if offset or length else None,
+            length=length,
+            max_concurrency=1,
+            decompress=False,
+            **extra,
+        )
+        info = self._info(
+            downloader.properties, int(downloader.properties.content_range.rsplit("/", 1)[1])
+        )
         info.hashes = {}  # a ranged GET's Content-MD5 is not the blob's
         # each further range is a GET: through _call for its errors
         return ReadResult(ChunkReader(self._each("read range", name, downloader.chunks())), info)
 
     def _delete(self, key: str) -> None:
-        self._call("delete", self._name(key), self.container_client.delete_blob, key, delete_snapshots="include")
+        self._call(
+            "delete",
+            self._name(key),
+            self.container_client.delete_blob,
+            key,
+            delete_snapshots="include",
+        )
 
     def _pages(self, prefix: str, pages: Any) -> Iterator[list[Any]]:
         return (list(page) for page in self._each("list", prefix or None, pages))
 
     def _list(self, prefix: str) -> Iterator[tuple[list[str], list[str]]]:
-        pager = self.container_client.walk_blobs(name_starts_with=prefix or None, delimiter="/").by_page()
+        pager = self.container_client.walk_blobs(
+            name_starts_with=prefix or None, delimiter="/"
+        ).by_page()
         for page in self._pages(prefix, pager):
-            yield ([p.name for p in page if isinstance(p, BlobPrefix)],
-                   [b.name for b in page if not isinstance(b, BlobPrefix)])
+            yield (
+                [p.name for p in page if isinstance(p, BlobPrefix)],
+                [b.name for b in page if not isinstance(b, BlobPrefix)],
+            )
 
     def _scan(self, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
-        pager = self.container_client.list_blobs(name_starts_with=prefix or None, results_per_page=5000).by_page()
-        return ((blob.name, self._info(blob)) for page in self._pages(prefix, pager) for blob in page)
+        pager = self.container_client.list_blobs(
+            name_starts_with=prefix or None, results_per_page=5000
+        ).by_page()
+        return (
+            (blob.name, self._info(blob)) for page in self._pages(prefix, pager) for blob in page
+        )
 
     def _delete_many(self, keys: list[str]) -> None:
         for batch in batches(keys, _BATCH):
-            replies = self._call("delete batch", None, self.container_client.delete_blobs, *batch,
-                                 delete_snapshots="include", raise_on_any_failure=False)
+            replies = self._call(
+                "delete batch",
+                None,
+                self.container_client.delete_blobs,
+                *batch,
+                delete_snapshots="include",
+                raise_on_any_failure=False,
+            )
             for key, reply in zip(batch, replies):
                 if reply.status_code not in (200, 202, 404):
                     super()._delete_many([key])  # alone, for a specific error
 
     def _probe_root(self) -> Any:
-        return self._call("container properties", None, self.container_client.get_container_properties)
+        return self._call(
+            "container properties", None, self.container_client.get_container_properties
+        )
 
     def _copy_from(self, source: BaseStorage, source_key: str, spec: UploadSpec) -> bool:
         # Server-side Copy Blob when ``source`` is an AzureStorage on the same account (endpoint).
-        same = isinstance(source, AzureStorage) and len({x.service_client.url.split("?")[0] for x in (self, source)})
+        same = isinstance(source, AzureStorage) and len(
+            {x.service_client.url.split("?")[0] for x in (self, source)}
+        )
         if same != 1:
             return False
         url, signs = source.container_client.url.split("?")[0], source.account_key
         # With the account key the source signs a short read SAS; a token (or SAS) credential of the
         # same account authorizes the plain source URL itself.
-        url = source._signed_url(url, source_key, 3600, None, "r") if signs else join_url(url, source_key)
+        url = (
+            source._signed_url(url, source_key, 3600, None, "r")
+            if signs
+            else join_url(url, source_key)
+        )
         blob = self.container_client.get_blob_client(spec.key)
         condition = {"match_condition": MatchConditions.IfMissing} if spec.create_only else {}
-        self._call("copy", spec.name, blob.start_copy_from_url, url, requires_sync=None, **condition)
+        self._call(
+            "copy", spec.name, blob.start_copy_from_url, url, requires_sync=None, **condition
+        )
         # Copy Blob is asynchronous on Azure: wait (up to 10 min) for its end
-        copy = poll(lambda: self._call("copy status", spec.name, blob.get_blob_properties).copy,
-                    lambda copy: copy.status != "pending", wait=0.2, most=0.2, limit=600)
+        copy = poll(
+            lambda: self._call("copy status", spec.name, blob.get_blob_properties).copy,
+            lambda copy: copy.status != "pending",
+            wait=0.2,
+            most=0.2,
+            limit=600,
+        )
         if copy.status not in (None, "success"):
-            raise StorageError(f"{type(self).__name__}: copy to {spec.name!r} ended {copy.status}: "
-                               f"{copy.status_description}")
+            raise StorageError(
+                f"{type(self).__name__}: copy to {spec.name!r} ended {copy.status}: "
+                f"{copy.status_description}"
+            )
         return True
 
     def list_all(self, path: str = "") -> list[str]:
@@ -431,7 +693,11 @@ class AzureStorage(BaseStorage):
     def _container_url(self) -> str:
         def build() -> str:  # no query: a configured SAS token must not leak into links
             parts = urlsplit(self.container_client.url)
-            host = (self.azure_protocol, self.custom_domain) if self.custom_domain else (parts.scheme, parts.netloc)
+            host = (
+                (self.azure_protocol, self.custom_domain)
+                if self.custom_domain
+                else (parts.scheme, parts.netloc)
+            )
             return urlunsplit((*host, parts.path, "", ""))
 
         return self._lazy("_base_url", build)
@@ -441,17 +707,33 @@ class AzureStorage(BaseStorage):
         with self._lock:
             if (cached := self.__dict__.get("_delegation")) is not None and cached[1] >= expiry:
                 return cached[0]
-            key_expiry = (now := dt.datetime.now(dt.timezone.utc)) + _DELEGATION_MAX - dt.timedelta(minutes=1)
+            key_expiry = (
+                (now := dt.datetime.now(dt.timezone.utc))
+                + _DELEGATION_MAX
+                - dt.timedelta(minutes=1)
+            )
             if expiry > key_expiry:
-                raise ValueError(f"{type(self).__name__}: URLs signed with a token credential (user-delegation "
-                                 "SAS) last at most 7 days; use a shorter expire / AZURE_URL_EXPIRATION_SECS")
-            key = self._call("get_user_delegation_key", None, self.service_client.get_user_delegation_key,
-                             key_start_time=now - dt.timedelta(minutes=5), key_expiry_time=key_expiry)
+                raise ValueError(
+                    f"{type(self).__name__}: URLs signed with a token credential (user-delegation "
+                    "SAS) last at most 7 days; use a shorter expire / AZURE_URL_EXPIRATION_SECS"
+                )
+            key = self._call(
+                "get_user_delegation_key",
+                None,
+                self.service_client.get_user_delegation_key,
+                key_start_time=now - dt.timedelta(minutes=5),
+                key_expiry_time=key_expiry,
+            )
             self._delegation = (key, key_expiry)
             return key
 
-    def url(self, name: str, expire: int | float | dt.timedelta | None = None,
-            parameters: dict[str, Any] | None = None, mode: str = "r") -> str:
+    def url(
+        self,
+        name: str,
+        expire: int | float | dt.timedelta | None = None,
+        parameters: dict[str, Any] | None = None,
+        mode: str = "r",
+    ) -> str:
         """A link to ``name``, made without a request (but a weekly user-delegation key).
 
         With an expiry (``expire``, else AZURE_URL_EXPIRATION_SECS) a SAS URL with ``mode``'s permissions
@@ -461,23 +743,38 @@ class AzureStorage(BaseStorage):
         expire = expire.total_seconds() if isinstance(expire, dt.timedelta) else expire
         if not expire:
             if mode != "r":
-                raise ValueError(f"{type(self).__name__}.url(mode={mode!r}) needs an expiry: pass expire= or set "
-                                 "AZURE_URL_EXPIRATION_SECS")
+                raise ValueError(
+                    f"{type(self).__name__}.url(mode={mode!r}) needs an expiry: pass expire= or set "
+                    "AZURE_URL_EXPIRATION_SECS"
+                )
             return join_url(self._container_url(), key)
         return self._signed_url(self._container_url(), key, expire, parameters, mode)
 
-    def _signed_url(self, base: str, key: str, expire: float, parameters: dict[str, Any] | None, mode: str) -> str:
+    def _signed_url(
+        self, base: str, key: str, expire: float, parameters: dict[str, Any] | None, mode: str
+    ) -> str:
         expiry = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=float(expire))
         if self.account_key or self.token_credential:
-            signing = ({"account_key": self.account_key} if self.account_key else
-                       {"user_delegation_key": self.get_user_delegation_key(expiry)})
+            signing = (
+                {"account_key": self.account_key}
+                if self.account_key
+                else {"user_delegation_key": self.get_user_delegation_key(expiry)}
+            )
         else:
-            raise ImproperlyConfigured(f"{type(self).__name__} can't sign URLs without AZURE_ACCOUNT_KEY (or a "
-                                       "connection string with AccountKey) or AZURE_TOKEN_CREDENTIAL; set "
-                                       "AZURE_URL_EXPIRATION_SECS = None for plain URLs")
-        sas = generate_blob_sas(self.service_client.account_name, self.azure_container, key,
-                                permission=BlobSasPermissions.from_string(mode), expiry=expiry, **signing,
-                                **(parameters or {}))
+            raise ImproperlyConfigured(
+                f"{type(self).__name__} can't sign URLs without AZURE_ACCOUNT_KEY (or a "
+                "connection string with AccountKey) or AZURE_TOKEN_CREDENTIAL; set "
+                "AZURE_URL_EXPIRATION_SECS = None for plain URLs"
+            )
+        sas = generate_blob_sas(
+            self.service_client.account_name,
+            self.azure_container,
+            key,
+            permission=BlobSasPermissions.from_string(mode),
+            expiry=expiry,
+            **signing,
+            **(parameters or {}),
+        )
         return f"{join_url(base, key)}?{sas}"
 
 

@@ -70,30 +70,79 @@ _ERRORS: dict[str | int, type[BaseException]] = {
 }
 
 _SETTINGS = (
-    Setting("oauth2_access_token", ("DROPBOX_OAUTH2_TOKEN",), None, secret=True,
-            doc="An access token (long- or short-lived); also the first positional argument."),
-    Setting("app_key", ("DROPBOX_APP_KEY",), None, doc="App key, for refresh-token authentication."),
-    Setting("app_secret", ("DROPBOX_APP_SECRET",), None, secret=True,
-            doc="App secret (may be left out for PKCE refresh tokens)."),
-    Setting("oauth2_refresh_token", ("DROPBOX_OAUTH2_REFRESH_TOKEN",), None, secret=True,
-            doc="A refresh token: the SDK gets and renews access tokens with it (needs app_key)."),
-    Setting("root_path", ("DROPBOX_ROOT_PATH",), "/",
-            doc="Folder that holds every file; names can't leave it."),
+    Setting(
+        "oauth2_access_token",
+        ("DROPBOX_OAUTH2_TOKEN",),
+        None,
+        secret=True,
+        doc="An access token (long- or short-lived); also the first positional argument.",
+    ),
+    Setting(
+        "app_key", ("DROPBOX_APP_KEY",), None, doc="App key, for refresh-token authentication."
+    ),
+    Setting(
+        "app_secret",
+        ("DROPBOX_APP_SECRET",),
+        None,
+        secret=True,
+        doc="App secret (may be left out for PKCE refresh tokens).",
+    ),
+    Setting(
+        "oauth2_refresh_token",
+        ("DROPBOX_OAUTH2_REFRESH_TOKEN",),
+        None,
+        secret=True,
+        doc="A refresh token: the SDK gets and renews access tokens with it (needs app_key).",
+    ),
+    Setting(
+        "root_path",
+        ("DROPBOX_ROOT_PATH",),
+        "/",
+        doc="Folder that holds every file; names can't leave it.",
+    ),
     Setting("location", (), None, doc="Deprecated: use root_path (copied into it with a warning)."),
-    *(s for s in common_settings("DROPBOX_") if s.name == "read_ahead"),  # location is root_path here
-    Setting("timeout", ("DROPBOX_TIMEOUT",), _DEFAULT_TIMEOUT,
-            doc="Seconds to wait to connect and for each read from the server (a (connect, read) pair is "
-                "accepted too); a silent server fails after this long."),
-    Setting("write_mode", ("DROPBOX_WRITE_MODE",), _DEFAULT_MODE,
-            doc="'add' keeps existing files (a new name is chosen); 'overwrite' replaces them."),
-    Setting("file_overwrite", ("DROPBOX_FILE_OVERWRITE",), None,
-            doc="Boolean overwrite switch; unset means write_mode == 'overwrite'."),
-    Setting("api_host", ("DROPBOX_API_HOST",), None, env=("DROPBOX_API_HOST",),
-            doc="host[:port] for API calls instead of api.dropboxapi.com (a gateway or a test stand-in)."),
-    Setting("content_host", ("DROPBOX_API_CONTENT_HOST",), None, env=("DROPBOX_API_CONTENT_HOST",),
-            doc="host[:port] for uploads and downloads; defaults to api_host when that is set."),
-    Setting("ca_certs", ("DROPBOX_CA_CERTS",), None,
-            doc="CA bundle to trust instead of the system one (environment CA/proxy variables are then ignored)."),
+    *(
+        s for s in common_settings("DROPBOX_") if s.name == "read_ahead"
+    ),  # location is root_path here
+    Setting(
+        "timeout",
+        ("DROPBOX_TIMEOUT",),
+        _DEFAULT_TIMEOUT,
+        doc="Seconds to wait to connect and for each read from the server (a (connect, read) pair is "
+        "accepted too); a silent server fails after this long.",
+    ),
+    Setting(
+        "write_mode",
+        ("DROPBOX_WRITE_MODE",),
+        _DEFAULT_MODE,
+        doc="'add' keeps existing files (a new name is chosen); 'overwrite' replaces them.",
+    ),
+    Setting(
+        "file_overwrite",
+        ("DROPBOX_FILE_OVERWRITE",),
+        None,
+        doc="Boolean overwrite switch; unset means write_mode == 'overwrite'.",
+    ),
+    Setting(
+        "api_host",
+        ("DROPBOX_API_HOST",),
+        None,
+        env=("DROPBOX_API_HOST",),
+        doc="host[:port] for API calls instead of api.dropboxapi.com (a gateway or a test stand-in).",
+    ),
+    Setting(
+        "content_host",
+        ("DROPBOX_API_CONTENT_HOST",),
+        None,
+        env=("DROPBOX_API_CONTENT_HOST",),
+        doc="host[:port] for uploads and downloads; defaults to api_host when that is set.",
+    ),
+    Setting(
+        "ca_certs",
+        ("DROPBOX_CA_CERTS",),
+        None,
+        doc="CA bundle to trust instead of the system one (environment CA/proxy variables are then ignored).",
+    ),
 )
 
 
@@ -119,7 +168,11 @@ class _ResponseBody:
 
     def __init__(self, response: Any) -> None:
         response.raw.decode_content = True
-        self.read, self.readinto, self.close = response.raw.read, response.raw.readinto, response.close
+        self.read, self.readinto, self.close = (
+            response.raw.read,
+            response.raw.readinto,
+            response.close,
+        )
 
 
 def _tags(error: Any) -> list[str]:
@@ -168,13 +221,16 @@ class DropboxStorage(BaseStorage):
         if self.location is not None:
             warnings.warn(
                 "DropboxStorage: the 'location' option is deprecated; use root_path (DROPBOX_ROOT_PATH).",
-                DeprecationWarning, stacklevel=4,
+                DeprecationWarning,
+                stacklevel=4,
             )
             if root in (None, "", "/"):
                 root = self.location
         root = str(root or "/").replace("\\", "/")
         if ".." in root.split("/"):
-            raise ImproperlyConfigured(f"DropboxStorage: DROPBOX_ROOT_PATH must not contain '..' (got {root!r}).")
+            raise ImproperlyConfigured(
+                f"DropboxStorage: DROPBOX_ROOT_PATH must not contain '..' (got {root!r})."
+            )
         prefix = naming.clean_name(root).strip("/")
         self.root_path = "/" + prefix
         # The core joins every name under ``location`` (and refuses escapes); here it
@@ -198,18 +254,21 @@ class DropboxStorage(BaseStorage):
             if not self.app_key:
                 raise ImproperlyConfigured(
                     "DropboxStorage: a refresh token (DROPBOX_OAUTH2_REFRESH_TOKEN) needs the app key: "
-                    "set DROPBOX_APP_KEY (OPTIONS[\"app_key\"]), and DROPBOX_APP_SECRET unless the token came "
+                    'set DROPBOX_APP_KEY (OPTIONS["app_key"]), and DROPBOX_APP_SECRET unless the token came '
                     "from PKCE."
                 )
-            return {"oauth2_access_token": self.oauth2_access_token or None,
-                    "oauth2_refresh_token": self.oauth2_refresh_token,
-                    "app_key": self.app_key, "app_secret": self.app_secret or None}
+            return {
+                "oauth2_access_token": self.oauth2_access_token or None,
+                "oauth2_refresh_token": self.oauth2_refresh_token,
+                "app_key": self.app_key,
+                "app_secret": self.app_secret or None,
+            }
         if self.oauth2_access_token:
             return {"oauth2_access_token": self.oauth2_access_token}
         raise ImproperlyConfigured(
-            "DropboxStorage has no usable credentials: set DROPBOX_OAUTH2_TOKEN (OPTIONS[\"oauth2_access_token\"]), "
+            'DropboxStorage has no usable credentials: set DROPBOX_OAUTH2_TOKEN (OPTIONS["oauth2_access_token"]), '
             "or DROPBOX_APP_KEY + DROPBOX_APP_SECRET + DROPBOX_OAUTH2_REFRESH_TOKEN "
-            "(OPTIONS[\"app_key\"], [\"app_secret\"], [\"oauth2_refresh_token\"])."
+            '(OPTIONS["app_key"], ["app_secret"], ["oauth2_refresh_token"]).'
         )
 
     @property
@@ -223,8 +282,13 @@ class DropboxStorage(BaseStorage):
             # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override session.verify.
             session.trust_env = False
         timeout = tuple(self.timeout) if isinstance(self.timeout, (list, tuple)) else self.timeout
-        dbx = _Client(**self._credentials(), timeout=timeout, session=session,
-                      max_retries_on_error=3, max_retries_on_rate_limit=5)
+        dbx = _Client(
+            **self._credentials(),
+            timeout=timeout,
+            session=session,
+            max_retries_on_error=3,
+            max_retries_on_rate_limit=5,
+        )
         if self.api_host or self.content_host:
             api = self.api_host or dbx._host_map["api"]
             content = self.content_host or self.api_host or dbx._host_map["content"]
@@ -239,7 +303,9 @@ class DropboxStorage(BaseStorage):
     def _endpoint_label(self) -> str:
         return f"Dropbox at {self.api_host or 'api.dropboxapi.com'}"
 
-    def _translate_error(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
+    def _translate_error(
+        self, exc: BaseException, name: str | None, op: str
+    ) -> BaseException | None:
         label = type(self).__name__
         if isinstance(exc, ApiError):
             return self._route_error(exc.error, name)
@@ -248,12 +314,17 @@ class DropboxStorage(BaseStorage):
         if isinstance(exc, PathRootError):
             return ImproperlyConfigured(f"{label}: Dropbox rejected the path root ({exc.error})")
         if isinstance(exc, (InternalServerError, RateLimitError)):
-            return self._unavailable(exc, op, f"Dropbox ({type(exc).__name__}, after the SDK's retries)")
+            return self._unavailable(
+                exc, op, f"Dropbox ({type(exc).__name__}, after the SDK's retries)"
+            )
         if isinstance(exc, BadInputError):
             return DropboxStorageException(
-                f"{label}: Dropbox refused {op} of {name!r} as bad input: {self._scrub(str(exc.message))[:300]}")
+                f"{label}: Dropbox refused {op} of {name!r} as bad input: {self._scrub(str(exc.message))[:300]}"
+            )
         if isinstance(exc, HttpError):
-            return DropboxStorageException(f"{label}: HTTP {exc.status_code} from Dropbox during {op} of {name!r}")
+            return DropboxStorageException(
+                f"{label}: HTTP {exc.status_code} from Dropbox during {op} of {name!r}"
+            )
         if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
             new = self._unavailable(exc, op)
             if isinstance(exc, requests.exceptions.SSLError):
@@ -266,34 +337,47 @@ class DropboxStorage(BaseStorage):
     def _auth_error(self, exc: AuthError, name: str | None) -> BaseException:
         tag = getattr(exc.error, "_tag", None) or "auth_error"
         if self.oauth2_refresh_token:
-            where = ("DROPBOX_OAUTH2_REFRESH_TOKEN, DROPBOX_APP_KEY and DROPBOX_APP_SECRET "
-                     "(OPTIONS[\"oauth2_refresh_token\"], [\"app_key\"], [\"app_secret\"])")
+            where = (
+                "DROPBOX_OAUTH2_REFRESH_TOKEN, DROPBOX_APP_KEY and DROPBOX_APP_SECRET "
+                '(OPTIONS["oauth2_refresh_token"], ["app_key"], ["app_secret"])'
+            )
         else:
-            where = "DROPBOX_OAUTH2_TOKEN (OPTIONS[\"oauth2_access_token\"])"
+            where = 'DROPBOX_OAUTH2_TOKEN (OPTIONS["oauth2_access_token"])'
         if tag == "missing_scope":
             scope = getattr(getattr(exc.error, "_value", None), "required_scope", "?")
             detail = f"the app lacks the scope {scope!r}; enable it in the Dropbox App Console and get a new token"
         else:
             detail = f"{tag}: check {where}"
         what = repr(name) if name else "the storage root"
-        return PermissionError(13, f"{type(self).__name__} was denied access to {what} ({detail})", name)
+        return PermissionError(
+            13, f"{type(self).__name__} was denied access to {what} ({detail})", name
+        )
 
     def _route_error(self, error: Any, name: str | None) -> BaseException:
         tags = _tags(error)
         label = type(self).__name__
         if "conflict" in tags and "file_ancestor" in tags:
             return NotADirectoryError(
-                20, f"{label}: a file is in the way of a parent folder of {name!r}; check DROPBOX_ROOT_PATH "
-                    f"({self.root_path!r}) and the name", name)
+                20,
+                f"{label}: a file is in the way of a parent folder of {name!r}; check DROPBOX_ROOT_PATH "
+                f"({self.root_path!r}) and the name",
+                name,
+            )
         if "conflict" in tags and "folder" in tags:
             return FileExistsError(17, f"{label}: a folder is already named {name!r}", name)
         for tag in tags:
-            found = translate(tag, _ERRORS, storage=self, name=name, detail=f"Dropbox says {'/'.join(tags)}")
+            found = translate(
+                tag, _ERRORS, storage=self, name=name, detail=f"Dropbox says {'/'.join(tags)}"
+            )
             if found is not None:
                 return found
         if "insufficient_space" in tags:
-            return DropboxStorageException(f"{label}: the Dropbox account is out of space (saving {name!r})")
-        return DropboxStorageException(f"{label}: Dropbox error {'/'.join(tags) or error!r} on {name!r}")
+            return DropboxStorageException(
+                f"{label}: the Dropbox account is out of space (saving {name!r})"
+            )
+        return DropboxStorageException(
+            f"{label}: Dropbox error {'/'.join(tags) or error!r} on {name!r}"
+        )
 
     # -- primitives ---------------------------------------------------------------------------
     @staticmethod
@@ -305,34 +389,49 @@ class DropboxStorage(BaseStorage):
         if isinstance(md, dbx_files.FolderMetadata):
             # Dropbox folders are real: exists() is true for them, as on a disk.
             return ObjectInfo(size=0, extra={"folder": True, "id": md.id})
-        return ObjectInfo(size=md.size, modified=parse_time(md.server_modified), etag=md.rev,
-                          hashes={"dropbox": md.content_hash} if md.content_hash else {},
-                          extra={"id": md.id, "content_hash": md.content_hash, "path_display": md.path_display})
+        return ObjectInfo(
+            size=md.size,
+            modified=parse_time(md.server_modified),
+            etag=md.rev,
+            hashes={"dropbox": md.content_hash} if md.content_hash else {},
+            extra={"id": md.id, "content_hash": md.content_hash, "path_display": md.path_display},
+        )
 
     def _stat(self, key: str) -> ObjectInfo:
         try:
             md = self._api("files_get_metadata", self._name(key), self._path(key))
         except NotADirectoryError as exc:
             # a file where a parent folder should be: the name does not exist
-            raise FileNotFoundError(2, f"No such file in {type(self).__name__}: {self._name(key)!r}",
-                                    self._name(key)) from exc
+            raise FileNotFoundError(
+                2, f"No such file in {type(self).__name__}: {self._name(key)!r}", self._name(key)
+            ) from exc
         if not isinstance(md, (dbx_files.FileMetadata, dbx_files.FolderMetadata)):
-            raise FileNotFoundError(2, f"No such file in {type(self).__name__}: {self._name(key)!r}", key)
+            raise FileNotFoundError(
+                2, f"No such file in {type(self).__name__}: {self._name(key)!r}", key
+            )
         return self._info(md)
 
     def _dir_exists(self, key: str) -> bool:
         # _stat() already answers for folders, but the core may ask this alone (a run's listing
         # has files only), so it asks Dropbox.
         try:
-            return isinstance(self._api("files_get_metadata", self._name(key), self._path(key)),
-                              dbx_files.FolderMetadata)
+            return isinstance(
+                self._api("files_get_metadata", self._name(key), self._path(key)),
+                dbx_files.FolderMetadata,
+            )
         except (FileNotFoundError, NotADirectoryError):
             return False
 
     def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
         # One request per call, no shared state: safe from read-ahead threads.
-        md, response = self._call("files_download", self._name(key), sdk_compat.dropbox_download, self.client,
-                                  self._path(key), http_range(offset, end) or None)
+        md, response = self._call(
+            "files_download",
+            self._name(key),
+            sdk_compat.dropbox_download,
+            self.client,
+            self._path(key),
+            http_range(offset, end) or None,
+        )
         return ReadResult(_ResponseBody(response), self._info(md))
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
@@ -342,8 +441,11 @@ class DropboxStorage(BaseStorage):
         conflict too (Dropbox would otherwise accept it silently). An unfinished session (the
         source failed or the writer aborted) stores nothing and expires on Dropbox's side.
         """
-        commit = {"mode": dbx_files.WriteMode.add if spec.create_only else dbx_files.WriteMode.overwrite,
-                  "autorename": False, "strict_conflict": spec.create_only}
+        commit = {
+            "mode": dbx_files.WriteMode.add if spec.create_only else dbx_files.WriteMode.overwrite,
+            "autorename": False,
+            "strict_conflict": spec.create_only,
+        }
         path, size, reader = self._path(spec.key), int(self.CHUNK_SIZE), FullReader(source.fileobj)
         data = reader.read(size if source.size is None else min(size, source.size))
         if len(data) < size or source.size == size:
@@ -353,9 +455,16 @@ class DropboxStorage(BaseStorage):
         cursor = dbx_files.UploadSessionCursor(session, len(data))
         while True:
             data = reader.read(size)
-            if len(data) < size or cursor.offset + len(data) == source.size:  # the last chunk goes with finish
-                self._api("files_upload_session_finish", spec.name, data, cursor,
-                          dbx_files.CommitInfo(path, **commit))
+            if (
+                len(data) < size or cursor.offset + len(data) == source.size
+            ):  # the last chunk goes with finish
+                self._api(
+                    "files_upload_session_finish",
+                    spec.name,
+                    data,
+                    cursor,
+                    dbx_files.CommitInfo(path, **commit),
+                )
                 return
             self._api("files_upload_session_append_v2", spec.name, data, cursor)
             cursor.offset += len(data)
@@ -369,10 +478,14 @@ class DropboxStorage(BaseStorage):
             entries = [dbx_files.DeleteArg(self._path(key)) for key in batch]
             status = self._api("files_delete_batch", None, entries)
             if status.is_async_job_id():
-                check = functools.partial(self._api, "files_delete_batch_check", None, status.get_async_job_id())
+                check = functools.partial(
+                    self._api, "files_delete_batch_check", None, status.get_async_job_id()
+                )
                 status = poll(check, lambda s: not s.is_in_progress())
             if not status.is_complete():
-                raise DropboxStorageException(f"{type(self).__name__}: delete_batch failed ({_tags(status)})")
+                raise DropboxStorageException(
+                    f"{type(self).__name__}: delete_batch failed ({_tags(status)})"
+                )
             for key, entry in zip(batch, status.get_complete().entries):
                 if entry.is_failure() and "not_found" not in _tags(entry.get_failure()):
                     raise self._route_error(entry.get_failure(), self._name(key))

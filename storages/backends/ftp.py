@@ -39,16 +39,42 @@ DEFAULT_PORT = 21
 READ_CHUNK = 256 * 1024
 
 _SETTINGS = (
-    Setting("location", ("FTP_STORAGE_LOCATION",), None, secret=True,
-            doc="ftp://user:password@host:port/path (schemes ftp, aftp = active mode, ftps = explicit TLS)."),
-    Setting("encoding", ("FTP_STORAGE_ENCODING",), "latin-1", doc="Encoding of names on the control connection."),
-    Setting("base_url", ("BASE_URL",), lambda: setting("MEDIA_URL"),
-            doc="Prefix of url() (default: MEDIA_URL): the web server that publishes the FTP directory."),
-    Setting("allow_overwrite", ("FTP_ALLOW_OVERWRITE",), False,
-            doc="Save over an existing file of the same name (off: Django picks a free name)."),
-    Setting("tls_ca_file", ("FTP_STORAGE_TLS_CA_FILE",), None,
-            doc="CA bundle that signs the server's certificate (ftps://); unset: the system's trust store."),
-    Setting("timeout", ("FTP_STORAGE_TIMEOUT",), 30, doc="Seconds to wait for a connection or a reply."))
+    Setting(
+        "location",
+        ("FTP_STORAGE_LOCATION",),
+        None,
+        secret=True,
+        doc="ftp://user:password@host:port/path (schemes ftp, aftp = active mode, ftps = explicit TLS).",
+    ),
+    Setting(
+        "encoding",
+        ("FTP_STORAGE_ENCODING",),
+        "latin-1",
+        doc="Encoding of names on the control connection.",
+    ),
+    Setting(
+        "base_url",
+        ("BASE_URL",),
+        lambda: setting("MEDIA_URL"),
+        doc="Prefix of url() (default: MEDIA_URL): the web server that publishes the FTP directory.",
+    ),
+    Setting(
+        "allow_overwrite",
+        ("FTP_ALLOW_OVERWRITE",),
+        False,
+        doc="Save over an existing file of the same name (off: Django picks a free name).",
+    ),
+    Setting(
+        "tls_ca_file",
+        ("FTP_STORAGE_TLS_CA_FILE",),
+        None,
+        doc="CA bundle that signs the server's certificate (ftps://); unset: the system's trust store.",
+    ),
+    Setting(
+        "timeout", ("FTP_STORAGE_TIMEOUT",), 30, doc="Seconds to wait for a connection or a reply."
+    ),
+)
+
 
 class FTPStorageException(StorageError):
     """An FTP error with no more specific Python equivalent (kept for code that catches it)."""
@@ -81,15 +107,24 @@ def _parse_location(location: str) -> _Target:
         parts = urlsplit(str(location))
         port = parts.port or DEFAULT_PORT
     except ValueError:
-        raise ImproperlyConfigured(f"FTPStorage: {where} has an invalid port; write ftp://user:password@host:21/path")
+        raise ImproperlyConfigured(
+            f"FTPStorage: {where} has an invalid port; write ftp://user:password@host:21/path"
+        )
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES or not parts.hostname:
         raise ImproperlyConfigured(
             f"FTPStorage: {where} must look like ftp://user:password@host:port/path (schemes: ftp, aftp for "
             f"active mode, ftps for TLS); got a {scheme or 'missing'!r} scheme"
-            + ("" if parts.hostname else " and no host"))
-    return _Target(scheme=scheme, host=parts.hostname, port=port, user=unquote(parts.username or "anonymous"),
-                   password=unquote(parts.password or ""), path=unquote(parts.path))
+            + ("" if parts.hostname else " and no host")
+        )
+    return _Target(
+        scheme=scheme,
+        host=parts.hostname,
+        port=port,
+        user=unquote(parts.username or "anonymous"),
+        password=unquote(parts.password or ""),
+        path=unquote(parts.path),
+    )
 
 
 class _Client(ftplib.FTP):
@@ -115,7 +150,9 @@ class _TLSClient(_Client, ftplib.FTP_TLS):
     def ntransfercmd(self, cmd: str, rest: Any = None) -> tuple[Any, int | None]:
         conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
         if self._prot_p:
-            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=self.sock.session)
+            conn = self.context.wrap_socket(
+                conn, server_hostname=self.host, session=self.sock.session
+            )
         return conn, size
 
 
@@ -126,7 +163,10 @@ def _status(exc: BaseException) -> str:
 
 def _broken(exc: BaseException) -> bool:
     """Whether the connection can't be used after ``exc`` (dropped, timed out, out of step, 421 closing)."""
-    return isinstance(exc, (ftplib.error_reply, ftplib.error_proto, EOFError, OSError)) or _status(exc) == "421"
+    return (
+        isinstance(exc, (ftplib.error_reply, ftplib.error_proto, EOFError, OSError))
+        or _status(exc) == "421"
+    )
 
 
 def _facts(text: str) -> tuple[dict[str, str], str]:
@@ -142,7 +182,8 @@ def _facts(text: str) -> tuple[dict[str, str], str]:
 
 _LIST_LINE = re.compile(
     r"^(?P<kind>[-dlbcps])[-rwxsStTl+.@]{9,10}\s+\d+\s+\S+\s+\S+\s+(?P<size>\d+)\s+"
-    r"(?P<when>\w{3}\s+\d{1,2}\s+(?:\d{1,2}:\d{2}|\d{4})) (?P<name>.+)$")
+    r"(?P<when>\w{3}\s+\d{1,2}\s+(?:\d{1,2}:\d{2}|\d{4})) (?P<name>.+)$"
+)
 
 
 def _list_time(text: str) -> dt.datetime | None:
@@ -161,8 +202,15 @@ def _list_time(text: str) -> dt.datetime | None:
 def _parse_list(lines: list[str]) -> list[Entry]:
     """Unix ``ls -l`` style LIST output; links and other kinds are skipped."""
     matches = (_LIST_LINE.match(line) for line in lines)
-    return [Entry(m["name"], m["kind"] == "d", ObjectInfo(size=int(m["size"]), modified=_list_time(m["when"])))
-            for m in matches if m and m["kind"] in "d-"]
+    return [
+        Entry(
+            m["name"],
+            m["kind"] == "d",
+            ObjectInfo(size=int(m["size"]), modified=_list_time(m["when"])),
+        )
+        for m in matches
+        if m and m["kind"] in "d-"
+    ]
 
 
 def _mlsx_info(facts: dict[str, str]) -> ObjectInfo:
@@ -171,8 +219,11 @@ def _mlsx_info(facts: dict[str, str]) -> ObjectInfo:
 
 def _parse_mlsd(lines: list[str]) -> list[Entry]:
     parsed = (_facts(line) for line in lines)
-    return [Entry(name, facts.get("type", "").lower() == "dir", _mlsx_info(facts))
-            for facts, name in parsed if facts.get("type", "").lower() in ("dir", "file")]
+    return [
+        Entry(name, facts.get("type", "").lower() == "dir", _mlsx_info(facts))
+        for facts, name in parsed
+        if facts.get("type", "").lower() in ("dir", "file")
+    ]
 
 
 @deconstructible
@@ -181,15 +232,19 @@ class FTPStorage(FileServerStorage):
 
     settings_table = _SETTINGS
     legacy_settings = FTP_LEGACY
-    missing_times: ClassVar[dict[str, str]] = {"created": "FTP servers report no creation time",
-                                               "accessed": "FTP servers report no access time"}
+    missing_times: ClassVar[dict[str, str]] = {
+        "created": "FTP servers report no creation time",
+        "accessed": "FTP servers report no access time",
+    }
     endpoint_setting = "the host and port in FTP_STORAGE_LOCATION, and FTP_STORAGE_TIMEOUT"
     root_setting = 'the path in FTP_STORAGE_LOCATION (OPTIONS["location"])'
 
     def configure(self) -> None:
         self._target = _parse_location(self.location) if self.location else None
         # The directory holding the files; no path in the URL means the login directory (asked at login).
-        self._base: str | None = posixpath.normpath(self._target.path) if self._target and self._target.path else None
+        self._base: str | None = (
+            posixpath.normpath(self._target.path) if self._target and self._target.path else None
+        )
         self.timeout = self._timeout = float(self.timeout)
 
     def __repr__(self) -> str:
@@ -202,7 +257,9 @@ class FTPStorage(FileServerStorage):
     def _endpoint_label(self) -> str:
         return f"{self._target.host}:{self._target.port}" if self._target else "its server"
 
-    def _unavailable(self, exc: BaseException, op: str, where: str | None = None) -> StorageUnavailable:
+    def _unavailable(
+        self, exc: BaseException, op: str, where: str | None = None
+    ) -> StorageUnavailable:
         # Also an FTPStorageException, for code written against 1.14 that catches it.
         return _FTPUnavailable(str(super()._unavailable(exc, op, where)))
 
@@ -211,11 +268,15 @@ class FTPStorage(FileServerStorage):
         if target is None:
             raise ImproperlyConfigured(
                 'FTPStorage needs a server: set OPTIONS["location"] or FTP_STORAGE_LOCATION to '
-                "ftp://user:password@host:port/path")
+                "ftp://user:password@host:port/path"
+            )
         start = time.perf_counter()
         if target.scheme == "ftps":
-            context = ssl.create_default_context(cafile=self.tls_ca_file) if self.tls_ca_file else (
-                ssl.create_default_context())
+            context = (
+                ssl.create_default_context(cafile=self.tls_ca_file)
+                if self.tls_ca_file
+                else (ssl.create_default_context())
+            )
             ftp: _Client = _TLSClient(context=context, timeout=self.timeout, encoding=self.encoding)
         else:
             ftp = _Client(timeout=self.timeout, encoding=self.encoding)
@@ -228,7 +289,10 @@ class FTPStorage(FileServerStorage):
             ftp.voidcmd("TYPE I")  # binary transfers; SIZE is refused in ASCII mode by some servers
             ftp.binary = True
             try:
-                features = {line.strip().split(" ")[0].upper() for line in ftp.sendcmd("FEAT").splitlines()[1:-1]}
+                features = {
+                    line.strip().split(" ")[0].upper()
+                    for line in ftp.sendcmd("FEAT").splitlines()[1:-1]
+                }
             except ftplib.error_perm:
                 features = set()
             ftp.mlst = "MLST" in features
@@ -245,26 +309,34 @@ class FTPStorage(FileServerStorage):
             ftp.close()
             raise ImproperlyConfigured(
                 f"FTPStorage: the TLS certificate of {target.host}:{target.port} is not trusted "
-                f"({exc.verify_message}); set FTP_STORAGE_TLS_CA_FILE (OPTIONS[\"tls_ca_file\"]) to the CA "
-                "that signed it") from exc
+                f'({exc.verify_message}); set FTP_STORAGE_TLS_CA_FILE (OPTIONS["tls_ca_file"]) to the CA '
+                "that signed it"
+            ) from exc
         except ftplib.error_perm as exc:
             ftp.close()
             if _status(exc) in ("530", "331", "332", "430"):
                 raise _FTPLoginError(
                     errno.EACCES,
                     f"FTPStorage could not log in to {target.host}:{target.port} as {target.user!r} ({exc}); "
-                    "check the user and password in FTP_STORAGE_LOCATION (OPTIONS[\"location\"])") from exc
+                    'check the user and password in FTP_STORAGE_LOCATION (OPTIONS["location"])',
+                ) from exc
             if target.scheme == "ftps":
                 raise ImproperlyConfigured(
                     f"FTPStorage: {target.host}:{target.port} refused TLS ({exc}); use ftp:// in "
-                    "FTP_STORAGE_LOCATION if the server has no TLS") from exc
+                    "FTP_STORAGE_LOCATION if the server has no TLS"
+                ) from exc
             raise FTPStorageException(f"FTPStorage: {target} refused the session ({exc})") from exc
         except (ftplib.Error, EOFError, OSError) as exc:
             ftp.close()
             if _status(exc) == "421":  # the server has as many of our connections as it allows
                 raise ServerBusy(str(exc)) from exc
             raise self._unavailable(exc, "connecting") from exc
-        logger.debug("ftp connect %s:%s %.1fms", target.host, target.port, (time.perf_counter() - start) * 1000)
+        logger.debug(
+            "ftp connect %s:%s %.1fms",
+            target.host,
+            target.port,
+            (time.perf_counter() - start) * 1000,
+        )
         return ftp
 
     # -- sessions ----------------------------------------------------------
@@ -279,12 +351,16 @@ class FTPStorage(FileServerStorage):
 
     def _translate(self, exc: BaseException, name: str | None, op: str) -> BaseException:
         if isinstance(exc, UnicodeEncodeError):  # nothing was sent: the connection is fine
-            return ValueError(f"FTPStorage can't send {name!r} in the encoding {self.encoding!r}; set FTP_STORAGE_"
-                              "ENCODING (OPTIONS[\"encoding\"]) to 'utf-8' if the server supports UTF-8 names")
+            return ValueError(
+                f"FTPStorage can't send {name!r} in the encoding {self.encoding!r}; set FTP_STORAGE_"
+                "ENCODING (OPTIONS[\"encoding\"]) to 'utf-8' if the server supports UTF-8 names"
+            )
         if _broken(exc):
             return self._unavailable(exc, op)
         if _status(exc) in ("530", "532"):
-            return _FTPLoginError(errno.EACCES, f"FTPStorage is not logged in ({exc}) during {op} of {name!r}", name)
+            return _FTPLoginError(
+                errno.EACCES, f"FTPStorage is not logged in ({exc}) during {op} of {name!r}", name
+            )
         return FTPStorageException(f"FTPStorage: {op} of {name!r} failed: {exc}")
 
     # -- session-level hooks -------------------------------------------------
@@ -316,7 +392,9 @@ class FTPStorage(FileServerStorage):
     def _kind(self, ftp: _Client, path: str) -> str | None:
         try:
             if ftp.mlst:  # one command tells files and folders apart
-                return "file" if self._mlst(ftp, path).get("type", "file").lower() == "file" else "dir"
+                return (
+                    "file" if self._mlst(ftp, path).get("type", "file").lower() == "file" else "dir"
+                )
             ftp.size(path)
             return "file"
         except ftplib.error_perm:  # a missing name, or (without MLST) maybe a folder
@@ -332,15 +410,21 @@ class FTPStorage(FileServerStorage):
             if ftp.mlst:
                 facts = self._mlst(ftp, path)
                 if facts.get("type", "file").lower() != "file":
-                    raise FileNotFoundError(errno.ENOENT, f"No such file in FTPStorage: {key!r} is a directory", key)
+                    raise FileNotFoundError(
+                        errno.ENOENT, f"No such file in FTPStorage: {key!r} is a directory", key
+                    )
                 return _mlsx_info(facts)
             size = ftp.size(path)
             if size is None:
                 raise ftplib.error_perm("550 no size")
-            return ObjectInfo(size=int(size), modified=parse_time(ftp.sendcmd(f"MDTM {path}")[4:].strip()))
+            return ObjectInfo(
+                size=int(size), modified=parse_time(ftp.sendcmd(f"MDTM {path}")[4:].strip())
+            )
         except ftplib.error_perm as exc:
             if _status(exc) == "550":
-                raise FileNotFoundError(errno.ENOENT, f"No such file in FTPStorage: {key!r}", key) from exc
+                raise FileNotFoundError(
+                    errno.ENOENT, f"No such file in FTPStorage: {key!r}", key
+                ) from exc
             raise
 
     def _entries(self, ftp: _Client, path: str) -> list[Entry]:
@@ -348,12 +432,16 @@ class FTPStorage(FileServerStorage):
             try:
                 if ftp.mlst:
                     return _parse_mlsd(self._lines(ftp, f"MLSD {path}"))
-                if ftp.list_a is not False:  # "-a": hidden (temporary) files too, so stale ones can be removed
+                if (
+                    ftp.list_a is not False
+                ):  # "-a": hidden (temporary) files too, so stale ones can be removed
                     entries = _parse_list(self._lines(ftp, f"LIST -a {path}"))
                     if any(e.name == "." for e in entries) or not entries:
                         ftp.list_a = True
                         return entries  # a folder's own listing, or nothing: a missing folder
-                    if ftp.list_a:  # vsftpd, given a folder that went meanwhile, lists the parent's matches
+                    if (
+                        ftp.list_a
+                    ):  # vsftpd, given a folder that went meanwhile, lists the parent's matches
                         continue
                     ftp.list_a = False
                 return _parse_list(self._lines(ftp, f"LIST {path}"))
@@ -372,7 +460,11 @@ class FTPStorage(FileServerStorage):
         """A listing's lines (read in binary mode: no TYPE A round trip)."""
         data = bytearray()
         ftp.retrbinary(command, data.extend)
-        return [line for line in data.decode(self.encoding, errors="surrogateescape").splitlines() if line]
+        return [
+            line
+            for line in data.decode(self.encoding, errors="surrogateescape").splitlines()
+            if line
+        ]
 
     def _remove(self, ftp: _Client, path: str) -> None:
         try:
@@ -412,7 +504,9 @@ class FTPStorage(FileServerStorage):
     # -- reads -------------------------------------------------------------------
     def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
         info = self._stat(key)
-        return ReadResult(_Retr(self, key, offset, info.size if end is None else min(end, info.size)), info)
+        return ReadResult(
+            _Retr(self, key, offset, info.size if end is None else min(end, info.size)), info
+        )
 
 
 class _Retr:
@@ -431,9 +525,15 @@ class _Retr:
         if self._ftp is None:
             path = self.storage._path(self.key)
             self._sock, self._ftp = self.storage._run(
-                "read", self.key, lambda ftp: ftp.ntransfercmd(f"RETR {path}", rest=self.pos or None)[0], keep=True)
+                "read",
+                self.key,
+                lambda ftp: ftp.ntransfercmd(f"RETR {path}", rest=self.pos or None)[0],
+                keep=True,
+            )
         try:
-            data = self._sock.recv(min(READ_CHUNK if n is None or n < 0 else n, READ_CHUNK, self.end - self.pos))
+            data = self._sock.recv(
+                min(READ_CHUNK if n is None or n < 0 else n, READ_CHUNK, self.end - self.pos)
+            )
         except Exception as exc:
             self._finish(broken=True)
             raise self.storage._unavailable(exc, f"reading {self.key!r}") from exc

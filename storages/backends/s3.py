@@ -23,7 +23,15 @@ from storages import naming, sdk_compat
 from storages.base import BaseStorage, batches, common_settings, join_url
 from storages.conf import MISSING, Setting
 from storages.errors import StorageError, sdk_required, translate
-from storages.files import ObjectInfo, ReadAhead, ReadResult, RemoteFile, TranslatedBody, UploadSpec, http_range
+from storages.files import (
+    ObjectInfo,
+    ReadAhead,
+    ReadResult,
+    RemoteFile,
+    TranslatedBody,
+    UploadSpec,
+    http_range,
+)
 from storages.hashing import b64_to_hex
 from storages.legacy import S3_LEGACY, s3_create_bucket
 from storages.transfer import FullReader, UploadSource
@@ -37,7 +45,13 @@ with sdk_required("The S3 backend", "boto3", "s3"):
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, NoCredentialsError
 
-__all__ = ["S3Storage", "S3StaticStorage", "S3ManifestStaticStorage", "S3File", "default_transfer_config"]
+__all__ = [
+    "S3Storage",
+    "S3StaticStorage",
+    "S3ManifestStaticStorage",
+    "S3File",
+    "default_transfer_config",
+]
 
 MB = 1024 * 1024
 #: Bodies up to this size are sent without waiting for "100 Continue" (one round trip).
@@ -46,10 +60,18 @@ SMALL_BODY = MB
 _SSE_C = ("SSECustomerAlgorithm", "SSECustomerKey", "SSECustomerKeyMD5")
 
 _ERRORS: dict[str | int, type[BaseException]] = {
-    "NoSuchKey": FileNotFoundError, "404": FileNotFoundError, "NotFound": FileNotFoundError,
-    "PreconditionFailed": FileExistsError, "412": FileExistsError, "ConditionalRequestConflict": FileExistsError,
-    "AccessDenied": PermissionError, "403": PermissionError, "InvalidAccessKeyId": PermissionError,
-    "SignatureDoesNotMatch": PermissionError, "ExpiredToken": PermissionError, "InvalidToken": PermissionError,
+    "NoSuchKey": FileNotFoundError,
+    "404": FileNotFoundError,
+    "NotFound": FileNotFoundError,
+    "PreconditionFailed": FileExistsError,
+    "412": FileExistsError,
+    "ConditionalRequestConflict": FileExistsError,
+    "AccessDenied": PermissionError,
+    "403": PermissionError,
+    "InvalidAccessKeyId": PermissionError,
+    "SignatureDoesNotMatch": PermissionError,
+    "ExpiredToken": PermissionError,
+    "InvalidToken": PermissionError,
 }
 
 
@@ -72,46 +94,107 @@ def default_transfer_config() -> TransferConfig:
     """The TransferConfig when ``AWS_S3_TRANSFER_CONFIG`` is unset: one PUT up to 8 MiB, else 5 MiB
     parts on 10 connections, and at most 3 parts of a non-file source in memory (s3transfer's
     default of 10 would hold 50 MB), so a large save stays within about 50 MB."""
-    config = TransferConfig(multipart_threshold=8 * MB, multipart_chunksize=5 * MB, max_concurrency=10,
-                            preferred_transfer_client="classic")
+    config = TransferConfig(
+        multipart_threshold=8 * MB,
+        multipart_chunksize=5 * MB,
+        max_concurrency=10,
+        preferred_transfer_client="classic",
+    )
     config.max_in_memory_upload_chunks = 3
     return config
 
 
 _SETTINGS = (
-    Setting("access_key", ("AWS_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"), None, env=("AWS_S3_ACCESS_KEY_ID",
-            "AWS_ACCESS_KEY_ID"), secret=True, doc="Access key id; unset means boto3's default credential chain."),
-    *(Setting(option, names, None, env=names, secret=True, doc=doc) for option, names, doc in (
-        ("secret_key", ("AWS_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"), "Secret access key."),
-        ("security_token", ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"), "STS session token."))),
-    Setting("session_profile", ("AWS_S3_SESSION_PROFILE",), None, env=("AWS_S3_SESSION_PROFILE",), doc="Profile."),
+    Setting(
+        "access_key",
+        ("AWS_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+        None,
+        env=("AWS_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+        secret=True,
+        doc="Access key id; unset means boto3's default credential chain.",
+    ),
+    *(
+        Setting(option, names, None, env=names, secret=True, doc=doc)
+        for option, names, doc in (
+            (
+                "secret_key",
+                ("AWS_S3_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"),
+                "Secret access key.",
+            ),
+            ("security_token", ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"), "STS session token."),
+        )
+    ),
+    Setting(
+        "session_profile",
+        ("AWS_S3_SESSION_PROFILE",),
+        None,
+        env=("AWS_S3_SESSION_PROFILE",),
+        doc="Profile.",
+    ),
     Setting("bucket_name", ("AWS_STORAGE_BUCKET_NAME",), None, doc="The bucket."),
-    *common_settings("AWS_", overwrite=("file_overwrite", "AWS_S3_FILE_OVERWRITE", True),
-                     gzip_setting="AWS_IS_GZIPPED", memory_setting="AWS_S3_MAX_MEMORY_SIZE"),
-    Setting("object_parameters", ("AWS_S3_OBJECT_PARAMETERS",), dict, doc="Upload parameters (boto3 names)."),
-    Setting("default_acl", ("AWS_DEFAULT_ACL",), None, doc="Canned ACL when ACL is not in object_parameters."),
+    *common_settings(
+        "AWS_",
+        overwrite=("file_overwrite", "AWS_S3_FILE_OVERWRITE", True),
+        gzip_setting="AWS_IS_GZIPPED",
+        memory_setting="AWS_S3_MAX_MEMORY_SIZE",
+    ),
+    Setting(
+        "object_parameters",
+        ("AWS_S3_OBJECT_PARAMETERS",),
+        dict,
+        doc="Upload parameters (boto3 names).",
+    ),
+    Setting(
+        "default_acl",
+        ("AWS_DEFAULT_ACL",),
+        None,
+        doc="Canned ACL when ACL is not in object_parameters.",
+    ),
     Setting("querystring_auth", ("AWS_QUERYSTRING_AUTH",), True, doc="Sign URLs."),
-    Setting("querystring_expire", ("AWS_QUERYSTRING_EXPIRE",), 3600, doc="Signed URL lifetime (seconds)."),
+    Setting(
+        "querystring_expire",
+        ("AWS_QUERYSTRING_EXPIRE",),
+        3600,
+        doc="Signed URL lifetime (seconds).",
+    ),
     Setting("signature_version", ("AWS_S3_SIGNATURE_VERSION",), None),
     Setting("addressing_style", ("AWS_S3_ADDRESSING_STYLE",), None, doc="'path' or 'virtual'."),
     Setting("region_name", ("AWS_S3_REGION_NAME",), None),
     Setting("endpoint_url", ("AWS_S3_ENDPOINT_URL",), None, doc="S3-compatible endpoint."),
-    Setting("public_endpoint_url", ("AWS_S3_PUBLIC_ENDPOINT_URL",), None, doc="Host url() signs for, if other."),
+    Setting(
+        "public_endpoint_url",
+        ("AWS_S3_PUBLIC_ENDPOINT_URL",),
+        None,
+        doc="Host url() signs for, if other.",
+    ),
     Setting("use_ssl", ("AWS_S3_USE_SSL",), True),
     Setting("verify", ("AWS_S3_VERIFY",), None, doc="TLS verification flag or CA bundle path."),
     Setting("proxies", ("AWS_S3_PROXIES",), None),
-    Setting("client_config", ("AWS_S3_CLIENT_CONFIG",), None, doc="A botocore Config, used as given."),
+    Setting(
+        "client_config", ("AWS_S3_CLIENT_CONFIG",), None, doc="A botocore Config, used as given."
+    ),
     Setting("connect_timeout", ("AWS_S3_CONNECT_TIMEOUT",), 5, doc="Seconds to open a connection."),
-    Setting("read_timeout", ("AWS_S3_READ_TIMEOUT",), 15, doc="Seconds without a byte from the server."),
-    Setting("max_attempts", ("AWS_S3_MAX_ATTEMPTS",), 3, doc="Attempts per request, the first included."),
-    Setting("transfer_config", ("AWS_S3_TRANSFER_CONFIG",), None, doc="A TransferConfig for uploads."),
+    Setting(
+        "read_timeout", ("AWS_S3_READ_TIMEOUT",), 15, doc="Seconds without a byte from the server."
+    ),
+    Setting(
+        "max_attempts", ("AWS_S3_MAX_ATTEMPTS",), 3, doc="Attempts per request, the first included."
+    ),
+    Setting(
+        "transfer_config", ("AWS_S3_TRANSFER_CONFIG",), None, doc="A TransferConfig for uploads."
+    ),
     Setting("use_threads", ("AWS_S3_USE_THREADS",), True, doc="Deprecated: use transfer_config."),
     Setting("custom_domain", ("AWS_S3_CUSTOM_DOMAIN",), None, doc="Host for url() (a CDN)."),
     Setting("url_protocol", ("AWS_S3_URL_PROTOCOL",), "https:"),
     Setting("cloudfront_key_id", ("AWS_CLOUDFRONT_KEY_ID",), None),
     Setting("cloudfront_key", ("AWS_CLOUDFRONT_KEY",), None, secret=True, doc="PEM private key."),
     Setting("file_name_charset", ("AWS_S3_FILE_NAME_CHARSET",), "utf-8", doc="Accepted; unused."),
-    Setting("file_buffer_size", ("AWS_S3_FILE_BUFFER_SIZE",), 5 * MB, doc="Part size of open('wb') files."),
+    Setting(
+        "file_buffer_size",
+        ("AWS_S3_FILE_BUFFER_SIZE",),
+        5 * MB,
+        doc="Part size of open('wb') files.",
+    ),
     Setting("auto_create_bucket", (), False, doc="Create the bucket on first use (legacy)."),
     Setting("bucket_acl", (), None, doc="ACL of an auto-created bucket (legacy)."),
 )
@@ -129,9 +212,12 @@ def _cloudfront_signer(key_id: str, pem: str | bytes) -> Any:
             from cryptography.hazmat.primitives import hashes, serialization
             from cryptography.hazmat.primitives.asymmetric import padding
 
-            key = serialization.load_pem_private_key(pem.encode() if isinstance(pem, str) else pem, password=None)
-            _SIGNERS[cache_key] = CloudFrontSigner(key_id, lambda message: key.sign(
-                message, padding.PKCS1v15(), hashes.SHA1()))  # noqa: S303 - CloudFront requires SHA-1
+            key = serialization.load_pem_private_key(
+                pem.encode() if isinstance(pem, str) else pem, password=None
+            )
+            _SIGNERS[cache_key] = CloudFrontSigner(
+                key_id, lambda message: key.sign(message, padding.PKCS1v15(), hashes.SHA1())
+            )  # noqa: S303 - CloudFront requires SHA-1
         return _SIGNERS[cache_key]
 
 
@@ -139,7 +225,10 @@ def _send_small_bodies_at_once(request: Any, **kwargs: Any) -> None:
     # botocore makes every file-like body wait for "100 Continue" (one more round
     # trip); a small body costs less to send than to wait. Error replies still
     # arrive as usual, after the body.
-    if "Expect" in request.headers and int(request.headers.get("Content-Length") or SMALL_BODY + 1) <= SMALL_BODY:
+    if (
+        "Expect" in request.headers
+        and int(request.headers.get("Content-Length") or SMALL_BODY + 1) <= SMALL_BODY
+    ):
         del request.headers["Expect"]
 
 
@@ -151,8 +240,10 @@ class S3Storage(BaseStorage):
     legacy_settings = S3_LEGACY
     transient_attributes = ("_client", "_public_client", "_unsigned_base", "_session", "_creating")
     deconstruct_exclude = ("cloudfront_signer",)
-    missing_times: ClassVar[dict[str, str]] = {"created": "S3 keeps only the last-modified time of an object",
-                                               "accessed": "S3 does not record access times"}
+    missing_times: ClassVar[dict[str, str]] = {
+        "created": "S3 keeps only the last-modified time of an object",
+        "accessed": "S3 does not record access times",
+    }
     endpoint_setting = 'AWS_S3_ENDPOINT_URL (OPTIONS["endpoint_url"])'
     max_key_bytes = 1024
     content_parameters, acl_parameter = ("ContentType", "ContentEncoding"), "ACL"
@@ -172,19 +263,31 @@ class S3Storage(BaseStorage):
 
     def configure(self) -> None:
         for wrong, message in (
-            (bool(self.cloudfront_key_id) != bool(self.cloudfront_key), "set both AWS_CLOUDFRONT_KEY_ID and "
-             'AWS_CLOUDFRONT_KEY (OPTIONS["cloudfront_key_id"] and ["cloudfront_key"]), or neither.'),
-            (self.session_profile and (self.access_key or self.secret_key), "AWS_S3_SESSION_PROFILE can't be "
-             "combined with access keys (AWS_S3_ACCESS_KEY_ID / AWS_S3_SECRET_ACCESS_KEY); use one or the other."),
-            (self.url_protocol and not str(self.url_protocol).endswith(":"),
-             f"AWS_S3_URL_PROTOCOL must end with ':' (got {self.url_protocol!r}); write 'https:'."),
+            (
+                bool(self.cloudfront_key_id) != bool(self.cloudfront_key),
+                "set both AWS_CLOUDFRONT_KEY_ID and "
+                'AWS_CLOUDFRONT_KEY (OPTIONS["cloudfront_key_id"] and ["cloudfront_key"]), or neither.',
+            ),
+            (
+                self.session_profile and (self.access_key or self.secret_key),
+                "AWS_S3_SESSION_PROFILE can't be "
+                "combined with access keys (AWS_S3_ACCESS_KEY_ID / AWS_S3_SECRET_ACCESS_KEY); use one or the other.",
+            ),
+            (
+                self.url_protocol and not str(self.url_protocol).endswith(":"),
+                f"AWS_S3_URL_PROTOCOL must end with ':' (got {self.url_protocol!r}); write 'https:'.",
+            ),
         ):
             if wrong:
                 raise ImproperlyConfigured(f"S3Storage: {message}")
         config = self.transfer_config or default_transfer_config()
         if self.use_threads is False:
-            warnings.warn("AWS_S3_USE_THREADS is deprecated; use AWS_S3_TRANSFER_CONFIG = "
-                          "TransferConfig(use_threads=False).", DeprecationWarning, stacklevel=3)
+            warnings.warn(
+                "AWS_S3_USE_THREADS is deprecated; use AWS_S3_TRANSFER_CONFIG = "
+                "TransferConfig(use_threads=False).",
+                DeprecationWarning,
+                stacklevel=3,
+            )
             config = copy.copy(config)
             config.use_threads = False
         self._transfer_config = config
@@ -192,15 +295,27 @@ class S3Storage(BaseStorage):
         self.upload_part_size = max(5 * MB, int(config.multipart_chunksize))
         legacy_config = getattr(type(self), "config", None)
         if legacy_config is not None and self.client_config is None:
-            warnings.warn("The 'config' class attribute is deprecated; set client_config.", DeprecationWarning, 3)
+            warnings.warn(
+                "The 'config' class attribute is deprecated; set client_config.",
+                DeprecationWarning,
+                3,
+            )
             self.client_config = legacy_config
 
     # -- connection ------------------------------------------------------
     def _boto_session(self) -> Any:
-        keys = {"profile_name": self.session_profile} if self.session_profile else {
-            "aws_access_key_id": self.access_key, "aws_secret_access_key": self.secret_key,
-            "aws_session_token": self.security_token}
-        return self._lazy("_session", lambda: boto3.session.Session(botocore_session=_botocore_session(), **keys))
+        keys = (
+            {"profile_name": self.session_profile}
+            if self.session_profile
+            else {
+                "aws_access_key_id": self.access_key,
+                "aws_secret_access_key": self.secret_key,
+                "aws_session_token": self.security_token,
+            }
+        )
+        return self._lazy(
+            "_session", lambda: boto3.session.Session(botocore_session=_botocore_session(), **keys)
+        )
 
     def _config(self, unsigned: bool = False) -> Any:
         # S3-compatible services reject boto3's default CRC checksums (boto3 >= 1.36):
@@ -211,16 +326,28 @@ class S3Storage(BaseStorage):
         # read timeout is per socket read). SigV4 everywhere (botocore would presign some
         # regions with SigV2).
         config = self.client_config or Config(
-            connect_timeout=self.connect_timeout, read_timeout=self.read_timeout, max_pool_connections=32,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            max_pool_connections=32,
             retries={"total_max_attempts": self.max_attempts, "mode": "standard"},
-            signature_version=self.signature_version or "s3v4", proxies=self.proxies or None,
+            signature_version=self.signature_version or "s3v4",
+            proxies=self.proxies or None,
             s3={"addressing_style": self.addressing_style} if self.addressing_style else None,
-            request_checksum_calculation=checks, response_checksum_validation=checks)
+            request_checksum_calculation=checks,
+            response_checksum_validation=checks,
+        )
         return config.merge(Config(signature_version=botocore.UNSIGNED)) if unsigned else config
 
-    def _sdk_kwargs(self, endpoint_url: str | None = None, unsigned: bool = False) -> dict[str, Any]:
-        return {"region_name": self.region_name, "use_ssl": self.use_ssl, "verify": self.verify,
-                "endpoint_url": endpoint_url or self.endpoint_url, "config": self._config(unsigned)}
+    def _sdk_kwargs(
+        self, endpoint_url: str | None = None, unsigned: bool = False
+    ) -> dict[str, Any]:
+        return {
+            "region_name": self.region_name,
+            "use_ssl": self.use_ssl,
+            "verify": self.verify,
+            "endpoint_url": endpoint_url or self.endpoint_url,
+            "config": self._config(unsigned),
+        }
 
     def _new_client(self, endpoint_url: str | None = None, unsigned: bool = False) -> Any:
         with self._lock:  # a boto3 session is not thread-safe
@@ -233,12 +360,15 @@ class S3Storage(BaseStorage):
 
     def _make_client(self) -> Any:
         if not self.bucket_name:
-            raise ImproperlyConfigured('S3Storage needs a bucket: set OPTIONS["bucket_name"] or '
-                                       "AWS_STORAGE_BUCKET_NAME.")
+            raise ImproperlyConfigured(
+                'S3Storage needs a bucket: set OPTIONS["bucket_name"] or AWS_STORAGE_BUCKET_NAME.'
+            )
         client = self._new_client()
         self._creating: collections.Counter[str] = collections.Counter()
         for operation in ("PutObject", "CompleteMultipartUpload"):
-            client.meta.events.register(f"before-parameter-build.s3.{operation}", self._add_create_condition)
+            client.meta.events.register(
+                f"before-parameter-build.s3.{operation}", self._add_create_condition
+            )
         client.meta.events.register("before-send.s3", _send_small_bodies_at_once)
         if self.auto_create_bucket:
             s3_create_bucket(client, self.bucket_name, self.bucket_acl, self.region_name)
@@ -273,32 +403,50 @@ class S3Storage(BaseStorage):
     # -- errors ----------------------------------------------------------------
     def _s3(self, operation: str, name: str | None, **kwargs: Any) -> Any:
         """One client call on this storage's bucket, through the core's call wrapper."""
-        return self._call(operation, name, getattr(self.client, operation), Bucket=self.bucket_name, **kwargs)
+        return self._call(
+            operation, name, getattr(self.client, operation), Bucket=self.bucket_name, **kwargs
+        )
 
     def _endpoint_label(self) -> str:
         return self.endpoint_url or "the AWS endpoint"
 
-    def _translate_error(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
+    def _translate_error(
+        self, exc: BaseException, name: str | None, op: str
+    ) -> BaseException | None:
         if isinstance(exc, S3UploadFailedError) and isinstance(exc.__context__, ClientError):
             exc = exc.__context__  # upload_file re-raises a ClientError as text
         if isinstance(exc, NoCredentialsError):
-            return ImproperlyConfigured('S3Storage found no AWS credentials: set AWS_S3_ACCESS_KEY_ID and AWS_S3_SECRET'
-                                        '_ACCESS_KEY (OPTIONS["access_key"], ["secret_key"]), AWS_S3_SESSION_PROFILE, '
-                                        "or give the machine a role")
+            return ImproperlyConfigured(
+                "S3Storage found no AWS credentials: set AWS_S3_ACCESS_KEY_ID and AWS_S3_SECRET"
+                '_ACCESS_KEY (OPTIONS["access_key"], ["secret_key"]), AWS_S3_SESSION_PROFILE, '
+                "or give the machine a role"
+            )
         if isinstance(exc, BotoCoreError):
             return StorageError(f"S3Storage: {type(exc).__name__} during {op} of {name!r}")
         if not isinstance(exc, ClientError):
             return None
         code = _code(exc)
         if code in ("NoSuchBucket", "AccessControlListNotSupported"):
-            return ImproperlyConfigured("S3Storage: " + (
-                f'the bucket {self.bucket_name!r} does not exist; check OPTIONS["bucket_name"] or '
-                "AWS_STORAGE_BUCKET_NAME" if code == "NoSuchBucket" else "the bucket has ACLs disabled (Object "
-                "Ownership: bucket owner enforced); remove AWS_DEFAULT_ACL and any 'ACL' in AWS_S3_OBJECT_PARAMETERS"))
-        detail = f'{code}: check AWS_S3_ACCESS_KEY_ID / AWS_S3_SECRET_ACCESS_KEY (OPTIONS["access_key"] / ' \
-            '["secret_key"])' if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch") else code
+            return ImproperlyConfigured(
+                "S3Storage: "
+                + (
+                    f'the bucket {self.bucket_name!r} does not exist; check OPTIONS["bucket_name"] or '
+                    "AWS_STORAGE_BUCKET_NAME"
+                    if code == "NoSuchBucket"
+                    else "the bucket has ACLs disabled (Object "
+                    "Ownership: bucket owner enforced); remove AWS_DEFAULT_ACL and any 'ACL' in AWS_S3_OBJECT_PARAMETERS"
+                )
+            )
+        detail = (
+            f'{code}: check AWS_S3_ACCESS_KEY_ID / AWS_S3_SECRET_ACCESS_KEY (OPTIONS["access_key"] / '
+            '["secret_key"])'
+            if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch")
+            else code
+        )
         found = translate(code, _ERRORS, storage=self, name=name, detail=detail)
-        return found or StorageError(f"S3Storage: {code} on {name!r}: {exc.response.get('Error', {}).get('Message')}")
+        return found or StorageError(
+            f"S3Storage: {code} on {name!r}: {exc.response.get('Error', {}).get('Message')}"
+        )
 
     # -- uploads ---------------------------------------------------------------
     def _sse_params(self, name: str) -> dict[str, Any]:
@@ -306,7 +454,9 @@ class S3Storage(BaseStorage):
 
     @staticmethod
     def _extra_args(spec: UploadSpec, encoding: bool = True) -> dict[str, Any]:
-        encoded = {"ContentEncoding": spec.content_encoding} if spec.content_encoding and encoding else {}
+        encoded = (
+            {"ContentEncoding": spec.content_encoding} if spec.content_encoding and encoding else {}
+        )
         return dict(spec.params, ContentType=spec.content_type, **encoded)
 
     def _get_write_parameters(self, name: str, content: Any = None) -> dict[str, Any]:
@@ -319,24 +469,39 @@ class S3Storage(BaseStorage):
 
     def _transfer_for(self, spec: UploadSpec) -> Any:
         config = getattr(self, "_transfer_config", None) or default_transfer_config()
-        if spec.part_size:  # a file written through open("wb"): AWS_S3_FILE_BUFFER_SIZE sets its parts
+        if (
+            spec.part_size
+        ):  # a file written through open("wb"): AWS_S3_FILE_BUFFER_SIZE sets its parts
             config = copy.copy(config)
-            config.multipart_threshold = config.multipart_chunksize = max(5 * MB, int(spec.part_size))
+            config.multipart_threshold = config.multipart_chunksize = max(
+                5 * MB, int(spec.part_size)
+            )
             # The pipe feeding it holds a part and an 8 MiB queue itself: two parts in s3transfer.
             config.max_in_memory_upload_chunks = min(2, config.max_in_memory_upload_chunks)
         return config
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
         client, key = self.client, spec.key if spec.create_only else None
-        op, fn, what = ("upload_file", client.upload_file, source.path) if source.path else (
-            "upload_fileobj", client.upload_fileobj, FullReader(source.fileobj))
+        op, fn, what = (
+            ("upload_file", client.upload_file, source.path)
+            if source.path
+            else ("upload_fileobj", client.upload_fileobj, FullReader(source.fileobj))
+        )
         # While a key is uploaded create-only, its PutObject or CompleteMultipartUpload carries
         # If-None-Match: * (s3transfer's ExtraArgs refuse it: _add_create_condition adds it).
         with self._lock:
             self._creating.update([key])
         try:
-            self._call(op, spec.name, fn, what, self.bucket_name, spec.key, ExtraArgs=self._extra_args(spec),
-                       Config=self._transfer_for(spec))
+            self._call(
+                op,
+                spec.name,
+                fn,
+                what,
+                self.bucket_name,
+                spec.key,
+                ExtraArgs=self._extra_args(spec),
+                Config=self._transfer_for(spec),
+            )
         finally:
             with self._lock:
                 self._creating.subtract([key])
@@ -349,10 +514,18 @@ class S3Storage(BaseStorage):
     # -- reads and metadata ------------------------------------------------------
     def _info(self, reply: dict[str, Any], size: int) -> ObjectInfo:
         etag = (reply.get("ETag") or "").strip('"') or None
-        info = ObjectInfo(size=size, modified=reply.get("LastModified"), content_type=reply.get("ContentType"),
-                          content_encoding=reply.get("ContentEncoding"), etag=etag, extra={
-                              "metadata": reply.get("Metadata") or {}, "cache_control": reply.get("CacheControl"),
-                              "content_disposition": reply.get("ContentDisposition")})
+        info = ObjectInfo(
+            size=size,
+            modified=reply.get("LastModified"),
+            content_type=reply.get("ContentType"),
+            content_encoding=reply.get("ContentEncoding"),
+            etag=etag,
+            extra={
+                "metadata": reply.get("Metadata") or {},
+                "cache_control": reply.get("CacheControl"),
+                "content_disposition": reply.get("ContentDisposition"),
+            },
+        )
         if self._etag_is_md5(etag) and reply.get("ServerSideEncryption") != "aws:kms":
             info.hashes["md5"] = etag.lower()
         if reply.get("ChecksumSHA256") and "-" not in reply["ChecksumSHA256"]:
@@ -360,7 +533,9 @@ class S3Storage(BaseStorage):
         return info
 
     def _stat(self, key: str) -> ObjectInfo:
-        reply = self._s3("head_object", self._name(key), Key=key, **self._sse_params(self._name(key)))
+        reply = self._s3(
+            "head_object", self._name(key), Key=key, **self._sse_params(self._name(key))
+        )
         return self._info(reply, reply["ContentLength"])
 
     def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
@@ -377,8 +552,13 @@ class S3Storage(BaseStorage):
     def _pages(self, prefix: str, **extra: Any) -> Iterator[dict[str, Any]]:
         token: str | None = None
         while True:
-            page = self._s3("list_objects_v2", prefix, Prefix=prefix, **extra,
-                            **({"ContinuationToken": token} if token else {}))
+            page = self._s3(
+                "list_objects_v2",
+                prefix,
+                Prefix=prefix,
+                **extra,
+                **({"ContinuationToken": token} if token else {}),
+            )
             yield page
             token = page.get("NextContinuationToken")
             if not page.get("IsTruncated") or not token:
@@ -386,14 +566,20 @@ class S3Storage(BaseStorage):
 
     def _list(self, prefix: str) -> Iterator[tuple[list[str], list[str]]]:
         for page in self._pages(prefix, Delimiter="/"):
-            yield ([p["Prefix"] for p in page.get("CommonPrefixes", [])],
-                   [o["Key"] for o in page.get("Contents", [])])
+            yield (
+                [p["Prefix"] for p in page.get("CommonPrefixes", [])],
+                [o["Key"] for o in page.get("Contents", [])],
+            )
 
     def _etag_is_md5(self, etag: str | None) -> bool:
         # A single-part upload's ETag is the MD5 of its bytes, unless SSE-KMS or SSE-C is used.
         params = self.object_parameters or {}
-        return bool(etag) and "-" not in etag and params.get("ServerSideEncryption") != "aws:kms" and (
-            "SSECustomerKey" not in params)
+        return (
+            bool(etag)
+            and "-" not in etag
+            and params.get("ServerSideEncryption") != "aws:kms"
+            and ("SSECustomerKey" not in params)
+        )
 
     def _scan(self, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
         for page in self._pages(prefix):
@@ -404,15 +590,27 @@ class S3Storage(BaseStorage):
         for batch in batches(keys, 1000):
             delete = {"Objects": [{"Key": k} for k in batch], "Quiet": True}
             if errors := self._s3("delete_objects", batch[0], Delete=delete).get("Errors"):
-                raise StorageError(f"S3Storage could not delete {len(errors)} of {len(batch)} objects; first: "
-                                   f"{errors[0].get('Key')!r}: {errors[0].get('Code')}")
+                raise StorageError(
+                    f"S3Storage could not delete {len(errors)} of {len(batch)} objects; first: "
+                    f"{errors[0].get('Key')!r}: {errors[0].get('Code')}"
+                )
 
     def _copy_from(self, source: BaseStorage, source_key: str, spec: UploadSpec) -> bool:
         account = ("endpoint_url", "access_key", "session_profile")
-        if not isinstance(source, S3Storage) or any(getattr(source, a) != getattr(self, a) for a in account):
+        if not isinstance(source, S3Storage) or any(
+            getattr(source, a) != getattr(self, a) for a in account
+        ):
             return False
-        self._call("copy", spec.name, sdk_compat.s3_copy, self.client, {"Bucket": source.bucket_name,
-                   "Key": source_key}, self.bucket_name, spec, self._transfer_for(spec))
+        self._call(
+            "copy",
+            spec.name,
+            sdk_compat.s3_copy,
+            self.client,
+            {"Bucket": source.bucket_name, "Key": source_key},
+            self.bucket_name,
+            spec,
+            self._transfer_for(spec),
+        )
         return True
 
     def _probe_root(self) -> Any:
@@ -429,8 +627,18 @@ class S3Storage(BaseStorage):
     def _unsigned_url(self, key: str, params: dict[str, Any]) -> str:
         # Ask botocore once where keys live (endpoint, addressing style, region);
         # after that an unsigned URL is string work only.
-        base = self._lazy("_unsigned_base", lambda: self._new_client(unsigned=True).generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket_name, "Key": "__key__"}, ExpiresIn=60).split("__key__")[0])
+        base = self._lazy(
+            "_unsigned_base",
+            lambda: (
+                self._new_client(unsigned=True)
+                .generate_presigned_url(
+                    "get_object",
+                    Params={"Bucket": self.bucket_name, "Key": "__key__"},
+                    ExpiresIn=60,
+                )
+                .split("__key__")[0]
+            ),
+        )
         return join_url(base, key, params)
 
     def _url_client(self) -> Any:
@@ -438,8 +646,13 @@ class S3Storage(BaseStorage):
             return self._lazy("_public_client", lambda: self._new_client(self.public_endpoint_url))
         return self.client
 
-    def url(self, name: str, parameters: dict[str, Any] | None = None, expire: int | None = None,
-            http_method: str | None = None) -> str:
+    def url(
+        self,
+        name: str,
+        parameters: dict[str, Any] | None = None,
+        expire: int | None = None,
+        http_method: str | None = None,
+    ) -> str:
         """A link to ``name`` (signed unless ``querystring_auth`` is off; ``http_method="PUT"``: a
         presigned upload); ``parameters`` are GetObject/PutObject ones. Makes no request."""
         key = self._key(name, allow_root=True)
@@ -456,25 +669,41 @@ class S3Storage(BaseStorage):
         method = (http_method or "GET").upper()
         return self._url_client().generate_presigned_url(
             "put_object" if method == "PUT" else "get_object",
-            Params={"Bucket": self.bucket_name, "Key": key, **params}, ExpiresIn=int(expire), HttpMethod=method)
+            Params={"Bucket": self.bucket_name, "Key": key, **params},
+            ExpiresIn=int(expire),
+            HttpMethod=method,
+        )
 
-    def generate_presigned_post(self, name: str, fields: dict[str, Any] | None = None,
-                                conditions: list[Any] | None = None, expire: int | None = None) -> dict[str, Any]:
+    def generate_presigned_post(
+        self,
+        name: str,
+        fields: dict[str, Any] | None = None,
+        conditions: list[Any] | None = None,
+        expire: int | None = None,
+    ) -> dict[str, Any]:
         """A presigned POST (``{"url", "fields"}``) so a browser can upload ``name`` directly."""
         return self._url_client().generate_presigned_post(
-            self.bucket_name, self._key(name), Fields=fields, Conditions=conditions,
-            ExpiresIn=int(self.querystring_expire if expire is None else expire))
+            self.bucket_name,
+            self._key(name),
+            Fields=fields,
+            Conditions=conditions,
+            ExpiresIn=int(self.querystring_expire if expire is None else expire),
+        )
 
 
 def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code") or exc.response.get("ResponseMetadata", {}).get(
-        "HTTPStatusCode", ""))
+    return str(
+        exc.response.get("Error", {}).get("Code")
+        or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "")
+    )
 
 
 class S3File(RemoteFile):
     """A file in S3 (``S3Storage.open()`` returns one); ``buffer_size`` is the part size when writing."""
 
-    def __init__(self, name: str, mode: str, storage: S3Storage, buffer_size: int | None = None) -> None:
+    def __init__(
+        self, name: str, mode: str, storage: S3Storage, buffer_size: int | None = None
+    ) -> None:
         self.buffer_size = buffer_size
         super().__init__(name, mode, storage)
 

@@ -44,34 +44,79 @@ DEFAULT_TIMEOUT = 30.0
 #: SFTP channels opened on one SSH connection before another connection is made.
 SESSIONS_PER_CONNECTION = 8
 #: SSHClient.connect() arguments that are secrets: kept out of deconstruct() (migrations) and reprs.
-SECRET_PARAMS = frozenset({"password", "passphrase", "pkey", "sock", "gss_deleg_creds", "auth_strategy"})
+SECRET_PARAMS = frozenset(
+    {"password", "passphrase", "pkey", "sock", "gss_deleg_creds", "auth_strategy"}
+)
 UNKNOWN_HOST_CHOICES = ("warn", "reject")
 
-_ERRORS: dict[str | int, type[BaseException]] = {errno.ENOENT: FileNotFoundError, errno.EACCES: PermissionError,
-                                                 errno.EPERM: PermissionError}
+_ERRORS: dict[str | int, type[BaseException]] = {
+    errno.ENOENT: FileNotFoundError,
+    errno.EACCES: PermissionError,
+    errno.EPERM: PermissionError,
+}
 
 _SETTINGS = (
     Setting("host", ("SFTP_STORAGE_HOST",), None, doc="The SSH server's host name or address."),
-    Setting("params", ("SFTP_STORAGE_PARAMS",), dict,
-            doc="Keyword arguments for paramiko's SSHClient.connect(): port, username, key_filename, "
-                "pkey, password, timeout..."),
-    Setting("interactive", ("SFTP_STORAGE_INTERACTIVE",), False,
-            doc="Ask for a password on the terminal when the keys are refused (never without a terminal)."),
-    Setting("file_mode", ("SFTP_STORAGE_FILE_MODE",), None, doc="chmod bits for new files (e.g. 0o644)."),
-    Setting("dir_mode", ("SFTP_STORAGE_DIR_MODE",), None, doc="chmod bits for new directories (e.g. 0o755)."),
-    Setting("uid", ("SFTP_STORAGE_UID",), None, doc="Owner (numeric uid) for new files and directories."),
-    Setting("gid", ("SFTP_STORAGE_GID",), None, doc="Group (numeric gid) for new files and directories."),
-    Setting("known_host_file", ("SFTP_KNOWN_HOST_FILE",), None,
-            doc="An OpenSSH known_hosts file; unset means ~/.ssh/known_hosts when it exists."),
-    Setting("root_path", ("SFTP_STORAGE_ROOT",), "",
-            doc="Remote directory holding the files (absolute, or relative to the login directory)."),
-    Setting("base_url", ("SFTP_BASE_URL",), lambda: setting("MEDIA_URL"),
-            doc="Prefix of url() (default: MEDIA_URL): the web server that publishes root_path."),
-    Setting("unknown_host", ("SFTP_STORAGE_UNKNOWN_HOST",), "warn",
-            doc="A host missing from known_hosts: 'warn' (accept its key for this storage and log a WARNING) "
-                "or 'reject'. A key that differs from known_hosts is always refused."),
-    Setting("allow_overwrite", ("SFTP_STORAGE_ALLOW_OVERWRITE",), False,
-            doc="Save over an existing file of the same name (off: Django picks a free name)."))
+    Setting(
+        "params",
+        ("SFTP_STORAGE_PARAMS",),
+        dict,
+        doc="Keyword arguments for paramiko's SSHClient.connect(): port, username, key_filename, "
+        "pkey, password, timeout...",
+    ),
+    Setting(
+        "interactive",
+        ("SFTP_STORAGE_INTERACTIVE",),
+        False,
+        doc="Ask for a password on the terminal when the keys are refused (never without a terminal).",
+    ),
+    Setting(
+        "file_mode", ("SFTP_STORAGE_FILE_MODE",), None, doc="chmod bits for new files (e.g. 0o644)."
+    ),
+    Setting(
+        "dir_mode",
+        ("SFTP_STORAGE_DIR_MODE",),
+        None,
+        doc="chmod bits for new directories (e.g. 0o755).",
+    ),
+    Setting(
+        "uid", ("SFTP_STORAGE_UID",), None, doc="Owner (numeric uid) for new files and directories."
+    ),
+    Setting(
+        "gid", ("SFTP_STORAGE_GID",), None, doc="Group (numeric gid) for new files and directories."
+    ),
+    Setting(
+        "known_host_file",
+        ("SFTP_KNOWN_HOST_FILE",),
+        None,
+        doc="An OpenSSH known_hosts file; unset means ~/.ssh/known_hosts when it exists.",
+    ),
+    Setting(
+        "root_path",
+        ("SFTP_STORAGE_ROOT",),
+        "",
+        doc="Remote directory holding the files (absolute, or relative to the login directory).",
+    ),
+    Setting(
+        "base_url",
+        ("SFTP_BASE_URL",),
+        lambda: setting("MEDIA_URL"),
+        doc="Prefix of url() (default: MEDIA_URL): the web server that publishes root_path.",
+    ),
+    Setting(
+        "unknown_host",
+        ("SFTP_STORAGE_UNKNOWN_HOST",),
+        "warn",
+        doc="A host missing from known_hosts: 'warn' (accept its key for this storage and log a WARNING) "
+        "or 'reject'. A key that differs from known_hosts is always refused.",
+    ),
+    Setting(
+        "allow_overwrite",
+        ("SFTP_STORAGE_ALLOW_OVERWRITE",),
+        False,
+        doc="Save over an existing file of the same name (off: Django picks a free name).",
+    ),
+)
 
 
 class _HostKeyRejected(paramiko.SSHException):
@@ -89,7 +134,9 @@ class _HostKeyPolicy(paramiko.MissingHostKeyPolicy):
     def __init__(self, storage: SFTPStorage) -> None:
         self.storage = storage
 
-    def missing_host_key(self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey) -> None:
+    def missing_host_key(
+        self, client: paramiko.SSHClient, hostname: str, key: paramiko.PKey
+    ) -> None:
         self.storage._unknown_host_key(hostname, key)
 
 
@@ -131,17 +178,22 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
     legacy_settings = SFTP_LEGACY
     transient_attributes = ("_pool", "_held", "_ssh", "_password", "_accepted_keys")
     missing_times: ClassVar[dict[str, str]] = {"created": "SFTP servers report no creation time"}
-    endpoint_setting = 'SFTP_STORAGE_HOST, the port and timeout in SFTP_STORAGE_PARAMS'
+    endpoint_setting = "SFTP_STORAGE_HOST, the port and timeout in SFTP_STORAGE_PARAMS"
     root_setting = 'SFTP_STORAGE_ROOT (OPTIONS["root_path"])'
-    secret_option_keys = {"params": SECRET_PARAMS}  # passwords and key objects stay out of migrations
+    secret_option_keys = {
+        "params": SECRET_PARAMS
+    }  # passwords and key objects stay out of migrations
 
     def configure(self) -> None:
         if self.unknown_host not in UNKNOWN_HOST_CHOICES:
             raise ImproperlyConfigured(
                 f"SFTPStorage: SFTP_STORAGE_UNKNOWN_HOST (OPTIONS[\"unknown_host\"]) must be 'warn' or 'reject', "
-                f"not {self.unknown_host!r}.")
+                f"not {self.unknown_host!r}."
+            )
         if not isinstance(self.params, dict):
-            raise ImproperlyConfigured("SFTPStorage: SFTP_STORAGE_PARAMS (OPTIONS[\"params\"]) must be a dict.")
+            raise ImproperlyConfigured(
+                'SFTPStorage: SFTP_STORAGE_PARAMS (OPTIONS["params"]) must be a dict.'
+            )
         root = str(self.root_path or "")
         self._root = root.rstrip("/") or ("/" if root.startswith("/") else "")
         self._timeout = float(self.params.get("timeout") or DEFAULT_TIMEOUT)
@@ -172,7 +224,8 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
             if not os.path.exists(path):
                 raise ImproperlyConfigured(
                     f"SFTPStorage: the known_hosts file {path!r} does not exist; check SFTP_KNOWN_HOST_FILE "
-                    "(OPTIONS[\"known_host_file\"]).")
+                    '(OPTIONS["known_host_file"]).'
+                )
             return path
         default = os.path.expanduser("~/.ssh/known_hosts")
         return default if os.path.exists(default) else None
@@ -187,15 +240,23 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
         logger.warning(
             "SFTPStorage: %s is not in known_hosts; accepting its key %s for this storage. Add the key to "
             "SFTP_KNOWN_HOST_FILE, or set SFTP_STORAGE_UNKNOWN_HOST = 'reject' to refuse unknown hosts.",
-            hostname, _fingerprint(key))
+            hostname,
+            _fingerprint(key),
+        )
 
     def _connect(self) -> paramiko.SSHClient:
         """A new, authenticated SSH connection (host key checked)."""
         if not self.host:
-            raise ImproperlyConfigured('SFTPStorage needs a host: set OPTIONS["host"] or SFTP_STORAGE_HOST.')
-        kwargs: dict[str, Any] = {"timeout": self._timeout, "banner_timeout": self._timeout,
-                                  "auth_timeout": self._timeout, "channel_timeout": self._timeout,
-                                  **self.params}
+            raise ImproperlyConfigured(
+                'SFTPStorage needs a host: set OPTIONS["host"] or SFTP_STORAGE_HOST.'
+            )
+        kwargs: dict[str, Any] = {
+            "timeout": self._timeout,
+            "banner_timeout": self._timeout,
+            "auth_timeout": self._timeout,
+            "channel_timeout": self._timeout,
+            **self.params,
+        }
         password = self.__dict__.get("_password")
         if password is not None:
             kwargs["password"] = password
@@ -214,29 +275,37 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
             raise ImproperlyConfigured(
                 f"SFTPStorage refused {self._endpoint_label()}: its host key ({_fingerprint(exc.key)}) is not the one "
                 f"in known_hosts ({_fingerprint(exc.expected_key)}). Someone may be intercepting the connection; "
-                "if the server's key really changed, update SFTP_KNOWN_HOST_FILE.") from exc
+                "if the server's key really changed, update SFTP_KNOWN_HOST_FILE."
+            ) from exc
         except _HostKeyRejected as exc:
             client.close()
             raise ImproperlyConfigured(
                 f"SFTPStorage refused {self._endpoint_label()}: the host is not in known_hosts and "
                 "SFTP_STORAGE_UNKNOWN_HOST is 'reject'. Add its key to SFTP_KNOWN_HOST_FILE "
-                "(ssh-keyscan -p PORT HOST >> known_hosts, after checking the fingerprint).") from exc
+                "(ssh-keyscan -p PORT HOST >> known_hosts, after checking the fingerprint)."
+            ) from exc
         except paramiko.AuthenticationException as exc:
             client.close()
-            typed = self.__dict__.pop("_password", None)  # a wrong typed password is asked for again next time
+            typed = self.__dict__.pop(
+                "_password", None
+            )  # a wrong typed password is asked for again next time
             if typed is None and self._can_prompt():
                 self._password = getpass.getpass(
-                    f"Password for {self.params.get('username') or getpass.getuser()}@{self._endpoint_label()}: ")
+                    f"Password for {self.params.get('username') or getpass.getuser()}@{self._endpoint_label()}: "
+                )
                 return self._connect()
             raise _LoginRefused(
                 errno.EACCES,
                 f"SFTPStorage could not log in to {self._endpoint_label()} as "
                 f"{self.params.get('username') or getpass.getuser()!r} ({type(exc).__name__}: {exc}); check "
-                "username, key_filename / pkey and password in SFTP_STORAGE_PARAMS (OPTIONS[\"params\"])") from exc
+                'username, key_filename / pkey and password in SFTP_STORAGE_PARAMS (OPTIONS["params"])',
+            ) from exc
         except (paramiko.SSHException, EOFError, OSError) as exc:
             client.close()
             raise self._unavailable(exc, "connecting") from exc
-        logger.debug("sftp connect %s %.1fms", self._endpoint_label(), (time.perf_counter() - start) * 1000)
+        logger.debug(
+            "sftp connect %s %.1fms", self._endpoint_label(), (time.perf_counter() - start) * 1000
+        )
         return client
 
     def _can_prompt(self) -> bool:
@@ -247,7 +316,14 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
     def _new_session(self) -> _Session:
         """An SFTP channel on an SSH connection that has room for one, else on a new connection."""
         with self._lock:
-            ssh = next((c for c in self.__dict__.setdefault("_ssh", []) if c.alive() and c.channels < c.limit), None)
+            ssh = next(
+                (
+                    c
+                    for c in self.__dict__.setdefault("_ssh", [])
+                    if c.alive() and c.channels < c.limit
+                ),
+                None,
+            )
             if ssh is not None:
                 ssh.channels += 1  # reserved: the connection stays open while we add a channel
         if ssh is None:
@@ -294,7 +370,9 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
         if not _is_status_error(exc) or getattr(exc, "broken_session", False):
             lost = isinstance(exc, (EOFError, paramiko.SSHException, OSError))
             return self._unavailable(exc, op) if lost else None
-        found = translate(getattr(exc, "errno", None), _ERRORS, storage=self, name=name, detail=f"{op}: {exc}")
+        found = translate(
+            getattr(exc, "errno", None), _ERRORS, storage=self, name=name, detail=f"{op}: {exc}"
+        )
         return found or StorageError(f"SFTPStorage: {op} of {name!r} failed: {exc}")
 
     # -- session-level hooks -------------------------------------------------
@@ -335,12 +413,16 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
 
     @staticmethod
     def _info(st: paramiko.SFTPAttributes) -> ObjectInfo:
-        return ObjectInfo(size=st.st_size or 0, modified=timestamp(st.st_mtime), accessed=timestamp(st.st_atime))
+        return ObjectInfo(
+            size=st.st_size or 0, modified=timestamp(st.st_mtime), accessed=timestamp(st.st_atime)
+        )
 
     def _stat_path(self, session: _Session, path: str, key: str) -> ObjectInfo:
         st = session.sftp.stat(path)
         if statmod.S_ISDIR(st.st_mode or 0):
-            raise FileNotFoundError(errno.ENOENT, f"No such file in SFTPStorage: {key!r} is a directory", key)
+            raise FileNotFoundError(
+                errno.ENOENT, f"No such file in SFTPStorage: {key!r} is a directory", key
+            )
         return self._info(st)
 
     def _entries(self, session: _Session, path: str) -> list[Entry]:
@@ -379,7 +461,9 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
                 session.sftp.stat(path)
             except FileNotFoundError:
                 raise exc from None
-            raise FileExistsError(errno.EEXIST, f"File already exists in SFTPStorage: {path!r}", path) from exc
+            raise FileExistsError(
+                errno.EEXIST, f"File already exists in SFTPStorage: {path!r}", path
+            ) from exc
         return True
 
     # -- reads -----------------------------------------------------------------
@@ -393,7 +477,11 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
             handle, session = self._run("open", key, lambda s: s.sftp.open(path, "rb"), keep=True)
             held.append(session)
             pool = self._sessions
-            return session.sftp, handle, lambda broken: (pool.discard if broken else pool.release)(session)
+            return (
+                session.sftp,
+                handle,
+                lambda broken: (pool.discard if broken else pool.release)(session),
+            )
 
         def on_error(exc: BaseException) -> BaseException:
             if held:

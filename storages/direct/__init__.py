@@ -16,7 +16,13 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-__all__ = ["DEFAULT_MAX_SIZE", "TicketRequest", "UploadTicket", "supports_direct_upload", "upload_ticket"]
+__all__ = [
+    "DEFAULT_MAX_SIZE",
+    "TicketRequest",
+    "UploadTicket",
+    "supports_direct_upload",
+    "upload_ticket",
+]
 
 #: S3's single POST and Azure's single Put Blob both stop near 5 GiB.
 DEFAULT_MAX_SIZE = 5 * 1024**3
@@ -85,12 +91,22 @@ def _provider(storage: Any) -> Any:
 
 
 def supports_direct_upload(storage: Any) -> bool:
-    return callable(getattr(storage, "direct_upload_ticket", None)) or _provider(storage) is not None
+    return (
+        callable(getattr(storage, "direct_upload_ticket", None)) or _provider(storage) is not None
+    )
 
 
-def upload_ticket(storage: Any, name: str, *, expires_in: int = 900, content_type: str | None = None,
-                  max_size: int = DEFAULT_MAX_SIZE, size: int | None = None, origin: str | None = None,
-                  create_only: bool | None = None) -> UploadTicket:
+def upload_ticket(
+    storage: Any,
+    name: str,
+    *,
+    expires_in: int = 900,
+    content_type: str | None = None,
+    max_size: int = DEFAULT_MAX_SIZE,
+    size: int | None = None,
+    origin: str | None = None,
+    create_only: bool | None = None,
+) -> UploadTicket:
     """What a browser needs to upload ``name`` straight to ``storage``.
 
     ``name`` must be chosen by the server (never taken from the browser as is).
@@ -103,16 +119,25 @@ def upload_ticket(storage: Any, name: str, *, expires_in: int = 900, content_typ
         raise ValueError(f"{name!r}: {size} bytes is over the limit of {max_size} bytes")
     if create_only is None:
         create_only = not getattr(storage, "overwrite", False)
-    request = TicketRequest(name=name, expires_in=int(expires_in), content_type=content_type,
-                            max_size=int(max_size), size=size, origin=origin, create_only=create_only)
+    request = TicketRequest(
+        name=name,
+        expires_in=int(expires_in),
+        content_type=content_type,
+        max_size=int(max_size),
+        size=size,
+        origin=origin,
+        create_only=create_only,
+    )
     own = getattr(storage, "direct_upload_ticket", None)
     if callable(own):
         return own(request)
     provider = _provider(storage)
     limit = getattr(provider, "MAX_SIZE", None)
     if limit and size is not None and size > limit:
-        raise ValueError(f"{name!r}: {size} bytes is more than one direct upload to {type(storage).__name__} "
-                         f"can take ({limit} bytes)")
+        raise ValueError(
+            f"{name!r}: {size} bytes is more than one direct upload to {type(storage).__name__} "
+            f"can take ({limit} bytes)"
+        )
     if provider is None:
         raise ImproperlyConfigured(
             f"{type(storage).__name__} does not support direct uploads from the browser (supported: S3Storage and "
@@ -123,4 +148,6 @@ def upload_ticket(storage: Any, name: str, *, expires_in: int = 900, content_typ
 
 
 def expiry(request: TicketRequest) -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=request.expires_in)
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(
+        seconds=request.expires_in
+    )

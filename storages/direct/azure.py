@@ -16,9 +16,17 @@ MAX_SIZE = 5000 * 1024 * 1024  # one Put Blob
 
 
 def ticket(storage: Any, request: TicketRequest) -> UploadTicket:
-    url = storage.url(request.name, expire=request.expires_in, mode="c" if request.create_only else "cw")
+    url = storage.url(
+        request.name, expire=request.expires_in, mode="c" if request.create_only else "cw"
+    )
     headers = {"x-ms-blob-type": "BlockBlob"}
     if request.content_type:
         headers["x-ms-blob-content-type"] = request.content_type
-    return UploadTicket(request.name, "PUT", url, expiry(request), headers=headers,
-                        enforced=("create_only",) if request.create_only else ())
+    return UploadTicket(
+        request.name,
+        "PUT",
+        url,
+        expiry(request),
+        headers=headers,
+        enforced=("create_only",) if request.create_only else (),
+    )

@@ -19,13 +19,23 @@ def _matches(value: str, allowed: list[str]) -> bool:
     return any(a == "*" or fnmatch.fnmatchcase(value, a.lower()) for a in allowed)
 
 
-def _rule_problem(origin: str, method: str, headers: list[str], rules: list[tuple[list[str], list[str], list[str]]],
-                  where: str) -> list[str]:
+def _rule_problem(
+    origin: str,
+    method: str,
+    headers: list[str],
+    rules: list[tuple[list[str], list[str], list[str]]],
+    where: str,
+) -> list[str]:
     for origins, methods, allowed_headers in rules:
-        if (_matches(origin, origins) and method in [m.upper() for m in methods]
-                and all(_matches(h, allowed_headers) for h in headers)):
+        if (
+            _matches(origin, origins)
+            and method in [m.upper() for m in methods]
+            and all(_matches(h, allowed_headers) for h in headers)
+        ):
             return []
-    need = f"origin {origin}, method {method}" + (f", headers {', '.join(headers)}" if headers else "")
+    need = f"origin {origin}, method {method}" + (
+        f", headers {', '.join(headers)}" if headers else ""
+    )
     return [f"{where} has no CORS rule allowing direct uploads from the browser ({need})"]
 
 
@@ -48,8 +58,10 @@ def _s3(storage: Any, origin: str) -> list[str]:
         if exc.response.get("Error", {}).get("Code") != "NoSuchCORSConfiguration":
             raise
         reply = {}
-    rules = [(r.get("AllowedOrigins", []), r.get("AllowedMethods", []), r.get("AllowedHeaders", []))
-             for r in reply.get("CORSRules", [])]
+    rules = [
+        (r.get("AllowedOrigins", []), r.get("AllowedMethods", []), r.get("AllowedHeaders", []))
+        for r in reply.get("CORSRules", [])
+    ]
     if storage.overwrite:
         method, headers = "POST", []
     else:
@@ -63,7 +75,14 @@ def _azure(storage: Any, origin: str) -> list[str]:
     def split(value: Any) -> list[str]:
         return [v.strip() for v in (value or "").split(",") if v.strip()]
 
-    rules = [(split(r.allowed_origins), split(r.allowed_methods), split(r.allowed_headers))
-             for r in properties.get("cors") or []]
-    return _rule_problem(origin, "PUT", ["content-type", "x-ms-blob-type", "x-ms-blob-content-type"], rules,
-                         f"Azure account {storage.service_client.account_name!r}")
+    rules = [
+        (split(r.allowed_origins), split(r.allowed_methods), split(r.allowed_headers))
+        for r in properties.get("cors") or []
+    ]
+    return _rule_problem(
+        origin,
+        "PUT",
+        ["content-type", "x-ms-blob-type", "x-ms-blob-content-type"],
+        rules,
+        f"Azure account {storage.service_client.account_name!r}",
+    )

@@ -23,12 +23,19 @@ MAX_SIZE = 150 * 1024 * 1024  # and on what one link takes
 def ticket(storage: Any, request: TicketRequest) -> UploadTicket:
     path = storage._path(storage._key(request.name))
     mode = dbx_files.WriteMode.add if request.create_only else dbx_files.WriteMode.overwrite
-    commit = dbx_files.CommitInfo(path=path, mode=mode, autorename=False, strict_conflict=request.create_only)
+    commit = dbx_files.CommitInfo(
+        path=path, mode=mode, autorename=False, strict_conflict=request.create_only
+    )
     seconds = max(60, min(request.expires_in, MAX_SECONDS))
     try:
         result = storage.client.files_get_temporary_upload_link(commit, seconds)
     except (requests.ConnectionError, requests.Timeout) as exc:
         raise storage._unavailable(exc, "files_get_temporary_upload_link") from exc
-    return UploadTicket(request.name, "POST", result.link, expiry(request),
-                        headers={"Content-Type": "application/octet-stream"},
-                        enforced=("create_only",) if request.create_only else ())
+    return UploadTicket(
+        request.name,
+        "POST",
+        result.link,
+        expiry(request),
+        headers={"Content-Type": "application/octet-stream"},
+        enforced=("create_only",) if request.create_only else (),
+    )

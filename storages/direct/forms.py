@@ -25,7 +25,13 @@ from django.utils.translation import gettext_lazy as _
 from storages.direct import DEFAULT_MAX_SIZE
 from storages.direct.signing import FieldSpec, read_reference
 
-__all__ = ["DirectUploadField", "DirectUploadWidget", "content_type_allowed", "default_permission", "stored_facts"]
+__all__ = [
+    "DirectUploadField",
+    "DirectUploadWidget",
+    "content_type_allowed",
+    "default_permission",
+    "stored_facts",
+]
 
 #: How long after the ticket a reference is still accepted (the user may fill in the rest of the form).
 DEFAULT_REFERENCE_MAX_AGE = 24 * 3600
@@ -38,7 +44,8 @@ def default_permission(request: Any, model_field: models.Field) -> bool:
         return False
     opts = model_field.model._meta
     return user.has_perm(f"{opts.app_label}.add_{opts.model_name}") or user.has_perm(
-        f"{opts.app_label}.change_{opts.model_name}")
+        f"{opts.app_label}.change_{opts.model_name}"
+    )
 
 
 def content_type_allowed(content_type: str, allowed: tuple[str, ...] | None) -> bool:
@@ -46,7 +53,9 @@ def content_type_allowed(content_type: str, allowed: tuple[str, ...] | None) -> 
     if allowed is None:
         return True
     kind = content_type.split(";", 1)[0].strip().lower()
-    return any(kind == a.lower() or (a.endswith("/*") and kind.startswith(a[:-1].lower())) for a in allowed)
+    return any(
+        kind == a.lower() or (a.endswith("/*") and kind.startswith(a[:-1].lower())) for a in allowed
+    )
 
 
 def _dotted_path(hook: Callable[..., bool] | str | None) -> str | None:
@@ -90,7 +99,9 @@ class DirectUploadWidget(forms.Widget):
         reference = data.get(name) or ""
         if reference:
             return reference
-        if not self.is_required and forms.CheckboxInput().value_from_datadict(data, files, self.clear_name(name)):
+        if not self.is_required and forms.CheckboxInput().value_from_datadict(
+            data, files, self.clear_name(name)
+        ):
             return False
         return None
 
@@ -113,17 +124,21 @@ class DirectUploadWidget(forms.Widget):
         current = value if getattr(value, "name", None) and not reference else None
         if reference:
             context["widget"]["attrs"].pop("required", None)  # uploaded already; nothing to pick
-        context["widget"].update({
-            "reference": reference,
-            "uploaded": uploaded,
-            "current": current,
-            "current_url": getattr(current, "url", "") if current and getattr(current, "storage", None) else "",
-            "clear_name": self.clear_name(name),
-            "ticket_url": self.ticket_url or reverse("storages_direct:ticket"),
-            "spec": self.spec,
-            "accept": self.accept,
-            "is_required": self.is_required,
-        })
+        context["widget"].update(
+            {
+                "reference": reference,
+                "uploaded": uploaded,
+                "current": current,
+                "current_url": getattr(current, "url", "")
+                if current and getattr(current, "storage", None)
+                else "",
+                "clear_name": self.clear_name(name),
+                "ticket_url": self.ticket_url or reverse("storages_direct:ticket"),
+                "spec": self.spec,
+                "accept": self.accept,
+                "is_required": self.is_required,
+            }
+        )
         return context
 
 
@@ -151,13 +166,23 @@ class DirectUploadField(forms.FileField):
         "contradiction": _("Please either upload a file or tick the clear checkbox, not both."),
     }
 
-    def __init__(self, *, model_field: models.FileField | None = None, max_size: int | None = None,
-                 content_types: list[str] | tuple[str, ...] | None = None,
-                 permission: Callable[..., bool] | str | None = None, expires_in: int = 900,
-                 reference_max_age: int = DEFAULT_REFERENCE_MAX_AGE, widget: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        model_field: models.FileField | None = None,
+        max_size: int | None = None,
+        content_types: list[str] | tuple[str, ...] | None = None,
+        permission: Callable[..., bool] | str | None = None,
+        expires_in: int = 900,
+        reference_max_age: int = DEFAULT_REFERENCE_MAX_AGE,
+        widget: Any = None,
+        **kwargs: Any,
+    ) -> None:
         # The admin passes its own file widget for every FileField: this field needs its own.
-        if not (isinstance(widget, DirectUploadWidget)
-                or (isinstance(widget, type) and issubclass(widget, DirectUploadWidget))):
+        if not (
+            isinstance(widget, DirectUploadWidget)
+            or (isinstance(widget, type) and issubclass(widget, DirectUploadWidget))
+        ):
             widget = DirectUploadWidget
         super().__init__(widget=widget, **kwargs)
         self.max_size = int(max_size or DEFAULT_MAX_SIZE)
@@ -172,7 +197,9 @@ class DirectUploadField(forms.FileField):
     def bind(self, model_field: models.FileField) -> None:
         """Attach the model field: its storage, ``upload_to`` and ``max_length`` decide the name."""
         if not isinstance(model_field, models.FileField):
-            raise ImproperlyConfigured(f"DirectUploadField needs a model FileField or ImageField, not {model_field!r}")
+            raise ImproperlyConfigured(
+                f"DirectUploadField needs a model FileField or ImageField, not {model_field!r}"
+            )
         self.model_field = model_field
         if self.content_types is None and isinstance(model_field, models.ImageField):
             self.content_types = ("image/*",)
@@ -183,8 +210,14 @@ class DirectUploadField(forms.FileField):
 
     def spec(self) -> FieldSpec:
         assert self.model_field is not None
-        return FieldSpec(self.model_field.model._meta.label, self.model_field.name, self.max_size,
-                         self.content_types, self.permission, self.expires_in)
+        return FieldSpec(
+            self.model_field.model._meta.label,
+            self.model_field.name,
+            self.max_size,
+            self.content_types,
+            self.permission,
+            self.expires_in,
+        )
 
     def get_bound_field(self, form: forms.BaseForm, field_name: str) -> Any:
         model_field = self.model_field
@@ -231,9 +264,13 @@ class DirectUploadField(forms.FileField):
         except signing.SignatureExpired:
             raise ValidationError(self.error_messages["expired"], code="expired") from None
         except signing.BadSignature:
-            raise ValidationError(self.error_messages["invalid_reference"], code="invalid_reference") from None
+            raise ValidationError(
+                self.error_messages["invalid_reference"], code="invalid_reference"
+            ) from None
         prefix = self._prefix()
-        if prefix is not None and (not name.startswith(prefix.lstrip("/")) or ".." in name.split("/")):
+        if prefix is not None and (
+            not name.startswith(prefix.lstrip("/")) or ".." in name.split("/")
+        ):
             raise ValidationError(self.error_messages["outside"], code="outside")
         storage = self.model_field.storage
         try:
@@ -242,13 +279,19 @@ class DirectUploadField(forms.FileField):
             raise ValidationError(self.error_messages["missing"], code="missing") from None
         error = None
         if size > self.max_size:
-            error = ValidationError(self.error_messages["too_large"], code="too_large",
-                                    params={"size": filesizeformat(size), "max": filesizeformat(self.max_size)})
+            error = ValidationError(
+                self.error_messages["too_large"],
+                code="too_large",
+                params={"size": filesizeformat(size), "max": filesizeformat(self.max_size)},
+            )
         elif size == 0 and not self.allow_empty_file:
             error = ValidationError(self.error_messages["empty"], code="empty")
         elif not content_type_allowed(content_type, self.content_types):
-            error = ValidationError(self.error_messages["content_type"], code="content_type",
-                                    params={"type": content_type})
+            error = ValidationError(
+                self.error_messages["content_type"],
+                code="content_type",
+                params={"type": content_type},
+            )
         if error is not None:
             storage.delete(name)  # refused uploads do not stay in the storage
             raise error
@@ -267,4 +310,3 @@ def stored_facts(storage: Any, name: str) -> tuple[int, str]:
     if not content_type:
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return size, content_type
-

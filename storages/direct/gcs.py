@@ -19,12 +19,24 @@ def ticket(storage: Any, request: TicketRequest) -> UploadTicket:
         raise ValueError("GCS upload sessions need the declared size (size=)")
     blob = storage.bucket.blob(storage._key(request.name))
     # The backend's own timeout and retry policy (a refused connection fails at once).
-    kwargs: dict[str, Any] = {"content_type": request.content_type, "size": request.size, **storage._rpc}
+    kwargs: dict[str, Any] = {
+        "content_type": request.content_type,
+        "size": request.size,
+        **storage._rpc,
+    }
     if request.origin:
         kwargs["origin"] = request.origin
     if request.create_only:
         kwargs["if_generation_match"] = 0
-    url = storage._call("open upload session", request.name, blob.create_resumable_upload_session, **kwargs)
+    url = storage._call(
+        "open upload session", request.name, blob.create_resumable_upload_session, **kwargs
+    )
     headers = {"Content-Type": request.content_type} if request.content_type else {}
-    return UploadTicket(request.name, "PUT", url, expiry(request), headers=headers,
-                        enforced=("size", "type", "create_only") if request.create_only else ("size", "type"))
+    return UploadTicket(
+        request.name,
+        "PUT",
+        url,
+        expiry(request),
+        headers=headers,
+        enforced=("size", "type", "create_only") if request.create_only else ("size", "type"),
+    )

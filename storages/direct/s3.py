@@ -25,13 +25,20 @@ _HEADERS = {
     "ContentEncoding": ("Content-Encoding", "Content-Encoding"),
     "ContentLanguage": ("Content-Language", "Content-Language"),
     "ServerSideEncryption": ("x-amz-server-side-encryption", "x-amz-server-side-encryption"),
-    "SSEKMSKeyId": ("x-amz-server-side-encryption-aws-kms-key-id", "x-amz-server-side-encryption-aws-kms-key-id"),
+    "SSEKMSKeyId": (
+        "x-amz-server-side-encryption-aws-kms-key-id",
+        "x-amz-server-side-encryption-aws-kms-key-id",
+    ),
     "StorageClass": ("x-amz-storage-class", "x-amz-storage-class"),
 }
 
 
 def _params(storage: Any, name: str) -> dict[str, Any]:
-    params = {k: v for k, v in storage.get_object_parameters(name).items() if k in _HEADERS or k == "Metadata"}
+    params = {
+        k: v
+        for k, v in storage.get_object_parameters(name).items()
+        if k in _HEADERS or k == "Metadata"
+    }
     if getattr(storage, "default_acl", None) and "ACL" not in params:
         params["ACL"] = storage.default_acl
     return params
@@ -58,22 +65,47 @@ def ticket(storage: Any, request: TicketRequest) -> UploadTicket:
         if request.size is None:
             raise ValueError("S3 create-only uploads need the declared size (size=)")
         url = _client(storage).generate_presigned_url(
-            "put_object", HttpMethod="PUT", ExpiresIn=request.expires_in,
-            Params={"Bucket": storage.bucket_name, "Key": key, "IfNoneMatch": "*", "ContentLength": request.size,
-                    **params},
+            "put_object",
+            HttpMethod="PUT",
+            ExpiresIn=request.expires_in,
+            Params={
+                "Bucket": storage.bucket_name,
+                "Key": key,
+                "IfNoneMatch": "*",
+                "ContentLength": request.size,
+                **params,
+            },
         )
         headers = _as_headers(params, form=False)
         headers["If-None-Match"] = "*"
         if request.content_type:
             headers["Content-Type"] = request.content_type
-        return UploadTicket(request.name, "PUT", url, expiry(request), headers=headers,
-                            enforced=("size", "type", "create_only"))
+        return UploadTicket(
+            request.name,
+            "PUT",
+            url,
+            expiry(request),
+            headers=headers,
+            enforced=("size", "type", "create_only"),
+        )
     fields = _as_headers(params, form=True)
     if request.content_type:
         fields["Content-Type"] = request.content_type
     conditions: list[Any] = [{k: v} for k, v in fields.items()]
     conditions.append(["content-length-range", 0, request.max_size])
-    post = _client(storage).generate_presigned_post(storage.bucket_name, key, Fields=dict(fields),
-                                                    Conditions=conditions, ExpiresIn=request.expires_in)
-    return UploadTicket(request.name, "POST", post["url"], expiry(request), fields=post["fields"],
-                        file_field="file", enforced=("size", "type"))
+    post = _client(storage).generate_presigned_post(
+        storage.bucket_name,
+        key,
+        Fields=dict(fields),
+        Conditions=conditions,
+        ExpiresIn=request.expires_in,
+    )
+    return UploadTicket(
+        request.name,
+        "POST",
+        post["url"],
+        expiry(request),
+        fields=post["fields"],
+        file_field="file",
+        enforced=("size", "type"),
+    )

@@ -42,17 +42,31 @@ class FieldSpec:
         """Raises ``signing.BadSignature`` for anything the server did not sign."""
         data: dict[str, Any] = signing.loads(token, salt=SPEC_SALT)
         types = data.get("content_types")
-        return cls(data["model"], data["field"], int(data["max_size"]), tuple(types) if types is not None else None,
-                   data.get("permission"), int(data["expires_in"]))
+        return cls(
+            data["model"],
+            data["field"],
+            int(data["max_size"]),
+            tuple(types) if types is not None else None,
+            data.get("permission"),
+            int(data["expires_in"]),
+        )
 
 
 def make_reference(field_key: str, name: str) -> str:
-    return signing.TimestampSigner(salt=REFERENCE_SALT + field_key).sign_object({"f": field_key, "n": name})
+    return signing.TimestampSigner(salt=REFERENCE_SALT + field_key).sign_object(
+        {"f": field_key, "n": name}
+    )
 
 
 def read_reference(field_key: str, token: str, max_age: float) -> str:
     """The stored name a reference stands for; ``signing.SignatureExpired`` / ``BadSignature`` otherwise."""
-    data = signing.TimestampSigner(salt=REFERENCE_SALT + field_key).unsign_object(token, max_age=max_age)
-    if not isinstance(data, dict) or data.get("f") != field_key or not isinstance(data.get("n"), str):
+    data = signing.TimestampSigner(salt=REFERENCE_SALT + field_key).unsign_object(
+        token, max_age=max_age
+    )
+    if (
+        not isinstance(data, dict)
+        or data.get("f") != field_key
+        or not isinstance(data.get("n"), str)
+    ):
         raise signing.BadSignature("reference for another field")
     return data["n"]

@@ -42,7 +42,9 @@ def new_name(model_field: Any, filename: str) -> str:
     if limit and len(root) + len(suffix) > limit:
         keep = limit - len(suffix) - len(posixpath.dirname(root)) - 1
         if keep < 1:
-            raise ValueError(f"{model_field}: upload_to leaves no room for a file name within max_length={limit}")
+            raise ValueError(
+                f"{model_field}: upload_to leaves no room for a file name within max_length={limit}"
+            )
         root = posixpath.join(posixpath.dirname(root), posixpath.basename(root)[:keep])
     return root + suffix
 
@@ -65,12 +67,15 @@ def ticket(request: HttpRequest) -> JsonResponse:
         size = int(request.POST.get("size", ""))
     except ValueError:
         return _error(400, "The file size is missing.")
-    content_type = request.POST.get("type") or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    content_type = (
+        request.POST.get("type") or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    )
     if size > spec.max_size:
         return _error(400, f"The file is too large ({size} bytes; at most {spec.max_size}).")
     guessed = mimetypes.guess_type(filename)[0]
     if not content_type_allowed(content_type, spec.content_types) or (
-            guessed and not content_type_allowed(guessed, spec.content_types)):
+        guessed and not content_type_allowed(guessed, spec.content_types)
+    ):
         return _error(400, f"Files of type {content_type} are not allowed here.")
     try:
         name = new_name(model_field, filename)
@@ -80,8 +85,15 @@ def ticket(request: HttpRequest) -> JsonResponse:
         return _error(400, str(exc))
     origin = request.headers.get("Origin") or f"{request.scheme}://{request.get_host()}"
     try:
-        found = upload_ticket(model_field.storage, name, expires_in=spec.expires_in, content_type=content_type,
-                              max_size=spec.max_size, size=size, origin=origin)
+        found = upload_ticket(
+            model_field.storage,
+            name,
+            expires_in=spec.expires_in,
+            content_type=content_type,
+            max_size=spec.max_size,
+            size=size,
+            origin=origin,
+        )
     except StorageError:
         logger.exception("storages.direct: no upload ticket for %s", spec.key)
         return _error(503, "The storage is not available; please try again later.")

@@ -27,7 +27,9 @@ class PatternFile(io.RawIOBase):
         return True
 
     def seek(self, offset: int, whence: int = 0) -> int:
-        self._pos = offset if whence == 0 else (self._pos + offset if whence == 1 else self.size + offset)
+        self._pos = (
+            offset if whence == 0 else (self._pos + offset if whence == 1 else self.size + offset)
+        )
         return self._pos
 
     def tell(self) -> int:
@@ -41,7 +43,7 @@ class PatternFile(io.RawIOBase):
         out = bytearray()
         while len(out) < n:
             take = min(n - len(out), len(self._block) - start)
-            out += self._block[start:start + take]
+            out += self._block[start : start + take]
             start = 0
         buffer[:n] = out
         self._pos += n
@@ -78,7 +80,9 @@ def peak_memory() -> Iterator[dict[str, int]]:
         result["peak"] = peak - base
 
 
-def fetch(url: str, method: str = "GET", data: bytes | None = None, context=None) -> tuple[int, bytes]:
+def fetch(
+    url: str, method: str = "GET", data: bytes | None = None, context=None
+) -> tuple[int, bytes]:
     """Fetch a URL the way a browser would (plain HTTP client, no SDK)."""
     req = urllib.request.Request(url, method=method, data=data)
     try:

@@ -64,10 +64,18 @@ def drop_bucket(name: str) -> None:
 
 _SETTINGS = (
     Setting("bucket_name", ("MEMORY_STORAGE_BUCKET",), "default", doc="The in-memory bucket."),
-    Setting("access_token", ("MEMORY_STORAGE_TOKEN",), None, secret=True,
-            doc="Must match the bucket's token when it has one."),
-    *common_settings("MEMORY_STORAGE_", overwrite=("file_overwrite", "MEMORY_STORAGE_OVERWRITE", False),
-                     gzip_setting="MEMORY_STORAGE_GZIP"),
+    Setting(
+        "access_token",
+        ("MEMORY_STORAGE_TOKEN",),
+        None,
+        secret=True,
+        doc="Must match the bucket's token when it has one.",
+    ),
+    *common_settings(
+        "MEMORY_STORAGE_",
+        overwrite=("file_overwrite", "MEMORY_STORAGE_OVERWRITE", False),
+        gzip_setting="MEMORY_STORAGE_GZIP",
+    ),
     Setting("base_url", ("MEMORY_STORAGE_BASE_URL",), "/memory/", doc="Prefix of url()."),
 )
 
@@ -90,13 +98,18 @@ class MemoryStorage(BaseStorage):
         if bucket is None:
             raise ImproperlyConfigured(
                 f"MemoryStorage: the bucket {self.bucket_name!r} does not exist; create it with "
-                "storages.testing.memory.create_bucket() or set OPTIONS[\"bucket_name\"]"
+                'storages.testing.memory.create_bucket() or set OPTIONS["bucket_name"]'
             )
         if bucket.offline:
-            raise self._unavailable(ConnectionRefusedError("bucket offline"), op, f"the bucket {bucket.name!r}")
+            raise self._unavailable(
+                ConnectionRefusedError("bucket offline"), op, f"the bucket {bucket.name!r}"
+            )
         if bucket.token is not None and bucket.token != self.access_token:
-            raise PermissionError(13, f"MemoryStorage was denied access to the bucket {bucket.name!r}; check "
-                                      "OPTIONS[\"access_token\"] (MEMORY_STORAGE_TOKEN)")
+            raise PermissionError(
+                13,
+                f"MemoryStorage was denied access to the bucket {bucket.name!r}; check "
+                'OPTIONS["access_token"] (MEMORY_STORAGE_TOKEN)',
+            )
         with bucket.lock:
             bucket.calls[op] = bucket.calls.get(op, 0) + 1
         return bucket
@@ -106,7 +119,9 @@ class MemoryStorage(BaseStorage):
         with bucket.lock:
             found = bucket.objects.get(key)
         if found is None:
-            raise FileNotFoundError(2, f"No such file in MemoryStorage: {self._name(key)!r}", self._name(key))
+            raise FileNotFoundError(
+                2, f"No such file in MemoryStorage: {self._name(key)!r}", self._name(key)
+            )
         return found
 
     # -- primitives --------------------------------------------------------
@@ -123,11 +138,18 @@ class MemoryStorage(BaseStorage):
         for chunk in iter(lambda: source.fileobj.read(COPY_CHUNK), b""):
             buf += chunk
         data = bytes(buf)
-        info = ObjectInfo(size=len(data), modified=dt.datetime.now(dt.timezone.utc), content_type=spec.content_type,
-                          content_encoding=spec.content_encoding, hashes=compute(io.BytesIO(data), ("md5",)))
+        info = ObjectInfo(
+            size=len(data),
+            modified=dt.datetime.now(dt.timezone.utc),
+            content_type=spec.content_type,
+            content_encoding=spec.content_encoding,
+            hashes=compute(io.BytesIO(data), ("md5",)),
+        )
         with bucket.lock:
             if spec.create_only and spec.key in bucket.objects:
-                raise FileExistsError(17, f"File already exists in MemoryStorage: {spec.name!r}", spec.name)
+                raise FileExistsError(
+                    17, f"File already exists in MemoryStorage: {spec.name!r}", spec.name
+                )
             bucket.objects[spec.key] = (data, info)
 
     def _delete(self, key: str) -> None:
@@ -139,13 +161,19 @@ class MemoryStorage(BaseStorage):
         bucket = self._bucket("list")
         with bucket.lock:
             keys = sorted(k for k in bucket.objects if k.startswith(prefix))
-        dirs = {prefix + k[len(prefix):].split("/", 1)[0] + "/" for k in keys if "/" in k[len(prefix):]}
-        yield sorted(dirs), [k for k in keys if "/" not in k[len(prefix):]]
+        dirs = {
+            prefix + k[len(prefix) :].split("/", 1)[0] + "/"
+            for k in keys
+            if "/" in k[len(prefix) :]
+        }
+        yield sorted(dirs), [k for k in keys if "/" not in k[len(prefix) :]]
 
     def _scan(self, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
         bucket = self._bucket("list")
         with bucket.lock:
-            found = sorted((k, replace(v[1])) for k, v in bucket.objects.items() if k.startswith(prefix))
+            found = sorted(
+                (k, replace(v[1])) for k, v in bucket.objects.items() if k.startswith(prefix)
+            )
         yield from found
 
     def _probe_root(self) -> _Bucket:
@@ -155,19 +183,23 @@ class MemoryStorage(BaseStorage):
         if not isinstance(source, MemoryStorage):
             return False
         data, info = source._get(source_key, "copy")
-        self._upload(replace(spec, content_type=info.content_type or spec.content_type),
-                     UploadSource.from_bytes(data))
+        self._upload(
+            replace(spec, content_type=info.content_type or spec.content_type),
+            UploadSource.from_bytes(data),
+        )
         return True
 
     def url(self, name: str) -> str:
         if self.base_url is None:
-            raise ValueError("MemoryStorage.url() needs OPTIONS[\"base_url\"]")
+            raise ValueError('MemoryStorage.url() needs OPTIONS["base_url"]')
         return join_url(self.base_url, self._key(name, allow_root=True))
 
     def _endpoint_label(self) -> str:
         return f"the bucket {self.bucket_name!r}"
 
-    def _translate_error(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
+    def _translate_error(
+        self, exc: BaseException, name: str | None, op: str
+    ) -> BaseException | None:
         if isinstance(exc, ConnectionError) and not isinstance(exc, StorageUnavailable):
             return self._unavailable(exc, op)
         return None

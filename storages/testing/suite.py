@@ -85,7 +85,9 @@ def manifest_class(cls: type) -> str:
 
     if cls not in _MANIFEST_CLASSES:
         name = f"Manifest{cls.__name__}"
-        _MANIFEST_CLASSES[cls] = type(name, (ManifestFilesMixin, cls), {"__module__": here.__name__})
+        _MANIFEST_CLASSES[cls] = type(
+            name, (ManifestFilesMixin, cls), {"__module__": here.__name__}
+        )
         setattr(here, name, _MANIFEST_CLASSES[cls])
     return f"{here.__name__}.{_MANIFEST_CLASSES[cls].__name__}"
 
@@ -108,8 +110,16 @@ def use_storages(settings: Any, mapping: dict[str, Any]) -> None:
 
 
 BAD_NAMES = ["../x", "a/../../x", "/etc/passwd", "..\\..\\x", "a\\..\\..\\x", "x\x00y", "", "C:/x"]
-SPECIAL_NAMES = ["with space.txt", "ünïcødé/名前.txt", "plus+sign.txt", "hash#tag.txt",
-                 "question?mark.txt", "per%cent.txt", "co:lon.txt", "dir/sub dir/a b+c.txt"]
+SPECIAL_NAMES = [
+    "with space.txt",
+    "ünïcødé/名前.txt",
+    "plus+sign.txt",
+    "hash#tag.txt",
+    "question?mark.txt",
+    "per%cent.txt",
+    "co:lon.txt",
+    "dir/sub dir/a b+c.txt",
+]
 
 
 class StorageConformance:
@@ -134,14 +144,22 @@ class StorageConformance:
     @pytest.fixture
     def overwrite_off(self, storage_config: BackendConfig) -> Any:
         cls = storage_config.cls
-        return storage_config.make(**{cls.overwrite_option: False}) if cls.overwrite_option else None
+        return (
+            storage_config.make(**{cls.overwrite_option: False}) if cls.overwrite_option else None
+        )
 
     @pytest.fixture
     def as_default_storage(self, settings, storage_config: BackendConfig) -> None:
-        use_storages(settings, {
-            "default": {"BACKEND": storage_config.path, "OPTIONS": dict(storage_config.options)},
-            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        })
+        use_storages(
+            settings,
+            {
+                "default": {
+                    "BACKEND": storage_config.path,
+                    "OPTIONS": dict(storage_config.options),
+                },
+                "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+            },
+        )
 
     # -- 1. save / open / read -------------------------------------------
     @pytest.mark.parametrize(
@@ -192,7 +210,9 @@ class StorageConformance:
         storage.save("streamed.bin", ContentFile(b"old"))
         chunk = b"z" * MB
         with pytest.raises(RuntimeError), storage.open("streamed.bin", "wb") as f:
-            for _ in range(storage._pipe_threshold(storage._upload_spec("streamed.bin")[0]) // MB + 2):
+            for _ in range(
+                storage._pipe_threshold(storage._upload_spec("streamed.bin")[0]) // MB + 2
+            ):
                 f.write(chunk)
             raise RuntimeError("boom")
         assert storage.open("streamed.bin").read() == b"old"
@@ -251,7 +271,9 @@ class StorageConformance:
             assert f.read() == b"x"
         # scoped to the location: a sibling location sees nothing of ours
         loc = storage_config.location_option
-        sibling = make_storage(**{loc: str(storage_config.options.get(loc, "")).rstrip("/") + "-sibling"})
+        sibling = make_storage(
+            **{loc: str(storage_config.options.get(loc, "")).rstrip("/") + "-sibling"}
+        )
         sibling.save("only-here.txt", ContentFile(b"y"))
         assert "only-here.txt" not in storage.listdir("")[1]
         assert sibling.listdir("") == ([], ["only-here.txt"])
@@ -288,8 +310,10 @@ class StorageConformance:
     def test_created_and_accessed_times(self, storage, settings) -> None:
         settings.USE_TZ = True
         name = storage.save("times.txt", ContentFile(b"x"))
-        for kind, supported in (("created", self.capabilities.created_time),
-                                ("accessed", self.capabilities.accessed_time)):
+        for kind, supported in (
+            ("created", self.capabilities.created_time),
+            ("accessed", self.capabilities.accessed_time),
+        ):
             method = getattr(storage, f"get_{kind}_time")
             if supported:
                 assert abs((dt.datetime.now(dt.timezone.utc) - method(name)).total_seconds()) < 300
@@ -445,7 +469,9 @@ class StorageConformance:
             pytest.fail(f"{kind}: the backend must provide a broken configuration to test")
         broken = config.make()
         start = time.monotonic()
-        with pytest.raises((PermissionError, ImproperlyConfigured, ConnectionError, OSError)) as info:
+        with pytest.raises(
+            (PermissionError, ImproperlyConfigured, ConnectionError, OSError)
+        ) as info:
             broken.save("x.txt", ContentFile(b"x"))
         assert time.monotonic() - start < 90
         message = str(info.value)
@@ -476,11 +502,16 @@ class StorageConformance:
         from storages.testing.models import Document
 
         cls = storage_config.cls
-        use_storages(settings, {
-            "default": {"BACKEND": storage_config.path,
-                        "OPTIONS": {**storage_config.options, cls.overwrite_option: overwrite}},
-            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        })
+        use_storages(
+            settings,
+            {
+                "default": {
+                    "BACKEND": storage_config.path,
+                    "OPTIONS": {**storage_config.options, cls.overwrite_option: overwrite},
+                },
+                "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+            },
+        )
         obj1 = Document()
         assert repr(obj1.normal) == "<FieldFile: None>"
         with pytest.raises(ValueError, match="has no file associated"):
@@ -514,11 +545,16 @@ class StorageConformance:
         from storages.testing.models import Document
 
         cls = storage_config.cls
-        use_storages(settings, {
-            "default": {"BACKEND": storage_config.path,
-                        "OPTIONS": {**storage_config.options, cls.overwrite_option: False}},
-            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        })
+        use_storages(
+            settings,
+            {
+                "default": {
+                    "BACKEND": storage_config.path,
+                    "OPTIONS": {**storage_config.options, cls.overwrite_option: False},
+                },
+                "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+            },
+        )
         long_name = "a-rather-long-file-name-here.txt"
         a, b = Document(), Document()
         a.limited.save(long_name, ContentFile(b"1"))
@@ -545,10 +581,16 @@ class StorageConformance:
 
     def test_collectstatic(self, settings, storage_config, tmp_path) -> None:
         source = self._use_static_tree(settings, tmp_path)
-        use_storages(settings, {
-            "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
-            "staticfiles": {"BACKEND": storage_config.path, "OPTIONS": dict(storage_config.options)},
-        })
+        use_storages(
+            settings,
+            {
+                "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+                "staticfiles": {
+                    "BACKEND": storage_config.path,
+                    "OPTIONS": dict(storage_config.options),
+                },
+            },
+        )
         out = io.StringIO()
         call_command("collectstatic", interactive=False, verbosity=1, stdout=out)
         assert "3 static files copied" in out.getvalue()
@@ -567,11 +609,16 @@ class StorageConformance:
 
         self._use_static_tree(settings, tmp_path)
         path = manifest_class(storage_config.cls)
-        use_storages(settings, {
-            "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
-            "staticfiles": {"BACKEND": path,
-                            "OPTIONS": {**storage_config.options, **storage_config.static_options}},
-        })
+        use_storages(
+            settings,
+            {
+                "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+                "staticfiles": {
+                    "BACKEND": path,
+                    "OPTIONS": {**storage_config.options, **storage_config.static_options},
+                },
+            },
+        )
         call_command("collectstatic", interactive=False, verbosity=0)
         target = storage_config.make()
         manifest = json.loads(target.open("staticfiles.json").read())

@@ -66,13 +66,18 @@ def long_components_refused(storage: Any, sent: list) -> None:
         with pytest.raises(SuspiciousFileOperation, match="255"):
             storage.exists(name)
     assert sent == []
-    assert storage.save("a" * 251 + ".txt", ContentFile(b"x")) == "a" * 251 + ".txt"  # 255 bytes is fine
+    assert (
+        storage.save("a" * 251 + ".txt", ContentFile(b"x")) == "a" * 251 + ".txt"
+    )  # 255 bytes is fine
 
 
 def stale_uploads_removed(storage: Any, root: Path) -> None:
     """A temporary upload older than stale_upload_age goes with the next listing; a fresh one stays."""
     storage.save("kept.txt", ContentFile(b"x"))
-    old, fresh = root / ".~storages-0123456789abcdef0123.part", root / ".~storages-fedcba9876543210fedc.part"
+    old, fresh = (
+        root / ".~storages-0123456789abcdef0123.part",
+        root / ".~storages-fedcba9876543210fedc.part",
+    )
     old.write_bytes(b"cut off two hours ago")
     fresh.write_bytes(b"still uploading")
     os.utime(old, (time.time() - 7200, time.time() - 7200))
@@ -82,8 +87,12 @@ def stale_uploads_removed(storage: Any, root: Path) -> None:
     assert [n for n, _ in storage.scan("")] == ["kept.txt"]
 
 
-def scan_and_ranges(storage: Any, start_counting: Callable[[], Callable[[], list[str]]], listing: set[str],
-                    stat: set[str]) -> None:
+def scan_and_ranges(
+    storage: Any,
+    start_counting: Callable[[], Callable[[], list[str]]],
+    listing: set[str],
+    stat: set[str],
+) -> None:
     """scan() is one listing per folder (no per-file stat), with sizes and times; ranged reads are exact."""
     for name in ["a.txt", "d/b.txt", "d/e/c.txt"]:
         storage.save(name, ContentFile(name.encode() * 3))

@@ -25,7 +25,13 @@ from storages.errors import StorageUnavailable
 from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
 from tests.servers import free_port
-from tests.servers.azure import ACCOUNT_KEY, ACCOUNT_NAME, AzuriteServer, FakeTokenCredential, start_azurite
+from tests.servers.azure import (
+    ACCOUNT_KEY,
+    ACCOUNT_NAME,
+    AzuriteServer,
+    FakeTokenCredential,
+    start_azurite,
+)
 
 PATH = "storages.backends.azure_storage.AzureStorage"
 CONTAINER = "conformance"
@@ -70,17 +76,31 @@ class TestAzureConformance(StorageConformance):
 
     @pytest.fixture
     def storage_config(self, azurite):
-        return BackendConfig(PATH, options(azurite), secrets=[ACCOUNT_KEY], static_options={"expiration_secs": None})
+        return BackendConfig(
+            PATH, options(azurite), secrets=[ACCOUNT_KEY], static_options={"expiration_secs": None}
+        )
 
     @pytest.fixture
     def broken_configs(self, azurite):
         return BrokenConfigs(
             bad_credentials=BackendConfig(
-                PATH, options(azurite, connection_string=azurite.connection_string(WRONG_KEY)), secrets=[WRONG_KEY]),
-            missing_container=BackendConfig(PATH, options(azurite, azure_container="no-such-container")),
-            unreachable=BackendConfig(PATH, options(azurite, connection_string=(
-                f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
-                f"BlobEndpoint=http://127.0.0.1:{free_port()}/{ACCOUNT_NAME};"))),
+                PATH,
+                options(azurite, connection_string=azurite.connection_string(WRONG_KEY)),
+                secrets=[WRONG_KEY],
+            ),
+            missing_container=BackendConfig(
+                PATH, options(azurite, azure_container="no-such-container")
+            ),
+            unreachable=BackendConfig(
+                PATH,
+                options(
+                    azurite,
+                    connection_string=(
+                        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
+                        f"BlobEndpoint=http://127.0.0.1:{free_port()}/{ACCOUNT_NAME};"
+                    ),
+                ),
+            ),
         )
 
 
@@ -121,19 +141,40 @@ def test_every_setting_has_its_name_and_default() -> None:
 
 
 def test_django_settings_are_read(settings, azurite) -> None:
-    values = {"AZURE_ACCOUNT_NAME": "acct", "AZURE_CONTAINER": "box", "AZURE_SSL": False,
-              "AZURE_ENDPOINT_SUFFIX": "core.chinacloudapi.cn", "AZURE_CUSTOM_DOMAIN": "cdn.example.com",
-              "AZURE_LOCATION": "media", "AZURE_UPLOAD_MAX_CONN": 4, "AZURE_CONNECTION_TIMEOUT_SECS": 5,
-              "AZURE_BLOB_MAX_MEMORY_SIZE": 8 * MB, "AZURE_URL_EXPIRATION_SECS": 60,
-              "AZURE_OVERWRITE_FILES": True, "AZURE_CACHE_CONTROL": "max-age=60",
-              "AZURE_OBJECT_PARAMETERS": {"content_language": "fr"}, "AZURE_CLIENT_OPTIONS": {"retry_total": 1}}
+    values = {
+        "AZURE_ACCOUNT_NAME": "acct",
+        "AZURE_CONTAINER": "box",
+        "AZURE_SSL": False,
+        "AZURE_ENDPOINT_SUFFIX": "core.chinacloudapi.cn",
+        "AZURE_CUSTOM_DOMAIN": "cdn.example.com",
+        "AZURE_LOCATION": "media",
+        "AZURE_UPLOAD_MAX_CONN": 4,
+        "AZURE_CONNECTION_TIMEOUT_SECS": 5,
+        "AZURE_BLOB_MAX_MEMORY_SIZE": 8 * MB,
+        "AZURE_URL_EXPIRATION_SECS": 60,
+        "AZURE_OVERWRITE_FILES": True,
+        "AZURE_CACHE_CONTROL": "max-age=60",
+        "AZURE_OBJECT_PARAMETERS": {"content_language": "fr"},
+        "AZURE_CLIENT_OPTIONS": {"retry_total": 1},
+    }
     for key, value in values.items():
         setattr(settings, key, value)
     s = AzureStorage()
-    assert (s.account_name, s.azure_container, s.azure_ssl, s.endpoint_suffix, s.custom_domain, s.location) == (
-        "acct", "box", False, "core.chinacloudapi.cn", "cdn.example.com", "media")
-    assert (s.upload_max_conn, s.timeout, s.max_memory_size, s.expiration_secs, s.overwrite_files) == (
-        4, 5, 8 * MB, 60, True)
+    assert (
+        s.account_name,
+        s.azure_container,
+        s.azure_ssl,
+        s.endpoint_suffix,
+        s.custom_domain,
+        s.location,
+    ) == ("acct", "box", False, "core.chinacloudapi.cn", "cdn.example.com", "media")
+    assert (
+        s.upload_max_conn,
+        s.timeout,
+        s.max_memory_size,
+        s.expiration_secs,
+        s.overwrite_files,
+    ) == (4, 5, 8 * MB, 60, True)
     assert s.cache_control == "max-age=60" and s.object_parameters == {"content_language": "fr"}
     assert s.client_options == {"retry_total": 1}
     assert s.service_client.url.startswith("http://acct.blob.core.chinacloudapi.cn")
@@ -216,9 +257,15 @@ def blob_hosts(monkeypatch):
 
 
 def test_account_name_and_key_with_endpoint_suffix(azurite, blob_hosts) -> None:
-    s = AzureStorage(account_name=ACCOUNT_NAME, account_key=ACCOUNT_KEY, azure_container=CONTAINER,
-                     azure_ssl=False, endpoint_suffix=f"localhost:{azurite.port}", location=uuid.uuid4().hex,
-                     expiration_secs=60)
+    s = AzureStorage(
+        account_name=ACCOUNT_NAME,
+        account_key=ACCOUNT_KEY,
+        azure_container=CONTAINER,
+        azure_ssl=False,
+        endpoint_suffix=f"localhost:{azurite.port}",
+        location=uuid.uuid4().hex,
+        expiration_secs=60,
+    )
     assert s.service_client.url.startswith(f"http://{ACCOUNT_NAME}.blob.localhost:{azurite.port}")
     name = s.save("keyed.txt", ContentFile(b"keyed"))
     assert s.open(name).read() == b"keyed"
@@ -228,11 +275,21 @@ def test_account_name_and_key_with_endpoint_suffix(azurite, blob_hosts) -> None:
 def test_sas_token_credential(azurite, blob_hosts) -> None:
     from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
 
-    token = generate_account_sas(ACCOUNT_NAME, ACCOUNT_KEY, ResourceTypes(object=True, container=True),
-                                 AccountSasPermissions(read=True, write=True, delete=True, list=True, create=True),
-                                 expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
-    s = AzureStorage(account_name=ACCOUNT_NAME, sas_token=token, azure_container=CONTAINER, azure_ssl=False,
-                     endpoint_suffix=f"localhost:{azurite.port}", location=uuid.uuid4().hex)
+    token = generate_account_sas(
+        ACCOUNT_NAME,
+        ACCOUNT_KEY,
+        ResourceTypes(object=True, container=True),
+        AccountSasPermissions(read=True, write=True, delete=True, list=True, create=True),
+        expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1),
+    )
+    s = AzureStorage(
+        account_name=ACCOUNT_NAME,
+        sas_token=token,
+        azure_container=CONTAINER,
+        azure_ssl=False,
+        endpoint_suffix=f"localhost:{azurite.port}",
+        location=uuid.uuid4().hex,
+    )
     name = s.save("sas.txt", ContentFile(b"sas"))
     assert s.open(name).read() == b"sas" and s.listdir("") == ([], ["sas.txt"])
     # the token is a credential, never part of a link
@@ -240,11 +297,22 @@ def test_sas_token_credential(azurite, blob_hosts) -> None:
     with pytest.raises(ImproperlyConfigured, match="AZURE_URL_EXPIRATION_SECS"):
         s.url(name, expire=60)
     # a read-only token can't write: a clear PermissionError naming the setting
-    read_only = generate_account_sas(ACCOUNT_NAME, ACCOUNT_KEY, ResourceTypes(object=True),
-                                     AccountSasPermissions(read=True),
-                                     expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1))
-    ro = AzureStorage(account_name=ACCOUNT_NAME, sas_token=read_only, azure_container=CONTAINER, azure_ssl=False,
-                      endpoint_suffix=f"localhost:{azurite.port}", location=s.location, overwrite_files=True)
+    read_only = generate_account_sas(
+        ACCOUNT_NAME,
+        ACCOUNT_KEY,
+        ResourceTypes(object=True),
+        AccountSasPermissions(read=True),
+        expiry=dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1),
+    )
+    ro = AzureStorage(
+        account_name=ACCOUNT_NAME,
+        sas_token=read_only,
+        azure_container=CONTAINER,
+        azure_ssl=False,
+        endpoint_suffix=f"localhost:{azurite.port}",
+        location=s.location,
+        overwrite_files=True,
+    )
     assert ro.open(name).read() == b"sas"
     with pytest.raises(PermissionError, match="AZURE_SAS_TOKEN") as info:
         ro.save("nope.txt", ContentFile(b"x"))
@@ -266,8 +334,12 @@ def test_missing_configuration_is_explained() -> None:
 # -- names --------------------------------------------------------------------------------------
 def test_name_rules(azurite) -> None:
     s = storage(azurite)
-    for bad, rule in [("ends-with-dot.", "end with '.'"), ("dir/", "names a directory"),
-                      ("a/" * 254 + "x", "254 path segments"), ("x" * 1025, "1024 characters")]:
+    for bad, rule in [
+        ("ends-with-dot.", "end with '.'"),
+        ("dir/", "names a directory"),
+        ("a/" * 254 + "x", "254 path segments"),
+        ("x" * 1025, "1024 characters"),
+    ]:
         with pytest.raises(SuspiciousFileOperation, match=rule):
             s.open(bad)
         with pytest.raises(SuspiciousFileOperation, match=rule):
@@ -352,7 +424,9 @@ def test_single_put_threshold_follows_max_memory_size(azurite) -> None:
     s = storage(azurite, max_memory_size=10 * MB)
     s.save("one-put.bin", File(PatternFile(7 * MB), name="x"))
     blob = s.container_client.get_blob_client(s._key("one-put.bin"))
-    assert blob.get_block_list("committed")[0] == [] or len(blob.get_block_list("committed")[0]) == 1
+    assert (
+        blob.get_block_list("committed")[0] == [] or len(blob.get_block_list("committed")[0]) == 1
+    )
     small = storage(azurite)
     small.save("blocks.bin", File(PatternFile(7 * MB), name="x"))
     blob = small.container_client.get_blob_client(small._key("blocks.bin"))
@@ -367,8 +441,13 @@ def test_object_parameters_and_cache_control(azurite) -> None:
                 params["content_disposition"] = "attachment"
             return params
 
-    s = PerFile(**options(azurite, cache_control="max-age=600",
-                          object_parameters={"content_language": "fr", "metadata": {"team": "docs"}}))
+    s = PerFile(
+        **options(
+            azurite,
+            cache_control="max-age=600",
+            object_parameters={"content_language": "fr", "metadata": {"team": "docs"}},
+        )
+    )
     s.save("doc.pdf", ContentFile(b"%PDF"))
     s.save("page.html", ContentFile(b"<p>"))
     pdf = s.container_client.get_blob_client(s._key("doc.pdf")).get_blob_properties()
@@ -377,10 +456,16 @@ def test_object_parameters_and_cache_control(azurite) -> None:
     assert pdf.content_settings.content_disposition == "attachment"
     assert pdf.content_settings.cache_control == "max-age=600"
     assert pdf.content_settings.content_language == "fr" and pdf.metadata == {"team": "docs"}
-    assert html.content_settings.content_type == "text/html" and html.content_settings.content_disposition is None
+    assert (
+        html.content_settings.content_type == "text/html"
+        and html.content_settings.content_disposition is None
+    )
     # object_parameters win over AZURE_CACHE_CONTROL, also for block uploads
-    s2 = storage(azurite, cache_control="max-age=1", object_parameters={"cache_control": "no-store",
-                                                                         "content_type": "application/x-thing"})
+    s2 = storage(
+        azurite,
+        cache_control="max-age=1",
+        object_parameters={"cache_control": "no-store", "content_type": "application/x-thing"},
+    )
     s2.save("big.bin", File(PatternFile(5 * MB), name="big.bin"))
     props = s2.container_client.get_blob_client(s2._key("big.bin")).get_blob_properties()
     assert props.content_settings.cache_control == "no-store"
@@ -408,7 +493,7 @@ def test_reads_are_ranged_and_lazy(azurite) -> None:
         f = s.open("ranged.bin", "rb")
         assert f.read(10) == expected[:10]
         f.seek(15 * MB + 3)
-        assert f.read(100) == expected[15 * MB + 3:15 * MB + 103]
+        assert f.read(100) == expected[15 * MB + 3 : 15 * MB + 103]
         f.seek(0, os.SEEK_END)
         assert f.read() == b""
         assert f.size == 20 * MB
@@ -470,8 +555,13 @@ def test_sas_parameters_override_response_headers(azurite) -> None:
 
     s = storage(azurite)
     name = s.save("report.csv", ContentFile(b"a,b"))
-    url = s.url(name, parameters={"content_disposition": 'attachment; filename="r.csv"',
-                                  "content_type": "application/octet-stream"})
+    url = s.url(
+        name,
+        parameters={
+            "content_disposition": 'attachment; filename="r.csv"',
+            "content_type": "application/octet-stream",
+        },
+    )
     with urllib.request.urlopen(url, timeout=30) as resp:  # noqa: S310
         assert resp.headers["Content-Disposition"] == 'attachment; filename="r.csv"'
         assert resp.headers["Content-Type"] == "application/octet-stream"
@@ -483,14 +573,20 @@ def test_upload_url(azurite) -> None:
     s = storage(azurite)
     url = s.url("uploads/direct.txt", mode="w", expire=300)
     assert parse_qs(urlsplit(url).query)["sp"] == ["w"]
-    req = urllib.request.Request(url, data=b"from the browser", method="PUT",
-                                 headers={"x-ms-blob-type": "BlockBlob", "Content-Type": "text/plain"})
+    req = urllib.request.Request(
+        url,
+        data=b"from the browser",
+        method="PUT",
+        headers={"x-ms-blob-type": "BlockBlob", "Content-Type": "text/plain"},
+    )
     with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
         assert resp.status == 201
     assert s.open("uploads/direct.txt").read() == b"from the browser"
     # a read URL can't upload
     read_url = s.url("uploads/other.txt")
-    denied = urllib.request.Request(read_url, data=b"x", method="PUT", headers={"x-ms-blob-type": "BlockBlob"})
+    denied = urllib.request.Request(
+        read_url, data=b"x", method="PUT", headers={"x-ms-blob-type": "BlockBlob"}
+    )
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(denied, timeout=30)  # noqa: S310
     assert info.value.code == 403
@@ -524,8 +620,10 @@ def test_url_needs_no_request(azurite) -> None:
     s = storage(azurite)
     s.service_client  # noqa: B018 - build the client first
     azurite_port = azurite.port
-    broken = storage(azurite, connection_string=azurite.connection_string().replace(str(azurite_port),
-                                                                                  str(free_port())))
+    broken = storage(
+        azurite,
+        connection_string=azurite.connection_string().replace(str(azurite_port), str(free_port())),
+    )
     start = time.monotonic()
     for i in range(200):
         broken.url(f"f{i}.txt")
@@ -566,8 +664,9 @@ def test_token_credential_and_user_delegation_sas(azurite_oauth) -> None:
     # upload URL signed with the delegation key
     import urllib.request
 
-    put = urllib.request.Request(s.url("up.txt", mode="w"), data=b"up", method="PUT",
-                                 headers={"x-ms-blob-type": "BlockBlob"})
+    put = urllib.request.Request(
+        s.url("up.txt", mode="w"), data=b"up", method="PUT", headers={"x-ms-blob-type": "BlockBlob"}
+    )
     with urllib.request.urlopen(put, timeout=30, context=context) as resp:  # noqa: S310
         assert resp.status == 201
     assert s.open("up.txt").read() == b"up"
@@ -581,7 +680,10 @@ def test_token_credential_failure_is_clear(azurite_oauth) -> None:
             raise ClientAuthenticationError("no managed identity here")
 
     s = oauth_storage(azurite_oauth, NoToken())
-    s.client_options = {**s.client_options, "retry_total": 0}  # the SDK retries credential errors too
+    s.client_options = {
+        **s.client_options,
+        "retry_total": 0,
+    }  # the SDK retries credential errors too
     with pytest.raises(PermissionError, match="AZURE_TOKEN_CREDENTIAL.*no managed identity"):
         s.exists("x.txt")
 
@@ -602,7 +704,9 @@ def test_error_messages_name_the_setting(azurite) -> None:
         bad.size("x.txt")
     assert WRONG_KEY not in str(info.value) and WRONG_KEY not in repr(info.value.__cause__)
     missing = storage(azurite, azure_container="no-such-container")
-    with pytest.raises(ImproperlyConfigured, match="'no-such-container' does not exist.*AZURE_CONTAINER"):
+    with pytest.raises(
+        ImproperlyConfigured, match="'no-such-container' does not exist.*AZURE_CONTAINER"
+    ):
         missing.open("x.txt")
     assert missing.exists("") is False
     not_base64 = storage(azurite, connection_string=azurite.connection_string("not base64!"))
@@ -612,9 +716,13 @@ def test_error_messages_name_the_setting(azurite) -> None:
 
 def test_unreachable_fails_fast(azurite) -> None:
     port = free_port()
-    s = storage(azurite, connection_string=azurite.connection_string().replace(str(azurite.port), str(port)))
+    s = storage(
+        azurite, connection_string=azurite.connection_string().replace(str(azurite.port), str(port))
+    )
     start = time.monotonic()
-    with pytest.raises(StorageUnavailable, match=f"127.0.0.1:{port}.*AZURE_CONNECTION_STRING") as info:
+    with pytest.raises(
+        StorageUnavailable, match=f"127.0.0.1:{port}.*AZURE_CONNECTION_STRING"
+    ) as info:
         s.open("x.txt")
     assert time.monotonic() - start < 10
     assert ACCOUNT_KEY not in str(info.value)
@@ -627,8 +735,11 @@ def test_silent_server_times_out(azurite) -> None:
     listener.listen(8)
     port = listener.getsockname()[1]
     try:
-        s = storage(azurite, connection_string=azurite.connection_string().replace(str(azurite.port), str(port)),
-                    client_options={"read_timeout": 1})
+        s = storage(
+            azurite,
+            connection_string=azurite.connection_string().replace(str(azurite.port), str(port)),
+            client_options={"read_timeout": 1},
+        )
         start = time.monotonic()
         with pytest.raises(StorageUnavailable, match=f"127.0.0.1:{port}"):
             s.size("x.txt")
@@ -644,14 +755,24 @@ def test_insecure_http_is_logged(caplog) -> None:
 
 
 def test_missing_sdk_names_the_extra() -> None:
-    code = ("import sys; sys.modules['azure.storage.blob'] = None\n"
-            "import django; from django.conf import settings; settings.configure(); django.setup()\n"
-            "try:\n    import storages.backends.azure_storage\n"
-            "except Exception as exc:\n    print(type(exc).__name__, exc)\n")
+    code = (
+        "import sys; sys.modules['azure.storage.blob'] = None\n"
+        "import django; from django.conf import settings; settings.configure(); django.setup()\n"
+        "try:\n    import storages.backends.azure_storage\n"
+        "except Exception as exc:\n    print(type(exc).__name__, exc)\n"
+    )
     root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=60,
-                         env={**os.environ, "PYTHONPATH": str(root)})
-    assert "ImproperlyConfigured" in out.stdout and "django-storages[azure]" in out.stdout, out.stdout + out.stderr
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert "ImproperlyConfigured" in out.stdout and "django-storages[azure]" in out.stdout, (
+        out.stdout + out.stderr
+    )
 
 
 def test_no_pool_warnings_under_threads(azurite, caplog) -> None:
@@ -659,7 +780,9 @@ def test_no_pool_warnings_under_threads(azurite, caplog) -> None:
     s = storage(azurite)
     with caplog.at_level("WARNING"):
         with ThreadPoolExecutor(32) as pool:
-            names = list(pool.map(lambda i: s.save(f"t/{i}.txt", ContentFile(str(i).encode())), range(64)))
+            names = list(
+                pool.map(lambda i: s.save(f"t/{i}.txt", ContentFile(str(i).encode())), range(64))
+            )
     assert "pool is full" not in caplog.text
     assert sorted(int(s.open(n).read()) for n in names) == list(range(64))
 
@@ -748,7 +871,9 @@ def test_server_side_copy_on_the_same_account(azurite, azurite_oauth, requests_m
 
     src, dst = storage(azurite), storage(azurite)
     name = src.save("orig.bin", File(PatternFile(5 * MB, seed=4), name="orig.bin"))
-    spec = UploadSpec("copy.bin", dst._key("copy.bin"), "application/octet-stream", create_only=True)
+    spec = UploadSpec(
+        "copy.bin", dst._key("copy.bin"), "application/octet-stream", create_only=True
+    )
     requests_made["requests"] = 0
     assert dst._copy_from(src, src._key(name), spec) is True
     assert requests_made["requests"] <= 3  # Copy Blob (+ a status check): no bytes through us
@@ -775,9 +900,15 @@ def test_the_objects_1_14_users_touch(azurite) -> None:
     s = storage(azurite)
     assert isinstance(s.client, ContainerClient) and s.client.container_name == CONTAINER
     assert s.client is s.container_client
-    assert isinstance(s.service_client, BlobServiceClient) and s.service_client.account_name == ACCOUNT_NAME
+    assert (
+        isinstance(s.service_client, BlobServiceClient)
+        and s.service_client.account_name == ACCOUNT_NAME
+    )
     assert storage(azurite).azure_protocol == "https"  # the AZURE_SSL default
-    assert AzureStorage(azure_container="c", azure_ssl=False, account_name="a").azure_protocol == "http"
+    assert (
+        AzureStorage(azure_container="c", azure_ssl=False, account_name="a").azure_protocol
+        == "http"
+    )
     name = s.save("f.txt", ContentFile(b"file"))
     assert [b.name for b in s.client.list_blobs(name_starts_with=s.location)] == [s._key(name)]
     f = AzureStorageFile(name, "rb", s)
@@ -805,7 +936,12 @@ def test_blob_name_limits_are_refused_before_any_request(azurite) -> None:
     offline = storage(azurite, connection_string=via(azurite, free_port()))
     for bad, limit in [("x" * 1100, "1024 characters"), ("d/" * 260 + "x", "254 path segments")]:
         start = time.monotonic()
-        for call in (offline.open, offline.size, offline.delete, lambda n: offline.open(n, "wb").write(b"x")):
+        for call in (
+            offline.open,
+            offline.size,
+            offline.delete,
+            lambda n: offline.open(n, "wb").write(b"x"),
+        ):
             with pytest.raises(NameTooLong, match=limit):
                 call(bad)
         assert time.monotonic() - start < 1  # no connection attempted
@@ -845,8 +981,13 @@ def test_slow_steady_download_is_not_cut(azurite) -> None:
     name = s.save("slow.bin", File(PatternFile(3 * MB, seed=2), name="slow.bin"))
     proxy = TCPProxy("127.0.0.1", azurite.port, bandwidth=1 * MB).start()
     try:
-        slow = storage(azurite, connection_string=via(azurite, proxy.port), location=s.location, read_timeout=1,
-                       read_ahead=False)
+        slow = storage(
+            azurite,
+            connection_string=via(azurite, proxy.port),
+            location=s.location,
+            read_timeout=1,
+            read_ahead=False,
+        )
         start = time.monotonic()
         with slow.open(name) as f:
             assert sha256_of(f.chunks(MB)) == PatternFile(3 * MB, seed=2).digest()
@@ -865,10 +1006,18 @@ def test_cut_upload_commits_nothing(azurite, existing) -> None:
     if existing:
         s.save("cut.bin", ContentFile(b"old content"))
     # the first connection dies after 6 MiB up: block 1 is staged, block 2 is cut; no retries
-    proxy = TCPProxy("127.0.0.1", azurite.port, cut_after=6 * MB, cut_direction="up", cut_once=True).start()
+    proxy = TCPProxy(
+        "127.0.0.1", azurite.port, cut_after=6 * MB, cut_direction="up", cut_once=True
+    ).start()
     try:
-        cut = storage(azurite, connection_string=via(azurite, proxy.port), location=s.location,
-                      overwrite_files=True, upload_max_conn=1, client_options={"retry_total": 0})
+        cut = storage(
+            azurite,
+            connection_string=via(azurite, proxy.port),
+            location=s.location,
+            overwrite_files=True,
+            upload_max_conn=1,
+            client_options={"retry_total": 0},
+        )
         with pytest.raises(StorageUnavailable, match="AZURE_CONNECTION_STRING"):
             cut.save("cut.bin", File(PatternFile(12 * MB), name="cut.bin"))
         assert proxy.stats.cuts == 1

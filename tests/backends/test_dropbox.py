@@ -21,7 +21,13 @@ from storages.backends.dropbox import (
 from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
 from storages.testing.helpers import fetch
 from tests.servers import free_port
-from tests.servers.dropbox_api import APP_KEY, APP_SECRET, REFRESH_TOKEN, TOKEN, start_dropbox_standin
+from tests.servers.dropbox_api import (
+    APP_KEY,
+    APP_SECRET,
+    REFRESH_TOKEN,
+    TOKEN,
+    start_dropbox_standin,
+)
 
 PATH = "storages.backends.dropbox.DropboxStorage"
 SECRETS = [TOKEN, APP_SECRET, REFRESH_TOKEN]
@@ -46,8 +52,12 @@ class TestDropboxConformance(StorageConformance):
         # the token lives in settings, as in a real project: a storage rebuilt from a
         # migration (secrets left out) gets it from there
         settings.DROPBOX_OAUTH2_TOKEN = TOKEN
-        return BackendConfig(PATH, dropbox_server.options(root_path=root()), secrets=SECRETS,
-                             location_option="root_path")
+        return BackendConfig(
+            PATH,
+            dropbox_server.options(root_path=root()),
+            secrets=SECRETS,
+            location_option="root_path",
+        )
 
     @pytest.fixture
     def broken_configs(self, dropbox_server):
@@ -56,11 +66,19 @@ class TestDropboxConformance(StorageConformance):
         blocker.save("blocker.txt", ContentFile(b"a file, not a folder"))
         blocked_root = blocker.root_path + "/blocker.txt/inside"
         return BrokenConfigs(
-            bad_credentials=BackendConfig(PATH, dropbox_server.options(oauth2_access_token="not-a-valid-token",
-                                                                       root_path=root()), secrets=SECRETS),
-            missing_container=BackendConfig(PATH, dropbox_server.options(root_path=blocked_root), secrets=SECRETS),
-            unreachable=BackendConfig(PATH, dropbox_server.options(api_host=f"127.0.0.1:{free_port()}",
-                                                                   root_path=root()), secrets=SECRETS),
+            bad_credentials=BackendConfig(
+                PATH,
+                dropbox_server.options(oauth2_access_token="not-a-valid-token", root_path=root()),
+                secrets=SECRETS,
+            ),
+            missing_container=BackendConfig(
+                PATH, dropbox_server.options(root_path=blocked_root), secrets=SECRETS
+            ),
+            unreachable=BackendConfig(
+                PATH,
+                dropbox_server.options(api_host=f"127.0.0.1:{free_port()}", root_path=root()),
+                secrets=SECRETS,
+            ),
         )
 
 
@@ -115,9 +133,15 @@ def test_positional_token_is_secret(dropbox_server):
 
 
 def test_refresh_token_auth_and_renewal(dropbox_server):
-    storage = DropboxStorage(**dropbox_server.options(
-        oauth2_access_token=None, app_key=APP_KEY, app_secret=APP_SECRET, oauth2_refresh_token=REFRESH_TOKEN,
-        root_path=root()))
+    storage = DropboxStorage(
+        **dropbox_server.options(
+            oauth2_access_token=None,
+            app_key=APP_KEY,
+            app_secret=APP_SECRET,
+            oauth2_refresh_token=REFRESH_TOKEN,
+            root_path=root(),
+        )
+    )
     dropbox_server.reset_stats()
     name = storage.save("refreshed.txt", ContentFile(b"r"))
     assert dropbox_server.stats().get("/oauth2/token") == 1
@@ -128,16 +152,24 @@ def test_refresh_token_auth_and_renewal(dropbox_server):
 
 
 def test_bad_refresh_token_is_a_clear_error(dropbox_server):
-    storage = DropboxStorage(**dropbox_server.options(
-        oauth2_access_token=None, app_key=APP_KEY, app_secret=APP_SECRET, oauth2_refresh_token="revoked",
-        root_path=root()))
+    storage = DropboxStorage(
+        **dropbox_server.options(
+            oauth2_access_token=None,
+            app_key=APP_KEY,
+            app_secret=APP_SECRET,
+            oauth2_refresh_token="revoked",
+            root_path=root(),
+        )
+    )
     with pytest.raises(PermissionError, match="DROPBOX_OAUTH2_REFRESH_TOKEN") as info:
         storage.exists("x.txt")
     assert "revoked" not in str(info.value)
 
 
 def test_auth_errors_are_never_silent(dropbox_server):
-    storage = DropboxStorage(**dropbox_server.options(oauth2_access_token="expired-or-wrong", root_path=root()))
+    storage = DropboxStorage(
+        **dropbox_server.options(oauth2_access_token="expired-or-wrong", root_path=root())
+    )
     with pytest.raises(PermissionError, match="DROPBOX_OAUTH2_TOKEN"):
         storage.exists("x.txt")
     with pytest.raises(PermissionError):
@@ -161,7 +193,8 @@ def test_modified_time_is_server_modified(store):
     name = store.save("when.txt", ContentFile(b"w"))
     md = store.client.files_get_metadata(store._path(store._key(name)))
     assert store.get_modified_time(name).replace(microsecond=0) == md.server_modified.replace(
-        tzinfo=store.get_modified_time(name).tzinfo)
+        tzinfo=store.get_modified_time(name).tzinfo
+    )
 
 
 def test_large_save_uses_upload_session(store, dropbox_server):
@@ -175,7 +208,7 @@ def test_large_save_uses_upload_session(store, dropbox_server):
     assert "/2/files/upload" not in stats
     with store.open(name, "rb") as f:
         f.seek(5 * 1024 * 1024)
-        assert f.read(10) == payload[5 * 1024 * 1024:5 * 1024 * 1024 + 10]
+        assert f.read(10) == payload[5 * 1024 * 1024 : 5 * 1024 * 1024 + 10]
     assert store.size(name) == len(payload)
 
 
@@ -208,7 +241,9 @@ def test_add_mode_conflict_is_file_exists_even_for_identical_content(store):
     from storages.transfer import UploadSource
 
     store.save("twin.txt", ContentFile(b"same"))
-    spec = UploadSpec(name="twin.txt", key=store._key("twin.txt"), content_type="text/plain", create_only=True)
+    spec = UploadSpec(
+        name="twin.txt", key=store._key("twin.txt"), content_type="text/plain", create_only=True
+    )
     with pytest.raises(FileExistsError):
         store._upload(spec, UploadSource.from_bytes(b"same"))
 
@@ -218,7 +253,9 @@ def test_deprecated_location_becomes_root_path(dropbox_server):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         storage = DropboxStorage(**dropbox_server.options(location=where))
-    assert any(issubclass(w.category, DeprecationWarning) and "root_path" in str(w.message) for w in caught)
+    assert any(
+        issubclass(w.category, DeprecationWarning) and "root_path" in str(w.message) for w in caught
+    )
     assert storage.root_path == where
     name = storage.save("old.txt", ContentFile(b"o"))
     other = DropboxStorage(**dropbox_server.options(root_path=where))
@@ -318,11 +355,20 @@ def _one_shot(data: bytes):
 # -- transfer layer: uploads, ranges, scan, batch delete ------------------------------------------
 
 
-@pytest.mark.parametrize("size, routes", [
-    (4 * 1024 * 1024, {"/2/files/upload": 1}),
-    (4 * 1024 * 1024 + 1, {"/2/files/upload_session/start": 1, "/2/files/upload_session/finish": 1}),
-    (8 * 1024 * 1024, {"/2/files/upload_session/start": 1, "/2/files/upload_session/finish": 1}),
-])
+@pytest.mark.parametrize(
+    "size, routes",
+    [
+        (4 * 1024 * 1024, {"/2/files/upload": 1}),
+        (
+            4 * 1024 * 1024 + 1,
+            {"/2/files/upload_session/start": 1, "/2/files/upload_session/finish": 1},
+        ),
+        (
+            8 * 1024 * 1024,
+            {"/2/files/upload_session/start": 1, "/2/files/upload_session/finish": 1},
+        ),
+    ],
+)
 def test_upload_requests_by_size(store, dropbox_server, size, routes):
     payload = bytes(range(256)) * (size // 256) + b"z" * (size % 256)
     dropbox_server.reset_stats()
@@ -339,11 +385,14 @@ def test_non_seekable_stream_and_open_wb_use_a_session(store, dropbox_server):
     dropbox_server.reset_stats()
     name = store.save("stream.bin", File(_one_shot(payload), name="stream.bin"))
     stats = dropbox_server.stats()
-    assert stats["/2/files/upload_session/start"] == 1 and stats["/2/files/upload_session/append_v2"] == 1
+    assert (
+        stats["/2/files/upload_session/start"] == 1
+        and stats["/2/files/upload_session/append_v2"] == 1
+    )
     assert store.open(name).read() == payload
     with store.open("written.bin", "wb") as f:
         for i in range(0, len(payload), 1000_003):
-            f.write(payload[i:i + 1000_003])
+            f.write(payload[i : i + 1000_003])
     assert store.open("written.bin").read() == payload
 
 
@@ -387,10 +436,15 @@ def test_scan_is_recursive_with_content_hashes(store, dropbox_server):
     for name, data in names.items():
         hasher = DropboxHasher()
         hasher.update(data)
-        assert found[name].hashes == {"dropbox": hasher.hexdigest()} and found[name].size == len(data)
+        assert found[name].hashes == {"dropbox": hasher.hexdigest()} and found[name].size == len(
+            data
+        )
     assert dropbox_server.stats() == {"/2/files/list_folder": 1}
     assert dict(store.scan("a/b")) == {"a/b/c/deep.txt": found["a/b/c/deep.txt"]}
-    assert store.size("top.txt") == 1 and store._stat(store._key("top.txt")).hashes == found["top.txt"].hashes
+    assert (
+        store.size("top.txt") == 1
+        and store._stat(store._key("top.txt")).hashes == found["top.txt"].hashes
+    )
     assert list(store.scan("missing")) == []
 
 
@@ -443,7 +497,9 @@ def test_silent_endpoint_fails_within_a_minute(dropbox_server):
     from storages.errors import StorageUnavailable
     from tests.servers.proxy import TCPProxy
 
-    with TCPProxy("127.0.0.1", int(dropbox_server.host.rsplit(":", 1)[1]), mode="blackhole") as proxy:
+    with TCPProxy(
+        "127.0.0.1", int(dropbox_server.host.rsplit(":", 1)[1]), mode="blackhole"
+    ) as proxy:
         storage = DropboxStorage(**dropbox_server.options(api_host=proxy.url, root_path=root()))
         start = time.monotonic()
         with pytest.raises(StorageUnavailable, match="DROPBOX_API_HOST.*DROPBOX_TIMEOUT"):
@@ -464,9 +520,15 @@ def test_cut_upload_keeps_the_old_content(dropbox_server, size):
     where = root()
     direct = DropboxStorage(**dropbox_server.options(root_path=where, write_mode="overwrite"))
     direct.save("kept.bin", ContentFile(b"old content"))
-    with TCPProxy("127.0.0.1", int(dropbox_server.host.rsplit(":", 1)[1]), cut_after=size // 2,
-                  cut_direction="up") as proxy:
-        cut = DropboxStorage(**dropbox_server.options(api_host=proxy.url, root_path=where, write_mode="overwrite"))
+    with TCPProxy(
+        "127.0.0.1",
+        int(dropbox_server.host.rsplit(":", 1)[1]),
+        cut_after=size // 2,
+        cut_direction="up",
+    ) as proxy:
+        cut = DropboxStorage(
+            **dropbox_server.options(api_host=proxy.url, root_path=where, write_mode="overwrite")
+        )
         with pytest.raises(StorageUnavailable):
             cut.save("kept.bin", ContentFile(b"n" * size))
         with pytest.raises(StorageUnavailable):
@@ -481,20 +543,34 @@ def test_slow_but_steady_download_is_not_cut_off(dropbox_server):
     from tests.servers.proxy import TCPProxy
 
     where = root()
-    DropboxStorage(**dropbox_server.options(root_path=where)).save("slow.bin", ContentFile(b"s" * 1024 * 1024))
-    with TCPProxy("127.0.0.1", int(dropbox_server.host.rsplit(":", 1)[1]), bandwidth=250_000) as proxy:
-        slow = DropboxStorage(**dropbox_server.options(api_host=proxy.url, root_path=where, timeout=2))
+    DropboxStorage(**dropbox_server.options(root_path=where)).save(
+        "slow.bin", ContentFile(b"s" * 1024 * 1024)
+    )
+    with TCPProxy(
+        "127.0.0.1", int(dropbox_server.host.rsplit(":", 1)[1]), bandwidth=250_000
+    ) as proxy:
+        slow = DropboxStorage(
+            **dropbox_server.options(api_host=proxy.url, root_path=where, timeout=2)
+        )
         start = time.monotonic()
         assert slow.open("slow.bin").read() == b"s" * 1024 * 1024
-        assert time.monotonic() - start > 2  # longer than the timeout: it bounds each wait, not the transfer
+        assert (
+            time.monotonic() - start > 2
+        )  # longer than the timeout: it bounds each wait, not the transfer
 
 
 def test_read_ahead_setting(settings, dropbox_server):
     from storages.files import ReadAhead
 
-    settings.DROPBOX_READ_AHEAD = {"threshold": 1024 * 1024, "part_size": 256 * 1024, "concurrency": 2}
+    settings.DROPBOX_READ_AHEAD = {
+        "threshold": 1024 * 1024,
+        "part_size": 256 * 1024,
+        "concurrency": 2,
+    }
     storage = DropboxStorage(**dropbox_server.options(root_path=root()))
-    assert storage.read_ahead == ReadAhead(threshold=1024 * 1024, part_size=256 * 1024, concurrency=2)
+    assert storage.read_ahead == ReadAhead(
+        threshold=1024 * 1024, part_size=256 * 1024, concurrency=2
+    )
     payload = bytes(range(256)) * 8192  # 2 MiB: read in 256 KiB ranges after the first part
     name = storage.save("ahead.bin", ContentFile(payload))
     dropbox_server.reset_stats()

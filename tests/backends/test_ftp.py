@@ -27,7 +27,14 @@ from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
 from tests.backends import fileserver_checks as checks
 from tests.backends.fileserver_checks import wait_for
 from tests.servers import free_port
-from tests.servers.ftp import KEEPER, PASSWORD, FTPServer, serve_directory, start_pyftpdlib, start_vsftpd
+from tests.servers.ftp import (
+    KEEPER,
+    PASSWORD,
+    FTPServer,
+    serve_directory,
+    start_pyftpdlib,
+    start_vsftpd,
+)
 from tests.servers.proxy import TCPProxy
 
 PATH = "storages.backends.ftp.FTPStorage"
@@ -63,8 +70,13 @@ def ftp_options(server: FTPServer, http=None, **extra) -> dict:
 
 
 class TestFTPConformance(StorageConformance):
-    capabilities = Capabilities(created_time=False, accessed_time=False, modified_time=True,
-                                atomic_create=False, atomic_create_large=False)
+    capabilities = Capabilities(
+        created_time=False,
+        accessed_time=False,
+        modified_time=True,
+        atomic_create=False,
+        atomic_create_large=False,
+    )
 
     @pytest.fixture
     def storage_config(self, ftp_server, ftp_http):
@@ -72,19 +84,37 @@ class TestFTPConformance(StorageConformance):
 
     @pytest.fixture
     def broken_configs(self, ftp_server):
-        wrong = FTPServer(root=ftp_server.root, port=ftp_server.port, scheme="ftp", user=ftp_server.user,
-                          password="not-the-password-42", process=None)
+        wrong = FTPServer(
+            root=ftp_server.root,
+            port=ftp_server.port,
+            scheme="ftp",
+            user=ftp_server.user,
+            password="not-the-password-42",
+            process=None,
+        )
         a_file = ftp_server.root / f"a-file-{uuid.uuid4().hex[:8]}"
         a_file.write_text("not a directory")
         return BrokenConfigs(
-            bad_credentials=BackendConfig(PATH, ftp_options(wrong), secrets=["not-the-password-42"]),
-            missing_container=BackendConfig(PATH, {**ftp_options(ftp_server),
-                                                   "location": ftp_server.location(f"{a_file.name}/media")},
-                                            secrets=[PASSWORD]),
-            unreachable=BackendConfig(PATH, {**ftp_options(ftp_server),
-                                             "location": f"ftp://u:{quote(PASSWORD, safe='')}@127.0.0.1:"
-                                                         f"{free_port()}/x",
-                                             "timeout": 5}, secrets=[PASSWORD]),
+            bad_credentials=BackendConfig(
+                PATH, ftp_options(wrong), secrets=["not-the-password-42"]
+            ),
+            missing_container=BackendConfig(
+                PATH,
+                {
+                    **ftp_options(ftp_server),
+                    "location": ftp_server.location(f"{a_file.name}/media"),
+                },
+                secrets=[PASSWORD],
+            ),
+            unreachable=BackendConfig(
+                PATH,
+                {
+                    **ftp_options(ftp_server),
+                    "location": f"ftp://u:{quote(PASSWORD, safe='')}@127.0.0.1:{free_port()}/x",
+                    "timeout": 5,
+                },
+                secrets=[PASSWORD],
+            ),
         )
 
 
@@ -116,8 +146,16 @@ def vsftpd_server(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(params=["pyftpdlib-mlsd", "pyftpdlib-list", "pyftpdlib-ftps", "pyftpdlib-active", "vsftpd",
-                        "vsftpd-ftps"])
+@pytest.fixture(
+    params=[
+        "pyftpdlib-mlsd",
+        "pyftpdlib-list",
+        "pyftpdlib-ftps",
+        "pyftpdlib-active",
+        "vsftpd",
+        "vsftpd-ftps",
+    ]
+)
 def dialect(request):
     """(server, options) for every server and mode the backend supports."""
     name = request.param
@@ -131,8 +169,11 @@ def dialect(request):
         server = request.getfixturevalue("ftp_server")
     options = ftp_options(server)
     if name == "vsftpd-ftps":
-        options = {**options, "location": options["location"].replace("ftp://", "ftps://", 1),
-                   "tls_ca_file": str(server.cert)}
+        options = {
+            **options,
+            "location": options["location"].replace("ftp://", "ftps://", 1),
+            "tls_ca_file": str(server.cert),
+        }
     elif name == "pyftpdlib-active":
         options = {**options, "location": options["location"].replace("ftp://", "aftp://", 1)}
     storage = FTPStorage(**options)
@@ -164,7 +205,7 @@ def test_focused_set_on_every_dialect(dialect, settings):
     s.save("big.bin", ContentFile(payload))
     with s.open("big.bin") as f:
         f.seek(2 * MB)
-        assert f.read(10) == payload[2 * MB:2 * MB + 10]  # REST
+        assert f.read(10) == payload[2 * MB : 2 * MB + 10]  # REST
         f.seek(0)
         assert f.read() == payload
     with pytest.raises(FileNotFoundError):
@@ -172,7 +213,9 @@ def test_focused_set_on_every_dialect(dialect, settings):
     with pytest.raises(FileNotFoundError):
         s.size("missing.txt")
     # the files really are on the server's disk, where the location points
-    assert (server.root / s._base.lstrip("/") / "deep" / "er" / "nested file.txt").read_bytes() == names[1].encode()
+    assert (
+        server.root / s._base.lstrip("/") / "deep" / "er" / "nested file.txt"
+    ).read_bytes() == names[1].encode()
     for name in names + ["big.bin"]:
         s.delete(name)
         assert not s.exists(name)
@@ -191,7 +234,9 @@ def test_an_empty_folder_the_server_refuses_to_remove_is_an_error(vsftpd_server)
     s.save("box/f.txt", ContentFile(b"x"))
     s.delete("box/f.txt")
     root = vsftpd_server.root / s._base.lstrip("/")
-    root.chmod(0o555)  # vsftpd's anonymous user (ftp) may no longer remove what is in the base folder
+    root.chmod(
+        0o555
+    )  # vsftpd's anonymous user (ftp) may no longer remove what is in the base folder
     try:
         with pytest.raises(FTPStorageException, match="delete of 'box' failed: 550"):
             s._remove_empty_folder("box")
@@ -257,7 +302,11 @@ def test_settings_from_django_and_defaults(settings, ftp_server):
     settings.FTP_ALLOW_OVERWRITE = True
     settings.BASE_URL = "https://files.example.com/"
     s = FTPStorage()
-    assert (s.encoding, s.allow_overwrite, s.base_url) == ("utf-8", True, "https://files.example.com/")
+    assert (s.encoding, s.allow_overwrite, s.base_url) == (
+        "utf-8",
+        True,
+        "https://files.example.com/",
+    )
     assert s.url("a b/ü+#.txt") == "https://files.example.com/a%20b/%C3%BC%2B%23.txt"
     s.save("x.txt", ContentFile(b"1"))
     assert s.save("x.txt", ContentFile(b"2")) == "x.txt"
@@ -268,7 +317,13 @@ def test_settings_from_django_and_defaults(settings, ftp_server):
     settings.MEDIA_URL = "/media/"
     d = FTPStorage()
     assert (d.location, d.encoding, d.allow_overwrite, d.base_url, d.tls_ca_file, d.timeout) == (
-        None, "latin-1", False, "/media/", None, 30.0)
+        None,
+        "latin-1",
+        False,
+        "/media/",
+        None,
+        30.0,
+    )
     with pytest.raises(ImproperlyConfigured, match="FTP_STORAGE_LOCATION"):
         d.exists("x")
 
@@ -277,7 +332,13 @@ def test_location_parsing_decodes_user_and_password(ftp_server):
     s = FTPStorage(location="ftps://us%40er:p%40ss%3Aw%2Frd@ftp.example.com/media/up%20loads")
     target = s._target
     assert (target.scheme, target.user, target.password, target.host, target.port, target.path) == (
-        "ftps", "us@er", "p@ss:w/rd", "ftp.example.com", 21, "/media/up loads")
+        "ftps",
+        "us@er",
+        "p@ss:w/rd",
+        "ftp.example.com",
+        21,
+        "/media/up loads",
+    )
     assert "p%40ss" not in repr(s) and "p@ss" not in repr(s)
     assert repr(s) == "<FTPStorage location='ftps://us@er@ftp.example.com:21/media/up loads'>"
     assert FTPStorage(location="aftp://u:p@h:2121")._target.port == 2121
@@ -302,12 +363,20 @@ def test_no_path_means_the_login_directory(ftp_server):
 
 def test_the_password_never_shows(ftp_server, caplog):
     caplog.set_level(logging.DEBUG)
-    wrong = FTPServer(root=ftp_server.root, port=ftp_server.port, scheme="ftp", user=ftp_server.user,
-                      password="Wr0ng p@ss", process=None)
+    wrong = FTPServer(
+        root=ftp_server.root,
+        port=ftp_server.port,
+        scheme="ftp",
+        user=ftp_server.user,
+        password="Wr0ng p@ss",
+        process=None,
+    )
     s = FTPStorage(**ftp_options(wrong))
     with pytest.raises(PermissionError) as info:
         s.exists("x")
-    assert isinstance(info.value, FTPStorageException)  # old code catching FTPStorageException still works
+    assert isinstance(
+        info.value, FTPStorageException
+    )  # old code catching FTPStorageException still works
     assert "FTP_STORAGE_LOCATION" in str(info.value) and "storages" in str(info.value)
     good = FTPStorage(**ftp_options(ftp_server))
     good.save("logged.txt", ContentFile(b"x"))
@@ -332,9 +401,17 @@ def test_exists_is_literal_and_delete_works_with_overwrite(options):
 def test_delete_refused_by_the_server_is_an_error(options, ftp_server):
     s = FTPStorage(**options)
     s.save("stays.txt", ContentFile(b"x"))
-    keeper = FTPServer(root=ftp_server.root, port=ftp_server.port, scheme="ftp", user=KEEPER, password=PASSWORD,
-                       process=None)
-    k = FTPStorage(**{**options, "location": keeper.location(options["location"].rsplit("/", 1)[1])})
+    keeper = FTPServer(
+        root=ftp_server.root,
+        port=ftp_server.port,
+        scheme="ftp",
+        user=KEEPER,
+        password=PASSWORD,
+        process=None,
+    )
+    k = FTPStorage(
+        **{**options, "location": keeper.location(options["location"].rsplit("/", 1)[1])}
+    )
     with pytest.raises(FTPStorageException, match="could not delete"):
         k.delete("stays.txt")  # 550 Not enough privileges
     k.delete("never-there.txt")  # the same 550 for a missing file is fine
@@ -398,15 +475,23 @@ def test_write_goes_to_a_temporary_name_first(ftp, ftp_server):
 
 def test_a_killed_upload_leaves_nothing_under_the_real_name(ftp_server, options):
     with TCPProxy("127.0.0.1", ftp_server.port) as proxy:
-        s = FTPStorage(**{**options, "location": options["location"].replace(f":{ftp_server.port}/",
-                                                                              f":{proxy.port}/")})
+        s = FTPStorage(
+            **{
+                **options,
+                "location": options["location"].replace(f":{ftp_server.port}/", f":{proxy.port}/"),
+            }
+        )
         s.upload_threshold = 4
         s.save("keep.txt", ContentFile(b"old content"))
         root = ftp_server.root / s._base.strip("/")
         f = s.open("keep.txt", "wb")
         f.write(b"new content, but the connection dies" * 1000)
         # Bytes have reached the server (before that, a drop is retried on a new connection: nothing is lost).
-        wait_for(lambda: any(p.name.startswith(".~storages-") and p.stat().st_size > 0 for p in root.iterdir()))
+        wait_for(
+            lambda: any(
+                p.name.startswith(".~storages-") and p.stat().st_size > 0 for p in root.iterdir()
+            )
+        )
         proxy.close_connections()  # the control connection drops mid-upload
         with pytest.raises(StorageUnavailable):
             for _ in range(100):
@@ -414,7 +499,9 @@ def test_a_killed_upload_leaves_nothing_under_the_real_name(ftp_server, options)
             f.close()
         assert s.open("keep.txt").read() == b"old content"
         assert s.listdir("") == ([], ["keep.txt"])
-        wait_for(lambda: sorted(p.name for p in root.iterdir()) == ["keep.txt"])  # the temporary file went
+        wait_for(
+            lambda: sorted(p.name for p in root.iterdir()) == ["keep.txt"]
+        )  # the temporary file went
         s.close()
 
 
@@ -472,7 +559,13 @@ def test_reply_timeout_is_bounded(options):
     silent.bind(("127.0.0.1", 0))
     silent.listen(1)  # accepts TCP, never sends the 220 greeting
     try:
-        s = FTPStorage(**{**options, "location": f"ftp://u:p@127.0.0.1:{silent.getsockname()[1]}/", "timeout": 1})
+        s = FTPStorage(
+            **{
+                **options,
+                "location": f"ftp://u:p@127.0.0.1:{silent.getsockname()[1]}/",
+                "timeout": 1,
+            }
+        )
         start = time.monotonic()
         with pytest.raises(StorageUnavailable):
             s.exists("x")
@@ -485,7 +578,9 @@ def test_one_connection_per_thread(options, monkeypatch):
     s = FTPStorage(**options)
     logins = []
     original = ftplib.FTP.login
-    monkeypatch.setattr(ftplib.FTP, "login", lambda client, *a, **k: logins.append(1) or original(client, *a, **k))
+    monkeypatch.setattr(
+        ftplib.FTP, "login", lambda client, *a, **k: logins.append(1) or original(client, *a, **k)
+    )
     active = set()
     peak = []
     lock = threading.Lock()
@@ -520,7 +615,9 @@ def test_waits_when_the_server_allows_no_more_connections(tmp_path, caplog):
     try:
         s = FTPStorage(**ftp_options(server))
         with ThreadPoolExecutor(10) as pool:
-            names = list(pool.map(lambda i: s.save(f"n/{i}.txt", ContentFile(b"%d" % i)), range(30)))
+            names = list(
+                pool.map(lambda i: s.save(f"n/{i}.txt", ContentFile(b"%d" % i)), range(30))
+            )
         assert sorted(names) == sorted(f"n/{i}.txt" for i in range(30))
         assert any("allows no more connections" in r.getMessage() for r in caplog.records)
         assert all(s.open(f"n/{i}.txt").read() == b"%d" % i for i in range(30))
@@ -589,8 +686,13 @@ def test_stdlib_only():
         "import django; from django.conf import settings; settings.configure(); django.setup()\n"
         "import storages.backends.ftp; print('ok')\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         cwd=str(Path(__file__).resolve().parents[2]))
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )
     assert out.stdout.strip() == "ok", out.stderr
 
 
@@ -625,9 +727,15 @@ def test_listdir_slash_is_the_root_and_directories_exist(request, server):
     assert s.listdir("/") == s.listdir("") == (["a"], ["c.txt"])
     with pytest.raises(SuspiciousFileOperation):
         s.listdir("/a")  # every other absolute name is still refused
-    fresh = FTPStorage(**ftp_options(srv, location=s.location))  # another process: nothing listed before
-    assert (fresh.exists("a"), fresh.exists("a/"), fresh.exists("c.txt"), fresh.exists("nothing")) == (
-        True, True, True, False)
+    fresh = FTPStorage(
+        **ftp_options(srv, location=s.location)
+    )  # another process: nothing listed before
+    assert (
+        fresh.exists("a"),
+        fresh.exists("a/"),
+        fresh.exists("c.txt"),
+        fresh.exists("nothing"),
+    ) == (True, True, True, False)
     s.close()
     fresh.close()
 
@@ -665,8 +773,11 @@ def test_listing_a_folder_that_is_being_removed(request, server):
     srv = request.getfixturevalue(server)
     s = FTPStorage(**ftp_options(srv))
     assert s.listdir("no-such-folder") == ([], [])
-    folder = srv.root / srv.writable / s._base.strip("/").split("/", 1)[-1] if srv.writable else (
-        srv.root / s._base.strip("/"))
+    folder = (
+        srv.root / srv.writable / s._base.strip("/").split("/", 1)[-1]
+        if srv.writable
+        else (srv.root / s._base.strip("/"))
+    )
     stop = threading.Event()
 
     def churn() -> int:
@@ -728,14 +839,18 @@ def test_a_cut_data_connection_leaves_nothing_under_the_name(data_proxy_server, 
     s = FTPStorage(**ftp_options(server, allow_overwrite=True))
     s.save("keep.bin", ContentFile(b"old content"))
     makepasv = ftplib.FTP.makepasv
-    monkeypatch.setattr(ftplib.FTP, "makepasv", lambda client: (makepasv(client)[0], proxy.port))  # data via proxy
+    monkeypatch.setattr(
+        ftplib.FTP, "makepasv", lambda client: (makepasv(client)[0], proxy.port)
+    )  # data via proxy
     with pytest.raises(StorageUnavailable, match="FTP_STORAGE_LOCATION"):
         s.save("keep.bin", File(PatternFile(8 * MB), name="keep.bin"))
     # Cut once, or twice when the control connection it started on had been idle (it might have been
     # stale, so the upload was tried once more on a new one): never more.
     assert proxy.stats.cuts in (1, 2)
     assert s.open("keep.bin").read() == b"old content"
-    assert sorted(p.name for p in _root_of(server, s).iterdir()) == ["keep.bin"]  # the partial upload was removed
+    assert sorted(p.name for p in _root_of(server, s).iterdir()) == [
+        "keep.bin"
+    ]  # the partial upload was removed
     proxy.set(cut_once=True)  # only the next data connection is cut: the retry goes through
     proxy.stats.cuts = 0
     assert s.save("keep.bin", File(PatternFile(8 * MB), name="keep.bin")) == "keep.bin"
@@ -747,8 +862,13 @@ def test_a_cut_data_connection_leaves_nothing_under_the_name(data_proxy_server, 
 def test_an_unresponsive_server_fails_within_60_s_with_defaults(options):
     with TCPProxy("127.0.0.1", 9, mode="blackhole") as proxy:  # accepts TCP, never says a word
         message = checks.unresponsive_within_60_s(
-            FTPStorage(location=f"ftp://u:{quote(PASSWORD, safe='')}@127.0.0.1:{proxy.port}/x"))
-    assert "FTP_STORAGE_TIMEOUT" in message and "FTP_STORAGE_LOCATION" in message and PASSWORD not in message
+            FTPStorage(location=f"ftp://u:{quote(PASSWORD, safe='')}@127.0.0.1:{proxy.port}/x")
+        )
+    assert (
+        "FTP_STORAGE_TIMEOUT" in message
+        and "FTP_STORAGE_LOCATION" in message
+        and PASSWORD not in message
+    )
     assert f"127.0.0.1:{proxy.port}" in message
 
 
@@ -763,8 +883,12 @@ def test_a_closed_port_fails_fast(options):
 @pytest.mark.parametrize("server", ["ftp_server", "plain_list_server"])
 def test_scan_is_one_listing_per_folder_and_ranges_are_exact(request, server, monkeypatch):
     with FTPStorage(**ftp_options(request.getfixturevalue(server))) as s:
-        checks.scan_and_ranges(s, lambda: Commands(monkeypatch).current, listing={"MLSD", "LIST"},
-                               stat={"MLST", "SIZE", "MDTM"})
+        checks.scan_and_ranges(
+            s,
+            lambda: Commands(monkeypatch).current,
+            listing={"MLSD", "LIST"},
+            stat={"MLST", "SIZE", "MDTM"},
+        )
 
 
 def test_a_server_frozen_during_a_read(tmp_path):

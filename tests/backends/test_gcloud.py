@@ -24,7 +24,14 @@ from storages.testing import BackendConfig, BrokenConfigs, Capabilities, Storage
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
 from tests.backends.fileserver_checks import wait_for
 from tests.servers import free_port
-from tests.servers.gcs import PROJECT, SA_EMAIL, GCSServer, service_account_info, start_gcs, start_token_server
+from tests.servers.gcs import (
+    PROJECT,
+    SA_EMAIL,
+    GCSServer,
+    service_account_info,
+    start_gcs,
+    start_token_server,
+)
 
 BUCKET = "conformance"
 PATH = "storages.backends.gcloud.GoogleCloudStorage"
@@ -55,8 +62,9 @@ def sa_info(token_server) -> dict:
 def credentials(info: dict, token_uri: str | None = None):
     from google.oauth2 import service_account
 
-    return service_account.Credentials.from_service_account_info({**info, **({"token_uri": token_uri}
-                                                                              if token_uri else {})})
+    return service_account.Credentials.from_service_account_info(
+        {**info, **({"token_uri": token_uri} if token_uri else {})}
+    )
 
 
 def gcs_options(server: GCSServer, info: dict, **extra) -> dict:
@@ -84,24 +92,41 @@ def anonymous_options(server: GCSServer, **extra) -> dict:
 class TestGoogleCloudConformance(StorageConformance):
     # fake-gcs-server v1.54.0 ignores ifGenerationMatch on resumable uploads
     # (fixed upstream later): only single-request uploads are atomic there.
-    capabilities = Capabilities(created_time=True, accessed_time=False, atomic_create=True,
-                                atomic_create_large=False)
+    capabilities = Capabilities(
+        created_time=True, accessed_time=False, atomic_create=True, atomic_create_large=False
+    )
 
     @pytest.fixture
     def storage_config(self, gcs_server, sa_info):
-        return BackendConfig(PATH, gcs_options(gcs_server, sa_info), secrets=[sa_info["private_key"]],
-                             static_options={"querystring_auth": False})
+        return BackendConfig(
+            PATH,
+            gcs_options(gcs_server, sa_info),
+            secrets=[sa_info["private_key"]],
+            static_options={"querystring_auth": False},
+        )
 
     @pytest.fixture
     def broken_configs(self, gcs_server, sa_info, token_server):
         return BrokenConfigs(
             bad_credentials=BackendConfig(
-                PATH, {**gcs_options(gcs_server, sa_info), "credentials": credentials(sa_info,
-                                                                                      token_server.revoked_uri)},
-                secrets=[sa_info["private_key"]]),
-            missing_container=BackendConfig(PATH, gcs_options(gcs_server, sa_info, bucket_name="no-such-bucket")),
-            unreachable=BackendConfig(PATH, gcs_options(
-                gcs_server, sa_info, client_options={"api_endpoint": f"http://127.0.0.1:{free_port()}"})),
+                PATH,
+                {
+                    **gcs_options(gcs_server, sa_info),
+                    "credentials": credentials(sa_info, token_server.revoked_uri),
+                },
+                secrets=[sa_info["private_key"]],
+            ),
+            missing_container=BackendConfig(
+                PATH, gcs_options(gcs_server, sa_info, bucket_name="no-such-bucket")
+            ),
+            unreachable=BackendConfig(
+                PATH,
+                gcs_options(
+                    gcs_server,
+                    sa_info,
+                    client_options={"api_endpoint": f"http://127.0.0.1:{free_port()}"},
+                ),
+            ),
         )
 
 
@@ -155,14 +180,28 @@ def stored_blob(server: GCSServer, storage, name: str):
 
 
 def test_defaults_match_the_documented_ones(settings):
-    from storages.backends.gcloud import CONTENT_ENCODING, CONTENT_TYPE, GoogleCloudFile, GoogleCloudStorage
+    from storages.backends.gcloud import (
+        CONTENT_ENCODING,
+        CONTENT_TYPE,
+        GoogleCloudFile,
+        GoogleCloudStorage,
+    )
     from storages.files import RemoteFile
 
     s = GoogleCloudStorage()
-    assert (s.bucket_name, s.project_id, s.credentials, s.custom_endpoint) == (None, None, None, None)
+    assert (s.bucket_name, s.project_id, s.credentials, s.custom_endpoint) == (
+        None,
+        None,
+        None,
+        None,
+    )
     assert s.location == "" and s.default_acl is None and s.querystring_auth is True
     assert s.expiration == dt.timedelta(days=1)
-    assert s.gzip is False and "text/css" in s.gzip_content_types and "image/svg+xml" in s.gzip_content_types
+    assert (
+        s.gzip is False
+        and "text/css" in s.gzip_content_types
+        and "image/svg+xml" in s.gzip_content_types
+    )
     assert s.file_overwrite is True and s.object_parameters == {} and s.max_memory_size == 0
     assert s.blob_chunk_size is None and s.iam_sign_blob is False and s.sa_email is None
     assert (CONTENT_ENCODING, CONTENT_TYPE) == ("content_encoding", "content_type")
@@ -175,33 +214,60 @@ def test_every_setting_is_read_from_django_settings(settings):
     from storages.backends.gcloud import GoogleCloudStorage
 
     values = {
-        "GS_BUCKET_NAME": "b", "GS_PROJECT_ID": "p", "GS_CUSTOM_ENDPOINT": "https://cdn.example.com",
-        "GS_LOCATION": "media", "GS_DEFAULT_ACL": "publicRead", "GS_QUERYSTRING_AUTH": False,
-        "GS_EXPIRATION": 300, "GS_IS_GZIPPED": True, "GZIP_CONTENT_TYPES": ("text/plain",),
-        "GS_FILE_OVERWRITE": False, "GS_OBJECT_PARAMETERS": {"cache_control": "no-cache"},
-        "GS_MAX_MEMORY_SIZE": 1024, "GS_BLOB_CHUNK_SIZE": 512 * 1024, "GS_IAM_SIGN_BLOB": True,
+        "GS_BUCKET_NAME": "b",
+        "GS_PROJECT_ID": "p",
+        "GS_CUSTOM_ENDPOINT": "https://cdn.example.com",
+        "GS_LOCATION": "media",
+        "GS_DEFAULT_ACL": "publicRead",
+        "GS_QUERYSTRING_AUTH": False,
+        "GS_EXPIRATION": 300,
+        "GS_IS_GZIPPED": True,
+        "GZIP_CONTENT_TYPES": ("text/plain",),
+        "GS_FILE_OVERWRITE": False,
+        "GS_OBJECT_PARAMETERS": {"cache_control": "no-cache"},
+        "GS_MAX_MEMORY_SIZE": 1024,
+        "GS_BLOB_CHUNK_SIZE": 512 * 1024,
+        "GS_IAM_SIGN_BLOB": True,
         "GS_SA_EMAIL": "sa@p.iam.gserviceaccount.com",
     }
     for key, value in values.items():
         setattr(settings, key, value)
     s = GoogleCloudStorage()
-    assert (s.bucket_name, s.project_id, s.custom_endpoint, s.location) == ("b", "p", "https://cdn.example.com",
-                                                                           "media")
-    assert (s.default_acl, s.querystring_auth, s.expiration) == ("publicRead", False, dt.timedelta(seconds=300))
+    assert (s.bucket_name, s.project_id, s.custom_endpoint, s.location) == (
+        "b",
+        "p",
+        "https://cdn.example.com",
+        "media",
+    )
+    assert (s.default_acl, s.querystring_auth, s.expiration) == (
+        "publicRead",
+        False,
+        dt.timedelta(seconds=300),
+    )
     assert (s.gzip, s.gzip_content_types, s.file_overwrite) == (True, ("text/plain",), False)
     assert s.object_parameters == {"cache_control": "no-cache"} and s.max_memory_size == 1024
-    assert (s.blob_chunk_size, s.iam_sign_blob, s.sa_email) == (512 * 1024, True, "sa@p.iam.gserviceaccount.com")
+    assert (s.blob_chunk_size, s.iam_sign_blob, s.sa_email) == (
+        512 * 1024,
+        True,
+        "sa@p.iam.gserviceaccount.com",
+    )
     # OPTIONS beat settings
     assert GoogleCloudStorage(bucket_name="other", location="x").bucket_name == "other"
     with pytest.raises(ImproperlyConfigured, match="unknown option"):
         GoogleCloudStorage(no_such_option=1)
 
 
-@pytest.mark.parametrize("value,expected", [
-    (dt.timedelta(hours=2), dt.timedelta(hours=2)),
-    (7200, dt.timedelta(hours=2)),
-    (dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc), dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)),
-])
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        (dt.timedelta(hours=2), dt.timedelta(hours=2)),
+        (7200, dt.timedelta(hours=2)),
+        (
+            dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc),
+            dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc),
+        ),
+    ],
+)
 def test_expiration_forms(value, expected):
     from storages.backends.gcloud import GoogleCloudStorage
 
@@ -237,12 +303,15 @@ def test_signed_url_lifetime_follows_expiration(gcs_server, sa_info):
 
 
 def test_signed_upload_url(storage):
-    url = storage.url("uploads/from-browser.txt", parameters={"method": "PUT", "content_type": "text/plain"})
+    url = storage.url(
+        "uploads/from-browser.txt", parameters={"method": "PUT", "content_type": "text/plain"}
+    )
     assert "X-Goog-Signature" in url
     import urllib.request
 
-    request = urllib.request.Request(url, method="PUT", data=b"sent straight to GCS",
-                                     headers={"Content-Type": "text/plain"})
+    request = urllib.request.Request(
+        url, method="PUT", data=b"sent straight to GCS", headers={"Content-Type": "text/plain"}
+    )
     with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310 - local emulator
         assert reply.status == 200
     with storage.open("uploads/from-browser.txt") as f:
@@ -266,14 +335,25 @@ def test_public_urls_need_no_request_and_no_key(gcs_server, options):
 def test_custom_endpoint(gcs_server, sa_info):
     from storages.backends.gcloud import GoogleCloudStorage
 
-    unsigned = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, custom_endpoint="https://cdn.example.com",
-                                                querystring_auth=False, location="static"))
+    unsigned = GoogleCloudStorage(
+        **gcs_options(
+            gcs_server,
+            sa_info,
+            custom_endpoint="https://cdn.example.com",
+            querystring_auth=False,
+            location="static",
+        )
+    )
     with counted() as calls:
         assert unsigned.url("css/a b.css") == "https://cdn.example.com/static/css/a%20b.css"
-        signed = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, custom_endpoint="cdn.example.com",
-                                                  location="media")).url("doc.pdf")
+        signed = GoogleCloudStorage(
+            **gcs_options(gcs_server, sa_info, custom_endpoint="cdn.example.com", location="media")
+        ).url("doc.pdf")
     assert calls["requests"] == 0
-    assert signed.startswith("https://cdn.example.com/media/doc.pdf?") and "X-Goog-Signature=" in signed
+    assert (
+        signed.startswith("https://cdn.example.com/media/doc.pdf?")
+        and "X-Goog-Signature=" in signed
+    )
 
 
 def test_url_without_a_signing_key_says_what_to_do(anon):
@@ -287,13 +367,16 @@ def test_iam_sign_blob_errors_are_clear(gcs_server, sa_info, token_server):
     from storages.backends.gcloud import GoogleCloudStorage
 
     revoked = credentials(sa_info, token_server.revoked_uri)
-    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, credentials=revoked, iam_sign_blob=True))
+    s = GoogleCloudStorage(
+        **gcs_options(gcs_server, sa_info, credentials=revoked, iam_sign_blob=True)
+    )
     start = time.monotonic()
     with pytest.raises(PermissionError, match="GoogleCloudStorage could not get an access token"):
         s.url("x.txt")
     assert time.monotonic() - start < 10
-    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, credentials=AnonymousCredentials(),
-                                         iam_sign_blob=True))
+    s = GoogleCloudStorage(
+        **gcs_options(gcs_server, sa_info, credentials=AnonymousCredentials(), iam_sign_blob=True)
+    )
     with pytest.raises(ImproperlyConfigured, match="GS_SA_EMAIL"):
         s.url("x.txt")
 
@@ -316,7 +399,9 @@ def test_open_read_is_one_request_and_seek_is_ranged(storage):
             assert calls["requests"] == 1
             f.seek(700_000)
             assert f.read(10) == payload[700_000:700_010]
-    assert calls["requests"] == 2 and all(line.startswith("GET /download/") for line in calls["lines"])
+    assert calls["requests"] == 2 and all(
+        line.startswith("GET /download/") for line in calls["lines"]
+    )
 
 
 def test_open_does_not_download_the_whole_file(storage):
@@ -344,7 +429,6 @@ def test_overwrite_off_uses_generation_zero(storage, gcs_server):
     writer.write(b"new")
     writer.close()
     assert stored_blob(gcs_server, storage, "free.txt").download_as_bytes() == b"new"
-
 
 
 def test_large_create_only_upload_asks_for_generation_zero(storage):
@@ -435,24 +519,42 @@ def test_object_parameters_are_stored(gcs_server, sa_info):
                 params["content_disposition"] = "attachment"
             return params
 
-    s = PerFile(**gcs_options(gcs_server, sa_info, object_parameters={
-        "cache_control": "public, max-age=60", "metadata": {"owner": "tests"}, "content_language": "fr",
-    }))
+    s = PerFile(
+        **gcs_options(
+            gcs_server,
+            sa_info,
+            object_parameters={
+                "cache_control": "public, max-age=60",
+                "metadata": {"owner": "tests"},
+                "content_language": "fr",
+            },
+        )
+    )
     s.save("doc.pdf", ContentFile(b"%PDF"))
     s.save("page.html", ContentFile(b"<p>"))
     pdf = stored_blob(gcs_server, s, "doc.pdf")
-    assert (pdf.cache_control, pdf.content_disposition, pdf.metadata) == ("public, max-age=60", "attachment",
-                                                                          {"owner": "tests"})
+    assert (pdf.cache_control, pdf.content_disposition, pdf.metadata) == (
+        "public, max-age=60",
+        "attachment",
+        {"owner": "tests"},
+    )
     assert pdf.content_type == "application/pdf" and pdf.content_language == "fr"
     html = stored_blob(gcs_server, s, "page.html")
     assert html.content_disposition is None and html.content_type == "text/html"
     # content_type from the parameters beats the guess; large uploads carry them too
-    t = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, blob_chunk_size=256 * 1024, object_parameters={
-        "content_type": "application/x-custom", "cache_control": "no-store"}))
+    t = GoogleCloudStorage(
+        **gcs_options(
+            gcs_server,
+            sa_info,
+            blob_chunk_size=256 * 1024,
+            object_parameters={"content_type": "application/x-custom", "cache_control": "no-store"},
+        )
+    )
     t.save("big.bin", File(PatternFile(9 * MB), name="big.bin"))
     big = stored_blob(gcs_server, t, "big.bin")
     assert (big.content_type, big.cache_control) == ("application/x-custom", "no-store")
     with pytest.raises(ImproperlyConfigured, match="get_object_parameters"):
+
         class Wrong(GoogleCloudStorage):
             def get_object_parameters(self, name):
                 return {"CacheControl": "x"}
@@ -501,7 +603,10 @@ def test_exists_of_the_root(gcs_server, sa_info, storage):
     from storages.backends.gcloud import GoogleCloudStorage
 
     assert storage.exists("") is True
-    assert GoogleCloudStorage(**gcs_options(gcs_server, sa_info, bucket_name="not-there")).exists("") is False
+    assert (
+        GoogleCloudStorage(**gcs_options(gcs_server, sa_info, bucket_name="not-there")).exists("")
+        is False
+    )
 
 
 def test_emulator_environment_variable(gcs_server, monkeypatch):
@@ -509,7 +614,9 @@ def test_emulator_environment_variable(gcs_server, monkeypatch):
     from storages.backends.gcloud import GoogleCloudStorage
 
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_server.endpoint)
-    s = GoogleCloudStorage(bucket_name=BUCKET, location=f"env/{uuid.uuid4().hex}", querystring_auth=False)
+    s = GoogleCloudStorage(
+        bucket_name=BUCKET, location=f"env/{uuid.uuid4().hex}", querystring_auth=False
+    )
     name = s.save("env.txt", ContentFile(b"env"))
     assert s.open(name).read() == b"env"
     assert fetch(s.url(name)) == (200, b"env")
@@ -518,11 +625,18 @@ def test_emulator_environment_variable(gcs_server, monkeypatch):
 def test_unreachable_fails_fast(gcs_server, sa_info):
     from storages.backends.gcloud import GoogleCloudStorage
 
-    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info,
-                                         client_options={"api_endpoint": f"http://127.0.0.1:{free_port()}"}))
+    s = GoogleCloudStorage(
+        **gcs_options(
+            gcs_server, sa_info, client_options={"api_endpoint": f"http://127.0.0.1:{free_port()}"}
+        )
+    )
     start = time.monotonic()
-    for call in (lambda: s.save("x.txt", ContentFile(b"x")), lambda: s.open("x.txt"), lambda: s.exists("x"),
-                 lambda: s.listdir("")):
+    for call in (
+        lambda: s.save("x.txt", ContentFile(b"x")),
+        lambda: s.open("x.txt"),
+        lambda: s.exists("x"),
+        lambda: s.listdir(""),
+    ):
         with pytest.raises(StorageUnavailable, match="GS_CLIENT_OPTIONS"):
             call()
     assert time.monotonic() - start < 10
@@ -531,11 +645,18 @@ def test_unreachable_fails_fast(gcs_server, sa_info):
 def test_bad_credentials_fail_fast_with_permission_error(gcs_server, sa_info, token_server):
     from storages.backends.gcloud import GoogleCloudStorage
 
-    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info,
-                                         credentials=credentials(sa_info, token_server.revoked_uri)))
+    s = GoogleCloudStorage(
+        **gcs_options(
+            gcs_server, sa_info, credentials=credentials(sa_info, token_server.revoked_uri)
+        )
+    )
     start = time.monotonic()
-    for call in (lambda: s.save("x.txt", ContentFile(b"x")), lambda: s.open("x.txt"), lambda: s.size("x"),
-                 lambda: s.listdir("")):
+    for call in (
+        lambda: s.save("x.txt", ContentFile(b"x")),
+        lambda: s.open("x.txt"),
+        lambda: s.size("x"),
+        lambda: s.listdir(""),
+    ):
         with pytest.raises(PermissionError, match="GS_CREDENTIALS") as info:
             call()
         assert sa_info["private_key"] not in str(info.value)
@@ -564,7 +685,9 @@ def test_legacy_settings(settings, gcs_server, sa_info):
     settings.GS_FILE_CHARSET = "utf-8"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, bucket_name=bucket, project_id=PROJECT))
+        s = GoogleCloudStorage(
+            **gcs_options(gcs_server, sa_info, bucket_name=bucket, project_id=PROJECT)
+        )
     messages = [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)]
     assert any("GS_AUTO_CREATE_BUCKET" in m for m in messages)
     assert any("GS_AUTO_CREATE_ACL" in m for m in messages)
@@ -576,7 +699,9 @@ def test_legacy_settings(settings, gcs_server, sa_info):
     # an explicit object parameter beats the legacy one
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        t = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, object_parameters={"cache_control": "no-cache"}))
+        t = GoogleCloudStorage(
+            **gcs_options(gcs_server, sa_info, object_parameters={"cache_control": "no-cache"})
+        )
     assert t.object_parameters == {"cache_control": "no-cache"}
 
 
@@ -599,12 +724,21 @@ def test_missing_sdk_names_the_extra():
         "except Exception as exc:\n"
         "    print(type(exc).__name__, exc)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                         cwd=Path(__file__).resolve().parents[2])
-    assert "ImproperlyConfigured" in out.stdout and "django-storages[google]" in out.stdout, out.stderr
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert "ImproperlyConfigured" in out.stdout and "django-storages[google]" in out.stdout, (
+        out.stderr
+    )
 
 
-def test_application_default_credentials_from_a_key_file(gcs_server, sa_info, tmp_path, monkeypatch):
+def test_application_default_credentials_from_a_key_file(
+    gcs_server, sa_info, tmp_path, monkeypatch
+):
     """No GS_CREDENTIALS: GOOGLE_APPLICATION_CREDENTIALS names a key file (its tokens come from the local endpoint)."""
     import json
 
@@ -613,8 +747,11 @@ def test_application_default_credentials_from_a_key_file(gcs_server, sa_info, tm
     key_file = tmp_path / "key.json"
     key_file.write_text(json.dumps(sa_info))
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key_file))
-    s = GoogleCloudStorage(bucket_name=BUCKET, client_options={"api_endpoint": gcs_server.endpoint},
-                           location=f"adc/{uuid.uuid4().hex}")
+    s = GoogleCloudStorage(
+        bucket_name=BUCKET,
+        client_options={"api_endpoint": gcs_server.endpoint},
+        location=f"adc/{uuid.uuid4().hex}",
+    )
     name = s.save("adc.txt", ContentFile(b"adc"))
     assert s.open(name).read() == b"adc"
     assert s.client.project == PROJECT
@@ -656,9 +793,17 @@ def test_a_chunk_answered_503_is_retried_and_the_upload_completes(gcs_server, sa
     """Issue 9: one 503 on a chunk PUT of a resumable upload no longer fails the save."""
     from storages.backends.gcloud import GoogleCloudStorage
 
-    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, blob_chunk_size=256 * 1024,
-                                         client_options={"api_endpoint": fault_proxy.url}))
-    payload = bytes(range(256)) * 4096 * 8 + b"tail"  # 8 MiB + 4 (one-shot: resumable): 32 chunks + the tail
+    s = GoogleCloudStorage(
+        **gcs_options(
+            gcs_server,
+            sa_info,
+            blob_chunk_size=256 * 1024,
+            client_options={"api_endpoint": fault_proxy.url},
+        )
+    )
+    payload = (
+        bytes(range(256)) * 4096 * 8 + b"tail"
+    )  # 8 MiB + 4 (one-shot: resumable): 32 chunks + the tail
     fault_proxy.fail(503, method="PUT", path="/upload/storage/v1/b/conformance/o", nth=2)
     name = s.save("retried.bin", File(OneShot(payload), name="retried.bin"))
     assert stored_blob(gcs_server, s, name).download_as_bytes() == payload
@@ -666,13 +811,17 @@ def test_a_chunk_answered_503_is_retried_and_the_upload_completes(gcs_server, sa
     assert len(injected) == 1 and injected[0][0] == "PUT" and injected[0][2] == 503
     puts = [r for r in fault_proxy.served if r.method == "PUT"]
     assert len(puts) == 1 + 33  # the refused chunk, then 33 chunks (the second one again)
-    assert not [r for r in fault_proxy.served if r.method == "DELETE"]  # a finished session is not cancelled
+    assert not [
+        r for r in fault_proxy.served if r.method == "DELETE"
+    ]  # a finished session is not cancelled
 
 
 def test_transient_errors_on_every_kind_of_request_are_retried(gcs_server, sa_info, fault_proxy):
     from storages.backends.gcloud import GoogleCloudStorage
 
-    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, client_options={"api_endpoint": fault_proxy.url}))
+    s = GoogleCloudStorage(
+        **gcs_options(gcs_server, sa_info, client_options={"api_endpoint": fault_proxy.url})
+    )
     for method in ("POST", "GET"):
         fault_proxy.fail(503, method=method, times=2)
     fault_proxy.fail(429, method="DELETE")
@@ -686,8 +835,11 @@ def test_transient_errors_on_every_kind_of_request_are_retried(gcs_server, sa_in
 def test_a_server_that_keeps_failing_gives_storage_unavailable(gcs_server, sa_info, fault_proxy):
     from storages.backends.gcloud import GoogleCloudStorage
 
-    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, client_options={"api_endpoint": fault_proxy.url},
-                                         retry_deadline=2))
+    s = GoogleCloudStorage(
+        **gcs_options(
+            gcs_server, sa_info, client_options={"api_endpoint": fault_proxy.url}, retry_deadline=2
+        )
+    )
     s.save("kept.txt", ContentFile(b"old"))
     fault_proxy.fail(503, times=10_000)
     start = time.monotonic()
@@ -711,34 +863,61 @@ def test_an_aborted_upload_cancels_its_session(gcs_server, sa_info, storage, fau
     under a new name, and an existing name keeps its old content."""
     from storages.backends.gcloud import GoogleCloudStorage
 
-    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, location=storage.location, blob_chunk_size=256 * 1024,
-                                         client_options={"api_endpoint": fault_proxy.url}))
+    s = GoogleCloudStorage(
+        **gcs_options(
+            gcs_server,
+            sa_info,
+            location=storage.location,
+            blob_chunk_size=256 * 1024,
+            client_options={"api_endpoint": fault_proxy.url},
+        )
+    )
     storage.save("kept.bin", ContentFile(b"old content"))
     for name in ("kept.bin", "new.bin"):
         fault_proxy.clear()
         with pytest.raises(RuntimeError), s.open(name, "wb") as f:
             f.write(b"x" * (9 * MB))  # past 8 MiB: streaming, resumably
-            wait_for(lambda: sum(r.method == "PUT" for r in fault_proxy.served) >= 2)  # chunks are arriving
+            wait_for(
+                lambda: sum(r.method == "PUT" for r in fault_proxy.served) >= 2
+            )  # chunks are arriving
             raise RuntimeError("the view failed half-way")
         session, sent = session_requests(fault_proxy)
         assert f"name={storage._key(name)}".replace("/", "%2F") in session
-        assert sent[0] == ("PUT", 308) and sent[-1] == ("DELETE", 499) and ("DELETE", 499) not in sent[:-1]
+        assert (
+            sent[0] == ("PUT", 308)
+            and sent[-1] == ("DELETE", 499)
+            and ("DELETE", 499) not in sent[:-1]
+        )
     assert storage.open("kept.bin").read() == b"old content"
     assert not storage.exists("new.bin") and storage.listdir("")[1] == ["kept.bin"]
 
 
-def test_a_failed_upload_from_a_file_cancels_its_session(gcs_server, sa_info, storage, fault_proxy, tmp_path):
+def test_a_failed_upload_from_a_file_cancels_its_session(
+    gcs_server, sa_info, storage, fault_proxy, tmp_path
+):
     """A resumable upload from disk whose 3rd chunk is refused (400: not retried): the save fails, its
     session is cancelled, and the name keeps its old content."""
     from storages.backends.gcloud import GoogleCloudStorage
 
-    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, location=storage.location, blob_chunk_size=256 * 1024,
-                                         client_options={"api_endpoint": fault_proxy.url}))
+    s = GoogleCloudStorage(
+        **gcs_options(
+            gcs_server,
+            sa_info,
+            location=storage.location,
+            blob_chunk_size=256 * 1024,
+            client_options={"api_endpoint": fault_proxy.url},
+        )
+    )
     storage.save("kept.bin", ContentFile(b"old content"))
     path = tmp_path / "big.bin"
     path.write_bytes(PatternFile(9 * MB, seed=4).read())
-    fault_proxy.fail(400, method="PUT", path="upload_id=", nth=3,
-                     body=b'{"error": {"code": 400, "message": "refused by the test proxy"}}')
+    fault_proxy.fail(
+        400,
+        method="PUT",
+        path="upload_id=",
+        nth=3,
+        body=b'{"error": {"code": 400, "message": "refused by the test proxy"}}',
+    )
     with pytest.raises(StorageError, match="400"), path.open("rb") as fh:
         s.save("kept.bin", File(fh, name="big.bin"))
     session, sent = session_requests(fault_proxy)
@@ -756,7 +935,9 @@ def test_the_sdk_opens_resumable_sessions_where_the_cancel_expects(storage):
     params = inspect.signature(Blob._initiate_resumable_upload).parameters
     assert list(params)[:5] == ["self", "client", "stream", "content_type", "size"]
     blob = Blob(storage._key("probe.bin"), storage.bucket, chunk_size=256 * 1024)
-    upload, transport = blob._initiate_resumable_upload(storage.client, io.BytesIO(b"probe"), None, None)
+    upload, transport = blob._initiate_resumable_upload(
+        storage.client, io.BytesIO(b"probe"), None, None
+    )
     assert upload.resumable_url.startswith(storage._api_endpoint()) and upload.finished is False
     assert transport is storage._conn()[1]
     assert transport.request("DELETE", upload.resumable_url, timeout=10).status_code == 499
@@ -782,7 +963,9 @@ def test_uploads_of_every_origin_store_the_bytes(storage, gcs_server, tmp_path, 
     assert blob.download_as_bytes() == payload
 
 
-@pytest.mark.parametrize("content", [ContentFile("text, of unknown size in bytes"), "gzip", "one-shot"])
+@pytest.mark.parametrize(
+    "content", [ContentFile("text, of unknown size in bytes"), "gzip", "one-shot"]
+)
 def test_small_content_of_unknown_size_is_one_request(gcs_server, sa_info, content):
     """The SDK would send an unknown size resumably (two requests): a short stream is read first."""
     from storages.backends.gcloud import GoogleCloudStorage
@@ -807,8 +990,11 @@ def test_a_path_is_uploaded_by_the_sdk_from_disk(storage, tmp_path, monkeypatch)
 
     calls = []
     original = Blob.upload_from_filename
-    monkeypatch.setattr(Blob, "upload_from_filename",
-                        lambda self, filename, **kw: calls.append(filename) or original(self, filename, **kw))
+    monkeypatch.setattr(
+        Blob,
+        "upload_from_filename",
+        lambda self, filename, **kw: calls.append(filename) or original(self, filename, **kw),
+    )
 
     class Uploaded(File):
         def temporary_file_path(self):
@@ -839,8 +1025,13 @@ def test_ranged_reads_have_an_end(storage):
 def test_large_reads_fetch_ranges_ahead_on_several_threads(gcs_server, sa_info):
     from storages.backends.gcloud import GoogleCloudStorage
 
-    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, read_ahead={"threshold": MB, "part_size": 256 * 1024,
-                                                                          "concurrency": 3}))
+    s = GoogleCloudStorage(
+        **gcs_options(
+            gcs_server,
+            sa_info,
+            read_ahead={"threshold": MB, "part_size": 256 * 1024, "concurrency": 3},
+        )
+    )
     source = PatternFile(3 * MB, seed=2)
     name = s.save("ahead.bin", File(source, name="ahead.bin"))
     with counted() as calls, s.open(name) as f:
@@ -862,8 +1053,10 @@ def test_scan_lists_every_object_with_its_hashes(storage):
     for name, data in files.items():
         info = found[name]
         assert info.size == len(data) and info.modified is not None
-        assert info.hashes == {"md5": hashlib.md5(data).hexdigest(),
-                               "crc32c": google_crc32c.Checksum(data).digest().hex()}
+        assert info.hashes == {
+            "md5": hashlib.md5(data).hexdigest(),
+            "crc32c": google_crc32c.Checksum(data).digest().hex(),
+        }
     assert storage._stat(storage._key("d/b.txt")).hashes == found["d/b.txt"].hashes
     assert set(dict(storage.scan("d"))) == {"d/b.txt", "d/e/c.txt"}
 
@@ -872,8 +1065,11 @@ def test_scan_pages_through_large_listings(storage, monkeypatch):
     for i in range(5):
         storage.save(f"many/{i}.txt", ContentFile(b"x"))
     original = storage.client.list_blobs
-    monkeypatch.setattr(type(storage.client), "list_blobs",
-                        lambda self, *a, **kw: original(*a, **{**kw, "page_size": 2}))
+    monkeypatch.setattr(
+        type(storage.client),
+        "list_blobs",
+        lambda self, *a, **kw: original(*a, **{**kw, "page_size": 2}),
+    )
     with counted() as calls:
         assert len(list(storage.scan("many"))) == 5
     assert calls["requests"] == 3
@@ -900,7 +1096,9 @@ def test_batch_delete_through_the_sdk(storage, monkeypatch):
     from google.cloud.storage.batch import Batch
 
     sent = []
-    monkeypatch.setattr(Batch, "finish", lambda self, raise_exception=True: sent.append(len(self._requests)))
+    monkeypatch.setattr(
+        Batch, "finish", lambda self, raise_exception=True: sent.append(len(self._requests))
+    )
     storage.delete_many([f"k{i}" for i in range(250)])
     assert sent == [100, 100, 50]
 
@@ -909,14 +1107,21 @@ def test_server_side_copy(gcs_server, sa_info, storage):
     from storages.backends.gcloud import GoogleCloudStorage
 
     name = storage.save("copy/src.txt", ContentFile(b"copied"))
-    other = GoogleCloudStorage(**{**gcs_options(gcs_server, sa_info), "credentials": storage.credentials,
-                                  "object_parameters": {"cache_control": "max-age=5"}})
+    other = GoogleCloudStorage(
+        **{
+            **gcs_options(gcs_server, sa_info),
+            "credentials": storage.credentials,
+            "object_parameters": {"cache_control": "max-age=5"},
+        }
+    )
     spec, _ = other._upload_spec("dst.txt", create_only=True)
     other.exists("warm-up")  # its token
     with counted() as calls:
         assert other._copy_from(storage, storage._key(name), spec) is True
-    assert [line.split("/o/")[0] for line in calls["lines"]] == [f"POST /storage/v1/b/{BUCKET}",
-                                                                 f"PATCH /storage/v1/b/{BUCKET}"]
+    assert [line.split("/o/")[0] for line in calls["lines"]] == [
+        f"POST /storage/v1/b/{BUCKET}",
+        f"PATCH /storage/v1/b/{BUCKET}",
+    ]
     assert "rewriteTo" in calls["urls"][0] and "ifGenerationMatch=0" in calls["urls"][0]
     blob = stored_blob(gcs_server, other, "dst.txt")
     assert blob.download_as_bytes() == b"copied"
@@ -995,8 +1200,11 @@ def test_a_silent_endpoint_fails_within_60_seconds_with_defaults(gcs_server, sa_
     from tests.servers.proxy import TCPProxy
 
     with TCPProxy("127.0.0.1", gcs_server.process.port, mode="blackhole") as proxy:
-        s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info,
-                                             client_options={"api_endpoint": f"http://{proxy.url}"}))
+        s = GoogleCloudStorage(
+            **gcs_options(
+                gcs_server, sa_info, client_options={"api_endpoint": f"http://{proxy.url}"}
+            )
+        )
         start = time.monotonic()
         with pytest.raises(StorageUnavailable, match="GS_CLIENT_OPTIONS") as info:
             s.exists("x.txt")
@@ -1024,9 +1232,20 @@ def test_a_silent_endpoint_with_short_settings(gcs_server, sa_info):
     from tests.servers.proxy import TCPProxy
 
     with TCPProxy("127.0.0.1", gcs_server.process.port, mode="blackhole") as proxy:
-        s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, read_timeout=1, retry_deadline=1,
-                                             client_options={"api_endpoint": f"http://{proxy.url}"}))
-        for call in (lambda: s.save("x.txt", ContentFile(b"x")), lambda: s.open("x.txt"), lambda: s.listdir("")):
+        s = GoogleCloudStorage(
+            **gcs_options(
+                gcs_server,
+                sa_info,
+                read_timeout=1,
+                retry_deadline=1,
+                client_options={"api_endpoint": f"http://{proxy.url}"},
+            )
+        )
+        for call in (
+            lambda: s.save("x.txt", ContentFile(b"x")),
+            lambda: s.open("x.txt"),
+            lambda: s.listdir(""),
+        ):
             start = time.monotonic()
             with pytest.raises(StorageUnavailable, match="GS_CLIENT_OPTIONS"):
                 call()
@@ -1042,8 +1261,16 @@ def test_a_slow_but_steady_download_is_not_cut_off(gcs_server, sa_info, storage)
     source = PatternFile(3 * MB, seed=4)
     name = storage.save("slow.bin", File(source, name="slow.bin"))
     with TCPProxy("127.0.0.1", gcs_server.process.port, bandwidth=1_000_000) as proxy:
-        s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, location=storage.location, read_timeout=0.5,
-                                             retry_deadline=0.5, client_options={"api_endpoint": f"http://{proxy.url}"}))
+        s = GoogleCloudStorage(
+            **gcs_options(
+                gcs_server,
+                sa_info,
+                location=storage.location,
+                read_timeout=0.5,
+                retry_deadline=0.5,
+                client_options={"api_endpoint": f"http://{proxy.url}"},
+            )
+        )
         start = time.monotonic()
         with s.open(name) as f:
             assert sha256_of(f.chunks(MB)) == source.digest()
@@ -1053,8 +1280,11 @@ def test_a_slow_but_steady_download_is_not_cut_off(gcs_server, sa_info, storage)
 def test_a_closed_port_fails_fast(gcs_server, sa_info):
     from storages.backends.gcloud import GoogleCloudStorage
 
-    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info,
-                                         client_options={"api_endpoint": f"http://127.0.0.1:{free_port()}"}))
+    s = GoogleCloudStorage(
+        **gcs_options(
+            gcs_server, sa_info, client_options={"api_endpoint": f"http://127.0.0.1:{free_port()}"}
+        )
+    )
     start = time.monotonic()
     with pytest.raises(StorageUnavailable, match="GS_CLIENT_OPTIONS"):
         s.exists("x.txt")
@@ -1067,8 +1297,12 @@ def test_a_key_over_1024_bytes_is_refused_before_any_request(storage):
     storage.exists("warm-up")
     long_name = "é" * 520 + ".txt"  # 1,044 bytes in UTF-8
     with counted() as calls:
-        for call in (lambda: storage.save(long_name, ContentFile(b"x")), lambda: storage.open(long_name),
-                     lambda: storage.exists(long_name), lambda: storage.open(long_name, "wb").write(b"x")):
+        for call in (
+            lambda: storage.save(long_name, ContentFile(b"x")),
+            lambda: storage.open(long_name),
+            lambda: storage.exists(long_name),
+            lambda: storage.open(long_name, "wb").write(b"x"),
+        ):
             with pytest.raises(NameTooLong, match="1024"):
                 call()
     assert calls["requests"] == 0
@@ -1081,9 +1315,18 @@ def test_a_cut_upload_leaves_the_old_content(gcs_server, sa_info, storage):
     from tests.servers.proxy import TCPProxy
 
     storage.save("cut.bin", ContentFile(b"old content"))
-    with TCPProxy("127.0.0.1", gcs_server.process.port, cut_after=256 * 1024, cut_direction="up") as proxy:
-        s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, location=storage.location, retry_deadline=2,
-                                             client_options={"api_endpoint": f"http://{proxy.url}"}))
+    with TCPProxy(
+        "127.0.0.1", gcs_server.process.port, cut_after=256 * 1024, cut_direction="up"
+    ) as proxy:
+        s = GoogleCloudStorage(
+            **gcs_options(
+                gcs_server,
+                sa_info,
+                location=storage.location,
+                retry_deadline=2,
+                client_options={"api_endpoint": f"http://{proxy.url}"},
+            )
+        )
         for name in ("cut.bin", "cut-new.bin"):
             start = time.monotonic()
             with pytest.raises(StorageUnavailable, match="GS_CLIENT_OPTIONS"):
@@ -1101,13 +1344,22 @@ def test_a_resumable_upload_resumes_after_cut_connections(gcs_server, sa_info, s
     from tests.servers.proxy import TCPProxy
 
     payload = PatternFile(10 * MB + 3, seed=8).read()
-    with TCPProxy("127.0.0.1", gcs_server.process.port, cut_after=3_000_000, cut_direction="up") as proxy:
-        s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, location=storage.location, blob_chunk_size=MB,
-                                             client_options={"api_endpoint": f"http://{proxy.url}"}))
+    with TCPProxy(
+        "127.0.0.1", gcs_server.process.port, cut_after=3_000_000, cut_direction="up"
+    ) as proxy:
+        s = GoogleCloudStorage(
+            **gcs_options(
+                gcs_server,
+                sa_info,
+                location=storage.location,
+                blob_chunk_size=MB,
+                client_options={"api_endpoint": f"http://{proxy.url}"},
+            )
+        )
         with s.open("resumed.bin", "wb") as f:
-            f.write(payload[:9 * MB])  # past the 8 MiB threshold: streaming
+            f.write(payload[: 9 * MB])  # past the 8 MiB threshold: streaming
             assert not storage.exists("resumed.bin")
-            f.write(payload[9 * MB:])
+            f.write(payload[9 * MB :])
         assert proxy.stats.cuts >= 2
     assert stored_blob(gcs_server, storage, "resumed.bin").download_as_bytes() == payload
 
@@ -1121,8 +1373,16 @@ def test_a_server_frozen_during_a_read_gives_storage_unavailable(gcs_server, sa_
 
     writer = GoogleCloudStorage(**gcs_options(gcs_server, sa_info))
     name = writer.save("frozen.bin", File(PatternFile(32 * MB, seed=6), name="frozen.bin"))
-    s = GoogleCloudStorage(**gcs_options(gcs_server, sa_info, location=writer.location, read_timeout=1,
-                                         retry_deadline=1, read_ahead=False))
+    s = GoogleCloudStorage(
+        **gcs_options(
+            gcs_server,
+            sa_info,
+            location=writer.location,
+            read_timeout=1,
+            retry_deadline=1,
+            read_ahead=False,
+        )
+    )
     f = s.open(name)
     assert len(f.read(MB)) == MB
     pid = gcs_server.process.proc.pid

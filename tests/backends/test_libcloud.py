@@ -60,9 +60,17 @@ def local_root(tmp_path_factory):
 
 def s3_provider(endpoint: str, **extra) -> dict:
     parts = urlsplit(endpoint)
-    return {"type": "libcloud.storage.types.Provider.S3", "user": ACCESS_KEY, "key": SECRET_KEY,
-            "bucket": BUCKET, "region": "us-east-1", "host": parts.hostname, "port": parts.port,
-            "secure": False, **extra}
+    return {
+        "type": "libcloud.storage.types.Provider.S3",
+        "user": ACCESS_KEY,
+        "key": SECRET_KEY,
+        "bucket": BUCKET,
+        "region": "us-east-1",
+        "host": parts.hostname,
+        "port": parts.port,
+        "secure": False,
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -70,10 +78,26 @@ def providers(settings, s3_server, s3_auth_server, local_root):
     """LIBCLOUD_PROVIDERS for every test (credentials live in settings, as in a real project)."""
     settings.LIBCLOUD_PROVIDERS = {
         "default": {"type": "local", "user": str(local_root), "bucket": "container"},
-        "local": {"type": "libcloud.storage.types.Provider.LOCAL", "user": str(local_root), "bucket": "container"},
-        "local_bad_base": {"type": "local", "user": str(local_root / "not-a-folder"), "bucket": "container"},
-        "local_no_container": {"type": "local", "user": str(local_root), "bucket": "no-such-container"},
-        "local_gone": {"type": "local", "user": str(local_root / "unmounted"), "bucket": "container"},
+        "local": {
+            "type": "libcloud.storage.types.Provider.LOCAL",
+            "user": str(local_root),
+            "bucket": "container",
+        },
+        "local_bad_base": {
+            "type": "local",
+            "user": str(local_root / "not-a-folder"),
+            "bucket": "container",
+        },
+        "local_no_container": {
+            "type": "local",
+            "user": str(local_root),
+            "bucket": "no-such-container",
+        },
+        "local_gone": {
+            "type": "local",
+            "user": str(local_root / "unmounted"),
+            "bucket": "container",
+        },
         "s3": s3_provider(s3_server.endpoint),
         "s3_bad_creds": s3_provider(s3_auth_server.endpoint),
         "s3_no_bucket": s3_provider(s3_server.endpoint, bucket="no-such-bucket"),
@@ -112,8 +136,12 @@ class TestLibcloudS3Conformance(StorageConformance):
     @pytest.fixture
     def storage_config(self, providers, s3_server):
         # static files: stable public URLs from base_url (presigned URLs can't go in CSS)
-        return BackendConfig(PATH, options("s3"), secrets=[SECRET_KEY],
-                             static_options={"base_url": f"{s3_server.endpoint}/{BUCKET}/"})
+        return BackendConfig(
+            PATH,
+            options("s3"),
+            secrets=[SECRET_KEY],
+            static_options={"base_url": f"{s3_server.endpoint}/{BUCKET}/"},
+        )
 
     @pytest.fixture
     def broken_configs(self, providers):
@@ -145,7 +173,9 @@ def test_default_provider_setting(settings, providers):
 def test_provider_config_errors(settings, providers):
     with pytest.raises(ImproperlyConfigured, match="'nope'"):
         LibCloudStorage("nope")
-    settings.LIBCLOUD_PROVIDERS = {"x": {"type": "libcloud.storage.types.Provider.NO_SUCH", "bucket": "b"}}
+    settings.LIBCLOUD_PROVIDERS = {
+        "x": {"type": "libcloud.storage.types.Provider.NO_SUCH", "bucket": "b"}
+    }
     with pytest.raises(ImproperlyConfigured, match="NO_SUCH"):
         LibCloudStorage("x")
     settings.LIBCLOUD_PROVIDERS = {"x": {"type": "some.other.module.S3", "bucket": "b"}}
@@ -154,8 +184,9 @@ def test_provider_config_errors(settings, providers):
     settings.LIBCLOUD_PROVIDERS = {"x": {"type": "s3", "bucket": "b", "regoin": "eu-west-1"}}
     with pytest.raises(ImproperlyConfigured, match="regoin"):
         LibCloudStorage("x")
-    settings.LIBCLOUD_PROVIDERS = {"x": {"type": "s3", "user": "u", "key": SECRET_KEY, "bucket": "b",
-                                         "region": "mars-north-1"}}
+    settings.LIBCLOUD_PROVIDERS = {
+        "x": {"type": "s3", "user": "u", "key": SECRET_KEY, "bucket": "b", "region": "mars-north-1"}
+    }
     store = LibCloudStorage("x")
     with pytest.raises(ImproperlyConfigured, match="'s3'.*ValueError") as info:
         store.driver  # noqa: B018 - the driver is built on first use
@@ -192,13 +223,23 @@ def test_local_url_defaults_to_media_url(settings, providers):
     name = store.save("a b.txt", ContentFile(b"n"))
     assert store.url(name) == f"/media/{store.location}/a%20b.txt"
     settings.MEDIA_URL = "https://media.example/"
-    assert LibCloudStorage(**options("local")).url("x.txt").startswith("https://media.example/conformance/")
-    assert LibCloudStorage(**options("local", base_url="https://cdn.example.com/m/")).url("a b.txt").startswith(
-        "https://cdn.example.com/m/conformance/")
+    assert (
+        LibCloudStorage(**options("local"))
+        .url("x.txt")
+        .startswith("https://media.example/conformance/")
+    )
+    assert (
+        LibCloudStorage(**options("local", base_url="https://cdn.example.com/m/"))
+        .url("a b.txt")
+        .startswith("https://cdn.example.com/m/conformance/")
+    )
 
 
 def test_base_url_per_provider(settings, providers):
-    settings.LIBCLOUD_PROVIDERS = {**providers, "cdn": {**providers["s3"], "base_url": "https://cdn.example/"}}
+    settings.LIBCLOUD_PROVIDERS = {
+        **providers,
+        "cdn": {**providers["s3"], "base_url": "https://cdn.example/"},
+    }
     store = LibCloudStorage("cdn", location="x")
     assert store.url("y z.txt") == "https://cdn.example/x/y%20z.txt"
 
@@ -255,7 +296,11 @@ def test_file_overwrite_option_and_setting(settings, providers):
     settings.LIBCLOUD_FILE_OVERWRITE = True
     on = LibCloudStorage(**options("s3"))
     assert on.overwrite is True
-    assert on.save("same.txt", ContentFile(b"1")) == on.save("same.txt", ContentFile(b"2")) == "same.txt"
+    assert (
+        on.save("same.txt", ContentFile(b"1"))
+        == on.save("same.txt", ContentFile(b"2"))
+        == "same.txt"
+    )
     assert on.open("same.txt").read() == b"2"
 
 
@@ -311,7 +356,9 @@ def _one_shot(data: bytes):
 
 
 def _multipart_uploads(store) -> list:
-    return list(store.driver.ex_iterate_multipart_uploads(store._container(), prefix=store.location))
+    return list(
+        store.driver.ex_iterate_multipart_uploads(store._container(), prefix=store.location)
+    )
 
 
 @pytest.mark.parametrize("provider", ["local", "s3"])
@@ -331,7 +378,7 @@ def test_uploads_from_a_path_a_stream_and_open_wb(providers, provider, tmp_path)
     assert store.open(name).read() == payload
     with store.open("written.bin", "wb") as f:
         for i in range(0, len(payload), 1000_003):
-            f.write(payload[i:i + 1000_003])
+            f.write(payload[i : i + 1000_003])
     assert store.open("written.bin").read() == payload
     assert sorted(store.listdir("")[1]) == ["from-path.bin", "from-stream.bin", "written.bin"]
 
@@ -430,7 +477,9 @@ def test_silent_s3_endpoint_fails_within_a_minute(settings, providers, s3_server
     with TCPProxy("127.0.0.1", port, mode="blackhole") as proxy:
         settings.LIBCLOUD_PROVIDERS = {**providers, "silent": s3_provider(f"http://{proxy.url}")}
         start = time.monotonic()
-        with pytest.raises(StorageUnavailable, match=r"LIBCLOUD_PROVIDERS\['silent'\]\['host'/'port'/'timeout'\]"):
+        with pytest.raises(
+            StorageUnavailable, match=r"LIBCLOUD_PROVIDERS\['silent'\]\['host'/'port'/'timeout'\]"
+        ):
             LibCloudStorage(**options("silent")).exists("x.txt")
         assert time.monotonic() - start < 60
     start = time.monotonic()
@@ -448,7 +497,9 @@ def test_cut_s3_upload_keeps_the_old_content(settings, providers, s3_server, siz
     direct = LibCloudStorage(**options("s3", file_overwrite=True))
     direct.save("kept.bin", ContentFile(b"old content"))
     # libcloud opens a connection per request: cut inside the first 5 MiB part
-    with TCPProxy("127.0.0.1", port, cut_after=min(size // 2, 3 * 1024 * 1024), cut_direction="up") as proxy:
+    with TCPProxy(
+        "127.0.0.1", port, cut_after=min(size // 2, 3 * 1024 * 1024), cut_direction="up"
+    ) as proxy:
         settings.LIBCLOUD_PROVIDERS = {**providers, "cut": s3_provider(f"http://{proxy.url}")}
         cut = LibCloudStorage("cut", location=direct.location, file_overwrite=True)
         with pytest.raises(StorageUnavailable, match="LIBCLOUD_PROVIDERS"):
@@ -468,8 +519,13 @@ def test_slow_but_steady_s3_download_is_not_cut_off(settings, providers, s3_serv
     direct = LibCloudStorage(**options("s3"))
     direct.save("slow.bin", ContentFile(b"s" * 1024 * 1024))
     with TCPProxy("127.0.0.1", urlsplit(s3_server.endpoint).port, bandwidth=250_000) as proxy:
-        settings.LIBCLOUD_PROVIDERS = {**providers, "slow": s3_provider(f"http://{proxy.url}", timeout=2)}
+        settings.LIBCLOUD_PROVIDERS = {
+            **providers,
+            "slow": s3_provider(f"http://{proxy.url}", timeout=2),
+        }
         slow = LibCloudStorage("slow", location=direct.location)
         start = time.monotonic()
         assert slow.open("slow.bin").read() == b"s" * 1024 * 1024
-        assert time.monotonic() - start > 2  # longer than the timeout: it bounds each wait, not the transfer
+        assert (
+            time.monotonic() - start > 2
+        )  # longer than the timeout: it bounds each wait, not the transfer

@@ -33,16 +33,20 @@ class TestMemoryConformance(StorageConformance):
 
     @pytest.fixture
     def storage_config(self, bucket):
-        return BackendConfig(PATH, {"bucket_name": bucket.name, "location": "base/inner"},
-                             secrets=["s3cr3t-token"])
+        return BackendConfig(
+            PATH, {"bucket_name": bucket.name, "location": "base/inner"}, secrets=["s3cr3t-token"]
+        )
 
     @pytest.fixture
     def broken_configs(self, bucket):
         locked = create_bucket(f"{bucket.name}-locked", token="right-token")
         offline = create_bucket(f"{bucket.name}-offline", offline=True)
         return BrokenConfigs(
-            bad_credentials=BackendConfig(PATH, {"bucket_name": locked.name, "access_token": "s3cr3t-token"},
-                                          secrets=["s3cr3t-token"]),
+            bad_credentials=BackendConfig(
+                PATH,
+                {"bucket_name": locked.name, "access_token": "s3cr3t-token"},
+                secrets=["s3cr3t-token"],
+            ),
             missing_container=BackendConfig(PATH, {"bucket_name": "no-such-bucket"}),
             unreachable=BackendConfig(PATH, {"bucket_name": offline.name}),
         )
@@ -81,8 +85,10 @@ def test_short_forward_seek_reads_through(bucket):
 
 
 def test_read_ahead_fetches_ranges_in_parallel_and_in_order(bucket):
-    storage = MemoryStorage(bucket_name=bucket.name,
-                            read_ahead={"threshold": MB, "part_size": 256 * 1024, "concurrency": 3})
+    storage = MemoryStorage(
+        bucket_name=bucket.name,
+        read_ahead={"threshold": MB, "part_size": 256 * 1024, "concurrency": 3},
+    )
     payload = bytes(range(251)) * 20_000  # not a multiple of the part size
     storage.save("big.bin", ContentFile(payload))
     bucket.calls.clear()

@@ -41,18 +41,27 @@ class TestS3Conformance(StorageConformance):
 
     @pytest.fixture
     def storage_config(self, s3_server):
-        return BackendConfig("storages.backends.s3.S3Storage", s3_options(s3_server), secrets=[SECRET_KEY],
-                             static_options={"querystring_auth": False})
+        return BackendConfig(
+            "storages.backends.s3.S3Storage",
+            s3_options(s3_server),
+            secrets=[SECRET_KEY],
+            static_options={"querystring_auth": False},
+        )
 
     @pytest.fixture
     def broken_configs(self, s3_server, s3_auth_server):
         return BrokenConfigs(
-            bad_credentials=BackendConfig("storages.backends.s3.S3Storage", s3_options(s3_auth_server),
-                                          secrets=[SECRET_KEY]),
-            missing_container=BackendConfig("storages.backends.s3.S3Storage",
-                                            s3_options(s3_server, bucket_name="no-such-bucket")),
-            unreachable=BackendConfig("storages.backends.s3.S3Storage",
-                                      s3_options(s3_server, endpoint_url=f"http://127.0.0.1:{free_port()}")),
+            bad_credentials=BackendConfig(
+                "storages.backends.s3.S3Storage", s3_options(s3_auth_server), secrets=[SECRET_KEY]
+            ),
+            missing_container=BackendConfig(
+                "storages.backends.s3.S3Storage",
+                s3_options(s3_server, bucket_name="no-such-bucket"),
+            ),
+            unreachable=BackendConfig(
+                "storages.backends.s3.S3Storage",
+                s3_options(s3_server, endpoint_url=f"http://127.0.0.1:{free_port()}"),
+            ),
         )
 
 
@@ -128,9 +137,17 @@ def test_settings_precedence(settings, monkeypatch):
     monkeypatch.setenv("AWS_S3_ACCESS_KEY_ID", "from-env")
     s = S3Storage()
     assert (s.bucket_name, s.location, s.querystring_expire, s.access_key) == (
-        "from-settings", "settings-location", 60, "from-env")
+        "from-settings",
+        "settings-location",
+        60,
+        "from-env",
+    )
     sub = Subclassed()
-    assert (sub.bucket_name, sub.location, sub.querystring_auth) == ("from-class", "class-location", False)
+    assert (sub.bucket_name, sub.location, sub.querystring_auth) == (
+        "from-class",
+        "class-location",
+        False,
+    )
     opt = Subclassed(bucket_name="from-options")
     assert opt.bucket_name == "from-options"
     settings.AWS_S3_ACCESS_KEY_ID = "from-setting-key"
@@ -144,7 +161,11 @@ def test_legacy_alias_names_of_settings(settings):
     settings.AWS_SECRET_ACCESS_KEY = "legacy-secret"
     settings.AWS_SECURITY_TOKEN = "legacy-token"
     s = S3Storage()
-    assert (s.access_key, s.secret_key, s.security_token) == ("legacy-id", "legacy-secret", "legacy-token")
+    assert (s.access_key, s.secret_key, s.security_token) == (
+        "legacy-id",
+        "legacy-secret",
+        "legacy-token",
+    )
 
 
 def test_unknown_option_lists_valid_ones():
@@ -158,7 +179,9 @@ def test_missing_bucket_names_option_and_setting(s3_server):
     s = S3Storage(endpoint_url=s3_server.endpoint, access_key=ACCESS_KEY, secret_key=SECRET_KEY)
     with pytest.raises(ImproperlyConfigured) as info:
         s.exists("x")
-    assert 'OPTIONS["bucket_name"]' in str(info.value) and "AWS_STORAGE_BUCKET_NAME" in str(info.value)
+    assert 'OPTIONS["bucket_name"]' in str(info.value) and "AWS_STORAGE_BUCKET_NAME" in str(
+        info.value
+    )
 
 
 def test_invalid_combinations():
@@ -184,7 +207,11 @@ def test_compatible_services_get_checksums_they_accept(s3_server):
 def test_client_config_is_used_as_given(s3_server):
     from botocore.config import Config
 
-    s = S3Storage(**s3_options(s3_server, client_config=Config(max_pool_connections=3, signature_version="s3v4")))
+    s = S3Storage(
+        **s3_options(
+            s3_server, client_config=Config(max_pool_connections=3, signature_version="s3v4")
+        )
+    )
     assert s.client.meta.config.max_pool_connections == 3
     s.save("cfg.txt", ContentFile(b"ok"))
     assert s.open("cfg.txt").read() == b"ok"
@@ -209,7 +236,9 @@ def test_missing_sdk_names_the_extra():
         "import django; from django.conf import settings; settings.configure(); django.setup()\n"
         "try:\n    import storages.backends.s3\nexcept Exception as e:\n    print(type(e).__name__, e)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    ).stdout
     assert out.startswith("ImproperlyConfigured") and "django-storages[s3]" in out
 
 
@@ -239,7 +268,9 @@ def test_legacy_host_port_calling_format_origin_proxy(settings, s3_server):
     settings.AWS_ORIGIN = "EU"
     settings.AWS_S3_PROXY_HOST = "proxy.internal"
     settings.AWS_S3_PROXY_PORT = 3128
-    options = {k: v for k, v in s3_options(s3_server).items() if k not in ("endpoint_url", "region_name")}
+    options = {
+        k: v for k, v in s3_options(s3_server).items() if k not in ("endpoint_url", "region_name")
+    }
     with pytest.warns(DeprecationWarning, match="AWS_S3_ENDPOINT_URL"):
         s = S3Storage(**options)
     assert s.endpoint_url == s3_server.endpoint
@@ -263,7 +294,9 @@ def test_legacy_auto_create_bucket(settings, s3_server, raw):
     settings.AWS_AUTO_CREATE_BUCKET = True
     settings.AWS_BUCKET_ACL = "private"
     with pytest.warns(DeprecationWarning, match="AWS_AUTO_CREATE_BUCKET"):
-        s = S3Storage(**s3_options(s3_server, bucket_name="made-on-first-use", region_name="eu-west-1"))
+        s = S3Storage(
+            **s3_options(s3_server, bucket_name="made-on-first-use", region_name="eu-west-1")
+        )
     s.save("first.txt", ContentFile(b"1"))
     assert raw.get_bucket_location(Bucket="made-on-first-use")["LocationConstraint"] == "eu-west-1"
     assert s.open("first.txt").read() == b"1"
@@ -290,8 +323,17 @@ def test_requests_per_operation(s3):
 
 
 def s3_options_for(storage: S3Storage) -> dict:
-    return {k: getattr(storage, k) for k in ("bucket_name", "endpoint_url", "region_name", "access_key",
-                                             "secret_key", "location")}
+    return {
+        k: getattr(storage, k)
+        for k in (
+            "bucket_name",
+            "endpoint_url",
+            "region_name",
+            "access_key",
+            "secret_key",
+            "location",
+        )
+    }
 
 
 def test_overwrite_off_is_create_only(s3_server):
@@ -308,8 +350,14 @@ def test_multipart_above_threshold_and_create_only(s3_server):
     log = RequestLog(s)
     name = s.save("mp.bin", ContentFile(PatternFile(12 * MB).read()))
     ops = [c[3] for c in log.calls]
-    assert ops == ["HeadObject", "CreateMultipartUpload", "UploadPart", "UploadPart", "UploadPart",
-                   "CompleteMultipartUpload"]
+    assert ops == [
+        "HeadObject",
+        "CreateMultipartUpload",
+        "UploadPart",
+        "UploadPart",
+        "UploadPart",
+        "CompleteMultipartUpload",
+    ]
     assert log.calls[-1][1].get("If-None-Match") == "*"
     assert s.size(name) == 12 * MB
     # a second create-only multipart upload under the same key is refused by the server
@@ -328,7 +376,7 @@ def test_ranged_reads_after_seek(s3):
     log = RequestLog(s3)
     with s3.open("ranged.bin") as f:
         f.seek(5 * MB)
-        assert f.read(100) == payload[5 * MB:5 * MB + 100]
+        assert f.read(100) == payload[5 * MB : 5 * MB + 100]
     assert log.methods == ["GET", "GET"]
     assert "Range" not in log.calls[0][1]
     assert log.calls[1][1]["Range"] == f"bytes={5 * MB}-"
@@ -351,8 +399,11 @@ class PerObjectParams(S3Storage):
 
 
 def test_object_parameters_and_per_object_override(s3_server, raw):
-    s = PerObjectParams(**s3_options(s3_server, object_parameters={"CacheControl": "max-age=86400",
-                                                                   "Metadata": {"k": "v"}}))
+    s = PerObjectParams(
+        **s3_options(
+            s3_server, object_parameters={"CacheControl": "max-age=86400", "Metadata": {"k": "v"}}
+        )
+    )
     s.save("doc.pdf", ContentFile(b"%PDF"))
     s.save("doc.txt", ContentFile(b"t"))
     pdf = raw.head_object(Bucket=BUCKET, Key=f"{s.location}/doc.pdf")
@@ -419,7 +470,11 @@ def test_sse_c_round_trip(s3_server, raw):
 # -- URLs --------------------------------------------------------------------------------
 def test_signed_url_parameters_and_expiry(s3):
     s3.save("report.csv", ContentFile(b"a,b"))
-    url = s3.url("report.csv", parameters={"ResponseContentDisposition": "attachment; filename=r.csv"}, expire=120)
+    url = s3.url(
+        "report.csv",
+        parameters={"ResponseContentDisposition": "attachment; filename=r.csv"},
+        expire=120,
+    )
     query = parse_qs(urlsplit(url).query)
     assert query["X-Amz-Expires"] == ["120"] and query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
     response = requests.get(url, timeout=30)
@@ -431,8 +486,12 @@ def test_presigned_put_and_post(s3):
     put = s3.url("uploads/direct.bin", http_method="PUT")
     assert requests.put(put, data=b"from the browser", timeout=30).status_code == 200
     assert s3.open("uploads/direct.bin").read() == b"from the browser"
-    post = s3.generate_presigned_post("uploads/form.bin", conditions=[["content-length-range", 0, 1000]])
-    reply = requests.post(post["url"], data=post["fields"], files={"file": ("f", b"form upload")}, timeout=30)
+    post = s3.generate_presigned_post(
+        "uploads/form.bin", conditions=[["content-length-range", 0, 1000]]
+    )
+    reply = requests.post(
+        post["url"], data=post["fields"], files={"file": ("f", b"form upload")}, timeout=30
+    )
     assert reply.status_code in (200, 204)
     assert s3.open("uploads/form.bin").read() == b"form upload"
 
@@ -442,8 +501,12 @@ def test_custom_domain_without_requests(s3_server):
     log = RequestLog(s)
     assert s.url("a b/ü+#?.txt") == "https://cdn.example.com/a%20b/%C3%BC%2B%23%3F.txt"
     assert s.url("x.txt", parameters={"v": "3"}) == "https://cdn.example.com/x.txt?v=3"
-    assert S3Storage(custom_domain="cdn.example.com", url_protocol="http:", bucket_name="b").url(
-        "x.txt") == "http://cdn.example.com/x.txt"
+    assert (
+        S3Storage(custom_domain="cdn.example.com", url_protocol="http:", bucket_name="b").url(
+            "x.txt"
+        )
+        == "http://cdn.example.com/x.txt"
+    )
     assert log.methods == []
 
 
@@ -452,24 +515,48 @@ def test_cloudfront_signed_urls_verify_with_the_public_key(s3_server):
     from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                            serialization.NoEncryption()).decode()
-    s = S3Storage(**s3_options(s3_server, custom_domain="d111.cloudfront.net", cloudfront_key_id="KPID",
-                               cloudfront_key=pem))
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    s = S3Storage(
+        **s3_options(
+            s3_server,
+            custom_domain="d111.cloudfront.net",
+            cloudfront_key_id="KPID",
+            cloudfront_key=pem,
+        )
+    )
     url = s.url("private/file.txt", expire=300)
     parts = urlsplit(url)
     query = parse_qs(parts.query)
     assert parts.netloc == "d111.cloudfront.net" and query["Key-Pair-Id"] == ["KPID"]
     expires = int(query["Expires"][0])
     assert 0 < expires - dt.datetime.now(dt.timezone.utc).timestamp() <= 301
-    policy = json.dumps({"Statement": [{"Resource": url.split("?")[0],
-                                        "Condition": {"DateLessThan": {"AWS:EpochTime": expires}}}]},
-                        separators=(",", ":")).encode()
+    policy = json.dumps(
+        {
+            "Statement": [
+                {
+                    "Resource": url.split("?")[0],
+                    "Condition": {"DateLessThan": {"AWS:EpochTime": expires}},
+                }
+            ]
+        },
+        separators=(",", ":"),
+    ).encode()
     sig = query["Signature"][0].replace("-", "+").replace("_", "=").replace("~", "/")
     key.public_key().verify(base64.b64decode(sig), policy, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303
     assert pem not in repr(s.deconstruct())
-    unsigned = S3Storage(**s3_options(s3_server, custom_domain="d111.cloudfront.net", cloudfront_key_id="KPID",
-                                      cloudfront_key=pem, querystring_auth=False))
+    unsigned = S3Storage(
+        **s3_options(
+            s3_server,
+            custom_domain="d111.cloudfront.net",
+            cloudfront_key_id="KPID",
+            cloudfront_key=pem,
+            querystring_auth=False,
+        )
+    )
     assert "Signature" not in unsigned.url("x")
 
 
@@ -495,9 +582,16 @@ def test_manifest_static_storage_class(settings, s3_server, tmp_path):
     (src / "a.css").write_text("p{}")
     settings.STATICFILES_DIRS = [str(src)]
     options = s3_options(s3_server)
-    use_storages(settings, {"default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
-                            "staticfiles": {"BACKEND": "storages.backends.s3.S3ManifestStaticStorage",
-                                            "OPTIONS": options}})
+    use_storages(
+        settings,
+        {
+            "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+            "staticfiles": {
+                "BACKEND": "storages.backends.s3.S3ManifestStaticStorage",
+                "OPTIONS": options,
+            },
+        },
+    )
     call_command("collectstatic", interactive=False, verbosity=0)
     s = S3ManifestStaticStorage(**options)
     hashed = s.stored_name("a.css")
@@ -532,17 +626,35 @@ def test_dotted_path_settings_of_the_installed_django(settings, s3_server):
     options = s3_options(s3_server)
     if django.VERSION < (5, 1):
         for key, value in options.items():
-            setattr(settings, {"bucket_name": "AWS_STORAGE_BUCKET_NAME", "endpoint_url": "AWS_S3_ENDPOINT_URL",
-                               "region_name": "AWS_S3_REGION_NAME", "access_key": "AWS_S3_ACCESS_KEY_ID",
-                               "secret_key": "AWS_S3_SECRET_ACCESS_KEY", "location": "AWS_LOCATION"}[key], value)
+            setattr(
+                settings,
+                {
+                    "bucket_name": "AWS_STORAGE_BUCKET_NAME",
+                    "endpoint_url": "AWS_S3_ENDPOINT_URL",
+                    "region_name": "AWS_S3_REGION_NAME",
+                    "access_key": "AWS_S3_ACCESS_KEY_ID",
+                    "secret_key": "AWS_S3_SECRET_ACCESS_KEY",
+                    "location": "AWS_LOCATION",
+                }[key],
+                value,
+            )
         cls = storage_module.get_storage_class("storages.backends.s3boto3.S3Boto3Storage")
         storage = cls()
     else:
         assert not hasattr(storage_module, "get_storage_class")
-        use_storages(settings, {
-            "default": {"BACKEND": "storages.backends.s3boto3.S3Boto3Storage", "OPTIONS": options},
-            "staticfiles": {"BACKEND": "storages.backends.s3.S3StaticStorage", "OPTIONS": options},
-        })
+        use_storages(
+            settings,
+            {
+                "default": {
+                    "BACKEND": "storages.backends.s3boto3.S3Boto3Storage",
+                    "OPTIONS": options,
+                },
+                "staticfiles": {
+                    "BACKEND": "storages.backends.s3.S3StaticStorage",
+                    "OPTIONS": options,
+                },
+            },
+        )
         from django.core.files.storage import default_storage
 
         storage = default_storage
@@ -561,7 +673,9 @@ def test_virtual_host_addressing(s3_server, monkeypatch):
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
     port = s3_server.endpoint.rsplit(":", 1)[1]
-    s = S3Storage(**s3_options(s3_server, endpoint_url=f"http://localhost:{port}", addressing_style="virtual"))
+    s = S3Storage(
+        **s3_options(s3_server, endpoint_url=f"http://localhost:{port}", addressing_style="virtual")
+    )
     log = RequestLog(s)
     s.save("vhost.txt", ContentFile(b"virtual"))
     assert s.open("vhost.txt").read() == b"virtual"
@@ -598,18 +712,35 @@ def test_saving_a_file_on_disk_uses_upload_file(s3, tmp_path, caplog):
         name = s3.save("disk.bin", File(f, name="disk.bin"))
         assert not f.closed  # s3transfer closes what it uploads; never the caller's file
     s3.save("stream.bin", ContentFile(b"in memory"))
-    ops = [r.getMessage().split()[1] for r in caplog.records if r.name == "storages.base" and " upload" in
-           r.getMessage() and "bytes=" not in r.getMessage()]
+    ops = [
+        r.getMessage().split()[1]
+        for r in caplog.records
+        if r.name == "storages.base"
+        and " upload" in r.getMessage()
+        and "bytes=" not in r.getMessage()
+    ]
     assert ops == ["upload_file", "upload_fileobj"]
     assert s3.open(name).read() == path.read_bytes()
 
 
 def test_transfer_config_concurrency_is_honoured(s3_server):
     payload = PatternFile(21 * MB).read()
-    parallel = S3Storage(**s3_options(s3_server, transfer_config=TransferConfig(
-        multipart_threshold=5 * MB, multipart_chunksize=5 * MB, max_concurrency=4)))
-    serial = S3Storage(**s3_options(s3_server, transfer_config=TransferConfig(
-        multipart_threshold=5 * MB, multipart_chunksize=5 * MB, max_concurrency=1)))
+    parallel = S3Storage(
+        **s3_options(
+            s3_server,
+            transfer_config=TransferConfig(
+                multipart_threshold=5 * MB, multipart_chunksize=5 * MB, max_concurrency=4
+            ),
+        )
+    )
+    serial = S3Storage(
+        **s3_options(
+            s3_server,
+            transfer_config=TransferConfig(
+                multipart_threshold=5 * MB, multipart_chunksize=5 * MB, max_concurrency=1
+            ),
+        )
+    )
     logs = [ThreadLog(parallel), ThreadLog(serial)]
     for storage in (parallel, serial):
         storage.save("parts.bin", ContentFile(payload))
@@ -621,8 +752,15 @@ def test_transfer_config_concurrency_is_honoured(s3_server):
 
 def test_deprecated_use_threads_false_uploads_on_the_calling_thread(s3_server):
     with pytest.warns(DeprecationWarning, match="AWS_S3_TRANSFER_CONFIG"):
-        s = S3Storage(**s3_options(s3_server, use_threads=False, transfer_config=TransferConfig(
-            multipart_threshold=5 * MB, multipart_chunksize=5 * MB)))
+        s = S3Storage(
+            **s3_options(
+                s3_server,
+                use_threads=False,
+                transfer_config=TransferConfig(
+                    multipart_threshold=5 * MB, multipart_chunksize=5 * MB
+                ),
+            )
+        )
     log = ThreadLog(s)
     s.save("one-thread.bin", ContentFile(PatternFile(11 * MB).read()))
     assert {c[4] for c in log.calls} == {threading.current_thread().name}
@@ -635,7 +773,7 @@ def test_file_buffer_size_is_the_part_size_of_open_wb(s3_server):
     payload = PatternFile(13 * MB).read()
     with s.open("written.bin", "wb") as f:
         for start in range(0, len(payload), MB):
-            f.write(payload[start:start + MB])
+            f.write(payload[start : start + MB])
     sizes = sorted(int(c[1]["Content-Length"]) for c in log.calls if c[3] == "UploadPart")
     assert sizes == [MB, 6 * MB, 6 * MB]
     assert s.open("written.bin").read() == payload
@@ -644,7 +782,10 @@ def test_file_buffer_size_is_the_part_size_of_open_wb(s3_server):
     log.clear()
     with S3File("buffered.bin", "wb", s, buffer_size=7 * MB) as f:
         f.write(payload)
-    assert sorted(int(c[1]["Content-Length"]) for c in log.calls if c[3] == "UploadPart") == [6 * MB, 7 * MB]
+    assert sorted(int(c[1]["Content-Length"]) for c in log.calls if c[3] == "UploadPart") == [
+        6 * MB,
+        7 * MB,
+    ]
 
 
 def test_aborted_stream_leaves_no_multipart_upload(s3, raw):
@@ -713,7 +854,7 @@ def test_ranged_read_with_an_end(s3):
     log = RequestLog(s3)
     result = s3._open_reader(s3._key("range.txt"), 3, 7)
     buffer = bytearray(10)
-    assert bytes(buffer[:result.body.readinto(buffer)]) == b"3456" and result.info.size == 16
+    assert bytes(buffer[: result.body.readinto(buffer)]) == b"3456" and result.info.size == 16
     assert log.calls[0][1]["Range"] == "bytes=3-6"
 
 
@@ -725,12 +866,18 @@ def test_connection_is_a_boto3_resource_per_thread(s3, raw):
     other = ThreadPoolExecutor(1).submit(lambda: s3.connection).result()
     assert other is not resource
     key = f"{s3.location}/via-resource.txt"
-    resource.meta.client.put_object(Bucket=BUCKET, Key=key, Body=b"put through the resource's client")
+    resource.meta.client.put_object(
+        Bucket=BUCKET, Key=key, Body=b"put through the resource's client"
+    )
     assert s3.open("via-resource.txt").read() == b"put through the resource's client"
     post = s3.connection.meta.client.generate_presigned_post(BUCKET, f"{s3.location}/posted.txt")
-    reply = requests.post(post["url"], data=post["fields"], files={"file": ("f", b"posted")}, timeout=30)
+    reply = requests.post(
+        post["url"], data=post["fields"], files={"file": ("f", b"posted")}, timeout=30
+    )
     assert reply.status_code in (200, 204) and s3.open("posted.txt").read() == b"posted"
-    assert s3.client is not resource.meta.client  # the package keeps its own client for its requests
+    assert (
+        s3.client is not resource.meta.client
+    )  # the package keeps its own client for its requests
     import pickle
 
     assert pickle.loads(pickle.dumps(s3)).connection.Bucket(BUCKET).name == BUCKET
@@ -765,20 +912,29 @@ def test_get_cloudfront_signer(s3):
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     signer = s3.get_cloudfront_signer("KID", pem)
-    url = signer.generate_presigned_url("https://d.example/x", date_less_than=dt.datetime(2030, 1, 1))
+    url = signer.generate_presigned_url(
+        "https://d.example/x", date_less_than=dt.datetime(2030, 1, 1)
+    )
     assert "Key-Pair-Id=KID" in url and "Signature=" in url
 
 
 def test_private_helpers_popular_apps_call(s3_server):
-    s = S3Storage(**s3_options(s3_server, location="static", object_parameters={"CacheControl": "max-age=9"},
-                               gzip=True))
+    s = S3Storage(
+        **s3_options(
+            s3_server, location="static", object_parameters={"CacheControl": "max-age=9"}, gzip=True
+        )
+    )
     assert s._normalize_name("css/a.css") == "static/css/a.css"
     assert s._clean_name("css\\b/./c.css") == "css/b/c.css"
     assert s.get_object_parameters("a.css") == {"CacheControl": "max-age=9"}
     params = s._get_write_parameters("a.css")
-    assert params == {"CacheControl": "max-age=9", "ContentType": "text/css"}  # gzip is the caller's choice
+    assert params == {
+        "CacheControl": "max-age=9",
+        "ContentType": "text/css",
+    }  # gzip is the caller's choice
     from django.core.exceptions import SuspiciousOperation
 
     with pytest.raises(SuspiciousOperation):
@@ -801,7 +957,9 @@ class WrappedLikeCollectfasta(S3StaticStorage):
         key = self._normalize_name(self._clean_name(name))
         params = self._get_write_parameters(key, content)
         content.seek(0)
-        self.bucket.Object(key).upload_fileobj(content, ExtraArgs=params, Config=self._transfer_config)
+        self.bucket.Object(key).upload_fileobj(
+            content, ExtraArgs=params, Config=self._transfer_config
+        )
         return name
 
 
@@ -813,7 +971,11 @@ def test_collectfasta_style_wrapping_keeps_working(s3_server):
     wrapped.save("app.js", ContentFile(b"x=1"))
     head = original.client.head_object(Bucket=BUCKET, Key=f"{original.location}/app.js")
     assert head["ContentType"] == "text/javascript"
-    assert wrapped.exists("app.js") and wrapped.size("app.js") == 3 and wrapped.url("app.js").endswith("/app.js")
+    assert (
+        wrapped.exists("app.js")
+        and wrapped.size("app.js") == 3
+        and wrapped.url("app.js").endswith("/app.js")
+    )
     wrapped.delete("old.css")
     assert not original.exists("old.css") and original.open("app.js").read() == b"x=1"
 
@@ -827,9 +989,13 @@ def proxied(s3_server):
     proxies = []
 
     def make(proxy_options=None, **options):
-        proxy = TCPProxy("127.0.0.1", int(s3_server.endpoint.rsplit(":", 1)[1]), **(proxy_options or {})).start()
+        proxy = TCPProxy(
+            "127.0.0.1", int(s3_server.endpoint.rsplit(":", 1)[1]), **(proxy_options or {})
+        ).start()
         proxies.append(proxy)
-        return proxy, S3Storage(**s3_options(s3_server, endpoint_url=f"http://127.0.0.1:{proxy.port}", **options))
+        return proxy, S3Storage(
+            **s3_options(s3_server, endpoint_url=f"http://127.0.0.1:{proxy.port}", **options)
+        )
 
     yield make
     for proxy in proxies:
@@ -859,13 +1025,19 @@ def test_timeouts_and_attempts_are_settings(proxied):
         s.save("x.txt", ContentFile(b"x"))
     assert time.monotonic() - start < 5 and proxy.stats.connections == 1
     config = S3Storage(bucket_name="b")._config()
-    assert (config.connect_timeout, config.read_timeout, config.retries["total_max_attempts"]) == (5, 15, 3)
+    assert (config.connect_timeout, config.read_timeout, config.retries["total_max_attempts"]) == (
+        5,
+        15,
+        3,
+    )
 
 
 def test_slow_but_steady_download_is_not_cut_off(proxied, s3):
     payload = PatternFile(6 * MB).read()
     s3.save("slow.bin", ContentFile(payload))
-    proxy, s = proxied({"bandwidth": 1_000_000}, location=s3.location, read_timeout=2, max_attempts=1)
+    proxy, s = proxied(
+        {"bandwidth": 1_000_000}, location=s3.location, read_timeout=2, max_attempts=1
+    )
     start = time.monotonic()
     with s.open("slow.bin") as f:
         assert f.read() == payload
@@ -893,8 +1065,12 @@ def test_cut_multipart_upload_is_aborted_and_old_content_kept(proxied, s3, raw):
     from storages.errors import StorageUnavailable
 
     s3.save("kept.bin", ContentFile(b"old content"))
-    config = TransferConfig(multipart_threshold=5 * MB, multipart_chunksize=5 * MB, max_concurrency=2)
-    proxy, s = proxied({"cut_after": 2 * MB, "cut_direction": "up"}, location=s3.location, transfer_config=config)
+    config = TransferConfig(
+        multipart_threshold=5 * MB, multipart_chunksize=5 * MB, max_concurrency=2
+    )
+    proxy, s = proxied(
+        {"cut_after": 2 * MB, "cut_direction": "up"}, location=s3.location, transfer_config=config
+    )
     with pytest.raises(StorageUnavailable, match="AWS_S3_ENDPOINT_URL"):
         s.save("kept.bin", ContentFile(PatternFile(12 * MB).read()))
     assert proxy.stats.cuts >= 1
@@ -905,7 +1081,9 @@ def test_cut_multipart_upload_is_aborted_and_old_content_kept(proxied, s3, raw):
 def test_key_over_1024_bytes_refused_before_any_request(s3_server):
     from storages.naming import NameTooLong
 
-    offline = S3Storage(**s3_options(s3_server, endpoint_url=f"http://127.0.0.1:{free_port()}", max_attempts=1))
+    offline = S3Storage(
+        **s3_options(s3_server, endpoint_url=f"http://127.0.0.1:{free_port()}", max_attempts=1)
+    )
     for name in ["a" * 1100, "d/" * 300 + "é" * 200]:
         with pytest.raises(NameTooLong, match="1024"):
             offline.save(name, ContentFile(b"x"))
@@ -945,7 +1123,9 @@ def test_storages_share_one_botocore_data_loader(s3_server, monkeypatch):
     for _ in range(5):
         S3Storage(**s3_options(s3_server))._boto_session()
     paths = list(loader.search_paths)
-    assert len(paths) - len(set(paths)) <= 1  # boto3 appends its data folder per session; it doesn't pile up
+    assert (
+        len(paths) - len(set(paths)) <= 1
+    )  # boto3 appends its data folder per session; it doesn't pile up
     assert any(p.endswith("boto3/data") or p.endswith("boto3\\data") for p in paths)
     assert first.client and first.connection  # the models are loaded now (if no earlier test did)
     calls = []
@@ -955,8 +1135,14 @@ def test_storages_share_one_botocore_data_loader(s3_server, monkeypatch):
         calls.append(args)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(type(loader.file_loader), "load_file", counting)  # every model file read, by any loader
+    monkeypatch.setattr(
+        type(loader.file_loader), "load_file", counting
+    )  # every model file read, by any loader
     first.save("shared-loader.txt", ContentFile(b"one"))
-    assert second.open("shared-loader.txt").read() == b"one"  # the second client reuses the parsed models
-    assert second.bucket.Object(second._key("shared-loader.txt")).get()["Body"].read() == b"one"  # resources too
+    assert (
+        second.open("shared-loader.txt").read() == b"one"
+    )  # the second client reuses the parsed models
+    assert (
+        second.bucket.Object(second._key("shared-loader.txt")).get()["Body"].read() == b"one"
+    )  # resources too
     assert calls == []

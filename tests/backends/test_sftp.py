@@ -79,8 +79,12 @@ class TestSFTPConformance(StorageConformance):
 
     @pytest.fixture
     def storage_config(self, sftp_server, sftp_data, sftp_http):
-        return BackendConfig(PATH, sftp_options(sftp_server, sftp_data, sftp_http), secrets=[PASSPHRASE],
-                             location_option="root_path")
+        return BackendConfig(
+            PATH,
+            sftp_options(sftp_server, sftp_data, sftp_http),
+            secrets=[PASSPHRASE],
+            location_option="root_path",
+        )
 
     @pytest.fixture
     def broken_configs(self, sftp_server, sftp_data, tmp_path):
@@ -89,14 +93,24 @@ class TestSFTPConformance(StorageConformance):
         a_file = sftp_data / f"a-file-{uuid.uuid4().hex[:8]}"
         a_file.write_text("not a directory")
         return BrokenConfigs(
-            bad_credentials=BackendConfig(PATH, sftp_options(
-                sftp_server, sftp_data, params=sftp_server.params(key_filename=str(stranger),
-                                                                  password=WRONG_PASSWORD)),
-                secrets=[WRONG_PASSWORD]),
-            missing_container=BackendConfig(PATH, sftp_options(sftp_server, sftp_data,
-                                                               root_path=str(a_file / "media"))),
-            unreachable=BackendConfig(PATH, sftp_options(sftp_server, sftp_data,
-                                                         params=sftp_server.params(port=free_port(), timeout=5))),
+            bad_credentials=BackendConfig(
+                PATH,
+                sftp_options(
+                    sftp_server,
+                    sftp_data,
+                    params=sftp_server.params(key_filename=str(stranger), password=WRONG_PASSWORD),
+                ),
+                secrets=[WRONG_PASSWORD],
+            ),
+            missing_container=BackendConfig(
+                PATH, sftp_options(sftp_server, sftp_data, root_path=str(a_file / "media"))
+            ),
+            unreachable=BackendConfig(
+                PATH,
+                sftp_options(
+                    sftp_server, sftp_data, params=sftp_server.params(port=free_port(), timeout=5)
+                ),
+            ),
         )
 
 
@@ -154,7 +168,12 @@ def test_settings_from_django_and_defaults(settings, sftp_server, sftp_data):
     settings.MEDIA_URL = "/uploads/"
     s = SFTPStorage()
     assert (s.host, s.root_path, s.file_mode, s.dir_mode, s.unknown_host) == (
-        "127.0.0.1", str(sftp_data / "from-settings"), 0o640, 0o750, "reject")
+        "127.0.0.1",
+        str(sftp_data / "from-settings"),
+        0o640,
+        0o750,
+        "reject",
+    )
     assert s.base_url == "/uploads/" and s.url("a b.txt") == "/uploads/a%20b.txt"
     settings.SFTP_BASE_URL = "https://cdn.example.com/m/"
     assert SFTPStorage().url("x/ü.txt") == "https://cdn.example.com/m/x/%C3%BC.txt"
@@ -164,13 +183,32 @@ def test_settings_from_django_and_defaults(settings, sftp_server, sftp_data):
     assert stat.S_IMODE(os.stat(sftp_data / "from-settings" / "dir").st_mode) == 0o750
     assert s.open(name).read() == b"settings"
     s.close()
-    for attr in ("SFTP_STORAGE_HOST", "SFTP_STORAGE_PARAMS", "SFTP_KNOWN_HOST_FILE", "SFTP_STORAGE_ROOT",
-                 "SFTP_STORAGE_FILE_MODE", "SFTP_STORAGE_DIR_MODE", "SFTP_STORAGE_UNKNOWN_HOST", "SFTP_BASE_URL"):
+    for attr in (
+        "SFTP_STORAGE_HOST",
+        "SFTP_STORAGE_PARAMS",
+        "SFTP_KNOWN_HOST_FILE",
+        "SFTP_STORAGE_ROOT",
+        "SFTP_STORAGE_FILE_MODE",
+        "SFTP_STORAGE_DIR_MODE",
+        "SFTP_STORAGE_UNKNOWN_HOST",
+        "SFTP_BASE_URL",
+    ):
         delattr(settings, attr)
     d = SFTPStorage()
-    assert (d.host, d.params, d.interactive, d.file_mode, d.dir_mode, d.uid, d.gid, d.known_host_file,
-            d.root_path, d.base_url, d.unknown_host, d.allow_overwrite) == (
-        None, {}, False, None, None, None, None, None, "", "/uploads/", "warn", False)
+    assert (
+        d.host,
+        d.params,
+        d.interactive,
+        d.file_mode,
+        d.dir_mode,
+        d.uid,
+        d.gid,
+        d.known_host_file,
+        d.root_path,
+        d.base_url,
+        d.unknown_host,
+        d.allow_overwrite,
+    ) == (None, {}, False, None, None, None, None, None, "", "/uploads/", "warn", False)
 
 
 def test_unknown_option_and_bad_choices():
@@ -190,10 +228,16 @@ def test_unknown_host_is_accepted_with_a_warning(options, tmp_path, caplog):
     with SFTPStorage(**{**options, "known_host_file": str(empty), "unknown_host": "warn"}) as s:
         s.save("hello.txt", ContentFile(b"hi"))
         assert s.open("hello.txt").read() == b"hi"
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and r.name.startswith("storages")]
+    warnings = [
+        r for r in caplog.records if r.levelno == logging.WARNING and r.name.startswith("storages")
+    ]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     message = warnings[0].getMessage()
-    assert "not in known_hosts" in message and "SHA256:" in message and "SFTP_STORAGE_UNKNOWN_HOST" in message
+    assert (
+        "not in known_hosts" in message
+        and "SHA256:" in message
+        and "SFTP_STORAGE_UNKNOWN_HOST" in message
+    )
     assert empty.read_text() == ""  # the key is trusted for this storage only, never written
 
 
@@ -226,7 +270,8 @@ def test_a_host_accepted_once_must_keep_its_key(options, sftp_server, tmp_path):
     s = SFTPStorage(**{**options, "known_host_file": str(empty), "unknown_host": "warn"})
     assert s.exists("nothing.txt") is False
     s._accepted_keys[f"[127.0.0.1]:{sftp_server.port}"] = paramiko.Ed25519Key.from_private_key_file(
-        str(sftp_server.client_key))  # pretend we first met another server under that name
+        str(sftp_server.client_key)
+    )  # pretend we first met another server under that name
     s.close()
     with pytest.raises(ImproperlyConfigured, match="host key"):
         s.exists("nothing.txt")
@@ -242,8 +287,12 @@ def test_missing_known_hosts_file_is_a_configuration_error(options, tmp_path):
 def test_wrong_key_gives_a_clear_error(options, sftp_server, tmp_path):
     stranger = tmp_path / "stranger"
     make_ed25519_key(stranger)
-    s = SFTPStorage(**{**options, "params": sftp_server.params(key_filename=str(stranger),
-                                                              password=WRONG_PASSWORD)})
+    s = SFTPStorage(
+        **{
+            **options,
+            "params": sftp_server.params(key_filename=str(stranger), password=WRONG_PASSWORD),
+        }
+    )
     with pytest.raises(PermissionError) as info:
         s.open("x.txt")
     message = str(info.value)
@@ -282,12 +331,19 @@ def test_interactive_prompts_at_a_terminal(options, sftp_server, encrypted_key, 
     assert len(prompts) == 1 and sftp_server.user in prompts[0]
 
 
-def test_interactive_asks_again_after_a_wrong_password(options, sftp_server, encrypted_key, monkeypatch):
+def test_interactive_asks_again_after_a_wrong_password(
+    options, sftp_server, encrypted_key, monkeypatch
+):
     answers = iter(["wrong guess", "open sesame"])
     monkeypatch.setattr(sys, "stdin", _Terminal())
     monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
-    s = SFTPStorage(**{**options, "params": sftp_server.params(key_filename=str(encrypted_key)),
-                       "interactive": True})
+    s = SFTPStorage(
+        **{
+            **options,
+            "params": sftp_server.params(key_filename=str(encrypted_key)),
+            "interactive": True,
+        }
+    )
     with pytest.raises(PermissionError, match="could not log in") as info:
         s.exists("x")
     assert "wrong guess" not in str(info.value)
@@ -295,11 +351,20 @@ def test_interactive_asks_again_after_a_wrong_password(options, sftp_server, enc
     s.close()
 
 
-def test_interactive_never_prompts_without_a_terminal(options, sftp_server, encrypted_key, monkeypatch):
-    monkeypatch.setattr("getpass.getpass", lambda prompt: pytest.fail("prompted without a terminal"))
+def test_interactive_never_prompts_without_a_terminal(
+    options, sftp_server, encrypted_key, monkeypatch
+):
+    monkeypatch.setattr(
+        "getpass.getpass", lambda prompt: pytest.fail("prompted without a terminal")
+    )
     monkeypatch.setattr(sys, "stdin", None)
-    s = SFTPStorage(**{**options, "params": sftp_server.params(key_filename=str(encrypted_key)),
-                       "interactive": True})
+    s = SFTPStorage(
+        **{
+            **options,
+            "params": sftp_server.params(key_filename=str(encrypted_key)),
+            "interactive": True,
+        }
+    )
     with pytest.raises(PermissionError, match="could not log in"):
         s.exists("x")
 
@@ -308,8 +373,13 @@ def test_interactive_never_prompts_without_a_terminal(options, sftp_server, encr
 def test_reconnects_after_the_server_restarts(tmp_path):
     server = start_sftp(tmp_path / "sshd")
     try:
-        s = SFTPStorage(host="127.0.0.1", params=server.params(), known_host_file=str(server.known_hosts),
-                        root_path=str(tmp_path / "files"), unknown_host="reject")
+        s = SFTPStorage(
+            host="127.0.0.1",
+            params=server.params(),
+            known_host_file=str(server.known_hosts),
+            root_path=str(tmp_path / "files"),
+            unknown_host="reject",
+        )
         s.save("before.txt", ContentFile(b"1"))
         server.restart()  # every session is killed: the pooled connection is dead
         assert s.open("before.txt").read() == b"1"
@@ -330,7 +400,9 @@ def test_connect_timeout_is_bounded(options, sftp_server):
     silent.bind(("127.0.0.1", 0))
     silent.listen(1)  # accepts TCP, never says a word
     try:
-        s = SFTPStorage(**{**options, "params": sftp_server.params(port=silent.getsockname()[1], timeout=1)})
+        s = SFTPStorage(
+            **{**options, "params": sftp_server.params(port=silent.getsockname()[1], timeout=1)}
+        )
         start = time.monotonic()
         with pytest.raises(StorageUnavailable):
             s.exists("x")
@@ -344,7 +416,10 @@ def test_threads_waiting_on_a_failed_handshake_fail_fast(options, sftp_server):
     silent.bind(("127.0.0.1", 0))
     silent.listen(16)  # accepts TCP, never sends the SSH banner
     try:
-        s = SFTPStorage(**{**options, "params": sftp_server.params(port=silent.getsockname()[1], timeout=2)})
+        s = SFTPStorage(
+            **{**options, "params": sftp_server.params(port=silent.getsockname()[1], timeout=2)}
+        )
+
         def attempt(i: int) -> str:
             try:
                 s.exists(f"{i}.txt")
@@ -431,12 +506,19 @@ def test_write_goes_to_a_temporary_name_first(sftp, options):
     assert [p.name for p in (root / "docs").iterdir()] == ["report.pdf"]
 
 
-def through(proxy: TCPProxy, server: SFTPServer, options: dict, tmp_path: Path, **params) -> SFTPStorage:
+def through(
+    proxy: TCPProxy, server: SFTPServer, options: dict, tmp_path: Path, **params
+) -> SFTPStorage:
     """A storage that reaches sshd through ``proxy`` (its known_hosts names the proxy's port)."""
     known = tmp_path / f"known_hosts_{proxy.port}"
     known.write_text(f"[127.0.0.1]:{proxy.port} {server.host_public}\n")
-    return SFTPStorage(**{**options, "known_host_file": str(known),
-                          "params": {**server.params(port=proxy.port), **params}})
+    return SFTPStorage(
+        **{
+            **options,
+            "known_host_file": str(known),
+            "params": {**server.params(port=proxy.port), **params},
+        }
+    )
 
 
 def test_a_killed_upload_leaves_nothing_under_the_real_name(sftp_server, options, tmp_path):
@@ -448,7 +530,11 @@ def test_a_killed_upload_leaves_nothing_under_the_real_name(sftp_server, options
         f = s.open("keep.txt", "wb")
         f.write(b"new content, but the connection dies" * 1000)
         # Bytes have reached the server (before that, a drop is retried on a new connection: nothing is lost).
-        wait_for(lambda: any(p.name.startswith(".~storages-") and p.stat().st_size > 0 for p in root.iterdir()))
+        wait_for(
+            lambda: any(
+                p.name.startswith(".~storages-") and p.stat().st_size > 0 for p in root.iterdir()
+            )
+        )
         proxy.close_connections()  # the connection drops mid-upload
         with pytest.raises(StorageUnavailable, match="SFTP_STORAGE_HOST"):
             f.write(b"more" * 1_000_000)
@@ -456,7 +542,9 @@ def test_a_killed_upload_leaves_nothing_under_the_real_name(sftp_server, options
         assert (root / "keep.txt").read_bytes() == b"old content"
         assert s.listdir("") == ([], ["keep.txt"])
         assert s.open("keep.txt").read() == b"old content"
-        assert sorted(p.name for p in root.iterdir()) == ["keep.txt"]  # the temporary file was removed
+        assert sorted(p.name for p in root.iterdir()) == [
+            "keep.txt"
+        ]  # the temporary file was removed
         s.close()
 
 
@@ -489,7 +577,9 @@ def test_overwrite_replaces_atomically(options):
     inode = os.stat(Path(options["root_path"]) / "same.txt").st_ino
     assert s.save("same.txt", ContentFile(b"two")) == "same.txt"
     assert s.open("same.txt").read() == b"two"
-    assert os.stat(Path(options["root_path"]) / "same.txt").st_ino != inode  # renamed over, never truncated
+    assert (
+        os.stat(Path(options["root_path"]) / "same.txt").st_ino != inode
+    )  # renamed over, never truncated
     s.close()
 
 
@@ -497,7 +587,11 @@ def test_owner_and_modes(options):
     s = SFTPStorage(**{**options, "file_mode": 0o600, "dir_mode": 0o700, "uid": 4321, "gid": 4322})
     s.save("a/b/c.txt", ContentFile(b"x"))
     root = Path(options["root_path"])
-    for path, mode in ((root / "a", 0o700), (root / "a" / "b", 0o700), (root / "a" / "b" / "c.txt", 0o600)):
+    for path, mode in (
+        (root / "a", 0o700),
+        (root / "a" / "b", 0o700),
+        (root / "a" / "b" / "c.txt", 0o600),
+    ):
         st = os.stat(path)
         assert (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid) == (mode, 4321, 4322), path
     only_uid = SFTPStorage(**{**options, "uid": 555})
@@ -549,7 +643,7 @@ def test_reads_stream_in_bounded_memory_and_give_the_session_back(sftp, monkeypa
     requests.clear()
     with sftp.open("stream.bin") as f:
         f.seek(5 * 1024 * 1024)
-        assert f.read() == payload[5 * 1024 * 1024:]
+        assert f.read() == payload[5 * 1024 * 1024 :]
     # a seek before the first read costs a STAT, and the unread first body never opened the file
     assert requests.names().count("stat") == 2 and requests.names().count("open") == 1
 
@@ -616,7 +710,9 @@ def test_missing_sdk_names_the_extra():
         "import django; from django.conf import settings; settings.configure(); django.setup()\n"
         "try:\n    import storages.backends.sftpstorage\nexcept Exception as e:\n    print(type(e).__name__, e)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    ).stdout
     assert out.startswith("ImproperlyConfigured") and "django-storages[sftp]" in out
 
 
@@ -629,9 +725,13 @@ def test_paramiko_internals_used_by_the_reader(sftp):
 
     for owner, attr, params in INTERNALS:
         fn = getattr(owner, attr, None)
-        assert fn is not None, f"paramiko {paramiko.__version__} has no {owner.__name__}.{attr}: update the reader"
+        assert fn is not None, (
+            f"paramiko {paramiko.__version__} has no {owner.__name__}.{attr}: update the reader"
+        )
         got = tuple(inspect.signature(fn).parameters)
-        assert got == params, f"paramiko {paramiko.__version__} changed {owner.__name__}.{attr}{got}: update the reader"
+        assert got == params, (
+            f"paramiko {paramiko.__version__} changed {owner.__name__}.{attr}{got}: update the reader"
+        )
     sftp.save("handle.bin", ContentFile(b"h" * 100_000))
     handle = sftp.sftp.open(sftp._path("handle.bin"))
     assert isinstance(handle.handle, bytes)  # SFTPFile.handle: the server's handle string
@@ -648,7 +748,9 @@ def test_sftp_client_for_the_callers_thread(options):
     with SFTPStorage(**options) as s:
         s.save("mine.txt", ContentFile(b"from the storage"))
         seen = {}
-        together = threading.Barrier(4)  # all four alive at once: a finished thread's id may be reused
+        together = threading.Barrier(
+            4
+        )  # all four alive at once: a finished thread's id may be reused
 
         def use_it(tag: str) -> None:
             together.wait(10)
@@ -656,7 +758,10 @@ def test_sftp_client_for_the_callers_thread(options):
             assert isinstance(client, paramiko.SFTPClient)
             assert client is s.sftp  # the same client for this thread
             with client.open(s._path("mine.txt")) as f:
-                seen[tag] = (client, f.read())  # the client itself: an id() could be reused after GC
+                seen[tag] = (
+                    client,
+                    f.read(),
+                )  # the client itself: an id() could be reused after GC
             client.putfo(io.BytesIO(tag.encode()), s._path(f"{tag}.txt"))
             together.wait(10)
 
@@ -666,7 +771,9 @@ def test_sftp_client_for_the_callers_thread(options):
         for t in threads:
             t.join()
         assert {v[1] for v in seen.values()} == {b"from the storage"}
-        assert len({id(v[0]) for v in seen.values()}) == 4  # one client per thread: paramiko's aren't shared
+        assert (
+            len({id(v[0]) for v in seen.values()}) == 4
+        )  # one client per thread: paramiko's aren't shared
         assert s.open("t2.txt").read() == b"t2"
         transports = [c.client.get_transport() for c in s._ssh]
     assert not any(t.is_active() for t in transports)  # the with block closed them all
@@ -683,15 +790,31 @@ def test_listdir_slash_is_the_root_and_directories_exist(sftp, options):
     with pytest.raises(SuspiciousFileOperation):
         sftp.listdir("/a")  # every other absolute name is still refused
     (Path(options["root_path"]) / "empty").mkdir()
-    code = ("import os, pickle, sys; os.environ['DJANGO_SETTINGS_MODULE'] = 'tests.settings'\n"
-            "import django; django.setup()\n"
-            "s = pickle.loads(sys.stdin.buffer.read())\n"
-            "print(s.exists('a'), s.exists('empty'), s.exists('a/'), s.exists('nothing'), s.exists('c.txt'))\n")
-    for storage in (sftp, SFTPStorage(**options)):  # before and without any listing, here and in another process
-        assert (storage.exists("a"), storage.exists("empty"), storage.exists("nothing")) == (True, True, False)
-        out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(storage), capture_output=True,
-                             timeout=60, cwd=str(Path(__file__).resolve().parents[2]))
-        assert out.stdout.decode().split() == ["True", "True", "True", "False", "True"], out.stderr.decode()
+    code = (
+        "import os, pickle, sys; os.environ['DJANGO_SETTINGS_MODULE'] = 'tests.settings'\n"
+        "import django; django.setup()\n"
+        "s = pickle.loads(sys.stdin.buffer.read())\n"
+        "print(s.exists('a'), s.exists('empty'), s.exists('a/'), s.exists('nothing'), s.exists('c.txt'))\n"
+    )
+    for storage in (
+        sftp,
+        SFTPStorage(**options),
+    ):  # before and without any listing, here and in another process
+        assert (storage.exists("a"), storage.exists("empty"), storage.exists("nothing")) == (
+            True,
+            True,
+            False,
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            input=pickle.dumps(storage),
+            capture_output=True,
+            timeout=60,
+            cwd=str(Path(__file__).resolve().parents[2]),
+        )
+        assert out.stdout.decode().split() == ["True", "True", "True", "False", "True"], (
+            out.stderr.decode()
+        )
 
 
 def test_url_without_base_url_is_a_value_error(options):
@@ -726,12 +849,18 @@ def test_saving_onto_a_folder_is_refused_after_one_attempt(options, monkeypatch)
     with pytest.raises(IsADirectoryError, match="a folder has that name"):
         s.save("taken", ContentFile(b"y"))
     assert requests.names().count("write") == 1  # one upload, not a hundred
-    writer = s._writer_for("taken", create_only=True)  # overwrite off, if the folder appears meanwhile
+    writer = s._writer_for(
+        "taken", create_only=True
+    )  # overwrite off, if the folder appears meanwhile
     writer.write(b"z")
     with pytest.raises(IsADirectoryError):
         writer.close()
-    assert sorted(p.name for p in Path(options["root_path"]).iterdir()) == ["taken"]  # no temporary file left
-    off = SFTPStorage(**options)  # overwrite off: Django picks another name, as FileSystemStorage does
+    assert sorted(p.name for p in Path(options["root_path"]).iterdir()) == [
+        "taken"
+    ]  # no temporary file left
+    off = SFTPStorage(
+        **options
+    )  # overwrite off: Django picks another name, as FileSystemStorage does
     assert off.save("taken", ContentFile(b"y")).startswith("taken_")
     s.close()
     off.close()
@@ -746,13 +875,17 @@ def test_a_cut_upload_leaves_nothing_under_the_name(sftp_server, options, tmp_pa
         s = through(proxy, sftp_server, options, tmp_path)
         s.allow_overwrite = True
         s.save("keep.bin", ContentFile(b"old content"))
-        proxy.set(cut_after=proxy.stats.bytes_up + 2 * 1024 * 1024, cut_direction="up", cut_once=True)
+        proxy.set(
+            cut_after=proxy.stats.bytes_up + 2 * 1024 * 1024, cut_direction="up", cut_once=True
+        )
         with pytest.raises(StorageUnavailable, match="SFTP_STORAGE_HOST"):
             s.save("keep.bin", OneShot(PatternFile(16 * 1024 * 1024)))  # can't be sent again
         assert proxy.stats.cuts == 1
         assert s.open("keep.bin").read() == b"old content"
         root = Path(options["root_path"])
-        assert sorted(p.name for p in root.iterdir()) == ["keep.bin"]  # the partial upload was removed
+        assert sorted(p.name for p in root.iterdir()) == [
+            "keep.bin"
+        ]  # the partial upload was removed
         s.close()
 
 
@@ -761,7 +894,9 @@ def test_a_cut_read_is_storage_unavailable(sftp_server, options, tmp_path):
         s = through(proxy, sftp_server, options, tmp_path)
         s.save("big.bin", File(PatternFile(8 * 1024 * 1024), name="big.bin"))
         f = s.open("big.bin")
-        proxy.set(cut_after=proxy.stats.bytes_down + 1024 * 1024, cut_direction="down", cut_once=True)
+        proxy.set(
+            cut_after=proxy.stats.bytes_down + 1024 * 1024, cut_direction="down", cut_once=True
+        )
         with pytest.raises(StorageUnavailable, match="SFTP_STORAGE_HOST"):
             f.read()
         assert s.size("big.bin") == 8 * 1024 * 1024  # a new connection works
@@ -769,10 +904,16 @@ def test_a_cut_read_is_storage_unavailable(sftp_server, options, tmp_path):
 
 
 def test_an_unresponsive_server_fails_within_60_s_with_defaults(sftp_server, options, tmp_path):
-    with TCPProxy("127.0.0.1", sftp_server.port, mode="blackhole") as proxy:  # accepts TCP, never answers
+    with TCPProxy(
+        "127.0.0.1", sftp_server.port, mode="blackhole"
+    ) as proxy:  # accepts TCP, never answers
         params = {k: v for k, v in sftp_server.params(port=proxy.port).items() if k != "timeout"}
         message = checks.unresponsive_within_60_s(SFTPStorage(**{**options, "params": params}))
-    assert "SFTP_STORAGE_HOST" in message and "timeout" in message and f"127.0.0.1:{proxy.port}" in message
+    assert (
+        "SFTP_STORAGE_HOST" in message
+        and "timeout" in message
+        and f"127.0.0.1:{proxy.port}" in message
+    )
 
 
 def test_a_closed_port_fails_fast(sftp_server, options):
@@ -798,7 +939,9 @@ class OneShot(io.RawIOBase):
 
 
 def test_scan_is_one_listing_per_folder_and_ranges_are_exact(sftp, monkeypatch):
-    checks.scan_and_ranges(sftp, lambda: Requests(monkeypatch).names, listing={"opendir"}, stat={"stat", "lstat"})
+    checks.scan_and_ranges(
+        sftp, lambda: Requests(monkeypatch).names, listing={"opendir"}, stat={"stat", "lstat"}
+    )
 
 
 def test_a_server_frozen_during_a_read(tmp_path):
@@ -808,8 +951,13 @@ def test_a_server_frozen_during_a_read(tmp_path):
 
     server = start_sftp(tmp_path / "sshd")
     try:
-        s = SFTPStorage(host="127.0.0.1", params=server.params(timeout=2), known_host_file=str(server.known_hosts),
-                        root_path=str(tmp_path / "files"), unknown_host="reject")
+        s = SFTPStorage(
+            host="127.0.0.1",
+            params=server.params(timeout=2),
+            known_host_file=str(server.known_hosts),
+            root_path=str(tmp_path / "files"),
+            unknown_host="reject",
+        )
 
         def freeze(on: bool) -> None:
             for pid in [server.process.proc.pid, *_descendants(server.process.proc.pid)]:

@@ -41,9 +41,12 @@ def get_temporary_upload_link(self: Any) -> None:
 
 class UploadLinks(dropbox_api.LinkHandler):
     def _cors(self) -> dict[str, str]:
-        return {"Access-Control-Allow-Origin": self.headers.get("Origin") or "*",
-                "Access-Control-Allow-Methods": "POST, OPTIONS", "Access-Control-Allow-Headers": "Content-Type",
-                "Access-Control-Max-Age": "600"}
+        return {
+            "Access-Control-Allow-Origin": self.headers.get("Origin") or "*",
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Max-Age": "600",
+        }
 
     def do_OPTIONS(self) -> None:  # noqa: N802 - stdlib naming
         self._send(200, b"", "text/plain", self._cors())
@@ -55,25 +58,42 @@ class UploadLinks(dropbox_api.LinkHandler):
         self._consumed = False
         if found is None or found[1] < time.time():
             self._drain()
-            self._send(404 if token not in USED else 410, b"link not found, used or expired", "text/plain",
-                       self._cors())
+            self._send(
+                404 if token not in USED else 410,
+                b"link not found, used or expired",
+                "text/plain",
+                self._cors(),
+            )
             return
         commit = found[0]
         del UPLOAD_LINKS[token]
         USED.add(token)
         try:
             blob = self._receive(None, "upload")
-            entry = self.store.commit(commit.get("path", ""), blob, commit.get("mode", "add"),
-                                      commit.get("autorename", False), commit.get("strict_conflict", False),
-                                      None, "path")
+            entry = self.store.commit(
+                commit.get("path", ""),
+                blob,
+                commit.get("mode", "add"),
+                commit.get("autorename", False),
+                commit.get("strict_conflict", False),
+                None,
+                "path",
+            )
         except dropbox_api.RouteError as exc:
             self._drain()
-            self._send(exc.status,
-                       json.dumps({"error_summary": exc.summary, "error": exc.error}).encode(),
-                       "application/json", self._cors())
+            self._send(
+                exc.status,
+                json.dumps({"error_summary": exc.summary, "error": exc.error}).encode(),
+                "application/json",
+                self._cors(),
+            )
             return
-        self._send(200, json.dumps({"content-hash": entry.content_hash}).encode(), "application/json",
-                   self._cors())
+        self._send(
+            200,
+            json.dumps({"content-hash": entry.content_hash}).encode(),
+            "application/json",
+            self._cors(),
+        )
 
 
 def start(workdir: Path | None = None) -> dropbox_api.DropboxStandIn:
@@ -81,8 +101,23 @@ def start(workdir: Path | None = None) -> dropbox_api.DropboxStandIn:
     workdir = Path(workdir or tempfile.mkdtemp(prefix="dropbox-links-"))
     cert, key = make_self_signed_cert(workdir / "tls")
     port, link_port = free_port(), free_port()
-    argv = [python(), "-m", "tests.direct_app.dropbox_links", "--port", str(port), "--link-port", str(link_port),
-            "--data", str(workdir / "data"), "--cert", str(cert), "--key", str(key), "--token", dropbox_api.TOKEN]
+    argv = [
+        python(),
+        "-m",
+        "tests.direct_app.dropbox_links",
+        "--port",
+        str(port),
+        "--link-port",
+        str(link_port),
+        "--data",
+        str(workdir / "data"),
+        "--cert",
+        str(cert),
+        "--key",
+        str(key),
+        "--token",
+        dropbox_api.TOKEN,
+    ]
     root = Path(__file__).resolve().parents[2]
     env = {"PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = ServerProcess(argv, port, env=env, log=workdir / "server.log")

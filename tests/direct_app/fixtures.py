@@ -19,8 +19,13 @@ DIRECT_SETTINGS: dict[str, Any] = {
         "tests.direct_app.middleware.RequestLog",
     ],
     "SESSION_ENGINE": "django.contrib.sessions.backends.signed_cookies",
-    "TEMPLATES": [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True,
-                   "OPTIONS": {"context_processors": ["django.template.context_processors.request"]}}],
+    "TEMPLATES": [
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "APP_DIRS": True,
+            "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+        }
+    ],
     "ALLOWED_HOSTS": ["localhost", "127.0.0.1", "testserver"],
 }
 

@@ -12,7 +12,9 @@ def staff_only(request, model_field) -> bool:
 
 
 class UploadForm(forms.ModelForm):
-    file = DirectUploadField(max_size=40 * MB, content_types=["application/octet-stream", "text/*", "image/*"])
+    file = DirectUploadField(
+        max_size=40 * MB, content_types=["application/octet-stream", "text/*", "image/*"]
+    )
 
     class Meta:
         model = Upload

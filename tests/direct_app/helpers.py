@@ -21,11 +21,28 @@ def s3_storage(server: Any, cors_origin: str | None = None, **extra: Any) -> Any
     client = server.client()
     client.create_bucket(Bucket=bucket)
     if cors_origin:
-        client.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{
-            "AllowedOrigins": [cors_origin], "AllowedMethods": ["POST", "PUT"], "AllowedHeaders": ["*"],
-            "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 3600}]})
-    options = {"bucket_name": bucket, "endpoint_url": server.endpoint, "region_name": "us-east-1",
-               "access_key": ACCESS_KEY, "secret_key": SECRET_KEY, **extra}
+        client.put_bucket_cors(
+            Bucket=bucket,
+            CORSConfiguration={
+                "CORSRules": [
+                    {
+                        "AllowedOrigins": [cors_origin],
+                        "AllowedMethods": ["POST", "PUT"],
+                        "AllowedHeaders": ["*"],
+                        "ExposeHeaders": ["ETag"],
+                        "MaxAgeSeconds": 3600,
+                    }
+                ]
+            },
+        )
+    options = {
+        "bucket_name": bucket,
+        "endpoint_url": server.endpoint,
+        "region_name": "us-east-1",
+        "access_key": ACCESS_KEY,
+        "secret_key": SECRET_KEY,
+        **extra,
+    }
     return S3Storage(**options)
 
 
@@ -38,10 +55,23 @@ def azure_storage(server: Any, cors_origin: str | None = None, **extra: Any) -> 
     container = f"direct-{uuid.uuid4().hex[:12]}"
     server.create_container(container)
     if cors_origin:
-        server.service_client().set_service_properties(cors=[CorsRule(
-            [cors_origin], ["PUT", "OPTIONS"], allowed_headers=["*"], exposed_headers=["*"], max_age_in_seconds=3600)])
-    return AzureStorage(connection_string=server.connection_string(), azure_container=container,
-                        expiration_secs=3600, **extra)
+        server.service_client().set_service_properties(
+            cors=[
+                CorsRule(
+                    [cors_origin],
+                    ["PUT", "OPTIONS"],
+                    allowed_headers=["*"],
+                    exposed_headers=["*"],
+                    max_age_in_seconds=3600,
+                )
+            ]
+        )
+    return AzureStorage(
+        connection_string=server.connection_string(),
+        azure_container=container,
+        expiration_secs=3600,
+        **extra,
+    )
 
 
 def gcs_storage(server: Any, **extra: Any) -> Any:
@@ -51,8 +81,12 @@ def gcs_storage(server: Any, **extra: Any) -> Any:
 
     bucket = f"direct-{uuid.uuid4().hex[:12]}"
     server.create_bucket(bucket)
-    return GoogleCloudStorage(bucket_name=bucket, credentials=AnonymousCredentials(),
-                              client_options={"api_endpoint": server.endpoint}, **extra)
+    return GoogleCloudStorage(
+        bucket_name=bucket,
+        credentials=AnonymousCredentials(),
+        client_options={"api_endpoint": server.endpoint},
+        **extra,
+    )
 
 
 def field_spec(form_class: Any, field: str = "file") -> str:
@@ -60,21 +94,44 @@ def field_spec(form_class: Any, field: str = "file") -> str:
     return form_class()[field].field.widget.spec
 
 
-def ask_ticket(client: Any, spec: str, name: str, size: int, content_type: str = "application/octet-stream",
-               **headers: Any) -> Any:
-    return client.post(TICKET_URL, {"field": spec, "name": name, "size": str(size), "type": content_type}, **headers)
+def ask_ticket(
+    client: Any,
+    spec: str,
+    name: str,
+    size: int,
+    content_type: str = "application/octet-stream",
+    **headers: Any,
+) -> Any:
+    return client.post(
+        TICKET_URL,
+        {"field": spec, "name": name, "size": str(size), "type": content_type},
+        **headers,
+    )
 
 
-def send(ticket: dict[str, Any], data: bytes, headers: dict[str, str] | None = None,
-         fields: dict[str, str] | None = None, verify: Any = True) -> requests.Response:
+def send(
+    ticket: dict[str, Any],
+    data: bytes,
+    headers: dict[str, str] | None = None,
+    fields: dict[str, str] | None = None,
+    verify: Any = True,
+) -> requests.Response:
     """What the widget's script does with a ticket (``headers`` / ``fields`` override the ticket's)."""
     session = requests.Session()
     session.trust_env = False
     if ticket["file_field"]:
         form = {**ticket["fields"], **(fields or {})}
-        return session.post(ticket["url"], data=form, files={ticket["file_field"]: ("blob", data)}, timeout=60)
-    return session.request(ticket["method"], ticket["url"], data=data, headers={**ticket["headers"], **(headers or {})},
-                           timeout=60, verify=verify)
+        return session.post(
+            ticket["url"], data=form, files={ticket["file_field"]: ("blob", data)}, timeout=60
+        )
+    return session.request(
+        ticket["method"],
+        ticket["url"],
+        data=data,
+        headers={**ticket["headers"], **(headers or {})},
+        timeout=60,
+        verify=verify,
+    )
 
 
 def digest(storage: Any, name: str) -> str:

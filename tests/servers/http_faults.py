@@ -28,7 +28,15 @@ from typing import Any
 
 __all__ = ["HTTPFaultProxy", "Fault", "Served"]
 
-_HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"}
+_HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+}
 
 
 @dataclass
@@ -49,7 +57,9 @@ class Fault:
         """Count a matching request; True when this one gets the fault."""
         if self.method and method != self.method.upper():
             return False
-        if self.path not in path or (self.match is not None and not self.match(method, path, headers)):
+        if self.path not in path or (
+            self.match is not None and not self.match(method, path, headers)
+        ):
             return False
         self.seen += 1
         return self.nth <= self.seen < self.nth + self.times
@@ -99,7 +109,11 @@ class _Handler(BaseHTTPRequestHandler):
             conn.request(self.command, self.path, body=body, headers=headers)
             response = conn.getresponse()
             data = response.read()
-            reply = {k: v for k, v in response.getheaders() if k.lower() not in _HOP_BY_HOP | {"content-length"}}
+            reply = {
+                k: v
+                for k, v in response.getheaders()
+                if k.lower() not in _HOP_BY_HOP | {"content-length"}
+            }
             if "Location" in reply:
                 reply["Location"] = reply["Location"].replace(proxy.target_url, proxy.url)
             self._reply(response.status, reply, data, reason=response.reason)
@@ -107,7 +121,9 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             conn.close()
 
-    def _reply(self, status: int, headers: dict[str, str], body: bytes, reason: str | None = None) -> None:
+    def _reply(
+        self, status: int, headers: dict[str, str], body: bytes, reason: str | None = None
+    ) -> None:
         self.send_response(status, reason)
         for key, value in headers.items():
             self.send_header(key, value)
@@ -177,7 +193,9 @@ class HTTPFaultProxy:
         server = _Server(("127.0.0.1", 0), _Handler)
         server.proxy = self
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True, name="http-fault-proxy")
+        self._thread = threading.Thread(
+            target=server.serve_forever, daemon=True, name="http-fault-proxy"
+        )
         self._thread.start()
         return self
 

@@ -47,7 +47,9 @@ class ProxyStats:
 class _Pipe:
     """One direction of one connection: read, then deliver after ``latency`` at ``bandwidth``."""
 
-    def __init__(self, proxy: TCPProxy, conn: _Conn, src: socket.socket, dst: socket.socket, up: bool) -> None:
+    def __init__(
+        self, proxy: TCPProxy, conn: _Conn, src: socket.socket, dst: socket.socket, up: bool
+    ) -> None:
         self.proxy, self.conn, self.src, self.dst, self.up = proxy, conn, src, dst, up
         self.queue: list[tuple[float, int, bytes | None]] = []
         self.cond = threading.Condition()
@@ -62,7 +64,9 @@ class _Pipe:
         with self.cond:
             while data is not None and self.queued >= self._window() and not self.conn.closed:
                 self.cond.wait(0.5)
-            heapq.heappush(self.queue, (time.monotonic() + self.proxy.latency, next(self.seq), data))
+            heapq.heappush(
+                self.queue, (time.monotonic() + self.proxy.latency, next(self.seq), data)
+            )
             self.queued += len(data or b"")
             self.cond.notify_all()
 
@@ -179,9 +183,18 @@ class _Conn:
 
 
 class TCPProxy:
-    def __init__(self, target_host: str, target_port: int, *, latency: float = 0.0,
-                 bandwidth: float | None = None, cut_after: int | None = None, cut_direction: str = "any",
-                 cut_once: bool = False, mode: str = "forward") -> None:
+    def __init__(
+        self,
+        target_host: str,
+        target_port: int,
+        *,
+        latency: float = 0.0,
+        bandwidth: float | None = None,
+        cut_after: int | None = None,
+        cut_direction: str = "any",
+        cut_once: bool = False,
+        mode: str = "forward",
+    ) -> None:
         self.target = (target_host, target_port)
         self.latency = latency
         self.bandwidth = bandwidth

@@ -24,8 +24,13 @@ class S3Server:
     process: ServerProcess
 
     def client(self):
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY,
+        )
 
     def create_bucket(self, name: str) -> None:
         self.client().create_bucket(Bucket=name)
@@ -72,9 +77,13 @@ def start_s3(auth: bool = False) -> S3Server:
     """Start moto; with ``auth`` it checks request signatures (and knows no keys)."""
     port = free_port()
     # moto writes its request recording (see S3Server.recording) outside the work tree.
-    env = {"MOTO_PORT": str(port),
-           "MOTO_RECORDER_FILEPATH": os.path.join(tempfile.gettempdir(), f"moto-recording-{port}")}
+    env = {
+        "MOTO_PORT": str(port),
+        "MOTO_RECORDER_FILEPATH": os.path.join(tempfile.gettempdir(), f"moto-recording-{port}"),
+    }
     if auth:
         env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
-    proc = ServerProcess([python(), "-c", _ATOMIC_MOTO, "-H", "127.0.0.1", "-p", str(port)], port, env=env)
+    proc = ServerProcess(
+        [python(), "-c", _ATOMIC_MOTO, "-H", "127.0.0.1", "-p", str(port)], port, env=env
+    )
     return S3Server(f"http://127.0.0.1:{port}", proc)

@@ -26,11 +26,20 @@ def make_ed25519_key(path: Path, passphrase: bytes | None = None) -> str:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     key = Ed25519PrivateKey.generate()
-    encryption = (serialization.BestAvailableEncryption(passphrase) if passphrase
-                  else serialization.NoEncryption())
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, encryption))
+    encryption = (
+        serialization.BestAvailableEncryption(passphrase)
+        if passphrase
+        else serialization.NoEncryption()
+    )
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, encryption
+        )
+    )
     path.chmod(0o600)
-    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    public = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
     return public.decode()
 
 
@@ -73,13 +82,21 @@ class SFTPServer:
 
     def params(self, **extra) -> dict:
         """SFTP_STORAGE_PARAMS for this server (key auth only, no agent, no ~/.ssh keys)."""
-        return {"port": self.port, "username": self.user, "key_filename": str(self.client_key),
-                "allow_agent": False, "look_for_keys": False, "timeout": 10, **extra}
+        return {
+            "port": self.port,
+            "username": self.user,
+            "key_filename": str(self.client_key),
+            "allow_agent": False,
+            "look_for_keys": False,
+            "timeout": 10,
+            **extra,
+        }
 
     def start(self) -> None:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation directory
-        self.process = ServerProcess([SSHD, "-D", "-e", "-f", str(self.config)], self.port,
-                                     log=self.root / "sshd.log")
+        self.process = ServerProcess(
+            [SSHD, "-D", "-e", "-f", str(self.config)], self.port, log=self.root / "sshd.log"
+        )
 
     def kill_all(self) -> None:
         """Stop the listener and drop every open session (the children live in its process group)."""
@@ -125,30 +142,38 @@ def start_sftp(root: Path | None = None) -> SFTPServer:
     known_hosts.write_text(f"[127.0.0.1]:{port} {host_public}\n")
     user = getpass.getuser()
     (root / "sshd_config").write_text(
-        "\n".join([
-            f"Port {port}",
-            "ListenAddress 127.0.0.1",
-            f"HostKey {host_key}",
-            f"PidFile {root / 'sshd.pid'}",
-            f"AuthorizedKeysFile {root / 'authorized_keys'}",
-            "UsePAM no",
-            "StrictModes no",
-            "PasswordAuthentication no",
-            "KbdInteractiveAuthentication no",
-            "PubkeyAuthentication yes",
-            "PermitRootLogin prohibit-password",
-            f"AllowUsers {user}",
-            "Subsystem sftp internal-sftp",
-            "ForceCommand internal-sftp",
-            # Many threads each open a connection at once: don't drop unauthenticated ones early.
-            "MaxStartups 200:30:400",
-            "MaxSessions 50",
-            "LogLevel ERROR",
-            "",
-        ])
+        "\n".join(
+            [
+                f"Port {port}",
+                "ListenAddress 127.0.0.1",
+                f"HostKey {host_key}",
+                f"PidFile {root / 'sshd.pid'}",
+                f"AuthorizedKeysFile {root / 'authorized_keys'}",
+                "UsePAM no",
+                "StrictModes no",
+                "PasswordAuthentication no",
+                "KbdInteractiveAuthentication no",
+                "PubkeyAuthentication yes",
+                "PermitRootLogin prohibit-password",
+                f"AllowUsers {user}",
+                "Subsystem sftp internal-sftp",
+                "ForceCommand internal-sftp",
+                # Many threads each open a connection at once: don't drop unauthenticated ones early.
+                "MaxStartups 200:30:400",
+                "MaxSessions 50",
+                "LogLevel ERROR",
+                "",
+            ]
+        )
     )
-    server = SFTPServer(root=root, port=port, user=user, host_public=host_public, client_key=client_key,
-                        known_hosts=known_hosts)
+    server = SFTPServer(
+        root=root,
+        port=port,
+        user=user,
+        host_public=host_public,
+        client_key=client_key,
+        known_hosts=known_hosts,
+    )
     server.start()
     wait_for_port(port)
     return server

@@ -42,8 +42,15 @@ SCRATCH_DIR = ".storages-check"
 MAX_SKEW = 300
 HTTP_TIMEOUT = 20
 
-_ACTIONS = {"write": "write (upload)", "stat": "read metadata (HEAD/stat)", "read": "read (download)",
-            "list": "list", "delete": "delete", "upload_url": "presigned upload", "url": "url() fetch"}
+_ACTIONS = {
+    "write": "write (upload)",
+    "stat": "read metadata (HEAD/stat)",
+    "read": "read (download)",
+    "list": "list",
+    "delete": "delete",
+    "upload_url": "presigned upload",
+    "url": "url() fetch",
+}
 
 
 def now() -> float:
@@ -74,19 +81,32 @@ def _label(storage: Any, *options: str) -> str:
 
 
 def _credential_settings(storage: Any) -> str:
-    names = [row.settings[0] if row.settings else f'OPTIONS["{row.name}"]' for row in _rows(storage) if row.secret]
+    names = [
+        row.settings[0] if row.settings else f'OPTIONS["{row.name}"]'
+        for row in _rows(storage)
+        if row.secret
+    ]
     return " / ".join(names[:4]) or "the storage's credentials"
 
 
 def _bucket_setting(storage: Any) -> str:
     return _label(storage, "bucket_name", "azure_container", "container") or _label(
-        storage, "root_path", "location", "provider_name")
+        storage, "root_path", "location", "provider_name"
+    )
 
 
 def _endpoint_setting(storage: Any) -> str:
     return getattr(type(storage), "endpoint_setting", "") or _label(
-        storage, "endpoint_url", "custom_endpoint", "connection_string", "host", "api_host", "location",
-        "client_options", "providers")
+        storage,
+        "endpoint_url",
+        "custom_endpoint",
+        "connection_string",
+        "host",
+        "api_host",
+        "location",
+        "client_options",
+        "providers",
+    )
 
 
 def _tls_setting(storage: Any) -> str:
@@ -102,9 +122,14 @@ def _chain(exc: BaseException) -> list[BaseException]:
         if not isinstance(item, BaseException) or any(item is s for s in seen) or len(seen) > 20:
             continue
         seen.append(item)
-        todo += [item.__cause__, item.__context__, getattr(item, "reason", None),
-                 (getattr(item, "kwargs", None) or {}).get("error") if isinstance(getattr(item, "kwargs", None),
-                                                                                 dict) else None]
+        todo += [
+            item.__cause__,
+            item.__context__,
+            getattr(item, "reason", None),
+            (getattr(item, "kwargs", None) or {}).get("error")
+            if isinstance(getattr(item, "kwargs", None), dict)
+            else None,
+        ]
         todo += [a for a in getattr(item, "args", ()) if isinstance(a, BaseException)]
     return seen
 
@@ -137,16 +162,26 @@ def diagnose(exc: BaseException, step: str, storage: Any) -> tuple[str, str]:
     low = text.lower()
     if "requesttimetooskewed" in low or "clock skew" in low or "time too skewed" in low:
         return "the clock of this machine is off from the server's", "the system clock (NTP)"
-    if any(isinstance(e, ssl.SSLError) for e in chain) or "certificate_verify_failed" in low or "sslerror" in low:
+    if (
+        any(isinstance(e, ssl.SSLError) for e in chain)
+        or "certificate_verify_failed" in low
+        or "sslerror" in low
+    ):
         return "TLS failure (certificate not trusted, or not a TLS server)", _tls_setting(storage)
-    if any(isinstance(e, socket.gaierror) for e in chain) or "nameresolutionerror" in low or (
-            "name or service not known" in low or "temporary failure in name resolution" in low):
+    if (
+        any(isinstance(e, socket.gaierror) for e in chain)
+        or "nameresolutionerror" in low
+        or ("name or service not known" in low or "temporary failure in name resolution" in low)
+    ):
         return "DNS: the server's host name does not resolve", _endpoint_setting(storage)
     if any(isinstance(e, PermissionError) for e in chain):
-        return (f"permission denied on {_ACTIONS.get(step, step)}: wrong credentials, or they lack this right",
-                _credential_settings(storage))
-    if isinstance(exc, ImproperlyConfigured) and any(w in low for w in ("does not exist", "not found", "no such",
-                                                                       "missing")):
+        return (
+            f"permission denied on {_ACTIONS.get(step, step)}: wrong credentials, or they lack this right",
+            _credential_settings(storage),
+        )
+    if isinstance(exc, ImproperlyConfigured) and any(
+        w in low for w in ("does not exist", "not found", "no such", "missing")
+    ):
         return "the bucket, container or base folder does not exist", _bucket_setting(storage)
     if isinstance(exc, FileNotFoundError) and step == "write":
         return "the bucket, container or base folder does not exist", _bucket_setting(storage)
@@ -234,7 +269,9 @@ class LiveCheck:
         with self.storage.open(self.name, "rb") as fh:
             data = fh.read()
         if data != self.payload:
-            raise OSError(f"read back {len(data)} bytes that differ from the {len(self.payload)} written")
+            raise OSError(
+                f"read back {len(data)} bytes that differ from the {len(self.payload)} written"
+            )
         return "same bytes"
 
     def _list(self) -> str:
@@ -244,10 +281,23 @@ class LiveCheck:
             raise OSError(f"listdir({folder!r}) does not show {base!r}")
         return f"{len(files)} file(s) in {folder}/"
 
-    def _fetch(self, url: str, method: str = "GET", data: bytes | None = None,
-               headers: dict[str, str] | None = None) -> bytes:
-        cafile = next((v for v in (getattr(self.storage, a, None) for a in ("ca_certs", "tls_ca_file", "verify"))
-                       if isinstance(v, str) and v), None)
+    def _fetch(
+        self,
+        url: str,
+        method: str = "GET",
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> bytes:
+        cafile = next(
+            (
+                v
+                for v in (
+                    getattr(self.storage, a, None) for a in ("ca_certs", "tls_ca_file", "verify")
+                )
+                if isinstance(v, str) and v
+            ),
+            None,
+        )
         context = ssl.create_default_context(cafile=cafile) if url.startswith("https:") else None
         request = urllib.request.Request(url, method=method, data=data, headers=headers or {})
         try:
@@ -274,16 +324,26 @@ class LiveCheck:
         else:
             url = self.storage.url(self.name)
         if not str(url).startswith(("http://", "https://")):
-            raise _Skip(f"url() gives {url!r}, not an HTTP URL (served by your own views or web server)")
+            raise _Skip(
+                f"url() gives {url!r}, not an HTTP URL (served by your own views or web server)"
+            )
         try:
             body = self._fetch(url)
         except _HTTPFailure as failure:
             unsigned = _unsigned_urls(self.storage)
             if failure.code in (401, 403) and unsigned:
-                raise _Diagnosed(str(failure), f"HTTP {failure.code}: url() is unsigned but the object is private",
-                                 self.storage._setting_label(unsigned)) from None
-            where = _label(self.storage, "custom_domain", "base_url", "public_endpoint_url") or "MEDIA_URL"
-            raise _Diagnosed(str(failure), f"HTTP {failure.code}: url() does not serve the file", where) from None
+                raise _Diagnosed(
+                    str(failure),
+                    f"HTTP {failure.code}: url() is unsigned but the object is private",
+                    self.storage._setting_label(unsigned),
+                ) from None
+            where = (
+                _label(self.storage, "custom_domain", "base_url", "public_endpoint_url")
+                or "MEDIA_URL"
+            )
+            raise _Diagnosed(
+                str(failure), f"HTTP {failure.code}: url() does not serve the file", where
+            ) from None
         if body != self.payload:
             raise OSError(f"{_where(url)} answered {len(body)} bytes that differ from the file")
         return f"GET {_where(url)} -> 200"
@@ -298,8 +358,11 @@ class LiveCheck:
         try:
             self._fetch(url, "PUT", self.payload, {"Content-Type": "text/plain", **headers})
         except _HTTPFailure as failure:
-            raise _Diagnosed(str(failure), f"HTTP {failure.code}: the presigned upload URL was refused",
-                             _credential_settings(self.storage)) from None
+            raise _Diagnosed(
+                str(failure),
+                f"HTTP {failure.code}: the presigned upload URL was refused",
+                _credential_settings(self.storage),
+            ) from None
         with self.storage.open(name, "rb") as fh:
             if fh.read() != self.payload:
                 raise OSError("the file uploaded through the presigned URL reads back different")
@@ -311,11 +374,16 @@ class LiveCheck:
         try:
             from storages.direct.cors import check_cors
         except ImportError:
-            raise _Skip("direct uploads (storages.direct) are not available in this version") from None
+            raise _Skip(
+                "direct uploads (storages.direct) are not available in this version"
+            ) from None
         problems = check_cors(self.storage, self.origin)
         if problems:
-            raise _Diagnosed("; ".join(problems), f"browsers on {self.origin} can't upload directly",
-                             "the CORS rules of the bucket or storage account") from None
+            raise _Diagnosed(
+                "; ".join(problems),
+                f"browsers on {self.origin} can't upload directly",
+                "the CORS rules of the bucket or storage account",
+            ) from None
         return f"direct uploads from {self.origin} allowed"
 
     def _delete(self) -> str:
@@ -335,9 +403,15 @@ class LiveCheck:
             except Exception:
                 left.append(name)
         if left:
-            self.steps.append(Step("cleanup", "failed", detail=f"could not delete {', '.join(left)}",
-                                   cause="the scratch file(s) stayed behind: delete them by hand",
-                                   setting=_credential_settings(self.storage)))
+            self.steps.append(
+                Step(
+                    "cleanup",
+                    "failed",
+                    detail=f"could not delete {', '.join(left)}",
+                    cause="the scratch file(s) stayed behind: delete them by hand",
+                    setting=_credential_settings(self.storage),
+                )
+            )
 
     def _remove_folder(self) -> None:
         """Remove the scratch folder if it is empty (where folders are real); anything in it stays.
@@ -352,9 +426,14 @@ class LiveCheck:
             _remove_empty_folder(self.storage, SCRATCH_DIR)
         except Exception as exc:
             if self.write_error is None:
-                self.steps.append(Step("cleanup", "warning", detail=f"could not remove the empty folder "
-                                       f"{SCRATCH_DIR}/: {_short(exc)}",
-                                       cause=f"the empty folder {SCRATCH_DIR}/ stayed behind: remove it by hand"))
+                self.steps.append(
+                    Step(
+                        "cleanup",
+                        "warning",
+                        detail=f"could not remove the empty folder {SCRATCH_DIR}/: {_short(exc)}",
+                        cause=f"the empty folder {SCRATCH_DIR}/ stayed behind: remove it by hand",
+                    )
+                )
 
     def _clock(self) -> None:
         if not self.server_dates:
@@ -363,16 +442,31 @@ class LiveCheck:
         step = Step("clock", detail=f"{skew:+.0f} s from the server's Date header")
         if abs(skew) > MAX_SKEW:
             step.status = "failed"
-            step.cause = f"this machine's clock is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} the " \
-                         "server's: signatures and signed URL lifetimes break"
+            step.cause = (
+                f"this machine's clock is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} the "
+                "server's: signatures and signed URL lifetimes break"
+            )
             step.setting = "the system clock (NTP)"
         self.steps.append(step)
 
 
 def _answered(exc: BaseException) -> bool:
     """Whether the storage's server answered the request that raised ``exc``."""
-    return not any(isinstance(e, (StorageUnavailable, ConnectionError, TimeoutError, socket.timeout, ssl.SSLError,
-                                  socket.gaierror, ImproperlyConfigured)) for e in _chain(exc))
+    return not any(
+        isinstance(
+            e,
+            (
+                StorageUnavailable,
+                ConnectionError,
+                TimeoutError,
+                socket.timeout,
+                ssl.SSLError,
+                socket.gaierror,
+                ImproperlyConfigured,
+            ),
+        )
+        for e in _chain(exc)
+    )
 
 
 def _remove_empty_folder(storage: Any, name: str) -> None:
@@ -400,28 +494,45 @@ def _upload_url_maker(storage: Any) -> Callable[[str], tuple[str, dict[str, str]
     if "http_method" in params:  # S3
         return lambda name: (storage.url(name, http_method="PUT", expire=600), {})
     if "mode" in params and "expire" in params:  # Azure: a SAS with create + write
-        return lambda name: (storage.url(name, expire=600, mode="cw"), {"x-ms-blob-type": "BlockBlob"})
+        return lambda name: (
+            storage.url(name, expire=600, mode="cw"),
+            {"x-ms-blob-type": "BlockBlob"},
+        )
     if type(storage).__module__.endswith(".gcloud"):
-        return lambda name: (storage.url(name, parameters={"method": "PUT", "content_type": "text/plain"}), {})
+        return lambda name: (
+            storage.url(name, parameters={"method": "PUT", "content_type": "text/plain"}),
+            {},
+        )
     return None
 
 
 class Command(BaseCommand):
-    help = ("Check each storage alias (default: all of STORAGES) with one live round trip: write, stat, read, "
-            "list, url(), presigned upload, delete. Exit status 1 when a step fails.")
+    help = (
+        "Check each storage alias (default: all of STORAGES) with one live round trip: write, stat, read, "
+        "list, url(), presigned upload, delete. Exit status 1 when a step fails."
+    )
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("aliases", nargs="*", help="Storage aliases to check (default: every one).")
-        parser.add_argument("--json", action="store_true", help="Print one JSON document instead of text.")
-        parser.add_argument("--origin", help="Also check that the storage lets pages on this origin "
-                                             "(https://your.site) upload directly (CORS rules).")
+        parser.add_argument(
+            "aliases", nargs="*", help="Storage aliases to check (default: every one)."
+        )
+        parser.add_argument(
+            "--json", action="store_true", help="Print one JSON document instead of text."
+        )
+        parser.add_argument(
+            "--origin",
+            help="Also check that the storage lets pages on this origin "
+            "(https://your.site) upload directly (CORS rules).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         aliases = options["aliases"] or list(storages.backends)
         unknown = [a for a in aliases if a not in storages.backends]
         if unknown:
-            raise CommandError(f"No storage alias {', '.join(map(repr, unknown))} in STORAGES "
-                               f"(have: {', '.join(storages.backends)})")
+            raise CommandError(
+                f"No storage alias {', '.join(map(repr, unknown))} in STORAGES "
+                f"(have: {', '.join(storages.backends)})"
+            )
         results = {}
         for alias in aliases:
             results[alias] = self._check(alias, options["origin"])
@@ -431,8 +542,10 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps({"ok": not failed, "storages": results}, indent=2))
         else:
-            self.stdout.write(f"{len(aliases) - len(failed)} of {len(aliases)} storage(s) passed"
-                              + (f"; failed: {', '.join(failed)}" if failed else ""))
+            self.stdout.write(
+                f"{len(aliases) - len(failed)} of {len(aliases)} storage(s) passed"
+                + (f"; failed: {', '.join(failed)}" if failed else "")
+            )
         if failed:
             sys.exit(1)
 
@@ -441,16 +554,25 @@ class Command(BaseCommand):
             storage = storages[alias]
         except Exception as exc:  # the storage can't even be built
             step = Step("configure", "failed", detail=_short(exc), cause="configuration")
-            return {"backend": storages.backends[alias].get("BACKEND", ""), "ok": False, "steps": [asdict(step)]}
+            return {
+                "backend": storages.backends[alias].get("BACKEND", ""),
+                "ok": False,
+                "steps": [asdict(step)],
+            }
         steps = LiveCheck(storage, origin).run()
-        return {"backend": f"{type(storage).__module__}.{type(storage).__name__}",
-                "ok": all(s.status != "failed" for s in steps), "steps": [asdict(s) for s in steps]}
+        return {
+            "backend": f"{type(storage).__module__}.{type(storage).__name__}",
+            "ok": all(s.status != "failed" for s in steps),
+            "steps": [asdict(s) for s in steps],
+        }
 
     def _print(self, alias: str, result: dict[str, Any]) -> None:
         style = self.style.SUCCESS if result["ok"] else self.style.ERROR
         self.stdout.write(style(f"{alias} ({result['backend'].rsplit('.', 1)[-1]})"))
         for step in result["steps"]:
-            status = {"ok": "ok", "failed": "FAILED", "skipped": "skipped", "warning": "WARNING"}[step["status"]]
+            status = {"ok": "ok", "failed": "FAILED", "skipped": "skipped", "warning": "WARNING"}[
+                step["status"]
+            ]
             line = f"  {step['step']:<11}{status:<8}{step['ms']:>8.0f} ms  {step['detail']}"
             if step["status"] in ("failed", "warning"):
                 line += f"\n{'':13}cause: {step['cause']}"

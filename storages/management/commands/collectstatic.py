@@ -20,12 +20,20 @@ from storages.collect import DEFAULT_WORKERS, Collector, Outcome, find_files
 
 
 class Command(StaticCommand):
-    help = StaticCommand.help + " Remote storages: unchanged files skipped by content hash, parallel uploads."
+    help = (
+        StaticCommand.help
+        + " Remote storages: unchanged files skipped by content hash, parallel uploads."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         super().add_arguments(parser)
-        parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, metavar="N",
-                            help=f"Upload N files at a time (default {DEFAULT_WORKERS}).")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=DEFAULT_WORKERS,
+            metavar="N",
+            help=f"Upload N files at a time (default {DEFAULT_WORKERS}).",
+        )
 
     def set_options(self, **options: Any) -> None:
         super().set_options(**options)
@@ -44,8 +52,15 @@ class Command(StaticCommand):
         snap = getattr(self, "_snap", None)
         if snap is None or self.symlink:
             return super().collect()
-        engine = Collector(snap.storage, snap, workers=self.workers, dry_run=self.dry_run, stdout=self.stdout,
-                           verbosity=self.verbosity, log=self.log)
+        engine = Collector(
+            snap.storage,
+            snap,
+            workers=self.workers,
+            dry_run=self.dry_run,
+            stdout=self.stdout,
+            verbosity=self.verbosity,
+            log=self.log,
+        )
         if self.clear:
             engine.clear()
         self._outcomes = engine.run(find_files(self.ignore_patterns))

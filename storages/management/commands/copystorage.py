@@ -20,28 +20,53 @@ MAX_LISTED_FAILURES = 50
 
 
 class Command(BaseCommand):
-    help = ("Copy every file below PATH of the SOURCE storage alias to DEST (another alias of STORAGES). "
-            "A rerun skips files already copied (same size and content hash).")
+    help = (
+        "Copy every file below PATH of the SOURCE storage alias to DEST (another alias of STORAGES). "
+        "A rerun skips files already copied (same size and content hash)."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("source", help="Storage alias to copy from (a key of STORAGES).")
         parser.add_argument("destination", help="Storage alias to copy to.")
-        parser.add_argument("path", nargs="?", default="", help="Only files below this path (default: all).")
-        parser.add_argument("--to", dest="dest_path", default=None,
-                            help="Put them below this path of DEST (default: the same path).")
-        parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
-                            help=f"Files copied at once (default {DEFAULT_WORKERS}).")
-        parser.add_argument("--large-workers", type=int, default=DEFAULT_LARGE_WORKERS,
-                            help="Of those, files above the destination's multipart threshold streamed at once "
-                                 f"(default {DEFAULT_LARGE_WORKERS}; each uses the SDK's parallel parts).")
-        parser.add_argument("--verify", action="store_true", help="Compare every copied file by hash.")
-        parser.add_argument("--dry-run", action="store_true", help="Say what would be copied; write nothing.")
-        parser.add_argument("--delete", action="store_true",
-                            help="Delete files below the destination path that the source does not have.")
+        parser.add_argument(
+            "path", nargs="?", default="", help="Only files below this path (default: all)."
+        )
+        parser.add_argument(
+            "--to",
+            dest="dest_path",
+            default=None,
+            help="Put them below this path of DEST (default: the same path).",
+        )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=DEFAULT_WORKERS,
+            help=f"Files copied at once (default {DEFAULT_WORKERS}).",
+        )
+        parser.add_argument(
+            "--large-workers",
+            type=int,
+            default=DEFAULT_LARGE_WORKERS,
+            help="Of those, files above the destination's multipart threshold streamed at once "
+            f"(default {DEFAULT_LARGE_WORKERS}; each uses the SDK's parallel parts).",
+        )
+        parser.add_argument(
+            "--verify", action="store_true", help="Compare every copied file by hash."
+        )
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Say what would be copied; write nothing."
+        )
+        parser.add_argument(
+            "--delete",
+            action="store_true",
+            help="Delete files below the destination path that the source does not have.",
+        )
 
     def _storage(self, alias: str) -> Any:
         if alias not in storages.backends:
-            raise CommandError(f"No storage alias {alias!r} in STORAGES (have: {', '.join(storages.backends)})")
+            raise CommandError(
+                f"No storage alias {alias!r} in STORAGES (have: {', '.join(storages.backends)})"
+            )
         return storages[alias]
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -50,23 +75,37 @@ class Command(BaseCommand):
             raise CommandError("--workers and --large-workers must be at least 1")
         src, dst = self._storage(source), self._storage(dest)
         verbosity = options["verbosity"]
-        progress = Progress(CommandOutput(self.stdout), f"{source} -> {dest}", verbosity=verbosity, every=1000)
+        progress = Progress(
+            CommandOutput(self.stdout), f"{source} -> {dest}", verbosity=verbosity, every=1000
+        )
         stop = threading.Event()
         previous = None
         if threading.current_thread() is threading.main_thread():
+
             def interrupt(signum: int, frame: Any) -> None:
                 if not stop.is_set():
-                    self.stderr.write("\nStopping: finishing nothing new, aborting uploads in flight...")
+                    self.stderr.write(
+                        "\nStopping: finishing nothing new, aborting uploads in flight..."
+                    )
                 stop.set()
 
             previous = signal.signal(signal.SIGINT, interrupt)
         try:
             report = copy_files(
-                src, dst, options["path"], dest_path=options["dest_path"], workers=options["workers"],
+                src,
+                dst,
+                options["path"],
+                dest_path=options["dest_path"],
+                workers=options["workers"],
                 large_workers=options["large_workers"],
-                verify=options["verify"], dry_run=options["dry_run"], delete=options["delete"],
-                progress=progress, stop=stop,
-                on_file=(lambda action, name: self.stdout.write(f"{action} {name}")) if verbosity >= 2 else None,
+                verify=options["verify"],
+                dry_run=options["dry_run"],
+                delete=options["delete"],
+                progress=progress,
+                stop=stop,
+                on_file=(lambda action, name: self.stdout.write(f"{action} {name}"))
+                if verbosity >= 2
+                else None,
             )
         except ListingError as exc:
             alias = source if exc.side == "source" else dest
@@ -84,4 +123,6 @@ class Command(BaseCommand):
         if report.interrupted:
             sys.exit(130)
         if report.failed:
-            raise CommandError(f"{len(report.failed)} of {report.total_files} files were not copied", returncode=1)
+            raise CommandError(
+                f"{len(report.failed)} of {report.total_files} files were not copied", returncode=1
+            )

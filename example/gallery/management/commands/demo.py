@@ -36,8 +36,14 @@ class Command(BaseCommand):
             status, body = fetch(url)
             self.stdout.write(f"static {name} -> {url}  HTTP {status}, {len(body)} bytes")
         upload_url = default_storage.url("incoming/direct.txt", http_method="PUT")
-        request = urllib.request.Request(upload_url, data=b"sent straight to S3", method="PUT",
-                                         headers={"Content-Type": "application/octet-stream"})
+        request = urllib.request.Request(
+            upload_url,
+            data=b"sent straight to S3",
+            method="PUT",
+            headers={"Content-Type": "application/octet-stream"},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-            self.stdout.write(f"presigned PUT: HTTP {response.status}; stored: "
-                              f"{default_storage.open('incoming/direct.txt').read()!r}")
+            self.stdout.write(
+                f"presigned PUT: HTTP {response.status}; stored: "
+                f"{default_storage.open('incoming/direct.txt').read()!r}"
+            )
