@@ -718,10 +718,10 @@ def test_missing_sdk_names_the_extra():
 
 # -- the one adapter over paramiko internals ----------------------------------------------------
 def test_paramiko_internals_used_by_the_reader(sftp):
-    """Fails loudly when a paramiko release changes what storages.backends._paramiko_reader relies on."""
+    """Fails loudly when a paramiko release changes what storages.backends.sftpstorage._paramiko_reader relies on."""
     import inspect
 
-    from storages.backends._paramiko_reader import INTERNALS
+    from storages.backends.sftpstorage._paramiko_reader import INTERNALS
 
     for owner, attr, params in INTERNALS:
         fn = getattr(owner, attr, None)

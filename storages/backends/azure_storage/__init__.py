@@ -12,12 +12,12 @@ from urllib.parse import urlsplit, urlunsplit
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.utils.deconstruct import deconstructible
 
-from storages import naming, sdk_compat
+from storages import naming
+from storages.backends.azure_storage import compat
 from storages.base import BaseStorage, batches, common_settings, join_url, poll
-from storages.conf import Setting
+from storages.conf import Legacy, Setting
 from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
-from storages.legacy import AZURE_LEGACY
 from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
 
 with sdk_required("AzureStorage", "azure-storage-blob", "azure"):
@@ -32,7 +32,7 @@ with sdk_required("AzureStorage", "azure-storage-blob", "azure"):
         generate_blob_sas,
     )
     from urllib3.util.retry import Retry
-sdk_compat.azure_unique_block_ids()  # SDK < 12.31: two uploads racing for one name would mix their blocks
+compat.azure_unique_block_ids()  # SDK < 12.31: two uploads racing for one name would mix their blocks
 
 try:  # private, but stable since 12.0: see _unsized_stream (pyproject caps the SDK version)
     from azure.storage.blob._deserialize import deserialize_blob_stream
@@ -70,6 +70,34 @@ EMULATOR_ACCOUNT_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
 EMULATOR_BLOB_ENDPOINT = "http://127.0.0.1:10000/devstoreaccount1"
+
+# Older settings, translated into today's options (each warns).
+
+
+def _azure_emulator(on: object) -> str | None:
+    if not on:
+        return None
+    # The module's constants are read at call time: tests point them at their Azurite.
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={EMULATOR_ACCOUNT_NAME};"
+        f"AccountKey={EMULATOR_ACCOUNT_KEY};BlobEndpoint={EMULATOR_BLOB_ENDPOINT};"
+    )
+
+
+AZURE_LEGACY: tuple[Legacy, ...] = (
+    Legacy(
+        ("AZURE_EMULATED_MODE",),
+        "connection_string",
+        _azure_emulator,
+        "write AZURE_CONNECTION_STRING = 'UseDevelopmentStorage=true' (or Azurite's full connection string)",
+    ),
+    Legacy(
+        ("AZURE_CUSTOM_CONNECTION_STRING",),
+        "connection_string",
+        lambda value: value or None,
+        "write AZURE_CONNECTION_STRING instead",
+    ),
+)
 
 _CONN = 'AZURE_CONNECTION_STRING (OPTIONS["connection_string"])'
 _AUTH_CODES = {

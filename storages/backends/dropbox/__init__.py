@@ -16,7 +16,8 @@ from typing import Any, ClassVar
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
-from storages import naming, sdk_compat
+from storages import naming
+from storages.backends.dropbox import compat
 from storages.base import BaseStorage, batches, common_settings, poll
 from storages.conf import MISSING, Setting
 from storages.errors import StorageError, sdk_required, translate
@@ -427,7 +428,7 @@ class DropboxStorage(BaseStorage):
         md, response = self._call(
             "files_download",
             self._name(key),
-            sdk_compat.dropbox_download,
+            compat.dropbox_download,
             self.client,
             self._path(key),
             http_range(offset, end) or None,

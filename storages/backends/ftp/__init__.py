@@ -27,7 +27,6 @@ from storages.conf import Setting, setting
 from storages.errors import StorageError, StorageUnavailable
 from storages.files import ObjectInfo, ReadResult, parse_time
 from storages.fileserver import Entry, FileServerFile, FileServerStorage
-from storages.legacy import FTP_LEGACY
 from storages.pool import ServerBusy
 
 logger = logging.getLogger(__name__)
@@ -231,7 +230,6 @@ class FTPStorage(FileServerStorage):
     """Files on an FTP server: ``FTP_STORAGE_LOCATION = "ftp://user:pass@host:21/path"``."""
 
     settings_table = _SETTINGS
-    legacy_settings = FTP_LEGACY
     missing_times: ClassVar[dict[str, str]] = {
         "created": "FTP servers report no creation time",
         "accessed": "FTP servers report no access time",

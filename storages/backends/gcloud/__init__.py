@@ -16,6 +16,7 @@ from urllib.parse import quote
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
+from storages.backends.gcloud.legacy import GCS_LEGACY
 from storages.base import BaseStorage, batches, common_settings, join_url
 from storages.conf import Setting
 from storages.errors import StorageError, StorageUnavailable, caused_by, sdk_required, translate
@@ -29,7 +30,6 @@ from storages.files import (
     parse_time,
 )
 from storages.hashing import b64_to_hex
-from storages.legacy import GCS_LEGACY
 from storages.transfer import FullReader, UploadSource
 
 with sdk_required("The Google Cloud Storage backend", "google-cloud-storage", "google"):

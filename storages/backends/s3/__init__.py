@@ -19,7 +19,9 @@ from django.contrib.staticfiles.storage import ManifestFilesMixin
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
-from storages import naming, sdk_compat
+from storages import naming
+from storages.backends.s3 import compat
+from storages.backends.s3.legacy import S3_LEGACY, s3_create_bucket
 from storages.base import BaseStorage, batches, common_settings, join_url
 from storages.conf import MISSING, Setting
 from storages.errors import StorageError, sdk_required, translate
@@ -33,7 +35,6 @@ from storages.files import (
     http_range,
 )
 from storages.hashing import b64_to_hex
-from storages.legacy import S3_LEGACY, s3_create_bucket
 from storages.transfer import FullReader, UploadSource
 
 with sdk_required("The S3 backend", "boto3", "s3"):
@@ -604,7 +605,7 @@ class S3Storage(BaseStorage):
         self._call(
             "copy",
             spec.name,
-            sdk_compat.s3_copy,
+            compat.s3_copy,
             self.client,
             {"Bucket": source.bucket_name, "Key": source_key},
             self.bucket_name,

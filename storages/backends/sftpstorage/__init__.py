@@ -27,13 +27,12 @@ from storages.conf import Setting, setting
 from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadResult
 from storages.fileserver import Entry, FileServerFile, FileServerStorage, timestamp
-from storages.legacy import SFTP_LEGACY
 
 with sdk_required("The SFTP backend", "paramiko", "sftp"):
     import paramiko
     from paramiko.util import ClosingContextManager
 
-    from storages.backends._paramiko_reader import PipelinedReader
+    from storages.backends.sftpstorage._paramiko_reader import PipelinedReader
 
 logger = logging.getLogger(__name__)
 
@@ -175,7 +174,6 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
     """Files on an SSH server (SFTP). Use ``with SFTPStorage() as s:`` to close its connections."""
 
     settings_table = _SETTINGS
-    legacy_settings = SFTP_LEGACY
     transient_attributes = ("_pool", "_held", "_ssh", "_password", "_accepted_keys")
     missing_times: ClassVar[dict[str, str]] = {"created": "SFTP servers report no creation time"}
     endpoint_setting = "SFTP_STORAGE_HOST, the port and timeout in SFTP_STORAGE_PARAMS"
