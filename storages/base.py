@@ -173,6 +173,55 @@ class BaseStorage(Storage):
     missing_times: ClassVar[dict[str, str]] = {}
     #: Read-ahead when ``read_ahead`` is not set (None: ReadAhead() defaults).
     default_read_ahead: ClassVar[Any] = None
+
+    # -- Traits and hooks the features read (system checks, checkstorages, copystorage, direct
+    # uploads). A provider package sets them on its storage class; the features never name a
+    # provider. A plain Django storage has none of them: the features use getattr() defaults.
+
+    #: Credential option groups: the storage is credentialed when every option of one group is
+    #: set; ``manage.py check`` warns (storages.W002) when none is. Empty: not checked.
+    credential_options: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    #: Boolean options that turn TLS off when False (storages.W003 for a remote endpoint).
+    tls_options: ClassVar[tuple[str, ...]] = ()
+    #: The option naming the bucket or container (``checkstorages`` names it when it is missing).
+    container_option: ClassVar[str] = ""
+    #: The key of ``object_parameters`` that sets an upload's Cache-Control (copystorage keeps the
+    #: source's); None: the provider stores no Cache-Control.
+    cache_control_param: ClassVar[str | None] = None
+    #: The most bytes one direct upload from a browser can take; None: no provider limit.
+    direct_upload_max_size: ClassVar[int | None] = None
+    #: Optional hook ``direct_upload_ticket(request: TicketRequest) -> UploadTicket``: what a
+    #: browser needs to upload ``request.name`` straight to the provider (see
+    #: :mod:`storages.direct`). None: direct uploads are not supported.
+    direct_upload_ticket: ClassVar[Callable[..., Any] | None] = None
+    #: Optional hook ``direct_upload_cors_problems(origin: str) -> list[str]``: what in the
+    #: provider's CORS rules would stop a page on ``origin`` uploading directly (empty: nothing).
+    #: None: the provider needs no rule.
+    direct_upload_cors_problems: ClassVar[Callable[[str], list[str]] | None] = None
+
+    def ambient_credentials(self) -> bool | None:
+        """Whether the SDK finds credentials by itself without the network (environment, files).
+
+        None (the default): the SDK has no credential chain of its own. Read by the system checks
+        when no group of :attr:`credential_options` is set.
+        """
+        return None
+
+    def system_checks(self, alias: str) -> list[Any]:
+        """The provider's own findings (``django.core.checks`` messages) about this configured
+        storage, added to the system checks of ``STORAGES[alias]``. Read configuration only: no
+        request may leave the machine."""
+        return []
+
+    def presigned_upload_url(
+        self, name: str, expire: int = 600, content_type: str = "text/plain"
+    ) -> tuple[str, dict[str, str]] | None:
+        """A URL that lets one plain HTTP PUT of ``content_type`` create ``name`` within
+        ``expire`` seconds, and the headers that PUT must send. None (the default): the provider
+        has no such URL. ``checkstorages`` tries it.
+        """
+        return None
+
     #: The upload part size and single-request threshold (bytes).
     upload_threshold: int = 8 * 1024 * 1024
     upload_part_size: int = 8 * 1024 * 1024

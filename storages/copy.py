@@ -60,13 +60,6 @@ DEFAULT_LARGE_WORKERS = 2
 #: Files up to this size are read whole, then sent as one upload of known size.
 IN_MEMORY = 1024 * 1024
 
-# Where each backend takes Cache-Control among its upload parameters (by backend module).
-_CACHE_CONTROL_PARAM = {
-    "storages.backends.s3": "CacheControl",
-    "storages.backends.gcloud": "cache_control",
-    "storages.backends.azure_storage": "cache_control",
-}
-
 
 class ListingError(Exception):
     """The source or the destination could not be listed (nothing was copied); the cause is chained."""
@@ -255,13 +248,6 @@ def _etag_of_stored(storage: Any, name: str, size: int, etag: str, hint: int = 0
     return False
 
 
-def _cache_param(storage: Any) -> str | None:
-    for klass in type(storage).__mro__:
-        if klass.__module__ in _CACHE_CONTROL_PARAM:
-            return _CACHE_CONTROL_PARAM[klass.__module__]
-    return None
-
-
 class _Copier:
     def __init__(
         self,
@@ -346,7 +332,7 @@ class _Copier:
             )  # raw bytes: keep their encoding, never re-gzip
             spec.create_only = False
             cache = info.extra.get("cache_control")
-            param = _cache_param(dest)
+            param = getattr(dest, "cache_control_param", None)
             if cache and param:
                 spec.params[param] = cache
             reader = _HashingReader(raw, self.stop)

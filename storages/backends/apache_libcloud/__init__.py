@@ -155,6 +155,12 @@ class LibCloudStorage(BaseStorage):
         "created": "libcloud drivers report no creation time",
         "accessed": "libcloud drivers report no access time",
     }
+    container_option = "provider_name"  # its LIBCLOUD_PROVIDERS entry names the container
+
+    def system_checks(self, alias: str) -> list[Any]:
+        from storages.backends.apache_libcloud.checks import system_checks
+
+        return system_checks(self, alias)
 
     def __init__(self, provider_name: Any = MISSING, option: Any = MISSING, **options: Any) -> None:
         if provider_name is not MISSING and provider_name is not None:

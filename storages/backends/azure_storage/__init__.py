@@ -6,7 +6,7 @@ import datetime as dt
 import logging
 import warnings
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
@@ -19,6 +19,9 @@ from storages.conf import Legacy, Setting
 from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
 from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
+
+if TYPE_CHECKING:
+    from storages.direct import TicketRequest, UploadTicket
 
 with sdk_required("AzureStorage", "azure-storage-blob", "azure"):
     import requests
@@ -325,10 +328,39 @@ class AzureStorage(BaseStorage):
         "accessed": "Azure keeps no access time unless last-access tracking is enabled"
     }
     endpoint_setting = 'AZURE_CONNECTION_STRING (OPTIONS["connection_string"])'
+    # Traits the system checks, checkstorages and copystorage read (see BaseStorage).
+    credential_options = (
+        ("connection_string",),
+        ("account_name", "account_key"),
+        ("account_name", "sas_token"),
+        ("account_name", "token_credential"),
+    )
+    tls_options = ("azure_ssl",)
+    container_option = "azure_container"
+    cache_control_param = "cache_control"
+    direct_upload_max_size = 5000 * 1024 * 1024  # one Put Blob
     unreachable_errors = (azure_errors.ServiceRequestError, azure_errors.ServiceResponseError)
     object_parameter_keys = (
         _CONTENT_KEYS + _UPLOAD_KEYS
     )  # get_object_parameters(): ContentSettings fields...
+
+    def presigned_upload_url(
+        self, name: str, expire: int = 600, content_type: str = "text/plain"
+    ) -> tuple[str, dict[str, str]]:
+        # A SAS allowing create + write.
+        return self.url(name, expire=expire, mode="cw"), {"x-ms-blob-type": "BlockBlob"}
+
+    def direct_upload_ticket(self, request: TicketRequest) -> UploadTicket:
+        """A browser's direct upload of ``request.name`` (see :mod:`storages.direct`)."""
+        from storages.backends.azure_storage import direct
+
+        return direct.ticket(self, request)
+
+    def direct_upload_cors_problems(self, origin: str) -> list[str]:
+        """What in the CORS rules would stop a page on ``origin`` uploading directly."""
+        from storages.backends.azure_storage import direct
+
+        return direct.cors_problems(self, origin)
 
     def configure(self) -> None:
         if self.api_version:

@@ -11,7 +11,7 @@ import functools
 import threading
 import warnings
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
@@ -23,6 +23,9 @@ from storages.conf import MISSING, Setting
 from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec, http_range, parse_time
 from storages.transfer import FullReader, UploadSource
+
+if TYPE_CHECKING:
+    from storages.direct import TicketRequest, UploadTicket
 
 with sdk_required("The Dropbox backend", "the dropbox SDK", "dropbox"):
     import dropbox
@@ -202,6 +205,9 @@ class DropboxStorage(BaseStorage):
     positional_args_are_secret = True  # DropboxStorage("<token>")
     uses_key_prefix = False  # root_path is checked in configure()
     endpoint_setting = 'DROPBOX_API_HOST (OPTIONS["api_host"]), DROPBOX_TIMEOUT'
+    # Traits the system checks read (see BaseStorage).
+    credential_options = (("oauth2_access_token",), ("oauth2_refresh_token", "app_key"))
+    direct_upload_max_size = 150 * 1024 * 1024  # what one temporary upload link takes
     max_component_bytes = 255  # Dropbox refuses longer path components
     root_missing_errors = (FileNotFoundError, NotADirectoryError)
     missing_times: ClassVar[dict[str, str]] = {
@@ -210,6 +216,12 @@ class DropboxStorage(BaseStorage):
     }
     #: Upload chunk: files up to this size go in one request, larger ones in sessions of these chunks.
     CHUNK_SIZE: ClassVar[int] = 4 * 1024 * 1024
+
+    def direct_upload_ticket(self, request: TicketRequest) -> UploadTicket:
+        """A browser's direct upload of ``request.name`` (see :mod:`storages.direct`)."""
+        from storages.backends.dropbox import direct
+
+        return direct.ticket(self, request)
 
     def __init__(self, oauth2_access_token: Any = MISSING, **options: Any) -> None:
         if oauth2_access_token is not MISSING:

@@ -10,7 +10,7 @@ import http.client
 import logging
 import os
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from django.core.exceptions import ImproperlyConfigured
@@ -31,6 +31,9 @@ from storages.files import (
 )
 from storages.hashing import b64_to_hex
 from storages.transfer import FullReader, UploadSource
+
+if TYPE_CHECKING:
+    from storages.direct import TicketRequest, UploadTicket
 
 with sdk_required("The Google Cloud Storage backend", "google-cloud-storage", "google"):
     import google.auth
@@ -237,6 +240,10 @@ class GoogleCloudStorage(BaseStorage):
     }
     upload_threshold = SINGLE_REQUEST_LIMIT
     endpoint_setting = 'GS_CLIENT_OPTIONS (OPTIONS["client_options"]) / STORAGE_EMULATOR_HOST'
+    # Traits the system checks, checkstorages and copystorage read (see BaseStorage).
+    credential_options = (("credentials",),)
+    container_option = "bucket_name"
+    cache_control_param = "cache_control"
     max_key_bytes = 1024
     unreachable_errors = _TRANSIENT + (urllib3.exceptions.HTTPError,)
     acl_parameter, object_parameter_keys = (
@@ -245,6 +252,24 @@ class GoogleCloudStorage(BaseStorage):
     )  # get_object_parameters(): Blob properties
 
     _label = property(lambda self: type(self).__name__)
+
+    def ambient_credentials(self) -> bool:
+        """Whether Google's auth finds credentials by itself (or an emulator needs none)."""
+        from storages.backends.gcloud.checks import ambient_credentials
+
+        return ambient_credentials(self)
+
+    def presigned_upload_url(
+        self, name: str, expire: int = 600, content_type: str = "text/plain"
+    ) -> tuple[str, dict[str, str]]:
+        # The signed URL's lifetime is the storage's own expiration setting.
+        return self.url(name, parameters={"method": "PUT", "content_type": content_type}), {}
+
+    def direct_upload_ticket(self, request: TicketRequest) -> UploadTicket:
+        """A browser's direct upload of ``request.name`` (see :mod:`storages.direct`)."""
+        from storages.backends.gcloud import direct
+
+        return direct.ticket(self, request)
 
     def configure(self) -> None:
         value = self.expiration

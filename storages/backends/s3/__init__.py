@@ -13,7 +13,7 @@ import datetime as dt
 import threading
 import warnings
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib.staticfiles.storage import ManifestFilesMixin
 from django.core.exceptions import ImproperlyConfigured
@@ -36,6 +36,9 @@ from storages.files import (
 )
 from storages.hashing import b64_to_hex
 from storages.transfer import FullReader, UploadSource
+
+if TYPE_CHECKING:
+    from storages.direct import TicketRequest, UploadTicket
 
 with sdk_required("The S3 backend", "boto3", "s3"):
     import boto3
@@ -254,6 +257,36 @@ class S3Storage(BaseStorage):
     cloudfront_signer: Any = None
     # Storages built without __init__ (collectfasta copies attributes onto one) still get a lock.
     _lock = threading.RLock()
+    # Traits the system checks, checkstorages and copystorage read (see BaseStorage).
+    credential_options = (("access_key", "secret_key"), ("session_profile",))
+    tls_options = ("use_ssl",)
+    container_option = "bucket_name"
+    cache_control_param = "CacheControl"
+    direct_upload_max_size = 5 * 1024**3  # one POST or PUT
+
+    def ambient_credentials(self) -> bool:
+        """Whether botocore's chain finds credentials (environment, files) without the network."""
+        from storages.backends.s3.checks import ambient_credentials
+
+        return ambient_credentials()
+
+    def presigned_upload_url(
+        self, name: str, expire: int = 600, content_type: str = "text/plain"
+    ) -> tuple[str, dict[str, str]]:
+        # S3Storage.url itself: ManifestFilesMixin.url takes no http_method.
+        return S3Storage.url(self, name, http_method="PUT", expire=expire), {}
+
+    def direct_upload_ticket(self, request: TicketRequest) -> UploadTicket:
+        """A browser's direct upload of ``request.name`` (see :mod:`storages.direct`)."""
+        from storages.backends.s3 import direct
+
+        return direct.ticket(self, request)
+
+    def direct_upload_cors_problems(self, origin: str) -> list[str]:
+        """What in the CORS rules would stop a page on ``origin`` uploading directly."""
+        from storages.backends.s3 import direct
+
+        return direct.cors_problems(self, origin)
 
     def __init__(self, **options: Any) -> None:
         signer = options.pop("cloudfront_signer", MISSING)

@@ -182,6 +182,11 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
         "params": SECRET_PARAMS
     }  # passwords and key objects stay out of migrations
 
+    def system_checks(self, alias: str) -> list[Any]:
+        from storages.backends.sftpstorage.checks import system_checks
+
+        return system_checks(self, alias)
+
     def configure(self) -> None:
         if self.unknown_host not in UNKNOWN_HOST_CHOICES:
             raise ImproperlyConfigured(

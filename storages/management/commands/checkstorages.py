@@ -90,9 +90,8 @@ def _credential_settings(storage: Any) -> str:
 
 
 def _bucket_setting(storage: Any) -> str:
-    return _label(storage, "bucket_name", "azure_container", "container") or _label(
-        storage, "root_path", "location", "provider_name"
-    )
+    container = getattr(storage, "container_option", "")
+    return _label(storage, container) if container else _label(storage, "root_path", "location")
 
 
 def _endpoint_setting(storage: Any) -> str:
@@ -349,11 +348,12 @@ class LiveCheck:
         return f"GET {_where(url)} -> 200"
 
     def _upload_url(self) -> str:
-        maker = _upload_url_maker(self.storage)
-        if maker is None:
-            raise _Skip(f"{type(self.storage).__name__} has no presigned upload URL")
         name = posixpath.join(posixpath.dirname(self.name), f"upload-{uuid.uuid4().hex[:12]}.txt")
-        url, headers = maker(name)
+        hook = getattr(self.storage, "presigned_upload_url", None)
+        made = hook(name, expire=600, content_type="text/plain") if callable(hook) else None
+        if made is None:
+            raise _Skip(f"{type(self.storage).__name__} has no presigned upload URL")
+        url, headers = made
         self.leftovers.append(name)
         try:
             self._fetch(url, "PUT", self.payload, {"Content-Type": "text/plain", **headers})
@@ -481,29 +481,6 @@ def _remove_empty_folder(storage: Any, name: str) -> None:
         except OSError as exc:
             if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT):
                 raise
-
-
-def _upload_url_maker(storage: Any) -> Callable[[str], tuple[str, dict[str, str]]] | None:
-    """How this backend makes a presigned upload URL (None: it has none)."""
-    import inspect
-
-    try:
-        params = inspect.signature(storage.url).parameters
-    except (TypeError, ValueError):
-        return None
-    if "http_method" in params:  # S3
-        return lambda name: (storage.url(name, http_method="PUT", expire=600), {})
-    if "mode" in params and "expire" in params:  # Azure: a SAS with create + write
-        return lambda name: (
-            storage.url(name, expire=600, mode="cw"),
-            {"x-ms-blob-type": "BlockBlob"},
-        )
-    if type(storage).__module__.endswith(".gcloud"):
-        return lambda name: (
-            storage.url(name, parameters={"method": "PUT", "content_type": "text/plain"}),
-            {},
-        )
-    return None
 
 
 class Command(BaseCommand):
