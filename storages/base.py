@@ -83,8 +83,9 @@ _NAME_LOCKS_GUARD = threading.Lock()
 
 
 def name_lock(*ident: Any) -> Any:
-    """One ``threading.Lock`` per stored name (``ident``: where and which) in this process, kept while
-    in use: where a provider has no atomic create-if-absent, this process's savers of a name take turns."""
+    """One ``threading.Lock`` per stored name (``ident``: where and which) in this process, kept
+    while in use: where a provider has no atomic create-if-absent, this process's savers of a name
+    take turns."""
     with _NAME_LOCKS_GUARD:
         return _NAME_LOCKS.setdefault(ident, threading.Lock())
 
@@ -369,7 +370,8 @@ class BaseStorage(Storage):
             else "; check the network"
         )
         return StorageUnavailable(
-            f"{type(self).__name__} could not reach {where} ({type(exc).__name__} during {op}){hint}"
+            f"{type(self).__name__} could not reach {where} ({type(exc).__name__} during "
+            f"{op}){hint}"
         )
 
     def _endpoint_label(self) -> str:
@@ -516,11 +518,13 @@ class BaseStorage(Storage):
             )
 
     # -- upload parameters (``object_parameters`` / ``get_object_parameters()``) ----
-    #: The upload parameters that set the content type and encoding (S3: "ContentType", "ContentEncoding").
+    #: The upload parameters that set the content type and encoding (S3: "ContentType",
+    #: "ContentEncoding").
     content_parameters: ClassVar[tuple[str, str]] = ("content_type", "content_encoding")
     #: The upload parameter that ``default_acl`` sets when a file's parameters have none.
     acl_parameter: ClassVar[str | None] = None
-    #: The upload parameters the backend accepts, checked before any request (None: not checked here).
+    #: The upload parameters the backend accepts, checked before any request (None: not checked
+    #: here).
     object_parameter_keys: ClassVar[Collection[str] | None] = None
 
     def get_object_parameters(self, name: str) -> dict[str, Any]:

@@ -156,8 +156,8 @@ def _credential_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessa
                 have, missing = (first, second) if a else (second, first)
                 half = True
                 yield checks.Warning(
-                    f"{alias}: {_setting_label(storage, have)} is set but {_setting_label(storage, missing)} "
-                    "is not.",
+                    f"{alias}: {_setting_label(storage, have)} is set but "
+                    f"{_setting_label(storage, missing)} is not.",
                     hint="Set both, or neither.",
                     obj=alias,
                     id="storages.W001",
@@ -233,8 +233,8 @@ def _transport_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessag
             if scheme in ("http", "ftp", "aftp") and not is_local_host(parts.hostname):
                 what = "FTP without TLS" if "ftp" in scheme else "plain HTTP"
                 yield checks.Warning(
-                    f"{alias}: {_setting_label(storage, row.name)} reaches {parts.hostname} over {what}: "
-                    "credentials and files cross the network unencrypted.",
+                    f"{alias}: {_setting_label(storage, row.name)} reaches {parts.hostname} over "
+                    f"{what}: credentials and files cross the network unencrypted.",
                     hint="Use https:// (ftps:// for FTP).",
                     obj=alias,
                     id="storages.W003",
@@ -307,8 +307,9 @@ def _media_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessage]:
     unsigned = _unsigned_urls(storage)
     if unsigned and not acl:
         yield checks.Warning(
-            f"{alias}: url() gives unsigned links ({_setting_label(storage, unsigned)}) while uploads are not "
-            "made public: every link answers 403 unless the bucket or container itself is public.",
+            f"{alias}: url() gives unsigned links ({_setting_label(storage, unsigned)}) while "
+            "uploads are not made public: every link answers 403 unless the bucket or container "
+            "itself is public.",
             hint="Sign URLs (querystring_auth=True, an expiry, or a CloudFront key); if a bucket policy makes "
             "the objects public on purpose, silence storages.W006.",
             obj=alias,
@@ -316,8 +317,8 @@ def _media_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessage]:
         )
     if getattr(storage, "overwrite", False) is True and getattr(storage, "overwrite_option", None):
         yield checks.Warning(
-            f"{alias}: {_setting_label(storage, storage.overwrite_option)} is True: a second upload with the same "
-            "name replaces the first user's file.",
+            f"{alias}: {_setting_label(storage, storage.overwrite_option)} is True: a second "
+            "upload with the same name replaces the first user's file.",
             hint="Set it to False (a new name is chosen instead).",
             obj=alias,
             id="storages.W007",

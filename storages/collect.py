@@ -203,8 +203,9 @@ def check_command_order(app_configs: Any = None, **kwargs: Any) -> list[checks.C
     ):
         return [
             checks.Warning(
-                "'storages' is listed after 'django.contrib.staticfiles' in INSTALLED_APPS, so collectstatic is "
-                "Django's command: no listing snapshot, no content-hash skips, no parallel uploads.",
+                "'storages' is listed after 'django.contrib.staticfiles' in INSTALLED_APPS, so "
+                "collectstatic is Django's command: no listing snapshot, no content-hash skips, "
+                "no parallel uploads.",
                 hint="Move 'storages' before 'django.contrib.staticfiles' in INSTALLED_APPS.",
                 id="storages.W100",
             )

@@ -95,7 +95,8 @@ class CopyReport:
 
         verb = "would copy" if self.dry_run else "copied"
         parts = [
-            f"{verb} {len(self.copied)} of {self.total_files} files ({human_bytes(self.bytes_copied)})"
+            f"{verb} {len(self.copied)} of {self.total_files} files "
+            f"({human_bytes(self.bytes_copied)})"
         ]
         if self.server_side:
             parts.append(f"{self.server_side} on the server")
@@ -204,7 +205,8 @@ def _hash_stored(storage: Any, name: str, kinds: tuple[str, ...]) -> dict[str, s
 
 
 _MULTIPART_ETAG = re.compile(r"^([0-9a-f]{32})-([0-9]+)$")
-# Part sizes uploaders use (s3transfer 8 MiB, the AWS CLI, S3's 5 MiB minimum...), tried in one pass.
+# Part sizes uploaders use (s3transfer 8 MiB, the AWS CLI, S3's 5 MiB minimum...), tried in one
+# pass.
 _PART_SIZES = tuple(n * 1024 * 1024 for n in (8, 5, 16, 10, 15, 32, 50, 64, 100, 128))
 
 
@@ -298,7 +300,8 @@ class _Copier:
 
     @staticmethod
     def _kinds(known: dict[str, str]) -> tuple[str, ...]:
-        # The most trusted kind one side stores, that can be computed here; md5 when neither stores one.
+        # The most trusted kind one side stores, that can be computed here; md5 when neither stores
+        # one.
         for kind in hashing.KINDS:
             if kind in known and hashing.compute(io.BytesIO(b""), (kind,)):
                 return (kind,)

@@ -53,7 +53,8 @@ def translate(
     if kind is PermissionError:
         return PermissionError(
             13,
-            f"{label} was denied access to {what} ({detail or code}); check its credentials and permissions",
+            f"{label} was denied access to {what} ({detail or code}); check its credentials and "
+            "permissions",
             name,
         )
     if kind is ImproperlyConfigured:

@@ -127,8 +127,8 @@ def http_range(offset: int, end: int | None = None) -> dict[str, str]:
 
 
 def is_temp_name(filename: str) -> bool:
-    """True for the hidden names file servers upload to before renaming (:mod:`storages.fileserver`);
-    kept out of listdir."""
+    """True for the hidden names file servers upload to before renaming
+    (:mod:`storages.fileserver`); kept out of listdir."""
     return filename.startswith(TEMP_PREFIX) and filename.endswith(TEMP_SUFFIX)
 
 
@@ -162,7 +162,8 @@ class ReadAhead:
                 from django.core.exceptions import ImproperlyConfigured
 
                 raise ImproperlyConfigured(
-                    f"{label}: unknown key(s) {', '.join(unknown)}; valid: threshold, part_size, concurrency, enabled"
+                    f"{label}: unknown key(s) {', '.join(unknown)}; valid: threshold, part_size, "
+                    "concurrency, enabled"
                 )
             return cls(**value)
         from django.core.exceptions import ImproperlyConfigured

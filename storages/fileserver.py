@@ -104,7 +104,8 @@ class _Tracked(io.RawIOBase):
 
 
 class FileServerStorage(BaseStorage):
-    """Base of :class:`~storages.backends.sftpstorage.SFTPStorage` and :class:`~storages.backends.ftp.FTPStorage`.
+    """Base of :class:`~storages.backends.sftpstorage.SFTPStorage` and
+    :class:`~storages.backends.ftp.FTPStorage`.
 
     ``with storage:`` (or ``storage.close()``) closes its connections; the
     storage reconnects if used again.
@@ -116,7 +117,8 @@ class FileServerStorage(BaseStorage):
     overwrite_option = "allow_overwrite"
     transient_attributes: ClassVar[tuple[str, ...]] = ("_pool", "_held")
     uses_key_prefix = False  # keys are relative; backends join them under their root folder
-    #: Seconds after which a hidden temporary upload file is stale: the next listing of its folder removes it.
+    #: Seconds after which a hidden temporary upload file is stale: the next listing of its folder
+    #: removes it.
     stale_upload_age: ClassVar[float] = 3600.0
     #: Sessions open at once per storage (more threads wait for one to come back).
     pool_size: ClassVar[int] = 32
@@ -266,7 +268,8 @@ class FileServerStorage(BaseStorage):
         self.close()
 
     def _key(self, name: str, *, allow_root: bool = False) -> str:
-        # Keys are relative to the root folder (FTP's ``location`` is the server's URL, not a prefix).
+        # Keys are relative to the root folder (FTP's ``location`` is the server's URL, not a
+        # prefix).
         key = naming.to_key("", name, allow_root=allow_root)
         naming.check_length(
             key,
@@ -324,7 +327,8 @@ class FileServerStorage(BaseStorage):
             if is_temp_name(entry.name) and not entry.is_dir:
                 modified = entry.info.modified if entry.info else None
                 if modified is not None and modified < oldest:
-                    # An upload cut off without a chance to clean up (the connection or process died).
+                    # An upload cut off without a chance to clean up (the connection or process
+                    # died).
                     logger.info(
                         "%s: removing the stale unfinished upload %s/%s",
                         type(self).__name__,
@@ -354,8 +358,9 @@ class FileServerStorage(BaseStorage):
             try:
                 self._rmdir(session, path)
             except Exception as exc:
-                # The server refuses to remove a folder that holds anything (even a file uploaded a moment
-                # ago): that one stays, as does a folder already gone. An empty one refused is an error.
+                # The server refuses to remove a folder that holds anything (even a file uploaded a
+                # moment ago): that one stays, as does a folder already gone. An empty one refused
+                # is an error.
                 if self._is_broken_error(session, exc) or (
                     self._is_dir(session, path)
                     and not [e for e in self._entries(session, path) if e.name not in (".", "..")]
@@ -440,8 +445,8 @@ class FileServerStorage(BaseStorage):
             self._sessions.run(remove, broken=self._is_broken_error)
         except Exception as exc:
             logger.warning(
-                "%s could not remove %s after a failed upload (%s); a listing of the folder removes "
-                "it after %d s",
+                "%s could not remove %s after a failed upload (%s); a listing of the folder "
+                "removes it after %d s",
                 type(self).__name__,
                 paths,
                 type(exc).__name__,

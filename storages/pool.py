@@ -146,9 +146,10 @@ class SessionPool(Generic[S]):
         retry: Callable[[], bool] = lambda: True,
         keep: bool = False,
     ) -> Any:
-        """``fn(session)`` on a pooled session. ``broken(session, exc)`` says whether an error left the
-        session unusable; a reused one is then replaced and ``fn`` retried once if ``retry()`` allows.
-        With ``keep`` the result is ``(value, session)`` and the caller releases the session."""
+        """``fn(session)`` on a pooled session. ``broken(session, exc)`` says whether an error left
+        the session unusable; a reused one is then replaced and ``fn`` retried once if ``retry()``
+        allows. With ``keep`` the result is ``(value, session)`` and the caller releases the
+        session."""
         for attempt in (1, 2):
             session, fresh = self.acquire()
             try:

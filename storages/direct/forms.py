@@ -33,7 +33,8 @@ __all__ = [
     "stored_facts",
 ]
 
-#: How long after the ticket a reference is still accepted (the user may fill in the rest of the form).
+#: How long after the ticket a reference is still accepted (the user may fill in the rest of the
+#: form).
 DEFAULT_REFERENCE_MAX_AGE = 24 * 3600
 
 
@@ -68,8 +69,9 @@ def _dotted_path(hook: Callable[..., bool] | str | None) -> str | None:
         found = None
     if found is not hook:
         raise ImproperlyConfigured(
-            f"DirectUploadField(permission=...): {path} cannot be imported back; the ticket view looks the hook "
-            "up by its dotted path, so pass a module-level function (or its dotted path)"
+            f"DirectUploadField(permission=...): {path} cannot be imported back; the ticket view "
+            "looks the hook up by its dotted path, so pass a module-level function (or its dotted "
+            "path)"
         )
     return path
 
@@ -225,7 +227,8 @@ class DirectUploadField(forms.FileField):
             model = getattr(getattr(form, "_meta", None), "model", None)
             if model is None:
                 raise ImproperlyConfigured(
-                    f"{type(form).__name__}.{field_name}: DirectUploadField outside a ModelForm needs model_field="
+                    f"{type(form).__name__}.{field_name}: DirectUploadField outside a ModelForm "
+                    "needs model_field="
                 )
             model_field = model._meta.get_field(field_name)
         self.bind(model_field)  # again: options may have changed since (the form's __init__...)

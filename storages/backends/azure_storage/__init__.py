@@ -35,7 +35,8 @@ with sdk_required("AzureStorage", "azure-storage-blob", "azure"):
         generate_blob_sas,
     )
     from urllib3.util.retry import Retry
-compat.azure_unique_block_ids()  # SDK < 12.31: two uploads racing for one name would mix their blocks
+# SDK < 12.31: two uploads racing for one name would mix their blocks
+compat.azure_unique_block_ids()
 
 try:  # private, but stable since 12.0: see _unsized_stream (pyproject caps the SDK version)
     from azure.storage.blob._deserialize import deserialize_blob_stream
@@ -92,7 +93,8 @@ AZURE_LEGACY: tuple[Legacy, ...] = (
         ("AZURE_EMULATED_MODE",),
         "connection_string",
         _azure_emulator,
-        "write AZURE_CONNECTION_STRING = 'UseDevelopmentStorage=true' (or Azurite's full connection string)",
+        "write AZURE_CONNECTION_STRING = 'UseDevelopmentStorage=true' (or Azurite's full "
+        "connection string)",
     ),
     Legacy(
         ("AZURE_CUSTOM_CONNECTION_STRING",),
@@ -435,8 +437,8 @@ class AzureStorage(BaseStorage):
             if present:
                 return label
         return (
-            "the credentials: none are set (AZURE_CONNECTION_STRING, AZURE_ACCOUNT_KEY, AZURE_SAS_TOKEN or "
-            "AZURE_TOKEN_CREDENTIAL)"
+            "the credentials: none are set (AZURE_CONNECTION_STRING, AZURE_ACCOUNT_KEY, "
+            "AZURE_SAS_TOKEN or AZURE_TOKEN_CREDENTIAL)"
         )
 
     def _endpoint_label(self) -> str:
@@ -452,7 +454,8 @@ class AzureStorage(BaseStorage):
         # Chosen together: a silent endpoint fails after 2 attempts x read_timeout + 3 s back-off
         # (about 43 s by default), a refused connection within seconds; 503s get 3 quick retries.
         # use_byte_buffer: always read blocks from the stream (not seek-and-resend substreams): one
-        # block-id length for every upload of a blob (Azure refuses mixed lengths), memory as documented.
+        # block-id length for every upload of a blob (Azure refuses mixed lengths), memory as
+        # documented.
         kwargs: dict[str, Any] = dict(
             connection_timeout=self.timeout or 20,
             read_timeout=self.read_timeout or 20,
@@ -515,7 +518,8 @@ class AzureStorage(BaseStorage):
         """The ``ContainerClient`` of ``azure_container``."""
         if not self.azure_container:
             raise ImproperlyConfigured(
-                f'{type(self).__name__} needs a container: set OPTIONS["azure_container"] or AZURE_CONTAINER.'
+                f'{type(self).__name__} needs a container: set OPTIONS["azure_container"] or '
+                "AZURE_CONTAINER."
             )
         return self._lazy(
             "_container", lambda: self.service_client.get_container_client(self.azure_container)
@@ -600,8 +604,8 @@ class AzureStorage(BaseStorage):
             raise
 
     # Drop the uncommitted blocks a failed upload left on a blob that does not exist (Azure keeps
-    # them 7 days): an empty Put Block List discards them, and its empty blob is deleted if unchanged.
-    # On a blob that exists they go at its next commit (or in 7 days).
+    # them 7 days): an empty Put Block List discards them, and its empty blob is deleted if
+    # unchanged. On a blob that exists they go at its next commit (or in 7 days).
     def _discard_blocks(self, blob: Any, name: str) -> None:
         quick = {
             "retry_total": 0,

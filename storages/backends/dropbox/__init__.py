@@ -214,7 +214,8 @@ class DropboxStorage(BaseStorage):
         "created": "Dropbox reports only client_modified and server_modified",
         "accessed": "Dropbox does not record access times",
     }
-    #: Upload chunk: files up to this size go in one request, larger ones in sessions of these chunks.
+    #: Upload chunk: files up to this size go in one request, larger ones in sessions of these
+    #: chunks.
     CHUNK_SIZE: ClassVar[int] = 4 * 1024 * 1024
 
     def direct_upload_ticket(self, request: TicketRequest) -> UploadTicket:
@@ -233,7 +234,8 @@ class DropboxStorage(BaseStorage):
         root = self.root_path
         if self.location is not None:
             warnings.warn(
-                "DropboxStorage: the 'location' option is deprecated; use root_path (DROPBOX_ROOT_PATH).",
+                "DropboxStorage: the 'location' option is deprecated; use root_path "
+                "(DROPBOX_ROOT_PATH).",
                 DeprecationWarning,
                 stacklevel=4,
             )
@@ -252,8 +254,9 @@ class DropboxStorage(BaseStorage):
         mode = str(self.write_mode or _DEFAULT_MODE).lower()
         if mode not in _WRITE_MODES:
             raise ImproperlyConfigured(
-                f"DropboxStorage: DROPBOX_WRITE_MODE must be 'add' or 'overwrite' (got {self.write_mode!r}); "
-                "'update' needs a revision per file and can't be a storage-wide setting."
+                "DropboxStorage: DROPBOX_WRITE_MODE must be 'add' or 'overwrite' (got "
+                f"{self.write_mode!r}); 'update' needs a revision per file and can't be a "
+                "storage-wide setting."
             )
         self.write_mode = mode
         if self.file_overwrite is None:
@@ -266,9 +269,9 @@ class DropboxStorage(BaseStorage):
         if self.oauth2_refresh_token:
             if not self.app_key:
                 raise ImproperlyConfigured(
-                    "DropboxStorage: a refresh token (DROPBOX_OAUTH2_REFRESH_TOKEN) needs the app key: "
-                    'set DROPBOX_APP_KEY (OPTIONS["app_key"]), and DROPBOX_APP_SECRET unless the token came '
-                    "from PKCE."
+                    "DropboxStorage: a refresh token (DROPBOX_OAUTH2_REFRESH_TOKEN) needs the app "
+                    'key: set DROPBOX_APP_KEY (OPTIONS["app_key"]), and DROPBOX_APP_SECRET unless '
+                    "the token came from PKCE."
                 )
             return {
                 "oauth2_access_token": self.oauth2_access_token or None,
@@ -279,9 +282,10 @@ class DropboxStorage(BaseStorage):
         if self.oauth2_access_token:
             return {"oauth2_access_token": self.oauth2_access_token}
         raise ImproperlyConfigured(
-            'DropboxStorage has no usable credentials: set DROPBOX_OAUTH2_TOKEN (OPTIONS["oauth2_access_token"]), '
-            "or DROPBOX_APP_KEY + DROPBOX_APP_SECRET + DROPBOX_OAUTH2_REFRESH_TOKEN "
-            '(OPTIONS["app_key"], ["app_secret"], ["oauth2_refresh_token"]).'
+            "DropboxStorage has no usable credentials: set DROPBOX_OAUTH2_TOKEN "
+            '(OPTIONS["oauth2_access_token"]), or DROPBOX_APP_KEY + DROPBOX_APP_SECRET + '
+            'DROPBOX_OAUTH2_REFRESH_TOKEN (OPTIONS["app_key"], ["app_secret"], '
+            '["oauth2_refresh_token"]).'
         )
 
     @property
@@ -332,7 +336,8 @@ class DropboxStorage(BaseStorage):
             )
         if isinstance(exc, BadInputError):
             return DropboxStorageException(
-                f"{label}: Dropbox refused {op} of {name!r} as bad input: {self._scrub(str(exc.message))[:300]}"
+                f"{label}: Dropbox refused {op} of {name!r} as bad input: "
+                f"{self._scrub(str(exc.message))[:300]}"
             )
         if isinstance(exc, HttpError):
             return DropboxStorageException(
@@ -372,8 +377,8 @@ class DropboxStorage(BaseStorage):
         if "conflict" in tags and "file_ancestor" in tags:
             return NotADirectoryError(
                 20,
-                f"{label}: a file is in the way of a parent folder of {name!r}; check DROPBOX_ROOT_PATH "
-                f"({self.root_path!r}) and the name",
+                f"{label}: a file is in the way of a parent folder of {name!r}; check "
+                f"DROPBOX_ROOT_PATH ({self.root_path!r}) and the name",
                 name,
             )
         if "conflict" in tags and "folder" in tags:

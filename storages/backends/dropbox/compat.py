@@ -18,7 +18,8 @@ def dropbox_takes_headers(cls: type) -> bool:
 
 
 def dropbox_download(client: Any, path: str, headers: dict[str, str] | None) -> Any:
-    """``client.files_download(path)`` that also sends ``headers`` (a Range), on dropbox 12.0 and later.
+    """``client.files_download(path)`` that also sends ``headers`` (a Range), on dropbox 12.0 and
+    later.
 
     Older releases take no per-call headers, only client-wide ones: a clone of the client (same
     session, token, retries; the API hosts copied over) carries them for this one request.

@@ -1,9 +1,11 @@
-"""Files on an FTP server (plain, active mode, or explicit TLS), through the standard library's ftplib.
+"""Files on an FTP server (plain, active mode, or explicit TLS), through the standard library's
+ftplib.
 
-``FTP_STORAGE_LOCATION = "ftp://user:password@host:port/path"``; ``aftp://`` is active mode, ``ftps://``
-explicit TLS on control and data connections. Percent-encode ``@ : /`` in the user and password.
-FTP has no atomic create-if-absent: inside one process the check and the rename are serialised,
-but two processes saving one name at once can both succeed. Commands per operation: docs/backends/ftp.rst.
+``FTP_STORAGE_LOCATION = "ftp://user:password@host:port/path"``; ``aftp://`` is active mode,
+``ftps://`` explicit TLS on control and data connections. Percent-encode ``@ : /`` in the user and
+password. FTP has no atomic create-if-absent: inside one process the check and the rename are
+serialised, but two processes saving one name at once can both succeed. Commands per operation:
+docs/backends/ftp.rst.
 """
 
 from __future__ import annotations
@@ -112,8 +114,8 @@ def _parse_location(location: str) -> _Target:
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES or not parts.hostname:
         raise ImproperlyConfigured(
-            f"FTPStorage: {where} must look like ftp://user:password@host:port/path (schemes: ftp, aftp for "
-            f"active mode, ftps for TLS); got a {scheme or 'missing'!r} scheme"
+            f"FTPStorage: {where} must look like ftp://user:password@host:port/path (schemes: ftp, "
+            f"aftp for active mode, ftps for TLS); got a {scheme or 'missing'!r} scheme"
             + ("" if parts.hostname else " and no host")
         )
     return _Target(
@@ -239,7 +241,8 @@ class FTPStorage(FileServerStorage):
 
     def configure(self) -> None:
         self._target = _parse_location(self.location) if self.location else None
-        # The directory holding the files; no path in the URL means the login directory (asked at login).
+        # The directory holding the files; no path in the URL means the login directory (asked at
+        # login).
         self._base: str | None = (
             posixpath.normpath(self._target.path) if self._target and self._target.path else None
         )
@@ -307,16 +310,17 @@ class FTPStorage(FileServerStorage):
             ftp.close()
             raise ImproperlyConfigured(
                 f"FTPStorage: the TLS certificate of {target.host}:{target.port} is not trusted "
-                f'({exc.verify_message}); set FTP_STORAGE_TLS_CA_FILE (OPTIONS["tls_ca_file"]) to the CA '
-                "that signed it"
+                f'({exc.verify_message}); set FTP_STORAGE_TLS_CA_FILE (OPTIONS["tls_ca_file"]) to '
+                "the CA that signed it"
             ) from exc
         except ftplib.error_perm as exc:
             ftp.close()
             if _status(exc) in ("530", "331", "332", "430"):
                 raise _FTPLoginError(
                     errno.EACCES,
-                    f"FTPStorage could not log in to {target.host}:{target.port} as {target.user!r} ({exc}); "
-                    'check the user and password in FTP_STORAGE_LOCATION (OPTIONS["location"])',
+                    f"FTPStorage could not log in to {target.host}:{target.port} as "
+                    f"{target.user!r} ({exc}); check the user and password in FTP_STORAGE_LOCATION "
+                    '(OPTIONS["location"])',
                 ) from exc
             if target.scheme == "ftps":
                 raise ImproperlyConfigured(
@@ -350,8 +354,9 @@ class FTPStorage(FileServerStorage):
     def _translate(self, exc: BaseException, name: str | None, op: str) -> BaseException:
         if isinstance(exc, UnicodeEncodeError):  # nothing was sent: the connection is fine
             return ValueError(
-                f"FTPStorage can't send {name!r} in the encoding {self.encoding!r}; set FTP_STORAGE_"
-                "ENCODING (OPTIONS[\"encoding\"]) to 'utf-8' if the server supports UTF-8 names"
+                f"FTPStorage can't send {name!r} in the encoding {self.encoding!r}; set "
+                "FTP_STORAGE_ENCODING (OPTIONS[\"encoding\"]) to 'utf-8' if the server supports "
+                "UTF-8 names"
             )
         if _broken(exc):
             return self._unavailable(exc, op)
@@ -444,8 +449,9 @@ class FTPStorage(FileServerStorage):
                     ftp.list_a = False
                 return _parse_list(self._lines(ftp, f"LIST {path}"))
             except ftplib.error_perm:
-                # A missing folder is 550 or 501 depending on the server: look before calling it missing.
-                # If it is there, it changed while it was being listed (a file removed meanwhile): list again.
+                # A missing folder is 550 or 501 depending on the server: look before calling it
+                # missing. If it is there, it changed while it was being listed (a file removed
+                # meanwhile): list again.
                 if not self._is_dir(ftp, path):
                     return []
                 if ftp.list_a is None and not ftp.mlst:
@@ -492,7 +498,8 @@ class FTPStorage(FileServerStorage):
             ftp.rename(source, target)
 
     def _claim(self, ftp: _Client, path: str) -> bool:
-        # No create-if-absent in FTP: look just before the rename (serialised per name in this process).
+        # No create-if-absent in FTP: look just before the rename (serialised per name in this
+        # process).
         try:
             self._stat_path(ftp, path, path)
         except FileNotFoundError:

@@ -346,11 +346,13 @@ class GoogleCloudStorage(BaseStorage):
             )
         except auth_exceptions.DefaultCredentialsError as exc:
             raise ImproperlyConfigured(
-                f'{self._label} found no Google credentials: set GS_CREDENTIALS (OPTIONS["credentials"]) or '
-                "GOOGLE_APPLICATION_CREDENTIALS, or run where Application Default Credentials exist"
+                f"{self._label} found no Google credentials: set GS_CREDENTIALS "
+                '(OPTIONS["credentials"]) or GOOGLE_APPLICATION_CREDENTIALS, or run where '
+                "Application Default Credentials exist"
             ) from exc
-        # google-cloud-storage >= 3.10 fetches the bucket's metadata for tracing labels in a background
-        # thread on each client's first call (a hidden GET). Same as DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA=1.
+        # google-cloud-storage >= 3.10 fetches the bucket's metadata for tracing labels in a
+        # background thread on each client's first call (a hidden GET). Same as
+        # DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA=1.
         if getattr(client, "_bucket_metadata_cache", None) is not None:
             client._bucket_metadata_cache = None
         bucket = client.bucket(self.bucket_name)
@@ -462,7 +464,8 @@ class GoogleCloudStorage(BaseStorage):
             return self._cancelling(
                 spec.name, blob, blob.upload_from_filename, source.path, **options
             )
-        # The SDK would send a short stream of unknown size resumably (2 requests): peek() finds its size.
+        # The SDK would send a short stream of unknown size resumably (2 requests): peek() finds its
+        # size.
         source = source.peek(SINGLE_REQUEST_LIMIT)
         # It reads a resumable upload by tell() and full-size read()s, which a pipe needs help with.
         stream = source.fileobj if source.size is not None else FullReader(source.fileobj)

@@ -89,7 +89,8 @@ def _botocore_session() -> Any:
     with _loader_lock:
         shared = globals().setdefault("_shared_loader", session.get_component("data_loader"))
         session.register_component("data_loader", shared)
-        # boto3.Session appends its data folder to the path list each time: keep the list from growing.
+        # boto3.Session appends its data folder to the path list each time: keep the list from
+        # growing.
         shared.search_paths[:] = dict.fromkeys(shared.search_paths)
     return session
 
@@ -299,17 +300,18 @@ class S3Storage(BaseStorage):
         for wrong, message in (
             (
                 bool(self.cloudfront_key_id) != bool(self.cloudfront_key),
-                "set both AWS_CLOUDFRONT_KEY_ID and "
-                'AWS_CLOUDFRONT_KEY (OPTIONS["cloudfront_key_id"] and ["cloudfront_key"]), or neither.',
+                "set both AWS_CLOUDFRONT_KEY_ID and AWS_CLOUDFRONT_KEY "
+                '(OPTIONS["cloudfront_key_id"] and ["cloudfront_key"]), or neither.',
             ),
             (
                 self.session_profile and (self.access_key or self.secret_key),
-                "AWS_S3_SESSION_PROFILE can't be "
-                "combined with access keys (AWS_S3_ACCESS_KEY_ID / AWS_S3_SECRET_ACCESS_KEY); use one or the other.",
+                "AWS_S3_SESSION_PROFILE can't be combined with access keys (AWS_S3_ACCESS_KEY_ID "
+                "/ AWS_S3_SECRET_ACCESS_KEY); use one or the other.",
             ),
             (
                 self.url_protocol and not str(self.url_protocol).endswith(":"),
-                f"AWS_S3_URL_PROTOCOL must end with ':' (got {self.url_protocol!r}); write 'https:'.",
+                f"AWS_S3_URL_PROTOCOL must end with ':' (got {self.url_protocol!r}); write "
+                "'https:'.",
             ),
         ):
             if wrong:
@@ -464,16 +466,16 @@ class S3Storage(BaseStorage):
             return ImproperlyConfigured(
                 "S3Storage: "
                 + (
-                    f'the bucket {self.bucket_name!r} does not exist; check OPTIONS["bucket_name"] or '
-                    "AWS_STORAGE_BUCKET_NAME"
+                    f'the bucket {self.bucket_name!r} does not exist; check OPTIONS["bucket_name"] '
+                    "or AWS_STORAGE_BUCKET_NAME"
                     if code == "NoSuchBucket"
                     else "the bucket has ACLs disabled (Object "
                     "Ownership: bucket owner enforced); remove AWS_DEFAULT_ACL and any 'ACL' in AWS_S3_OBJECT_PARAMETERS"
                 )
             )
         detail = (
-            f'{code}: check AWS_S3_ACCESS_KEY_ID / AWS_S3_SECRET_ACCESS_KEY (OPTIONS["access_key"] / '
-            '["secret_key"])'
+            f'{code}: check AWS_S3_ACCESS_KEY_ID / AWS_S3_SECRET_ACCESS_KEY (OPTIONS["access_key"] '
+            '/ ["secret_key"])'
             if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch")
             else code
         )

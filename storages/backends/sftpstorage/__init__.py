@@ -38,7 +38,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["SFTPStorage", "SFTPStorageFile"]
 
-#: Seconds for the TCP connect, the SSH banner and each SFTP request, unless SFTP_STORAGE_PARAMS says otherwise.
+#: Seconds for the TCP connect, the SSH banner and each SFTP request, unless SFTP_STORAGE_PARAMS
+#: says otherwise.
 DEFAULT_TIMEOUT = 30.0
 #: SFTP channels opened on one SSH connection before another connection is made.
 SESSIONS_PER_CONNECTION = 8
@@ -190,8 +191,8 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
     def configure(self) -> None:
         if self.unknown_host not in UNKNOWN_HOST_CHOICES:
             raise ImproperlyConfigured(
-                f"SFTPStorage: SFTP_STORAGE_UNKNOWN_HOST (OPTIONS[\"unknown_host\"]) must be 'warn' or 'reject', "
-                f"not {self.unknown_host!r}."
+                "SFTPStorage: SFTP_STORAGE_UNKNOWN_HOST (OPTIONS[\"unknown_host\"]) must be 'warn' "
+                f"or 'reject', not {self.unknown_host!r}."
             )
         if not isinstance(self.params, dict):
             raise ImproperlyConfigured(
@@ -226,8 +227,8 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
             path = os.path.expanduser(str(self.known_host_file))
             if not os.path.exists(path):
                 raise ImproperlyConfigured(
-                    f"SFTPStorage: the known_hosts file {path!r} does not exist; check SFTP_KNOWN_HOST_FILE "
-                    '(OPTIONS["known_host_file"]).'
+                    f"SFTPStorage: the known_hosts file {path!r} does not exist; check "
+                    'SFTP_KNOWN_HOST_FILE (OPTIONS["known_host_file"]).'
                 )
             return path
         default = os.path.expanduser("~/.ssh/known_hosts")
@@ -241,8 +242,9 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
             accepted = self.__dict__.setdefault("_accepted_keys", {})
             accepted[hostname] = key
         logger.warning(
-            "SFTPStorage: %s is not in known_hosts; accepting its key %s for this storage. Add the key to "
-            "SFTP_KNOWN_HOST_FILE, or set SFTP_STORAGE_UNKNOWN_HOST = 'reject' to refuse unknown hosts.",
+            "SFTPStorage: %s is not in known_hosts; accepting its key %s for this storage. Add "
+            "the key to SFTP_KNOWN_HOST_FILE, or set SFTP_STORAGE_UNKNOWN_HOST = 'reject' to "
+            "refuse unknown hosts.",
             hostname,
             _fingerprint(key),
         )
@@ -276,8 +278,9 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
         except paramiko.BadHostKeyException as exc:
             client.close()
             raise ImproperlyConfigured(
-                f"SFTPStorage refused {self._endpoint_label()}: its host key ({_fingerprint(exc.key)}) is not the one "
-                f"in known_hosts ({_fingerprint(exc.expected_key)}). Someone may be intercepting the connection; "
+                f"SFTPStorage refused {self._endpoint_label()}: its host key "
+                f"({_fingerprint(exc.key)}) is not the one in known_hosts "
+                f"({_fingerprint(exc.expected_key)}). Someone may be intercepting the connection; "
                 "if the server's key really changed, update SFTP_KNOWN_HOST_FILE."
             ) from exc
         except _HostKeyRejected as exc:
@@ -294,14 +297,16 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
             )  # a wrong typed password is asked for again next time
             if typed is None and self._can_prompt():
                 self._password = getpass.getpass(
-                    f"Password for {self.params.get('username') or getpass.getuser()}@{self._endpoint_label()}: "
+                    "Password for "
+                    f"{self.params.get('username') or getpass.getuser()}@{self._endpoint_label()}: "
                 )
                 return self._connect()
             raise _LoginRefused(
                 errno.EACCES,
                 f"SFTPStorage could not log in to {self._endpoint_label()} as "
-                f"{self.params.get('username') or getpass.getuser()!r} ({type(exc).__name__}: {exc}); check "
-                'username, key_filename / pkey and password in SFTP_STORAGE_PARAMS (OPTIONS["params"])',
+                f"{self.params.get('username') or getpass.getuser()!r} ({type(exc).__name__}: "
+                f"{exc}); check username, key_filename / pkey and password in SFTP_STORAGE_PARAMS "
+                '(OPTIONS["params"])',
             ) from exc
         except (paramiko.SSHException, EOFError, OSError) as exc:
             client.close()

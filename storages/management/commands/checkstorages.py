@@ -38,7 +38,8 @@ from storages.checks import _unsigned_urls
 from storages.errors import StorageUnavailable
 
 SCRATCH_DIR = ".storages-check"
-#: A clock this far from the server's breaks signatures (S3 allows 15 minutes) and signed URL lifetimes.
+#: A clock this far from the server's breaks signatures (S3 allows 15 minutes) and signed URL
+#: lifetimes.
 MAX_SKEW = 300
 HTTP_TIMEOUT = 20
 
@@ -175,7 +176,8 @@ def diagnose(exc: BaseException, step: str, storage: Any) -> tuple[str, str]:
         return "DNS: the server's host name does not resolve", _endpoint_setting(storage)
     if any(isinstance(e, PermissionError) for e in chain):
         return (
-            f"permission denied on {_ACTIONS.get(step, step)}: wrong credentials, or they lack this right",
+            f"permission denied on {_ACTIONS.get(step, step)}: wrong credentials, or they lack "
+            "this right",
             _credential_settings(storage),
         )
     if isinstance(exc, ImproperlyConfigured) and any(
@@ -443,8 +445,8 @@ class LiveCheck:
         if abs(skew) > MAX_SKEW:
             step.status = "failed"
             step.cause = (
-                f"this machine's clock is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} the "
-                "server's: signatures and signed URL lifetimes break"
+                f"this machine's clock is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} "
+                "the server's: signatures and signed URL lifetimes break"
             )
             step.setting = "the system clock (NTP)"
         self.steps.append(step)
@@ -485,8 +487,8 @@ def _remove_empty_folder(storage: Any, name: str) -> None:
 
 class Command(BaseCommand):
     help = (
-        "Check each storage alias (default: all of STORAGES) with one live round trip: write, stat, read, "
-        "list, url(), presigned upload, delete. Exit status 1 when a step fails."
+        "Check each storage alias (default: all of STORAGES) with one live round trip: write, "
+        "stat, read, list, url(), presigned upload, delete. Exit status 1 when a step fails."
     )
 
     def add_arguments(self, parser: Any) -> None:
