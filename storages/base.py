@@ -98,8 +98,8 @@ def poll(
     most: float = 2.0,
     limit: float | None = None,
 ) -> Any:
-    """``check()`` until ``done(result)`` (a provider's asynchronous job): ``wait`` seconds between tries,
-    doubling up to ``most``; after ``limit`` seconds the last result is returned as it is."""
+    """``check()`` until ``done(result)`` (a provider's asynchronous job): ``wait`` seconds between
+    tries, doubling up to ``most``; after ``limit`` seconds the last result is returned as it is."""
     deadline = None if limit is None else time.monotonic() + limit
     while not done(result := check()) and (deadline is None or time.monotonic() < deadline):
         time.sleep(wait)
@@ -148,7 +148,10 @@ def common_settings(
                 "max_memory_size",
                 (memory_setting,),
                 memory_default,
-                doc="Accepted for compatibility: reads and writes stream in parts, nothing is spooled whole.",
+                doc=(
+                    "Accepted for compatibility: reads and writes stream in parts, nothing is "
+                    "spooled whole."
+                ),
             )
         )
     return tuple(rows)
@@ -290,8 +293,8 @@ class BaseStorage(Storage):
         return value
 
     def _per_thread(self, factory: Callable[[], Any], slot: str = "value") -> Any:
-        """This thread's ``factory()`` under ``slot``, made once per thread: for SDK clients that are
-        not thread-safe (several slots: several such objects per thread)."""
+        """This thread's ``factory()`` under ``slot``, made once per thread: for SDK clients that
+        are not thread-safe (several slots: several such objects per thread)."""
         local = self._lazy("_thread_local", threading.local)
         value = getattr(local, slot, None)
         if value is None:
@@ -300,7 +303,8 @@ class BaseStorage(Storage):
         return value
 
     def _require_positive(self, *options: str) -> None:
-        """Refuse options that must be a positive number (timeouts, deadlines), naming where they are set."""
+        """Refuse options that must be a positive number (timeouts, deadlines), naming where they
+        are set."""
         for option in options:
             value = getattr(self, option)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
@@ -316,7 +320,8 @@ class BaseStorage(Storage):
     def _call(
         self, op: str, name: str | None, fn: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> Any:
-        """One provider request: timed, logged at DEBUG, its error translated by ``_translate_error``."""
+        """One provider request: timed, logged at DEBUG, its error translated by
+        ``_translate_error``."""
         start = time.perf_counter()
         try:
             result = fn(*args, **kwargs)
@@ -341,7 +346,8 @@ class BaseStorage(Storage):
     unreachable_errors: ClassVar[tuple[type[BaseException], ...]] = ()
 
     def _error_for(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
-        """``StorageUnavailable`` for one of ``unreachable_errors``, else ``_translate_error()``'s answer."""
+        """``StorageUnavailable`` for one of ``unreachable_errors``, else ``_translate_error()``'s
+        answer."""
         if isinstance(exc, self.unreachable_errors):
             return self._unavailable(exc, op)
         return self._translate_error(exc, name, op)
@@ -362,7 +368,8 @@ class BaseStorage(Storage):
     def _unavailable(
         self, exc: BaseException, op: str, where: str | None = None
     ) -> StorageUnavailable:
-        """``StorageUnavailable`` for a server that can't be reached, naming the setting to check."""
+        """``StorageUnavailable`` for a server that can't be reached, naming the setting to
+        check."""
         where = where or self._endpoint_label()
         hint = (
             f"; check {self.endpoint_setting} and the network"
@@ -378,7 +385,8 @@ class BaseStorage(Storage):
         return "its server"
 
     def _scrub(self, text: str) -> str:
-        """``text`` (say, an SDK's error message) with the value of every secret option replaced by ***."""
+        """``text`` (say, an SDK's error message) with the value of every secret option replaced by
+        ***."""
         for s in self.get_settings():
             value = getattr(self, s.name, None) if s.secret else None
             if isinstance(value, str) and value:
@@ -528,11 +536,13 @@ class BaseStorage(Storage):
     object_parameter_keys: ClassVar[Collection[str] | None] = None
 
     def get_object_parameters(self, name: str) -> dict[str, Any]:
-        """Upload parameters for ``name`` (``object_parameters``): override to vary them per object."""
+        """Upload parameters for ``name`` (``object_parameters``): override to vary them per
+        object."""
         return dict(getattr(self, "object_parameters", None) or {})
 
     def _default_parameters(self) -> dict[str, Any]:
-        """Parameters every upload gets unless ``get_object_parameters()`` sets them (``default_acl``)."""
+        """Parameters every upload gets unless ``get_object_parameters()`` sets them
+        (``default_acl``)."""
         acl = getattr(self, "default_acl", None)
         return {self.acl_parameter: acl} if self.acl_parameter and acl else {}
 
@@ -545,7 +555,8 @@ class BaseStorage(Storage):
             )
 
     def _prepare_upload(self, spec: UploadSpec) -> None:
-        """Content type, encoding and the other parameters of an upload, from ``get_object_parameters()``."""
+        """Content type, encoding and the other parameters of an upload, from
+        ``get_object_parameters()``."""
         params = self.get_object_parameters(spec.name)
         self._check_parameters(params, f"{type(self).__name__}.get_object_parameters()")
         params = {**self._default_parameters(), **params}
@@ -624,7 +635,8 @@ class BaseStorage(Storage):
             snap.deleted([key])
 
     def _known_stat(self, key: str) -> ObjectInfo:
-        """``_stat(key)``, answered from the run's listing while one is active (storages.snapshot)."""
+        """``_stat(key)``, answered from the run's listing while one is active
+        (storages.snapshot)."""
         snap = snapshot.active(self)
         return snap.info(key) if snap is not None else self._stat(key)
 
@@ -762,7 +774,8 @@ class BaseStorage(Storage):
 
     # -- public helpers over those primitives -----------------------------------
     def scan(self, path: str = "") -> Iterator[tuple[str, ObjectInfo]]:
-        """``(name, info)`` of every file below ``path`` (recursively), names relative to ``location``."""
+        """``(name, info)`` of every file below ``path`` (recursively), names relative to
+        ``location``."""
         prefix = self._key(path, allow_root=True)
         if prefix and not prefix.endswith("/"):
             prefix += "/"

@@ -310,8 +310,10 @@ def _media_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessage]:
             f"{alias}: url() gives unsigned links ({_setting_label(storage, unsigned)}) while "
             "uploads are not made public: every link answers 403 unless the bucket or container "
             "itself is public.",
-            hint="Sign URLs (querystring_auth=True, an expiry, or a CloudFront key); if a bucket policy makes "
-            "the objects public on purpose, silence storages.W006.",
+            hint=(
+                "Sign URLs (querystring_auth=True, an expiry, or a CloudFront key); if a bucket "
+                "policy makes the objects public on purpose, silence storages.W006."
+            ),
             obj=alias,
             id="storages.W006",
         )
@@ -388,7 +390,10 @@ def check_storage_secrets(app_configs: Any = None, **kwargs: Any) -> list[checks
                     messages.append(
                         checks.Warning(
                             f"{alias}: {where} holds a secret written into the settings file.",
-                            hint="Read it from the environment (os.environ[...]) or a secrets manager"
+                            hint=(
+                                "Read it from the environment (os.environ[...]) or a secrets "
+                                "manager"
+                            )
                             + (
                                 f"; {cls.__name__} also reads {' or '.join(row.env)} by itself."
                                 if row.env

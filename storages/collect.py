@@ -63,7 +63,8 @@ def find_files(ignore_patterns: list[str]) -> dict[str, tuple[Any, str]]:
 
 
 def same_content(storage: Any, name: str, info: ObjectInfo, source: Any, path: str) -> bool:
-    """Whether the stored ``info`` of ``name`` holds the bytes of ``source``'s ``path`` (see the rules above)."""
+    """Whether the stored ``info`` of ``name`` holds the bytes of ``source``'s ``path`` (see the
+    rules above)."""
     _, gzip = storage._upload_spec(name)
     if info.hashes:
         with source.open(path, "rb") as fileobj:

@@ -62,7 +62,8 @@ IN_MEMORY = 1024 * 1024
 
 
 class ListingError(Exception):
-    """The source or the destination could not be listed (nothing was copied); the cause is chained."""
+    """The source or the destination could not be listed (nothing was copied); the cause is
+    chained."""
 
     def __init__(self, side: str, exc: BaseException) -> None:
         super().__init__(f"could not list the {side}: {exc}")

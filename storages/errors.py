@@ -85,7 +85,8 @@ def caused_by(
 
 @contextlib.contextmanager
 def sdk_required(backend: str, package: str, extra: str) -> Iterator[None]:
-    """Wrap a backend's SDK imports: a missing SDK is an ImproperlyConfigured naming the extra to install."""
+    """Wrap a backend's SDK imports: a missing SDK is an ImproperlyConfigured naming the extra to
+    install."""
     try:
         yield
     except ImportError as exc:

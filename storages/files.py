@@ -120,7 +120,8 @@ def parse_time(value: Any) -> dt.datetime | None:
 
 
 def http_range(offset: int, end: int | None = None) -> dict[str, str]:
-    """``{"Range": ...}`` for bytes ``[offset, end)`` (end exclusive, None: to the end); ``{}`` for all of it."""
+    """``{"Range": ...}`` for bytes ``[offset, end)`` (end exclusive, None: to the end); ``{}`` for
+    all of it."""
     if not offset and end is None:
         return {}
     return {"Range": f"bytes={offset}-{'' if end is None else end - 1}"}
@@ -174,7 +175,8 @@ class ReadAhead:
 
 
 def read_into(body: Any, buffer: Any) -> int:
-    """Fill ``buffer`` from a provider body that has ``readinto()`` or only ``read()``; 0 at the end."""
+    """Fill ``buffer`` from a provider body that has ``readinto()`` or only ``read()``; 0 at the
+    end."""
     reader = getattr(body, "readinto", None)
     if reader is not None:
         return reader(buffer) or 0

@@ -241,7 +241,8 @@ class FileServerStorage(BaseStorage):
         return None if _ours(exc) else self._translate(exc, name, op)
 
     def _thread_session(self) -> Any:
-        """A session kept for the calling thread until ``close()`` (for code that drives the SDK itself)."""
+        """A session kept for the calling thread until ``close()`` (for code that drives the SDK
+        itself)."""
         held = self._lazy("_held", dict)
         session = held.get(threading.get_ident())
         if session is None or not self._session_alive(session):
@@ -433,7 +434,8 @@ class FileServerStorage(BaseStorage):
             raise
 
     def _discard(self, paths: list[str]) -> None:
-        """Remove what a failed upload left (best effort: a stale temporary file goes with a later listing)."""
+        """Remove what a failed upload left (best effort: a stale temporary file goes with a later
+        listing)."""
 
         def remove(session: Any) -> None:
             for path in paths:
@@ -463,7 +465,8 @@ def _timed_out(exc: BaseException | None) -> bool:
 
 
 class FileServerFile(RemoteFile):
-    """A file on a file server; the constructor takes ``(name, storage, mode)`` as in django-storages 1.14."""
+    """A file on a file server; the constructor takes ``(name, storage, mode)`` as in
+    django-storages 1.14."""
 
     def __init__(self, name: str, storage: BaseStorage, mode: str = "rb") -> None:  # type: ignore[override]
         super().__init__(name, mode, storage)

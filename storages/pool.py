@@ -26,11 +26,13 @@ S = TypeVar("S")
 
 
 class ServerBusy(Exception):
-    """Raised by ``connect`` when the server allows no more sessions right now: wait for one of ours."""
+    """Raised by ``connect`` when the server allows no more sessions right now: wait for one of
+    ours."""
 
 
 class SessionPool(Generic[S]):
-    """Sessions made by ``connect()``, checked by ``alive(session)``, ended by ``close(session)``."""
+    """Sessions made by ``connect()``, checked by ``alive(session)``, ended by
+    ``close(session)``."""
 
     def __init__(
         self,

@@ -42,6 +42,7 @@ def rule_problems(
 
 
 def check_cors(storage: Any, origin: str) -> list[str]:
-    """Problems that would stop a browser on ``origin`` uploading to ``storage`` (empty: none found)."""
+    """Problems that would stop a browser on ``origin`` uploading to ``storage`` (empty: none
+    found)."""
     hook = getattr(storage, "direct_upload_cors_problems", None)
     return list(hook(origin)) if callable(hook) else []

@@ -77,7 +77,8 @@ def _dotted_path(hook: Callable[..., bool] | str | None) -> str | None:
 
 
 class DirectUploadWidget(forms.Widget):
-    """A file picker that uploads straight to the storage; the form gets a hidden signed reference."""
+    """A file picker that uploads straight to the storage; the form gets a hidden signed
+    reference."""
 
     template_name = "storages/direct_upload_widget.html"
     needs_multipart_form = False  # the file never goes to Django
@@ -145,7 +146,8 @@ class DirectUploadWidget(forms.Widget):
 
 
 class DirectUploadField(forms.FileField):
-    """A form field for a model ``FileField`` / ``ImageField`` whose file goes straight to the storage.
+    """A form field for a model ``FileField`` / ``ImageField`` whose file goes straight to the
+    storage.
 
     In a ``ModelForm`` (and the admin, through ``formfield_overrides``) it finds
     its model field by itself; in a plain ``Form`` pass ``model_field=``.

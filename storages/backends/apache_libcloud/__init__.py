@@ -96,14 +96,17 @@ _SETTINGS = (
         "base_url",
         ("LIBCLOUD_BASE_URL",),
         None,
-        doc="url() = base_url + name, instead of the driver's object URL (e.g. a CDN); also settable per "
-        "provider; MEDIA_URL by default for the local driver.",
+        doc=(
+            "url() = base_url + name, instead of the driver's object URL (e.g. a CDN); also "
+            "settable per provider; MEDIA_URL by default for the local driver."
+        ),
     ),
 )
 
 
 def _driver_class(kind: Any, provider: str) -> type:
-    """The driver class for a ``type``: a Provider constant or 'libcloud.storage.types.Provider.X'."""
+    """The driver class for a ``type``: a Provider constant or
+    'libcloud.storage.types.Provider.X'."""
     where = f"LibCloudStorage: LIBCLOUD_PROVIDERS[{provider!r}]['type']"
     dotted = isinstance(kind, str) and "." in kind
     if dotted and not kind.startswith(_PROVIDER_TYPE_PREFIX):
@@ -463,7 +466,8 @@ class LibCloudStorage(BaseStorage):
                 self._prune(os.path.dirname(temp))
 
     def _prune(self, folder: str) -> None:
-        """Remove ``folder`` and its parents while empty, up to the container (as the driver's delete does)."""
+        """Remove ``folder`` and its parents while empty, up to the container (as the driver's
+        delete does)."""
         root = self._local_path("")
         while folder.startswith(root + os.sep):
             try:

@@ -1,4 +1,5 @@
-"""Azure Blob Storage via azure-storage-blob (and Azurite). Requests per operation: docs/backends/azure.rst."""
+"""Azure Blob Storage via azure-storage-blob (and Azurite). Requests per operation:
+docs/backends/azure.rst."""
 
 from __future__ import annotations
 
@@ -800,8 +801,9 @@ class AzureStorage(BaseStorage):
     ) -> str:
         """A link to ``name``, made without a request (but a weekly user-delegation key).
 
-        With an expiry (``expire``, else AZURE_URL_EXPIRATION_SECS) a SAS URL with ``mode``'s permissions
-        ("r", "w", "cw"...) and ``parameters`` (content_disposition... overrides); else the plain URL."""
+        With an expiry (``expire``, else AZURE_URL_EXPIRATION_SECS) a SAS URL with ``mode``'s
+        permissions ("r", "w", "cw"...) and ``parameters`` (content_disposition... overrides); else
+        the plain URL."""
         key = self._key(name, allow_root=True)
         expire = self.expiration_secs if expire is None else expire
         expire = expire.total_seconds() if isinstance(expire, dt.timedelta) else expire
@@ -844,7 +846,8 @@ class AzureStorage(BaseStorage):
 
 @deconstructible
 class AzureStorageFile(RemoteFile):
-    """``AzureStorageFile(name, mode, storage)`` as in 1.14: ranged reads; writes committed on close()."""
+    """``AzureStorageFile(name, mode, storage)`` as in 1.14: ranged reads; writes committed on
+    close()."""
 
 
 AzureStorage.file_class = AzureStorageFile

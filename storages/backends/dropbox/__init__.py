@@ -112,8 +112,10 @@ _SETTINGS = (
         "timeout",
         ("DROPBOX_TIMEOUT",),
         _DEFAULT_TIMEOUT,
-        doc="Seconds to wait to connect and for each read from the server (a (connect, read) pair is "
-        "accepted too); a silent server fails after this long.",
+        doc=(
+            "Seconds to wait to connect and for each read from the server (a (connect, read) pair "
+            "is accepted too); a silent server fails after this long."
+        ),
     ),
     Setting(
         "write_mode",
@@ -132,7 +134,10 @@ _SETTINGS = (
         ("DROPBOX_API_HOST",),
         None,
         env=("DROPBOX_API_HOST",),
-        doc="host[:port] for API calls instead of api.dropboxapi.com (a gateway or a test stand-in).",
+        doc=(
+            "host[:port] for API calls instead of api.dropboxapi.com (a gateway or a test "
+            "stand-in)."
+        ),
     ),
     Setting(
         "content_host",
@@ -145,7 +150,10 @@ _SETTINGS = (
         "ca_certs",
         ("DROPBOX_CA_CERTS",),
         None,
-        doc="CA bundle to trust instead of the system one (environment CA/proxy variables are then ignored).",
+        doc=(
+            "CA bundle to trust instead of the system one (environment CA/proxy variables are then "
+            "ignored)."
+        ),
     ),
 )
 
@@ -168,7 +176,8 @@ class _Client(dropbox.Dropbox):
 
 
 class _ResponseBody:
-    """A download's HTTP body as a stream: read(n) / readinto() from urllib3, close() releases it."""
+    """A download's HTTP body as a stream: read(n) / readinto() from urllib3, close() releases
+    it."""
 
     def __init__(self, response: Any) -> None:
         response.raw.decode_content = True
@@ -453,7 +462,8 @@ class DropboxStorage(BaseStorage):
         return ReadResult(_ResponseBody(response), self._info(md))
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
-        """``files/upload`` for content up to CHUNK_SIZE, else an upload session fed in CHUNK_SIZE reads.
+        """``files/upload`` for content up to CHUNK_SIZE, else an upload session fed in CHUNK_SIZE
+        reads.
 
         Create-only is ``add`` without autorename; strict_conflict makes identical content a
         conflict too (Dropbox would otherwise accept it silently). An unfinished session (the
@@ -547,7 +557,8 @@ class DropboxStorage(BaseStorage):
 
 
 class DropboxFile(RemoteFile):
-    """A file in Dropbox (``DropboxStorage.open()`` returns one); 1.14's ``DropboxFile(name, storage)``."""
+    """A file in Dropbox (``DropboxStorage.open()`` returns one); 1.14's ``DropboxFile(name,
+    storage)``."""
 
     def __init__(self, name: str, storage: DropboxStorage, mode: str = "rb") -> None:
         super().__init__(name, mode, storage)

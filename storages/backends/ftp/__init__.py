@@ -45,7 +45,10 @@ _SETTINGS = (
         ("FTP_STORAGE_LOCATION",),
         None,
         secret=True,
-        doc="ftp://user:password@host:port/path (schemes ftp, aftp = active mode, ftps = explicit TLS).",
+        doc=(
+            "ftp://user:password@host:port/path (schemes ftp, aftp = active mode, ftps = explicit "
+            "TLS)."
+        ),
     ),
     Setting(
         "encoding",
@@ -57,7 +60,9 @@ _SETTINGS = (
         "base_url",
         ("BASE_URL",),
         lambda: setting("MEDIA_URL"),
-        doc="Prefix of url() (default: MEDIA_URL): the web server that publishes the FTP directory.",
+        doc=(
+            "Prefix of url() (default: MEDIA_URL): the web server that publishes the FTP directory."
+        ),
     ),
     Setting(
         "allow_overwrite",
@@ -69,7 +74,10 @@ _SETTINGS = (
         "tls_ca_file",
         ("FTP_STORAGE_TLS_CA_FILE",),
         None,
-        doc="CA bundle that signs the server's certificate (ftps://); unset: the system's trust store.",
+        doc=(
+            "CA bundle that signs the server's certificate (ftps://); unset: the system's trust "
+            "store."
+        ),
     ),
     Setting(
         "timeout", ("FTP_STORAGE_TIMEOUT",), 30, doc="Seconds to wait for a connection or a reply."
@@ -163,7 +171,8 @@ def _status(exc: BaseException) -> str:
 
 
 def _broken(exc: BaseException) -> bool:
-    """Whether the connection can't be used after ``exc`` (dropped, timed out, out of step, 421 closing)."""
+    """Whether the connection can't be used after ``exc`` (dropped, timed out, out of step, 421
+    closing)."""
     return (
         isinstance(exc, (ftplib.error_reply, ftplib.error_proto, EOFError, OSError))
         or _status(exc) == "421"
@@ -379,7 +388,8 @@ class FTPStorage(FileServerStorage):
         except ftplib.error_perm:
             raise  # refused before the transfer: the connection is in step
         except BaseException:
-            ftp.close()  # cut mid-transfer: the server's reply is still pending, so this connection is done
+            # cut mid-transfer: the server's reply is still pending, so this connection is done
+            ftp.close()
             raise
 
     def _mkdir(self, ftp: _Client, path: str) -> None:
@@ -574,7 +584,8 @@ class _Retr:
 
 
 class FTPStorageFile(FileServerFile):
-    """A file on the FTP server (``FTPStorage.open()`` returns one): ``FTPStorageFile(name, storage, mode)``."""
+    """A file on the FTP server (``FTPStorage.open()`` returns one): ``FTPStorageFile(name, storage,
+    mode)``."""
 
 
 FTPStorage.file_class = FTPStorageFile

@@ -107,7 +107,8 @@ _BUCKET_OPS = {"upload", "list", "create bucket", "delete many", "copy"}
 
 
 def _should_retry(exc: BaseException) -> bool:
-    """The SDK's transient errors, except a refused connection (nothing listens: waiting won't help)."""
+    """The SDK's transient errors, except a refused connection (nothing listens: waiting won't
+    help)."""
     if (
         isinstance(exc, auth_exceptions.TransportError)
         and exc.args
@@ -141,7 +142,10 @@ _SETTINGS = (
         ("GS_CREDENTIALS",),
         None,
         secret=True,
-        doc="google.auth credentials; None: Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS...).",
+        doc=(
+            "google.auth credentials; None: Application Default Credentials "
+            "(GOOGLE_APPLICATION_CREDENTIALS...)."
+        ),
     ),
     Setting(
         "custom_endpoint",
@@ -167,7 +171,10 @@ _SETTINGS = (
         "default_acl",
         ("GS_DEFAULT_ACL",),
         None,
-        doc="Predefined ACL of uploads; 'publicRead' makes url() unsigned (uniform-access buckets refuse ACLs).",
+        doc=(
+            "Predefined ACL of uploads; 'publicRead' makes url() unsigned (uniform-access buckets "
+            "refuse ACLs)."
+        ),
     ),
     Setting(
         "querystring_auth",
@@ -201,7 +208,10 @@ _SETTINGS = (
         "read_timeout",
         ("GS_READ_TIMEOUT",),
         20,
-        doc="Seconds to wait for an answer or more bytes (a slow but steady transfer is never cut). New.",
+        doc=(
+            "Seconds to wait for an answer or more bytes (a slow but steady transfer is never "
+            "cut). New."
+        ),
     ),
     Setting(
         "retry_deadline",
@@ -401,7 +411,8 @@ class GoogleCloudStorage(BaseStorage):
     _endpoint_label = _api_endpoint
 
     def _account(self) -> tuple[str, Any]:
-        """Where and as whom this storage works: equal for two storages that can copy server-side."""
+        """Where and as whom this storage works: equal for two storages that can copy
+        server-side."""
         creds = self._credentials()[0]
         return self._api_endpoint(), isinstance(creds, AnonymousCredentials) or getattr(
             creds, "service_account_email", None
@@ -449,7 +460,8 @@ class GoogleCloudStorage(BaseStorage):
 
     # -- primitives --------------------------------------------------------
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
-        """The SDK's multipart (known size up to 8 MiB) or resumable upload; create-only: generation 0."""
+        """The SDK's multipart (known size up to 8 MiB) or resumable upload; create-only: generation
+        0."""
         blob = Blob(spec.key, self.bucket, chunk_size=self.upload_part_size)
         for prop, value in {**spec.params, "content_encoding": spec.content_encoding}.items():
             if prop != "acl" and value is not None:
@@ -474,9 +486,10 @@ class GoogleCloudStorage(BaseStorage):
         )
 
     def _cancelling(self, name: str, blob: Any, upload: Any, *args: Any, **kwargs: Any) -> None:
-        """``upload(...)``; if it fails or is aborted, the resumable session it opened is cancelled (a DELETE
-        on its URI, as Google documents; else it stays open a week). The SDK's ResumableUpload comes from the
-        private Blob._initiate_resumable_upload, wrapped on this blob only (test_gcloud.py checks it)."""
+        """``upload(...)``; if it fails or is aborted, the resumable session it opened is cancelled
+        (a DELETE on its URI, as Google documents; else it stays open a week). The SDK's
+        ResumableUpload comes from the private Blob._initiate_resumable_upload, wrapped on this blob
+        only (test_gcloud.py checks it)."""
         opened: list[Any] = []
         if initiate := getattr(blob, "_initiate_resumable_upload", None):
             blob._initiate_resumable_upload = lambda *a, **k: (
@@ -555,7 +568,8 @@ class GoogleCloudStorage(BaseStorage):
         self._call("delete", self._name(key), self.bucket.delete_blob, key, **self._rpc)
 
     def _delete_many(self, keys: list[str]) -> None:
-        """Batches of 100 deletes; one that fails (a missing key, no batch endpoint) is redone one by one."""
+        """Batches of 100 deletes; one that fails (a missing key, no batch endpoint) is redone one
+        by one."""
         for part in batches(keys, BATCH_SIZE):
             if len(part) == 1 or not self._call("delete many", None, self._batch_delete, part):
                 super()._delete_many(part)  # one by one
@@ -594,7 +608,8 @@ class GoogleCloudStorage(BaseStorage):
             yield from ((blob.name, _blob_info(blob)) for blob in page)
 
     def _copy_from(self, source: BaseStorage, source_key: str, spec: UploadSpec) -> bool:
-        """A server-side rewrite (same endpoint and account), then this storage's object parameters."""
+        """A server-side rewrite (same endpoint and account), then this storage's object
+        parameters."""
         if (
             not isinstance(source, GoogleCloudStorage)
             or "acl" in spec.params
@@ -642,7 +657,8 @@ class GoogleCloudStorage(BaseStorage):
         return f"{self._api_endpoint()}/{self.bucket_name}"
 
     def url(self, name: str, parameters: dict[str, Any] | None = None) -> str:
-        """A link (no request): public, or V4-signed with ``parameters`` for ``Blob.generate_signed_url``."""
+        """A link (no request): public, or V4-signed with ``parameters`` for
+        ``Blob.generate_signed_url``."""
         key = self._key(name, allow_root=True)
         if not parameters and (self.default_acl == "publicRead" or not self.querystring_auth):
             return join_url(self._public_base(), key)
@@ -742,11 +758,13 @@ def _download_info(response: Any, offset: int) -> ObjectInfo:
 
 
 class GoogleCloudFile(RemoteFile):
-    """A file in Google Cloud Storage: ``GoogleCloudFile(name, mode, storage)``, as ``open()`` makes it."""
+    """A file in Google Cloud Storage: ``GoogleCloudFile(name, mode, storage)``, as ``open()`` makes
+    it."""
 
     @property
     def blob(self) -> Any:
-        """The object's ``Blob`` with its metadata (one request on first use; a new Blob if missing)."""
+        """The object's ``Blob`` with its metadata (one request on first use; a new Blob if
+        missing)."""
         if self.__dict__.get("_blob") is None:
             key = self._storage._key(self.name)
             self.__dict__["_blob"] = self._storage._get_blob(key) or Blob(key, self._storage.bucket)

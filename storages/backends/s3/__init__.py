@@ -391,7 +391,8 @@ class S3Storage(BaseStorage):
 
     @property
     def client(self) -> Any:
-        """The boto3 S3 client this storage sends its own requests with (thread-safe, one per storage)."""
+        """The boto3 S3 client this storage sends its own requests with (thread-safe, one per
+        storage)."""
         return self._lazy("_client", self._make_client)
 
     def _make_client(self) -> Any:
@@ -419,12 +420,14 @@ class S3Storage(BaseStorage):
 
     @property
     def connection(self) -> Any:
-        """A boto3 S3 *resource* for the calling thread (resources are not thread-safe), as in 1.14."""
+        """A boto3 S3 *resource* for the calling thread (resources are not thread-safe), as in
+        1.14."""
         return self._thread_resource("_resources")
 
     @property
     def unsigned_connection(self) -> Any:
-        """A boto3 S3 resource that sends unsigned requests (public buckets), for the calling thread."""
+        """A boto3 S3 resource that sends unsigned requests (public buckets), for the calling
+        thread."""
         return self._thread_resource("_unsigned_resources", unsigned=True)
 
     @property
@@ -735,7 +738,8 @@ def _code(exc: ClientError) -> str:
 
 
 class S3File(RemoteFile):
-    """A file in S3 (``S3Storage.open()`` returns one); ``buffer_size`` is the part size when writing."""
+    """A file in S3 (``S3Storage.open()`` returns one); ``buffer_size`` is the part size when
+    writing."""
 
     def __init__(
         self, name: str, mode: str, storage: S3Storage, buffer_size: int | None = None

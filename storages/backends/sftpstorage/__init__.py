@@ -68,7 +68,10 @@ _SETTINGS = (
         "interactive",
         ("SFTP_STORAGE_INTERACTIVE",),
         False,
-        doc="Ask for a password on the terminal when the keys are refused (never without a terminal).",
+        doc=(
+            "Ask for a password on the terminal when the keys are refused (never without a "
+            "terminal)."
+        ),
     ),
     Setting(
         "file_mode", ("SFTP_STORAGE_FILE_MODE",), None, doc="chmod bits for new files (e.g. 0o644)."
@@ -107,8 +110,10 @@ _SETTINGS = (
         "unknown_host",
         ("SFTP_STORAGE_UNKNOWN_HOST",),
         "warn",
-        doc="A host missing from known_hosts: 'warn' (accept its key for this storage and log a WARNING) "
-        "or 'reject'. A key that differs from known_hosts is always refused.",
+        doc=(
+            "A host missing from known_hosts: 'warn' (accept its key for this storage and log a "
+            "WARNING) or 'reject'. A key that differs from known_hosts is always refused."
+        ),
     ),
     Setting(
         "allow_overwrite",
@@ -501,7 +506,8 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
 
 
 class SFTPStorageFile(FileServerFile):
-    """A file on the SFTP server (``SFTPStorage.open()`` returns one): ``SFTPStorageFile(name, storage, mode)``."""
+    """A file on the SFTP server (``SFTPStorage.open()`` returns one): ``SFTPStorageFile(name,
+    storage, mode)``."""
 
 
 SFTPStorage.file_class = SFTPStorageFile

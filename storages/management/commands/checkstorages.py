@@ -114,7 +114,8 @@ def _tls_setting(storage: Any) -> str:
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
-    """``exc``, its causes and the errors SDKs keep in attributes (botocore ``kwargs['error']``, URLError reason)."""
+    """``exc``, its causes and the errors SDKs keep in attributes (botocore ``kwargs['error']``,
+    URLError reason)."""
     seen: list[BaseException] = []
     todo = [exc]
     while todo:
