@@ -102,7 +102,8 @@ def _from_iso(text: str) -> dt.datetime:
 
 def parse_time(value: Any) -> dt.datetime | None:
     """A provider's timestamp as an aware datetime (naive ones are UTC): a datetime, POSIX seconds,
-    or text in RFC 1123 (HTTP headers), ISO 8601 or FTP's YYYYMMDDHHMMSS[.sss]; None if it is none of them."""
+    or text in RFC 1123 (HTTP headers), ISO 8601 or FTP's YYYYMMDDHHMMSS[.sss]; None if it is none
+    of them."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
     parsed = value if isinstance(value, dt.datetime) else None

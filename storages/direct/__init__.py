@@ -125,8 +125,8 @@ def upload_ticket(
     limit = getattr(storage, "direct_upload_max_size", None)
     if limit and size is not None and size > limit:
         raise ValueError(
-            f"{name!r}: {size} bytes is more than one direct upload to {storage.__class__.__name__} "
-            f"can take ({limit} bytes)"
+            f"{name!r}: {size} bytes is more than one direct upload to "
+            f"{storage.__class__.__name__} can take ({limit} bytes)"
         )
     return hook(request)
 

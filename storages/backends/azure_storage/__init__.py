@@ -810,8 +810,8 @@ class AzureStorage(BaseStorage):
         if not expire:
             if mode != "r":
                 raise ValueError(
-                    f"{type(self).__name__}.url(mode={mode!r}) needs an expiry: pass expire= or set "
-                    "AZURE_URL_EXPIRATION_SECS"
+                    f"{type(self).__name__}.url(mode={mode!r}) needs an expiry: pass expire= "
+                    "or set AZURE_URL_EXPIRATION_SECS"
                 )
             return join_url(self._container_url(), key)
         return self._signed_url(self._container_url(), key, expire, parameters, mode)

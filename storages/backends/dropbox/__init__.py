@@ -372,7 +372,10 @@ class DropboxStorage(BaseStorage):
             where = 'DROPBOX_OAUTH2_TOKEN (OPTIONS["oauth2_access_token"])'
         if tag == "missing_scope":
             scope = getattr(getattr(exc.error, "_value", None), "required_scope", "?")
-            detail = f"the app lacks the scope {scope!r}; enable it in the Dropbox App Console and get a new token"
+            detail = (
+                f"the app lacks the scope {scope!r}; enable it in the Dropbox App Console and get "
+                "a new token"
+            )
         else:
             detail = f"{tag}: check {where}"
         what = repr(name) if name else "the storage root"

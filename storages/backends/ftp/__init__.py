@@ -138,7 +138,8 @@ def _parse_location(location: str) -> _Target:
 
 class _Client(ftplib.FTP):
     """A logged-in connection (a pooled session) that stays in binary mode: storbinary/retrbinary's
-    ``TYPE I`` costs no round trip (listings are read as bytes too, so nothing switches to ASCII)."""
+    ``TYPE I`` costs no round trip (listings are read as bytes too, so nothing switches to
+    ASCII)."""
 
     binary = mlst = False
     list_a: bool | None = None  # whether "LIST -a <path>" works (unknown until tried)

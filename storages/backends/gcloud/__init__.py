@@ -158,8 +158,10 @@ _SETTINGS = (
         ("GS_CLIENT_OPTIONS",),
         None,
         secret=True,
-        doc="Client client_options, e.g. "
-        "{'api_endpoint': 'http://localhost:4443'} for an emulator (or STORAGE_EMULATOR_HOST). New.",
+        doc=(
+            "Client client_options, e.g. {'api_endpoint': 'http://localhost:4443'} for an "
+            "emulator (or STORAGE_EMULATOR_HOST). New."
+        ),
     ),
     *common_settings(
         "GS_",
@@ -217,8 +219,10 @@ _SETTINGS = (
         "retry_deadline",
         ("GS_RETRY_DEADLINE",),
         25,
-        doc="Seconds of retries of a failing request (429, 5xx, "
-        "timeouts); a silent server fails in about read_timeout + retry_deadline (40 s by default). New.",
+        doc=(
+            "Seconds of retries of a failing request (429, 5xx, timeouts); a silent server fails "
+            "in about read_timeout + retry_deadline (40 s by default). New."
+        ),
     ),
     Setting(
         "iam_sign_blob",
@@ -532,7 +536,8 @@ class GoogleCloudStorage(BaseStorage):
         base = (getattr(client, "api_endpoint", None) or client._connection.API_BASE_URL).rstrip(
             "/"
         )
-        url = f"{base}/download/storage/v1/b/{quote(self.bucket_name, safe='')}/o/{quote(key, safe='')}?alt=media"
+        bucket, obj = quote(self.bucket_name, safe=""), quote(key, safe="")
+        url = f"{base}/download/storage/v1/b/{bucket}/o/{obj}?alt=media"
         rpc = self._rpc
 
         def get() -> Any:

@@ -84,7 +84,8 @@ _loader_lock = threading.Lock()
 
 def _botocore_session() -> Any:
     """A new botocore session sharing one data loader per process: each storage's own session would
-    parse the S3 models again (about 1 MB of JSON, 0.3 s). The loader only reads files and caches."""
+    parse the S3 models again (about 1 MB of JSON, 0.3 s). The loader only reads files and
+    caches."""
     session = botocore.session.get_session()
     with _loader_lock:
         shared = globals().setdefault("_shared_loader", session.get_component("data_loader"))
@@ -472,8 +473,10 @@ class S3Storage(BaseStorage):
                     f'the bucket {self.bucket_name!r} does not exist; check OPTIONS["bucket_name"] '
                     "or AWS_STORAGE_BUCKET_NAME"
                     if code == "NoSuchBucket"
-                    else "the bucket has ACLs disabled (Object "
-                    "Ownership: bucket owner enforced); remove AWS_DEFAULT_ACL and any 'ACL' in AWS_S3_OBJECT_PARAMETERS"
+                    else (
+                        "the bucket has ACLs disabled (Object Ownership: bucket owner enforced); "
+                        "remove AWS_DEFAULT_ACL and any 'ACL' in AWS_S3_OBJECT_PARAMETERS"
+                    )
                 )
             )
         detail = (
