@@ -174,8 +174,8 @@ def main() -> None:
                     )
                     rows.append((f"S3 -> S3 on the server, {label}", workers, copied))
         print(
-            f"WAN mode: {2 * args.latency * 1000:.0f} ms round trip, {args.bandwidth / 1e6:.0f} MB/s per "
-            "connection (moto behind tests/servers/proxy.TCPProxy)"
+            f"WAN mode: {2 * args.latency * 1000:.0f} ms round trip, {args.bandwidth / 1e6:.0f} "
+            "MB/s per connection (moto behind tests/servers/proxy.TCPProxy)"
         )
         print(
             f"{'run':<52}{'workers':>8}{'files':>7}{'seconds':>9}{'files/s':>9}{'MB/s':>8}{'peak RSS MB':>13}"

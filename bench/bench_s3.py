@@ -183,7 +183,8 @@ storage = S3Storage(bucket_name=o["bucket_name"], endpoint_url=o["endpoint_url"]
 _READ = "measure(lambda: [None for _ in storage.open('read/big.bin').chunks()])"
 _SMALL = {
     "save 2 KB": (
-        "measure(lambda: storage.save('small/2k.txt', ContentFile(b'x' * 2048)), repeat=15, warm=True)",
+        "measure(lambda: storage.save('small/2k.txt', ContentFile(b'x' * 2048)), repeat=15, "
+        "warm=True)",
         "measure(lambda: client.put_object(Bucket=bucket, Key='small/2k.txt', Body=b'x' * 2048), "
         "repeat=15, warm=True)",
     ),
@@ -194,7 +195,8 @@ _SMALL = {
     ),
     "exists": (
         "measure(lambda: storage.exists('small/2k.txt'), repeat=15, warm=True)",
-        "measure(lambda: client.head_object(Bucket=bucket, Key='small/2k.txt'), repeat=15, warm=True)",
+        "measure(lambda: client.head_object(Bucket=bucket, Key='small/2k.txt'), repeat=15, "
+        "warm=True)",
     ),
 }
 
@@ -248,7 +250,8 @@ def wan_main() -> None:
                 return
             rows.append({"impl": impl, "operation": operation, **result})
             print(
-                f"  {impl:<22} {operation:<40} {result['seconds']:8.3f} s {result['rss_mb']:7.1f} MB",
+                f"  {impl:<22} {operation:<40} {result['seconds']:8.3f} s {result['rss_mb']:7.1f} "
+                "MB",
                 file=sys.stderr,
             )
 
@@ -308,13 +311,15 @@ def wan_main() -> None:
                 serial=True,
             )
         if "read" in groups:
-            # three interleaved rounds, medians: the load of the machine changes from minute to minute
+            # three interleaved rounds, medians: the load of the machine changes from minute to
+            # minute
             reads = [
                 ("django-storages", _OURS, _READ, None),
                 (
                     "boto3 download_fileobj",
                     _BOTO3,
-                    "measure(lambda: client.download_fileobj(bucket, 'read/big.bin', open(os.devnull, 'wb')))",
+                    "measure(lambda: client.download_fileobj(bucket, 'read/big.bin', "
+                    "open(os.devnull, 'wb')))",
                     None,
                 ),
                 ("django-storages 1.14", _REFERENCE, _READ, str(reference_python())),

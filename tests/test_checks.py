@@ -1,4 +1,5 @@
-"""System checks (storages/checks.py): each fires on a configuration with the problem, stays silent without it."""
+"""System checks (storages/checks.py): each fires on a configuration with the problem, stays silent
+without it."""
 
 from __future__ import annotations
 

@@ -78,7 +78,8 @@ def test_s3_public_endpoint(moto_server):
     assert ticket.url.startswith("http://files.example.test:9000/")
 
 
-# -- Azure -------------------------------------------------------------------------------------------
+# -- Azure
+# -------------------------------------------------------------------------------------------
 def test_azure_sas_create_only(azurite):
     az = azure_storage(azurite)  # AZURE_OVERWRITE_FILES is off by default
     ticket = upload_ticket(az, "docs/a.txt", content_type="text/plain", size=len(TEXT))
@@ -114,7 +115,8 @@ def test_azure_tampered_sas_is_refused(azurite):
     assert not az.exists("b.txt")
 
 
-# -- GCS --------------------------------------------------------------------------------------------
+# -- GCS
+# --------------------------------------------------------------------------------------------
 def test_gcs_resumable_session(gcs_server):
     gcs = gcs_storage(gcs_server, location="media")
     ticket = upload_ticket(
@@ -166,7 +168,8 @@ def test_gcs_needs_the_size(gcs_server):
         upload_ticket(gcs_storage(gcs_server), "a.txt")
 
 
-# -- Dropbox ----------------------------------------------------------------------------------------
+# -- Dropbox
+# ----------------------------------------------------------------------------------------
 def test_dropbox_temporary_upload_link(dropbox_links):
     from storages.backends.dropbox import DropboxStorage
 
@@ -185,7 +188,8 @@ def test_dropbox_temporary_upload_link(dropbox_links):
     assert dbx.open("docs/a.txt").read() == TEXT
 
 
-# -- common -----------------------------------------------------------------------------------------
+# -- common
+# -----------------------------------------------------------------------------------------
 def test_size_over_the_limit_gets_no_ticket(moto_server):
     with pytest.raises(ValueError, match="over the limit"):
         upload_ticket(s3_storage(moto_server), "a.txt", size=11, max_size=10)

@@ -1,4 +1,5 @@
-"""The compat modules of storages.backends.{s3,dropbox,azure_storage}: the fallbacks for older SDK releases, run on whatever SDKs this venv has.
+"""The compat modules of storages.backends.{s3,dropbox,azure_storage}: the fallbacks for older SDK
+releases, run on whatever SDKs this venv has.
 
 The SDK's own path runs wherever the release has the feature (Python 3.11+ gets new releases);
 the fallback runs on the releases Python 3.9/3.10 get (``make test-matrix``), and here, forced,
