@@ -160,7 +160,8 @@ o = B["options"]
 client = boto3.client("s3", endpoint_url=o["endpoint_url"], region_name=o["region_name"],
                       aws_access_key_id=o["access_key"], aws_secret_access_key=o["secret_key"],
                       config=Config(request_checksum_calculation="when_required",
-                                    response_checksum_validation="when_required", max_pool_connections=32))
+                                    response_checksum_validation="when_required",
+                                    max_pool_connections=32))
 config = TransferConfig(max_concurrency=1) if B.get("serial") else default_transfer_config()
 bucket = o["bucket_name"]
 """
@@ -175,8 +176,9 @@ import django
 django.setup()
 from storages.backends.s3 import S3Storage
 o = B["options"]
-storage = S3Storage(bucket_name=o["bucket_name"], endpoint_url=o["endpoint_url"], region_name=o["region_name"],
-                    access_key=o["access_key"], secret_key=o["secret_key"])
+storage = S3Storage(bucket_name=o["bucket_name"], endpoint_url=o["endpoint_url"],
+                    region_name=o["region_name"], access_key=o["access_key"],
+                    secret_key=o["secret_key"])
 """
 )
 
@@ -262,14 +264,19 @@ def wan_main() -> None:
             "Tmp(open(B['path'], 'rb'), name='b.bin')), repeat=B['n'])",
             f"save {big} from an open file": "measure(lambda: storage.save('big/save.bin', "
             "File(open(B['path'], 'rb'), name='b.bin')))",
-            f"save {big} from a non-seekable stream": "measure(lambda: storage.save('big/save.bin', "
-            "File(pattern(B['size']), name='b.bin')))",
+            f"save {big} from a non-seekable stream": (
+                "measure(lambda: storage.save('big/save.bin', "
+                "File(pattern(B['size']), name='b.bin')))"
+            ),
             f"open('wb') {big}": "def write():\n    with storage.open('big/save.bin', 'wb') as f:\n"
             "        src = pattern(B['size'])\n"
             "        for c in iter(lambda: src.read(MB), b''):\n            f.write(c)\n"
             "measure(write)",
         }
-        upload = "measure(lambda: client.upload_file(B['path'], bucket, 'big/save.bin', Config=config), repeat=B['n'])"
+        upload = (
+            "measure(lambda: client.upload_file(B['path'], bucket, 'big/save.bin', "
+            "Config=config), repeat=B['n'])"
+        )
         groups = os.environ.get("WAN_GROUPS", "save,serial,read,small").split(",")
         if "save" in groups:
             # median of 3 for the pair the 1.2x target compares (the shared machine is noisy)

@@ -117,7 +117,8 @@ def assert_same(
     listing: dict[str, tuple[int, str | None, str | None]], files: dict[str, bytes], read
 ) -> None:
     """``listing`` (name -> size, stored MD5 or None, content type), taken with the provider's SDK,
-    holds every file with its size and bytes; files without a stored MD5 are read with ``read(name)``."""
+    holds every file with its size and bytes; files without a stored MD5 are read with
+    ``read(name)``."""
     assert {n: size for n, (size, _, _) in listing.items()} == {n: len(d) for n, d in files.items()}
     missing = [n for n, (_, digest, _) in listing.items() if digest is None]
     assert len(missing) < 50, "most files should have a stored MD5"
@@ -421,8 +422,9 @@ def settings_module(tmp_path: Path, source_root: Path, s3_server, location: str)
             "default": {{"BACKEND": "django.core.files.storage.FileSystemStorage",
                         "OPTIONS": {{"location": {str(source_root)!r}}}}},
             "s3": {{"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {{
-                "bucket_name": {BUCKET!r}, "endpoint_url": {s3_server.endpoint!r}, "region_name": "us-east-1",
-                "access_key": {ACCESS_KEY!r}, "secret_key": {SECRET_KEY!r}, "location": {location!r}}}}},
+                "bucket_name": {BUCKET!r}, "endpoint_url": {s3_server.endpoint!r},
+                "region_name": "us-east-1", "access_key": {ACCESS_KEY!r},
+                "secret_key": {SECRET_KEY!r}, "location": {location!r}}}}},
             "staticfiles": {{"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}},
         }}
     """)

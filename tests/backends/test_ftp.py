@@ -61,7 +61,8 @@ def ftp_options(server: FTPServer, http=None, **extra) -> dict:
     leaf = f"base-{uuid.uuid4().hex[:12]}"
     options = {
         "location": server.location(leaf),
-        "encoding": "utf-8",  # pyftpdlib speaks UTF-8 (the default, latin-1, can't send every test name)
+        # pyftpdlib speaks UTF-8 (the default, latin-1, can't send every test name)
+        "encoding": "utf-8",
         "base_url": http.url_for(leaf) if http else f"https://media.example.com/{leaf}/",
     }
     if server.cert:

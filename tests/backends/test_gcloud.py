@@ -932,7 +932,8 @@ def test_a_failed_upload_from_a_file_cancels_its_session(
 
 def test_the_sdk_opens_resumable_sessions_where_the_cancel_expects(storage):
     """The cancel wraps the private Blob._initiate_resumable_upload, which must return the SDK's
-    ResumableUpload (resumable_url, finished) and its transport: fail loudly when the SDK changes it."""
+    ResumableUpload (resumable_url, finished) and its transport: fail loudly when the SDK changes
+    it."""
     import inspect
 
     from google.cloud.storage import Blob
@@ -1099,7 +1100,8 @@ def test_batch_delete_through_the_sdk(storage, monkeypatch):
     """Where the server has the batch endpoint, 100 keys go in one request (counted at the SDK's
     batch).
 
-    fake-gcs-server has no batch endpoint, so the SDK's send is replaced to count what it would send."""
+    fake-gcs-server has no batch endpoint, so the SDK's send is replaced to count what it would
+    send."""
     from google.cloud.storage.batch import Batch
 
     sent = []
@@ -1320,7 +1322,8 @@ def test_a_key_over_1024_bytes_is_refused_before_any_request(storage):
 
 def test_a_cut_upload_leaves_the_old_content(gcs_server, sa_info, storage):
     """Every connection cut after 256 KiB up: the single-request upload can never finish. The save
-    fails as StorageUnavailable within the retry budget; the old bytes stay, a new name stays free."""
+    fails as StorageUnavailable within the retry budget; the old bytes stay, a new name stays
+    free."""
     from storages.backends.gcloud import GoogleCloudStorage
     from tests.servers.proxy import TCPProxy
 
