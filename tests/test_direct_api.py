@@ -287,3 +287,32 @@ def test_cors_check_needs_no_rule_for_gcs_sessions(gcs_server):
     from storages.direct.cors import check_cors
 
     assert check_cors(gcs_storage(gcs_server), "https://app.example.com") == []
+
+
+def test_default_storage_reaches_the_storage_hook(moto_server, settings):
+    """The docs' path: a model without storage= uses default_storage, a lazy wrapper; the ticket
+    comes from the wrapped storage's direct_upload_ticket hook."""
+    from django.core.files.storage import default_storage
+
+    from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
+
+    bucket = s3_storage(moto_server).bucket_name
+    options = {
+        "bucket_name": bucket,
+        "endpoint_url": moto_server.endpoint,
+        "region_name": "us-east-1",
+        "access_key": ACCESS_KEY,
+        "secret_key": SECRET_KEY,
+        "file_overwrite": True,
+    }
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options},
+    }
+    assert supports_direct_upload(default_storage)
+    ticket = upload_ticket(default_storage, "lazy/a.txt", content_type="text/plain")
+    assert (ticket.method, ticket.fields["key"]) == ("POST", "lazy/a.txt")
+    assert send(ticket.as_json(), TEXT).status_code == 204
+    assert default_storage.open("lazy/a.txt").read() == TEXT
+    with pytest.raises(ValueError, match="S3Storage"):
+        upload_ticket(default_storage, "lazy/big.bin", size=6 * 1024**3, max_size=7 * 1024**3)
