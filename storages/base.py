@@ -185,6 +185,8 @@ class BaseStorage(Storage):
     #: Credential option groups: the storage is credentialed when every option of one group is
     #: set; ``manage.py check`` warns (storages.W002) when none is. Empty: not checked.
     credential_options: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    #: Option pairs where one half set without the other is always a mistake (storages.W001).
+    paired_options: ClassVar[tuple[tuple[str, str], ...]] = ()
     #: Boolean options that turn TLS off when False (storages.W003 for a remote endpoint).
     tls_options: ClassVar[tuple[str, ...]] = ()
     #: The option naming the bucket or container (``checkstorages`` names it when it is missing).

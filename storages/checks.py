@@ -65,13 +65,6 @@ KNOWN_BACKENDS = (
     "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
 )
 
-# Pairs where one half without the other is always a mistake.
-_PAIRS = (
-    ("access_key", "secret_key"),
-    ("oauth2_refresh_token", "app_key"),
-    ("cloudfront_key_id", "cloudfront_key"),
-)
-
 
 def configured_storages() -> dict[str, dict[str, Any]]:
     """``STORAGES`` as Django resolves it (Django 4.2's DEFAULT_FILE_STORAGE included)."""
@@ -149,7 +142,7 @@ def _is_set(value: Any) -> bool:
 
 def _credential_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessage]:
     half = False
-    for first, second in _PAIRS:
+    for first, second in getattr(storage, "paired_options", ()):
         if hasattr(storage, first) and hasattr(storage, second):
             a, b = _is_set(getattr(storage, first)), _is_set(getattr(storage, second))
             if a != b:

@@ -216,6 +216,7 @@ class DropboxStorage(BaseStorage):
     endpoint_setting = 'DROPBOX_API_HOST (OPTIONS["api_host"]), DROPBOX_TIMEOUT'
     # Traits the system checks read (see BaseStorage).
     credential_options = (("oauth2_access_token",), ("oauth2_refresh_token", "app_key"))
+    paired_options = (("oauth2_refresh_token", "app_key"),)
     direct_upload_max_size = 150 * 1024 * 1024  # what one temporary upload link takes
     max_component_bytes = 255  # Dropbox refuses longer path components
     root_missing_errors = (FileNotFoundError, NotADirectoryError)

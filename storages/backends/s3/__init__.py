@@ -261,6 +261,7 @@ class S3Storage(BaseStorage):
     _lock = threading.RLock()
     # Traits the system checks, checkstorages and copystorage read (see BaseStorage).
     credential_options = (("access_key", "secret_key"), ("session_profile",))
+    paired_options = (("access_key", "secret_key"), ("cloudfront_key_id", "cloudfront_key"))
     tls_options = ("use_ssl",)
     container_option = "bucket_name"
     cache_control_param = "CacheControl"
