@@ -13,12 +13,13 @@ from urllib.parse import urlsplit, urlunsplit
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.utils.deconstruct import deconstructible
 
-from storages import naming
+from storages import naming, signed_urls
 from storages.backends.azure_storage import compat
 from storages.base import BaseStorage, batches, common_settings, join_url, poll
 from storages.conf import Legacy, Setting
 from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
+from storages.signed_urls import window_setting
 from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
 
 if TYPE_CHECKING:
@@ -202,6 +203,7 @@ _SETTINGS = (
         None,
         "SAS lifetime of url(); None or 0: plain URLs.",
     ),
+    window_setting("AZURE_SIGNED_URL_WINDOW"),
     _s("cache_control", "AZURE_CACHE_CONTROL", None, "Cache-Control of uploads."),
     _s(
         "object_parameters",
@@ -366,6 +368,11 @@ class AzureStorage(BaseStorage):
         return direct.cors_problems(self, origin)
 
     def configure(self) -> None:
+        lifetime = self.expiration_secs
+        lifetime = lifetime.total_seconds() if isinstance(lifetime, dt.timedelta) else lifetime
+        self.signed_url_window = signed_urls.check_window(
+            "AzureStorage", "AZURE_SIGNED_URL_WINDOW", self.signed_url_window, lifetime or 0
+        )
         if self.api_version:
             warnings.warn(
                 'AZURE_API_VERSION (OPTIONS["api_version"]) is deprecated; write '
@@ -814,12 +821,24 @@ class AzureStorage(BaseStorage):
                     "or set AZURE_URL_EXPIRATION_SECS"
                 )
             return join_url(self._container_url(), key)
-        return self._signed_url(self._container_url(), key, expire, parameters, mode)
+        # AZURE_SIGNED_URL_WINDOW: one expiry per window, so a read URL is cacheable.
+        when = signed_urls.expiry(expire, self.signed_url_window if mode == "r" else 0)
+        return self._signed_url(self._container_url(), key, when.until, parameters, mode)
 
     def _signed_url(
-        self, base: str, key: str, expire: float, parameters: dict[str, Any] | None, mode: str
+        self,
+        base: str,
+        key: str,
+        expire: float | dt.datetime,
+        parameters: dict[str, Any] | None,
+        mode: str,
     ) -> str:
-        expiry = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=float(expire))
+        """A SAS URL valid for ``expire`` seconds from now, or until ``expire`` (a datetime)."""
+        expiry = (
+            expire
+            if isinstance(expire, dt.datetime)
+            else dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=float(expire))
+        )
         if self.account_key or self.token_credential:
             signing = (
                 {"account_key": self.account_key}

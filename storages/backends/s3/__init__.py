@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import copy
-import datetime as dt
 import threading
 import warnings
 from collections.abc import Iterator
@@ -19,8 +18,8 @@ from django.contrib.staticfiles.storage import ManifestFilesMixin
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
-from storages import naming
-from storages.backends.s3 import compat
+from storages import naming, signed_urls
+from storages.backends.s3 import compat, signing
 from storages.backends.s3.legacy import S3_LEGACY, s3_create_bucket
 from storages.base import BaseStorage, batches, common_settings, join_url
 from storages.conf import MISSING, Setting
@@ -35,6 +34,7 @@ from storages.files import (
     http_range,
 )
 from storages.hashing import b64_to_hex
+from storages.signed_urls import window_setting
 from storages.transfer import FullReader, UploadSource
 
 if TYPE_CHECKING:
@@ -163,6 +163,7 @@ _SETTINGS = (
         3600,
         doc="Signed URL lifetime (seconds).",
     ),
+    window_setting("AWS_S3_SIGNED_URL_WINDOW"),
     Setting("signature_version", ("AWS_S3_SIGNATURE_VERSION",), None),
     Setting("addressing_style", ("AWS_S3_ADDRESSING_STYLE",), None, doc="'path' or 'virtual'."),
     Setting("region_name", ("AWS_S3_REGION_NAME",), None),
@@ -318,6 +319,14 @@ class S3Storage(BaseStorage):
         ):
             if wrong:
                 raise ImproperlyConfigured(f"S3Storage: {message}")
+        self.signed_url_window = signed_urls.check_window(
+            "S3Storage",
+            "AWS_S3_SIGNED_URL_WINDOW",
+            self.signed_url_window,
+            float(self.querystring_expire or 0),
+        )
+        if self.signed_url_window:
+            signing.install()
         config = self.transfer_config or default_transfer_config()
         if self.use_threads is False:
             warnings.warn(
@@ -700,22 +709,25 @@ class S3Storage(BaseStorage):
         presigned upload); ``parameters`` are GetObject/PutObject ones. Makes no request."""
         key = self._key(name, allow_root=True)
         params = dict(parameters or {})
-        expire = self.querystring_expire if expire is None else expire
+        # AWS_S3_SIGNED_URL_WINDOW: signed as of the window's start, so the URL is cacheable.
+        when = signed_urls.expiry(
+            self.querystring_expire if expire is None else expire, self.signed_url_window
+        )
         if self.custom_domain:
             url = join_url(f"{self.url_protocol}//{self.custom_domain}", key, params)
             if self.querystring_auth and self.cloudfront_signer:
-                until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=int(expire))
-                return self.cloudfront_signer.generate_presigned_url(url, date_less_than=until)
+                return self.cloudfront_signer.generate_presigned_url(url, date_less_than=when.until)
             return url
         if not self.querystring_auth and not http_method:
             return self._unsigned_url(key, params)
         method = (http_method or "GET").upper()
-        return self._url_client().generate_presigned_url(
-            "put_object" if method == "PUT" else "get_object",
-            Params={"Bucket": self.bucket_name, "Key": key, **params},
-            ExpiresIn=int(expire),
-            HttpMethod=method,
-        )
+        with signed_urls.signing_time(when.start):
+            return self._url_client().generate_presigned_url(
+                "put_object" if method == "PUT" else "get_object",
+                Params={"Bucket": self.bucket_name, "Key": key, **params},
+                ExpiresIn=when.seconds,
+                HttpMethod=method,
+            )
 
     def generate_presigned_post(
         self,
