@@ -198,3 +198,9 @@ def test_gcs_signs_as_of_the_window_start(gcs_server, sa_info):
         dt.datetime.fromtimestamp(start, dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     ]
     assert query["X-Goog-Expires"] == [str(3600 + LIFETIME)]
+
+
+def test_s3_upload_urls_keep_their_exact_lifetime(s3_server):
+    s = S3Storage(**s3_options(s3_server, signed_url_window=3600))
+    query = parse_qs(urlsplit(s.url("up.bin", expire=60, http_method="PUT")).query)
+    assert query["X-Amz-Expires"] == ["60"]

@@ -710,8 +710,10 @@ class S3Storage(BaseStorage):
         key = self._key(name, allow_root=True)
         params = dict(parameters or {})
         # AWS_S3_SIGNED_URL_WINDOW: signed as of the window's start, so the URL is cacheable.
+        method = (http_method or "GET").upper()
         when = signed_urls.expiry(
-            self.querystring_expire if expire is None else expire, self.signed_url_window
+            self.querystring_expire if expire is None else expire,
+            self.signed_url_window if method == "GET" else 0,  # upload URLs keep their lifetime
         )
         if self.custom_domain:
             url = join_url(f"{self.url_protocol}//{self.custom_domain}", key, params)
@@ -720,7 +722,6 @@ class S3Storage(BaseStorage):
             return url
         if not self.querystring_auth and not http_method:
             return self._unsigned_url(key, params)
-        method = (http_method or "GET").upper()
         with signed_urls.signing_time(when.start):
             return self._url_client().generate_presigned_url(
                 "put_object" if method == "PUT" else "get_object",
