@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import copy
+import datetime as dt
 import threading
 import warnings
 from collections.abc import Iterator
@@ -729,6 +730,32 @@ class S3Storage(BaseStorage):
                 ExpiresIn=when.seconds,
                 HttpMethod=method,
             )
+
+    def cloudfront_cookies(
+        self,
+        pattern: str = "*",
+        expire: int | None = None,
+        starts: dt.datetime | None = None,
+        ip_address: str | None = None,
+    ) -> dict[str, str]:
+        """CloudFront signed cookies (name -> value) that open every file matching ``pattern``
+        (below ``location``; ``*`` wildcards) on ``AWS_S3_CUSTOM_DOMAIN`` for ``expire`` seconds
+        (else ``AWS_QUERYSTRING_EXPIRE``, aligned to ``AWS_S3_SIGNED_URL_WINDOW``). See
+        :mod:`storages.backends.s3.cloudfront`."""
+        if not (self.custom_domain and self.cloudfront_signer):
+            raise ImproperlyConfigured(
+                "S3Storage: CloudFront signed cookies need AWS_S3_CUSTOM_DOMAIN (the CloudFront "
+                "domain) and AWS_CLOUDFRONT_KEY_ID / AWS_CLOUDFRONT_KEY"
+            )
+        from storages.backends.s3 import cloudfront
+
+        key = self._key(pattern, allow_root=True)
+        resource = f"{self.url_protocol}//{self.custom_domain}/{key}"
+        lifetime = self.querystring_expire if expire is None else expire
+        until = signed_urls.expiry(lifetime, self.signed_url_window).until
+        return cloudfront.signed_cookies(
+            self.cloudfront_signer, resource, until, starts, ip_address
+        )
 
     def generate_presigned_post(
         self,
