@@ -195,7 +195,7 @@ def test_object_over_the_limit_is_refused_and_deleted(client, s3):
     sent = operations(s3)
     assert not form.is_valid()
     assert sent == ["HeadObject", "DeleteObject"]
-    assert form.errors["file"] == ["The file is too large (4.9\xa0KB; at most 1.0\xa0KB)."]
+    assert form.errors["file"] == ["The file is too large (4.9 KB; at most 1.0 KB)."]
     assert keys(s3) == []
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 from typing import Any
 
-from storages.direct import _provider
+from storages.direct import _provider, resolve_storage
 
 
 def _matches(value: str, allowed: list[str]) -> bool:
@@ -41,6 +41,7 @@ def _rule_problem(
 
 def check_cors(storage: Any, origin: str) -> list[str]:
     """Problems that would stop a browser on ``origin`` uploading to ``storage`` (empty: none found)."""
+    storage = resolve_storage(storage)
     module = getattr(_provider(storage), "__name__", "")
     if module.endswith(".s3"):
         return _s3(storage, origin)
