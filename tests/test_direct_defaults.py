@@ -8,10 +8,8 @@ drives the real widget).
 
 from __future__ import annotations
 
-import struct
 import time
 import uuid
-import zlib
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -21,7 +19,7 @@ from django.test import Client
 from storages.direct import human_size, upload_ticket
 from storages.direct.forms import DirectUploadField
 from tests.direct_app.forms import PictureForm, UploadForm
-from tests.direct_app.helpers import MB, ask_ticket, field_spec, send
+from tests.direct_app.helpers import MB, ask_ticket, field_spec, png, send
 from tests.direct_app.models import Upload
 
 pytest_plugins = ["tests.direct_app.fixtures"]
@@ -171,24 +169,6 @@ def test_upload_ticket_api_refuses_a_negative_size(settings, moto_server):
 
 
 # -- images ----------------------------------------------------------------------------------
-
-
-def png(width: int = 2, height: int = 2) -> bytes:
-    """A real PNG (RGB, all white), written by hand: no imaging library needed."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-        )
-
-    rows = b"".join(b"\x00" + b"\xff" * 3 * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
 
 
 def test_image_field_takes_an_image(client, settings, moto_server):
