@@ -8,6 +8,7 @@ drives the real widget).
 
 from __future__ import annotations
 
+import sys
 import time
 import uuid
 
@@ -225,3 +226,31 @@ def test_widget_carries_the_stall_timeout(client, settings, moto_server):
     assert 'data-stall-timeout="30"' in page
     field = DirectUploadField(model_field=Upload._meta.get_field("file"), stall_timeout=2.5)
     assert 'data-stall-timeout="2.5"' in field.widget.render("file", None)
+
+
+SIGNATURES = {
+    "jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
+    "gif": b"GIF89a\x01\x00\x01\x00",
+    "webp": b"RIFF\x24\x00\x00\x00WEBPVP8 ",
+    "avif": b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00",
+    "tiff": b"II*\x00\x08\x00\x00\x00",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SIGNATURES))
+def test_image_signatures_without_pillow(monkeypatch, kind):
+    from storages.direct.forms import is_image
+
+    monkeypatch.setitem(sys.modules, "PIL", None)  # as if Pillow were not installed
+    assert is_image(SIGNATURES[kind])
+    assert not is_image(b"%PDF-1.7\n" + SIGNATURES[kind])
+
+
+def test_pillow_reads_formats_beyond_the_signatures(monkeypatch):
+    """A PPM image has no signature in the list: Pillow, when installed, recognises it."""
+    from storages.direct.forms import is_image
+
+    ppm = b"P6\n2 2\n255\n" + b"\xff" * 12
+    assert is_image(ppm)
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    assert not is_image(ppm)
