@@ -34,7 +34,8 @@ _UNITS = ("KB", "MB", "GB", "TB", "PB", "EB")
 
 
 def human_size(size: int) -> str:
-    """``"812 bytes"``, ``"9.0 MB"``: one decimal, units of 1024 (the widget's script mirrors it)."""
+    """``"812 bytes"``, ``"9.0 MB"``: one decimal, units of 1024 (the widget's script mirrors
+    it)."""
     if abs(size) < 1024:
         return "1 byte" if size == 1 else f"{size} bytes"
     value = float(size)
