@@ -112,6 +112,45 @@ def test_default_storage_azure(client, settings, azurite):
     assert Upload.objects.get().file.read() == b"hello azure\n"
 
 
+def use_default(settings, backend: str, options: dict) -> None:
+    settings.STORAGES = {
+        "default": {"BACKEND": backend, "OPTIONS": options},
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def test_default_storage_gcs(client, settings, gcs_server):
+    from google.auth.credentials import AnonymousCredentials
+
+    bucket = f"default-{uuid.uuid4().hex[:12]}"
+    gcs_server.create_bucket(bucket)
+    use_default(
+        settings,
+        "storages.backends.gcloud.GoogleCloudStorage",
+        {
+            "bucket_name": bucket,
+            "credentials": AnonymousCredentials(),
+            "client_options": {"api_endpoint": gcs_server.endpoint},
+        },
+    )
+    ticket = upload(client, UploadForm, "notes.txt", b"hello gcs\n", "text/plain")
+    reply = client.post("/upload/", {"title": "gcs", "file": ticket["reference"]})
+    assert reply.status_code == 200 and b'id="saved"' in reply.content
+    assert Upload.objects.get().file.read() == b"hello gcs\n"
+
+
+def test_default_storage_dropbox(client, settings, dropbox_links):
+    use_default(
+        settings,
+        "storages.backends.dropbox.DropboxStorage",
+        dropbox_links.options(root_path=f"/default-{uuid.uuid4().hex[:8]}"),
+    )
+    ticket = upload(client, UploadForm, "notes.txt", b"hello dropbox\n", "text/plain")
+    reply = client.post("/upload/", {"title": "dropbox", "file": ticket["reference"]})
+    assert reply.status_code == 200 and b'id="saved"' in reply.content
+    assert Upload.objects.get().file.read() == b"hello dropbox\n"
+
+
 def test_upload_ticket_api_resolves_default_storage(settings, moto_server):
     s3_default(settings, moto_server)
     ticket = upload_ticket(default_storage, "api/report.pdf", size=10, content_type="text/plain")
