@@ -232,8 +232,9 @@ def main() -> None:
             disk.flush()
             rows = big_rows(storage, container, big, disk.name)
         print(
-            f"\nAzure Blob (Azurite 3.37) {where}: large transfers (defaults: {storage.upload_max_conn} blocks "
-            f"of {storage.upload_part_size // MB} MiB at once; read-ahead 4 x 4 MiB)\n"
+            f"\nAzure Blob (Azurite 3.37) {where}: large transfers (defaults: "
+            f"{storage.upload_max_conn} blocks of {storage.upload_part_size // MB} MiB at once; "
+            "read-ahead 4 x 4 MiB)\n"
         )
         print(
             f"| {'implementation':<16} | {'operation':<30} | {'seconds':>8} | {'requests':>8} | "
@@ -242,8 +243,8 @@ def main() -> None:
         print(f"|{'-' * 18}|{'-' * 32}|{'-' * 10}|{'-' * 10}|{'-' * 13}|")
         for r in rows:
             print(
-                f"| {r['impl']:<16} | {r['operation']:<30} | {r['seconds']:>8.2f} | {r['requests']:>8} | "
-                f"{r['rss_mb']:>11.1f} |"
+                f"| {r['impl']:<16} | {r['operation']:<30} | {r['seconds']:>8.2f} | "
+                f"{r['requests']:>8} | {r['rss_mb']:>11.1f} |"
             )
         small = 8 * MB
         ours = run_storage_bench(

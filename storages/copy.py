@@ -60,16 +60,10 @@ DEFAULT_LARGE_WORKERS = 2
 #: Files up to this size are read whole, then sent as one upload of known size.
 IN_MEMORY = 1024 * 1024
 
-# Where each backend takes Cache-Control among its upload parameters (by backend module).
-_CACHE_CONTROL_PARAM = {
-    "storages.backends.s3": "CacheControl",
-    "storages.backends.gcloud": "cache_control",
-    "storages.backends.azure_storage": "cache_control",
-}
-
 
 class ListingError(Exception):
-    """The source or the destination could not be listed (nothing was copied); the cause is chained."""
+    """The source or the destination could not be listed (nothing was copied); the cause is
+    chained."""
 
     def __init__(self, side: str, exc: BaseException) -> None:
         super().__init__(f"could not list the {side}: {exc}")
@@ -102,7 +96,8 @@ class CopyReport:
 
         verb = "would copy" if self.dry_run else "copied"
         parts = [
-            f"{verb} {len(self.copied)} of {self.total_files} files ({human_bytes(self.bytes_copied)})"
+            f"{verb} {len(self.copied)} of {self.total_files} files "
+            f"({human_bytes(self.bytes_copied)})"
         ]
         if self.server_side:
             parts.append(f"{self.server_side} on the server")
@@ -211,7 +206,8 @@ def _hash_stored(storage: Any, name: str, kinds: tuple[str, ...]) -> dict[str, s
 
 
 _MULTIPART_ETAG = re.compile(r"^([0-9a-f]{32})-([0-9]+)$")
-# Part sizes uploaders use (s3transfer 8 MiB, the AWS CLI, S3's 5 MiB minimum...), tried in one pass.
+# Part sizes uploaders use (s3transfer 8 MiB, the AWS CLI, S3's 5 MiB minimum...), tried in one
+# pass.
 _PART_SIZES = tuple(n * 1024 * 1024 for n in (8, 5, 16, 10, 15, 32, 50, 64, 100, 128))
 
 
@@ -253,13 +249,6 @@ def _etag_of_stored(storage: Any, name: str, size: int, etag: str, hint: int = 0
         if f"{combined}-{len(digests[p])}" == etag:
             return True
     return False
-
-
-def _cache_param(storage: Any) -> str | None:
-    for klass in type(storage).__mro__:
-        if klass.__module__ in _CACHE_CONTROL_PARAM:
-            return _CACHE_CONTROL_PARAM[klass.__module__]
-    return None
 
 
 class _Copier:
@@ -312,7 +301,8 @@ class _Copier:
 
     @staticmethod
     def _kinds(known: dict[str, str]) -> tuple[str, ...]:
-        # The most trusted kind one side stores, that can be computed here; md5 when neither stores one.
+        # The most trusted kind one side stores, that can be computed here; md5 when neither stores
+        # one.
         for kind in hashing.KINDS:
             if kind in known and hashing.compute(io.BytesIO(b""), (kind,)):
                 return (kind,)
@@ -346,7 +336,7 @@ class _Copier:
             )  # raw bytes: keep their encoding, never re-gzip
             spec.create_only = False
             cache = info.extra.get("cache_control")
-            param = _cache_param(dest)
+            param = getattr(dest, "cache_control_param", None)
             if cache and param:
                 spec.params[param] = cache
             reader = _HashingReader(raw, self.stop)

@@ -151,7 +151,8 @@ def test_dropbox_upload_link(page, direct_live_server, dropbox_links, use_storag
 def test_progress_guard_and_screenshots(
     page, direct_live_server, moto_server, use_storage, big_file, tmp_path
 ):
-    """Through a slow uplink the upload takes seconds: the bar moves, Save waits, screenshots are taken."""
+    """Through a slow uplink the upload takes seconds: the bar moves, Save waits, screenshots are
+    taken."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 

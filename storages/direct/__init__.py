@@ -10,7 +10,6 @@ view) ties the uploaded object back to a model field safely.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -60,16 +59,6 @@ def resolve_storage(storage: Any) -> Any:
     return storage
 
 
-# Backend class name -> provider module (matched along the storage's MRO, so
-# subclasses and S3-compatible storages built on S3Storage work too).
-_PROVIDERS = {
-    "storages.backends.s3.S3Storage": "storages.direct.s3",
-    "storages.backends.gcloud.GoogleCloudStorage": "storages.direct.gcs",
-    "storages.backends.azure_storage.AzureStorage": "storages.direct.azure",
-    "storages.backends.dropbox.DropboxStorage": "storages.direct.dropbox",
-}
-
-
 @dataclass(frozen=True)
 class TicketRequest:
     """What the server decided about one direct upload."""
@@ -115,19 +104,14 @@ class UploadTicket:
         return data
 
 
-def _provider(storage: Any) -> Any:
-    for cls in type(storage).__mro__:
-        module = _PROVIDERS.get(f"{cls.__module__}.{cls.__qualname__}")
-        if module:
-            return importlib.import_module(module)
-    return None
+def _hook(storage: Any) -> Any:
+    hook = getattr(storage, "direct_upload_ticket", None)
+    return hook if callable(hook) else None
 
 
 def supports_direct_upload(storage: Any) -> bool:
-    storage = resolve_storage(storage)
-    return (
-        callable(getattr(storage, "direct_upload_ticket", None)) or _provider(storage) is not None
-    )
+    """Whether ``storage`` can give a browser a direct upload (it has ``direct_upload_ticket``)."""
+    return _hook(resolve_storage(storage)) is not None
 
 
 def upload_ticket(
@@ -167,23 +151,20 @@ def upload_ticket(
         origin=origin,
         create_only=create_only,
     )
-    own = getattr(storage, "direct_upload_ticket", None)
-    if callable(own):
-        return own(request)
-    provider = _provider(storage)
-    limit = getattr(provider, "MAX_SIZE", None)
+    hook = _hook(storage)
+    if hook is None:
+        raise ImproperlyConfigured(
+            f"{storage.__class__.__name__} does not support direct uploads from the browser "
+            "(supported: S3Storage and S3-compatible storages, GoogleCloudStorage, AzureStorage, "
+            "DropboxStorage, or a storage with a direct_upload_ticket() method)"
+        )
+    limit = getattr(storage, "direct_upload_max_size", None)
     if limit and size is not None and size > limit:
         raise ValueError(
             f"{name!r}: {human_size(size)} is more than one direct upload to "
             f"{type(storage).__name__} can take ({human_size(limit)})"
         )
-    if provider is None:
-        raise ImproperlyConfigured(
-            f"{type(storage).__name__} does not support direct uploads from the browser (supported: S3Storage and "
-            "S3-compatible storages, GoogleCloudStorage, AzureStorage, DropboxStorage, or a storage with a "
-            "direct_upload_ticket() method)"
-        )
-    return provider.ticket(storage, request)
+    return hook(request)
 
 
 def expiry(request: TicketRequest) -> dt.datetime:

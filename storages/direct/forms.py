@@ -34,7 +34,8 @@ __all__ = [
     "stored_facts",
 ]
 
-#: How long after the ticket a reference is still accepted (the user may fill in the rest of the form).
+#: How long after the ticket a reference is still accepted (the user may fill in the rest of the
+#: form).
 DEFAULT_REFERENCE_MAX_AGE = 24 * 3600
 #: Seconds without upload progress after which the widget gives up (and says so).
 DEFAULT_STALL_TIMEOUT = 30
@@ -96,14 +97,16 @@ def _dotted_path(hook: Callable[..., bool] | str | None) -> str | None:
         found = None
     if found is not hook:
         raise ImproperlyConfigured(
-            f"DirectUploadField(permission=...): {path} cannot be imported back; the ticket view looks the hook "
-            "up by its dotted path, so pass a module-level function (or its dotted path)"
+            f"DirectUploadField(permission=...): {path} cannot be imported back; the ticket view "
+            "looks the hook up by its dotted path, so pass a module-level function (or its dotted "
+            "path)"
         )
     return path
 
 
 class DirectUploadWidget(forms.Widget):
-    """A file picker that uploads straight to the storage; the form gets a hidden signed reference."""
+    """A file picker that uploads straight to the storage; the form gets a hidden signed
+    reference."""
 
     template_name = "storages/direct_upload_widget.html"
     needs_multipart_form = False  # the file never goes to Django
@@ -173,7 +176,8 @@ class DirectUploadWidget(forms.Widget):
 
 
 class DirectUploadField(forms.FileField):
-    """A form field for a model ``FileField`` / ``ImageField`` whose file goes straight to the storage.
+    """A form field for a model ``FileField`` / ``ImageField`` whose file goes straight to the
+    storage.
 
     In a ``ModelForm`` (and the admin, through ``formfield_overrides``) it finds
     its model field by itself; in a plain ``Form`` pass ``model_field=``.
@@ -264,7 +268,8 @@ class DirectUploadField(forms.FileField):
             model = getattr(getattr(form, "_meta", None), "model", None)
             if model is None:
                 raise ImproperlyConfigured(
-                    f"{type(form).__name__}.{field_name}: DirectUploadField outside a ModelForm needs model_field="
+                    f"{type(form).__name__}.{field_name}: DirectUploadField outside a ModelForm "
+                    "needs model_field="
                 )
             model_field = model._meta.get_field(field_name)
         self.bind(model_field)  # again: options may have changed since (the form's __init__...)

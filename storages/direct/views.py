@@ -55,7 +55,8 @@ def new_name(model_field: Any, filename: str) -> str:
 @csrf_protect
 @require_POST
 def ticket(request: HttpRequest) -> JsonResponse:
-    """POST ``field`` (the widget's signed spec), ``name``, ``size``, ``type``: a ticket and its reference."""
+    """POST ``field`` (the widget's signed spec), ``name``, ``size``, ``type``: a ticket and its
+    reference."""
     try:
         spec = FieldSpec.loads(request.POST.get("field", ""))
         model_field = apps.get_model(spec.model)._meta.get_field(spec.field)

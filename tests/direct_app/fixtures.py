@@ -1,4 +1,5 @@
-"""Pytest fixtures of the direct-upload tests (``pytest_plugins = ["tests.direct_app.fixtures"]``)."""
+"""Pytest fixtures of the direct-upload tests (``pytest_plugins =
+["tests.direct_app.fixtures"]``)."""
 
 from __future__ import annotations
 

@@ -15,7 +15,8 @@ TICKET_URL = "/storages/direct/ticket/"
 
 
 def s3_storage(server: Any, cors_origin: str | None = None, **extra: Any) -> Any:
-    """An S3Storage on its own new bucket of the moto server (with a CORS rule for ``cors_origin``)."""
+    """An S3Storage on its own new bucket of the moto server (with a CORS rule for
+    ``cors_origin``)."""
     from storages.backends.s3 import S3Storage
     from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
 
@@ -118,7 +119,8 @@ def send(
     fields: dict[str, str] | None = None,
     verify: Any = True,
 ) -> requests.Response:
-    """What the widget's script does with a ticket (``headers`` / ``fields`` override the ticket's)."""
+    """What the widget's script does with a ticket (``headers`` / ``fields`` override the
+    ticket's)."""
     session = requests.Session()
     session.trust_env = False
     if ticket["file_field"]:

