@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
-from storages.direct import human_size, upload_ticket
+from storages.direct import human_size, resolve_storage, upload_ticket
 from storages.direct.forms import DirectUploadField, content_type_allowed, default_permission
 from storages.direct.signing import FieldSpec, make_reference
 from storages.errors import StorageError
@@ -91,10 +91,18 @@ def ticket(request: HttpRequest) -> JsonResponse:
         return _error(400, "The file name is not usable; rename the file and try again.")
     except ValueError as exc:
         return _error(400, str(exc))
+    storage = resolve_storage(model_field.storage)
+    limit = getattr(storage, "direct_upload_max_size", None)
+    if limit and size > limit:
+        return _error(
+            400,
+            f"The file is too large for one direct upload to this storage ({human_size(size)}; "
+            f"at most {human_size(limit)}).",
+        )
     origin = request.headers.get("Origin") or f"{request.scheme}://{request.get_host()}"
     try:
         found = upload_ticket(
-            model_field.storage,
+            storage,
             name,
             expires_in=spec.expires_in,
             content_type=content_type,
@@ -105,6 +113,6 @@ def ticket(request: HttpRequest) -> JsonResponse:
     except StorageError:
         logger.exception("storages.direct: no upload ticket for %s", spec.key)
         return _error(503, "The storage is not available; please try again later.")
-    except ValueError as exc:  # over what the provider takes in one upload
-        return _error(400, f"The file is too large for a direct upload ({exc}).")
+    except ValueError as exc:  # a limit of the storage's own direct_upload_ticket
+        return _error(400, f"No upload is possible for this file: {exc}.")
     return JsonResponse({**found.as_json(), "reference": make_reference(spec.key, name)})
