@@ -273,6 +273,7 @@ SIGNATURES = {
     "webp": b"RIFF\x24\x00\x00\x00WEBPVP8 ",
     "avif": b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00",
     "tiff": b"II*\x00\x08\x00\x00\x00",
+    "bmp": b"BM\x46\x00\x00\x00\x00\x00\x00\x00\x36\x00\x00\x00\x28\x00\x00\x00",
 }
 
 
@@ -283,6 +284,13 @@ def test_image_signatures_without_pillow(monkeypatch, kind):
     monkeypatch.setitem(sys.modules, "PIL", None)  # as if Pillow were not installed
     assert is_image(SIGNATURES[kind])
     assert not is_image(b"%PDF-1.7\n" + SIGNATURES[kind])
+
+
+def test_text_starting_like_a_bitmap_is_not_an_image(monkeypatch):
+    from storages.direct.forms import is_image
+
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    assert not is_image(b"BMW quarterly figures, 2026\n")
 
 
 def test_pillow_reads_formats_beyond_the_signatures(monkeypatch):

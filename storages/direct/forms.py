@@ -50,7 +50,6 @@ _IMAGE_SIGNATURES: tuple[tuple[int, bytes], ...] = (
     (0, b"GIF87a"),
     (0, b"GIF89a"),
     (8, b"WEBP"),  # after "RIFF" and the length
-    (0, b"BM"),  # BMP
     (0, b"II*\x00"),  # TIFF, little-endian
     (0, b"MM\x00*"),  # TIFF, big-endian
     (0, b"\x00\x00\x01\x00"),  # ICO
@@ -62,6 +61,9 @@ _IMAGE_SIGNATURES: tuple[tuple[int, bytes], ...] = (
     (0, b"DDS "),
     (0, b"qoif"),
 )
+#: BMP: "BM", then the size of the DIB header at offset 14 is one of these (checked, because
+#: two letters alone would take a text file starting with "BM" for an image).
+_BMP_HEADER_SIZES = (12, 16, 40, 52, 56, 64, 108, 124)
 #: ISO base media brands of AVIF and HEIF images ("ftyp" at offset 4).
 _IMAGE_BRANDS = (b"avif", b"avis", b"heic", b"heix", b"hevc", b"mif1", b"msf1")
 
@@ -384,6 +386,8 @@ def is_image(prefix: bytes) -> bool:
     if any(prefix[at : at + len(sig)] == sig for at, sig in _IMAGE_SIGNATURES):
         return True
     if prefix[4:8] == b"ftyp" and prefix[8:12] in _IMAGE_BRANDS:
+        return True
+    if prefix[:2] == b"BM" and int.from_bytes(prefix[14:18], "little") in _BMP_HEADER_SIZES:
         return True
     try:
         from PIL import Image
