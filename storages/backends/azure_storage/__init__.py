@@ -646,6 +646,31 @@ class AzureStorage(BaseStorage):
             extra={"metadata": props.metadata or {}, "cache_control": settings.cache_control},
         )
 
+    def _stored_parameters(self, key: str) -> dict[str, Any] | None:
+        blob = self.container_client.get_blob_client(key)
+        try:
+            props = self._call("stat", self._name(key), blob.get_blob_properties)
+        except FileNotFoundError:
+            return None
+        settings = props.content_settings
+        stored: dict[str, Any] = {k: getattr(settings, k, None) for k in _CONTENT_KEYS}
+        stored.update(metadata=props.metadata or {}, standard_blob_tier=props.blob_tier)
+        return stored  # tags are not in a blob's properties: sent along, never compared
+
+    def _replace_parameters(self, key: str, params: dict[str, Any], stored: dict[str, Any]) -> None:
+        blob, name = self.container_client.get_blob_client(key), self._name(key)
+        # Set Blob Properties replaces every header: the stored encoding and MD5 go back as they
+        # were.
+        keep = {k: stored.get(k) for k in ("content_encoding", "content_md5")}
+        content = {k: params.get(k) for k in _CONTENT_KEYS if k not in keep}
+        self._call("set headers", name, blob.set_http_headers, ContentSettings(**content, **keep))
+        if "metadata" in params:
+            self._call("set metadata", name, blob.set_blob_metadata, params["metadata"] or {})
+        if params.get("tags") is not None:
+            self._call("set tags", name, blob.set_blob_tags, params["tags"])
+        if params.get("standard_blob_tier"):
+            self._call("set tier", name, blob.set_standard_blob_tier, params["standard_blob_tier"])
+
     def _stat(self, key: str) -> ObjectInfo:
         blob = self.container_client.get_blob_client(key)
         return self._info(self._call("stat", self._name(key), blob.get_blob_properties))

@@ -531,6 +531,29 @@ class GoogleCloudStorage(BaseStorage):
     def _get_blob(self, key: str) -> Any:  # the object's Blob with its metadata, or None
         return self._call("get metadata", self._name(key), self.bucket.get_blob, key, **self._rpc)
 
+    def _stored_parameters(self, key: str) -> dict[str, Any] | None:
+        if (blob := self._get_blob(key)) is None:
+            return None
+        # Every writable Blob property reads back from the object's metadata, the ACL excepted.
+        stored = {name: getattr(blob, name) for name in OBJECT_PARAMETERS if name != "acl"}
+        stored["metadata"] = blob.metadata or {}
+        return stored
+
+    def _replace_parameters(self, key: str, params: dict[str, Any], stored: dict[str, Any]) -> None:
+        blob = Blob(key, self.bucket)
+        for prop, value in params.items():
+            if prop != "acl":
+                setattr(blob, prop, value)
+        self._call("patch metadata", self._name(key), blob.patch, **self._rpc)
+        if params.get("acl"):  # a predefined ACL is set on its own request
+            self._call(
+                "set acl",
+                self._name(key),
+                blob.acl.save_predefined,
+                params["acl"],
+                **self._rpc,
+            )
+
     def _stat(self, key: str) -> ObjectInfo:
         if (blob := self._get_blob(key)) is None:
             raise FileNotFoundError(

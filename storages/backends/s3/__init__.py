@@ -207,6 +207,19 @@ _SETTINGS = (
     Setting("bucket_acl", (), None, doc="ACL of an auto-created bucket (legacy)."),
 )
 
+# What a HEAD tells of an object's upload parameters (syncmetadata compares these).
+_READABLE_PARAMETERS = (
+    "CacheControl",
+    "ContentDisposition",
+    "ContentEncoding",
+    "ContentLanguage",
+    "ContentType",
+    "Expires",
+    "ServerSideEncryption",
+    "SSEKMSKeyId",
+    "WebsiteRedirectLocation",
+)
+
 _SIGNERS: dict[str, Any] = {}
 _SIGNERS_LOCK = threading.Lock()
 
@@ -665,6 +678,35 @@ class S3Storage(BaseStorage):
             self._transfer_for(spec),
         )
         return True
+
+    def _stored_parameters(self, key: str) -> dict[str, Any] | None:
+        try:
+            reply = self._s3(
+                "head_object", self._name(key), Key=key, **self._sse_params(self._name(key))
+            )
+        except FileNotFoundError:
+            return None
+        stored = {name: reply.get(name) for name in _READABLE_PARAMETERS}
+        stored["StorageClass"] = reply.get("StorageClass") or "STANDARD"  # HEAD omits STANDARD
+        stored["Metadata"] = reply.get("Metadata") or {}
+        return stored
+
+    def _replace_parameters(self, key: str, params: dict[str, Any], stored: dict[str, Any]) -> None:
+        # A copy onto itself with MetadataDirective=REPLACE (s3transfer: one CopyObject, or a
+        # multipart copy above its threshold); the content encoding stays as stored.
+        extra = {k: v for k, v in params.items() if v is not None}
+        if stored.get("ContentEncoding"):
+            extra["ContentEncoding"] = stored["ContentEncoding"]
+        self._call(
+            "replace metadata",
+            self._name(key),
+            self.client.copy,
+            {"Bucket": self.bucket_name, "Key": key},
+            self.bucket_name,
+            key,
+            ExtraArgs={**extra, "MetadataDirective": "REPLACE"},
+            Config=self._transfer_config,
+        )
 
     def _probe_root(self) -> Any:
         return self._s3("head_bucket", None)
