@@ -769,6 +769,17 @@ class BaseStorage(Storage):
         of storages can't (different provider or account): the caller streams it instead."""
         return False
 
+    def _stored_parameters(self, key: str) -> dict[str, Any] | None:
+        """The upload parameters ``key`` is stored with, in ``object_parameters``' vocabulary
+        (the content type under ``content_parameters[0]``), as far as one request can read
+        them; None when it is gone. Used by :mod:`storages.metadata` (``syncmetadata``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _stored_parameters()")
+
+    def _replace_parameters(self, key: str, params: dict[str, Any], stored: dict[str, Any]) -> None:
+        """Rewrite the stored headers of ``key`` to ``params`` on the server (no content moves),
+        keeping its content encoding. Optional: :mod:`storages.metadata` checks for it."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _replace_parameters()")
+
     def _remove_empty_folder(self, key: str) -> None:
         """Remove the folder ``key`` if it is empty; a folder that holds anything, or is missing,
         stays as it is, and the root is never removed. Object stores have no folders (an emptied

@@ -40,6 +40,8 @@ from storages import hashing
 from storages.base import BaseStorage
 from storages.files import ObjectInfo, RemoteReader, is_temp_name
 from storages.progress import Progress
+from storages.shard import owner as shard_owner
+from storages.shard import units as shard_units
 from storages.transfer import COPY_CHUNK, UploadAborted, UploadSource
 
 logger = logging.getLogger(__name__)
@@ -136,6 +138,25 @@ def list_files(
         yield full, ObjectInfo(size=storage.size(full))
     for sub in dirs:
         yield from list_files(storage, posixpath.join(path, sub) if path else sub)
+
+
+def _file_info(storage: Any, name: str) -> ObjectInfo | None:
+    if isinstance(storage, BaseStorage):
+        return _stat_or_none(storage, storage._key(name))
+    return ObjectInfo(size=storage.size(name)) if storage.exists(name) else None
+
+
+def _listing_of(
+    storage: Any, folders: list[str], files: list[str], workers: int
+) -> dict[str, ObjectInfo]:
+    """Every file below ``folders`` and each of ``files`` that exists, with its info."""
+    found = {
+        name: info for folder in folders for name, info in list_files(storage, folder, workers)
+    }
+    for name in files:
+        if (info := _file_info(storage, name)) is not None:
+            found[name] = info
+    return found
 
 
 def _walk_keys(storage: BaseStorage, prefix: str) -> Iterator[str]:
@@ -411,6 +432,7 @@ def copy_files(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
     on_file: Callable[[str, str], None] | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> CopyReport:
     """Copy every file below ``path`` of ``source`` to ``dest_path`` (default: the same path) of
     ``destination``; return a :class:`CopyReport`.
@@ -425,6 +447,8 @@ def copy_files(
     the next run resumes; ``KeyboardInterrupt`` does the same. ``on_file(action, name)`` is
     called for each file ("copy", "server-copy", "skip", "fail", "delete").
     Files that fail are listed in ``report.failed``; the copy goes on with the others.
+    ``shard=(index, count)`` copies only the files of shard ``index`` (0-based) of ``count``
+    (:mod:`storages.shard`); it can't be combined with ``delete``.
     """
     path = path.strip("/")
     dest_path = path if dest_path is None else dest_path.strip("/")
@@ -435,10 +459,30 @@ def copy_files(
         rel = name[len(path) :].lstrip("/") if path else name
         return posixpath.join(dest_path, rel) if dest_path else rel
 
+    folders: list[str] = []
+    loose: list[str] = []
+    if shard is not None:
+        if delete:
+            raise ValueError("a sharded copy can't delete (each shard sees only its own files)")
+        index, count = shard
+        try:
+            every_folder, every_file = shard_units(source, path, count)
+        except Exception as exc:
+            raise ListingError("source", exc) from exc
+        folders = [f for f in every_folder if shard_owner(f, count) == index]
+        loose = [f for f in every_file if shard_owner(f, count) == index]
     listings = []
     for side, storage, where in (("source", source, path), ("destination", destination, dest_path)):
+        rename = (lambda name: name) if side == "source" else target
         try:
-            listings.append(dict(list_files(storage, where, workers)))
+            if shard is None:
+                listings.append(dict(list_files(storage, where, workers)))
+            else:  # this shard's units only (storages.shard)
+                listings.append(
+                    _listing_of(
+                        storage, [rename(f) for f in folders], [rename(f) for f in loose], workers
+                    )
+                )
         except Exception as exc:
             raise ListingError(side, exc) from exc
     sources, existing = listings

@@ -68,13 +68,27 @@ def key_response(self, request, full_url):
     return original(self, request, full_url)
 
 S3Response._key_response = key_response
+
+import os
+if os.environ.get("STORAGES_STS_DURATION"):
+    # Role credentials that expire within seconds (AWS's minimum is 900 s), for refresh tests.
+    from moto.sts.models import STSBackend
+
+    assume_role = STSBackend.assume_role
+
+    def short_assume_role(self, **kwargs):
+        kwargs["duration"] = int(os.environ["STORAGES_STS_DURATION"])
+        return assume_role(self, **kwargs)
+
+    STSBackend.assume_role = short_assume_role
 from moto.server import main
 main(sys.argv[1:])
 """
 
 
-def start_s3(auth: bool = False) -> S3Server:
-    """Start moto; with ``auth`` it checks request signatures (and knows no keys)."""
+def start_s3(auth: bool = False, sts_duration: int | None = None) -> S3Server:
+    """Start moto; with ``auth`` it checks request signatures (and knows no keys); with
+    ``sts_duration`` its STS issues role credentials lasting that many seconds."""
     port = free_port()
     # moto writes its request recording (see S3Server.recording) outside the work tree.
     env = {
@@ -83,6 +97,8 @@ def start_s3(auth: bool = False) -> S3Server:
     }
     if auth:
         env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
+    if sts_duration:
+        env["STORAGES_STS_DURATION"] = str(sts_duration)
     proc = ServerProcess(
         [python(), "-c", _ATOMIC_MOTO, "-H", "127.0.0.1", "-p", str(port)], port, env=env
     )

@@ -13,12 +13,13 @@ from urllib.parse import urlsplit, urlunsplit
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.utils.deconstruct import deconstructible
 
-from storages import naming
+from storages import naming, signed_urls
 from storages.backends.azure_storage import compat
 from storages.base import BaseStorage, batches, common_settings, join_url, poll
 from storages.conf import Legacy, Setting
 from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
+from storages.signed_urls import window_setting
 from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
 
 if TYPE_CHECKING:
@@ -202,6 +203,7 @@ _SETTINGS = (
         None,
         "SAS lifetime of url(); None or 0: plain URLs.",
     ),
+    window_setting("AZURE_SIGNED_URL_WINDOW"),
     _s("cache_control", "AZURE_CACHE_CONTROL", None, "Cache-Control of uploads."),
     _s(
         "object_parameters",
@@ -366,6 +368,11 @@ class AzureStorage(BaseStorage):
         return direct.cors_problems(self, origin)
 
     def configure(self) -> None:
+        lifetime = self.expiration_secs
+        lifetime = lifetime.total_seconds() if isinstance(lifetime, dt.timedelta) else lifetime
+        self.signed_url_window = signed_urls.check_window(
+            "AzureStorage", "AZURE_SIGNED_URL_WINDOW", self.signed_url_window, lifetime or 0
+        )
         if self.api_version:
             warnings.warn(
                 'AZURE_API_VERSION (OPTIONS["api_version"]) is deprecated; write '
@@ -639,6 +646,31 @@ class AzureStorage(BaseStorage):
             extra={"metadata": props.metadata or {}, "cache_control": settings.cache_control},
         )
 
+    def _stored_parameters(self, key: str) -> dict[str, Any] | None:
+        blob = self.container_client.get_blob_client(key)
+        try:
+            props = self._call("stat", self._name(key), blob.get_blob_properties)
+        except FileNotFoundError:
+            return None
+        settings = props.content_settings
+        stored: dict[str, Any] = {k: getattr(settings, k, None) for k in _CONTENT_KEYS}
+        stored.update(metadata=props.metadata or {}, standard_blob_tier=props.blob_tier)
+        return stored  # tags are not in a blob's properties: sent along, never compared
+
+    def _replace_parameters(self, key: str, params: dict[str, Any], stored: dict[str, Any]) -> None:
+        blob, name = self.container_client.get_blob_client(key), self._name(key)
+        # Set Blob Properties replaces every header: the stored encoding and MD5 go back as they
+        # were.
+        keep = {k: stored.get(k) for k in ("content_encoding", "content_md5")}
+        content = {k: params.get(k) for k in _CONTENT_KEYS if k not in keep}
+        self._call("set headers", name, blob.set_http_headers, ContentSettings(**content, **keep))
+        if "metadata" in params:
+            self._call("set metadata", name, blob.set_blob_metadata, params["metadata"] or {})
+        if params.get("tags") is not None:
+            self._call("set tags", name, blob.set_blob_tags, params["tags"])
+        if params.get("standard_blob_tier"):
+            self._call("set tier", name, blob.set_standard_blob_tier, params["standard_blob_tier"])
+
     def _stat(self, key: str) -> ObjectInfo:
         blob = self.container_client.get_blob_client(key)
         return self._info(self._call("stat", self._name(key), blob.get_blob_properties))
@@ -814,12 +846,24 @@ class AzureStorage(BaseStorage):
                     "or set AZURE_URL_EXPIRATION_SECS"
                 )
             return join_url(self._container_url(), key)
-        return self._signed_url(self._container_url(), key, expire, parameters, mode)
+        # AZURE_SIGNED_URL_WINDOW: one expiry per window, so a read URL is cacheable.
+        when = signed_urls.expiry(expire, self.signed_url_window if mode == "r" else 0)
+        return self._signed_url(self._container_url(), key, when.until, parameters, mode)
 
     def _signed_url(
-        self, base: str, key: str, expire: float, parameters: dict[str, Any] | None, mode: str
+        self,
+        base: str,
+        key: str,
+        expire: float | dt.datetime,
+        parameters: dict[str, Any] | None,
+        mode: str,
     ) -> str:
-        expiry = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=float(expire))
+        """A SAS URL valid for ``expire`` seconds from now, or until ``expire`` (a datetime)."""
+        expiry = (
+            expire
+            if isinstance(expire, dt.datetime)
+            else dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=float(expire))
+        )
         if self.account_key or self.token_credential:
             signing = (
                 {"account_key": self.account_key}

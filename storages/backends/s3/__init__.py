@@ -19,8 +19,8 @@ from django.contrib.staticfiles.storage import ManifestFilesMixin
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
-from storages import naming
-from storages.backends.s3 import compat
+from storages import naming, signed_urls
+from storages.backends.s3 import compat, signing
 from storages.backends.s3.legacy import S3_LEGACY, s3_create_bucket
 from storages.base import BaseStorage, batches, common_settings, join_url
 from storages.conf import MISSING, Setting
@@ -35,6 +35,7 @@ from storages.files import (
     http_range,
 )
 from storages.hashing import b64_to_hex
+from storages.signed_urls import window_setting
 from storages.transfer import FullReader, UploadSource
 
 if TYPE_CHECKING:
@@ -163,6 +164,7 @@ _SETTINGS = (
         3600,
         doc="Signed URL lifetime (seconds).",
     ),
+    window_setting("AWS_S3_SIGNED_URL_WINDOW"),
     Setting("signature_version", ("AWS_S3_SIGNATURE_VERSION",), None),
     Setting("addressing_style", ("AWS_S3_ADDRESSING_STYLE",), None, doc="'path' or 'virtual'."),
     Setting("region_name", ("AWS_S3_REGION_NAME",), None),
@@ -203,6 +205,19 @@ _SETTINGS = (
     ),
     Setting("auto_create_bucket", (), False, doc="Create the bucket on first use (legacy)."),
     Setting("bucket_acl", (), None, doc="ACL of an auto-created bucket (legacy)."),
+)
+
+# What a HEAD tells of an object's upload parameters (syncmetadata compares these).
+_READABLE_PARAMETERS = (
+    "CacheControl",
+    "ContentDisposition",
+    "ContentEncoding",
+    "ContentLanguage",
+    "ContentType",
+    "Expires",
+    "ServerSideEncryption",
+    "SSEKMSKeyId",
+    "WebsiteRedirectLocation",
 )
 
 _SIGNERS: dict[str, Any] = {}
@@ -318,6 +333,14 @@ class S3Storage(BaseStorage):
         ):
             if wrong:
                 raise ImproperlyConfigured(f"S3Storage: {message}")
+        self.signed_url_window = signed_urls.check_window(
+            "S3Storage",
+            "AWS_S3_SIGNED_URL_WINDOW",
+            self.signed_url_window,
+            float(self.querystring_expire or 0),
+        )
+        if self.signed_url_window:
+            signing.install()
         config = self.transfer_config or default_transfer_config()
         if self.use_threads is False:
             warnings.warn(
@@ -656,6 +679,35 @@ class S3Storage(BaseStorage):
         )
         return True
 
+    def _stored_parameters(self, key: str) -> dict[str, Any] | None:
+        try:
+            reply = self._s3(
+                "head_object", self._name(key), Key=key, **self._sse_params(self._name(key))
+            )
+        except FileNotFoundError:
+            return None
+        stored = {name: reply.get(name) for name in _READABLE_PARAMETERS}
+        stored["StorageClass"] = reply.get("StorageClass") or "STANDARD"  # HEAD omits STANDARD
+        stored["Metadata"] = reply.get("Metadata") or {}
+        return stored
+
+    def _replace_parameters(self, key: str, params: dict[str, Any], stored: dict[str, Any]) -> None:
+        # A copy onto itself with MetadataDirective=REPLACE (s3transfer: one CopyObject, or a
+        # multipart copy above its threshold); the content encoding stays as stored.
+        extra = {k: v for k, v in params.items() if v is not None}
+        if stored.get("ContentEncoding"):
+            extra["ContentEncoding"] = stored["ContentEncoding"]
+        self._call(
+            "replace metadata",
+            self._name(key),
+            self.client.copy,
+            {"Bucket": self.bucket_name, "Key": key},
+            self.bucket_name,
+            key,
+            ExtraArgs={**extra, "MetadataDirective": "REPLACE"},
+            Config=self._transfer_config,
+        )
+
     def _probe_root(self) -> Any:
         return self._s3("head_bucket", None)
 
@@ -700,21 +752,51 @@ class S3Storage(BaseStorage):
         presigned upload); ``parameters`` are GetObject/PutObject ones. Makes no request."""
         key = self._key(name, allow_root=True)
         params = dict(parameters or {})
-        expire = self.querystring_expire if expire is None else expire
+        # AWS_S3_SIGNED_URL_WINDOW: signed as of the window's start, so the URL is cacheable.
+        method = (http_method or "GET").upper()
+        when = signed_urls.expiry(
+            self.querystring_expire if expire is None else expire,
+            self.signed_url_window if method == "GET" else 0,  # upload URLs keep their lifetime
+        )
         if self.custom_domain:
             url = join_url(f"{self.url_protocol}//{self.custom_domain}", key, params)
             if self.querystring_auth and self.cloudfront_signer:
-                until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=int(expire))
-                return self.cloudfront_signer.generate_presigned_url(url, date_less_than=until)
+                return self.cloudfront_signer.generate_presigned_url(url, date_less_than=when.until)
             return url
         if not self.querystring_auth and not http_method:
             return self._unsigned_url(key, params)
-        method = (http_method or "GET").upper()
-        return self._url_client().generate_presigned_url(
-            "put_object" if method == "PUT" else "get_object",
-            Params={"Bucket": self.bucket_name, "Key": key, **params},
-            ExpiresIn=int(expire),
-            HttpMethod=method,
+        with signed_urls.signing_time(when.start):
+            return self._url_client().generate_presigned_url(
+                "put_object" if method == "PUT" else "get_object",
+                Params={"Bucket": self.bucket_name, "Key": key, **params},
+                ExpiresIn=when.seconds,
+                HttpMethod=method,
+            )
+
+    def cloudfront_cookies(
+        self,
+        pattern: str = "*",
+        expire: int | None = None,
+        starts: dt.datetime | None = None,
+        ip_address: str | None = None,
+    ) -> dict[str, str]:
+        """CloudFront signed cookies (name -> value) that open every file matching ``pattern``
+        (below ``location``; ``*`` wildcards) on ``AWS_S3_CUSTOM_DOMAIN`` for ``expire`` seconds
+        (else ``AWS_QUERYSTRING_EXPIRE``, aligned to ``AWS_S3_SIGNED_URL_WINDOW``). See
+        :mod:`storages.backends.s3.cloudfront`."""
+        if not (self.custom_domain and self.cloudfront_signer):
+            raise ImproperlyConfigured(
+                "S3Storage: CloudFront signed cookies need AWS_S3_CUSTOM_DOMAIN (the CloudFront "
+                "domain) and AWS_CLOUDFRONT_KEY_ID / AWS_CLOUDFRONT_KEY"
+            )
+        from storages.backends.s3 import cloudfront
+
+        key = self._key(pattern, allow_root=True)
+        resource = f"{self.url_protocol}//{self.custom_domain}/{key}"
+        lifetime = self.querystring_expire if expire is None else expire
+        until = signed_urls.expiry(lifetime, self.signed_url_window).until
+        return cloudfront.signed_cookies(
+            self.cloudfront_signer, resource, until, starts, ip_address
         )
 
     def generate_presigned_post(
