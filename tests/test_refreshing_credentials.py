@@ -3,11 +3,13 @@ credentials, and URLs signed after the refresh carry the new ones.
 
 S3: moto's STS behind botocore's web-identity provider (AWS_ROLE_ARN +
 AWS_WEB_IDENTITY_TOKEN_FILE, as EKS/IRSA sets them), with credentials that last 4 seconds.
-GCS: a service-account token endpoint whose tokens last one second.
+GCS: a service-account token endpoint whose tokens last one second. Azure: token credentials
+whose tokens last two seconds (Azurite refuses an expired one).
 """
 
 from __future__ import annotations
 
+import ssl
 import time
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,6 +19,7 @@ from django.core.files.base import ContentFile
 from storages.backends.gcloud import GoogleCloudStorage
 from storages.backends.s3 import S3Storage
 from storages.testing.helpers import fetch
+from tests.backends.test_azure import azurite_oauth, oauth_storage  # noqa: F401
 from tests.backends.test_gcloud import (  # noqa: F401
     credentials,
     gcs_options,
@@ -24,6 +27,7 @@ from tests.backends.test_gcloud import (  # noqa: F401
     sa_info,
     token_server,  # noqa: F401
 )
+from tests.servers.azure import FakeTokenCredential
 from tests.servers.http_faults import HTTPFaultProxy
 from tests.servers.s3 import start_s3
 
@@ -124,3 +128,18 @@ def test_gcs_tokens_refresh_for_requests_and_signed_urls(gcs_server, sa_info, to
         assert fetch(s.url("after.txt")) == (200, b"new token")
     finally:
         proxy.stop()
+
+
+def test_azure_token_credentials_refresh_for_requests_and_sas_urls(azurite_oauth):
+    """Tokens that last two seconds, which Azurite refuses once expired: the storage keeps
+    working after the first expired, and SAS URLs signed afterwards verify."""
+    credential = FakeTokenCredential(lifetime=2)
+    s = oauth_storage(azurite_oauth, credential)
+    s.save("before.txt", ContentFile(b"first token"))
+    calls = credential.calls
+    time.sleep(3)
+    s.save("after.txt", ContentFile(b"new token"))
+    assert s.exists("before.txt") and s.open("after.txt").read() == b"new token"
+    assert credential.calls > calls
+    context = ssl.create_default_context(cafile=azurite_oauth.ca_file)
+    assert fetch(s.url("after.txt"), context=context) == (200, b"new token")
