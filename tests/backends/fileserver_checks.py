@@ -24,6 +24,15 @@ def wait_for(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
         time.sleep(0.02)
 
 
+def unfinished_uploads(storage: Any, name: str) -> list[str]:
+    """Entries of ``name``'s folder on the server, hidden temporary uploads too, other than ``name``
+    + ".used" (the file the interrupt test's process saved first)."""
+    folder, leaf = name.rsplit("/", 1)
+    path = storage._path(storage._key(folder))
+    entries = storage._run("list", folder, lambda session: storage._entries(session, path))
+    return sorted(e.name for e in entries if e.name not in (".", "..", f"{leaf}.used"))
+
+
 def same_name_race(storage: Any, name: str, threads: int = 16) -> None:
     """``threads`` threads save ``name`` at once (overwrite off): every upload is kept under its own name."""
     barrier = threading.Barrier(threads)

@@ -5,8 +5,15 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from boto3.s3.transfer import TransferConfig
 
-from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing import (
+    BackendConfig,
+    BrokenConfigs,
+    Capabilities,
+    StorageConformance,
+    StorageLifecycle,
+)
 from tests.servers import free_port
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, S3Server
 
@@ -36,8 +43,17 @@ def s3_options(server: S3Server, **extra) -> dict:
     }
 
 
-class TestS3Conformance(StorageConformance):
+class TestS3Conformance(StorageConformance, StorageLifecycle):
     capabilities = Capabilities(created_time=False, accessed_time=False)
+    # Multipart from 5 MiB (S3's smallest part) instead of 8, to keep the lifecycle tests small.
+    lifecycle_options = {
+        "transfer_config": TransferConfig(multipart_threshold=5 << 20, multipart_chunksize=5 << 20)
+    }
+
+    def interrupted_leftovers(self, storage, name):
+        key = storage._key(name)
+        uploads = storage.client.list_multipart_uploads(Bucket=BUCKET, Prefix=key)
+        return [u["Key"] for u in uploads.get("Uploads", [])]
 
     @pytest.fixture
     def storage_config(self, s3_server):
@@ -82,7 +98,6 @@ from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from urllib.parse import parse_qs, urlsplit  # noqa: E402
 
 import requests  # noqa: E402
-from boto3.s3.transfer import TransferConfig  # noqa: E402
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from django.core.files.base import ContentFile  # noqa: E402
 

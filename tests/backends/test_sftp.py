@@ -24,10 +24,16 @@ from django.core.files.base import ContentFile, File
 
 from storages.backends.sftpstorage import SFTPStorage, SFTPStorageFile
 from storages.errors import StorageUnavailable
-from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing import (
+    BackendConfig,
+    BrokenConfigs,
+    Capabilities,
+    StorageConformance,
+    StorageLifecycle,
+)
 from storages.testing.helpers import PatternFile
 from tests.backends import fileserver_checks as checks
-from tests.backends.fileserver_checks import wait_for
+from tests.backends.fileserver_checks import unfinished_uploads, wait_for
 from tests.servers import free_port
 from tests.servers.ftp import serve_directory
 from tests.servers.proxy import TCPProxy
@@ -74,8 +80,12 @@ def sftp_options(server: SFTPServer, data: Path, http=None, **extra) -> dict:
     return options
 
 
-class TestSFTPConformance(StorageConformance):
+class TestSFTPConformance(StorageConformance, StorageLifecycle):
     capabilities = Capabilities(created_time=False, accessed_time=True, modified_time=True)
+    multipart_size = (
+        3 * 1024 * 1024
+    )  # no parts on a file server: a larger save through the same stream
+    interrupted_leftovers = staticmethod(unfinished_uploads)
 
     @pytest.fixture
     def storage_config(self, sftp_server, sftp_data, sftp_http):
