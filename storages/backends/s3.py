@@ -228,21 +228,34 @@ _SIGNERS: dict[str, Any] = {}
 _SIGNERS_LOCK = threading.Lock()
 
 
+class _PemSigner:
+    """CloudFront's RSA-SHA1 signature with a PEM private key. Picklable, unlike a closure over a
+    loaded key: a pickled storage (the PEM is its ``cloudfront_key`` already) loads it again."""
+
+    def __init__(self, pem: str | bytes) -> None:
+        from cryptography.hazmat.primitives import serialization
+
+        self._pem = pem.encode() if isinstance(pem, str) else pem
+        self._key = serialization.load_pem_private_key(self._pem, password=None)
+
+    def __call__(self, message: bytes) -> bytes:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        return self._key.sign(message, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303 - CloudFront requires SHA-1
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self._pem,)
+
+
 def _cloudfront_signer(key_id: str, pem: str | bytes) -> Any:
     """A CloudFront URL signer for a PEM key pair, cached per key."""
     cache_key = f"{key_id}:{pem!r}"
     with _SIGNERS_LOCK:
         if cache_key not in _SIGNERS:
             from botocore.signers import CloudFrontSigner
-            from cryptography.hazmat.primitives import hashes, serialization
-            from cryptography.hazmat.primitives.asymmetric import padding
 
-            key = serialization.load_pem_private_key(
-                pem.encode() if isinstance(pem, str) else pem, password=None
-            )
-            _SIGNERS[cache_key] = CloudFrontSigner(
-                key_id, lambda message: key.sign(message, padding.PKCS1v15(), hashes.SHA1())
-            )  # noqa: S303 - CloudFront requires SHA-1
+            _SIGNERS[cache_key] = CloudFrontSigner(key_id, _PemSigner(pem))
         return _SIGNERS[cache_key]
 
 

@@ -525,7 +525,11 @@ def test_custom_domain_without_requests(s3_server):
     assert log.methods == []
 
 
-def test_cloudfront_signed_urls_verify_with_the_public_key(s3_server):
+@pytest.mark.parametrize("copied", [False, True], ids=["as-built", "pickled"])
+def test_cloudfront_signed_urls_verify_with_the_public_key(s3_server, copied):
+    """The signer made from AWS_CLOUDFRONT_KEY survives pickling (Django's cache) too."""
+    import pickle
+
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -543,6 +547,8 @@ def test_cloudfront_signed_urls_verify_with_the_public_key(s3_server):
             cloudfront_key=pem,
         )
     )
+    if copied:
+        s = pickle.loads(pickle.dumps(s))
     url = s.url("private/file.txt", expire=300)
     parts = urlsplit(url)
     query = parse_qs(parts.query)
