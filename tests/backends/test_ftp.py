@@ -284,6 +284,11 @@ def ftp(options):
     storage.close()
 
 
+@pytest.mark.parametrize("interrupt", checks.INTERRUPTS, ids=lambda e: e.__name__)
+def test_an_interrupt_is_not_retried(ftp, interrupt):
+    checks.interrupt_is_not_retried(ftp, interrupt)
+
+
 class Commands:
     """Every command an FTPStorage sends (ftplib.FTP.putcmd), by verb."""
 

@@ -691,6 +691,11 @@ def test_deconstruct_keeps_connection_params_but_no_secret(options):
     assert s.params["password"] == "pw-secret"  # the instance itself keeps them
 
 
+@pytest.mark.parametrize("interrupt", checks.INTERRUPTS, ids=lambda e: e.__name__)
+def test_an_interrupt_is_not_retried(sftp, interrupt):
+    checks.interrupt_is_not_retried(sftp, interrupt)
+
+
 def test_file_class_and_pickled_storage(sftp):
     sftp.save("p.txt", ContentFile(b"p"))
     f = sftp.open("p.txt")
