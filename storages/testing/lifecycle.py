@@ -193,6 +193,7 @@ class StorageLifecycle:
         def read_stdout() -> None:
             for line in iter(child.stdout.readline, b""):
                 lines.put(line)
+            lines.put(b"")  # the child is gone
 
         readers = [
             threading.Thread(target=read_stdout, daemon=True),
@@ -211,7 +212,13 @@ class StorageLifecycle:
                 line = lines.get(timeout=120)
             except queue.Empty:
                 pytest.fail("the child never got into the middle of its save")
-            assert line == b"mid-transfer\n", line
+            if line != b"mid-transfer\n":
+                child.wait(10)
+                for reader in readers:
+                    reader.join(10)
+                pytest.fail(
+                    f"the child ended before it was interrupted: {b''.join(errors)[-3000:]!r}"
+                )
             child.send_signal(signal.SIGINT)
             try:
                 child.wait(timeout=self.interrupt_exit_within)
