@@ -34,7 +34,7 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.files.base import ContentFile, File
 
-from storages.testing.helpers import PatternFile, sha256_of
+from storages.testing.helpers import PatternFile, fetch, sha256_of
 
 __all__ = ["StorageLifecycle"]
 
@@ -48,9 +48,12 @@ COPIES: dict[str, Callable[[Any], Any]] = {
 
 # The child of the interrupt test: it builds the storage from (class path, options), uses it
 # once (so pooled connections are reused, as in a running app), then saves a large stream and
-# says "mid-transfer" once the backend has read well into it.
+# says "mid-transfer" once the backend has read well into it. From there the stream slows to
+# about 10 MB/s until the interrupt, so the save can't finish first on a fast or loaded
+# machine. Ctrl-C is handled as Python does by default (KeyboardInterrupt in the main thread),
+# even when the test runner's own SIGINT is ignored (a CI job started in the background).
 _CHILD = r"""
-import os, pickle, sys
+import os, pickle, signal, sys, threading, time
 import django
 from django.core.files.base import ContentFile, File
 from django.utils.module_loading import import_string
@@ -63,6 +66,15 @@ for setting, value in settings.items():
 django.setup()
 from storages.testing.helpers import PatternFile
 
+interrupted = threading.Event()
+
+
+def on_sigint(signum, frame):
+    interrupted.set()
+    raise KeyboardInterrupt
+
+
+signal.signal(signal.SIGINT, on_sigint)
 storage = import_string(path)(**options)
 storage.save(name + ".used", ContentFile(b"used"))
 
@@ -72,9 +84,11 @@ class Source(PatternFile):
 
     def readinto(self, buffer):
         n = super().readinto(buffer)
-        if self.tell() >= mark and not self.told:
-            self.told = True
-            print("mid-transfer", flush=True)
+        if self.tell() >= mark:
+            if not self.told:
+                self.told = True
+                print("mid-transfer", flush=True)
+            interrupted.wait(n / 10e6)
         return n
 
 
@@ -137,8 +151,9 @@ class StorageLifecycle:
     # -- pickle and deepcopy ------------------------------------------------------------
     @pytest.mark.parametrize("how", sorted(COPIES))
     def test_copy_at_any_point_works_whole(self, lifecycle_storage: Any, how: str) -> None:
-        """Copies taken new, after a small save, a multipart save, a read and a listing: each
-        saves, reads and deletes; the last one, then a copy of that copy, does the full cycle."""
+        """Copies taken new, after a small save, a multipart save, a read and a listing + url():
+        each saves, reads and deletes; the last one, then a copy of that copy, does the full
+        cycle."""
         storage, copy_of = lifecycle_storage, COPIES[how]
         folder = f"life-{uuid.uuid4().hex[:10]}"
         size = self._multipart_size(storage)
@@ -152,6 +167,7 @@ class StorageLifecycle:
         assert storage.open(small, "rb").read() == b"used"
         copies.append(copy_of(storage))
         assert set(storage.listdir(folder)[1]) >= {"used.txt", "used.bin"}
+        storage.url(small)  # signing keys, URL bases, delegation keys: made on first use
         copies.append(copy_of(storage))
 
         for i, clone in enumerate(copies[:-1]):
@@ -161,6 +177,9 @@ class StorageLifecycle:
             clone.delete(name)
             assert not clone.exists(name)
         last = copies[-1]
+        link = last.url(small)
+        if getattr(getattr(self, "capabilities", None), "url_fetchable", True):
+            assert fetch(link) == (200, b"used")
         self._cycle(last, folder, size, seed=2)
         self._cycle(copy_of(last), folder, size, seed=3)
         # and the original is untouched by its copies
