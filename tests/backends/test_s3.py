@@ -1167,3 +1167,40 @@ def test_storages_share_one_botocore_data_loader(s3_server, monkeypatch):
         second.bucket.Object(second._key("shared-loader.txt")).get()["Body"].read() == b"one"
     )  # resources too
     assert calls == []
+
+
+def test_an_interrupt_while_close_waits_for_the_upload_commits_nothing(proxied):
+    """open("wb") past the multipart threshold over a slow link: an interrupt (Ctrl-C) while
+    close() waits for the last parts raises KeyboardInterrupt, and the upload is aborted instead of
+    finishing on its own: nothing under the name, no multipart upload left."""
+    import os
+    import signal
+
+    from storages.testing.helpers import PatternFile
+
+    proxy, s = proxied({"bandwidth": 4e6})  # 4 MB/s per connection: close() waits a few seconds
+    armed = True
+
+    def interrupt(signum, frame):
+        if armed:
+            raise KeyboardInterrupt
+
+    f = s.open("slow.bin", "wb")
+    f.write(PatternFile(12 * MB).read())
+    previous = signal.signal(signal.SIGUSR1, interrupt)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGUSR1))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            f.close()
+    finally:
+        armed = False
+        timer.cancel()
+        signal.signal(signal.SIGUSR1, previous)
+    deadline = time.monotonic() + 60  # the upload, had it gone on alone, has finished by then
+    while any(t.name == "storages-upload" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "the upload thread never ended"
+        time.sleep(0.05)
+    assert not s.exists("slow.bin")
+    uploads = s.client.list_multipart_uploads(Bucket=BUCKET, Prefix=s.location)
+    assert uploads.get("Uploads", []) == []
