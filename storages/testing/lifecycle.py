@@ -53,7 +53,7 @@ COPIES: dict[str, Callable[[Any], Any]] = {
 # machine. Ctrl-C is handled as Python does by default (KeyboardInterrupt in the main thread),
 # even when the test runner's own SIGINT is ignored (a CI job started in the background).
 _CHILD = r"""
-import os, pickle, signal, sys, threading, time
+import pickle, signal, sys, threading
 import django
 from django.core.files.base import ContentFile, File
 from django.utils.module_loading import import_string
@@ -192,6 +192,9 @@ class StorageLifecycle:
     def test_sigint_during_large_save_stops_it_and_stores_nothing(
         self, storage_config: Any, lifecycle_storage: Any
     ) -> None:
+        """A process saving 1 GiB gets SIGINT mid-transfer: it dies of KeyboardInterrupt (not
+        retried, not swallowed), nothing is stored under the name, and the upload was aborted
+        (no multipart upload, uncommitted block or temporary file, where the backend can tell)."""
         storage = lifecycle_storage
         name = f"interrupted-{uuid.uuid4().hex[:10]}/large.bin"
         mark = 2 * self._multipart_size(storage)
