@@ -169,7 +169,9 @@ class BaseStorage(Storage):
     overwrite_option: ClassVar[str | None] = "file_overwrite"
     #: Secret keys inside dict options (e.g. SFTP's ``params``), kept out of ``deconstruct()``.
     secret_option_keys: ClassVar[dict[str, Collection[str]]] = {}
-    #: Attributes holding connections: dropped when pickled, rebuilt lazily.
+    #: Attributes holding connections, clients or other SDK objects that are not made by
+    #: ``_lazy()`` (which drops its own): dropped when the storage is pickled or copied, and
+    #: rebuilt on first use. A subclass lists only its own; the parents' lists still apply.
     transient_attributes: ClassVar[tuple[str, ...]] = ()
     file_class: ClassVar[type[RemoteFile]] = RemoteFile
     default_content_type: ClassVar[str] = "application/octet-stream"
@@ -267,11 +269,21 @@ class BaseStorage(Storage):
         return f'OPTIONS["{option}"]'
 
     # -- pickling and migrations -----------------------------------------
+    # One mechanism for pickle, copy.copy() and copy.deepcopy() (Django's cache pickles objects
+    # holding storages; model fields are deep-copied): the state is the configuration only.
+    # Whatever talks to a server (clients, sessions, pools, locks, per-thread objects) is made
+    # through _lazy() / _per_thread(), or named in transient_attributes, and is left out: the
+    # copy makes its own on first use, so every operation works on it at any point of its life.
+    def _transient_names(self) -> set[str]:
+        names = {"_lock", "_thread_local", "_lazily_made"}
+        names.update(self.__dict__.get("_lazily_made", ()))
+        for klass in type(self).__mro__:
+            names.update(vars(klass).get("transient_attributes", ()))
+        return names
+
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state.pop("_lock", None)
-        state.pop("_thread_local", None)
-        for attr in self.transient_attributes:
+        for attr in self._transient_names():
             state.pop(attr, None)
         return state
 
@@ -284,13 +296,15 @@ class BaseStorage(Storage):
         return f"<{type(self).__name__} location={where!r}>"
 
     def _lazy(self, attr: str, factory: Any) -> Any:
-        """The value of transient attribute ``attr``, made once (thread-safe) by ``factory()``."""
+        """The value of attribute ``attr``, made once (thread-safe) by ``factory()``; transient:
+        a pickled or copied storage leaves it out and makes its own on first use."""
         value = self.__dict__.get(attr)
         if value is None:
             with self._lock:
                 value = self.__dict__.get(attr)
                 if value is None:
                     value = factory()
+                    self.__dict__.setdefault("_lazily_made", set()).add(attr)
                     setattr(self, attr, value)
         return value
 

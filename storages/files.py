@@ -603,8 +603,16 @@ class RemoteFile(File):
             return
         if self._writing:
             if not self._raw.closed:
-                self._file.flush()
-                self._raw.close()  # commits
+                try:
+                    self._file.flush()
+                    self._raw.close()  # commits
+                except Exception:
+                    raise
+                except BaseException:
+                    # Interrupted (Ctrl-C) while the last bytes go out: the upload must not
+                    # finish on its own. Nothing is stored.
+                    self.abort()
+                    raise
                 self._committed = True
             self._file.close()
         else:

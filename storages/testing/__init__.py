@@ -10,8 +10,18 @@ A backend joins with a one-class test module (see ``tests/backends/test_s3.py``)
 
         @pytest.fixture
         def broken_configs(self, ...): return BrokenConfigs(...)
+
+Storages copied at any point of their life and interrupted saves: join
+:class:`StorageLifecycle` too (``storages.testing.lifecycle``).
 """
 
+from storages.testing.lifecycle import StorageLifecycle
 from storages.testing.suite import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
 
-__all__ = ["BackendConfig", "BrokenConfigs", "Capabilities", "StorageConformance"]
+__all__ = [
+    "BackendConfig",
+    "BrokenConfigs",
+    "Capabilities",
+    "StorageConformance",
+    "StorageLifecycle",
+]

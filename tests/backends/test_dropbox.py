@@ -19,7 +19,13 @@ from storages.backends.dropbox import (
     DropBoxStorageException,
     DropboxStorageException,
 )
-from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing import (
+    BackendConfig,
+    BrokenConfigs,
+    Capabilities,
+    StorageConformance,
+    StorageLifecycle,
+)
 from storages.testing.helpers import fetch
 from tests.servers import free_port
 from tests.servers.dropbox_api import (
@@ -45,8 +51,9 @@ def root() -> str:
     return f"/conformance/{uuid.uuid4().hex}"
 
 
-class TestDropboxConformance(StorageConformance):
+class TestDropboxConformance(StorageConformance, StorageLifecycle):
     capabilities = Capabilities(created_time=False, accessed_time=False)
+    child_settings = ("DROPBOX_OAUTH2_TOKEN",)
 
     @pytest.fixture
     def storage_config(self, dropbox_server, settings):

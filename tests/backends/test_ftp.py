@@ -23,10 +23,16 @@ from django.core.files.base import ContentFile, File
 
 from storages.backends.ftp import FTPStorage, FTPStorageException, FTPStorageFile
 from storages.errors import StorageUnavailable
-from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing import (
+    BackendConfig,
+    BrokenConfigs,
+    Capabilities,
+    StorageConformance,
+    StorageLifecycle,
+)
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
 from tests.backends import fileserver_checks as checks
-from tests.backends.fileserver_checks import wait_for
+from tests.backends.fileserver_checks import unfinished_uploads, wait_for
 from tests.servers import free_port
 from tests.servers.ftp import (
     KEEPER,
@@ -71,7 +77,7 @@ def ftp_options(server: FTPServer, http=None, **extra) -> dict:
     return options
 
 
-class TestFTPConformance(StorageConformance):
+class TestFTPConformance(StorageConformance, StorageLifecycle):
     capabilities = Capabilities(
         created_time=False,
         accessed_time=False,
@@ -79,6 +85,8 @@ class TestFTPConformance(StorageConformance):
         atomic_create=False,
         atomic_create_large=False,
     )
+    multipart_size = 3 * MB  # no parts on a file server: a larger save through the same stream
+    interrupted_leftovers = staticmethod(unfinished_uploads)
 
     @pytest.fixture
     def storage_config(self, ftp_server, ftp_http):
@@ -276,6 +284,11 @@ def ftp(options):
     storage = FTPStorage(**options)
     yield storage
     storage.close()
+
+
+@pytest.mark.parametrize("interrupt", checks.INTERRUPTS, ids=lambda e: e.__name__)
+def test_an_interrupt_is_not_retried(ftp, interrupt):
+    checks.interrupt_is_not_retried(ftp, interrupt)
 
 
 class Commands:

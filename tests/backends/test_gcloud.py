@@ -20,7 +20,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile, File
 
 from storages.errors import StorageError, StorageUnavailable
-from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing import (
+    BackendConfig,
+    BrokenConfigs,
+    Capabilities,
+    StorageConformance,
+    StorageLifecycle,
+)
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
 from tests.backends.fileserver_checks import wait_for
 from tests.servers import free_port
@@ -90,12 +96,14 @@ def anonymous_options(server: GCSServer, **extra) -> dict:
     }
 
 
-class TestGoogleCloudConformance(StorageConformance):
+class TestGoogleCloudConformance(StorageConformance, StorageLifecycle):
     # fake-gcs-server v1.54.0 ignores ifGenerationMatch on resumable uploads
     # (fixed upstream later): only single-request uploads are atomic there.
     capabilities = Capabilities(
         created_time=True, accessed_time=False, atomic_create=True, atomic_create_large=False
     )
+    # Resumable uploads (past 8 MiB) in 1 MiB chunks instead of 100 MiB ones.
+    lifecycle_options = {"blob_chunk_size": 1024 * 1024}
 
     @pytest.fixture
     def storage_config(self, gcs_server, sa_info):

@@ -8,6 +8,7 @@ a file under the name. Requests per operation: docs/backends/apache_libcloud.rst
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -421,15 +422,35 @@ class LibCloudStorage(BaseStorage):
             )
         else:  # the driver cuts its parts from these reads (S3: 5 MiB parts, aborted on error)
             chunks = iter(lambda: source.fileobj.read(COPY_CHUNK), b"")
-            self._call(
-                "upload",
-                spec.name,
-                driver.upload_object_via_stream,
-                chunks,
-                container,
-                spec.key,
-                extra=extra,
-            )
+            # libcloud's S3 drivers abort their multipart upload on an Exception only: on an
+            # interrupt (KeyboardInterrupt, SystemExit, cancellation) it is aborted here, else its
+            # parts stay stored (and billed). The upload id comes from the driver's private
+            # _initiate_multipart, wrapped on this thread's driver for this one upload.
+            started: list[str] = []
+            initiate = getattr(driver, "_initiate_multipart", None)
+            if initiate is not None and hasattr(driver, "_abort_multipart"):
+                driver._initiate_multipart = lambda *a, **k: (
+                    started.append(initiate(*a, **k)) or (started[-1])
+                )
+            try:
+                self._call(
+                    "upload",
+                    spec.name,
+                    driver.upload_object_via_stream,
+                    chunks,
+                    container,
+                    spec.key,
+                    extra=extra,
+                )
+            except Exception:
+                raise
+            except BaseException:
+                for upload_id in started:
+                    with contextlib.suppress(Exception):  # best effort, as the driver's own abort
+                        driver._abort_multipart(container, spec.key, upload_id)
+                raise
+            finally:
+                driver.__dict__.pop("_initiate_multipart", None)
 
     def _upload_local(self, spec: UploadSpec, source: UploadSource) -> None:
         """Write a hidden temporary file beside the target, then rename it into place

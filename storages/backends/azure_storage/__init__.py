@@ -328,7 +328,7 @@ class AzureStorage(BaseStorage):
     settings_table = _SETTINGS
     legacy_settings = AZURE_LEGACY
     overwrite_option: ClassVar[str | None] = "overwrite_files"
-    transient_attributes = ("_service", "_container", "_delegation", "_base_url")
+    transient_attributes = ("_delegation",)  # a user delegation key and its expiry
     missing_times = {
         "accessed": "Azure keeps no access time unless last-access tracking is enabled"
     }

@@ -210,7 +210,6 @@ class DropboxStorage(BaseStorage):
 
     settings_table = _SETTINGS
     overwrite_option = "file_overwrite"
-    transient_attributes = ("_dbx",)
     positional_args_are_secret = True  # DropboxStorage("<token>")
     uses_key_prefix = False  # root_path is checked in configure()
     endpoint_setting = 'DROPBOX_API_HOST (OPTIONS["api_host"]), DROPBOX_TIMEOUT'

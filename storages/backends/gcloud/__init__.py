@@ -252,7 +252,6 @@ class GoogleCloudStorage(BaseStorage):
 
     settings_table = _SETTINGS
     legacy_settings = GCS_LEGACY
-    transient_attributes = ("_auth", "_bucket_checked")
     missing_times: ClassVar[dict[str, str]] = {
         "accessed": "Cloud Storage does not record access times"
     }

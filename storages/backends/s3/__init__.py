@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections
 import copy
+import copyreg
 import datetime as dt
 import threading
 import warnings
@@ -79,6 +80,30 @@ _ERRORS: dict[str | int, type[BaseException]] = {
     "InvalidToken": PermissionError,
 }
 
+
+def _unpickle_transfer_config(
+    cls: type, values: dict[str, Any], unset: list[str]
+) -> TransferConfig:
+    config = cls.__new__(cls)
+    for name, value in values.items():
+        object.__setattr__(config, name, value)
+    for name in unset:
+        object.__setattr__(config, name, cls.UNSET_DEFAULT)
+    return config
+
+
+def _pickle_transfer_config(config: TransferConfig) -> tuple[Any, ...]:
+    # boto3 marks the options left to their default with a class-level ``object()`` and tests
+    # them by identity; a pickled or deep-copied config would carry a new ``object()`` that
+    # s3transfer then takes as a number (TypeError in its semaphore). Carry the names instead,
+    # so AWS_S3_TRANSFER_CONFIG, and storages holding it, survive pickle and deepcopy.
+    unset_marker = getattr(type(config), "UNSET_DEFAULT", None)
+    values = {k: v for k, v in vars(config).items() if v is not unset_marker}
+    unset = [k for k, v in vars(config).items() if unset_marker is not None and v is unset_marker]
+    return _unpickle_transfer_config, (type(config), values, unset)
+
+
+copyreg.pickle(TransferConfig, _pickle_transfer_config)
 
 _loader_lock = threading.Lock()
 
@@ -224,21 +249,34 @@ _SIGNERS: dict[str, Any] = {}
 _SIGNERS_LOCK = threading.Lock()
 
 
+class _PemSigner:
+    """CloudFront's RSA-SHA1 signature with a PEM private key. Picklable, unlike a closure over a
+    loaded key: a pickled storage (the PEM is its ``cloudfront_key`` already) loads it again."""
+
+    def __init__(self, pem: str | bytes) -> None:
+        from cryptography.hazmat.primitives import serialization
+
+        self._pem = pem.encode() if isinstance(pem, str) else pem
+        self._key = serialization.load_pem_private_key(self._pem, password=None)
+
+    def __call__(self, message: bytes) -> bytes:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        return self._key.sign(message, padding.PKCS1v15(), hashes.SHA1())  # noqa: S303 - CloudFront requires SHA-1
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self._pem,)
+
+
 def _cloudfront_signer(key_id: str, pem: str | bytes) -> Any:
     """A CloudFront URL signer for a PEM key pair, cached per key."""
     cache_key = f"{key_id}:{pem!r}"
     with _SIGNERS_LOCK:
         if cache_key not in _SIGNERS:
             from botocore.signers import CloudFrontSigner
-            from cryptography.hazmat.primitives import hashes, serialization
-            from cryptography.hazmat.primitives.asymmetric import padding
 
-            key = serialization.load_pem_private_key(
-                pem.encode() if isinstance(pem, str) else pem, password=None
-            )
-            _SIGNERS[cache_key] = CloudFrontSigner(
-                key_id, lambda message: key.sign(message, padding.PKCS1v15(), hashes.SHA1())
-            )  # noqa: S303 - CloudFront requires SHA-1
+            _SIGNERS[cache_key] = CloudFrontSigner(key_id, _PemSigner(pem))
         return _SIGNERS[cache_key]
 
 
@@ -259,7 +297,7 @@ class S3Storage(BaseStorage):
 
     settings_table = _SETTINGS
     legacy_settings = S3_LEGACY
-    transient_attributes = ("_client", "_public_client", "_unsigned_base", "_session", "_creating")
+    transient_attributes = ("_creating",)  # the keys being uploaded create-only, by the client
     deconstruct_exclude = ("cloudfront_signer",)
     missing_times: ClassVar[dict[str, str]] = {
         "created": "S3 keeps only the last-modified time of an object",
