@@ -1,4 +1,4 @@
-"""Conformance over a storage's whole life: copied at any point, interrupted in the middle of a save.
+"""Conformance over a storage's whole life: copied at any point, interrupted in mid-save.
 
 Django's cache pickles objects that hold storages and model fields are deep-copied, so a
 storage must come out of ``pickle`` and ``copy.deepcopy()`` whole, however far into its life it
@@ -13,7 +13,8 @@ A backend joins next to :class:`~storages.testing.StorageConformance` (the same
         lifecycle_options = {"transfer_config": TransferConfig(multipart_threshold=5 * MB, ...)}
 
         def interrupted_leftovers(self, storage, name):
-            return [...]  # what the provider still holds of an aborted upload (multipart uploads...)
+            # what the provider still holds of an aborted upload (multipart uploads...)
+            return [...]
 """
 
 from __future__ import annotations
