@@ -72,7 +72,9 @@ def storage(server: AzuriteServer, **extra) -> AzureStorage:
 
 
 class TestAzureConformance(StorageConformance):
-    capabilities = Capabilities(created_time=True, accessed_time=False)
+    capabilities = Capabilities.strict(
+        overwrite_option="overwrite_files", created_time=True, accessed_time=False
+    )
 
     @pytest.fixture
     def storage_config(self, azurite):

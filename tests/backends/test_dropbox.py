@@ -46,7 +46,9 @@ def root() -> str:
 
 
 class TestDropboxConformance(StorageConformance):
-    capabilities = Capabilities(created_time=False, accessed_time=False)
+    capabilities = Capabilities.strict(
+        overwrite_option="file_overwrite", created_time=False, accessed_time=False
+    )
 
     @pytest.fixture
     def storage_config(self, dropbox_server, settings):

@@ -72,12 +72,12 @@ def ftp_options(server: FTPServer, http=None, **extra) -> dict:
 
 
 class TestFTPConformance(StorageConformance):
-    capabilities = Capabilities(
+    capabilities = Capabilities.strict(
+        overwrite_option="allow_overwrite",
         created_time=False,
         accessed_time=False,
         modified_time=True,
         atomic_create=False,
-        atomic_create_large=False,
     )
 
     @pytest.fixture

@@ -114,7 +114,7 @@ def options(provider: str, **extra) -> dict:
 class TestLibcloudLocalConformance(StorageConformance):
     # The local driver gives a filesystem path, not a URL: url() is base_url + name.
     # Create-only saves hard-link a finished temporary file: atomic, across processes too.
-    capabilities = Capabilities(url_fetchable=False)
+    capabilities = Capabilities.strict(overwrite_option="file_overwrite", url_fetchable=False)
 
     @pytest.fixture
     def storage_config(self, providers):
@@ -132,7 +132,9 @@ class TestLibcloudLocalConformance(StorageConformance):
 class TestLibcloudS3Conformance(StorageConformance):
     # libcloud has no create-if-absent: savers of one name take turns within a process
     # (atomic there, not across processes).
-    capabilities = Capabilities(created_time=False, accessed_time=False)
+    capabilities = Capabilities.strict(
+        overwrite_option="file_overwrite", created_time=False, accessed_time=False
+    )
 
     @pytest.fixture
     def storage_config(self, providers, s3_server):

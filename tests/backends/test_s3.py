@@ -37,7 +37,9 @@ def s3_options(server: S3Server, **extra) -> dict:
 
 
 class TestS3Conformance(StorageConformance):
-    capabilities = Capabilities(created_time=False, accessed_time=False)
+    capabilities = Capabilities.strict(
+        overwrite_option="file_overwrite", created_time=False, accessed_time=False
+    )
 
     @pytest.fixture
     def storage_config(self, s3_server):

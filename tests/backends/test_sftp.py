@@ -76,7 +76,12 @@ def sftp_options(server: SFTPServer, data: Path, http=None, **extra) -> dict:
 
 
 class TestSFTPConformance(StorageConformance):
-    capabilities = Capabilities(created_time=False, accessed_time=True, modified_time=True)
+    capabilities = Capabilities.strict(
+        overwrite_option="allow_overwrite",
+        created_time=False,
+        accessed_time=True,
+        modified_time=True,
+    )
 
     @pytest.fixture
     def storage_config(self, sftp_server, sftp_data, sftp_http):
