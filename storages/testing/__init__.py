@@ -26,7 +26,13 @@ from storages.testing.areas import (
     NamesConformance,
     URLConformance,
 )
-from storages.testing.config import BackendConfig, BrokenConfigs, Capabilities, needs
+from storages.testing.config import (
+    BackendConfig,
+    BrokenConfigs,
+    Capabilities,
+    ConformanceBase,
+    needs,
+)
 from storages.testing.suite import StorageConformance
 
 __all__ = [
@@ -35,6 +41,7 @@ __all__ = [
     "BrokenConfigs",
     "Capabilities",
     "CollectstaticConformance",
+    "ConformanceBase",
     "ErrorsConformance",
     "IOConformance",
     "ListingConformance",
