@@ -47,7 +47,10 @@ def root() -> str:
 
 class TestDropboxConformance(StorageConformance):
     capabilities = Capabilities.strict(
-        overwrite_option="file_overwrite", created_time=False, accessed_time=False
+        overwrite_option="file_overwrite",
+        created_time=False,
+        accessed_time=False,
+        folders_exist=True,
     )
 
     @pytest.fixture

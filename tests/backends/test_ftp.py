@@ -78,6 +78,7 @@ class TestFTPConformance(StorageConformance):
         accessed_time=False,
         modified_time=True,
         atomic_create=False,
+        folders_exist=True,
     )
 
     @pytest.fixture

@@ -81,6 +81,7 @@ class TestSFTPConformance(StorageConformance):
         created_time=False,
         accessed_time=True,
         modified_time=True,
+        folders_exist=True,
     )
 
     @pytest.fixture
