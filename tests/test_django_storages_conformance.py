@@ -7,7 +7,13 @@ happen to meet too."""
 import django
 import pytest
 
-from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing import (
+    BackendConfig,
+    BrokenConfigs,
+    Capabilities,
+    CollectstaticConformance,
+    StorageConformance,
+)
 from tests.servers.ftp import serve_directory
 
 FS = "django.core.files.storage.FileSystemStorage"
@@ -68,3 +74,19 @@ class TestInMemoryStorageConformance(StorageConformance):
     @pytest.fixture
     def storage_config(self, tmp_path):
         return BackendConfig(MEMORY, {"location": str(tmp_path / "site" / "uploads")})
+
+
+class TestCollectstaticWithoutTheAppsConformance(CollectstaticConformance):
+    """The collectstatic area runs both commands by class: this package's runs without
+    ``"storages"`` in INSTALLED_APPS (Django's needs ``"django.contrib.staticfiles"``, its app
+    config holds the default ignore patterns)."""
+
+    capabilities = TestFileSystemStorageConformance.capabilities
+    storage_config = TestFileSystemStorageConformance.storage_config
+
+    @pytest.fixture(autouse=True)
+    def _without_the_apps(self, settings):
+        settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "storages"]
+        from django.apps import apps as registry
+
+        assert not registry.is_installed("storages")
