@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.staticfiles.storage import ManifestFilesMixin
 from django.core.management import call_command
+from django.utils.module_loading import import_string
 
 from storages.testing.config import (
     BackendConfig,
@@ -47,8 +49,7 @@ _MANIFEST_CLASSES: dict[type, type] = {}
 
 def manifest_class(cls: type) -> str:
     """A ManifestFilesMixin variant of ``cls``, importable by dotted path."""
-    import storages.testing.areas.collectstatic as here
-
+    here = sys.modules[__name__]
     if cls not in _MANIFEST_CLASSES:
         name = f"Manifest{cls.__name__}"
         _MANIFEST_CLASSES[cls] = type(
@@ -60,8 +61,6 @@ def manifest_class(cls: type) -> str:
 
 def collectstatic(command: str, **options: Any) -> str:
     """Run the ``command`` ("django" or "storages") by class; its output."""
-    from django.utils.module_loading import import_string
-
     out = io.StringIO()
     options.setdefault("verbosity", 1)
     call_command(import_string(COMMANDS[command])(), interactive=False, stdout=out, **options)
