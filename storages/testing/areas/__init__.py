@@ -1,23 +1,16 @@
 """The conformance suite by area; a backend joins one area, several, or all of them
-(:class:`storages.testing.StorageConformance`).
+(:class:`storages.testing.StorageConformance`). docs/testing.rst lists what each area holds a
+backend to.
 
-=====================  ==========================================================
-Area                   What it holds a backend to
-=====================  ==========================================================
-IOConformance          save/open/read in every mode, writes, seeks, delete,
-                       threads, pickling, ``deconstruct()``, the storage walkthrough
-NamesConformance       names and overwrite: literal ``exists()``, the overwrite
-                       policy (32 threads racing for one name), refused names,
-                       the FileField walkthroughs
-ErrorsConformance      missing files, times the provider does not record, broken
-                       configurations (credentials, container, unreachable)
-BoundedMemoryConformance  a large file saved, read and written in bounded memory
-ListingConformance     ``listdir()`` (past 1000 entries, scoped to the location)
-                       and the times a provider records
-URLConformance         ``url()`` of awkward names, fetched with a plain HTTP client
-CollectstaticConformance  Django's and this package's ``collectstatic``, with
-                       ``--clear`` and the manifest storage
-=====================  ==========================================================
+- ``IOConformance`` (fileio): save/open/read in every mode, writes, seeks, delete, threads,
+  pickling, ``deconstruct()``, the storage walkthrough
+- ``NamesConformance`` (names): literal ``exists()``, the overwrite policy, refused names, the
+  FileField walkthroughs
+- ``ErrorsConformance`` (errors): missing files, unrecorded times, broken configurations
+- ``BoundedMemoryConformance`` (memory): a large file in bounded memory
+- ``ListingConformance`` (listing): ``listdir()`` and the recorded times
+- ``URLConformance`` (urls): ``url()`` of awkward names, fetched
+- ``CollectstaticConformance`` (collectstatic): Django's and this package's command
 """
 
 from storages.testing.areas.collectstatic import CollectstaticConformance
