@@ -79,7 +79,9 @@ def storage(server: AzuriteServer, **extra) -> AzureStorage:
 
 
 class TestAzureConformance(StorageConformance, StorageLifecycle):
-    capabilities = Capabilities(created_time=True, accessed_time=False)
+    capabilities = Capabilities.strict(
+        overwrite_option="overwrite_files", created_time=True, accessed_time=False
+    )
     # Blocks and a Put Block List past 1 MiB instead of 4 MiB.
     lifecycle_options = {"max_single_put_size": 1024 * 1024, "max_block_size": 512 * 1024}
 

@@ -52,7 +52,12 @@ def root() -> str:
 
 
 class TestDropboxConformance(StorageConformance, StorageLifecycle):
-    capabilities = Capabilities(created_time=False, accessed_time=False)
+    capabilities = Capabilities.strict(
+        overwrite_option="file_overwrite",
+        created_time=False,
+        accessed_time=False,
+        folders_exist=True,
+    )
     child_settings = ("DROPBOX_OAUTH2_TOKEN",)
 
     @pytest.fixture

@@ -78,12 +78,13 @@ def ftp_options(server: FTPServer, http=None, **extra) -> dict:
 
 
 class TestFTPConformance(StorageConformance, StorageLifecycle):
-    capabilities = Capabilities(
+    capabilities = Capabilities.strict(
+        overwrite_option="allow_overwrite",
         created_time=False,
         accessed_time=False,
         modified_time=True,
         atomic_create=False,
-        atomic_create_large=False,
+        folders_exist=True,
     )
     multipart_size = 3 * MB  # no parts on a file server: a larger save through the same stream
     interrupted_leftovers = staticmethod(unfinished_uploads)

@@ -99,8 +99,11 @@ def anonymous_options(server: GCSServer, **extra) -> dict:
 class TestGoogleCloudConformance(StorageConformance, StorageLifecycle):
     # fake-gcs-server v1.54.0 ignores ifGenerationMatch on resumable uploads
     # (fixed upstream later): only single-request uploads are atomic there.
-    capabilities = Capabilities(
-        created_time=True, accessed_time=False, atomic_create=True, atomic_create_large=False
+    capabilities = Capabilities.strict(
+        overwrite_option="file_overwrite",
+        created_time=True,
+        accessed_time=False,
+        atomic_create=True,
     )
     # Resumable uploads (past 8 MiB) in 1 MiB chunks instead of 100 MiB ones.
     lifecycle_options = {"blob_chunk_size": 1024 * 1024}

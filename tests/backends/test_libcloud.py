@@ -121,7 +121,7 @@ def options(provider: str, **extra) -> dict:
 class TestLibcloudLocalConformance(StorageConformance, StorageLifecycle):
     # The local driver gives a filesystem path, not a URL: url() is base_url + name.
     # Create-only saves hard-link a finished temporary file: atomic, across processes too.
-    capabilities = Capabilities(url_fetchable=False)
+    capabilities = Capabilities.strict(overwrite_option="file_overwrite", url_fetchable=False)
     child_settings = ("LIBCLOUD_PROVIDERS",)
 
     def interrupted_leftovers(self, storage, name):
@@ -145,7 +145,9 @@ class TestLibcloudLocalConformance(StorageConformance, StorageLifecycle):
 class TestLibcloudS3Conformance(StorageConformance, StorageLifecycle):
     # libcloud has no create-if-absent: savers of one name take turns within a process
     # (atomic there, not across processes).
-    capabilities = Capabilities(created_time=False, accessed_time=False)
+    capabilities = Capabilities.strict(
+        overwrite_option="file_overwrite", created_time=False, accessed_time=False
+    )
     child_settings = ("LIBCLOUD_PROVIDERS",)
 
     def interrupted_leftovers(self, storage, name):

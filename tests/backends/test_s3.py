@@ -44,7 +44,9 @@ def s3_options(server: S3Server, **extra) -> dict:
 
 
 class TestS3Conformance(StorageConformance, StorageLifecycle):
-    capabilities = Capabilities(created_time=False, accessed_time=False)
+    capabilities = Capabilities.strict(
+        overwrite_option="file_overwrite", created_time=False, accessed_time=False
+    )
     # Multipart from 5 MiB (S3's smallest part) instead of 8, to keep the lifecycle tests small.
     lifecycle_options = {
         "transfer_config": TransferConfig(multipart_threshold=5 << 20, multipart_chunksize=5 << 20)

@@ -82,7 +82,13 @@ def sftp_options(server: SFTPServer, data: Path, http=None, **extra) -> dict:
 
 
 class TestSFTPConformance(StorageConformance, StorageLifecycle):
-    capabilities = Capabilities(created_time=False, accessed_time=True, modified_time=True)
+    capabilities = Capabilities.strict(
+        overwrite_option="allow_overwrite",
+        created_time=False,
+        accessed_time=True,
+        modified_time=True,
+        folders_exist=True,
+    )
     multipart_size = (
         3 * 1024 * 1024
     )  # no parts on a file server: a larger save through the same stream
