@@ -842,14 +842,17 @@ def test_stale_temporary_files_are_removed_by_the_next_listing(request, server):
 @pytest.fixture
 def data_proxy_server(tmp_path):
     """pyftpdlib whose data connections all use one port, behind a proxy that cuts uploads after 1
-    MB."""
+    MB (with a reset: a closed cut can leave the client's send stalled until FTP_STORAGE_TIMEOUT,
+    a different failure, after which the storage leaves the cleanup to a later listing)."""
     while True:
         port = free_port()
         server = start_pyftpdlib(tmp_path / "cut", passive_port=port)
         if server.port != port:  # free_port() may hand out the same number twice
             break
         server.stop()
-    proxy = TCPProxy("127.0.0.1", port, cut_after=1024 * 1024, cut_direction="up").start()
+    proxy = TCPProxy(
+        "127.0.0.1", port, cut_after=1024 * 1024, cut_direction="up", cut_reset=True
+    ).start()
     yield server, proxy
     proxy.stop()
     server.stop()
