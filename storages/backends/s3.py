@@ -544,7 +544,13 @@ class S3Storage(BaseStorage):
         reply = self._s3("get_object", name, Key=key, **extra, **http_range(offset, end))
         whole = reply.get("ContentRange") or ""  # bytes a-b/size
         size = int(whole.rsplit("/", 1)[1]) if "/" in whole else reply["ContentLength"]
-        return ReadResult(TranslatedBody(self, reply["Body"], name), self._info(reply, size))
+        return ReadResult(
+            TranslatedBody(self, reply["Body"], name),
+            self._info(reply, size),
+            status=reply.get("ResponseMetadata", {}).get("HTTPStatusCode"),
+            content_range=whole or None,
+            length=reply.get("ContentLength"),
+        )
 
     def _delete(self, key: str) -> None:
         self._s3("delete_object", self._name(key), Key=key)
