@@ -24,6 +24,7 @@ from storages.backends.azure_storage import AzureStorage, AzureStorageFile, _get
 from storages.errors import StorageUnavailable
 from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
+from storages.testing.integrity import ProxiedBackend, ReadIntegrity
 from tests.servers import free_port
 from tests.servers.azure import (
     ACCOUNT_KEY,
@@ -69,6 +70,19 @@ def options(server: AzuriteServer, **extra) -> dict:
 
 def storage(server: AzuriteServer, **extra) -> AzureStorage:
     return AzureStorage(**options(server, **extra))
+
+
+class TestAzureReadIntegrity(ReadIntegrity):
+    @pytest.fixture
+    def proxied_backend(self, azurite):
+        def config(proxy):
+            connection = (
+                f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
+                f"BlobEndpoint={proxy.url}/{ACCOUNT_NAME};"
+            )
+            return BackendConfig(PATH, options(azurite, connection_string=connection))
+
+        return ProxiedBackend(port=azurite.port, config=config)
 
 
 class TestAzureConformance(StorageConformance):
