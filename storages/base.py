@@ -127,8 +127,10 @@ def common_settings(
             "read_ahead",
             (f"{prefix}READ_AHEAD",),
             None,
-            doc="Parallel ranged reads of large objects read in order: a dict of "
-            "threshold / part_size / concurrency (defaults 16 MiB / 4 MiB / 4), or False.",
+            doc="Parallel ranged reads of large objects read in order, and the memory bound of a "
+            "read: a dict of threshold / part_size / concurrency (defaults 8 MiB / 2 MiB / 10, "
+            "S3: 16 connections), or False; a read holds at most (concurrency + 1) x part_size "
+            "bytes of the object.",
         ),
     ]
     if overwrite:

@@ -155,13 +155,24 @@ class ReadAhead:
     Once a reader has consumed ``part_size`` bytes in order from an object of at
     least ``threshold`` bytes, it fetches the following ``part_size`` ranges on
     ``concurrency`` connections, holding at most ``concurrency + 1`` parts in
-    memory. ``enabled=False`` keeps one streaming request per read.
+    memory (:attr:`window`, the one memory bound of a read). ``enabled=False`` keeps
+    one streaming request per read.
+
+    Many small ranges rather than a few large ones: a range costs a round trip before its
+    first byte, and a connection's throughput is capped by the path (TCP window, a proxy's
+    share), so on a WAN, 10 connections of 2 MiB ranges read 200 MB about 1.5x faster than
+    6 of 4 MiB, in about the same memory (bench/bench_s3.py --wan).
     """
 
-    threshold: int = 16 * 1024 * 1024
-    part_size: int = 4 * 1024 * 1024
-    concurrency: int = 4
+    threshold: int = 8 * 1024 * 1024
+    part_size: int = 2 * 1024 * 1024
+    concurrency: int = 10
     enabled: bool = True
+
+    @property
+    def window(self) -> int:
+        """Bytes of the object held in memory at most (the parts in flight and the current one)."""
+        return (self.concurrency + 1) * self.part_size if self.enabled else 0
 
     @classmethod
     def coerce(cls, value: Any, label: str = "read_ahead") -> ReadAhead:
