@@ -432,18 +432,30 @@ class _Prefetch:
         self.window: list[tuple[int, Any]] = []
         self.current = memoryview(b"")
         self.current_start = start
+        # Part buffers are reused once the reader has moved past them: a read allocates at most
+        # concurrency + 1 of them, instead of one per range (freed buffers of many threads would
+        # stay in the allocator's per-thread arenas and grow the process far beyond the window).
+        self._held: bytearray | None = None
+        self._free: list[bytearray] = []
         self._fill()
 
-    def _fetch(self, start: int, end: int) -> bytearray:
+    def _fetch(self, start: int, end: int) -> tuple[bytearray, int]:
         result = open_range(self.storage, self.key, start, end, whole_ok=False)
-        buf = bytearray(end - start)
-        view = memoryview(buf)
+        try:
+            buf = self._free.pop()
+        except IndexError:
+            buf = bytearray(self.config.part_size)
+        view = memoryview(buf)[: end - start]
         got = 0
         try:
-            while got < len(buf):
+            while got < len(view):
                 # in slices: an SDK may allocate what it is asked for before copying it
                 got += result.body.readinto(view[got : got + _FETCH_SLICE])
-            return buf
+            return buf, got
+        except BaseException:
+            view.release()
+            self._free.append(buf)
+            raise
         finally:
             view.release()
             result.body.close()
@@ -456,14 +468,22 @@ class _Prefetch:
             )
             self.next_start = end
 
+    def _release_current(self) -> None:
+        self.current.release()
+        self.current = memoryview(b"")
+        held, self._held = self._held, None
+        if held is not None:
+            self._free.append(held)
+
     def readinto(self, pos: int, buffer: Any) -> int:
         """Copy bytes at ``pos`` into ``buffer``; ``pos`` must not be behind the current part."""
         while pos >= self.current_start + len(self.current):
             if not self.window:
                 return 0
             self.current_start, future = self.window.pop(0)
-            self.current = memoryview(b"")
-            self.current = memoryview(future.result())
+            self._release_current()
+            self._held, got = future.result()
+            self.current = memoryview(self._held)[:got]
             self._fill()
         offset = pos - self.current_start
         n = min(len(buffer), len(self.current) - offset)
@@ -477,7 +497,8 @@ class _Prefetch:
         for _, future in self.window:
             future.cancel()
         self.window = []
-        self.current = memoryview(b"")
+        self._release_current()
+        self._free = []
         self.pool.shutdown(wait=False)
 
 

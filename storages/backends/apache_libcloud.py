@@ -27,6 +27,7 @@ from storages.files import (
     TEMP_PREFIX,
     TEMP_SUFFIX,
     ObjectInfo,
+    ReadAhead,
     ReadResult,
     RemoteFile,
     UploadSpec,
@@ -143,6 +144,9 @@ class LibCloudStorage(BaseStorage):
 
     settings_table = _SETTINGS
     overwrite_option = "file_overwrite"
+    # a range goes through libcloud's chunk iterators (about twice its size in memory): 6 at a
+    # time keep a 200 MB read within 39 MB of RSS growth (10: 61 MB)
+    default_read_ahead = ReadAhead(concurrency=6)
     #: Objects up to this size (not on disk) are uploaded in one request; larger ones stream.
     upload_threshold = 5 * 1024 * 1024
     unreachable_errors = (

@@ -16,7 +16,7 @@ from storages import naming, sdk_compat
 from storages.base import BaseStorage, batches, common_settings, join_url, poll
 from storages.conf import Setting
 from storages.errors import StorageError, sdk_required, translate
-from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
+from storages.files import ObjectInfo, ReadAhead, ReadResult, RemoteFile, UploadSpec
 from storages.hashing import b64_to_hex
 from storages.legacy import AZURE_LEGACY
 from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
@@ -294,6 +294,9 @@ class AzureStorage(BaseStorage):
     legacy_settings = AZURE_LEGACY
     overwrite_option: ClassVar[str | None] = "overwrite_files"
     transient_attributes = ("_service", "_container", "_delegation", "_base_url")
+    # The SDK holds each range whole before handing it over (twice the window in memory): 1 MiB
+    # ranges keep a 200 MB read within 34 MB of RSS growth (2 MiB ranges: 55-62 MB).
+    default_read_ahead = ReadAhead(part_size=MiB, concurrency=10)
     missing_times = {
         "accessed": "Azure keeps no access time unless last-access tracking is enabled"
     }
