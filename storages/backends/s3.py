@@ -478,7 +478,7 @@ class S3Storage(BaseStorage):
             config.multipart_threshold = config.multipart_chunksize = max(
                 5 * MB, int(spec.part_size)
             )
-            # The pipe feeding it holds a part and an 8 MiB queue itself: two parts in s3transfer.
+            # The pipe feeding it holds a part and a 2 MiB queue itself: two parts in s3transfer.
             config.max_in_memory_upload_chunks = min(2, config.max_in_memory_upload_chunks)
         return config
 
