@@ -69,7 +69,8 @@ def run(label, cls, options, stop, anon=False, providers=None):
         },
     )
     print(
-        f"{label:10} read {size // MB} MB: {r['seconds']:.2f} s, peak RSS growth {r['rss_mb']:.1f} MB",
+        f"{label:10} read {size // MB} MB: {r['seconds']:.2f} s, "
+        f"peak RSS growth {r['rss_mb']:.1f} MB",
         flush=True,
     )
     stop()

@@ -69,8 +69,8 @@ class ObjectInfo:
 
 @dataclass
 class ReadResult:
-    """What ``_open_reader()`` got: a body and the object's info, plus what the server said about the
-    body, so the core (:func:`open_range`) can check it is the range asked for.
+    """What ``_open_reader()`` got: a body and the object's info, plus what the server said
+    about the body, so the core (:func:`open_range`) can check it is the range asked for.
 
     HTTP backends fill ``status``, ``content_range`` and ``length`` from the reply; the rest leave
     them None (the body is then taken as the range asked for, and its length is still checked).
@@ -309,18 +309,30 @@ def open_range(
             )
         if not whole_ok:
             raise _WholeObject(_where(storage, key))
-    result.body = _ExactBody(result.body, offset - start, want, storage, key, offset)
+    # A length the server announced is owed in full; a file server's file (no status, no
+    # length: SFTP, FTP) may shrink while it is read, and then ends where the file does.
+    strict = result.status is not None or result.length is not None
+    result.body = _ExactBody(result.body, offset - start, want, storage, key, offset, strict)
     return result
 
 
 class _ExactBody:
     """Bytes ``[skip, skip + want)`` of a provider body, exactly: a body that ends sooner is an
-    error; at the end the provider body is closed (its connection released)."""
+    error (``strict``; else the end of a file that shrank); at the end the provider body is
+    closed (its connection released)."""
 
     def __init__(
-        self, body: Any, skip: int, want: int, storage: BaseStorage, key: str, offset: int
+        self,
+        body: Any,
+        skip: int,
+        want: int,
+        storage: BaseStorage,
+        key: str,
+        offset: int,
+        strict: bool = True,
     ) -> None:
         self.body, self.skip, self.left, self.want = body, skip, want, want
+        self.strict = strict
         self.storage, self.key, self.offset = storage, key, offset
         if not want:
             self.close()
@@ -348,6 +360,8 @@ class _ExactBody:
         n = read_into(self.body, view[: min(len(view), self.left)])
         if not n:
             self.close()
+            if not self.strict:
+                return 0
             raise self._short()
         self.left -= n
         if not self.left:

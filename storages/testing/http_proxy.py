@@ -205,7 +205,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class HTTPFaultProxy:
-    """Forward HTTP to ``target_host:target_port``, injecting the :class:`Fault` rules given to :meth:`fail`."""
+    """Forward HTTP to ``target_host:target_port``, injecting the :class:`Fault` rules given to
+    :meth:`fail`."""
 
     def __init__(
         self,
@@ -254,7 +255,8 @@ class HTTPFaultProxy:
             setattr(self, key, value)
 
     def fail(self, status: int = 503, **rule: Any) -> Fault:
-        """Add a fault rule (see :class:`Fault` for the keywords); returns it (its ``seen`` counts matches)."""
+        """Add a fault rule (see :class:`Fault` for the keywords); returns it (its ``seen`` counts
+        matches)."""
         fault = Fault(status=status, **rule)
         with self._lock:
             self.faults.append(fault)

@@ -77,8 +77,8 @@ class TestAzureReadIntegrity(ReadIntegrity):
     def proxied_backend(self, azurite):
         def config(proxy):
             connection = (
-                f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
-                f"BlobEndpoint={proxy.url}/{ACCOUNT_NAME};"
+                f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};"
+                f"AccountKey={ACCOUNT_KEY};BlobEndpoint={proxy.url}/{ACCOUNT_NAME};"
             )
             return BackendConfig(PATH, options(azurite, connection_string=connection))
 
