@@ -235,9 +235,9 @@ def main() -> None:
 
         ahead = ReadAhead.coerce(storage.read_ahead or storage.default_read_ahead)
         print(
-            f"\nAzure Blob (Azurite 3.37) {where}: large transfers (defaults: {storage.upload_max_conn} blocks "
-            f"of {storage.upload_part_size // MB} MiB at once; read-ahead {ahead.concurrency} x "
-            f"{ahead.part_size / MB:g} MiB)\n"
+            f"\nAzure Blob (Azurite 3.37) {where}: large transfers (defaults: "
+            f"{storage.upload_max_conn} blocks of {storage.upload_part_size // MB} MiB at once; "
+            f"read-ahead {ahead.concurrency} x {ahead.part_size / MB:g} MiB)\n"
         )
         print(
             f"| {'implementation':<16} | {'operation':<30} | {'seconds':>8} | {'requests':>8} | "
@@ -246,8 +246,8 @@ def main() -> None:
         print(f"|{'-' * 18}|{'-' * 32}|{'-' * 10}|{'-' * 10}|{'-' * 13}|")
         for r in rows:
             print(
-                f"| {r['impl']:<16} | {r['operation']:<30} | {r['seconds']:>8.2f} | {r['requests']:>8} | "
-                f"{r['rss_mb']:>11.1f} |"
+                f"| {r['impl']:<16} | {r['operation']:<30} | {r['seconds']:>8.2f} | "
+                f"{r['requests']:>8} | {r['rss_mb']:>11.1f} |"
             )
         small = 8 * MB
         ours = run_storage_bench(

@@ -1,10 +1,9 @@
 """collectstatic on S3 (moto on 127.0.0.1): this package's command vs Django's stock command on
 django-storages 1.14 (installed in its own virtualenv, see bench/reference.py), side by side.
 
-Run: ``.venv/bin/python bench/bench_collectstatic.py [--files 500] [--latency 0.02] [--bandwidth 20e6]``
-(starts its own moto; the WAN rows go through tests/servers/proxy.TCPProxy). Prints requests and
-seconds; asserts nothing.
-"""
+Run: ``.venv/bin/python bench/bench_collectstatic.py [--files 500] [--latency 0.02] [--bandwidth
+20e6]`` (starts its own moto; the WAN rows go through tests/servers/proxy.TCPProxy). Prints requests
+and seconds; asserts nothing."""
 
 from __future__ import annotations
 
@@ -34,7 +33,8 @@ MANIFEST = "storages.backends.s3.S3ManifestStaticStorage"
 
 
 def make_tree(root: Path, count: int, css: int = 0) -> Path:
-    """``count`` files of 1-8 KB in 10 folders; the first ``css`` are stylesheets referencing an image."""
+    """``count`` files of 1-8 KB in 10 folders; the first ``css`` are stylesheets referencing an
+    image."""
     for i in range(count):
         folder = root / f"d{i % 10}"
         folder.mkdir(parents=True, exist_ok=True)
@@ -67,7 +67,8 @@ def options(endpoint: str, location: str) -> dict[str, Any]:
 
 
 def fresh_process() -> None:
-    """Forget the storages built so far, as a new deploy process would (the manifest is read again)."""
+    """Forget the storages built so far, as a new deploy process would (the manifest is read
+    again)."""
     from django.contrib.staticfiles.storage import staticfiles_storage
     from django.core.files.storage import storages
     from django.utils.functional import empty
@@ -204,7 +205,8 @@ def row(table: list, scenario: str, impl: str, result: dict[str, float]) -> None
 
 
 def other_backend(name: str, table: list, work: Path, count: int, runs: list) -> None:
-    """This package's runs on fake-gcs-server or Azurite (the listing is the backend's ``_scan``)."""
+    """This package's runs on fake-gcs-server or Azurite (the listing is the backend's
+    ``_scan``)."""
     source = str(make_tree(work / name, count))
     if name == "gcs":
         from google.oauth2 import service_account

@@ -174,16 +174,18 @@ def main() -> None:
                     )
                     rows.append((f"S3 -> S3 on the server, {label}", workers, copied))
         print(
-            f"WAN mode: {2 * args.latency * 1000:.0f} ms round trip, {args.bandwidth / 1e6:.0f} MB/s per "
-            "connection (moto behind tests/servers/proxy.TCPProxy)"
+            f"WAN mode: {2 * args.latency * 1000:.0f} ms round trip, {args.bandwidth / 1e6:.0f} "
+            "MB/s per connection (moto behind tests/servers/proxy.TCPProxy)"
         )
         print(
-            f"{'run':<52}{'workers':>8}{'files':>7}{'seconds':>9}{'files/s':>9}{'MB/s':>8}{'peak RSS MB':>13}"
+            f"{'run':<52}{'workers':>8}{'files':>7}{'seconds':>9}{'files/s':>9}{'MB/s':>8}"
+            f"{'peak RSS MB':>13}"
         )
         for label, workers, f in rows:
             count = f["files"] or (args.small if "small" in label else 10)
             print(
-                f"{label:<52}{workers:>8}{f['files']:>7}{f['seconds']:>9.1f}{count / f['seconds']:>9.1f}"
+                f"{label:<52}{workers:>8}{f['files']:>7}{f['seconds']:>9.1f}"
+                f"{count / f['seconds']:>9.1f}"
                 f"{f['bytes'] / MB / f['seconds']:>8.1f}{f['peak_rss_mb']:>13.0f}"
             )
         proxy.stop()

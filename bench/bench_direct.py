@@ -123,7 +123,8 @@ def main() -> None:
         for label, request, response in django_bytes:
             print(f"  {label:<20} {request:>6} / {response:>6} bytes")
         print(
-            "\n(upload peak: the stand-in browser is requests, which builds a multipart body in memory)"
+            "\n(upload peak: the stand-in browser is requests, which builds a multipart body in "
+            "memory)"
         )
     finally:
         for server in servers:

@@ -1,10 +1,10 @@
-"""Benchmark FTPStorage against local pyftpdlib (plain and TLS) and vsftpd: time, FTP commands and peak memory.
+"""Benchmark FTPStorage against local pyftpdlib (plain and TLS) and vsftpd: time, FTP commands and
+peak memory.
 
-Run: ``.venv/bin/python bench/bench_ftp.py [--big-mb 200] [--no-vsftpd]``. Prints the bench table plus
-200 MB saved from a file, from a one-shot stream and through ``open("wb")``, each read back (``requests``
-counts FTP commands, a transfer is PASV + STOR/RETR; for the big transfers ``peak MB`` is the growth of
-the process's resident set size).
-"""
+Run: ``.venv/bin/python bench/bench_ftp.py [--big-mb 200] [--no-vsftpd]``. Prints the bench table
+plus 200 MB saved from a file, from a one-shot stream and through ``open("wb")``, each read back
+(``requests`` counts FTP commands, a transfer is PASV + STOR/RETR; for the big transfers ``peak MB``
+is the growth of the process's resident set size)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,8 @@ def ftp_commands() -> Iterator[dict[str, int]]:
 
 
 class RSSPeak:
-    """Peak growth of the resident set size (MB) while the block runs, sampled every 5 ms from /proc."""
+    """Peak growth of the resident set size (MB) while the block runs, sampled every 5 ms from
+    /proc."""
 
     def __enter__(self) -> RSSPeak:
         self.base = self.peak = _rss()
@@ -81,7 +82,8 @@ def _rss() -> int:
 
 
 class OneShotStream(io.RawIOBase):
-    """A non-seekable stream (a pipe, a request body): the upload can't know its size or rewind it."""
+    """A non-seekable stream (a pipe, a request body): the upload can't know its size or rewind
+    it."""
 
     def __init__(self, source: PatternFile) -> None:
         super().__init__()
@@ -97,8 +99,8 @@ class OneShotStream(io.RawIOBase):
 def big_transfer_rows(
     label: str, storage: Any, size: int, counter, workdir: Path
 ) -> list[dict[str, Any]]:
-    """``size`` bytes saved from a file on disk, from a one-shot stream, through open("wb"), and read back:
-    seconds, requests and peak RSS growth of each."""
+    """``size`` bytes saved from a file on disk, from a one-shot stream, through open("wb"), and
+    read back: seconds, requests and peak RSS growth of each."""
     source = PatternFile(size, seed=11)
     expected = source.digest()
     on_disk = workdir / "big-source.bin"
@@ -190,7 +192,8 @@ def main() -> None:
             storage.close()
         print_table(
             rows,
-            "FTPStorage on 127.0.0.1 (requests = FTP commands; big transfers: peak MB = RSS growth)",
+            "FTPStorage on 127.0.0.1 (requests = FTP commands; big transfers: peak MB = RSS "
+            "growth)",
         )
     finally:
         for _, server in servers:

@@ -45,7 +45,8 @@ def _status(field: str) -> int:
 
 
 def rss_run(fn) -> dict[str, float]:
-    """Seconds, requests and peak RSS growth (MB) of ``fn()`` (Linux: resets the high-water mark)."""
+    """Seconds, requests and peak RSS growth (MB) of ``fn()`` (Linux: resets the high-water
+    mark)."""
     gc.collect()
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")
@@ -76,7 +77,8 @@ class OneShot(io.RawIOBase):
 
 
 def wan_proxy(port: int) -> tuple[subprocess.Popen, int]:
-    """A TCPProxy (40 ms RTT, 20 MB/s per connection) to ``port`` in a child process, and its port."""
+    """A TCPProxy (40 ms RTT, 20 MB/s per connection) to ``port`` in a child process, and its
+    port."""
     code = (
         "import sys, time; from tests.servers.proxy import TCPProxy; "
         f"p = TCPProxy('127.0.0.1', {port}, latency=0.020, bandwidth=20e6).start(); "
@@ -225,7 +227,8 @@ def main() -> None:
         print(f"|{'-' * 28}|{'-' * 10}|{'-' * 10}|{'-' * 20}|")
         for label, r in rows:
             print(
-                f"| {label:<26} | {r['seconds']:>8.2f} | {r['requests']:>8} | {r['rss_mb']:>18.1f} |"
+                f"| {label:<26} | {r['seconds']:>8.2f} | {r['requests']:>8} | {r['rss_mb']:>18.1f} "
+                "|"
             )
     finally:
         if proxy is not None:

@@ -1,4 +1,5 @@
-"""Apache Libcloud benchmark: this package vs plain libcloud calls, with the S3 driver (moto) and the local driver.
+"""Apache Libcloud benchmark: this package vs plain libcloud calls, with the S3 driver (moto) and
+the local driver.
 
 Run: ``.venv/bin/python bench/bench_libcloud.py`` (starts its own local S3 server; the local
 driver uses a temporary folder).

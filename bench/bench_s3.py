@@ -160,7 +160,8 @@ o = B["options"]
 client = boto3.client("s3", endpoint_url=o["endpoint_url"], region_name=o["region_name"],
                       aws_access_key_id=o["access_key"], aws_secret_access_key=o["secret_key"],
                       config=Config(request_checksum_calculation="when_required",
-                                    response_checksum_validation="when_required", max_pool_connections=32))
+                                    response_checksum_validation="when_required",
+                                    max_pool_connections=32))
 config = TransferConfig(max_concurrency=1) if B.get("serial") else default_transfer_config()
 bucket = o["bucket_name"]
 """
@@ -175,15 +176,17 @@ import django
 django.setup()
 from storages.backends.s3 import S3Storage
 o = B["options"]
-storage = S3Storage(bucket_name=o["bucket_name"], endpoint_url=o["endpoint_url"], region_name=o["region_name"],
-                    access_key=o["access_key"], secret_key=o["secret_key"])
+storage = S3Storage(bucket_name=o["bucket_name"], endpoint_url=o["endpoint_url"],
+                    region_name=o["region_name"], access_key=o["access_key"],
+                    secret_key=o["secret_key"])
 """
 )
 
 _READ = "measure(lambda: [None for _ in storage.open('read/big.bin').chunks()])"
 _SMALL = {
     "save 2 KB": (
-        "measure(lambda: storage.save('small/2k.txt', ContentFile(b'x' * 2048)), repeat=15, warm=True)",
+        "measure(lambda: storage.save('small/2k.txt', ContentFile(b'x' * 2048)), repeat=15, "
+        "warm=True)",
         "measure(lambda: client.put_object(Bucket=bucket, Key='small/2k.txt', Body=b'x' * 2048), "
         "repeat=15, warm=True)",
     ),
@@ -194,7 +197,8 @@ _SMALL = {
     ),
     "exists": (
         "measure(lambda: storage.exists('small/2k.txt'), repeat=15, warm=True)",
-        "measure(lambda: client.head_object(Bucket=bucket, Key='small/2k.txt'), repeat=15, warm=True)",
+        "measure(lambda: client.head_object(Bucket=bucket, Key='small/2k.txt'), repeat=15, "
+        "warm=True)",
     ),
 }
 
@@ -248,7 +252,8 @@ def wan_main() -> None:
                 return
             rows.append({"impl": impl, "operation": operation, **result})
             print(
-                f"  {impl:<22} {operation:<40} {result['seconds']:8.3f} s {result['rss_mb']:7.1f} MB",
+                f"  {impl:<22} {operation:<40} {result['seconds']:8.3f} s {result['rss_mb']:7.1f} "
+                "MB",
                 file=sys.stderr,
             )
 
@@ -259,14 +264,19 @@ def wan_main() -> None:
             "Tmp(open(B['path'], 'rb'), name='b.bin')), repeat=B['n'])",
             f"save {big} from an open file": "measure(lambda: storage.save('big/save.bin', "
             "File(open(B['path'], 'rb'), name='b.bin')))",
-            f"save {big} from a non-seekable stream": "measure(lambda: storage.save('big/save.bin', "
-            "File(pattern(B['size']), name='b.bin')))",
+            f"save {big} from a non-seekable stream": (
+                "measure(lambda: storage.save('big/save.bin', "
+                "File(pattern(B['size']), name='b.bin')))"
+            ),
             f"open('wb') {big}": "def write():\n    with storage.open('big/save.bin', 'wb') as f:\n"
             "        src = pattern(B['size'])\n"
             "        for c in iter(lambda: src.read(MB), b''):\n            f.write(c)\n"
             "measure(write)",
         }
-        upload = "measure(lambda: client.upload_file(B['path'], bucket, 'big/save.bin', Config=config), repeat=B['n'])"
+        upload = (
+            "measure(lambda: client.upload_file(B['path'], bucket, 'big/save.bin', "
+            "Config=config), repeat=B['n'])"
+        )
         groups = os.environ.get("WAN_GROUPS", "save,serial,read,small").split(",")
         if "save" in groups:
             # median of 3 for the pair the 1.2x target compares (the shared machine is noisy)
@@ -308,13 +318,15 @@ def wan_main() -> None:
                 serial=True,
             )
         if "read" in groups:
-            # three interleaved rounds, medians: the load of the machine changes from minute to minute
+            # three interleaved rounds, medians: the load of the machine changes from minute to
+            # minute
             reads = [
                 ("django-storages", _OURS, _READ, None),
                 (
                     "boto3 download_fileobj",
                     _BOTO3,
-                    "measure(lambda: client.download_fileobj(bucket, 'read/big.bin', open(os.devnull, 'wb')))",
+                    "measure(lambda: client.download_fileobj(bucket, 'read/big.bin', "
+                    "open(os.devnull, 'wb')))",
                     None,
                 ),
                 ("django-storages 1.14", _REFERENCE, _READ, str(reference_python())),

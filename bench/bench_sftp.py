@@ -1,9 +1,10 @@
-"""Benchmark SFTPStorage against a local OpenSSH sshd: time, SFTP requests and peak memory per operation.
+"""Benchmark SFTPStorage against a local OpenSSH sshd: time, SFTP requests and peak memory per
+operation.
 
-Run: ``.venv/bin/python bench/bench_sftp.py [--big-mb 200] [--big-only]``. Needs sshd (apt openssh-server) and
-root (sshd's privilege separation). Prints the bench table plus 200 MB saved from a file, from a one-shot
-stream and through ``open("wb")``, each read back (peak MB of the big transfers = RSS growth).
-"""
+Run: ``.venv/bin/python bench/bench_sftp.py [--big-mb 200] [--big-only]``. Needs sshd (apt
+openssh-server) and root (sshd's privilege separation). Prints the bench table plus 200 MB saved
+from a file, from a one-shot stream and through ``open("wb")``, each read back (peak MB of the big
+transfers = RSS growth)."""
 
 from __future__ import annotations
 

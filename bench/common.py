@@ -143,13 +143,14 @@ def run_storage_bench(
 def print_table(rows: list[dict[str, Any]], title: str, memory: str = "peak MB") -> None:
     print(f"\n{title}\n")
     print(
-        f"| {'implementation':<18} | {'operation':<24} | {'median ms':>10} | {'requests':>8} | {memory:>8} |"
+        f"| {'implementation':<18} | {'operation':<24} | {'median ms':>10} | {'requests':>8} | "
+        f"{memory:>8} |"
     )
     print(f"|{'-' * 20}|{'-' * 26}|{'-' * 12}|{'-' * 10}|{'-' * 10}|")
     for r in rows:
         print(
-            f"| {r['impl']:<18} | {r['operation']:<24} | {r['median_ms']:>10.2f} | {r['requests']:>8} | "
-            f"{r['peak_mb']:>8.2f} |"
+            f"| {r['impl']:<18} | {r['operation']:<24} | {r['median_ms']:>10.2f} | "
+            f"{r['requests']:>8} | {r['peak_mb']:>8.2f} |"
         )
 
 
@@ -184,8 +185,8 @@ def rss_growth(interval: float = 0.005) -> Iterator[dict[str, float]]:
 def large_transfer_rows(
     label: str, storage: Any, size: int = 200 * MB, counter=http_requests
 ) -> list[dict[str, Any]]:
-    """Save (from a file on disk, from a non-seekable stream), read and open("wb") of ``size`` bytes:
-    seconds, requests and peak RSS growth (the issue-9 target is <= 64 MB)."""
+    """Save (from a file on disk, from a non-seekable stream), read and open("wb") of ``size``
+    bytes: seconds, requests and peak RSS growth (the issue-9 target is <= 64 MB)."""
     import gc
     import tempfile
 

@@ -34,7 +34,8 @@ __all__ = ["LATENCY", "BANDWIDTH", "RTT", "wan_proxy", "MEASURE", "run_measured"
 
 
 def wan_proxy(port: int, latency: float = LATENCY, bandwidth: float | None = BANDWIDTH) -> Any:
-    """A started TCPProxy to 127.0.0.1:``port`` with a WAN's latency and per-connection bandwidth."""
+    """A started TCPProxy to 127.0.0.1:``port`` with a WAN's latency and per-connection
+    bandwidth."""
     sys.path.insert(0, str(ROOT))
     from tests.servers.proxy import TCPProxy
 
@@ -89,15 +90,17 @@ def run_measured(
 
 
 def print_wan_table(rows: list[dict[str, Any]], title: str) -> None:
-    """Rows of {"impl", "operation", "seconds", "rss_mb"}: seconds, round trips and peak RSS growth."""
+    """Rows of {"impl", "operation", "seconds", "rss_mb"}: seconds, round trips and peak RSS
+    growth."""
     print(f"\n{title}\n")
     print(
-        f"| {'implementation':<22} | {'operation':<40} | {'seconds':>8} | {'RTTs':>6} | {'RSS +MB':>8} |"
+        f"| {'implementation':<22} | {'operation':<40} | {'seconds':>8} | {'RTTs':>6} | "
+        f"{'RSS +MB':>8} |"
     )
     print(f"|{'-' * 24}|{'-' * 42}|{'-' * 10}|{'-' * 8}|{'-' * 10}|")
     for r in rows:
         rss = f"{r['rss_mb']:>8.1f}" if r.get("rss_mb") is not None else f"{'':>8}"
         print(
-            f"| {r['impl']:<22} | {r['operation']:<40} | {r['seconds']:>8.3f} | {r['seconds'] / RTT:>6.2f} | "
-            f"{rss} |"
+            f"| {r['impl']:<22} | {r['operation']:<40} | {r['seconds']:>8.3f} | "
+            f"{r['seconds'] / RTT:>6.2f} | {rss} |"
         )

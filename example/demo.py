@@ -80,7 +80,8 @@ def main() -> int:
                 print(f"\n== {title}")
                 subprocess.run(manage + args, env=env, check=True, cwd=ROOT)
         print(
-            "\nDemo finished: media and static files went to the local S3 server and every URL worked."
+            "\nDemo finished: media and static files went to the local S3 server and every URL "
+            "worked."
         )
         return 0
     finally:

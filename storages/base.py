@@ -83,8 +83,9 @@ _NAME_LOCKS_GUARD = threading.Lock()
 
 
 def name_lock(*ident: Any) -> Any:
-    """One ``threading.Lock`` per stored name (``ident``: where and which) in this process, kept while
-    in use: where a provider has no atomic create-if-absent, this process's savers of a name take turns."""
+    """One ``threading.Lock`` per stored name (``ident``: where and which) in this process, kept
+    while in use: where a provider has no atomic create-if-absent, this process's savers of a name
+    take turns."""
     with _NAME_LOCKS_GUARD:
         return _NAME_LOCKS.setdefault(ident, threading.Lock())
 
@@ -97,8 +98,8 @@ def poll(
     most: float = 2.0,
     limit: float | None = None,
 ) -> Any:
-    """``check()`` until ``done(result)`` (a provider's asynchronous job): ``wait`` seconds between tries,
-    doubling up to ``most``; after ``limit`` seconds the last result is returned as it is."""
+    """``check()`` until ``done(result)`` (a provider's asynchronous job): ``wait`` seconds between
+    tries, doubling up to ``most``; after ``limit`` seconds the last result is returned as it is."""
     deadline = None if limit is None else time.monotonic() + limit
     while not done(result := check()) and (deadline is None or time.monotonic() < deadline):
         time.sleep(wait)
@@ -149,7 +150,10 @@ def common_settings(
                 "max_memory_size",
                 (memory_setting,),
                 memory_default,
-                doc="Accepted for compatibility: reads and writes stream in parts, nothing is spooled whole.",
+                doc=(
+                    "Accepted for compatibility: reads and writes stream in parts, nothing is "
+                    "spooled whole."
+                ),
             )
         )
     return tuple(rows)
@@ -201,6 +205,57 @@ class BaseStorage(Storage):
     missing_times: ClassVar[dict[str, str]] = {}
     #: Read-ahead when ``read_ahead`` is not set (None: ReadAhead() defaults).
     default_read_ahead: ClassVar[Any] = None
+
+    # -- Traits and hooks the features read (system checks, checkstorages, copystorage, direct
+    # uploads). A provider package sets them on its storage class; the features never name a
+    # provider. A plain Django storage has none of them: the features use getattr() defaults.
+
+    #: Credential option groups: the storage is credentialed when every option of one group is
+    #: set; ``manage.py check`` warns (storages.W002) when none is. Empty: not checked.
+    credential_options: ClassVar[tuple[tuple[str, ...], ...]] = ()
+    #: Option pairs where one half set without the other is always a mistake (storages.W001).
+    paired_options: ClassVar[tuple[tuple[str, str], ...]] = ()
+    #: Boolean options that turn TLS off when False (storages.W003 for a remote endpoint).
+    tls_options: ClassVar[tuple[str, ...]] = ()
+    #: The option naming the bucket or container (``checkstorages`` names it when it is missing).
+    container_option: ClassVar[str] = ""
+    #: The key of ``object_parameters`` that sets an upload's Cache-Control (copystorage keeps the
+    #: source's); None: the provider stores no Cache-Control.
+    cache_control_param: ClassVar[str | None] = None
+    #: The most bytes one direct upload from a browser can take; None: no provider limit.
+    direct_upload_max_size: ClassVar[int | None] = None
+    #: Optional hook ``direct_upload_ticket(request: TicketRequest) -> UploadTicket``: what a
+    #: browser needs to upload ``request.name`` straight to the provider (see
+    #: :mod:`storages.direct`). None: direct uploads are not supported.
+    direct_upload_ticket: ClassVar[Callable[..., Any] | None] = None
+    #: Optional hook ``direct_upload_cors_problems(origin: str) -> list[str]``: what in the
+    #: provider's CORS rules would stop a page on ``origin`` uploading directly (empty: nothing).
+    #: None: the provider needs no rule.
+    direct_upload_cors_problems: ClassVar[Callable[[str], list[str]] | None] = None
+
+    def ambient_credentials(self) -> bool | None:
+        """Whether the SDK finds credentials by itself without the network (environment, files).
+
+        None (the default): the SDK has no credential chain of its own. Read by the system checks
+        when no group of :attr:`credential_options` is set.
+        """
+        return None
+
+    def system_checks(self, alias: str) -> list[Any]:
+        """The provider's own findings (``django.core.checks`` messages) about this configured
+        storage, added to the system checks of ``STORAGES[alias]``. Read configuration only: no
+        request may leave the machine."""
+        return []
+
+    def presigned_upload_url(
+        self, name: str, expire: int = 600, content_type: str = "text/plain"
+    ) -> tuple[str, dict[str, str]] | None:
+        """A URL that lets one plain HTTP PUT of ``content_type`` create ``name`` within
+        ``expire`` seconds, and the headers that PUT must send. None (the default): the provider
+        has no such URL. ``checkstorages`` tries it.
+        """
+        return None
+
     #: The upload part size and single-request threshold (bytes).
     upload_threshold: int = 8 * 1024 * 1024
     upload_part_size: int = 8 * 1024 * 1024
@@ -268,10 +323,10 @@ class BaseStorage(Storage):
         return value
 
     def _per_thread(self, factory: Callable[[], Any], slot: str = "value") -> Any:
-        """This thread's ``factory()`` under ``slot``, made once per thread: for SDK clients that are
-        not thread-safe (several slots: several such objects per thread). When a thread ends, its
-        object waits for the next new thread, so short-lived threads (one per request, as under
-        runserver) reuse its connections and credentials instead of opening new ones."""
+        """This thread's ``factory()`` under ``slot``, made once per thread: for SDK clients that
+        are not thread-safe (several slots: several such objects per thread). When a thread ends,
+        its object waits for the next new thread, so short-lived threads (one per request, as
+        under runserver) reuse its connections and credentials instead of opening new ones."""
         slots = self._lazy("_thread_local", _ThreadSlots)
         held = getattr(slots.local, slot, None)
         if held is None:
@@ -286,7 +341,8 @@ class BaseStorage(Storage):
         return held.value
 
     def _require_positive(self, *options: str) -> None:
-        """Refuse options that must be a positive number (timeouts, deadlines), naming where they are set."""
+        """Refuse options that must be a positive number (timeouts, deadlines), naming where they
+        are set."""
         for option in options:
             value = getattr(self, option)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
@@ -302,7 +358,8 @@ class BaseStorage(Storage):
     def _call(
         self, op: str, name: str | None, fn: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> Any:
-        """One provider request: timed, logged at DEBUG, its error translated by ``_translate_error``."""
+        """One provider request: timed, logged at DEBUG, its error translated by
+        ``_translate_error``."""
         start = time.perf_counter()
         try:
             result = fn(*args, **kwargs)
@@ -327,7 +384,8 @@ class BaseStorage(Storage):
     unreachable_errors: ClassVar[tuple[type[BaseException], ...]] = ()
 
     def _error_for(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
-        """``StorageUnavailable`` for one of ``unreachable_errors``, else ``_translate_error()``'s answer."""
+        """``StorageUnavailable`` for one of ``unreachable_errors``, else ``_translate_error()``'s
+        answer."""
         if isinstance(exc, self.unreachable_errors):
             return self._unavailable(exc, op)
         return self._translate_error(exc, name, op)
@@ -348,7 +406,8 @@ class BaseStorage(Storage):
     def _unavailable(
         self, exc: BaseException, op: str, where: str | None = None
     ) -> StorageUnavailable:
-        """``StorageUnavailable`` for a server that can't be reached, naming the setting to check."""
+        """``StorageUnavailable`` for a server that can't be reached, naming the setting to
+        check."""
         where = where or self._endpoint_label()
         hint = (
             f"; check {self.endpoint_setting} and the network"
@@ -356,14 +415,16 @@ class BaseStorage(Storage):
             else "; check the network"
         )
         return StorageUnavailable(
-            f"{type(self).__name__} could not reach {where} ({type(exc).__name__} during {op}){hint}"
+            f"{type(self).__name__} could not reach {where} ({type(exc).__name__} during "
+            f"{op}){hint}"
         )
 
     def _endpoint_label(self) -> str:
         return "its server"
 
     def _scrub(self, text: str) -> str:
-        """``text`` (say, an SDK's error message) with the value of every secret option replaced by ***."""
+        """``text`` (say, an SDK's error message) with the value of every secret option replaced by
+        ***."""
         for s in self.get_settings():
             value = getattr(self, s.name, None) if s.secret else None
             if isinstance(value, str) and value:
@@ -503,19 +564,23 @@ class BaseStorage(Storage):
             )
 
     # -- upload parameters (``object_parameters`` / ``get_object_parameters()``) ----
-    #: The upload parameters that set the content type and encoding (S3: "ContentType", "ContentEncoding").
+    #: The upload parameters that set the content type and encoding (S3: "ContentType",
+    #: "ContentEncoding").
     content_parameters: ClassVar[tuple[str, str]] = ("content_type", "content_encoding")
     #: The upload parameter that ``default_acl`` sets when a file's parameters have none.
     acl_parameter: ClassVar[str | None] = None
-    #: The upload parameters the backend accepts, checked before any request (None: not checked here).
+    #: The upload parameters the backend accepts, checked before any request (None: not checked
+    #: here).
     object_parameter_keys: ClassVar[Collection[str] | None] = None
 
     def get_object_parameters(self, name: str) -> dict[str, Any]:
-        """Upload parameters for ``name`` (``object_parameters``): override to vary them per object."""
+        """Upload parameters for ``name`` (``object_parameters``): override to vary them per
+        object."""
         return dict(getattr(self, "object_parameters", None) or {})
 
     def _default_parameters(self) -> dict[str, Any]:
-        """Parameters every upload gets unless ``get_object_parameters()`` sets them (``default_acl``)."""
+        """Parameters every upload gets unless ``get_object_parameters()`` sets them
+        (``default_acl``)."""
         acl = getattr(self, "default_acl", None)
         return {self.acl_parameter: acl} if self.acl_parameter and acl else {}
 
@@ -528,7 +593,8 @@ class BaseStorage(Storage):
             )
 
     def _prepare_upload(self, spec: UploadSpec) -> None:
-        """Content type, encoding and the other parameters of an upload, from ``get_object_parameters()``."""
+        """Content type, encoding and the other parameters of an upload, from
+        ``get_object_parameters()``."""
         params = self.get_object_parameters(spec.name)
         self._check_parameters(params, f"{type(self).__name__}.get_object_parameters()")
         params = {**self._default_parameters(), **params}
@@ -607,7 +673,8 @@ class BaseStorage(Storage):
             snap.deleted([key])
 
     def _known_stat(self, key: str) -> ObjectInfo:
-        """``_stat(key)``, answered from the run's listing while one is active (storages.snapshot)."""
+        """``_stat(key)``, answered from the run's listing while one is active
+        (storages.snapshot)."""
         snap = snapshot.active(self)
         return snap.info(key) if snap is not None else self._stat(key)
 
@@ -738,6 +805,17 @@ class BaseStorage(Storage):
         of storages can't (different provider or account): the caller streams it instead."""
         return False
 
+    def _stored_parameters(self, key: str) -> dict[str, Any] | None:
+        """The upload parameters ``key`` is stored with, in ``object_parameters``' vocabulary
+        (the content type under ``content_parameters[0]``), as far as one request can read
+        them; None when it is gone. Used by :mod:`storages.metadata` (``syncmetadata``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _stored_parameters()")
+
+    def _replace_parameters(self, key: str, params: dict[str, Any], stored: dict[str, Any]) -> None:
+        """Rewrite the stored headers of ``key`` to ``params`` on the server (no content moves),
+        keeping its content encoding. Optional: :mod:`storages.metadata` checks for it."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _replace_parameters()")
+
     def _remove_empty_folder(self, key: str) -> None:
         """Remove the folder ``key`` if it is empty; a folder that holds anything, or is missing,
         stays as it is, and the root is never removed. Object stores have no folders (an emptied
@@ -745,7 +823,8 @@ class BaseStorage(Storage):
 
     # -- public helpers over those primitives -----------------------------------
     def scan(self, path: str = "") -> Iterator[tuple[str, ObjectInfo]]:
-        """``(name, info)`` of every file below ``path`` (recursively), names relative to ``location``."""
+        """``(name, info)`` of every file below ``path`` (recursively), names relative to
+        ``location``."""
         prefix = self._key(path, allow_root=True)
         if prefix and not prefix.endswith("/"):
             prefix += "/"

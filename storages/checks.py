@@ -36,7 +36,13 @@ from urllib.parse import urlsplit
 from django.core import checks
 from django.utils.module_loading import import_string
 
-__all__ = ["check_storages", "check_storage_secrets", "configured_storages", "is_media"]
+__all__ = [
+    "check_storages",
+    "check_storage_secrets",
+    "configured_storages",
+    "is_local_host",
+    "is_media",
+]
 
 TAG = "storages"
 
@@ -57,29 +63,6 @@ KNOWN_BACKENDS = (
     "django.core.files.storage.InMemoryStorage",
     "django.contrib.staticfiles.storage.StaticFilesStorage",
     "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
-)
-
-# Credential groups per backend class name: the storage is credentialed when every option of
-# one group is set. ``ambient`` names where the SDK looks by itself when none is.
-_CREDENTIALS: dict[str, tuple[tuple[tuple[str, ...], ...], str | None]] = {
-    "S3Storage": ((("access_key", "secret_key"), ("session_profile",)), "aws"),
-    "GoogleCloudStorage": ((("credentials",),), "google"),
-    "AzureStorage": (
-        (
-            ("connection_string",),
-            ("account_name", "account_key"),
-            ("account_name", "sas_token"),
-            ("account_name", "token_credential"),
-        ),
-        None,
-    ),
-    "DropboxStorage": ((("oauth2_access_token",), ("oauth2_refresh_token", "app_key")), None),
-}
-# Pairs where one half without the other is always a mistake.
-_PAIRS = (
-    ("access_key", "secret_key"),
-    ("oauth2_refresh_token", "app_key"),
-    ("cloudfront_key_id", "cloudfront_key"),
 )
 
 
@@ -159,33 +142,31 @@ def _is_set(value: Any) -> bool:
 
 def _credential_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessage]:
     half = False
-    for first, second in _PAIRS:
+    for first, second in getattr(storage, "paired_options", ()):
         if hasattr(storage, first) and hasattr(storage, second):
             a, b = _is_set(getattr(storage, first)), _is_set(getattr(storage, second))
             if a != b:
                 have, missing = (first, second) if a else (second, first)
                 half = True
                 yield checks.Warning(
-                    f"{alias}: {_setting_label(storage, have)} is set but {_setting_label(storage, missing)} "
-                    "is not.",
+                    f"{alias}: {_setting_label(storage, have)} is set but "
+                    f"{_setting_label(storage, missing)} is not.",
                     hint="Set both, or neither.",
                     obj=alias,
                     id="storages.W001",
                 )
-    rule = next(
-        (_CREDENTIALS[k.__name__] for k in type(storage).__mro__ if k.__name__ in _CREDENTIALS),
-        None,
-    )
-    if rule is None or half:
+    groups = getattr(storage, "credential_options", ())
+    if not groups or half:
         return
-    groups, ambient = rule
     if any(all(_is_set(getattr(storage, o, None)) for o in group) for group in groups):
         return
-    if ambient and _ambient_credentials(ambient, storage):
+    own_chain = getattr(storage, "ambient_credentials", None)
+    ambient = own_chain() if callable(own_chain) else None
+    if ambient:
         return
     places = " or ".join(" + ".join(_short_label(storage, o) for o in group) for group in groups)
     hint = f"Set {places} (from the environment)."
-    if ambient:
+    if ambient is not None:
         hint += (
             " If this server gets credentials from an instance or workload role, silence this with "
             "SILENCED_SYSTEM_CHECKS = ['storages.W002']."
@@ -198,48 +179,7 @@ def _credential_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessa
     )
 
 
-def _ambient_credentials(kind: str, storage: Any) -> bool:
-    """Whether the SDK's own chain finds credentials without the network (no instance metadata)."""
-    if kind == "aws":
-        try:
-            import botocore.session
-
-            session = botocore.session.get_session()
-            resolver = session.get_component("credential_provider")
-            for name in ("iam-role", "container-role"):
-                if resolver.get_provider(name) is not None:
-                    resolver.remove(name)
-            if os.environ.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") or os.environ.get(
-                "AWS_CONTAINER_CREDENTIALS_FULL_URI"
-            ):
-                return True
-            return resolver.load_credentials() is not None
-        except Exception:
-            return False
-    # Google: an emulator needs none; else a key file or gcloud's application-default login.
-    endpoint = _gcs_endpoint(storage)
-    if os.environ.get("STORAGE_EMULATOR_HOST") or (
-        endpoint and _is_local(urlsplit(endpoint).hostname)
-    ):
-        return True
-    adc = os.path.join(
-        os.environ.get("CLOUDSDK_CONFIG", os.path.expanduser("~/.config/gcloud")),
-        "application_default_credentials.json",
-    )
-    return bool(os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")) or os.path.exists(adc)
-
-
-def _gcs_endpoint(storage: Any) -> str | None:
-    options = getattr(storage, "client_options", None)
-    endpoint = (
-        options.get("api_endpoint")
-        if isinstance(options, dict)
-        else getattr(options, "api_endpoint", None)
-    )
-    return endpoint or getattr(storage, "custom_endpoint", None)
-
-
-def _is_local(host: str | None) -> bool:
+def is_local_host(host: str | None) -> bool:
     """Loopback, ``*.localhost``, or a single-label name (a container or cluster service name)."""
     if not host:
         return False
@@ -283,11 +223,11 @@ def _transport_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessag
         for url in _urls(value):
             parts = urlsplit(url)
             scheme = parts.scheme.lower()
-            if scheme in ("http", "ftp", "aftp") and not _is_local(parts.hostname):
+            if scheme in ("http", "ftp", "aftp") and not is_local_host(parts.hostname):
                 what = "FTP without TLS" if "ftp" in scheme else "plain HTTP"
                 yield checks.Warning(
-                    f"{alias}: {_setting_label(storage, row.name)} reaches {parts.hostname} over {what}: "
-                    "credentials and files cross the network unencrypted.",
+                    f"{alias}: {_setting_label(storage, row.name)} reaches {parts.hostname} over "
+                    f"{what}: credentials and files cross the network unencrypted.",
                     hint="Use https:// (ftps:// for FTP).",
                     obj=alias,
                     id="storages.W003",
@@ -297,11 +237,11 @@ def _transport_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessag
 
 def _flag_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessage]:
     remote = not any(
-        _is_local(urlsplit(u).hostname)
+        is_local_host(urlsplit(u).hostname)
         for row in _rows(storage)
         for u in _urls(getattr(storage, row.name, None))
     )
-    for option in ("use_ssl", "azure_ssl"):
+    for option in getattr(storage, "tls_options", ()):
         if getattr(storage, option, True) is False and remote:
             yield checks.Warning(
                 f"{alias}: {_setting_label(storage, option)} is False: requests go over plain "
@@ -315,26 +255,6 @@ def _flag_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessage]:
             f"{alias}: {_setting_label(storage, 'verify')} is False: TLS certificates are not "
             "checked, so anyone on the path can read and change traffic.",
             hint="Remove it, or give the path of a CA bundle instead.",
-            obj=alias,
-            id="storages.W004",
-        )
-    providers = getattr(storage, "providers", None)
-    conf = (
-        providers.get(getattr(storage, "provider_name", None))
-        if isinstance(providers, dict)
-        else None
-    )
-    if isinstance(conf, dict) and conf.get("secure") is False and not _is_local(conf.get("host")):
-        yield checks.Warning(
-            f"{alias}: LIBCLOUD_PROVIDERS[{storage.provider_name!r}]['secure'] is False.",
-            hint="Remove it (TLS is the default).",
-            obj=alias,
-            id="storages.W003",
-        )
-    if str(getattr(storage, "unknown_host", "reject")).lower() in ("accept", "autoadd", "ignore"):
-        yield checks.Warning(
-            f"{alias}: {_setting_label(storage, 'unknown_host')} accepts unknown host keys.",
-            hint="Use 'reject' with a known_hosts file.",
             obj=alias,
             id="storages.W004",
         )
@@ -380,17 +300,20 @@ def _media_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessage]:
     unsigned = _unsigned_urls(storage)
     if unsigned and not acl:
         yield checks.Warning(
-            f"{alias}: url() gives unsigned links ({_setting_label(storage, unsigned)}) while uploads are not "
-            "made public: every link answers 403 unless the bucket or container itself is public.",
-            hint="Sign URLs (querystring_auth=True, an expiry, or a CloudFront key); if a bucket policy makes "
-            "the objects public on purpose, silence storages.W006.",
+            f"{alias}: url() gives unsigned links ({_setting_label(storage, unsigned)}) while "
+            "uploads are not made public: every link answers 403 unless the bucket or container "
+            "itself is public.",
+            hint=(
+                "Sign URLs (querystring_auth=True, an expiry, or a CloudFront key); if a bucket "
+                "policy makes the objects public on purpose, silence storages.W006."
+            ),
             obj=alias,
             id="storages.W006",
         )
     if getattr(storage, "overwrite", False) is True and getattr(storage, "overwrite_option", None):
         yield checks.Warning(
-            f"{alias}: {_setting_label(storage, storage.overwrite_option)} is True: a second upload with the same "
-            "name replaces the first user's file.",
+            f"{alias}: {_setting_label(storage, storage.overwrite_option)} is True: a second "
+            "upload with the same name replaces the first user's file.",
             hint="Set it to False (a new name is chosen instead).",
             obj=alias,
             id="storages.W007",
@@ -408,6 +331,9 @@ def check_storages(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             continue
         messages += _credential_messages(alias, storage)
         messages += _transport_messages(alias, storage)
+        own_checks = getattr(storage, "system_checks", None)
+        if callable(own_checks):
+            messages += own_checks(alias)
         if is_media(alias, storage):
             messages += _media_messages(alias, storage)
     return messages
@@ -457,7 +383,10 @@ def check_storage_secrets(app_configs: Any = None, **kwargs: Any) -> list[checks
                     messages.append(
                         checks.Warning(
                             f"{alias}: {where} holds a secret written into the settings file.",
-                            hint="Read it from the environment (os.environ[...]) or a secrets manager"
+                            hint=(
+                                "Read it from the environment (os.environ[...]) or a secrets "
+                                "manager"
+                            )
                             + (
                                 f"; {cls.__name__} also reads {' or '.join(row.env)} by itself."
                                 if row.env

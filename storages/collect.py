@@ -63,7 +63,8 @@ def find_files(ignore_patterns: list[str]) -> dict[str, tuple[Any, str]]:
 
 
 def same_content(storage: Any, name: str, info: ObjectInfo, source: Any, path: str) -> bool:
-    """Whether the stored ``info`` of ``name`` holds the bytes of ``source``'s ``path`` (see the rules above)."""
+    """Whether the stored ``info`` of ``name`` holds the bytes of ``source``'s ``path`` (see the
+    rules above)."""
     _, gzip = storage._upload_spec(name)
     if info.hashes:
         with source.open(path, "rb") as fileobj:
@@ -203,8 +204,9 @@ def check_command_order(app_configs: Any = None, **kwargs: Any) -> list[checks.C
     ):
         return [
             checks.Warning(
-                "'storages' is listed after 'django.contrib.staticfiles' in INSTALLED_APPS, so collectstatic is "
-                "Django's command: no listing snapshot, no content-hash skips, no parallel uploads.",
+                "'storages' is listed after 'django.contrib.staticfiles' in INSTALLED_APPS, so "
+                "collectstatic is Django's command: no listing snapshot, no content-hash skips, "
+                "no parallel uploads.",
                 hint="Move 'storages' before 'django.contrib.staticfiles' in INSTALLED_APPS.",
                 id="storages.W100",
             )

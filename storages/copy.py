@@ -40,6 +40,8 @@ from storages import hashing
 from storages.base import BaseStorage
 from storages.files import ObjectInfo, RemoteReader, is_temp_name, open_range
 from storages.progress import Progress
+from storages.shard import owner as shard_owner
+from storages.shard import units as shard_units
 from storages.transfer import COPY_CHUNK, UploadAborted, UploadSource
 
 logger = logging.getLogger(__name__)
@@ -60,16 +62,10 @@ DEFAULT_LARGE_WORKERS = 2
 #: Files up to this size are read whole, then sent as one upload of known size.
 IN_MEMORY = 1024 * 1024
 
-# Where each backend takes Cache-Control among its upload parameters (by backend module).
-_CACHE_CONTROL_PARAM = {
-    "storages.backends.s3": "CacheControl",
-    "storages.backends.gcloud": "cache_control",
-    "storages.backends.azure_storage": "cache_control",
-}
-
 
 class ListingError(Exception):
-    """The source or the destination could not be listed (nothing was copied); the cause is chained."""
+    """The source or the destination could not be listed (nothing was copied); the cause is
+    chained."""
 
     def __init__(self, side: str, exc: BaseException) -> None:
         super().__init__(f"could not list the {side}: {exc}")
@@ -102,7 +98,8 @@ class CopyReport:
 
         verb = "would copy" if self.dry_run else "copied"
         parts = [
-            f"{verb} {len(self.copied)} of {self.total_files} files ({human_bytes(self.bytes_copied)})"
+            f"{verb} {len(self.copied)} of {self.total_files} files "
+            f"({human_bytes(self.bytes_copied)})"
         ]
         if self.server_side:
             parts.append(f"{self.server_side} on the server")
@@ -141,6 +138,25 @@ def list_files(
         yield full, ObjectInfo(size=storage.size(full))
     for sub in dirs:
         yield from list_files(storage, posixpath.join(path, sub) if path else sub)
+
+
+def _file_info(storage: Any, name: str) -> ObjectInfo | None:
+    if isinstance(storage, BaseStorage):
+        return _stat_or_none(storage, storage._key(name))
+    return ObjectInfo(size=storage.size(name)) if storage.exists(name) else None
+
+
+def _listing_of(
+    storage: Any, folders: list[str], files: list[str], workers: int
+) -> dict[str, ObjectInfo]:
+    """Every file below ``folders`` and each of ``files`` that exists, with its info."""
+    found = {
+        name: info for folder in folders for name, info in list_files(storage, folder, workers)
+    }
+    for name in files:
+        if (info := _file_info(storage, name)) is not None:
+            found[name] = info
+    return found
 
 
 def _walk_keys(storage: BaseStorage, prefix: str) -> Iterator[str]:
@@ -211,7 +227,8 @@ def _hash_stored(storage: Any, name: str, kinds: tuple[str, ...]) -> dict[str, s
 
 
 _MULTIPART_ETAG = re.compile(r"^([0-9a-f]{32})-([0-9]+)$")
-# Part sizes uploaders use (s3transfer 8 MiB, the AWS CLI, S3's 5 MiB minimum...), tried in one pass.
+# Part sizes uploaders use (s3transfer 8 MiB, the AWS CLI, S3's 5 MiB minimum...), tried in one
+# pass.
 _PART_SIZES = tuple(n * 1024 * 1024 for n in (8, 5, 16, 10, 15, 32, 50, 64, 100, 128))
 
 
@@ -253,13 +270,6 @@ def _etag_of_stored(storage: Any, name: str, size: int, etag: str, hint: int = 0
         if f"{combined}-{len(digests[p])}" == etag:
             return True
     return False
-
-
-def _cache_param(storage: Any) -> str | None:
-    for klass in type(storage).__mro__:
-        if klass.__module__ in _CACHE_CONTROL_PARAM:
-            return _CACHE_CONTROL_PARAM[klass.__module__]
-    return None
 
 
 class _Copier:
@@ -312,7 +322,8 @@ class _Copier:
 
     @staticmethod
     def _kinds(known: dict[str, str]) -> tuple[str, ...]:
-        # The most trusted kind one side stores, that can be computed here; md5 when neither stores one.
+        # The most trusted kind one side stores, that can be computed here; md5 when neither stores
+        # one.
         for kind in hashing.KINDS:
             if kind in known and hashing.compute(io.BytesIO(b""), (kind,)):
                 return (kind,)
@@ -346,7 +357,7 @@ class _Copier:
             )  # raw bytes: keep their encoding, never re-gzip
             spec.create_only = False
             cache = info.extra.get("cache_control")
-            param = _cache_param(dest)
+            param = getattr(dest, "cache_control_param", None)
             if cache and param:
                 spec.params[param] = cache
             reader = _HashingReader(raw, self.stop)
@@ -421,6 +432,7 @@ def copy_files(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
     on_file: Callable[[str, str], None] | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> CopyReport:
     """Copy every file below ``path`` of ``source`` to ``dest_path`` (default: the same path) of
     ``destination``; return a :class:`CopyReport`.
@@ -435,6 +447,8 @@ def copy_files(
     the next run resumes; ``KeyboardInterrupt`` does the same. ``on_file(action, name)`` is
     called for each file ("copy", "server-copy", "skip", "fail", "delete").
     Files that fail are listed in ``report.failed``; the copy goes on with the others.
+    ``shard=(index, count)`` copies only the files of shard ``index`` (0-based) of ``count``
+    (:mod:`storages.shard`); it can't be combined with ``delete``.
     """
     path = path.strip("/")
     dest_path = path if dest_path is None else dest_path.strip("/")
@@ -445,10 +459,30 @@ def copy_files(
         rel = name[len(path) :].lstrip("/") if path else name
         return posixpath.join(dest_path, rel) if dest_path else rel
 
+    folders: list[str] = []
+    loose: list[str] = []
+    if shard is not None:
+        if delete:
+            raise ValueError("a sharded copy can't delete (each shard sees only its own files)")
+        index, count = shard
+        try:
+            every_folder, every_file = shard_units(source, path, count)
+        except Exception as exc:
+            raise ListingError("source", exc) from exc
+        folders = [f for f in every_folder if shard_owner(f, count) == index]
+        loose = [f for f in every_file if shard_owner(f, count) == index]
     listings = []
     for side, storage, where in (("source", source, path), ("destination", destination, dest_path)):
+        rename = (lambda name: name) if side == "source" else target
         try:
-            listings.append(dict(list_files(storage, where, workers)))
+            if shard is None:
+                listings.append(dict(list_files(storage, where, workers)))
+            else:  # this shard's units only (storages.shard)
+                listings.append(
+                    _listing_of(
+                        storage, [rename(f) for f in folders], [rename(f) for f in loose], workers
+                    )
+                )
         except Exception as exc:
             raise ListingError(side, exc) from exc
     sources, existing = listings

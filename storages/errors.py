@@ -53,7 +53,8 @@ def translate(
     if kind is PermissionError:
         return PermissionError(
             13,
-            f"{label} was denied access to {what} ({detail or code}); check its credentials and permissions",
+            f"{label} was denied access to {what} ({detail or code}); check its credentials and "
+            "permissions",
             name,
         )
     if kind is ImproperlyConfigured:
@@ -84,7 +85,8 @@ def caused_by(
 
 @contextlib.contextmanager
 def sdk_required(backend: str, package: str, extra: str) -> Iterator[None]:
-    """Wrap a backend's SDK imports: a missing SDK is an ImproperlyConfigured naming the extra to install."""
+    """Wrap a backend's SDK imports: a missing SDK is an ImproperlyConfigured naming the extra to
+    install."""
     try:
         yield
     except ImportError as exc:

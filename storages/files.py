@@ -118,7 +118,8 @@ def _from_iso(text: str) -> dt.datetime:
 
 def parse_time(value: Any) -> dt.datetime | None:
     """A provider's timestamp as an aware datetime (naive ones are UTC): a datetime, POSIX seconds,
-    or text in RFC 1123 (HTTP headers), ISO 8601 or FTP's YYYYMMDDHHMMSS[.sss]; None if it is none of them."""
+    or text in RFC 1123 (HTTP headers), ISO 8601 or FTP's YYYYMMDDHHMMSS[.sss]; None if it is none
+    of them."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
     parsed = value if isinstance(value, dt.datetime) else None
@@ -136,15 +137,16 @@ def parse_time(value: Any) -> dt.datetime | None:
 
 
 def http_range(offset: int, end: int | None = None) -> dict[str, str]:
-    """``{"Range": ...}`` for bytes ``[offset, end)`` (end exclusive, None: to the end); ``{}`` for all of it."""
+    """``{"Range": ...}`` for bytes ``[offset, end)`` (end exclusive, None: to the end); ``{}`` for
+    all of it."""
     if not offset and end is None:
         return {}
     return {"Range": f"bytes={offset}-{'' if end is None else end - 1}"}
 
 
 def is_temp_name(filename: str) -> bool:
-    """True for the hidden names file servers upload to before renaming (:mod:`storages.fileserver`);
-    kept out of listdir."""
+    """True for the hidden names file servers upload to before renaming
+    (:mod:`storages.fileserver`); kept out of listdir."""
     return filename.startswith(TEMP_PREFIX) and filename.endswith(TEMP_SUFFIX)
 
 
@@ -189,7 +191,8 @@ class ReadAhead:
                 from django.core.exceptions import ImproperlyConfigured
 
                 raise ImproperlyConfigured(
-                    f"{label}: unknown key(s) {', '.join(unknown)}; valid: threshold, part_size, concurrency, enabled"
+                    f"{label}: unknown key(s) {', '.join(unknown)}; valid: threshold, part_size, "
+                    "concurrency, enabled"
                 )
             return cls(**value)
         from django.core.exceptions import ImproperlyConfigured
@@ -200,7 +203,8 @@ class ReadAhead:
 
 
 def read_into(body: Any, buffer: Any) -> int:
-    """Fill ``buffer`` from a provider body that has ``readinto()`` or only ``read()``; 0 at the end."""
+    """Fill ``buffer`` from a provider body that has ``readinto()`` or only ``read()``; 0 at the
+    end."""
     reader = getattr(body, "readinto", None)
     if reader is not None:
         return reader(buffer) or 0

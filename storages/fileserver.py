@@ -104,7 +104,8 @@ class _Tracked(io.RawIOBase):
 
 
 class FileServerStorage(BaseStorage):
-    """Base of :class:`~storages.backends.sftpstorage.SFTPStorage` and :class:`~storages.backends.ftp.FTPStorage`.
+    """Base of :class:`~storages.backends.sftpstorage.SFTPStorage` and
+    :class:`~storages.backends.ftp.FTPStorage`.
 
     ``with storage:`` (or ``storage.close()``) closes its connections; the
     storage reconnects if used again.
@@ -116,7 +117,8 @@ class FileServerStorage(BaseStorage):
     overwrite_option = "allow_overwrite"
     transient_attributes: ClassVar[tuple[str, ...]] = ("_pool", "_held")
     uses_key_prefix = False  # keys are relative; backends join them under their root folder
-    #: Seconds after which a hidden temporary upload file is stale: the next listing of its folder removes it.
+    #: Seconds after which a hidden temporary upload file is stale: the next listing of its folder
+    #: removes it.
     stale_upload_age: ClassVar[float] = 3600.0
     #: Sessions open at once per storage (more threads wait for one to come back).
     pool_size: ClassVar[int] = 32
@@ -239,7 +241,8 @@ class FileServerStorage(BaseStorage):
         return None if _ours(exc) else self._translate(exc, name, op)
 
     def _thread_session(self) -> Any:
-        """A session kept for the calling thread until ``close()`` (for code that drives the SDK itself)."""
+        """A session kept for the calling thread until ``close()`` (for code that drives the SDK
+        itself)."""
         held = self._lazy("_held", dict)
         session = held.get(threading.get_ident())
         if session is None or not self._session_alive(session):
@@ -266,7 +269,8 @@ class FileServerStorage(BaseStorage):
         self.close()
 
     def _key(self, name: str, *, allow_root: bool = False) -> str:
-        # Keys are relative to the root folder (FTP's ``location`` is the server's URL, not a prefix).
+        # Keys are relative to the root folder (FTP's ``location`` is the server's URL, not a
+        # prefix).
         key = naming.to_key("", name, allow_root=allow_root)
         naming.check_length(
             key,
@@ -324,7 +328,8 @@ class FileServerStorage(BaseStorage):
             if is_temp_name(entry.name) and not entry.is_dir:
                 modified = entry.info.modified if entry.info else None
                 if modified is not None and modified < oldest:
-                    # An upload cut off without a chance to clean up (the connection or process died).
+                    # An upload cut off without a chance to clean up (the connection or process
+                    # died).
                     logger.info(
                         "%s: removing the stale unfinished upload %s/%s",
                         type(self).__name__,
@@ -354,8 +359,9 @@ class FileServerStorage(BaseStorage):
             try:
                 self._rmdir(session, path)
             except Exception as exc:
-                # The server refuses to remove a folder that holds anything (even a file uploaded a moment
-                # ago): that one stays, as does a folder already gone. An empty one refused is an error.
+                # The server refuses to remove a folder that holds anything (even a file uploaded a
+                # moment ago): that one stays, as does a folder already gone. An empty one refused
+                # is an error.
                 if self._is_broken_error(session, exc) or (
                     self._is_dir(session, path)
                     and not [e for e in self._entries(session, path) if e.name not in (".", "..")]
@@ -428,7 +434,8 @@ class FileServerStorage(BaseStorage):
             raise
 
     def _discard(self, paths: list[str]) -> None:
-        """Remove what a failed upload left (best effort: a stale temporary file goes with a later listing)."""
+        """Remove what a failed upload left (best effort: a stale temporary file goes with a later
+        listing)."""
 
         def remove(session: Any) -> None:
             for path in paths:
@@ -440,8 +447,8 @@ class FileServerStorage(BaseStorage):
             self._sessions.run(remove, broken=self._is_broken_error)
         except Exception as exc:
             logger.warning(
-                "%s could not remove %s after a failed upload (%s); a listing of the folder removes "
-                "it after %d s",
+                "%s could not remove %s after a failed upload (%s); a listing of the folder "
+                "removes it after %d s",
                 type(self).__name__,
                 paths,
                 type(exc).__name__,
@@ -458,7 +465,8 @@ def _timed_out(exc: BaseException | None) -> bool:
 
 
 class FileServerFile(RemoteFile):
-    """A file on a file server; the constructor takes ``(name, storage, mode)`` as in django-storages 1.14."""
+    """A file on a file server; the constructor takes ``(name, storage, mode)`` as in
+    django-storages 1.14."""
 
     def __init__(self, name: str, storage: BaseStorage, mode: str = "rb") -> None:  # type: ignore[override]
         super().__init__(name, mode, storage)

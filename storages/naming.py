@@ -153,14 +153,14 @@ def check_length(
     encoded = key.encode("utf-8")
     if max_key_bytes and len(encoded) > max_key_bytes:
         raise NameTooLong(
-            f"Refused file name {name!r}: its key is {len(encoded)} bytes in UTF-8; {provider} accepts at most "
-            f"{max_key_bytes}. Use a shorter name (or upload_to / location)."
+            f"Refused file name {name!r}: its key is {len(encoded)} bytes in UTF-8; {provider} "
+            f"accepts at most {max_key_bytes}. Use a shorter name (or upload_to / location)."
         )
     if max_component_bytes:
         for part in key.split("/"):
             if len(part.encode("utf-8")) > max_component_bytes:
                 raise NameTooLong(
                     f"Refused file name {name!r}: the path component {part[:40]!r}... is "
-                    f"{len(part.encode('utf-8'))} bytes in UTF-8; {provider} accepts at most {max_component_bytes} "
-                    "per file or folder name."
+                    f"{len(part.encode('utf-8'))} bytes in UTF-8; {provider} accepts at most "
+                    f"{max_component_bytes} per file or folder name."
                 )

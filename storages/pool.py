@@ -26,11 +26,13 @@ S = TypeVar("S")
 
 
 class ServerBusy(Exception):
-    """Raised by ``connect`` when the server allows no more sessions right now: wait for one of ours."""
+    """Raised by ``connect`` when the server allows no more sessions right now: wait for one of
+    ours."""
 
 
 class SessionPool(Generic[S]):
-    """Sessions made by ``connect()``, checked by ``alive(session)``, ended by ``close(session)``."""
+    """Sessions made by ``connect()``, checked by ``alive(session)``, ended by
+    ``close(session)``."""
 
     def __init__(
         self,
@@ -146,9 +148,10 @@ class SessionPool(Generic[S]):
         retry: Callable[[], bool] = lambda: True,
         keep: bool = False,
     ) -> Any:
-        """``fn(session)`` on a pooled session. ``broken(session, exc)`` says whether an error left the
-        session unusable; a reused one is then replaced and ``fn`` retried once if ``retry()`` allows.
-        With ``keep`` the result is ``(value, session)`` and the caller releases the session."""
+        """``fn(session)`` on a pooled session. ``broken(session, exc)`` says whether an error left
+        the session unusable; a reused one is then replaced and ``fn`` retried once if ``retry()``
+        allows. With ``keep`` the result is ``(value, session)`` and the caller releases the
+        session."""
         for attempt in (1, 2):
             session, fresh = self.acquire()
             try:

@@ -52,7 +52,8 @@ _ACTIVE: contextvars.ContextVar[tuple[Snapshot, ...]] = contextvars.ContextVar(
 
 
 class _Uploaded:
-    """An object stored in this run: it exists; its details are asked from the server when needed."""
+    """An object stored in this run: it exists; its details are asked from the server when
+    needed."""
 
     __slots__ = ("hashes",)
 
@@ -89,7 +90,8 @@ class Snapshot:
             return self._entries
 
     def files(self) -> dict[str, ObjectInfo | None]:
-        """``{name: info}`` of every stored file (info None: stored in this run, details not listed)."""
+        """``{name: info}`` of every stored file (info None: stored in this run, details not
+        listed)."""
         with self._lock:
             entries = self._load()
             return {

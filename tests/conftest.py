@@ -38,7 +38,8 @@ def _fresh_storages():
 
 @pytest.fixture(scope="session")
 def moto_server():
-    """moto's standalone S3 server, shared by every module that needs S3 (S3Storage, libcloud's S3 driver)."""
+    """moto's standalone S3 server, shared by every module that needs S3 (S3Storage, libcloud's S3
+    driver)."""
     from tests.servers.s3 import start_s3
 
     server = start_s3()
@@ -48,7 +49,8 @@ def moto_server():
 
 @pytest.fixture(scope="session")
 def moto_auth_server():
-    """A second moto that checks request signatures (and knows no keys): for wrong-credential tests."""
+    """A second moto that checks request signatures (and knows no keys): for wrong-credential
+    tests."""
     from tests.servers.s3 import start_s3
 
     server = start_s3(auth=True)

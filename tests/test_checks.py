@@ -1,4 +1,5 @@
-"""System checks (storages/checks.py): each fires on a configuration with the problem, stays silent without it."""
+"""System checks (storages/checks.py): each fires on a configuration with the problem, stays silent
+without it."""
 
 from __future__ import annotations
 
@@ -156,7 +157,10 @@ def test_plain_http_in_other_backends(settings, env):
     [message] = check_storages()
     assert (message.id, "FTP without TLS" in message.msg) == ("storages.W003", True)
     assert "pw" not in message.msg.replace("plain", "")
-    conn = "DefaultEndpointsProtocol=http;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net"
+    conn = (
+        "DefaultEndpointsProtocol=http;AccountName=acct;AccountKey=a2V5;"
+        "EndpointSuffix=core.windows.net"
+    )
     azure = {
         "BACKEND": "storages.backends.azure_storage.AzureStorage",
         "OPTIONS": {"connection_string": conn, "azure_container": "media", "expiration_secs": 600},

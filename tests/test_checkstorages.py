@@ -1,5 +1,6 @@
-"""``manage.py checkstorages``: the live round trip passes on every backend's test server, and a broken
-configuration fails at the right step, naming the cause and the setting, without leaving the scratch file."""
+"""``manage.py checkstorages``: the live round trip passes on every backend's test server, and a
+broken configuration fails at the right step, naming the cause and the setting, without leaving the
+scratch file."""
 
 from __future__ import annotations
 
@@ -330,7 +331,8 @@ def test_cors_rules_for_direct_uploads(settings, s3_server, monkeypatch):
     cors.check_cors = lambda storage, origin: (
         seen.append(origin)
         or [
-            f"S3 bucket {storage.bucket_name!r} has no CORS rule allowing direct uploads from the browser"
+            f"S3 bucket {storage.bucket_name!r} has no CORS rule allowing direct uploads from the "
+            "browser"
         ]
     )
     monkeypatch.setitem(
@@ -394,7 +396,8 @@ def test_the_scratch_folder_goes_too_where_folders_are_real(settings, request, t
 
     from django.core.files.storage import storages
 
-    # A passing check (url() is not HTTP: skipped), then one whose url step fails (nothing listens there).
+    # A passing check (url() is not HTTP: skipped), then one whose url step fails (nothing listens
+    # there).
     for base_url, expected in (("/media/", 0), (f"http://127.0.0.1:{free_port()}/media/", 1)):
         config, root = folder_config(request, kind, base_url, tmp_path)
         code, result = run(settings, {"default": config}, "default")
@@ -420,8 +423,8 @@ def test_the_scratch_folder_goes_too_where_folders_are_real(settings, request, t
 def test_a_folder_the_server_refuses_to_remove_is_a_warning(
     settings, request, tmp_path, monkeypatch
 ):
-    """vsftpd refuses (its user may no longer change the location folder): the check still passes and
-    says which empty folder to remove by hand."""
+    """vsftpd refuses (its user may no longer change the location folder): the check still passes
+    and says which empty folder to remove by hand."""
     from pathlib import Path
 
     config, root = folder_config(request, "vsftpd", "/media/", tmp_path)

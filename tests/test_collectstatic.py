@@ -105,7 +105,8 @@ def configure(settings, source: Path, backend: str, options: dict) -> None:
 
 
 def collect(**kwargs) -> str:
-    """One run, as a new deploy process makes it (storages built anew: the manifest is read again)."""
+    """One run, as a new deploy process makes it (storages built anew: the manifest is read
+    again)."""
     from django.contrib.staticfiles.storage import staticfiles_storage
     from django.core.files.storage import storages
     from django.utils.functional import empty
@@ -170,7 +171,8 @@ def test_second_run_is_one_listing_and_skips_by_content(settings, options, tmp_p
         out = collect()
     assert "0 static files copied, 500 unmodified" in out and len(fresh) == 1
 
-    # One changed byte (same size, an older mtime than the stored copy) is uploaded; the rest is not.
+    # One changed byte (same size, an older mtime than the stored copy) is uploaded; the rest is
+    # not.
     target = source / "d2/f9.png"
     data = bytearray(target.read_bytes())
     data[5] ^= 0xFF
@@ -440,7 +442,8 @@ def test_gzip_uploads_skip_by_the_hash_of_the_compressed_bytes(settings, options
 
 
 def test_gzip_manifest_storage_unchanged_run_uploads_nothing(settings, options, tmp_path) -> None:
-    """Django deletes and saves every CSS file again on each run; gzipped, the same bytes still cost nothing."""
+    """Django deletes and saves every CSS file again on each run; gzipped, the same bytes still cost
+    nothing."""
     source = make_tree(tmp_path / "src", 12, css=4)
     configure(settings, source, S3_MANIFEST, {**options, "gzip": True})
     assert "12 post-processed" in collect()

@@ -49,7 +49,8 @@ EXTENSIONS = (".txt", ".css", ".js", ".json", ".png", ".dat", ".html", ".svg")
 
 
 def dataset() -> dict[str, bytes]:
-    """COUNT deterministic files: most small, some medium, three above the 8 MiB multipart threshold."""
+    """COUNT deterministic files: most small, some medium, three above the 8 MiB multipart
+    threshold."""
     rnd = random.Random(12)
     files: dict[str, bytes] = {}
     for i in range(COUNT - len(BIG)):
@@ -92,7 +93,8 @@ def s3_server(moto_server):
 
 @pytest.fixture(scope="module")
 def s3_source(s3_server, files) -> str:
-    """The dataset in S3 under its own prefix, uploaded with boto3 itself (not the code under test)."""
+    """The dataset in S3 under its own prefix, uploaded with boto3 itself (not the code under
+    test)."""
     prefix = f"source-{uuid.uuid4().hex[:8]}"
     client = s3_server.client()
 
@@ -115,7 +117,8 @@ def assert_same(
     listing: dict[str, tuple[int, str | None, str | None]], files: dict[str, bytes], read
 ) -> None:
     """``listing`` (name -> size, stored MD5 or None, content type), taken with the provider's SDK,
-    holds every file with its size and bytes; files without a stored MD5 are read with ``read(name)``."""
+    holds every file with its size and bytes; files without a stored MD5 are read with
+    ``read(name)``."""
     assert {n: size for n, (size, _, _) in listing.items()} == {n: len(d) for n, d in files.items()}
     missing = [n for n, (_, digest, _) in listing.items() if digest is None]
     assert len(missing) < 50, "most files should have a stored MD5"
@@ -243,7 +246,8 @@ def test_s3_to_s3_on_the_server(s3_server, s3_source, files, monkeypatch):
     from boto3.s3.transfer import TransferConfig
 
     src = s3_storage(s3_server, location=s3_source)
-    # The part size the source objects were uploaded with (boto3's 8 MiB): the copies keep their ETags.
+    # The part size the source objects were uploaded with (boto3's 8 MiB): the copies keep their
+    # ETags.
     dest = s3_storage(
         s3_server,
         bucket=OTHER_BUCKET,
@@ -288,7 +292,8 @@ def test_sftp_to_gcs(sftp_server, sftp_data, gcs_server, files):  # noqa: F811
         )
         for name in files:
             assert listing[name][2] == guessed(name), name
-        # A rerun sends nothing (it compares by stored hash where the storages have one, else reads).
+        # A rerun sends nothing (it compares by stored hash where the storages have one, else
+        # reads).
         assert copy_files(src, dest, workers=8).skipped == COUNT
 
 
@@ -417,8 +422,9 @@ def settings_module(tmp_path: Path, source_root: Path, s3_server, location: str)
             "default": {{"BACKEND": "django.core.files.storage.FileSystemStorage",
                         "OPTIONS": {{"location": {str(source_root)!r}}}}},
             "s3": {{"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {{
-                "bucket_name": {BUCKET!r}, "endpoint_url": {s3_server.endpoint!r}, "region_name": "us-east-1",
-                "access_key": {ACCESS_KEY!r}, "secret_key": {SECRET_KEY!r}, "location": {location!r}}}}},
+                "bucket_name": {BUCKET!r}, "endpoint_url": {s3_server.endpoint!r},
+                "region_name": "us-east-1", "access_key": {ACCESS_KEY!r},
+                "secret_key": {SECRET_KEY!r}, "location": {location!r}}}}},
             "staticfiles": {{"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}},
         }}
     """)

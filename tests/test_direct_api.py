@@ -78,7 +78,8 @@ def test_s3_public_endpoint(moto_server):
     assert ticket.url.startswith("http://files.example.test:9000/")
 
 
-# -- Azure -------------------------------------------------------------------------------------------
+# -- Azure
+# -------------------------------------------------------------------------------------------
 def test_azure_sas_create_only(azurite):
     az = azure_storage(azurite)  # AZURE_OVERWRITE_FILES is off by default
     ticket = upload_ticket(az, "docs/a.txt", content_type="text/plain", size=len(TEXT))
@@ -114,7 +115,8 @@ def test_azure_tampered_sas_is_refused(azurite):
     assert not az.exists("b.txt")
 
 
-# -- GCS --------------------------------------------------------------------------------------------
+# -- GCS
+# --------------------------------------------------------------------------------------------
 def test_gcs_resumable_session(gcs_server):
     gcs = gcs_storage(gcs_server, location="media")
     ticket = upload_ticket(
@@ -166,7 +168,8 @@ def test_gcs_needs_the_size(gcs_server):
         upload_ticket(gcs_storage(gcs_server), "a.txt")
 
 
-# -- Dropbox ----------------------------------------------------------------------------------------
+# -- Dropbox
+# ----------------------------------------------------------------------------------------
 def test_dropbox_temporary_upload_link(dropbox_links):
     from storages.backends.dropbox import DropboxStorage
 
@@ -185,7 +188,8 @@ def test_dropbox_temporary_upload_link(dropbox_links):
     assert dbx.open("docs/a.txt").read() == TEXT
 
 
-# -- common -----------------------------------------------------------------------------------------
+# -- common
+# -----------------------------------------------------------------------------------------
 def test_size_over_the_limit_gets_no_ticket(moto_server):
     with pytest.raises(ValueError, match="over the limit"):
         upload_ticket(s3_storage(moto_server), "a.txt", size=11, max_size=10)
@@ -197,7 +201,7 @@ def test_size_over_the_provider_limit_gets_no_ticket(dropbox_links):
     dbx = DropboxStorage(**dropbox_links.options(root_path="/direct-api"))
     with pytest.raises(
         ValueError,
-        match=r"more than one direct upload to DropboxStorage can take \(157286400 bytes\)",
+        match=r"200.0 MB is more than one direct upload to DropboxStorage can take \(150.0 MB\)",
     ):
         upload_ticket(dbx, "big.bin", size=200 * 1024 * 1024, max_size=10**10)
 
@@ -283,3 +287,32 @@ def test_cors_check_needs_no_rule_for_gcs_sessions(gcs_server):
     from storages.direct.cors import check_cors
 
     assert check_cors(gcs_storage(gcs_server), "https://app.example.com") == []
+
+
+def test_default_storage_reaches_the_storage_hook(moto_server, settings):
+    """The docs' path: a model without storage= uses default_storage, a lazy wrapper; the ticket
+    comes from the wrapped storage's direct_upload_ticket hook."""
+    from django.core.files.storage import default_storage
+
+    from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
+
+    bucket = s3_storage(moto_server).bucket_name
+    options = {
+        "bucket_name": bucket,
+        "endpoint_url": moto_server.endpoint,
+        "region_name": "us-east-1",
+        "access_key": ACCESS_KEY,
+        "secret_key": SECRET_KEY,
+        "file_overwrite": True,
+    }
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options},
+    }
+    assert supports_direct_upload(default_storage)
+    ticket = upload_ticket(default_storage, "lazy/a.txt", content_type="text/plain")
+    assert (ticket.method, ticket.fields["key"]) == ("POST", "lazy/a.txt")
+    assert send(ticket.as_json(), TEXT).status_code == 204
+    assert default_storage.open("lazy/a.txt").read() == TEXT
+    with pytest.raises(ValueError, match="S3Storage"):
+        upload_ticket(default_storage, "lazy/big.bin", size=6 * 1024**3, max_size=7 * 1024**3)

@@ -1,4 +1,5 @@
-"""storages.sdk_compat: the fallbacks for older SDK releases, run on whatever SDKs this venv has.
+"""The compat modules of storages.backends.{s3,dropbox,azure_storage}: the fallbacks for older SDK
+releases, run on whatever SDKs this venv has.
 
 The SDK's own path runs wherever the release has the feature (Python 3.11+ gets new releases);
 the fallback runs on the releases Python 3.9/3.10 get (``make test-matrix``), and here, forced,
@@ -17,8 +18,10 @@ import pytest
 from boto3.s3.transfer import TransferConfig
 from django.core.files.base import ContentFile, File
 
-from storages import sdk_compat
+from storages.backends.azure_storage import compat as azure_compat
+from storages.backends.dropbox import compat as dropbox_compat
 from storages.backends.s3 import S3Storage
+from storages.backends.s3 import compat as s3_compat
 from storages.copy import copy_files
 from storages.testing.helpers import PatternFile
 from storages.transfer import ChunkReader
@@ -41,9 +44,11 @@ def test_detection_matches_the_installed_releases() -> None:
     import dropbox
     from azure.storage.blob._shared import uploads
 
-    assert sdk_compat.s3transfer_keeps_metadata() == (_release("s3transfer") >= (0, 18))
+    assert s3_compat.s3transfer_keeps_metadata() == (_release("s3transfer") >= (0, 18))
     assert hasattr(uploads, "uuid4") == (_release("azure-storage-blob") >= (12, 31))
-    assert sdk_compat.dropbox_takes_headers(dropbox.Dropbox) == (_release("dropbox") >= (12, 2, 2))
+    assert dropbox_compat.dropbox_takes_headers(dropbox.Dropbox) == (
+        _release("dropbox") >= (12, 2, 2)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +60,7 @@ def s3_server(moto_server):
 @pytest.mark.parametrize("fallback", [True, False], ids=["forced-fallback", "as-detected"])
 def test_server_side_copy_keeps_metadata_at_every_size(s3_server, monkeypatch, fallback) -> None:
     if fallback:
-        monkeypatch.setattr(sdk_compat, "s3transfer_keeps_metadata", lambda: False)
+        monkeypatch.setattr(s3_compat, "s3transfer_keeps_metadata", lambda: False)
     client, prefix = s3_server.client(), uuid.uuid4().hex
     meta = {
         "ContentType": "image/png",
@@ -87,7 +92,7 @@ def test_server_side_copy_keeps_metadata_at_every_size(s3_server, monkeypatch, f
 @pytest.mark.parametrize("fallback", [True, False], ids=["forced-fallback", "as-detected"])
 def test_dropbox_ranged_reads(store, dropbox_server, monkeypatch, fallback) -> None:  # noqa: F811
     if fallback:
-        monkeypatch.setattr(sdk_compat, "dropbox_takes_headers", lambda cls: False)
+        monkeypatch.setattr(dropbox_compat, "dropbox_takes_headers", lambda cls: False)
     payload = bytes(range(256)) * 100
     name = store.save("range.bin", ContentFile(payload))
     dropbox_server.reset_stats()
@@ -108,7 +113,7 @@ def own_block_ids(monkeypatch):
     if not getattr(uploader, "_own_block_ids", False):
         for attr in ("__init__", "_upload_chunk", "_upload_substream_block", "_own_block_ids"):
             monkeypatch.setattr(uploader, attr, getattr(uploader, attr, False), raising=False)
-        sdk_compat.azure_unique_block_ids(force=True)
+        azure_compat.azure_unique_block_ids(force=True)
 
 
 @pytest.mark.parametrize("fallback", [True, False], ids=["forced-fallback", "as-detected"])

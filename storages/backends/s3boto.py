@@ -18,8 +18,8 @@ class S3BotoStorage(S3Storage):
 
     def __init__(self, **options: Any) -> None:
         warnings.warn(
-            "storages.backends.s3boto.S3BotoStorage is deprecated; use storages.backends.s3.S3Storage "
-            "(it takes the same AWS_* settings).",
+            "storages.backends.s3boto.S3BotoStorage is deprecated; use "
+            "storages.backends.s3.S3Storage (it takes the same AWS_* settings).",
             DeprecationWarning,
             stacklevel=2,
         )

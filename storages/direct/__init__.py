@@ -10,16 +10,18 @@ view) ties the uploaded object back to a model field safely.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.functional import LazyObject, empty
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
     "TicketRequest",
     "UploadTicket",
+    "human_size",
+    "resolve_storage",
     "supports_direct_upload",
     "upload_ticket",
 ]
@@ -27,14 +29,34 @@ __all__ = [
 #: S3's single POST and Azure's single Put Blob both stop near 5 GiB.
 DEFAULT_MAX_SIZE = 5 * 1024**3
 
-# Backend class name -> provider module (matched along the storage's MRO, so
-# subclasses and S3-compatible storages built on S3Storage work too).
-_PROVIDERS = {
-    "storages.backends.s3.S3Storage": "storages.direct.s3",
-    "storages.backends.gcloud.GoogleCloudStorage": "storages.direct.gcs",
-    "storages.backends.azure_storage.AzureStorage": "storages.direct.azure",
-    "storages.backends.dropbox.DropboxStorage": "storages.direct.dropbox",
-}
+_UNITS = ("KB", "MB", "GB", "TB", "PB", "EB")
+
+
+def human_size(size: int) -> str:
+    """``"812 bytes"``, ``"9.0 MB"``: one decimal, units of 1024 (the widget's script mirrors
+    it)."""
+    if abs(size) < 1024:
+        return "1 byte" if size == 1 else f"{size} bytes"
+    value = float(size)
+    for unit in _UNITS:
+        value /= 1024
+        if abs(value) < 1024 or unit == _UNITS[-1]:
+            break
+    return f"{value:.1f} {unit}"
+
+
+def resolve_storage(storage: Any) -> Any:
+    """The storage behind a lazy wrapper such as ``default_storage``.
+
+    A model field without ``storage=`` holds Django's ``DefaultStorage``, a lazy
+    proxy: its class says nothing about the storage behind it, so type and hook
+    checks must look at the wrapped object.
+    """
+    if isinstance(storage, LazyObject):
+        if storage._wrapped is empty:
+            storage._setup()
+        return storage._wrapped
+    return storage
 
 
 @dataclass(frozen=True)
@@ -82,18 +104,14 @@ class UploadTicket:
         return data
 
 
-def _provider(storage: Any) -> Any:
-    for cls in type(storage).__mro__:
-        module = _PROVIDERS.get(f"{cls.__module__}.{cls.__qualname__}")
-        if module:
-            return importlib.import_module(module)
-    return None
+def _hook(storage: Any) -> Any:
+    hook = getattr(storage, "direct_upload_ticket", None)
+    return hook if callable(hook) else None
 
 
 def supports_direct_upload(storage: Any) -> bool:
-    return (
-        callable(getattr(storage, "direct_upload_ticket", None)) or _provider(storage) is not None
-    )
+    """Whether ``storage`` can give a browser a direct upload (it has ``direct_upload_ticket``)."""
+    return _hook(resolve_storage(storage)) is not None
 
 
 def upload_ticket(
@@ -115,8 +133,13 @@ def upload_ticket(
     existing object. A storage class may provide its own
     ``direct_upload_ticket(request: TicketRequest) -> UploadTicket``.
     """
+    storage = resolve_storage(storage)
+    if size is not None and size < 0:
+        raise ValueError(f"{name!r}: the declared size cannot be negative ({size})")
     if size is not None and size > max_size:
-        raise ValueError(f"{name!r}: {size} bytes is over the limit of {max_size} bytes")
+        raise ValueError(
+            f"{name!r}: {human_size(size)} is over the limit of {human_size(max_size)}"
+        )
     if create_only is None:
         create_only = not getattr(storage, "overwrite", False)
     request = TicketRequest(
@@ -128,23 +151,20 @@ def upload_ticket(
         origin=origin,
         create_only=create_only,
     )
-    own = getattr(storage, "direct_upload_ticket", None)
-    if callable(own):
-        return own(request)
-    provider = _provider(storage)
-    limit = getattr(provider, "MAX_SIZE", None)
+    hook = _hook(storage)
+    if hook is None:
+        raise ImproperlyConfigured(
+            f"{storage.__class__.__name__} does not support direct uploads from the browser "
+            "(supported: S3Storage and S3-compatible storages, GoogleCloudStorage, AzureStorage, "
+            "DropboxStorage, or a storage with a direct_upload_ticket() method)"
+        )
+    limit = getattr(storage, "direct_upload_max_size", None)
     if limit and size is not None and size > limit:
         raise ValueError(
-            f"{name!r}: {size} bytes is more than one direct upload to {type(storage).__name__} "
-            f"can take ({limit} bytes)"
+            f"{name!r}: {human_size(size)} is more than one direct upload to "
+            f"{type(storage).__name__} can take ({human_size(limit)})"
         )
-    if provider is None:
-        raise ImproperlyConfigured(
-            f"{type(storage).__name__} does not support direct uploads from the browser (supported: S3Storage and "
-            "S3-compatible storages, GoogleCloudStorage, AzureStorage, DropboxStorage, or a storage with a "
-            "direct_upload_ticket() method)"
-        )
-    return provider.ticket(storage, request)
+    return hook(request)
 
 
 def expiry(request: TicketRequest) -> dt.datetime:

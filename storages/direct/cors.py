@@ -11,7 +11,9 @@ from __future__ import annotations
 import fnmatch
 from typing import Any
 
-from storages.direct import _provider
+from storages.direct import resolve_storage
+
+__all__ = ["check_cors", "rule_problems"]
 
 
 def _matches(value: str, allowed: list[str]) -> bool:
@@ -19,13 +21,15 @@ def _matches(value: str, allowed: list[str]) -> bool:
     return any(a == "*" or fnmatch.fnmatchcase(value, a.lower()) for a in allowed)
 
 
-def _rule_problem(
+def rule_problems(
     origin: str,
     method: str,
     headers: list[str],
     rules: list[tuple[list[str], list[str], list[str]]],
     where: str,
 ) -> list[str]:
+    """Why no rule of ``rules`` (origins, methods, headers) lets ``origin`` send ``method`` with
+    ``headers`` to ``where`` (empty: one does). For the providers' ``cors_problems``."""
     for origins, methods, allowed_headers in rules:
         if (
             _matches(origin, origins)
@@ -40,49 +44,7 @@ def _rule_problem(
 
 
 def check_cors(storage: Any, origin: str) -> list[str]:
-    """Problems that would stop a browser on ``origin`` uploading to ``storage`` (empty: none found)."""
-    module = getattr(_provider(storage), "__name__", "")
-    if module.endswith(".s3"):
-        return _s3(storage, origin)
-    if module.endswith(".azure"):
-        return _azure(storage, origin)
-    return []
-
-
-def _s3(storage: Any, origin: str) -> list[str]:
-    from botocore.exceptions import ClientError
-
-    try:
-        reply = storage.client.get_bucket_cors(Bucket=storage.bucket_name)
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "NoSuchCORSConfiguration":
-            raise
-        reply = {}
-    rules = [
-        (r.get("AllowedOrigins", []), r.get("AllowedMethods", []), r.get("AllowedHeaders", []))
-        for r in reply.get("CORSRules", [])
-    ]
-    if storage.overwrite:
-        method, headers = "POST", []
-    else:
-        method, headers = "PUT", ["content-type", "if-none-match"]
-    return _rule_problem(origin, method, headers, rules, f"S3 bucket {storage.bucket_name!r}")
-
-
-def _azure(storage: Any, origin: str) -> list[str]:
-    properties = storage.service_client.get_service_properties()
-
-    def split(value: Any) -> list[str]:
-        return [v.strip() for v in (value or "").split(",") if v.strip()]
-
-    rules = [
-        (split(r.allowed_origins), split(r.allowed_methods), split(r.allowed_headers))
-        for r in properties.get("cors") or []
-    ]
-    return _rule_problem(
-        origin,
-        "PUT",
-        ["content-type", "x-ms-blob-type", "x-ms-blob-content-type"],
-        rules,
-        f"Azure account {storage.service_client.account_name!r}",
-    )
+    """Problems that would stop a browser on ``origin`` uploading to ``storage`` (empty: none
+    found)."""
+    hook = getattr(resolve_storage(storage), "direct_upload_cors_problems", None)
+    return list(hook(origin)) if callable(hook) else []

@@ -59,7 +59,8 @@ def make_reference(field_key: str, name: str) -> str:
 
 
 def read_reference(field_key: str, token: str, max_age: float) -> str:
-    """The stored name a reference stands for; ``signing.SignatureExpired`` / ``BadSignature`` otherwise."""
+    """The stored name a reference stands for; ``signing.SignatureExpired`` / ``BadSignature``
+    otherwise."""
     data = signing.TimestampSigner(salt=REFERENCE_SALT + field_key).unsign_object(
         token, max_age=max_age
     )

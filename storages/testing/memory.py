@@ -51,7 +51,8 @@ _REGISTRY_LOCK = threading.Lock()
 
 
 def create_bucket(name: str, *, token: str | None = None, offline: bool = False) -> _Bucket:
-    """Create (or reset) the in-memory bucket ``name``; ``token`` makes it require that access token."""
+    """Create (or reset) the in-memory bucket ``name``; ``token`` makes it require that access
+    token."""
     with _REGISTRY_LOCK:
         bucket = _BUCKETS[name] = _Bucket(name, token=token, offline=offline)
     return bucket

@@ -575,7 +575,8 @@ class StorageConformance:
     def _use_static_tree(self, settings, tmp_path: Path) -> Path:
         source = self._static_tree(tmp_path)
         settings.STATICFILES_DIRS = [str(source)]
-        # Only this tree: installed apps' own static files (storages ships the direct-upload widget's) don't count.
+        # Only this tree: installed apps' own static files (storages ships the direct-upload
+        # widget's) don't count.
         settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.FileSystemFinder"]
         return source
 

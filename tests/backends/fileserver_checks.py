@@ -25,7 +25,8 @@ def wait_for(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
 
 
 def same_name_race(storage: Any, name: str, threads: int = 16) -> None:
-    """``threads`` threads save ``name`` at once (overwrite off): every upload is kept under its own name."""
+    """``threads`` threads save ``name`` at once (overwrite off): every upload is kept under its own
+    name."""
     barrier = threading.Barrier(threads)
 
     def save(i: int) -> str:
@@ -50,7 +51,8 @@ def file_class_signature(storage: Any, file_class: type) -> None:
 
 
 def refused_before_any_request(storage: Any, name: str, sent: list) -> None:
-    """Root and folder names are refused before anything reaches the server (``sent`` records requests)."""
+    """Root and folder names are refused before anything reaches the server (``sent`` records
+    requests)."""
     with pytest.raises(SuspiciousFileOperation):
         storage.delete(name)
     with pytest.raises(SuspiciousFileOperation):
@@ -72,7 +74,8 @@ def long_components_refused(storage: Any, sent: list) -> None:
 
 
 def stale_uploads_removed(storage: Any, root: Path) -> None:
-    """A temporary upload older than stale_upload_age goes with the next listing; a fresh one stays."""
+    """A temporary upload older than stale_upload_age goes with the next listing; a fresh one
+    stays."""
     storage.save("kept.txt", ContentFile(b"x"))
     old, fresh = (
         root / ".~storages-0123456789abcdef0123.part",
@@ -93,7 +96,8 @@ def scan_and_ranges(
     listing: set[str],
     stat: set[str],
 ) -> None:
-    """scan() is one listing per folder (no per-file stat), with sizes and times; ranged reads are exact."""
+    """scan() is one listing per folder (no per-file stat), with sizes and times; ranged reads are
+    exact."""
     for name in ["a.txt", "d/b.txt", "d/e/c.txt"]:
         storage.save(name, ContentFile(name.encode() * 3))
     storage.listdir("")  # a connection learns its server's listing dialect
@@ -109,7 +113,8 @@ def scan_and_ranges(
 
 
 def aborted_write_leaves_nothing(storage: Any, root: Path) -> None:
-    """An exception inside ``with storage.open(name, "wb")`` (past the pipe's threshold) stores nothing."""
+    """An exception inside ``with storage.open(name, "wb")`` (past the pipe's threshold) stores
+    nothing."""
     storage.upload_threshold = 4
     with pytest.raises(RuntimeError), storage.open("gone.txt", "wb") as f:
         f.write(b"x" * 100_000)
@@ -118,7 +123,8 @@ def aborted_write_leaves_nothing(storage: Any, root: Path) -> None:
 
 
 def unresponsive_within_60_s(storage: Any) -> str:
-    """The error message of a call to a server that accepts TCP and never answers (default settings)."""
+    """The error message of a call to a server that accepts TCP and never answers (default
+    settings)."""
     from storages.errors import StorageUnavailable
 
     start = time.monotonic()
@@ -129,8 +135,9 @@ def unresponsive_within_60_s(storage: Any) -> str:
 
 
 def frozen_during_a_read(storage: Any, freeze: Callable[[bool], None], setting: str) -> None:
-    """A server paused (SIGSTOP) in the middle of a read: StorageUnavailable naming ``setting`` within its
-    timeout (2 s here); once it runs again, the storage works again with the content intact."""
+    """A server paused (SIGSTOP) in the middle of a read: StorageUnavailable naming ``setting``
+    within its timeout (2 s here); once it runs again, the storage works again with the content
+    intact."""
     from django.core.files.base import File
 
     from storages.errors import StorageUnavailable
@@ -155,9 +162,9 @@ def frozen_during_a_read(storage: Any, freeze: Callable[[bool], None], setting: 
 
 
 def empty_folder_removal(storage: Any, root: Path) -> None:
-    """``_remove_empty_folder()``: only an empty folder goes. One holding a file, or the temporary file of
-    an upload in progress (a race with a real upload), stays and the upload completes; the root, a parent
-    and a missing folder are left alone."""
+    """``_remove_empty_folder()``: only an empty folder goes. One holding a file, or the temporary
+    file of an upload in progress (a race with a real upload), stays and the upload completes; the
+    root, a parent and a missing folder are left alone."""
     from storages.files import TEMP_PREFIX
 
     storage.save("box/keep.txt", ContentFile(b"keep"))

@@ -396,7 +396,8 @@ def test_create_only_refuses_a_taken_name_for_block_uploads(azurite) -> None:
 
 
 def test_large_saves_race_without_overwrite(azurite) -> None:
-    """32 threads save one name with block uploads (above the single-put size): 32 names, 32 contents."""
+    """32 threads save one name with block uploads (above the single-put size): 32 names, 32
+    contents."""
     s = storage(azurite, upload_max_conn=2, max_block_size=MB, max_single_put_size=MB)
     threads, size = 32, 2 * MB + 5
     barrier = threading.Barrier(threads)
@@ -743,7 +744,8 @@ def test_unreachable_fails_fast(azurite) -> None:
 
 
 def test_silent_server_times_out(azurite) -> None:
-    """A server that accepts connections and never answers: read timeouts, one retry, then a clear error."""
+    """A server that accepts connections and never answers: read timeouts, one retry, then a clear
+    error."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(8)
@@ -803,7 +805,8 @@ def test_no_pool_warnings_under_threads(azurite, caplog) -> None:
 
 # -- transfer layer: the SDK's upload_blob, scan, batch delete, server-side copy (issue 9) ---------
 def via(server: AzuriteServer, port: int) -> str:
-    """``server``'s connection string with its blob endpoint moved to ``port`` (a proxy, or nothing)."""
+    """``server``'s connection string with its blob endpoint moved to ``port`` (a proxy, or
+    nothing)."""
     return server.connection_string().replace(f":{server.port}/", f":{port}/")
 
 
@@ -1039,7 +1042,8 @@ def test_cut_upload_commits_nothing(azurite, existing) -> None:
         proxy.stop()
     blob = s.client.get_blob_client(s._key("cut.bin"))
     if existing:
-        # the old content stays; Azure drops the staged block at the blob's next commit (or in 7 days)
+        # the old content stays; Azure drops the staged block at the blob's next commit (or in 7
+        # days)
         assert s.open("cut.bin").read() == b"old content"
         s.save("cut.bin", File(PatternFile(9 * MB, seed=1), name="cut.bin"))
         assert blob.get_block_list("uncommitted")[1] == []
@@ -1050,7 +1054,8 @@ def test_cut_upload_commits_nothing(azurite, existing) -> None:
 
 
 def test_sdk_internals_the_reader_relies_on() -> None:
-    """_Unsized reaches into azure-storage-blob (pyproject caps it below 13): fail loudly when it changes."""
+    """_Unsized reaches into azure-storage-blob (pyproject caps it below 13): fail loudly when it
+    changes."""
     import inspect
 
     from azure.storage.blob import _download

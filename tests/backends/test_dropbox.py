@@ -1,4 +1,5 @@
-"""DropboxStorage against the HTTPS Dropbox API stand-in: the conformance suite plus Dropbox's own settings."""
+"""DropboxStorage against the HTTPS Dropbox API stand-in: the conformance suite plus Dropbox's own
+settings."""
 
 from __future__ import annotations
 
@@ -473,7 +474,8 @@ def test_delete_many_is_one_batch(store, dropbox_server):
     assert store.listdir("batch") == ([], [])
 
 
-# -- 1.14 surface (issue 10) ------------------------------------------------------------------------
+# -- 1.14 surface (issue 10)
+# ------------------------------------------------------------------------
 
 
 def test_dropbox_file_signature_and_root_listing(store):
@@ -492,7 +494,8 @@ def test_dropbox_file_signature_and_root_listing(store):
         store.listdir("/etc")
 
 
-# -- faults (issue 14) --------------------------------------------------------------------------------
+# -- faults (issue 14)
+# --------------------------------------------------------------------------------
 
 
 def test_long_component_refused_before_any_request(store, dropbox_server):

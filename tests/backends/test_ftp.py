@@ -1,4 +1,5 @@
-"""FTPStorage against pyftpdlib (plain, TLS, without MLSD) and vsftpd: conformance plus FTP's own behaviour."""
+"""FTPStorage against pyftpdlib (plain, TLS, without MLSD) and vsftpd: conformance plus FTP's own
+behaviour."""
 
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ def ftp_options(server: FTPServer, http=None, **extra) -> dict:
     leaf = f"base-{uuid.uuid4().hex[:12]}"
     options = {
         "location": server.location(leaf),
-        "encoding": "utf-8",  # pyftpdlib speaks UTF-8 (the default, latin-1, can't send every test name)
+        # pyftpdlib speaks UTF-8 (the default, latin-1, can't send every test name)
+        "encoding": "utf-8",
         "base_url": http.url_for(leaf) if http else f"https://media.example.com/{leaf}/",
     }
     if server.cert:
@@ -486,7 +488,8 @@ def test_a_killed_upload_leaves_nothing_under_the_real_name(ftp_server, options)
         root = ftp_server.root / s._base.strip("/")
         f = s.open("keep.txt", "wb")
         f.write(b"new content, but the connection dies" * 1000)
-        # Bytes have reached the server (before that, a drop is retried on a new connection: nothing is lost).
+        # Bytes have reached the server (before that, a drop is retried on a new connection: nothing
+        # is lost).
         wait_for(
             lambda: any(
                 p.name.startswith(".~storages-") and p.stat().st_size > 0 for p in root.iterdir()
@@ -627,7 +630,8 @@ def test_waits_when_the_server_allows_no_more_connections(tmp_path, caplog):
 
 
 def test_overwrite_off_race_in_one_process_keeps_every_upload(options):
-    """FTP can't create-if-absent, but threads of one process are serialised on the check + rename."""
+    """FTP can't create-if-absent, but threads of one process are serialised on the check +
+    rename."""
     with FTPStorage(**options) as s:
         checks.same_name_race(s, "race.txt")
 
@@ -748,7 +752,8 @@ def test_url_without_base_url_is_a_value_error(options):
 
 @pytest.mark.parametrize("server", ["vsftpd_server", "ftp_server"])
 def test_overwrite_off_race_into_a_new_folder(request, server):
-    """16 threads save one name in a folder that does not exist yet: each creates the folder at once."""
+    """16 threads save one name in a folder that does not exist yet: each creates the folder at
+    once."""
     with FTPStorage(**ftp_options(request.getfixturevalue(server))) as s:
         checks.same_name_race(s, "new/deep/same.txt")
 
@@ -769,7 +774,8 @@ def test_components_over_255_bytes_are_refused_before_any_command(ftp, monkeypat
 
 @pytest.mark.parametrize("server", ["ftp_server", "vsftpd_server", "plain_list_server"])
 def test_listing_a_folder_that_is_being_removed(request, server):
-    """32 threads list a folder that one thread keeps filling, emptying and removing: never an error."""
+    """32 threads list a folder that one thread keeps filling, emptying and removing: never an
+    error."""
     srv = request.getfixturevalue(server)
     s = FTPStorage(**ftp_options(srv))
     assert s.listdir("no-such-folder") == ([], [])
@@ -821,7 +827,8 @@ def test_stale_temporary_files_are_removed_by_the_next_listing(request, server):
 
 @pytest.fixture
 def data_proxy_server(tmp_path):
-    """pyftpdlib whose data connections all use one port, behind a proxy that cuts uploads after 1 MB."""
+    """pyftpdlib whose data connections all use one port, behind a proxy that cuts uploads after 1
+    MB."""
     while True:
         port = free_port()
         server = start_pyftpdlib(tmp_path / "cut", passive_port=port)

@@ -56,7 +56,8 @@ def token_server():
 
 @pytest.fixture(scope="session")
 def sa_info(token_server) -> dict:
-    """One throwaway service-account key for the session; its tokens come from the local token server."""
+    """One throwaway service-account key for the session; its tokens come from the local token
+    server."""
     return service_account_info(token_uri=token_server.grant_uri)
 
 
@@ -147,7 +148,8 @@ class TestGoogleCloudConformance(StorageConformance):
 
 @contextmanager
 def counted():
-    """Count HTTP requests to the local servers made through http.client (requests, urllib3, the SDK).
+    """Count HTTP requests to the local servers made through http.client (requests, urllib3, the
+    SDK).
 
     Requests elsewhere are left out: google-auth looks up a "regional access
     boundary" at iamcredentials.googleapis.com in a background thread after
@@ -751,7 +753,8 @@ def test_missing_sdk_names_the_extra():
 def test_application_default_credentials_from_a_key_file(
     gcs_server, sa_info, tmp_path, monkeypatch
 ):
-    """No GS_CREDENTIALS: GOOGLE_APPLICATION_CREDENTIALS names a key file (its tokens come from the local endpoint)."""
+    """No GS_CREDENTIALS: GOOGLE_APPLICATION_CREDENTIALS names a key file (its tokens come from the
+    local endpoint)."""
     import json
 
     from storages.backends.gcloud import GoogleCloudStorage
@@ -773,7 +776,8 @@ def test_application_default_credentials_from_a_key_file(
     assert "credentials" not in s.deconstruct()[2]
 
 
-# -- the transfer layer: the SDK's uploads, retries, scan / batch delete / server-side copy ----------
+# -- the transfer layer: the SDK's uploads, retries, scan / batch delete / server-side copy
+# ----------
 
 
 class OneShot(io.RawIOBase):
@@ -864,15 +868,16 @@ def test_a_server_that_keeps_failing_gives_storage_unavailable(gcs_server, sa_in
 
 
 def session_requests(proxy) -> tuple[str, list]:
-    """The resumable upload session's URI (path and query) and every request sent to it, in order."""
+    """The resumable upload session's URI (path and query) and every request sent to it, in
+    order."""
     session = next(r.path for r in proxy.served if "upload_id=" in r.path)
     return session, [(r.method, r.status) for r in proxy.served if r.path == session]
 
 
 def test_an_aborted_upload_cancels_its_session(gcs_server, sa_info, storage, fault_proxy):
-    """open("wb") past the single-request threshold, then an exception: the upload session is cancelled
-    with a DELETE on its URI (fake-gcs-server answers 499, as Google documents); nothing is stored
-    under a new name, and an existing name keeps its old content."""
+    """open("wb") past the single-request threshold, then an exception: the upload session is
+    cancelled with a DELETE on its URI (fake-gcs-server answers 499, as Google documents); nothing
+    is stored under a new name, and an existing name keeps its old content."""
     from storages.backends.gcloud import GoogleCloudStorage
 
     s = GoogleCloudStorage(
@@ -907,8 +912,8 @@ def test_an_aborted_upload_cancels_its_session(gcs_server, sa_info, storage, fau
 def test_a_failed_upload_from_a_file_cancels_its_session(
     gcs_server, sa_info, storage, fault_proxy, tmp_path
 ):
-    """A resumable upload from disk whose 3rd chunk is refused (400: not retried): the save fails, its
-    session is cancelled, and the name keeps its old content."""
+    """A resumable upload from disk whose 3rd chunk is refused (400: not retried): the save fails,
+    its session is cancelled, and the name keeps its old content."""
     from storages.backends.gcloud import GoogleCloudStorage
 
     s = GoogleCloudStorage(
@@ -939,7 +944,8 @@ def test_a_failed_upload_from_a_file_cancels_its_session(
 
 def test_the_sdk_opens_resumable_sessions_where_the_cancel_expects(storage):
     """The cancel wraps the private Blob._initiate_resumable_upload, which must return the SDK's
-    ResumableUpload (resumable_url, finished) and its transport: fail loudly when the SDK changes it."""
+    ResumableUpload (resumable_url, finished) and its transport: fail loudly when the SDK changes
+    it."""
     import inspect
 
     from google.cloud.storage import Blob
@@ -1088,7 +1094,8 @@ def test_scan_pages_through_large_listings(storage, monkeypatch):
 
 
 def test_delete_many(storage):
-    """fake-gcs-server has no batch endpoint: after one batch attempt the storage deletes one by one."""
+    """fake-gcs-server has no batch endpoint: after one batch attempt the storage deletes one by
+    one."""
     names = [storage.save(f"del/{i}.txt", ContentFile(b"x")) for i in range(4)]
     storage.save("del/kept.txt", ContentFile(b"k"))
     with counted() as calls:
@@ -1102,9 +1109,11 @@ def test_delete_many(storage):
 
 
 def test_batch_delete_through_the_sdk(storage, monkeypatch):
-    """Where the server has the batch endpoint, 100 keys go in one request (counted at the SDK's batch).
+    """Where the server has the batch endpoint, 100 keys go in one request (counted at the SDK's
+    batch).
 
-    fake-gcs-server has no batch endpoint, so the SDK's send is replaced to count what it would send."""
+    fake-gcs-server has no batch endpoint, so the SDK's send is replaced to count what it would
+    send."""
     from google.cloud.storage.batch import Batch
 
     sent = []
@@ -1146,11 +1155,13 @@ def test_server_side_copy(gcs_server, sa_info, storage):
     assert other._copy_from(object(), "x", spec) is False
 
 
-# -- issue 10: the objects code written around 1.14 touches ------------------------------------------
+# -- issue 10: the objects code written around 1.14 touches
+# ------------------------------------------
 
 
 def test_patching_client_in_a_projects_tests_takes_effect(monkeypatch):
-    """``mock.patch("storages.backends.gcloud.Client")`` replaces the storage's client (no credentials needed).
+    """``mock.patch("storages.backends.gcloud.Client")`` replaces the storage's client (no
+    credentials needed).
 
     The mock is the feature under test: 1.14 users patch these names in their own suites."""
     from unittest import mock
@@ -1207,7 +1218,8 @@ def test_google_cloud_file_keeps_its_constructor(storage):
 
 
 def test_a_silent_endpoint_fails_within_60_seconds_with_defaults(gcs_server, sa_info):
-    """Accepts TCP, never answers: StorageUnavailable naming the setting, within the documented budget."""
+    """Accepts TCP, never answers: StorageUnavailable naming the setting, within the documented
+    budget."""
     from storages.backends.gcloud import GoogleCloudStorage
     from tests.servers.proxy import TCPProxy
 
@@ -1322,7 +1334,8 @@ def test_a_key_over_1024_bytes_is_refused_before_any_request(storage):
 
 def test_a_cut_upload_leaves_the_old_content(gcs_server, sa_info, storage):
     """Every connection cut after 256 KiB up: the single-request upload can never finish. The save
-    fails as StorageUnavailable within the retry budget; the old bytes stay, a new name stays free."""
+    fails as StorageUnavailable within the retry budget; the old bytes stay, a new name stays
+    free."""
     from storages.backends.gcloud import GoogleCloudStorage
     from tests.servers.proxy import TCPProxy
 
@@ -1377,7 +1390,8 @@ def test_a_resumable_upload_resumes_after_cut_connections(gcs_server, sa_info, s
 
 
 def test_a_server_frozen_during_a_read_gives_storage_unavailable(gcs_server, sa_info):
-    """SIGSTOP the server mid-download: the read fails after the read timeout, translated and named."""
+    """SIGSTOP the server mid-download: the read fails after the read timeout, translated and
+    named."""
     import os
     import signal
 

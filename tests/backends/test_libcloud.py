@@ -40,7 +40,8 @@ def s3_auth_server(moto_auth_server):
 
 @pytest.fixture(scope="module", autouse=True)
 def _lock_files_in_a_temp_folder(tmp_path_factory):
-    """The local driver leaves one lock file per object in the temp folder: keep them out of /tmp."""
+    """The local driver leaves one lock file per object in the temp folder: keep them out of
+    /tmp."""
     import tempfile
 
     previous = tempfile.tempdir
@@ -443,7 +444,8 @@ def test_scan_and_delete_many(providers, provider):
     assert list(store.scan("")) == [] and store.listdir("") == ([], [])
 
 
-# -- 1.14 surface (issue 10) ------------------------------------------------------------------------
+# -- 1.14 surface (issue 10)
+# ------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("provider", ["local", "s3"])
@@ -463,7 +465,8 @@ def test_file_signature_root_listing_and_directories(providers, provider):
     assert LibCloudStorage(**options(provider)).exists("sub") is False
 
 
-# -- faults (issue 14) --------------------------------------------------------------------------------
+# -- faults (issue 14)
+# --------------------------------------------------------------------------------
 
 
 def test_local_long_component_refused_before_writing(providers):

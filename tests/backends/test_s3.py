@@ -244,9 +244,9 @@ def test_old_import_paths(settings):
 
 def test_missing_sdk_names_the_extra():
     code = (
-        "import sys; sys.modules['boto3'] = None\n"
-        "import django; from django.conf import settings; settings.configure(); django.setup()\n"
-        "try:\n    import storages.backends.s3\nexcept Exception as e:\n    print(type(e).__name__, e)\n"
+        "import sys; sys.modules['boto3'] = None\nimport django; from django.conf import settings; "
+        "settings.configure(); django.setup()\ntry:\n    import storages.backends.s3\nexcept "
+        "Exception as e:\n    print(type(e).__name__, e)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
@@ -675,7 +675,8 @@ def test_dotted_path_settings_of_the_installed_django(settings, s3_server):
 
 
 def test_virtual_host_addressing(s3_server, monkeypatch):
-    """Services that want <bucket>.<host> URLs (R2, Spaces...): every call goes to the bucket's host."""
+    """Services that want <bucket>.<host> URLs (R2, Spaces...): every call goes to the bucket's
+    host."""
     import socket
 
     real = socket.getaddrinfo

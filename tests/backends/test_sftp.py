@@ -34,7 +34,8 @@ from tests.servers.proxy import TCPProxy
 from tests.servers.sftp import SFTPServer, make_ed25519_key, start_sftp
 
 PATH = "storages.backends.sftpstorage.SFTPStorage"
-# Passed in SFTP_STORAGE_PARAMS (paramiko ignores a passphrase for an unencrypted key): must never leak.
+# Passed in SFTP_STORAGE_PARAMS (paramiko ignores a passphrase for an unencrypted key): must never
+# leak.
 PASSPHRASE = "never-show-this-passphrase"
 WRONG_PASSWORD = "wrong-password-never-shown"
 
@@ -129,7 +130,8 @@ def sftp(options):
 
 
 class Requests:
-    """Counts SFTP requests (every one goes through SFTPClient._async_request) and SSH handshakes."""
+    """Counts SFTP requests (every one goes through SFTPClient._async_request) and SSH
+    handshakes."""
 
     def __init__(self, monkeypatch) -> None:
         self.ops: list[int] = []
@@ -529,7 +531,8 @@ def test_a_killed_upload_leaves_nothing_under_the_real_name(sftp_server, options
         s.save("keep.txt", ContentFile(b"old content"))
         f = s.open("keep.txt", "wb")
         f.write(b"new content, but the connection dies" * 1000)
-        # Bytes have reached the server (before that, a drop is retried on a new connection: nothing is lost).
+        # Bytes have reached the server (before that, a drop is retried on a new connection: nothing
+        # is lost).
         wait_for(
             lambda: any(
                 p.name.startswith(".~storages-") and p.stat().st_size > 0 for p in root.iterdir()
@@ -706,9 +709,9 @@ def test_debug_log_one_line_per_call_no_secret(sftp, caplog):
 
 def test_missing_sdk_names_the_extra():
     code = (
-        "import sys; sys.modules['paramiko'] = None\n"
-        "import django; from django.conf import settings; settings.configure(); django.setup()\n"
-        "try:\n    import storages.backends.sftpstorage\nexcept Exception as e:\n    print(type(e).__name__, e)\n"
+        "import sys; sys.modules['paramiko'] = None\nimport django; from django.conf import "
+        "settings; settings.configure(); django.setup()\ntry:\n    import "
+        "storages.backends.sftpstorage\nexcept Exception as e:\n    print(type(e).__name__, e)\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
@@ -718,10 +721,11 @@ def test_missing_sdk_names_the_extra():
 
 # -- the one adapter over paramiko internals ----------------------------------------------------
 def test_paramiko_internals_used_by_the_reader(sftp):
-    """Fails loudly when a paramiko release changes what storages.backends._paramiko_reader relies on."""
+    """Fails loudly when a paramiko release changes what
+    storages.backends.sftpstorage._paramiko_reader relies on."""
     import inspect
 
-    from storages.backends._paramiko_reader import INTERNALS
+    from storages.backends.sftpstorage._paramiko_reader import INTERNALS
 
     for owner, attr, params in INTERNALS:
         fn = getattr(owner, attr, None)
@@ -730,7 +734,8 @@ def test_paramiko_internals_used_by_the_reader(sftp):
         )
         got = tuple(inspect.signature(fn).parameters)
         assert got == params, (
-            f"paramiko {paramiko.__version__} changed {owner.__name__}.{attr}{got}: update the reader"
+            f"paramiko {paramiko.__version__} changed {owner.__name__}.{attr}{got}: update the "
+            "reader"
         )
     sftp.save("handle.bin", ContentFile(b"h" * 100_000))
     handle = sftp.sftp.open(sftp._path("handle.bin"))
@@ -791,10 +796,9 @@ def test_listdir_slash_is_the_root_and_directories_exist(sftp, options):
         sftp.listdir("/a")  # every other absolute name is still refused
     (Path(options["root_path"]) / "empty").mkdir()
     code = (
-        "import os, pickle, sys; os.environ['DJANGO_SETTINGS_MODULE'] = 'tests.settings'\n"
-        "import django; django.setup()\n"
-        "s = pickle.loads(sys.stdin.buffer.read())\n"
-        "print(s.exists('a'), s.exists('empty'), s.exists('a/'), s.exists('nothing'), s.exists('c.txt'))\n"
+        "import os, pickle, sys; os.environ['DJANGO_SETTINGS_MODULE'] = 'tests.settings'\nimport "
+        "django; django.setup()\ns = pickle.loads(sys.stdin.buffer.read())\nprint(s.exists('a'), "
+        "s.exists('empty'), s.exists('a/'), s.exists('nothing'), s.exists('c.txt'))\n"
     )
     for storage in (
         sftp,

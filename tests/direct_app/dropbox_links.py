@@ -1,13 +1,12 @@
 """The Dropbox stand-in plus temporary *upload* links, for the direct-upload tests.
 
 tests/servers/dropbox_api.py (owned by the backend's tests) has no
-``files/get_temporary_upload_link``; this module adds it without changing that
-file: the route, following the documented API (``commit_info`` + ``duration``
--> ``{"link"}``), and the link itself on the stand-in's plain-HTTP link port:
-``POST /apitul/1/<token>`` with an ``application/octet-stream`` body commits the
-file with the link's write mode (a link works once, then 410) (409 ``path/conflict`` for ``add`` on an
-existing file) and answers CORS like Dropbox's content host (any origin).
-Run like the stand-in: ``python -m tests.direct_app.dropbox_links ...``.
+``files/get_temporary_upload_link``; this module adds it without changing that file: the route,
+following the documented API (``commit_info`` + ``duration`` -> ``{"link"}``), and the link itself
+on the stand-in's plain-HTTP link port: ``POST /apitul/1/<token>`` with an
+``application/octet-stream`` body commits the file with the link's write mode (a link works once,
+then 410) (409 ``path/conflict`` for ``add`` on an existing file) and answers CORS like Dropbox's
+content host (any origin). Run like the stand-in: ``python -m tests.direct_app.dropbox_links ...``.
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import struct
 import uuid
+import zlib
 from typing import Any
 
 import requests
@@ -13,7 +15,8 @@ TICKET_URL = "/storages/direct/ticket/"
 
 
 def s3_storage(server: Any, cors_origin: str | None = None, **extra: Any) -> Any:
-    """An S3Storage on its own new bucket of the moto server (with a CORS rule for ``cors_origin``)."""
+    """An S3Storage on its own new bucket of the moto server (with a CORS rule for
+    ``cors_origin``)."""
     from storages.backends.s3 import S3Storage
     from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
 
@@ -116,7 +119,8 @@ def send(
     fields: dict[str, str] | None = None,
     verify: Any = True,
 ) -> requests.Response:
-    """What the widget's script does with a ticket (``headers`` / ``fields`` override the ticket's)."""
+    """What the widget's script does with a ticket (``headers`` / ``fields`` override the
+    ticket's)."""
     session = requests.Session()
     session.trust_env = False
     if ticket["file_field"]:
@@ -140,3 +144,21 @@ def digest(storage: Any, name: str) -> str:
         for chunk in iter(lambda: fh.read(MB), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def png(width: int = 2, height: int = 2) -> bytes:
+    """A real PNG (RGB, all white), written by hand: no imaging library needed."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    rows = b"".join(b"\x00" + b"\xff" * 3 * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )

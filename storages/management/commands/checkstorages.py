@@ -38,7 +38,8 @@ from storages.checks import _unsigned_urls
 from storages.errors import StorageUnavailable
 
 SCRATCH_DIR = ".storages-check"
-#: A clock this far from the server's breaks signatures (S3 allows 15 minutes) and signed URL lifetimes.
+#: A clock this far from the server's breaks signatures (S3 allows 15 minutes) and signed URL
+#: lifetimes.
 MAX_SKEW = 300
 HTTP_TIMEOUT = 20
 
@@ -90,9 +91,8 @@ def _credential_settings(storage: Any) -> str:
 
 
 def _bucket_setting(storage: Any) -> str:
-    return _label(storage, "bucket_name", "azure_container", "container") or _label(
-        storage, "root_path", "location", "provider_name"
-    )
+    container = getattr(storage, "container_option", "")
+    return _label(storage, container) if container else _label(storage, "root_path", "location")
 
 
 def _endpoint_setting(storage: Any) -> str:
@@ -114,7 +114,8 @@ def _tls_setting(storage: Any) -> str:
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
-    """``exc``, its causes and the errors SDKs keep in attributes (botocore ``kwargs['error']``, URLError reason)."""
+    """``exc``, its causes and the errors SDKs keep in attributes (botocore ``kwargs['error']``,
+    URLError reason)."""
     seen: list[BaseException] = []
     todo = [exc]
     while todo:
@@ -176,7 +177,8 @@ def diagnose(exc: BaseException, step: str, storage: Any) -> tuple[str, str]:
         return "DNS: the server's host name does not resolve", _endpoint_setting(storage)
     if any(isinstance(e, PermissionError) for e in chain):
         return (
-            f"permission denied on {_ACTIONS.get(step, step)}: wrong credentials, or they lack this right",
+            f"permission denied on {_ACTIONS.get(step, step)}: wrong credentials, or they lack "
+            "this right",
             _credential_settings(storage),
         )
     if isinstance(exc, ImproperlyConfigured) and any(
@@ -349,11 +351,12 @@ class LiveCheck:
         return f"GET {_where(url)} -> 200"
 
     def _upload_url(self) -> str:
-        maker = _upload_url_maker(self.storage)
-        if maker is None:
-            raise _Skip(f"{type(self.storage).__name__} has no presigned upload URL")
         name = posixpath.join(posixpath.dirname(self.name), f"upload-{uuid.uuid4().hex[:12]}.txt")
-        url, headers = maker(name)
+        hook = getattr(self.storage, "presigned_upload_url", None)
+        made = hook(name, expire=600, content_type="text/plain") if callable(hook) else None
+        if made is None:
+            raise _Skip(f"{type(self.storage).__name__} has no presigned upload URL")
+        url, headers = made
         self.leftovers.append(name)
         try:
             self._fetch(url, "PUT", self.payload, {"Content-Type": "text/plain", **headers})
@@ -443,8 +446,8 @@ class LiveCheck:
         if abs(skew) > MAX_SKEW:
             step.status = "failed"
             step.cause = (
-                f"this machine's clock is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} the "
-                "server's: signatures and signed URL lifetimes break"
+                f"this machine's clock is {abs(skew):.0f} s {'ahead of' if skew > 0 else 'behind'} "
+                "the server's: signatures and signed URL lifetimes break"
             )
             step.setting = "the system clock (NTP)"
         self.steps.append(step)
@@ -483,33 +486,10 @@ def _remove_empty_folder(storage: Any, name: str) -> None:
                 raise
 
 
-def _upload_url_maker(storage: Any) -> Callable[[str], tuple[str, dict[str, str]]] | None:
-    """How this backend makes a presigned upload URL (None: it has none)."""
-    import inspect
-
-    try:
-        params = inspect.signature(storage.url).parameters
-    except (TypeError, ValueError):
-        return None
-    if "http_method" in params:  # S3
-        return lambda name: (storage.url(name, http_method="PUT", expire=600), {})
-    if "mode" in params and "expire" in params:  # Azure: a SAS with create + write
-        return lambda name: (
-            storage.url(name, expire=600, mode="cw"),
-            {"x-ms-blob-type": "BlockBlob"},
-        )
-    if type(storage).__module__.endswith(".gcloud"):
-        return lambda name: (
-            storage.url(name, parameters={"method": "PUT", "content_type": "text/plain"}),
-            {},
-        )
-    return None
-
-
 class Command(BaseCommand):
     help = (
-        "Check each storage alias (default: all of STORAGES) with one live round trip: write, stat, read, "
-        "list, url(), presigned upload, delete. Exit status 1 when a step fails."
+        "Check each storage alias (default: all of STORAGES) with one live round trip: write, "
+        "stat, read, list, url(), presigned upload, delete. Exit status 1 when a step fails."
     )
 
     def add_arguments(self, parser: Any) -> None:

@@ -15,14 +15,15 @@ from django.core.management.base import BaseCommand, CommandError
 
 from storages.copy import DEFAULT_LARGE_WORKERS, DEFAULT_WORKERS, ListingError, copy_files
 from storages.progress import CommandOutput, Progress
+from storages.shard import parse_shard
 
 MAX_LISTED_FAILURES = 50
 
 
 class Command(BaseCommand):
     help = (
-        "Copy every file below PATH of the SOURCE storage alias to DEST (another alias of STORAGES). "
-        "A rerun skips files already copied (same size and content hash)."
+        "Copy every file below PATH of the SOURCE storage alias to DEST (another alias of "
+        "STORAGES). A rerun skips files already copied (same size and content hash)."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -57,6 +58,13 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="Say what would be copied; write nothing."
         )
         parser.add_argument(
+            "--shard",
+            default=None,
+            metavar="K/N",
+            help="Copy only shard K of N (1 <= K <= N): N processes or machines, one shard "
+            "each, copy every file exactly once. Not with --delete.",
+        )
+        parser.add_argument(
             "--delete",
             action="store_true",
             help="Delete files below the destination path that the source does not have.",
@@ -73,6 +81,17 @@ class Command(BaseCommand):
         source, dest = options["source"], options["destination"]
         if options["workers"] < 1 or options["large_workers"] < 1:
             raise CommandError("--workers and --large-workers must be at least 1")
+        shard = None
+        if options["shard"] is not None:
+            try:
+                shard = parse_shard(options["shard"])
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
+            if options["delete"]:
+                raise CommandError(
+                    "--delete can't be combined with --shard (each shard sees only its own "
+                    "files); run one unsharded --delete pass after the shards"
+                )
         src, dst = self._storage(source), self._storage(dest)
         verbosity = options["verbosity"]
         progress = Progress(
@@ -101,6 +120,7 @@ class Command(BaseCommand):
                 verify=options["verify"],
                 dry_run=options["dry_run"],
                 delete=options["delete"],
+                shard=shard,
                 progress=progress,
                 stop=stop,
                 on_file=(lambda action, name: self.stdout.write(f"{action} {name}"))

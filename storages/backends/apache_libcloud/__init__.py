@@ -68,7 +68,8 @@ PROVIDER_KEYS = (
     "driver_options",
 )
 _DRIVER_KWARGS = ("region", "project", "host", "port", "secure")
-#: Seconds per connect and per read (libcloud does not retry): a silent server fails in well under a minute.
+#: Seconds per connect and per read (libcloud does not retry): a silent server fails in well under a
+#: minute.
 _DEFAULT_TIMEOUT = 25
 _READ_CHUNK = 256 * 1024
 _SINGLE_PUT_MAX = 5 * 1024**3  # S3's limit for one PUT: larger files on disk stream in parts
@@ -96,19 +97,23 @@ _SETTINGS = (
         "base_url",
         ("LIBCLOUD_BASE_URL",),
         None,
-        doc="url() = base_url + name, instead of the driver's object URL (e.g. a CDN); also settable per "
-        "provider; MEDIA_URL by default for the local driver.",
+        doc=(
+            "url() = base_url + name, instead of the driver's object URL (e.g. a CDN); also "
+            "settable per provider; MEDIA_URL by default for the local driver."
+        ),
     ),
 )
 
 
 def _driver_class(kind: Any, provider: str) -> type:
-    """The driver class for a ``type``: a Provider constant or 'libcloud.storage.types.Provider.X'."""
+    """The driver class for a ``type``: a Provider constant or
+    'libcloud.storage.types.Provider.X'."""
     where = f"LibCloudStorage: LIBCLOUD_PROVIDERS[{provider!r}]['type']"
     dotted = isinstance(kind, str) and "." in kind
     if dotted and not kind.startswith(_PROVIDER_TYPE_PREFIX):
         raise ImproperlyConfigured(
-            f"{where} must be a libcloud Provider constant or '{_PROVIDER_TYPE_PREFIX}<NAME>' (got {kind!r})."
+            f"{where} must be a libcloud Provider constant or '{_PROVIDER_TYPE_PREFIX}<NAME>' (got "
+            f"{kind!r})."
         )
     try:
         return get_driver(getattr(Provider, kind[len(_PROVIDER_TYPE_PREFIX) :]) if dotted else kind)
@@ -159,6 +164,12 @@ class LibCloudStorage(BaseStorage):
         "created": "libcloud drivers report no creation time",
         "accessed": "libcloud drivers report no access time",
     }
+    container_option = "provider_name"  # its LIBCLOUD_PROVIDERS entry names the container
+
+    def system_checks(self, alias: str) -> list[Any]:
+        from storages.backends.apache_libcloud.checks import system_checks
+
+        return system_checks(self, alias)
 
     def __init__(self, provider_name: Any = MISSING, option: Any = MISSING, **options: Any) -> None:
         if provider_name is not MISSING and provider_name is not None:
@@ -174,14 +185,15 @@ class LibCloudStorage(BaseStorage):
         if not isinstance(conf, dict):
             known = ", ".join(map(repr, providers)) or "none"
             raise ImproperlyConfigured(
-                f"LibCloudStorage: no provider {name!r} in LIBCLOUD_PROVIDERS (defined: {known}); add it, or set "
-                "DEFAULT_LIBCLOUD_PROVIDER / LibCloudStorage('<name>') to one that exists."
+                f"LibCloudStorage: no provider {name!r} in LIBCLOUD_PROVIDERS (defined: {known}); "
+                "add it, or set DEFAULT_LIBCLOUD_PROVIDER / LibCloudStorage('<name>') to one that "
+                "exists."
             )
         unknown = sorted(set(conf) - set(PROVIDER_KEYS))
         if unknown:
             raise ImproperlyConfigured(
-                f"LibCloudStorage: LIBCLOUD_PROVIDERS[{name!r}] has unknown key(s) {', '.join(map(repr, unknown))}; "
-                f"valid keys are: {', '.join(PROVIDER_KEYS)}."
+                f"LibCloudStorage: LIBCLOUD_PROVIDERS[{name!r}] has unknown key(s) "
+                f"{', '.join(map(repr, unknown))}; valid keys are: {', '.join(PROVIDER_KEYS)}."
             )
         for key, what in (("type", "the provider type"), ("bucket", "the container name")):
             if not conf.get(key):
@@ -221,8 +233,9 @@ class LibCloudStorage(BaseStorage):
             return self.driver_class(conf.get("user"), conf.get("key"), **kwargs)
         except Exception as exc:
             raise ImproperlyConfigured(
-                f"{type(self).__name__} could not create the libcloud driver for provider {self.provider_name!r} "
-                f"(type {conf['type']!r}): {type(exc).__name__}: {self._scrub(str(exc))}"
+                f"{type(self).__name__} could not create the libcloud driver for provider "
+                f"{self.provider_name!r} (type {conf['type']!r}): {type(exc).__name__}: "
+                f"{self._scrub(str(exc))}"
             ) from exc
 
     def _container(self) -> Any:
@@ -387,7 +400,8 @@ class LibCloudStorage(BaseStorage):
             {"content_type": spec.content_type},
         )
         if source.path is None and source.size is not None and source.size <= self.upload_threshold:
-            # one request: upload_object takes a path, so a small content goes through a temporary file
+            # one request: upload_object takes a path, so a small content goes through a temporary
+            # file
             with tempfile.NamedTemporaryFile(prefix="storages-libcloud-") as tmp:
                 shutil.copyfileobj(source.fileobj, tmp, COPY_CHUNK)
                 tmp.flush()
@@ -459,7 +473,8 @@ class LibCloudStorage(BaseStorage):
                 self._prune(os.path.dirname(temp))
 
     def _prune(self, folder: str) -> None:
-        """Remove ``folder`` and its parents while empty, up to the container (as the driver's delete does)."""
+        """Remove ``folder`` and its parents while empty, up to the container (as the driver's
+        delete does)."""
         root = self._local_path("")
         while folder.startswith(root + os.sep):
             try:
@@ -533,8 +548,9 @@ class LibCloudStorage(BaseStorage):
             url = ""
         if not url.startswith(("http://", "https://")):
             raise NotImplementedError(
-                f"{type(self).__name__}: the {driver.name} driver gives no web URL for files; set base_url "
-                f"(OPTIONS['base_url'], LIBCLOUD_BASE_URL or LIBCLOUD_PROVIDERS[{self.provider_name!r}]['base_url'])"
+                f"{type(self).__name__}: the {driver.name} driver gives no web URL for files; set "
+                "base_url (OPTIONS['base_url'], LIBCLOUD_BASE_URL or "
+                f"LIBCLOUD_PROVIDERS[{self.provider_name!r}]['base_url'])"
             )
         return url
 

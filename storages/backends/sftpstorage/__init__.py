@@ -27,19 +27,19 @@ from storages.conf import Setting, setting
 from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadResult
 from storages.fileserver import Entry, FileServerFile, FileServerStorage, timestamp
-from storages.legacy import SFTP_LEGACY
 
 with sdk_required("The SFTP backend", "paramiko", "sftp"):
     import paramiko
     from paramiko.util import ClosingContextManager
 
-    from storages.backends._paramiko_reader import PipelinedReader
+    from storages.backends.sftpstorage._paramiko_reader import PipelinedReader
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["SFTPStorage", "SFTPStorageFile"]
 
-#: Seconds for the TCP connect, the SSH banner and each SFTP request, unless SFTP_STORAGE_PARAMS says otherwise.
+#: Seconds for the TCP connect, the SSH banner and each SFTP request, unless SFTP_STORAGE_PARAMS
+#: says otherwise.
 DEFAULT_TIMEOUT = 30.0
 #: SFTP channels opened on one SSH connection before another connection is made.
 SESSIONS_PER_CONNECTION = 8
@@ -68,7 +68,10 @@ _SETTINGS = (
         "interactive",
         ("SFTP_STORAGE_INTERACTIVE",),
         False,
-        doc="Ask for a password on the terminal when the keys are refused (never without a terminal).",
+        doc=(
+            "Ask for a password on the terminal when the keys are refused (never without a "
+            "terminal)."
+        ),
     ),
     Setting(
         "file_mode", ("SFTP_STORAGE_FILE_MODE",), None, doc="chmod bits for new files (e.g. 0o644)."
@@ -107,8 +110,10 @@ _SETTINGS = (
         "unknown_host",
         ("SFTP_STORAGE_UNKNOWN_HOST",),
         "warn",
-        doc="A host missing from known_hosts: 'warn' (accept its key for this storage and log a WARNING) "
-        "or 'reject'. A key that differs from known_hosts is always refused.",
+        doc=(
+            "A host missing from known_hosts: 'warn' (accept its key for this storage and log a "
+            "WARNING) or 'reject'. A key that differs from known_hosts is always refused."
+        ),
     ),
     Setting(
         "allow_overwrite",
@@ -175,7 +180,6 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
     """Files on an SSH server (SFTP). Use ``with SFTPStorage() as s:`` to close its connections."""
 
     settings_table = _SETTINGS
-    legacy_settings = SFTP_LEGACY
     transient_attributes = ("_pool", "_held", "_ssh", "_password", "_accepted_keys")
     missing_times: ClassVar[dict[str, str]] = {"created": "SFTP servers report no creation time"}
     endpoint_setting = "SFTP_STORAGE_HOST, the port and timeout in SFTP_STORAGE_PARAMS"
@@ -184,11 +188,16 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
         "params": SECRET_PARAMS
     }  # passwords and key objects stay out of migrations
 
+    def system_checks(self, alias: str) -> list[Any]:
+        from storages.backends.sftpstorage.checks import system_checks
+
+        return system_checks(self, alias)
+
     def configure(self) -> None:
         if self.unknown_host not in UNKNOWN_HOST_CHOICES:
             raise ImproperlyConfigured(
-                f"SFTPStorage: SFTP_STORAGE_UNKNOWN_HOST (OPTIONS[\"unknown_host\"]) must be 'warn' or 'reject', "
-                f"not {self.unknown_host!r}."
+                "SFTPStorage: SFTP_STORAGE_UNKNOWN_HOST (OPTIONS[\"unknown_host\"]) must be 'warn' "
+                f"or 'reject', not {self.unknown_host!r}."
             )
         if not isinstance(self.params, dict):
             raise ImproperlyConfigured(
@@ -223,8 +232,8 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
             path = os.path.expanduser(str(self.known_host_file))
             if not os.path.exists(path):
                 raise ImproperlyConfigured(
-                    f"SFTPStorage: the known_hosts file {path!r} does not exist; check SFTP_KNOWN_HOST_FILE "
-                    '(OPTIONS["known_host_file"]).'
+                    f"SFTPStorage: the known_hosts file {path!r} does not exist; check "
+                    'SFTP_KNOWN_HOST_FILE (OPTIONS["known_host_file"]).'
                 )
             return path
         default = os.path.expanduser("~/.ssh/known_hosts")
@@ -238,8 +247,9 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
             accepted = self.__dict__.setdefault("_accepted_keys", {})
             accepted[hostname] = key
         logger.warning(
-            "SFTPStorage: %s is not in known_hosts; accepting its key %s for this storage. Add the key to "
-            "SFTP_KNOWN_HOST_FILE, or set SFTP_STORAGE_UNKNOWN_HOST = 'reject' to refuse unknown hosts.",
+            "SFTPStorage: %s is not in known_hosts; accepting its key %s for this storage. Add "
+            "the key to SFTP_KNOWN_HOST_FILE, or set SFTP_STORAGE_UNKNOWN_HOST = 'reject' to "
+            "refuse unknown hosts.",
             hostname,
             _fingerprint(key),
         )
@@ -273,8 +283,9 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
         except paramiko.BadHostKeyException as exc:
             client.close()
             raise ImproperlyConfigured(
-                f"SFTPStorage refused {self._endpoint_label()}: its host key ({_fingerprint(exc.key)}) is not the one "
-                f"in known_hosts ({_fingerprint(exc.expected_key)}). Someone may be intercepting the connection; "
+                f"SFTPStorage refused {self._endpoint_label()}: its host key "
+                f"({_fingerprint(exc.key)}) is not the one in known_hosts "
+                f"({_fingerprint(exc.expected_key)}). Someone may be intercepting the connection; "
                 "if the server's key really changed, update SFTP_KNOWN_HOST_FILE."
             ) from exc
         except _HostKeyRejected as exc:
@@ -291,14 +302,16 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
             )  # a wrong typed password is asked for again next time
             if typed is None and self._can_prompt():
                 self._password = getpass.getpass(
-                    f"Password for {self.params.get('username') or getpass.getuser()}@{self._endpoint_label()}: "
+                    "Password for "
+                    f"{self.params.get('username') or getpass.getuser()}@{self._endpoint_label()}: "
                 )
                 return self._connect()
             raise _LoginRefused(
                 errno.EACCES,
                 f"SFTPStorage could not log in to {self._endpoint_label()} as "
-                f"{self.params.get('username') or getpass.getuser()!r} ({type(exc).__name__}: {exc}); check "
-                'username, key_filename / pkey and password in SFTP_STORAGE_PARAMS (OPTIONS["params"])',
+                f"{self.params.get('username') or getpass.getuser()!r} ({type(exc).__name__}: "
+                f"{exc}); check username, key_filename / pkey and password in SFTP_STORAGE_PARAMS "
+                '(OPTIONS["params"])',
             ) from exc
         except (paramiko.SSHException, EOFError, OSError) as exc:
             client.close()
@@ -493,7 +506,8 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
 
 
 class SFTPStorageFile(FileServerFile):
-    """A file on the SFTP server (``SFTPStorage.open()`` returns one): ``SFTPStorageFile(name, storage, mode)``."""
+    """A file on the SFTP server (``SFTPStorage.open()`` returns one): ``SFTPStorageFile(name,
+    storage, mode)``."""
 
 
 SFTPStorage.file_class = SFTPStorageFile

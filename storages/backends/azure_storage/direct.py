@@ -11,8 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from storages.direct import TicketRequest, UploadTicket, expiry
-
-MAX_SIZE = 5000 * 1024 * 1024  # one Put Blob
+from storages.direct.cors import rule_problems
 
 
 def ticket(storage: Any, request: TicketRequest) -> UploadTicket:
@@ -29,4 +28,24 @@ def ticket(storage: Any, request: TicketRequest) -> UploadTicket:
         expiry(request),
         headers=headers,
         enforced=("create_only",) if request.create_only else (),
+    )
+
+
+def cors_problems(storage: Any, origin: str) -> list[str]:
+    """The account's CORS rules against what a browser on ``origin`` sends."""
+    properties = storage.service_client.get_service_properties()
+
+    def split(value: Any) -> list[str]:
+        return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+    rules = [
+        (split(r.allowed_origins), split(r.allowed_methods), split(r.allowed_headers))
+        for r in properties.get("cors") or []
+    ]
+    return rule_problems(
+        origin,
+        "PUT",
+        ["content-type", "x-ms-blob-type", "x-ms-blob-content-type"],
+        rules,
+        f"Azure account {storage.service_client.account_name!r}",
     )

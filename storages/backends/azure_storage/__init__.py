@@ -1,4 +1,5 @@
-"""Azure Blob Storage via azure-storage-blob (and Azurite). Requests per operation: docs/backends/azure.rst."""
+"""Azure Blob Storage via azure-storage-blob (and Azurite). Requests per operation:
+docs/backends/azure.rst."""
 
 from __future__ import annotations
 
@@ -6,20 +7,24 @@ import datetime as dt
 import logging
 import warnings
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.utils.deconstruct import deconstructible
 
-from storages import naming, sdk_compat
+from storages import naming, signed_urls
+from storages.backends.azure_storage import compat
 from storages.base import BaseStorage, batches, common_settings, join_url, poll
-from storages.conf import Setting
+from storages.conf import Legacy, Setting
 from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadAhead, ReadResult, RemoteFile, UploadSpec
 from storages.hashing import b64_to_hex
-from storages.legacy import AZURE_LEGACY
+from storages.signed_urls import window_setting
 from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
+
+if TYPE_CHECKING:
+    from storages.direct import TicketRequest, UploadTicket
 
 with sdk_required("AzureStorage", "azure-storage-blob", "azure"):
     import requests
@@ -33,7 +38,8 @@ with sdk_required("AzureStorage", "azure-storage-blob", "azure"):
         generate_blob_sas,
     )
     from urllib3.util.retry import Retry
-sdk_compat.azure_unique_block_ids()  # SDK < 12.31: two uploads racing for one name would mix their blocks
+# SDK < 12.31: two uploads racing for one name would mix their blocks
+compat.azure_unique_block_ids()
 
 try:  # private, but stable since 12.0: see _unsized_stream (pyproject caps the SDK version)
     from azure.storage.blob._deserialize import deserialize_blob_stream
@@ -71,6 +77,35 @@ EMULATOR_ACCOUNT_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
 EMULATOR_BLOB_ENDPOINT = "http://127.0.0.1:10000/devstoreaccount1"
+
+# Older settings, translated into today's options (each warns).
+
+
+def _azure_emulator(on: object) -> str | None:
+    if not on:
+        return None
+    # The module's constants are read at call time: tests point them at their Azurite.
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={EMULATOR_ACCOUNT_NAME};"
+        f"AccountKey={EMULATOR_ACCOUNT_KEY};BlobEndpoint={EMULATOR_BLOB_ENDPOINT};"
+    )
+
+
+AZURE_LEGACY: tuple[Legacy, ...] = (
+    Legacy(
+        ("AZURE_EMULATED_MODE",),
+        "connection_string",
+        _azure_emulator,
+        "write AZURE_CONNECTION_STRING = 'UseDevelopmentStorage=true' (or Azurite's full "
+        "connection string)",
+    ),
+    Legacy(
+        ("AZURE_CUSTOM_CONNECTION_STRING",),
+        "connection_string",
+        lambda value: value or None,
+        "write AZURE_CONNECTION_STRING instead",
+    ),
+)
 
 _CONN = 'AZURE_CONNECTION_STRING (OPTIONS["connection_string"])'
 _AUTH_CODES = {
@@ -169,6 +204,7 @@ _SETTINGS = (
         None,
         "SAS lifetime of url(); None or 0: plain URLs.",
     ),
+    window_setting("AZURE_SIGNED_URL_WINDOW"),
     _s("cache_control", "AZURE_CACHE_CONTROL", None, "Cache-Control of uploads."),
     _s(
         "object_parameters",
@@ -301,12 +337,46 @@ class AzureStorage(BaseStorage):
         "accessed": "Azure keeps no access time unless last-access tracking is enabled"
     }
     endpoint_setting = 'AZURE_CONNECTION_STRING (OPTIONS["connection_string"])'
+    # Traits the system checks, checkstorages and copystorage read (see BaseStorage).
+    credential_options = (
+        ("connection_string",),
+        ("account_name", "account_key"),
+        ("account_name", "sas_token"),
+        ("account_name", "token_credential"),
+    )
+    tls_options = ("azure_ssl",)
+    container_option = "azure_container"
+    cache_control_param = "cache_control"
+    direct_upload_max_size = 5000 * 1024 * 1024  # one Put Blob
     unreachable_errors = (azure_errors.ServiceRequestError, azure_errors.ServiceResponseError)
     object_parameter_keys = (
         _CONTENT_KEYS + _UPLOAD_KEYS
     )  # get_object_parameters(): ContentSettings fields...
 
+    def presigned_upload_url(
+        self, name: str, expire: int = 600, content_type: str = "text/plain"
+    ) -> tuple[str, dict[str, str]]:
+        # A SAS allowing create + write.
+        return self.url(name, expire=expire, mode="cw"), {"x-ms-blob-type": "BlockBlob"}
+
+    def direct_upload_ticket(self, request: TicketRequest) -> UploadTicket:
+        """A browser's direct upload of ``request.name`` (see :mod:`storages.direct`)."""
+        from storages.backends.azure_storage import direct
+
+        return direct.ticket(self, request)
+
+    def direct_upload_cors_problems(self, origin: str) -> list[str]:
+        """What in the CORS rules would stop a page on ``origin`` uploading directly."""
+        from storages.backends.azure_storage import direct
+
+        return direct.cors_problems(self, origin)
+
     def configure(self) -> None:
+        lifetime = self.expiration_secs
+        lifetime = lifetime.total_seconds() if isinstance(lifetime, dt.timedelta) else lifetime
+        self.signed_url_window = signed_urls.check_window(
+            "AzureStorage", "AZURE_SIGNED_URL_WINDOW", self.signed_url_window, lifetime or 0
+        )
         if self.api_version:
             warnings.warn(
                 'AZURE_API_VERSION (OPTIONS["api_version"]) is deprecated; write '
@@ -379,8 +449,8 @@ class AzureStorage(BaseStorage):
             if present:
                 return label
         return (
-            "the credentials: none are set (AZURE_CONNECTION_STRING, AZURE_ACCOUNT_KEY, AZURE_SAS_TOKEN or "
-            "AZURE_TOKEN_CREDENTIAL)"
+            "the credentials: none are set (AZURE_CONNECTION_STRING, AZURE_ACCOUNT_KEY, "
+            "AZURE_SAS_TOKEN or AZURE_TOKEN_CREDENTIAL)"
         )
 
     def _endpoint_label(self) -> str:
@@ -396,7 +466,8 @@ class AzureStorage(BaseStorage):
         # Chosen together: a silent endpoint fails after 2 attempts x read_timeout + 3 s back-off
         # (about 43 s by default), a refused connection within seconds; 503s get 3 quick retries.
         # use_byte_buffer: always read blocks from the stream (not seek-and-resend substreams): one
-        # block-id length for every upload of a blob (Azure refuses mixed lengths), memory as documented.
+        # block-id length for every upload of a blob (Azure refuses mixed lengths), memory as
+        # documented.
         kwargs: dict[str, Any] = dict(
             connection_timeout=self.timeout or 20,
             read_timeout=self.read_timeout or 20,
@@ -459,7 +530,8 @@ class AzureStorage(BaseStorage):
         """The ``ContainerClient`` of ``azure_container``."""
         if not self.azure_container:
             raise ImproperlyConfigured(
-                f'{type(self).__name__} needs a container: set OPTIONS["azure_container"] or AZURE_CONTAINER.'
+                f'{type(self).__name__} needs a container: set OPTIONS["azure_container"] or '
+                "AZURE_CONTAINER."
             )
         return self._lazy(
             "_container", lambda: self.service_client.get_container_client(self.azure_container)
@@ -544,8 +616,8 @@ class AzureStorage(BaseStorage):
             raise
 
     # Drop the uncommitted blocks a failed upload left on a blob that does not exist (Azure keeps
-    # them 7 days): an empty Put Block List discards them, and its empty blob is deleted if unchanged.
-    # On a blob that exists they go at its next commit (or in 7 days).
+    # them 7 days): an empty Put Block List discards them, and its empty blob is deleted if
+    # unchanged. On a blob that exists they go at its next commit (or in 7 days).
     def _discard_blocks(self, blob: Any, name: str) -> None:
         quick = {
             "retry_total": 0,
@@ -577,6 +649,31 @@ class AzureStorage(BaseStorage):
             hashes={"md5": bytes(md5).hex()} if md5 else {},
             extra={"metadata": props.metadata or {}, "cache_control": settings.cache_control},
         )
+
+    def _stored_parameters(self, key: str) -> dict[str, Any] | None:
+        blob = self.container_client.get_blob_client(key)
+        try:
+            props = self._call("stat", self._name(key), blob.get_blob_properties)
+        except FileNotFoundError:
+            return None
+        settings = props.content_settings
+        stored: dict[str, Any] = {k: getattr(settings, k, None) for k in _CONTENT_KEYS}
+        stored.update(metadata=props.metadata or {}, standard_blob_tier=props.blob_tier)
+        return stored  # tags are not in a blob's properties: sent along, never compared
+
+    def _replace_parameters(self, key: str, params: dict[str, Any], stored: dict[str, Any]) -> None:
+        blob, name = self.container_client.get_blob_client(key), self._name(key)
+        # Set Blob Properties replaces every header: the stored encoding and MD5 go back as they
+        # were.
+        keep = {k: stored.get(k) for k in ("content_encoding", "content_md5")}
+        content = {k: params.get(k) for k in _CONTENT_KEYS if k not in keep}
+        self._call("set headers", name, blob.set_http_headers, ContentSettings(**content, **keep))
+        if "metadata" in params:
+            self._call("set metadata", name, blob.set_blob_metadata, params["metadata"] or {})
+        if params.get("tags") is not None:
+            self._call("set tags", name, blob.set_blob_tags, params["tags"])
+        if params.get("standard_blob_tier"):
+            self._call("set tier", name, blob.set_standard_blob_tier, params["standard_blob_tier"])
 
     def _stat(self, key: str) -> ObjectInfo:
         blob = self.container_client.get_blob_client(key)
@@ -754,24 +851,37 @@ class AzureStorage(BaseStorage):
     ) -> str:
         """A link to ``name``, made without a request (but a weekly user-delegation key).
 
-        With an expiry (``expire``, else AZURE_URL_EXPIRATION_SECS) a SAS URL with ``mode``'s permissions
-        ("r", "w", "cw"...) and ``parameters`` (content_disposition... overrides); else the plain URL."""
+        With an expiry (``expire``, else AZURE_URL_EXPIRATION_SECS) a SAS URL with ``mode``'s
+        permissions ("r", "w", "cw"...) and ``parameters`` (content_disposition... overrides); else
+        the plain URL."""
         key = self._key(name, allow_root=True)
         expire = self.expiration_secs if expire is None else expire
         expire = expire.total_seconds() if isinstance(expire, dt.timedelta) else expire
         if not expire:
             if mode != "r":
                 raise ValueError(
-                    f"{type(self).__name__}.url(mode={mode!r}) needs an expiry: pass expire= or set "
-                    "AZURE_URL_EXPIRATION_SECS"
+                    f"{type(self).__name__}.url(mode={mode!r}) needs an expiry: pass expire= "
+                    "or set AZURE_URL_EXPIRATION_SECS"
                 )
             return join_url(self._container_url(), key)
-        return self._signed_url(self._container_url(), key, expire, parameters, mode)
+        # AZURE_SIGNED_URL_WINDOW: one expiry per window, so a read URL is cacheable.
+        when = signed_urls.expiry(expire, self.signed_url_window if mode == "r" else 0)
+        return self._signed_url(self._container_url(), key, when.until, parameters, mode)
 
     def _signed_url(
-        self, base: str, key: str, expire: float, parameters: dict[str, Any] | None, mode: str
+        self,
+        base: str,
+        key: str,
+        expire: float | dt.datetime,
+        parameters: dict[str, Any] | None,
+        mode: str,
     ) -> str:
-        expiry = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=float(expire))
+        """A SAS URL valid for ``expire`` seconds from now, or until ``expire`` (a datetime)."""
+        expiry = (
+            expire
+            if isinstance(expire, dt.datetime)
+            else dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=float(expire))
+        )
         if self.account_key or self.token_credential:
             signing = (
                 {"account_key": self.account_key}
@@ -798,7 +908,8 @@ class AzureStorage(BaseStorage):
 
 @deconstructible
 class AzureStorageFile(RemoteFile):
-    """``AzureStorageFile(name, mode, storage)`` as in 1.14: ranged reads; writes committed on close()."""
+    """``AzureStorageFile(name, mode, storage)`` as in 1.14: ranged reads; writes committed on
+    close()."""
 
 
 AzureStorage.file_class = AzureStorageFile

@@ -17,7 +17,6 @@ from dropbox import files as dbx_files
 from storages.direct import TicketRequest, UploadTicket, expiry
 
 MAX_SECONDS = 4 * 3600  # Dropbox's limit on a temporary upload link
-MAX_SIZE = 150 * 1024 * 1024  # and on what one link takes
 
 
 def ticket(storage: Any, request: TicketRequest) -> UploadTicket:

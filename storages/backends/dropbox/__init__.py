@@ -11,17 +11,21 @@ import functools
 import threading
 import warnings
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
-from storages import naming, sdk_compat
+from storages import naming
+from storages.backends.dropbox import compat
 from storages.base import BaseStorage, batches, common_settings, poll
 from storages.conf import MISSING, Setting
 from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec, http_range, parse_time
 from storages.transfer import FullReader, UploadSource
+
+if TYPE_CHECKING:
+    from storages.direct import TicketRequest, UploadTicket
 
 with sdk_required("The Dropbox backend", "the dropbox SDK", "dropbox"):
     import dropbox
@@ -108,8 +112,10 @@ _SETTINGS = (
         "timeout",
         ("DROPBOX_TIMEOUT",),
         _DEFAULT_TIMEOUT,
-        doc="Seconds to wait to connect and for each read from the server (a (connect, read) pair is "
-        "accepted too); a silent server fails after this long.",
+        doc=(
+            "Seconds to wait to connect and for each read from the server (a (connect, read) pair "
+            "is accepted too); a silent server fails after this long."
+        ),
     ),
     Setting(
         "write_mode",
@@ -128,7 +134,10 @@ _SETTINGS = (
         ("DROPBOX_API_HOST",),
         None,
         env=("DROPBOX_API_HOST",),
-        doc="host[:port] for API calls instead of api.dropboxapi.com (a gateway or a test stand-in).",
+        doc=(
+            "host[:port] for API calls instead of api.dropboxapi.com (a gateway or a test "
+            "stand-in)."
+        ),
     ),
     Setting(
         "content_host",
@@ -141,7 +150,10 @@ _SETTINGS = (
         "ca_certs",
         ("DROPBOX_CA_CERTS",),
         None,
-        doc="CA bundle to trust instead of the system one (environment CA/proxy variables are then ignored).",
+        doc=(
+            "CA bundle to trust instead of the system one (environment CA/proxy variables are then "
+            "ignored)."
+        ),
     ),
 )
 
@@ -164,7 +176,8 @@ class _Client(dropbox.Dropbox):
 
 
 class _ResponseBody:
-    """A download's HTTP body as a stream: read(n) / readinto() from urllib3, close() releases it."""
+    """A download's HTTP body as a stream: read(n) / readinto() from urllib3, close() releases
+    it."""
 
     def __init__(self, response: Any) -> None:
         response.raw.decode_content = True
@@ -201,14 +214,25 @@ class DropboxStorage(BaseStorage):
     positional_args_are_secret = True  # DropboxStorage("<token>")
     uses_key_prefix = False  # root_path is checked in configure()
     endpoint_setting = 'DROPBOX_API_HOST (OPTIONS["api_host"]), DROPBOX_TIMEOUT'
+    # Traits the system checks read (see BaseStorage).
+    credential_options = (("oauth2_access_token",), ("oauth2_refresh_token", "app_key"))
+    paired_options = (("oauth2_refresh_token", "app_key"),)
+    direct_upload_max_size = 150 * 1024 * 1024  # what one temporary upload link takes
     max_component_bytes = 255  # Dropbox refuses longer path components
     root_missing_errors = (FileNotFoundError, NotADirectoryError)
     missing_times: ClassVar[dict[str, str]] = {
         "created": "Dropbox reports only client_modified and server_modified",
         "accessed": "Dropbox does not record access times",
     }
-    #: Upload chunk: files up to this size go in one request, larger ones in sessions of these chunks.
+    #: Upload chunk: files up to this size go in one request, larger ones in sessions of these
+    #: chunks.
     CHUNK_SIZE: ClassVar[int] = 4 * 1024 * 1024
+
+    def direct_upload_ticket(self, request: TicketRequest) -> UploadTicket:
+        """A browser's direct upload of ``request.name`` (see :mod:`storages.direct`)."""
+        from storages.backends.dropbox import direct
+
+        return direct.ticket(self, request)
 
     def __init__(self, oauth2_access_token: Any = MISSING, **options: Any) -> None:
         if oauth2_access_token is not MISSING:
@@ -220,7 +244,8 @@ class DropboxStorage(BaseStorage):
         root = self.root_path
         if self.location is not None:
             warnings.warn(
-                "DropboxStorage: the 'location' option is deprecated; use root_path (DROPBOX_ROOT_PATH).",
+                "DropboxStorage: the 'location' option is deprecated; use root_path "
+                "(DROPBOX_ROOT_PATH).",
                 DeprecationWarning,
                 stacklevel=4,
             )
@@ -239,8 +264,9 @@ class DropboxStorage(BaseStorage):
         mode = str(self.write_mode or _DEFAULT_MODE).lower()
         if mode not in _WRITE_MODES:
             raise ImproperlyConfigured(
-                f"DropboxStorage: DROPBOX_WRITE_MODE must be 'add' or 'overwrite' (got {self.write_mode!r}); "
-                "'update' needs a revision per file and can't be a storage-wide setting."
+                "DropboxStorage: DROPBOX_WRITE_MODE must be 'add' or 'overwrite' (got "
+                f"{self.write_mode!r}); 'update' needs a revision per file and can't be a "
+                "storage-wide setting."
             )
         self.write_mode = mode
         if self.file_overwrite is None:
@@ -253,9 +279,9 @@ class DropboxStorage(BaseStorage):
         if self.oauth2_refresh_token:
             if not self.app_key:
                 raise ImproperlyConfigured(
-                    "DropboxStorage: a refresh token (DROPBOX_OAUTH2_REFRESH_TOKEN) needs the app key: "
-                    'set DROPBOX_APP_KEY (OPTIONS["app_key"]), and DROPBOX_APP_SECRET unless the token came '
-                    "from PKCE."
+                    "DropboxStorage: a refresh token (DROPBOX_OAUTH2_REFRESH_TOKEN) needs the app "
+                    'key: set DROPBOX_APP_KEY (OPTIONS["app_key"]), and DROPBOX_APP_SECRET unless '
+                    "the token came from PKCE."
                 )
             return {
                 "oauth2_access_token": self.oauth2_access_token or None,
@@ -266,9 +292,10 @@ class DropboxStorage(BaseStorage):
         if self.oauth2_access_token:
             return {"oauth2_access_token": self.oauth2_access_token}
         raise ImproperlyConfigured(
-            'DropboxStorage has no usable credentials: set DROPBOX_OAUTH2_TOKEN (OPTIONS["oauth2_access_token"]), '
-            "or DROPBOX_APP_KEY + DROPBOX_APP_SECRET + DROPBOX_OAUTH2_REFRESH_TOKEN "
-            '(OPTIONS["app_key"], ["app_secret"], ["oauth2_refresh_token"]).'
+            "DropboxStorage has no usable credentials: set DROPBOX_OAUTH2_TOKEN "
+            '(OPTIONS["oauth2_access_token"]), or DROPBOX_APP_KEY + DROPBOX_APP_SECRET + '
+            'DROPBOX_OAUTH2_REFRESH_TOKEN (OPTIONS["app_key"], ["app_secret"], '
+            '["oauth2_refresh_token"]).'
         )
 
     @property
@@ -319,7 +346,8 @@ class DropboxStorage(BaseStorage):
             )
         if isinstance(exc, BadInputError):
             return DropboxStorageException(
-                f"{label}: Dropbox refused {op} of {name!r} as bad input: {self._scrub(str(exc.message))[:300]}"
+                f"{label}: Dropbox refused {op} of {name!r} as bad input: "
+                f"{self._scrub(str(exc.message))[:300]}"
             )
         if isinstance(exc, HttpError):
             return DropboxStorageException(
@@ -345,7 +373,10 @@ class DropboxStorage(BaseStorage):
             where = 'DROPBOX_OAUTH2_TOKEN (OPTIONS["oauth2_access_token"])'
         if tag == "missing_scope":
             scope = getattr(getattr(exc.error, "_value", None), "required_scope", "?")
-            detail = f"the app lacks the scope {scope!r}; enable it in the Dropbox App Console and get a new token"
+            detail = (
+                f"the app lacks the scope {scope!r}; enable it in the Dropbox App Console and get "
+                "a new token"
+            )
         else:
             detail = f"{tag}: check {where}"
         what = repr(name) if name else "the storage root"
@@ -359,8 +390,8 @@ class DropboxStorage(BaseStorage):
         if "conflict" in tags and "file_ancestor" in tags:
             return NotADirectoryError(
                 20,
-                f"{label}: a file is in the way of a parent folder of {name!r}; check DROPBOX_ROOT_PATH "
-                f"({self.root_path!r}) and the name",
+                f"{label}: a file is in the way of a parent folder of {name!r}; check "
+                f"DROPBOX_ROOT_PATH ({self.root_path!r}) and the name",
                 name,
             )
         if "conflict" in tags and "folder" in tags:
@@ -427,7 +458,7 @@ class DropboxStorage(BaseStorage):
         md, response = self._call(
             "files_download",
             self._name(key),
-            sdk_compat.dropbox_download,
+            compat.dropbox_download,
             self.client,
             self._path(key),
             http_range(offset, end) or None,
@@ -443,7 +474,8 @@ class DropboxStorage(BaseStorage):
         )
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
-        """``files/upload`` for content up to CHUNK_SIZE, else an upload session fed in CHUNK_SIZE reads.
+        """``files/upload`` for content up to CHUNK_SIZE, else an upload session fed in CHUNK_SIZE
+        reads.
 
         Create-only is ``add`` without autorename; strict_conflict makes identical content a
         conflict too (Dropbox would otherwise accept it silently). An unfinished session (the
@@ -537,7 +569,8 @@ class DropboxStorage(BaseStorage):
 
 
 class DropboxFile(RemoteFile):
-    """A file in Dropbox (``DropboxStorage.open()`` returns one); 1.14's ``DropboxFile(name, storage)``."""
+    """A file in Dropbox (``DropboxStorage.open()`` returns one); 1.14's ``DropboxFile(name,
+    storage)``."""
 
     def __init__(self, name: str, storage: DropboxStorage, mode: str = "rb") -> None:
         super().__init__(name, mode, storage)

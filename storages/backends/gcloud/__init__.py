@@ -10,12 +10,15 @@ import http.client
 import logging
 import os
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import quote
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
+from storages import signed_urls
+from storages.backends.gcloud import signing
+from storages.backends.gcloud.legacy import GCS_LEGACY
 from storages.base import BaseStorage, batches, common_settings, join_url
 from storages.conf import Setting
 from storages.errors import StorageError, StorageUnavailable, caused_by, sdk_required, translate
@@ -29,8 +32,11 @@ from storages.files import (
     parse_time,
 )
 from storages.hashing import b64_to_hex
-from storages.legacy import GCS_LEGACY
+from storages.signed_urls import window_setting
 from storages.transfer import FullReader, UploadSource
+
+if TYPE_CHECKING:
+    from storages.direct import TicketRequest, UploadTicket
 
 with sdk_required("The Google Cloud Storage backend", "google-cloud-storage", "google"):
     import google.auth
@@ -104,7 +110,8 @@ _BUCKET_OPS = {"upload", "list", "create bucket", "delete many", "copy"}
 
 
 def _should_retry(exc: BaseException) -> bool:
-    """The SDK's transient errors, except a refused connection (nothing listens: waiting won't help)."""
+    """The SDK's transient errors, except a refused connection (nothing listens: waiting won't
+    help)."""
     if (
         isinstance(exc, auth_exceptions.TransportError)
         and exc.args
@@ -138,7 +145,10 @@ _SETTINGS = (
         ("GS_CREDENTIALS",),
         None,
         secret=True,
-        doc="google.auth credentials; None: Application Default Credentials (GOOGLE_APPLICATION_CREDENTIALS...).",
+        doc=(
+            "google.auth credentials; None: Application Default Credentials "
+            "(GOOGLE_APPLICATION_CREDENTIALS...)."
+        ),
     ),
     Setting(
         "custom_endpoint",
@@ -151,8 +161,10 @@ _SETTINGS = (
         ("GS_CLIENT_OPTIONS",),
         None,
         secret=True,
-        doc="Client client_options, e.g. "
-        "{'api_endpoint': 'http://localhost:4443'} for an emulator (or STORAGE_EMULATOR_HOST). New.",
+        doc=(
+            "Client client_options, e.g. {'api_endpoint': 'http://localhost:4443'} for an "
+            "emulator (or STORAGE_EMULATOR_HOST). New."
+        ),
     ),
     *common_settings(
         "GS_",
@@ -164,7 +176,10 @@ _SETTINGS = (
         "default_acl",
         ("GS_DEFAULT_ACL",),
         None,
-        doc="Predefined ACL of uploads; 'publicRead' makes url() unsigned (uniform-access buckets refuse ACLs).",
+        doc=(
+            "Predefined ACL of uploads; 'publicRead' makes url() unsigned (uniform-access buckets "
+            "refuse ACLs)."
+        ),
     ),
     Setting(
         "querystring_auth",
@@ -178,6 +193,7 @@ _SETTINGS = (
         lambda: dt.timedelta(days=1),
         doc="Signed URL lifetime: timedelta, datetime or seconds (at most 7 days).",
     ),
+    window_setting("GS_SIGNED_URL_WINDOW"),
     Setting(
         "object_parameters",
         ("GS_OBJECT_PARAMETERS",),
@@ -198,14 +214,19 @@ _SETTINGS = (
         "read_timeout",
         ("GS_READ_TIMEOUT",),
         20,
-        doc="Seconds to wait for an answer or more bytes (a slow but steady transfer is never cut). New.",
+        doc=(
+            "Seconds to wait for an answer or more bytes (a slow but steady transfer is never "
+            "cut). New."
+        ),
     ),
     Setting(
         "retry_deadline",
         ("GS_RETRY_DEADLINE",),
         25,
-        doc="Seconds of retries of a failing request (429, 5xx, "
-        "timeouts); a silent server fails in about read_timeout + retry_deadline (40 s by default). New.",
+        doc=(
+            "Seconds of retries of a failing request (429, 5xx, timeouts); a silent server fails "
+            "in about read_timeout + retry_deadline (40 s by default). New."
+        ),
     ),
     Setting(
         "iam_sign_blob",
@@ -237,6 +258,10 @@ class GoogleCloudStorage(BaseStorage):
     }
     upload_threshold = SINGLE_REQUEST_LIMIT
     endpoint_setting = 'GS_CLIENT_OPTIONS (OPTIONS["client_options"]) / STORAGE_EMULATOR_HOST'
+    # Traits the system checks, checkstorages and copystorage read (see BaseStorage).
+    credential_options = (("credentials",),)
+    container_option = "bucket_name"
+    cache_control_param = "cache_control"
     max_key_bytes = 1024
     unreachable_errors = _TRANSIENT + (urllib3.exceptions.HTTPError,)
     acl_parameter, object_parameter_keys = (
@@ -245,6 +270,24 @@ class GoogleCloudStorage(BaseStorage):
     )  # get_object_parameters(): Blob properties
 
     _label = property(lambda self: type(self).__name__)
+
+    def ambient_credentials(self) -> bool:
+        """Whether Google's auth finds credentials by itself (or an emulator needs none)."""
+        from storages.backends.gcloud.checks import ambient_credentials
+
+        return ambient_credentials(self)
+
+    def presigned_upload_url(
+        self, name: str, expire: int = 600, content_type: str = "text/plain"
+    ) -> tuple[str, dict[str, str]]:
+        # The signed URL's lifetime is the storage's own expiration setting.
+        return self.url(name, parameters={"method": "PUT", "content_type": content_type}), {}
+
+    def direct_upload_ticket(self, request: TicketRequest) -> UploadTicket:
+        """A browser's direct upload of ``request.name`` (see :mod:`storages.direct`)."""
+        from storages.backends.gcloud import direct
+
+        return direct.ticket(self, request)
 
     def configure(self) -> None:
         value = self.expiration
@@ -259,6 +302,12 @@ class GoogleCloudStorage(BaseStorage):
                 f'{self._label}: GS_EXPIRATION (OPTIONS["expiration"]) must be a timedelta, '
                 f"a datetime or seconds, at most 7 days for V4 signed URLs (got {value!r})"
             )
+        lifetime = value.total_seconds() if isinstance(value, dt.timedelta) else 0
+        self.signed_url_window = signed_urls.check_window(
+            self._label, "GS_SIGNED_URL_WINDOW", self.signed_url_window, lifetime
+        )
+        if self.signed_url_window:
+            signing.install()
         size = self.blob_chunk_size
         if size is not None and (type(size) is not int or size <= 0 or size % CHUNK_MULTIPLE):
             raise ImproperlyConfigured(
@@ -321,11 +370,13 @@ class GoogleCloudStorage(BaseStorage):
             )
         except auth_exceptions.DefaultCredentialsError as exc:
             raise ImproperlyConfigured(
-                f'{self._label} found no Google credentials: set GS_CREDENTIALS (OPTIONS["credentials"]) or '
-                "GOOGLE_APPLICATION_CREDENTIALS, or run where Application Default Credentials exist"
+                f"{self._label} found no Google credentials: set GS_CREDENTIALS "
+                '(OPTIONS["credentials"]) or GOOGLE_APPLICATION_CREDENTIALS, or run where '
+                "Application Default Credentials exist"
             ) from exc
-        # google-cloud-storage >= 3.10 fetches the bucket's metadata for tracing labels in a background
-        # thread on each client's first call (a hidden GET). Same as DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA=1.
+        # google-cloud-storage >= 3.10 fetches the bucket's metadata for tracing labels in a
+        # background thread on each client's first call (a hidden GET). Same as
+        # DISABLE_GCS_PYTHON_CLIENT_OTEL_BUCKET_METADATA=1.
         if getattr(client, "_bucket_metadata_cache", None) is not None:
             client._bucket_metadata_cache = None
         bucket = client.bucket(self.bucket_name)
@@ -374,7 +425,8 @@ class GoogleCloudStorage(BaseStorage):
     _endpoint_label = _api_endpoint
 
     def _account(self) -> tuple[str, Any]:
-        """Where and as whom this storage works: equal for two storages that can copy server-side."""
+        """Where and as whom this storage works: equal for two storages that can copy
+        server-side."""
         creds = self._credentials()[0]
         return self._api_endpoint(), isinstance(creds, AnonymousCredentials) or getattr(
             creds, "service_account_email", None
@@ -422,7 +474,8 @@ class GoogleCloudStorage(BaseStorage):
 
     # -- primitives --------------------------------------------------------
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
-        """The SDK's multipart (known size up to 8 MiB) or resumable upload; create-only: generation 0."""
+        """The SDK's multipart (known size up to 8 MiB) or resumable upload; create-only: generation
+        0."""
         blob = Blob(spec.key, self.bucket, chunk_size=self.upload_part_size)
         for prop, value in {**spec.params, "content_encoding": spec.content_encoding}.items():
             if prop != "acl" and value is not None:
@@ -437,7 +490,8 @@ class GoogleCloudStorage(BaseStorage):
             return self._cancelling(
                 spec.name, blob, blob.upload_from_filename, source.path, **options
             )
-        # The SDK would send a short stream of unknown size resumably (2 requests): peek() finds its size.
+        # The SDK would send a short stream of unknown size resumably (2 requests): peek() finds its
+        # size.
         source = source.peek(SINGLE_REQUEST_LIMIT)
         # It reads a resumable upload by tell() and full-size read()s, which a pipe needs help with.
         stream = source.fileobj if source.size is not None else FullReader(source.fileobj)
@@ -446,9 +500,10 @@ class GoogleCloudStorage(BaseStorage):
         )
 
     def _cancelling(self, name: str, blob: Any, upload: Any, *args: Any, **kwargs: Any) -> None:
-        """``upload(...)``; if it fails or is aborted, the resumable session it opened is cancelled (a DELETE
-        on its URI, as Google documents; else it stays open a week). The SDK's ResumableUpload comes from the
-        private Blob._initiate_resumable_upload, wrapped on this blob only (test_gcloud.py checks it)."""
+        """``upload(...)``; if it fails or is aborted, the resumable session it opened is cancelled
+        (a DELETE on its URI, as Google documents; else it stays open a week). The SDK's
+        ResumableUpload comes from the private Blob._initiate_resumable_upload, wrapped on this blob
+        only (test_gcloud.py checks it)."""
         opened: list[Any] = []
         if initiate := getattr(blob, "_initiate_resumable_upload", None):
             blob._initiate_resumable_upload = lambda *a, **k: (
@@ -476,6 +531,29 @@ class GoogleCloudStorage(BaseStorage):
     def _get_blob(self, key: str) -> Any:  # the object's Blob with its metadata, or None
         return self._call("get metadata", self._name(key), self.bucket.get_blob, key, **self._rpc)
 
+    def _stored_parameters(self, key: str) -> dict[str, Any] | None:
+        if (blob := self._get_blob(key)) is None:
+            return None
+        # Every writable Blob property reads back from the object's metadata, the ACL excepted.
+        stored = {name: getattr(blob, name) for name in OBJECT_PARAMETERS if name != "acl"}
+        stored["metadata"] = blob.metadata or {}
+        return stored
+
+    def _replace_parameters(self, key: str, params: dict[str, Any], stored: dict[str, Any]) -> None:
+        blob = Blob(key, self.bucket)
+        for prop, value in params.items():
+            if prop != "acl":
+                setattr(blob, prop, value)
+        self._call("patch metadata", self._name(key), blob.patch, **self._rpc)
+        if params.get("acl"):  # a predefined ACL is set on its own request
+            self._call(
+                "set acl",
+                self._name(key),
+                blob.acl.save_predefined,
+                params["acl"],
+                **self._rpc,
+            )
+
     def _stat(self, key: str) -> ObjectInfo:
         if (blob := self._get_blob(key)) is None:
             raise FileNotFoundError(
@@ -491,7 +569,8 @@ class GoogleCloudStorage(BaseStorage):
         base = (getattr(client, "api_endpoint", None) or client._connection.API_BASE_URL).rstrip(
             "/"
         )
-        url = f"{base}/download/storage/v1/b/{quote(self.bucket_name, safe='')}/o/{quote(key, safe='')}?alt=media"
+        bucket, obj = quote(self.bucket_name, safe=""), quote(key, safe="")
+        url = f"{base}/download/storage/v1/b/{bucket}/o/{obj}?alt=media"
         rpc = self._rpc
 
         def get() -> Any:
@@ -528,7 +607,8 @@ class GoogleCloudStorage(BaseStorage):
         self._call("delete", self._name(key), self.bucket.delete_blob, key, **self._rpc)
 
     def _delete_many(self, keys: list[str]) -> None:
-        """Batches of 100 deletes; one that fails (a missing key, no batch endpoint) is redone one by one."""
+        """Batches of 100 deletes; one that fails (a missing key, no batch endpoint) is redone one
+        by one."""
         for part in batches(keys, BATCH_SIZE):
             if len(part) == 1 or not self._call("delete many", None, self._batch_delete, part):
                 super()._delete_many(part)  # one by one
@@ -567,7 +647,8 @@ class GoogleCloudStorage(BaseStorage):
             yield from ((blob.name, _blob_info(blob)) for blob in page)
 
     def _copy_from(self, source: BaseStorage, source_key: str, spec: UploadSpec) -> bool:
-        """A server-side rewrite (same endpoint and account), then this storage's object parameters."""
+        """A server-side rewrite (same endpoint and account), then this storage's object
+        parameters."""
         if (
             not isinstance(source, GoogleCloudStorage)
             or "acl" in spec.params
@@ -615,23 +696,28 @@ class GoogleCloudStorage(BaseStorage):
         return f"{self._api_endpoint()}/{self.bucket_name}"
 
     def url(self, name: str, parameters: dict[str, Any] | None = None) -> str:
-        """A link (no request): public, or V4-signed with ``parameters`` for ``Blob.generate_signed_url``."""
+        """A link (no request): public, or V4-signed with ``parameters`` for
+        ``Blob.generate_signed_url``."""
         key = self._key(name, allow_root=True)
         if not parameters and (self.default_acl == "publicRead" or not self.querystring_auth):
             return join_url(self._public_base(), key)
-        kwargs: dict[str, Any] = {
-            "version": "v4",
-            "expiration": self.expiration,
-            **(parameters or {}),
-        }
+        kwargs: dict[str, Any] = {"version": "v4", "expiration": self.expiration}
+        pinned = contextlib.nullcontext()
+        if self.signed_url_window and isinstance(self.expiration, dt.timedelta):
+            # GS_SIGNED_URL_WINDOW: signed as of the window's start, so the URL is cacheable.
+            when = signed_urls.expiry(self.expiration.total_seconds(), self.signed_url_window)
+            kwargs["expiration"] = dt.timedelta(seconds=when.seconds)
+            pinned = signed_urls.signing_time(when.start)
+        kwargs.update(parameters or {})
         if self.custom_endpoint:
             kwargs = {"bucket_bound_hostname": self.custom_endpoint, "scheme": "https", **kwargs}
         if self.iam_sign_blob:
             kwargs.update(self._iam_params())
         try:
-            return self._call(
-                "sign url", name, Blob(key, self.bucket).generate_signed_url, **kwargs
-            )
+            with pinned:
+                return self._call(
+                    "sign url", name, Blob(key, self.bucket).generate_signed_url, **kwargs
+                )
         except AttributeError as exc:
             raise ImproperlyConfigured(
                 f"{self._label} can't sign URLs with these credentials (no private key): use "
@@ -715,11 +801,13 @@ def _download_info(response: Any, offset: int) -> ObjectInfo:
 
 
 class GoogleCloudFile(RemoteFile):
-    """A file in Google Cloud Storage: ``GoogleCloudFile(name, mode, storage)``, as ``open()`` makes it."""
+    """A file in Google Cloud Storage: ``GoogleCloudFile(name, mode, storage)``, as ``open()`` makes
+    it."""
 
     @property
     def blob(self) -> Any:
-        """The object's ``Blob`` with its metadata (one request on first use; a new Blob if missing)."""
+        """The object's ``Blob`` with its metadata (one request on first use; a new Blob if
+        missing)."""
         if self.__dict__.get("_blob") is None:
             key = self._storage._key(self.name)
             self.__dict__["_blob"] = self._storage._get_blob(key) or Blob(key, self._storage.bucket)

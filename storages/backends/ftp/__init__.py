@@ -1,9 +1,11 @@
-"""Files on an FTP server (plain, active mode, or explicit TLS), through the standard library's ftplib.
+"""Files on an FTP server (plain, active mode, or explicit TLS), through the standard library's
+ftplib.
 
-``FTP_STORAGE_LOCATION = "ftp://user:password@host:port/path"``; ``aftp://`` is active mode, ``ftps://``
-explicit TLS on control and data connections. Percent-encode ``@ : /`` in the user and password.
-FTP has no atomic create-if-absent: inside one process the check and the rename are serialised,
-but two processes saving one name at once can both succeed. Commands per operation: docs/backends/ftp.rst.
+``FTP_STORAGE_LOCATION = "ftp://user:password@host:port/path"``; ``aftp://`` is active mode,
+``ftps://`` explicit TLS on control and data connections. Percent-encode ``@ : /`` in the user and
+password. FTP has no atomic create-if-absent: inside one process the check and the rename are
+serialised, but two processes saving one name at once can both succeed. Commands per operation:
+docs/backends/ftp.rst.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from storages.conf import Setting, setting
 from storages.errors import StorageError, StorageUnavailable
 from storages.files import ObjectInfo, ReadResult, parse_time
 from storages.fileserver import Entry, FileServerFile, FileServerStorage
-from storages.legacy import FTP_LEGACY
 from storages.pool import ServerBusy
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,10 @@ _SETTINGS = (
         ("FTP_STORAGE_LOCATION",),
         None,
         secret=True,
-        doc="ftp://user:password@host:port/path (schemes ftp, aftp = active mode, ftps = explicit TLS).",
+        doc=(
+            "ftp://user:password@host:port/path (schemes ftp, aftp = active mode, ftps = explicit "
+            "TLS)."
+        ),
     ),
     Setting(
         "encoding",
@@ -56,7 +60,9 @@ _SETTINGS = (
         "base_url",
         ("BASE_URL",),
         lambda: setting("MEDIA_URL"),
-        doc="Prefix of url() (default: MEDIA_URL): the web server that publishes the FTP directory.",
+        doc=(
+            "Prefix of url() (default: MEDIA_URL): the web server that publishes the FTP directory."
+        ),
     ),
     Setting(
         "allow_overwrite",
@@ -68,7 +74,10 @@ _SETTINGS = (
         "tls_ca_file",
         ("FTP_STORAGE_TLS_CA_FILE",),
         None,
-        doc="CA bundle that signs the server's certificate (ftps://); unset: the system's trust store.",
+        doc=(
+            "CA bundle that signs the server's certificate (ftps://); unset: the system's trust "
+            "store."
+        ),
     ),
     Setting(
         "timeout", ("FTP_STORAGE_TIMEOUT",), 30, doc="Seconds to wait for a connection or a reply."
@@ -113,8 +122,8 @@ def _parse_location(location: str) -> _Target:
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES or not parts.hostname:
         raise ImproperlyConfigured(
-            f"FTPStorage: {where} must look like ftp://user:password@host:port/path (schemes: ftp, aftp for "
-            f"active mode, ftps for TLS); got a {scheme or 'missing'!r} scheme"
+            f"FTPStorage: {where} must look like ftp://user:password@host:port/path (schemes: ftp, "
+            f"aftp for active mode, ftps for TLS); got a {scheme or 'missing'!r} scheme"
             + ("" if parts.hostname else " and no host")
         )
     return _Target(
@@ -129,7 +138,8 @@ def _parse_location(location: str) -> _Target:
 
 class _Client(ftplib.FTP):
     """A logged-in connection (a pooled session) that stays in binary mode: storbinary/retrbinary's
-    ``TYPE I`` costs no round trip (listings are read as bytes too, so nothing switches to ASCII)."""
+    ``TYPE I`` costs no round trip (listings are read as bytes too, so nothing switches to
+    ASCII)."""
 
     binary = mlst = False
     list_a: bool | None = None  # whether "LIST -a <path>" works (unknown until tried)
@@ -162,7 +172,8 @@ def _status(exc: BaseException) -> str:
 
 
 def _broken(exc: BaseException) -> bool:
-    """Whether the connection can't be used after ``exc`` (dropped, timed out, out of step, 421 closing)."""
+    """Whether the connection can't be used after ``exc`` (dropped, timed out, out of step, 421
+    closing)."""
     return (
         isinstance(exc, (ftplib.error_reply, ftplib.error_proto, EOFError, OSError))
         or _status(exc) == "421"
@@ -231,7 +242,6 @@ class FTPStorage(FileServerStorage):
     """Files on an FTP server: ``FTP_STORAGE_LOCATION = "ftp://user:pass@host:21/path"``."""
 
     settings_table = _SETTINGS
-    legacy_settings = FTP_LEGACY
     missing_times: ClassVar[dict[str, str]] = {
         "created": "FTP servers report no creation time",
         "accessed": "FTP servers report no access time",
@@ -241,7 +251,8 @@ class FTPStorage(FileServerStorage):
 
     def configure(self) -> None:
         self._target = _parse_location(self.location) if self.location else None
-        # The directory holding the files; no path in the URL means the login directory (asked at login).
+        # The directory holding the files; no path in the URL means the login directory (asked at
+        # login).
         self._base: str | None = (
             posixpath.normpath(self._target.path) if self._target and self._target.path else None
         )
@@ -309,16 +320,17 @@ class FTPStorage(FileServerStorage):
             ftp.close()
             raise ImproperlyConfigured(
                 f"FTPStorage: the TLS certificate of {target.host}:{target.port} is not trusted "
-                f'({exc.verify_message}); set FTP_STORAGE_TLS_CA_FILE (OPTIONS["tls_ca_file"]) to the CA '
-                "that signed it"
+                f'({exc.verify_message}); set FTP_STORAGE_TLS_CA_FILE (OPTIONS["tls_ca_file"]) to '
+                "the CA that signed it"
             ) from exc
         except ftplib.error_perm as exc:
             ftp.close()
             if _status(exc) in ("530", "331", "332", "430"):
                 raise _FTPLoginError(
                     errno.EACCES,
-                    f"FTPStorage could not log in to {target.host}:{target.port} as {target.user!r} ({exc}); "
-                    'check the user and password in FTP_STORAGE_LOCATION (OPTIONS["location"])',
+                    f"FTPStorage could not log in to {target.host}:{target.port} as "
+                    f"{target.user!r} ({exc}); check the user and password in FTP_STORAGE_LOCATION "
+                    '(OPTIONS["location"])',
                 ) from exc
             if target.scheme == "ftps":
                 raise ImproperlyConfigured(
@@ -352,8 +364,9 @@ class FTPStorage(FileServerStorage):
     def _translate(self, exc: BaseException, name: str | None, op: str) -> BaseException:
         if isinstance(exc, UnicodeEncodeError):  # nothing was sent: the connection is fine
             return ValueError(
-                f"FTPStorage can't send {name!r} in the encoding {self.encoding!r}; set FTP_STORAGE_"
-                "ENCODING (OPTIONS[\"encoding\"]) to 'utf-8' if the server supports UTF-8 names"
+                f"FTPStorage can't send {name!r} in the encoding {self.encoding!r}; set "
+                "FTP_STORAGE_ENCODING (OPTIONS[\"encoding\"]) to 'utf-8' if the server supports "
+                "UTF-8 names"
             )
         if _broken(exc):
             return self._unavailable(exc, op)
@@ -376,7 +389,8 @@ class FTPStorage(FileServerStorage):
         except ftplib.error_perm:
             raise  # refused before the transfer: the connection is in step
         except BaseException:
-            ftp.close()  # cut mid-transfer: the server's reply is still pending, so this connection is done
+            # cut mid-transfer: the server's reply is still pending, so this connection is done
+            ftp.close()
             raise
 
     def _mkdir(self, ftp: _Client, path: str) -> None:
@@ -446,8 +460,9 @@ class FTPStorage(FileServerStorage):
                     ftp.list_a = False
                 return _parse_list(self._lines(ftp, f"LIST {path}"))
             except ftplib.error_perm:
-                # A missing folder is 550 or 501 depending on the server: look before calling it missing.
-                # If it is there, it changed while it was being listed (a file removed meanwhile): list again.
+                # A missing folder is 550 or 501 depending on the server: look before calling it
+                # missing. If it is there, it changed while it was being listed (a file removed
+                # meanwhile): list again.
                 if not self._is_dir(ftp, path):
                     return []
                 if ftp.list_a is None and not ftp.mlst:
@@ -494,7 +509,8 @@ class FTPStorage(FileServerStorage):
             ftp.rename(source, target)
 
     def _claim(self, ftp: _Client, path: str) -> bool:
-        # No create-if-absent in FTP: look just before the rename (serialised per name in this process).
+        # No create-if-absent in FTP: look just before the rename (serialised per name in this
+        # process).
         try:
             self._stat_path(ftp, path, path)
         except FileNotFoundError:
@@ -569,7 +585,8 @@ class _Retr:
 
 
 class FTPStorageFile(FileServerFile):
-    """A file on the FTP server (``FTPStorage.open()`` returns one): ``FTPStorageFile(name, storage, mode)``."""
+    """A file on the FTP server (``FTPStorage.open()`` returns one): ``FTPStorageFile(name, storage,
+    mode)``."""
 
 
 FTPStorage.file_class = FTPStorageFile

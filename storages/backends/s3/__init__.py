@@ -13,13 +13,15 @@ import datetime as dt
 import threading
 import warnings
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.contrib.staticfiles.storage import ManifestFilesMixin
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
-from storages import naming, sdk_compat
+from storages import naming, signed_urls
+from storages.backends.s3 import compat, signing
+from storages.backends.s3.legacy import S3_LEGACY, s3_create_bucket
 from storages.base import BaseStorage, batches, common_settings, join_url
 from storages.conf import MISSING, Setting
 from storages.errors import StorageError, sdk_required, translate
@@ -33,8 +35,11 @@ from storages.files import (
     http_range,
 )
 from storages.hashing import b64_to_hex
-from storages.legacy import S3_LEGACY, s3_create_bucket
+from storages.signed_urls import window_setting
 from storages.transfer import FullReader, UploadSource
+
+if TYPE_CHECKING:
+    from storages.direct import TicketRequest, UploadTicket
 
 with sdk_required("The S3 backend", "boto3", "s3"):
     import boto3
@@ -80,12 +85,14 @@ _loader_lock = threading.Lock()
 
 def _botocore_session() -> Any:
     """A new botocore session sharing one data loader per process: each storage's own session would
-    parse the S3 models again (about 1 MB of JSON, 0.3 s). The loader only reads files and caches."""
+    parse the S3 models again (about 1 MB of JSON, 0.3 s). The loader only reads files and
+    caches."""
     session = botocore.session.get_session()
     with _loader_lock:
         shared = globals().setdefault("_shared_loader", session.get_component("data_loader"))
         session.register_component("data_loader", shared)
-        # boto3.Session appends its data folder to the path list each time: keep the list from growing.
+        # boto3.Session appends its data folder to the path list each time: keep the list from
+        # growing.
         shared.search_paths[:] = dict.fromkeys(shared.search_paths)
     return session
 
@@ -157,6 +164,7 @@ _SETTINGS = (
         3600,
         doc="Signed URL lifetime (seconds).",
     ),
+    window_setting("AWS_S3_SIGNED_URL_WINDOW"),
     Setting("signature_version", ("AWS_S3_SIGNATURE_VERSION",), None),
     Setting("addressing_style", ("AWS_S3_ADDRESSING_STYLE",), None, doc="'path' or 'virtual'."),
     Setting("region_name", ("AWS_S3_REGION_NAME",), None),
@@ -197,6 +205,19 @@ _SETTINGS = (
     ),
     Setting("auto_create_bucket", (), False, doc="Create the bucket on first use (legacy)."),
     Setting("bucket_acl", (), None, doc="ACL of an auto-created bucket (legacy)."),
+)
+
+# What a HEAD tells of an object's upload parameters (syncmetadata compares these).
+_READABLE_PARAMETERS = (
+    "CacheControl",
+    "ContentDisposition",
+    "ContentEncoding",
+    "ContentLanguage",
+    "ContentType",
+    "Expires",
+    "ServerSideEncryption",
+    "SSEKMSKeyId",
+    "WebsiteRedirectLocation",
 )
 
 _SIGNERS: dict[str, Any] = {}
@@ -255,6 +276,37 @@ class S3Storage(BaseStorage):
     cloudfront_signer: Any = None
     # Storages built without __init__ (collectfasta copies attributes onto one) still get a lock.
     _lock = threading.RLock()
+    # Traits the system checks, checkstorages and copystorage read (see BaseStorage).
+    credential_options = (("access_key", "secret_key"), ("session_profile",))
+    paired_options = (("access_key", "secret_key"), ("cloudfront_key_id", "cloudfront_key"))
+    tls_options = ("use_ssl",)
+    container_option = "bucket_name"
+    cache_control_param = "CacheControl"
+    direct_upload_max_size = 5 * 1024**3  # one POST or PUT
+
+    def ambient_credentials(self) -> bool:
+        """Whether botocore's chain finds credentials (environment, files) without the network."""
+        from storages.backends.s3.checks import ambient_credentials
+
+        return ambient_credentials()
+
+    def presigned_upload_url(
+        self, name: str, expire: int = 600, content_type: str = "text/plain"
+    ) -> tuple[str, dict[str, str]]:
+        # S3Storage.url itself: ManifestFilesMixin.url takes no http_method.
+        return S3Storage.url(self, name, http_method="PUT", expire=expire), {}
+
+    def direct_upload_ticket(self, request: TicketRequest) -> UploadTicket:
+        """A browser's direct upload of ``request.name`` (see :mod:`storages.direct`)."""
+        from storages.backends.s3 import direct
+
+        return direct.ticket(self, request)
+
+    def direct_upload_cors_problems(self, origin: str) -> list[str]:
+        """What in the CORS rules would stop a page on ``origin`` uploading directly."""
+        from storages.backends.s3 import direct
+
+        return direct.cors_problems(self, origin)
 
     def __init__(self, **options: Any) -> None:
         signer = options.pop("cloudfront_signer", MISSING)
@@ -267,21 +319,30 @@ class S3Storage(BaseStorage):
         for wrong, message in (
             (
                 bool(self.cloudfront_key_id) != bool(self.cloudfront_key),
-                "set both AWS_CLOUDFRONT_KEY_ID and "
-                'AWS_CLOUDFRONT_KEY (OPTIONS["cloudfront_key_id"] and ["cloudfront_key"]), or neither.',
+                "set both AWS_CLOUDFRONT_KEY_ID and AWS_CLOUDFRONT_KEY "
+                '(OPTIONS["cloudfront_key_id"] and ["cloudfront_key"]), or neither.',
             ),
             (
                 self.session_profile and (self.access_key or self.secret_key),
-                "AWS_S3_SESSION_PROFILE can't be "
-                "combined with access keys (AWS_S3_ACCESS_KEY_ID / AWS_S3_SECRET_ACCESS_KEY); use one or the other.",
+                "AWS_S3_SESSION_PROFILE can't be combined with access keys (AWS_S3_ACCESS_KEY_ID "
+                "/ AWS_S3_SECRET_ACCESS_KEY); use one or the other.",
             ),
             (
                 self.url_protocol and not str(self.url_protocol).endswith(":"),
-                f"AWS_S3_URL_PROTOCOL must end with ':' (got {self.url_protocol!r}); write 'https:'.",
+                f"AWS_S3_URL_PROTOCOL must end with ':' (got {self.url_protocol!r}); write "
+                "'https:'.",
             ),
         ):
             if wrong:
                 raise ImproperlyConfigured(f"S3Storage: {message}")
+        self.signed_url_window = signed_urls.check_window(
+            "S3Storage",
+            "AWS_S3_SIGNED_URL_WINDOW",
+            self.signed_url_window,
+            float(self.querystring_expire or 0),
+        )
+        if self.signed_url_window:
+            signing.install()
         config = self.transfer_config or default_transfer_config()
         if self.use_threads is False:
             warnings.warn(
@@ -357,7 +418,8 @@ class S3Storage(BaseStorage):
 
     @property
     def client(self) -> Any:
-        """The boto3 S3 client this storage sends its own requests with (thread-safe, one per storage)."""
+        """The boto3 S3 client this storage sends its own requests with (thread-safe, one per
+        storage)."""
         return self._lazy("_client", self._make_client)
 
     def _make_client(self) -> Any:
@@ -385,12 +447,14 @@ class S3Storage(BaseStorage):
 
     @property
     def connection(self) -> Any:
-        """A boto3 S3 *resource* for the calling thread (resources are not thread-safe), as in 1.14."""
+        """A boto3 S3 *resource* for the calling thread (resources are not thread-safe), as in
+        1.14."""
         return self._thread_resource("_resources")
 
     @property
     def unsigned_connection(self) -> Any:
-        """A boto3 S3 resource that sends unsigned requests (public buckets), for the calling thread."""
+        """A boto3 S3 resource that sends unsigned requests (public buckets), for the calling
+        thread."""
         return self._thread_resource("_unsigned_resources", unsigned=True)
 
     @property
@@ -432,16 +496,18 @@ class S3Storage(BaseStorage):
             return ImproperlyConfigured(
                 "S3Storage: "
                 + (
-                    f'the bucket {self.bucket_name!r} does not exist; check OPTIONS["bucket_name"] or '
-                    "AWS_STORAGE_BUCKET_NAME"
+                    f'the bucket {self.bucket_name!r} does not exist; check OPTIONS["bucket_name"] '
+                    "or AWS_STORAGE_BUCKET_NAME"
                     if code == "NoSuchBucket"
-                    else "the bucket has ACLs disabled (Object "
-                    "Ownership: bucket owner enforced); remove AWS_DEFAULT_ACL and any 'ACL' in AWS_S3_OBJECT_PARAMETERS"
+                    else (
+                        "the bucket has ACLs disabled (Object Ownership: bucket owner enforced); "
+                        "remove AWS_DEFAULT_ACL and any 'ACL' in AWS_S3_OBJECT_PARAMETERS"
+                    )
                 )
             )
         detail = (
-            f'{code}: check AWS_S3_ACCESS_KEY_ID / AWS_S3_SECRET_ACCESS_KEY (OPTIONS["access_key"] / '
-            '["secret_key"])'
+            f'{code}: check AWS_S3_ACCESS_KEY_ID / AWS_S3_SECRET_ACCESS_KEY (OPTIONS["access_key"] '
+            '/ ["secret_key"])'
             if code in ("InvalidAccessKeyId", "SignatureDoesNotMatch")
             else code
         )
@@ -612,7 +678,7 @@ class S3Storage(BaseStorage):
         self._call(
             "copy",
             spec.name,
-            sdk_compat.s3_copy,
+            compat.s3_copy,
             self.client,
             {"Bucket": source.bucket_name, "Key": source_key},
             self.bucket_name,
@@ -620,6 +686,35 @@ class S3Storage(BaseStorage):
             self._transfer_for(spec),
         )
         return True
+
+    def _stored_parameters(self, key: str) -> dict[str, Any] | None:
+        try:
+            reply = self._s3(
+                "head_object", self._name(key), Key=key, **self._sse_params(self._name(key))
+            )
+        except FileNotFoundError:
+            return None
+        stored = {name: reply.get(name) for name in _READABLE_PARAMETERS}
+        stored["StorageClass"] = reply.get("StorageClass") or "STANDARD"  # HEAD omits STANDARD
+        stored["Metadata"] = reply.get("Metadata") or {}
+        return stored
+
+    def _replace_parameters(self, key: str, params: dict[str, Any], stored: dict[str, Any]) -> None:
+        # A copy onto itself with MetadataDirective=REPLACE (s3transfer: one CopyObject, or a
+        # multipart copy above its threshold); the content encoding stays as stored.
+        extra = {k: v for k, v in params.items() if v is not None}
+        if stored.get("ContentEncoding"):
+            extra["ContentEncoding"] = stored["ContentEncoding"]
+        self._call(
+            "replace metadata",
+            self._name(key),
+            self.client.copy,
+            {"Bucket": self.bucket_name, "Key": key},
+            self.bucket_name,
+            key,
+            ExtraArgs={**extra, "MetadataDirective": "REPLACE"},
+            Config=self._transfer_config,
+        )
 
     def _probe_root(self) -> Any:
         return self._s3("head_bucket", None)
@@ -665,21 +760,51 @@ class S3Storage(BaseStorage):
         presigned upload); ``parameters`` are GetObject/PutObject ones. Makes no request."""
         key = self._key(name, allow_root=True)
         params = dict(parameters or {})
-        expire = self.querystring_expire if expire is None else expire
+        # AWS_S3_SIGNED_URL_WINDOW: signed as of the window's start, so the URL is cacheable.
+        method = (http_method or "GET").upper()
+        when = signed_urls.expiry(
+            self.querystring_expire if expire is None else expire,
+            self.signed_url_window if method == "GET" else 0,  # upload URLs keep their lifetime
+        )
         if self.custom_domain:
             url = join_url(f"{self.url_protocol}//{self.custom_domain}", key, params)
             if self.querystring_auth and self.cloudfront_signer:
-                until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=int(expire))
-                return self.cloudfront_signer.generate_presigned_url(url, date_less_than=until)
+                return self.cloudfront_signer.generate_presigned_url(url, date_less_than=when.until)
             return url
         if not self.querystring_auth and not http_method:
             return self._unsigned_url(key, params)
-        method = (http_method or "GET").upper()
-        return self._url_client().generate_presigned_url(
-            "put_object" if method == "PUT" else "get_object",
-            Params={"Bucket": self.bucket_name, "Key": key, **params},
-            ExpiresIn=int(expire),
-            HttpMethod=method,
+        with signed_urls.signing_time(when.start):
+            return self._url_client().generate_presigned_url(
+                "put_object" if method == "PUT" else "get_object",
+                Params={"Bucket": self.bucket_name, "Key": key, **params},
+                ExpiresIn=when.seconds,
+                HttpMethod=method,
+            )
+
+    def cloudfront_cookies(
+        self,
+        pattern: str = "*",
+        expire: int | None = None,
+        starts: dt.datetime | None = None,
+        ip_address: str | None = None,
+    ) -> dict[str, str]:
+        """CloudFront signed cookies (name -> value) that open every file matching ``pattern``
+        (below ``location``; ``*`` wildcards) on ``AWS_S3_CUSTOM_DOMAIN`` for ``expire`` seconds
+        (else ``AWS_QUERYSTRING_EXPIRE``, aligned to ``AWS_S3_SIGNED_URL_WINDOW``). See
+        :mod:`storages.backends.s3.cloudfront`."""
+        if not (self.custom_domain and self.cloudfront_signer):
+            raise ImproperlyConfigured(
+                "S3Storage: CloudFront signed cookies need AWS_S3_CUSTOM_DOMAIN (the CloudFront "
+                "domain) and AWS_CLOUDFRONT_KEY_ID / AWS_CLOUDFRONT_KEY"
+            )
+        from storages.backends.s3 import cloudfront
+
+        key = self._key(pattern, allow_root=True)
+        resource = f"{self.url_protocol}//{self.custom_domain}/{key}"
+        lifetime = self.querystring_expire if expire is None else expire
+        until = signed_urls.expiry(lifetime, self.signed_url_window).until
+        return cloudfront.signed_cookies(
+            self.cloudfront_signer, resource, until, starts, ip_address
         )
 
     def generate_presigned_post(
@@ -707,7 +832,8 @@ def _code(exc: ClientError) -> str:
 
 
 class S3File(RemoteFile):
-    """A file in S3 (``S3Storage.open()`` returns one); ``buffer_size`` is the part size when writing."""
+    """A file in S3 (``S3Storage.open()`` returns one); ``buffer_size`` is the part size when
+    writing."""
 
     def __init__(
         self, name: str, mode: str, storage: S3Storage, buffer_size: int | None = None

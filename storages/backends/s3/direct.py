@@ -12,8 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from storages.direct import TicketRequest, UploadTicket, expiry
-
-MAX_SIZE = 5 * 1024**3  # one POST or PUT
+from storages.direct.cors import rule_problems
 
 # PutObject parameters a browser upload can carry, and the header (PUT) or
 # form field (POST) S3 reads them from. Others in object_parameters are not
@@ -109,3 +108,24 @@ def ticket(storage: Any, request: TicketRequest) -> UploadTicket:
         file_field="file",
         enforced=("size", "type"),
     )
+
+
+def cors_problems(storage: Any, origin: str) -> list[str]:
+    """The bucket's CORS rules against what a browser on ``origin`` sends."""
+    from botocore.exceptions import ClientError
+
+    try:
+        reply = storage.client.get_bucket_cors(Bucket=storage.bucket_name)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NoSuchCORSConfiguration":
+            raise
+        reply = {}
+    rules = [
+        (r.get("AllowedOrigins", []), r.get("AllowedMethods", []), r.get("AllowedHeaders", []))
+        for r in reply.get("CORSRules", [])
+    ]
+    if storage.overwrite:
+        method, headers = "POST", []
+    else:
+        method, headers = "PUT", ["content-type", "if-none-match"]
+    return rule_problems(origin, method, headers, rules, f"S3 bucket {storage.bucket_name!r}")
