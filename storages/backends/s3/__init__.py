@@ -594,7 +594,11 @@ class S3Storage(BaseStorage):
                 "content_disposition": reply.get("ContentDisposition"),
             },
         )
-        if self._etag_is_md5(etag) and reply.get("ServerSideEncryption") != "aws:kms":
+        # the ETag of an object encrypted with KMS (aws:kms, aws:kms:dsse) or SSE-C is no MD5
+        encrypted = str(reply.get("ServerSideEncryption") or "").startswith("aws:kms") or bool(
+            reply.get("SSECustomerAlgorithm")
+        )
+        if self._etag_is_md5(etag) and not encrypted:
             info.hashes["md5"] = etag.lower()
         if reply.get("ChecksumSHA256") and "-" not in reply["ChecksumSHA256"]:
             info.hashes["sha256"] = b64_to_hex(reply["ChecksumSHA256"]) or ""
