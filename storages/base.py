@@ -128,8 +128,10 @@ def common_settings(
             "read_ahead",
             (f"{prefix}READ_AHEAD",),
             None,
-            doc="Parallel ranged reads of large objects read in order: a dict of "
-            "threshold / part_size / concurrency (defaults 16 MiB / 4 MiB / 4), or False.",
+            doc="Parallel ranged reads of large objects read in order, and the memory bound of a "
+            "read: a dict of threshold / part_size / concurrency (defaults 8 MiB / 2 MiB / 10, "
+            "S3: 16 connections), or False; a read holds at most (concurrency + 1) x part_size "
+            "bytes of the object.",
         ),
     ]
     if overwrite:
@@ -155,6 +157,32 @@ def common_settings(
             )
         )
     return tuple(rows)
+
+
+class _ThreadSlots:
+    """Per-thread SDK objects of one storage, and those of ended threads, kept for new threads."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+        self.idle: dict[str, list[Any]] = {}
+
+
+class _Held:
+    """Holds a thread's object; its end (with the thread's locals) hands the object back."""
+
+    __slots__ = ("value", "__weakref__")
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+#: Objects of ended threads kept per slot (more threads than this at once make new ones).
+_IDLE_PER_SLOT = 16
+
+
+def _give_back(idle: list[Any], value: Any) -> None:
+    if len(idle) < _IDLE_PER_SLOT:
+        idle.append(value)
 
 
 @deconstructible
@@ -310,13 +338,21 @@ class BaseStorage(Storage):
 
     def _per_thread(self, factory: Callable[[], Any], slot: str = "value") -> Any:
         """This thread's ``factory()`` under ``slot``, made once per thread: for SDK clients that
-        are not thread-safe (several slots: several such objects per thread)."""
-        local = self._lazy("_thread_local", threading.local)
-        value = getattr(local, slot, None)
-        if value is None:
-            value = factory()
-            setattr(local, slot, value)
-        return value
+        are not thread-safe (several slots: several such objects per thread). When a thread ends,
+        its object waits for the next new thread, so short-lived threads (one per request, as
+        under runserver) reuse its connections and credentials instead of opening new ones."""
+        slots = self._lazy("_thread_local", _ThreadSlots)
+        held = getattr(slots.local, slot, None)
+        if held is None:
+            idle = slots.idle.setdefault(slot, [])
+            try:
+                value = idle.pop()
+            except IndexError:
+                value = factory()
+            held = _Held(value)
+            weakref.finalize(held, _give_back, idle, value)  # when this thread's locals go
+            setattr(slots.local, slot, held)
+        return held.value
 
     def _require_positive(self, *options: str) -> None:
         """Refuse options that must be a positive number (timeouts, deadlines), naming where they

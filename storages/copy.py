@@ -38,7 +38,7 @@ from typing import Any
 
 from storages import hashing
 from storages.base import BaseStorage
-from storages.files import ObjectInfo, RemoteReader, is_temp_name
+from storages.files import ObjectInfo, RemoteReader, is_temp_name, open_range
 from storages.progress import Progress
 from storages.shard import owner as shard_owner
 from storages.shard import units as shard_units
@@ -213,7 +213,7 @@ def _open_raw(storage: Any, name: str) -> tuple[Any, ObjectInfo | None]:
     """A stream of the stored bytes of ``name`` (never decompressed) and what the read told."""
     if isinstance(storage, BaseStorage):
         key = storage._key(name)
-        first = storage._open_reader(key, 0)
+        first = open_range(storage, key, 0)
         return RemoteReader(storage, key, first), first.info
     return storage.open(name, "rb"), None
 

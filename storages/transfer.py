@@ -181,7 +181,7 @@ _ABORT = object()
 class _PipeReader(io.RawIOBase):
     """The reading end of a :class:`PipeWriter`: what the SDK reads on the worker thread."""
 
-    def __init__(self, first: bytes, q: queue.Queue[Any]) -> None:
+    def __init__(self, first: bytes | bytearray, q: queue.Queue[Any]) -> None:
         super().__init__()
         self._pending = memoryview(first)
         self._queue = q
@@ -238,7 +238,7 @@ class PipeWriter(io.RawIOBase):
         self,
         upload: Callable[[UploadSource], None],
         threshold: int,
-        queue_bytes: int = 8 * COPY_CHUNK,
+        queue_bytes: int = 2 * COPY_CHUNK,
     ) -> None:
         super().__init__()
         self._upload = upload
@@ -267,7 +267,8 @@ class PipeWriter(io.RawIOBase):
         return len(view)
 
     def _start(self) -> None:
-        first, self._buffer = bytes(self._buffer), bytearray()
+        # handed over as it is: a bytes() copy would hold the threshold twice for a moment
+        first, self._buffer = self._buffer, bytearray()
         reader = self._reader = _PipeReader(first, self._queue)
         # Waited on instead of Thread.join(): a join interrupted by Ctrl-C marks the thread as
         # stopped while it still runs (CPython 3.11-3.12), so a second join returns at once.

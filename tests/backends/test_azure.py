@@ -31,6 +31,7 @@ from storages.testing import (
     StorageLifecycle,
 )
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
+from storages.testing.integrity import ProxiedBackend, ReadIntegrity
 from tests.servers import free_port
 from tests.servers.azure import (
     ACCOUNT_KEY,
@@ -76,6 +77,19 @@ def options(server: AzuriteServer, **extra) -> dict:
 
 def storage(server: AzuriteServer, **extra) -> AzureStorage:
     return AzureStorage(**options(server, **extra))
+
+
+class TestAzureReadIntegrity(ReadIntegrity):
+    @pytest.fixture
+    def proxied_backend(self, azurite):
+        def config(proxy):
+            connection = (
+                f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};"
+                f"AccountKey={ACCOUNT_KEY};BlobEndpoint={proxy.url}/{ACCOUNT_NAME};"
+            )
+            return BackendConfig(PATH, options(azurite, connection_string=connection))
+
+        return ProxiedBackend(port=azurite.port, config=config)
 
 
 class TestAzureConformance(StorageConformance, StorageLifecycle):

@@ -27,6 +27,7 @@ from storages.testing import (
     StorageLifecycle,
 )
 from storages.testing.helpers import fetch
+from storages.testing.integrity import ProxiedBackend, ReadIntegrity
 from tests.servers import free_port
 from tests.servers.dropbox_api import (
     APP_KEY,
@@ -49,6 +50,19 @@ def dropbox_server(tmp_path_factory):
 
 def root() -> str:
     return f"/conformance/{uuid.uuid4().hex}"
+
+
+class TestDropboxReadIntegrity(ReadIntegrity):
+    @pytest.fixture
+    def proxied_backend(self, dropbox_server):
+        tls = dropbox_server.workdir / "tls"
+        return ProxiedBackend(
+            port=int(dropbox_server.host.rsplit(":", 1)[1]),
+            tls=(str(tls / "cert.pem"), str(tls / "key.pem")),
+            config=lambda proxy: BackendConfig(
+                PATH, dropbox_server.options(api_host=f"127.0.0.1:{proxy.port}", root_path=root())
+            ),
+        )
 
 
 class TestDropboxConformance(StorageConformance, StorageLifecycle):

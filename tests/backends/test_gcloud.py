@@ -28,6 +28,7 @@ from storages.testing import (
     StorageLifecycle,
 )
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
+from storages.testing.integrity import ProxiedBackend, ReadIntegrity
 from tests.backends.fileserver_checks import wait_for
 from tests.servers import free_port
 from tests.servers.gcs import (
@@ -94,6 +95,17 @@ def anonymous_options(server: GCSServer, **extra) -> dict:
         "location": f"gcs/{uuid.uuid4().hex}",
         **extra,
     }
+
+
+class TestGoogleCloudReadIntegrity(ReadIntegrity):
+    @pytest.fixture
+    def proxied_backend(self, gcs_server, sa_info):
+        return ProxiedBackend(
+            port=int(gcs_server.endpoint.rsplit(":", 1)[1]),
+            config=lambda proxy: BackendConfig(
+                PATH, gcs_options(gcs_server, sa_info, client_options={"api_endpoint": proxy.url})
+            ),
+        )
 
 
 class TestGoogleCloudConformance(StorageConformance, StorageLifecycle):

@@ -26,6 +26,7 @@ from storages.testing import (
     StorageLifecycle,
 )
 from storages.testing.helpers import fetch
+from storages.testing.integrity import ProxiedBackend, ReadIntegrity
 from tests.servers import free_port
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
 
@@ -140,6 +141,16 @@ class TestLibcloudLocalConformance(StorageConformance, StorageLifecycle):
             missing_container=BackendConfig(PATH, options("local_no_container")),
             unreachable=BackendConfig(PATH, options("local_gone")),
         )
+
+
+class TestLibcloudS3ReadIntegrity(ReadIntegrity):
+    @pytest.fixture
+    def proxied_backend(self, providers, s3_server, settings):
+        def config(proxy):
+            settings.LIBCLOUD_PROVIDERS = {**providers, "s3_proxied": s3_provider(proxy.url)}
+            return BackendConfig(PATH, options("s3_proxied"), secrets=[SECRET_KEY])
+
+        return ProxiedBackend(port=int(s3_server.endpoint.rsplit(":", 1)[1]), config=config)
 
 
 class TestLibcloudS3Conformance(StorageConformance, StorageLifecycle):

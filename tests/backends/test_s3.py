@@ -14,6 +14,7 @@ from storages.testing import (
     StorageConformance,
     StorageLifecycle,
 )
+from storages.testing.integrity import ProxiedBackend, ReadIntegrity
 from tests.servers import free_port
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, S3Server
 
@@ -41,6 +42,17 @@ def s3_options(server: S3Server, **extra) -> dict:
         "location": f"conformance/{uuid.uuid4().hex}",
         **extra,
     }
+
+
+class TestS3ReadIntegrity(ReadIntegrity):
+    @pytest.fixture
+    def proxied_backend(self, s3_server):
+        return ProxiedBackend(
+            port=int(s3_server.endpoint.rsplit(":", 1)[1]),
+            config=lambda proxy: BackendConfig(
+                "storages.backends.s3.S3Storage", s3_options(s3_server, endpoint_url=proxy.url)
+            ),
+        )
 
 
 class TestS3Conformance(StorageConformance, StorageLifecycle):

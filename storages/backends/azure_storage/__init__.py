@@ -18,7 +18,8 @@ from storages.backends.azure_storage import compat
 from storages.base import BaseStorage, batches, common_settings, join_url, poll
 from storages.conf import Legacy, Setting
 from storages.errors import StorageError, sdk_required, translate
-from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec
+from storages.files import ObjectInfo, ReadAhead, ReadResult, RemoteFile, UploadSpec
+from storages.hashing import b64_to_hex
 from storages.signed_urls import window_setting
 from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
 
@@ -329,6 +330,9 @@ class AzureStorage(BaseStorage):
     legacy_settings = AZURE_LEGACY
     overwrite_option: ClassVar[str | None] = "overwrite_files"
     transient_attributes = ("_delegation",)  # a user delegation key and its expiry
+    # The SDK holds each range whole before handing it over (twice the window in memory): 1 MiB
+    # ranges keep a 200 MB read within 34 MB of RSS growth (2 MiB ranges: 55-62 MB).
+    default_read_ahead = ReadAhead(part_size=MiB, concurrency=10)
     missing_times = {
         "accessed": "Azure keeps no access time unless last-access tracking is enabled"
     }
@@ -679,7 +683,14 @@ class AzureStorage(BaseStorage):
         name = self._name(key)
         blob = self.container_client.get_blob_client(key)
         length = None if end is None else end - offset
-        extra = {"cls": _unsized_stream} if deserialize_blob_stream is not None else {}
+        stored_md5: list[str | None] = []
+
+        def keep_md5(response: Any, obj: Any, headers: Any) -> Any:
+            # a ranged GET's Content-MD5 is the range's; x-ms-blob-content-md5 is the blob's
+            stored_md5.append(headers.get("x-ms-blob-content-md5"))
+            return _unsized_stream(response, obj, headers)
+
+        extra = {"cls": keep_md5} if deserialize_blob_stream is not None else {}
         # offset=None for a whole read: the SDK then handles empty blobs itself.
         downloader = self._call(
             "read",
@@ -694,9 +705,16 @@ class AzureStorage(BaseStorage):
         info = self._info(
             downloader.properties, int(downloader.properties.content_range.rsplit("/", 1)[1])
         )
-        info.hashes = {}  # a ranged GET's Content-MD5 is not the blob's
-        # each further range is a GET: through _call for its errors
-        return ReadResult(ChunkReader(self._each("read range", name, downloader.chunks())), info)
+        md5 = stored_md5[0] if stored_md5 else None  # the SDK hands it decoded (bytearray)
+        md5 = bytes(md5).hex() if isinstance(md5, (bytes, bytearray)) else b64_to_hex(md5)
+        info.hashes = {"md5": md5} if md5 else {}
+        # The SDK checks each range's answer itself; it yields exactly downloader.size bytes.
+        # Each further range is a GET: through _call for its errors.
+        return ReadResult(
+            ChunkReader(self._each("read range", name, downloader.chunks())),
+            info,
+            length=downloader.size,
+        )
 
     def _delete(self, key: str) -> None:
         self._call(

@@ -584,21 +584,22 @@ class GoogleCloudStorage(BaseStorage):
         name = self._name(key)
         response = self._call("download", name, rpc["retry"](get))
         info, headers = _download_info(response, offset), response.headers
-        # The hash is of the stored bytes: comparable only for a whole, untranscoded body.
-        whole = response.status_code == 200 and headers.get(
-            "X-Goog-Stored-Content-Encoding", "identity"
-        ) == (headers.get("Content-Encoding") or "identity")
+        length = headers.get("Content-Length")
         return ReadResult(
             CheckedBody(
                 functools.partial(response.raw.read, decode_content=False),
                 response.close,
                 label=f"{self._label}: {name!r}",
-                size=info.size,
-                expected=("crc32c", info.hashes.get("crc32c", "")) if whole else None,
                 errors=(urllib3.exceptions.HTTPError, requests.RequestException, OSError),
                 on_error=lambda exc: self._unavailable(exc, f"the download of {name!r}"),
             ),
             info,
+            status=response.status_code,
+            content_range=headers.get("Content-Range"),
+            length=int(length) if length and length.isdigit() else None,
+            # the hashes are of the stored bytes: a transcoded body can't be checked against them
+            stored_bytes=headers.get("X-Goog-Stored-Content-Encoding", "identity")
+            == (headers.get("Content-Encoding") or "identity"),
         )
 
     def _delete(self, key: str) -> None:
