@@ -36,7 +36,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
-import functools
 import logging
 import mimetypes
 import threading
@@ -51,7 +50,7 @@ from django.core.files.storage import Storage
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 
-from storages import naming, snapshot
+from storages import naming
 from storages.compress import GzipWriter
 from storages.conf import Legacy, Setting, resolve
 from storages.errors import StorageError, StorageUnavailable
@@ -495,9 +494,9 @@ class BaseStorage(Storage):
     ) -> Any:
         """A writer for a new object ``name``: write(), close() commits, abort() discards."""
         spec, gzip = self._upload_spec(name, content, create_only, part_size)
-        ctx = (
-            contextvars.copy_context()
-        )  # the upload may run on a worker thread: keep the run's snapshot
+        # The upload may run on a worker thread: it runs in this context, so what a caller set in
+        # context variables (a command's run) still applies to it.
+        ctx = contextvars.copy_context()
         pipe = PipeWriter(
             lambda source: ctx.run(self._timed_upload, spec, source),
             threshold=self._pipe_threshold(spec),
@@ -508,15 +507,9 @@ class BaseStorage(Storage):
         """Bytes ``open(name, "wb")`` holds before streaming: below it a file is one request."""
         return int(spec.part_size or self.upload_threshold)
 
-    def _upload_detached(self, spec: UploadSpec, gzip: bool, content: Any) -> None:
-        """A background save's upload (storages.snapshot); the run's listing already counts it."""
-        self._timed_upload(spec, UploadSource.from_content(content, gzip=gzip), record=False)
-
-    def _timed_upload(self, spec: UploadSpec, source: UploadSource, record: bool = True) -> None:
+    def _timed_upload(self, spec: UploadSpec, source: UploadSource) -> None:
         start = time.perf_counter()
         self._upload(spec, source)
-        if record and (snap := snapshot.active(self)) is not None:
-            snap.stored(spec.key)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s upload %r bytes=%s path=%s %.1fms",
@@ -572,38 +565,13 @@ class BaseStorage(Storage):
         return None
 
     # -- Storage API -----------------------------------------------------
-    def open(self, name: str, mode: str = "rb") -> Any:
-        snap = snapshot.active(self)
-        local = (
-            snap.local_source(naming.clean_name(name))
-            if snap is not None and mode in ("r", "rb")
-            else None
-        )
-        if local is not None:  # collectstatic: these bytes are on local disk, don't download them
-            return local[0].open(local[1], mode)
-        if snap is not None:
-            snap.wait(self._key(name))  # a background save of this name (storages.snapshot)
-        return super().open(name, mode)
-
     def _open(self, name: str, mode: str = "rb") -> RemoteFile:
         return self.file_class(name, mode, self)
 
     def _save(self, name: str, content: Any) -> str:
         name = naming.clean_name(name)
-        snap, hashes = None, {}
         for attempt in range(NAME_ATTEMPTS):
             spec, gzip = self._upload_spec(name, content, create_only=not self.overwrite)
-            if attempt == 0 and (snap := snapshot.active(self)) is not None:
-                skip, hashes = snap.before_upload(spec.key, content, gzip)
-                if skip:
-                    return name
-                if name == getattr(self, "manifest_name", None):
-                    snap.drain()  # a manifest names only files that are stored
-                elif self.overwrite and snap.upload_later(
-                    spec.key, content, functools.partial(self._upload_detached, spec, gzip)
-                ):
-                    snap.stored(spec.key, hashes)
-                    return name
             source = UploadSource.from_content(content, gzip=gzip)
             if attempt and not source.rewind() and not gzip:
                 raise FileExistsError(
@@ -614,8 +582,6 @@ class BaseStorage(Storage):
                 )
             try:
                 self._timed_upload(spec, source)
-                if snap is not None and hashes:
-                    snap.stored(spec.key, hashes)
                 return name
             except FileExistsError:
                 if self.overwrite:
@@ -627,41 +593,27 @@ class BaseStorage(Storage):
         raise FileExistsError(f"{type(self).__name__}: no free name found for {name!r}")
 
     def delete(self, name: str) -> None:
-        key = self._key(name)
-        snap = snapshot.active(self)
-        if snap is not None and snap.defer_delete(key):
-            return
         with contextlib.suppress(FileNotFoundError):  # already gone: what was asked
-            self._delete(key)
-        if snap is not None:
-            snap.deleted([key])
+            self._delete(self._key(name))
 
-    def _known_stat(self, key: str) -> ObjectInfo:
-        """``_stat(key)``, answered from the run's listing while one is active
-        (storages.snapshot)."""
-        snap = snapshot.active(self)
-        return snap.info(key) if snap is not None else self._stat(key)
+    def _object_info(self, key: str) -> ObjectInfo:
+        """What ``size()`` and the ``get_*_time()`` methods read about ``key``."""
+        return self._stat(key)
 
     def exists(self, name: str) -> bool:
         """True when a file (or, on file servers, a directory) is stored under ``name``.
 
-        Literal: the overwrite policy never changes the answer, and nothing seen
-        earlier in this process does either, except inside a collectstatic run's
-        listing (:mod:`storages.snapshot`), which only that run's context sees.
+        Literal: the overwrite policy never changes the answer, and nothing seen earlier in this
+        process does either.
         """
         key = self._key(self._root_alias(name), allow_root=True)
         if key == self._key("", allow_root=True):
             return self._root_exists()
-        snap = snapshot.active(self)
-        if snap is not None and snap.has(key):  # a run's listing (storages.snapshot)
-            return True
         try:
-            if snap is None:
-                self._stat(key)
-                return True
+            self._stat(key)
+            return True
         except FileNotFoundError:
-            pass
-        return self._dir_exists(key.rstrip("/"))
+            return self._dir_exists(key.rstrip("/"))
 
     def _dir_exists(self, key: str) -> bool:
         """Whether ``key`` is an existing directory. Object stores have none (a bare prefix is
@@ -692,14 +644,14 @@ class BaseStorage(Storage):
         return list(dirs), list(files)
 
     def size(self, name: str) -> int:
-        return self._known_stat(self._key(name)).size
+        return self._object_info(self._key(name)).size
 
     def _time(self, name: str, kind: str) -> dt.datetime:
         if kind in self.missing_times:
             raise NotImplementedError(
                 f"{type(self).__name__} can't report {kind} times: {self.missing_times[kind]}"
             )
-        value = getattr(self._known_stat(self._key(name)), kind)
+        value = getattr(self._object_info(self._key(name)), kind)
         if value is None:
             raise NotImplementedError(f"{type(self).__name__} has no {kind} time for {name!r}")
         return _django_time(value)
@@ -790,8 +742,6 @@ class BaseStorage(Storage):
         keys = [self._key(name) for name in names]
         if keys:
             self._delete_many(keys)
-            if (snap := snapshot.active(self)) is not None:
-                snap.deleted(keys)
 
 
 def _django_time(value: dt.datetime) -> dt.datetime:
