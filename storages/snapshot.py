@@ -54,6 +54,9 @@ from storages.transfer import FullReader, UploadSource
 
 #: Largest content a background save copies into memory (files on disk are read again instead).
 DETACH_LIMIT = 8 * 1024 * 1024
+#: Most bytes of new generated content (hashed CSS/JS) held back until the end of
+#: post-processing, so that a copy Django deletes again in the run is never sent.
+HOLD_LIMIT = 32 * 1024 * 1024
 
 __all__ = ["ListingMixin", "Snapshot", "active", "listing"]
 
@@ -85,6 +88,8 @@ class Snapshot:
         self._pool: ThreadPoolExecutor | None = None
         self._slots: threading.BoundedSemaphore | None = None
         self._inflight: dict[str, Future[None]] = {}
+        self._held: dict[str, tuple[Callable[[Any], None], Any]] = {}
+        self._held_bytes = 0
 
     # -- the listing ----------------------------------------------------------
     def _load(self) -> dict[str, ObjectInfo | _Uploaded]:
@@ -145,11 +150,17 @@ class Snapshot:
         with self._lock:
             for key in keys:
                 self._pending.discard(key)
+                self._drop_held(key)
                 if self._entries is not None:
                     self._entries.pop(key, None)
 
     def defer_delete(self, key: str) -> bool:
         """True when the delete of ``key`` is postponed (or not needed: nothing is stored there)."""
+        with self._lock:
+            if self._drop_held(key):  # saved in this run and never sent: there is nothing to delete
+                if self._entries is not None:
+                    self._entries.pop(key, None)
+                return True
         if not self.defer_deletes:
             return False
         with self._lock:
@@ -202,20 +213,66 @@ class Snapshot:
             self._pool = None
             pool.shutdown(wait=True, cancel_futures=True)
             self._inflight.clear()
+            with self._lock:
+                self._held.clear()
+                self._held_bytes = 0
 
     def upload_later(self, key: str, content: Any, upload: Callable[[Any], None]) -> bool:
         """Queue ``upload(detached content)`` for ``key``; False (nothing queued) outside a
-        background block or for content that can't be read after the caller moves on."""
+        background block or for content that can't be read after the caller moves on.
+
+        Content made in memory (what ``post_process()`` generates) for a name that was not
+        stored when the run started is held until the block ends (or until the name is read,
+        waited for or saved again): Django saves a stylesheet's intermediate hashed copies (the
+        ones hashed against a file it had not processed yet, such as one it ``@import``s) and
+        deletes them in a later pass, and a held copy that is deleted is never sent.
+        """
         if self._pool is None or (detached := _detach(content)) is None:
             return False
         self._raise_failure()
         self.wait(key)  # saves of one name stay in order
-        assert self._slots is not None
+        if self._hold(key, detached, upload):
+            return True
+        self._submit(key, upload, detached)
+        return True
+
+    def _hold(self, key: str, detached: Any, upload: Callable[[Any], None]) -> bool:
+        if isinstance(detached, Path):  # a file on disk (a collected file's hashed copy): final
+            return False
+        with self._lock:
+            new = not isinstance(self._load().get(key), ObjectInfo)
+            if not new or self._held_bytes + len(detached) > HOLD_LIMIT:
+                return False
+            self._held[key] = (upload, detached)
+            self._held_bytes += len(detached)
+            return True
+
+    def _drop_held(self, key: str) -> bool:
+        """Forget the held save of ``key`` (the caller holds the lock); whether there was one."""
+        held = self._held.pop(key, None)
+        if held is not None:
+            self._held_bytes -= len(held[1])
+        return held is not None
+
+    def _release(self, keys: Iterable[str] | None = None) -> None:
+        """Send the held saves of ``keys`` (all of them: None)."""
+        with self._lock:
+            todo = [
+                (k, self._held[k])
+                for k in (self._held if keys is None else keys)
+                if k in self._held
+            ]
+            for key, _ in todo:
+                self._drop_held(key)
+        for key, (upload, detached) in todo:
+            self._submit(key, upload, detached)
+
+    def _submit(self, key: str, upload: Callable[[Any], None], detached: Any) -> None:
+        assert self._pool is not None and self._slots is not None
         self._slots.acquire()  # bounded: at most 2 x workers queued copies in memory
         future = self._pool.submit(contextvars.copy_context().run, self._run, upload, detached)
         with self._lock:
             self._inflight[key] = future
-        return True
 
     def _run(self, upload: Callable[[Any], None], detached: Any) -> None:
         try:
@@ -230,12 +287,14 @@ class Snapshot:
 
     def wait(self, key: str) -> None:
         """Wait for a queued save of ``key`` (raising its error)."""
+        self._release([key])
         future = self._inflight.get(key)
         if future is not None:
             future.result()
 
     def drain(self) -> None:
         """Wait for every queued save; raise the first failure."""
+        self._release()
         for future in list(self._inflight.values()):
             future.result()
 
