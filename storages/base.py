@@ -1,34 +1,24 @@
 """BaseStorage: the shared core under every backend.
 
-It owns everything that is not provider-specific: settings resolution,
-names (through :mod:`storages.naming`), the overwrite policy, content types,
-gzip, times and the upload/download plumbing. A backend implements a few
-primitives over already-normalised keys:
+It owns everything that is not provider-specific: settings resolution, names (through
+:mod:`storages.naming`), the overwrite policy, content types, gzip, times and the upload/download
+plumbing. The backend contract is at the top of :class:`BaseStorage`: its traits (class
+attributes), the required hooks a backend implements over already-normalised keys (``_stat``,
+``_open_reader``, ``_upload``, ``_delete``, ``_list``, ``_probe_root``, ``url``) and the
+optional hooks with generic defaults (``_translate_error``, ``_scan``, ``_delete_many``,
+``_copy_from``...). docs/architecture.rst walks through it.
 
-* ``_stat(key) -> ObjectInfo`` (raise ``FileNotFoundError``),
-* ``_open_reader(key, offset, end=None) -> ReadResult``: bytes ``[offset, end)``,
-* ``_upload(spec, source)``: store an :class:`~storages.transfer.UploadSource`
-  under ``spec.key`` through the SDK's own transfer helper; with
-  ``spec.create_only`` it must be atomic and raise ``FileExistsError`` when the
-  name is taken,
-* ``_delete(key)`` (a missing key: nothing, or ``FileNotFoundError``, which the core ignores),
-* ``_list(prefix)`` yielding ``(dir_prefixes, file_keys)`` pages,
-* ``_probe_root()`` (or ``_root_exists()``), ``_translate_error(exc, name, op)``, and ``url()``.
-
-The plumbing they share lives here once: ``_call()`` (timing, DEBUG line, errors through
+The plumbing backends share lives here once: ``_call()`` (timing, DEBUG line, errors through
 ``unreachable_errors`` and ``_translate_error``), ``_each()`` (an SDK iterator's requests through
 ``_call``), ``_lazy()`` / ``_per_thread()`` clients, upload parameters (``get_object_parameters()``,
 ``content_parameters``, ``acl_parameter``, ``object_parameter_keys``), ``_scrub()``, and the
 helpers ``batches()``, ``poll()`` and ``name_lock()``.
 
-Optional primitives with generic defaults, overridden where the provider does
-better: ``_scan(prefix)`` (every object below a prefix with its info, in as few
-listing requests as the provider allows), ``_delete_many(keys)`` (batch delete)
-and ``_copy_from(source, source_key, spec)`` (server-side copy).
+``save()`` hands its content to ``_upload()`` directly; ``open(name, "wb")`` writes into a
+:class:`~storages.transfer.PipeWriter` that feeds the same ``_upload()`` in bounded memory.
 
-``save()`` hands its content to ``_upload()`` directly; ``open(name, "wb")``
-writes into a :class:`~storages.transfer.PipeWriter` that feeds the same
-``_upload()`` in bounded memory.
+The core knows no feature: collectstatic's listing run (:mod:`storages.snapshot`) is a mixin the
+command puts in front of the storage for the run.
 """
 
 from __future__ import annotations
@@ -156,31 +146,82 @@ def common_settings(
     return tuple(rows)
 
 
+def _missing_hook(storage: BaseStorage, hook: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"{type(storage).__name__} does not implement {hook}(), a hook every storage built on "
+        f"storages.base.BaseStorage must provide (see BaseStorage.{hook})"
+    )
+
+
 @deconstructible
 class BaseStorage(Storage):
-    """Common behaviour of every django-storages backend."""
+    """Common behaviour of every django-storages backend.
 
-    #: Setting declarations; backends extend this.
+    The backend contract is the first part of this class: the traits (class attributes a backend
+    sets), the required hooks (a backend implements each one; a missing one raises
+    ``NotImplementedError`` naming the class and the hook) and the optional hooks (defaults a
+    backend overrides where its provider does better). Everything after them is the core, which a
+    backend uses and does not override. Hooks receive keys: names already normalised under
+    ``location`` by the core.
+    """
+
+    # == Traits ==================================================================================
+    # -- settings and migrations
+    #: Setting declarations (``storages.conf.Setting``); backends extend this.
     settings_table: ClassVar[tuple[Setting, ...]] = ()
     #: Older settings translated with a DeprecationWarning.
     legacy_settings: ClassVar[tuple[Legacy, ...]] = ()
-    #: Name of the boolean option that turns overwriting on.
+    #: Name of the boolean option that turns overwriting on (None: the storage never overwrites).
     overwrite_option: ClassVar[str | None] = "file_overwrite"
+    #: Whether ``location`` is a key prefix the core checks and joins names under.
+    uses_key_prefix: ClassVar[bool] = True
     #: Secret keys inside dict options (e.g. SFTP's ``params``), kept out of ``deconstruct()``.
     secret_option_keys: ClassVar[dict[str, Collection[str]]] = {}
+    #: Options never recorded by ``deconstruct()`` besides the secret settings.
+    deconstruct_exclude: ClassVar[tuple[str, ...]] = ()
+    #: Whether positional constructor arguments may hold secrets (then none is recorded).
+    positional_args_are_secret: ClassVar[bool] = False
+
+    # -- connections and errors
     #: Attributes holding connections: dropped when pickled, rebuilt lazily.
     transient_attributes: ClassVar[tuple[str, ...]] = ()
+    #: Where the server address is set, named when it can't be reached.
+    endpoint_setting: ClassVar[str] = ""
+    #: SDK errors that mean the server could not be reached (or did not answer in time).
+    unreachable_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+    #: Errors of ``_probe_root()`` that mean the root (bucket, container, folder) does not exist.
+    root_missing_errors: ClassVar[tuple[type[BaseException], ...]] = (ImproperlyConfigured,)
+
+    # -- names
+    #: Provider limit on a whole key in UTF-8 bytes, checked before any request (None: none).
+    max_key_bytes: ClassVar[int | None] = None
+    #: Provider limit on one path component in UTF-8 bytes (None: none).
+    max_component_bytes: ClassVar[int | None] = None
+
+    # -- files, content and uploads
+    #: The file class ``open()`` returns.
     file_class: ClassVar[type[RemoteFile]] = RemoteFile
+    #: The content type of a name ``mimetypes`` can't guess.
     default_content_type: ClassVar[str] = "application/octet-stream"
-    #: Why a time is not available, per kind ("created", "accessed"); None = available.
+    #: Why a time is not available, per kind ("created", "accessed"); absent: available.
     missing_times: ClassVar[dict[str, str]] = {}
     #: Read-ahead when ``read_ahead`` is not set (None: ReadAhead() defaults).
     default_read_ahead: ClassVar[Any] = None
+    #: Bytes ``open(name, "wb")`` holds before it streams: below it, a file is one request.
+    upload_threshold: int = 8 * 1024 * 1024
+    #: The part size of uploads sent in parts.
+    upload_part_size: int = 8 * 1024 * 1024
+    #: The upload parameters that set the content type and encoding (S3: "ContentType",
+    #: "ContentEncoding").
+    content_parameters: ClassVar[tuple[str, str]] = ("content_type", "content_encoding")
+    #: The upload parameter that ``default_acl`` sets when a file's parameters have none.
+    acl_parameter: ClassVar[str | None] = None
+    #: The upload parameters the backend accepts, checked before any request (None: not checked).
+    object_parameter_keys: ClassVar[Collection[str] | None] = None
 
-    # -- Traits and hooks the features read (system checks, checkstorages, copystorage, direct
-    # uploads). A provider package sets them on its storage class; the features never name a
-    # provider. A plain Django storage has none of them: the features use getattr() defaults.
-
+    # -- read by the features (system checks, checkstorages, copystorage, direct uploads); the
+    # features never name a provider, and a plain Django storage has none of these (they use
+    # getattr() defaults)
     #: Credential option groups: the storage is credentialed when every option of one group is
     #: set; ``manage.py check`` warns (storages.W002) when none is. Empty: not checked.
     credential_options: ClassVar[tuple[tuple[str, ...], ...]] = ()
@@ -203,6 +244,101 @@ class BaseStorage(Storage):
     #: provider's CORS rules would stop a page on ``origin`` uploading directly (empty: nothing).
     #: None: the provider needs no rule.
     direct_upload_cors_problems: ClassVar[Callable[[str], list[str]] | None] = None
+
+    # == Required hooks ==========================================================================
+    def _stat(self, key: str) -> ObjectInfo:
+        """One request: the :class:`~storages.files.ObjectInfo` of the object ``key`` (size,
+        modified time, content type and encoding, the hashes the provider keeps). Raise
+        ``FileNotFoundError`` when there is none."""
+        raise _missing_hook(self, "_stat")
+
+    def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
+        """Start reading bytes ``[offset, end)`` of ``key`` (``end`` None: to the end): a
+        :class:`~storages.files.ReadResult` with a stream of those bytes and the object's info.
+        Raise ``FileNotFoundError`` when there is no such object."""
+        raise _missing_hook(self, "_open_reader")
+
+    def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
+        """Store ``source`` under ``spec.key`` through the SDK's own transfer helper, with
+        ``spec.content_type``, ``spec.content_encoding`` and ``spec.params``. With
+        ``spec.create_only`` it must be atomic and raise ``FileExistsError`` when the name is
+        taken; a failed upload leaves nothing behind."""
+        raise _missing_hook(self, "_upload")
+
+    def _delete(self, key: str) -> None:
+        """Delete ``key``; a missing key is fine (do nothing, or raise ``FileNotFoundError``,
+        which the core ignores)."""
+        raise _missing_hook(self, "_delete")
+
+    def _list(self, prefix: str) -> Iterable[tuple[list[str], list[str]]]:
+        """Pages of ``(directory keys, file keys)`` directly below ``prefix`` (a key ending in
+        "/", or "" for the root); a missing prefix yields nothing."""
+        raise _missing_hook(self, "_list")
+
+    def _probe_root(self) -> Any:
+        """One request about the bucket, container or root folder: False (or one of
+        ``root_missing_errors`` raised) when it does not exist, anything else when it does."""
+        raise _missing_hook(self, "_probe_root")
+
+    def url(self, name: str | None) -> str:
+        """The URL of ``name`` (no request where the provider allows: signed or public)."""
+        raise _missing_hook(self, "url")
+
+    # == Optional hooks (generic defaults) =======================================================
+    def configure(self) -> None:
+        """Validate and derive attributes once settings are resolved (raise
+        ``ImproperlyConfigured`` naming the setting)."""
+
+    def _translate_error(
+        self, exc: BaseException, name: str | None, op: str
+    ) -> BaseException | None:
+        """The Python exception for a provider error raised during ``op`` on ``name``
+        (``FileNotFoundError``, ``PermissionError``, ``StorageUnavailable``...); None: raise it
+        unchanged. Errors in ``unreachable_errors`` never get here."""
+        return None
+
+    def _endpoint_label(self) -> str:
+        """What ``StorageUnavailable`` messages call the server (no credential in it)."""
+        return "its server"
+
+    def _scan(self, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
+        """Every object whose key is below ``prefix`` (a directory key ending in "/", or ""),
+        recursively, with its info (size, modified time, hashes). Override with the
+        provider's flat listing; this default lists each folder and stats each file."""
+        for dirs, files in self._list(prefix):
+            for key in files:
+                try:
+                    yield key, self._stat(key)
+                except FileNotFoundError:
+                    continue
+            for sub in dirs:
+                yield from self._scan(sub.rstrip("/") + "/")
+
+    def _delete_many(self, keys: list[str]) -> None:
+        """Delete ``keys`` (missing ones are fine); override with the provider's batch delete."""
+        for key in keys:
+            with contextlib.suppress(FileNotFoundError):  # already gone: what was asked
+                self._delete(key)
+
+    def _copy_from(self, source: BaseStorage, source_key: str, spec: UploadSpec) -> bool:
+        """Copy ``source_key`` of ``source`` to ``spec.key`` on the server; False when this pair
+        of storages can't (different provider or account): the caller streams it instead."""
+        return False
+
+    def _dir_exists(self, key: str) -> bool:
+        """Whether ``key`` is an existing directory. Object stores have none (a bare prefix is
+        not a file: False, as ``exists()`` always answered there); file servers override it."""
+        return False
+
+    def _remove_empty_folder(self, key: str) -> None:
+        """Remove the folder ``key`` if it is empty; a folder that holds anything, or is missing,
+        stays as it is, and the root is never removed. Object stores have no folders (an emptied
+        prefix is gone by itself): nothing to do. File servers override it."""
+
+    def get_object_parameters(self, name: str) -> dict[str, Any]:
+        """Upload parameters for ``name`` (``object_parameters``): override to vary them per
+        object."""
+        return dict(getattr(self, "object_parameters", None) or {})
 
     def ambient_credentials(self) -> bool | None:
         """Whether the SDK finds credentials by itself without the network (environment, files).
@@ -227,10 +363,7 @@ class BaseStorage(Storage):
         """
         return None
 
-    #: The upload part size and single-request threshold (bytes).
-    upload_threshold: int = 8 * 1024 * 1024
-    upload_part_size: int = 8 * 1024 * 1024
-
+    # == The core ================================================================================
     def __init__(self, **options: Any) -> None:
         self._options = dict(options)
         resolve(self, self.get_settings(), options, self.legacy_settings, stop=BaseStorage)
@@ -245,9 +378,6 @@ class BaseStorage(Storage):
         )
         self.configure()
 
-    # -- configuration -------------------------------------------------
-    uses_key_prefix: ClassVar[bool] = True
-
     @classmethod
     def get_settings(cls) -> tuple[Setting, ...]:
         return cls.settings_table
@@ -255,9 +385,6 @@ class BaseStorage(Storage):
     def get_default_settings(self) -> dict[str, Any]:
         """Today's defaults for every option (kept for code that calls it)."""
         return {s.name: s.default_value() for s in self.get_settings()}
-
-    def configure(self) -> None:
-        """Validate and derive attributes after settings are resolved."""
 
     def _setting_label(self, option: str) -> str:
         for s in self.get_settings():
@@ -303,21 +430,7 @@ class BaseStorage(Storage):
             setattr(local, slot, value)
         return value
 
-    def _require_positive(self, *options: str) -> None:
-        """Refuse options that must be a positive number (timeouts, deadlines), naming where they
-        are set."""
-        for option in options:
-            value = getattr(self, option)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ImproperlyConfigured(
-                    f"{type(self).__name__}: {self._setting_label(option)} must be a positive "
-                    f"number, got {value!r}"
-                )
-
     # -- requests ----------------------------------------------------------
-    #: Where the server address is set, named when it can't be reached.
-    endpoint_setting: ClassVar[str] = ""
-
     def _call(
         self, op: str, name: str | None, fn: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> Any:
@@ -343,21 +456,12 @@ class BaseStorage(Storage):
             )
         return result
 
-    #: SDK errors that mean the server could not be reached (or did not answer in time).
-    unreachable_errors: ClassVar[tuple[type[BaseException], ...]] = ()
-
     def _error_for(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
         """``StorageUnavailable`` for one of ``unreachable_errors``, else ``_translate_error()``'s
         answer."""
         if isinstance(exc, self.unreachable_errors):
             return self._unavailable(exc, op)
         return self._translate_error(exc, name, op)
-
-    def _translate_error(
-        self, exc: BaseException, name: str | None, op: str
-    ) -> BaseException | None:
-        """The Python exception for a provider error (``None``: raise it unchanged)."""
-        return None
 
     def _each(self, op: str, name: str | None, items: Iterable[Any]) -> Iterator[Any]:
         """The items of an SDK iterator (pages, chunks) that makes requests as it goes: each step
@@ -382,9 +486,6 @@ class BaseStorage(Storage):
             f"{op}){hint}"
         )
 
-    def _endpoint_label(self) -> str:
-        return "its server"
-
     def _scrub(self, text: str) -> str:
         """``text`` (say, an SDK's error message) with the value of every secret option replaced by
         ***."""
@@ -395,10 +496,6 @@ class BaseStorage(Storage):
         return text
 
     # -- names -------------------------------------------------------------
-    #: Provider limits on names, checked before any request (None: no known limit).
-    max_key_bytes: ClassVar[int | None] = None
-    max_component_bytes: ClassVar[int | None] = None
-
     def _key(self, name: str, *, allow_root: bool = False) -> str:
         key = naming.to_key(getattr(self, "location", ""), name, allow_root=allow_root)
         if self.max_key_bytes or self.max_component_bytes:
@@ -521,20 +618,6 @@ class BaseStorage(Storage):
             )
 
     # -- upload parameters (``object_parameters`` / ``get_object_parameters()``) ----
-    #: The upload parameters that set the content type and encoding (S3: "ContentType",
-    #: "ContentEncoding").
-    content_parameters: ClassVar[tuple[str, str]] = ("content_type", "content_encoding")
-    #: The upload parameter that ``default_acl`` sets when a file's parameters have none.
-    acl_parameter: ClassVar[str | None] = None
-    #: The upload parameters the backend accepts, checked before any request (None: not checked
-    #: here).
-    object_parameter_keys: ClassVar[Collection[str] | None] = None
-
-    def get_object_parameters(self, name: str) -> dict[str, Any]:
-        """Upload parameters for ``name`` (``object_parameters``): override to vary them per
-        object."""
-        return dict(getattr(self, "object_parameters", None) or {})
-
     def _default_parameters(self) -> dict[str, Any]:
         """Parameters every upload gets unless ``get_object_parameters()`` sets them
         (``default_acl``)."""
@@ -559,10 +642,6 @@ class BaseStorage(Storage):
         spec.content_type = params.pop(ctype, None) or spec.content_type
         spec.content_encoding = params.pop(encoding, None) or spec.content_encoding
         spec.params = params
-
-    def _file_part_size(self) -> int | None:
-        """Hook: the part size for files written through ``open(name, "wb")``."""
-        return None
 
     # -- Storage API -----------------------------------------------------
     def _open(self, name: str, mode: str = "rb") -> RemoteFile:
@@ -615,11 +694,6 @@ class BaseStorage(Storage):
         except FileNotFoundError:
             return self._dir_exists(key.rstrip("/"))
 
-    def _dir_exists(self, key: str) -> bool:
-        """Whether ``key`` is an existing directory. Object stores have none (a bare prefix is
-        not a file: False, as ``exists()`` always answered there); file servers override it."""
-        return False
-
     @staticmethod
     def _root_alias(path: str) -> str:
         # "/" has always meant the storage root in listdir("/") (FTP, Dropbox, libcloud);
@@ -665,25 +739,6 @@ class BaseStorage(Storage):
     def get_accessed_time(self, name: str) -> dt.datetime:
         return self._time(name, "accessed")
 
-    # -- primitives a backend implements ---------------------------------
-    def _stat(self, key: str) -> ObjectInfo:
-        raise NotImplementedError
-
-    def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
-        raise NotImplementedError
-
-    def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
-        raise NotImplementedError
-
-    def _delete(self, key: str) -> None:
-        raise NotImplementedError
-
-    def _list(self, prefix: str) -> Iterable[tuple[list[str], list[str]]]:
-        raise NotImplementedError
-
-    #: Errors of ``_probe_root()`` that mean the root (bucket, container, folder) does not exist.
-    root_missing_errors: ClassVar[tuple[type[BaseException], ...]] = (ImproperlyConfigured,)
-
     def _root_exists(self) -> bool:
         """Whether the storage's root exists: ``_probe_root()`` answers False, or raises one of
         ``root_missing_errors``, when it does not."""
@@ -691,40 +746,6 @@ class BaseStorage(Storage):
             return self._probe_root() is not False
         except self.root_missing_errors:
             return False
-
-    def _probe_root(self) -> Any:
-        """One request about the bucket, container or root folder (see ``_root_exists()``)."""
-        raise NotImplementedError
-
-    # -- optional primitives (generic defaults) ----------------------------
-    def _scan(self, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
-        """Every object whose key is below ``prefix`` (a directory key ending in "/", or ""),
-        recursively, with its info (size, modified time, hashes). Override with the
-        provider's flat listing; this default lists each folder and stats each file."""
-        for dirs, files in self._list(prefix):
-            for key in files:
-                try:
-                    yield key, self._stat(key)
-                except FileNotFoundError:
-                    continue
-            for sub in dirs:
-                yield from self._scan(sub.rstrip("/") + "/")
-
-    def _delete_many(self, keys: list[str]) -> None:
-        """Delete ``keys`` (missing ones are fine); override with the provider's batch delete."""
-        for key in keys:
-            with contextlib.suppress(FileNotFoundError):  # already gone: what was asked
-                self._delete(key)
-
-    def _copy_from(self, source: BaseStorage, source_key: str, spec: UploadSpec) -> bool:
-        """Copy ``source_key`` of ``source`` to ``spec.key`` on the server; False when this pair
-        of storages can't (different provider or account): the caller streams it instead."""
-        return False
-
-    def _remove_empty_folder(self, key: str) -> None:
-        """Remove the folder ``key`` if it is empty; a folder that holds anything, or is missing,
-        stays as it is, and the root is never removed. Object stores have no folders (an emptied
-        prefix is gone by itself): nothing to do. File servers override it."""
 
     # -- public helpers over those primitives -----------------------------------
     def scan(self, path: str = "") -> Iterator[tuple[str, ObjectInfo]]:
@@ -766,10 +787,8 @@ def _set_constructor_args(self: BaseStorage, value: tuple[tuple[Any, ...], dict[
     """
     args, kwargs = value
     cls = type(self)
-    hidden = {s.name for s in cls.get_settings() if s.secret} | set(
-        getattr(cls, "deconstruct_exclude", ())
-    )
-    if getattr(cls, "positional_args_are_secret", False):
+    hidden = {s.name for s in cls.get_settings() if s.secret} | set(cls.deconstruct_exclude)
+    if cls.positional_args_are_secret:
         args = ()
     safe = {}
     for option, val in kwargs.items():
@@ -784,7 +803,6 @@ def _set_constructor_args(self: BaseStorage, value: tuple[tuple[Any, ...], dict[
 
 
 BaseStorage._constructor_args = property(_get_constructor_args, _set_constructor_args)  # type: ignore[attr-defined]
-BaseStorage.deconstruct_exclude = ()  # type: ignore[attr-defined]
 
 
 def join_url(base: str, key: str, query: dict[str, Any] | None = None) -> str:
