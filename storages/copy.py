@@ -397,7 +397,9 @@ class _StoppableFile:
         return self.file.read(n)
 
 
-def copy_files(
+# The one function over the complexity limit: split it after the copystorage SIGTERM work on
+# this module lands (a rewrite now would collide with it).
+def copy_files(  # noqa: C901
     source: Any,
     destination: Any,
     path: str = "",
