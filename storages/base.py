@@ -747,7 +747,7 @@ class BaseStorage(Storage):
         except self.root_missing_errors:
             return False
 
-    # -- public helpers over those primitives -----------------------------------
+    # -- public helpers over the hooks ---------------------------------------------
     def scan(self, path: str = "") -> Iterator[tuple[str, ObjectInfo]]:
         """``(name, info)`` of every file below ``path`` (recursively), names relative to
         ``location``."""

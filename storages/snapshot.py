@@ -418,10 +418,13 @@ class ListingMixin:
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         # Pickled (or copied) as the storage's own class: a run is no part of its state.
-        func, args, *rest = super().__reduce_ex__(protocol)
-        if args and args[0] is type(self):
-            args = (self._plain_class, *args[1:])
-        return (func, args, *rest)
+        _, _, *rest = super().__reduce_ex__(protocol)
+        return (_new, (self._plain_class,), *rest)
+
+
+def _new(cls: type) -> Any:
+    """An empty instance of ``cls`` for unpickling (what ``copyreg.__newobj__`` makes)."""
+    return cls.__new__(cls)
 
 
 @functools.cache

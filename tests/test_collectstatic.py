@@ -6,6 +6,7 @@ http.client's putrequest), with their method and path, so the tests say which re
 
 from __future__ import annotations
 
+import contextvars
 import http.client
 import io
 import json
@@ -613,3 +614,34 @@ def test_manifest_unchanged_runs_of_the_admin_static_files(settings, options, tm
             assert "\n0 static files copied" in out and "unmodified" in out
             assert [m for m, _ in again] == ["GET", "GET"], again
         assert stored(options) == files
+
+
+def test_the_run_leaves_the_storage_as_it_was(options) -> None:
+    """The listing run is a mixin put in front of the storage for the run: inside it the storage
+    keeps its name, pickles and deconstructs as its own class; after it, it is that class again
+    (also when two runs on one instance overlap, in two threads)."""
+    import pickle
+
+    storage = S3StaticStorage(**options)
+    storage.save("a.txt", ContentFile(b"one"))
+    inside, outer_done = threading.Event(), threading.Event()
+
+    def other_run() -> None:
+        with snapshot.listing(storage):
+            inside.set()
+            outer_done.wait(10)
+            assert storage.exists("a.txt")
+
+    with ThreadPoolExecutor(1) as pool:
+        with snapshot.listing(storage) as snap:
+            assert snap is not None and isinstance(storage, snapshot.ListingMixin)
+            assert type(storage).__name__ == "S3StaticStorage"
+            assert storage.deconstruct()[0] == "storages.backends.s3.S3StaticStorage"
+            copy = pickle.loads(pickle.dumps(storage))
+            assert type(copy) is S3StaticStorage and copy.open("a.txt").read() == b"one"
+            future = pool.submit(contextvars.Context().run, other_run)  # a run of its own
+            assert inside.wait(10)
+        assert isinstance(storage, snapshot.ListingMixin)  # the other run is still going
+        outer_done.set()
+        future.result()
+    assert type(storage) is S3StaticStorage and snapshot.active(storage) is None
