@@ -25,6 +25,7 @@ content type, content encoding and Cache-Control.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import logging
@@ -397,9 +398,7 @@ class _StoppableFile:
         return self.file.read(n)
 
 
-# The one function over the complexity limit: split it after the copystorage SIGTERM work on
-# this module lands (a rewrite now would collide with it).
-def copy_files(  # noqa: C901
+def copy_files(
     source: Any,
     destination: Any,
     path: str = "",
@@ -432,90 +431,132 @@ def copy_files(  # noqa: C901
     dest_path = path if dest_path is None else dest_path.strip("/")
     stop = stop or threading.Event()
     report = CopyReport(dry_run=dry_run)
+    sources, existing = _list_both(source, path, destination, dest_path, workers)
+    report.total_files = len(sources)
+    report.total_bytes = sum(info.size for info in sources.values())
+    if progress is not None:
+        progress.total_files, progress.total_bytes = report.total_files, report.total_bytes
+    run = _CopyRun(
+        _Copier(
+            source,
+            destination,
+            verify=verify,
+            dry_run=dry_run,
+            stop=stop,
+            large_workers=large_workers,
+        ),
+        report,
+        existing,
+        target=functools.partial(_target, path, dest_path),
+        progress=progress,
+        notify=on_file or (lambda action, name: None),
+    )
+    run.all(sources, workers)
+    if delete and not report.interrupted:
+        run.delete_extra(destination, {run.target(name) for name in sources})
+    report.copied.sort()
+    return report
 
-    def target(name: str) -> str:
-        rel = name[len(path) :].lstrip("/") if path else name
-        return posixpath.join(dest_path, rel) if dest_path else rel
 
+def _target(path: str, dest_path: str, name: str) -> str:
+    """The destination name of the source's ``name`` (``path`` replaced by ``dest_path``)."""
+    rel = name[len(path) :].lstrip("/") if path else name
+    return posixpath.join(dest_path, rel) if dest_path else rel
+
+
+def _list_both(
+    source: Any, path: str, destination: Any, dest_path: str, workers: int
+) -> tuple[dict[str, ObjectInfo], dict[str, ObjectInfo]]:
     listings = []
     for side, storage, where in (("source", source, path), ("destination", destination, dest_path)):
         try:
             listings.append(dict(list_files(storage, where, workers)))
         except Exception as exc:
             raise ListingError(side, exc) from exc
-    sources, existing = listings
-    report.total_files = len(sources)
-    report.total_bytes = sum(info.size for info in sources.values())
-    if progress is not None:
-        progress.total_files, progress.total_bytes = report.total_files, report.total_bytes
-    copier = _Copier(
-        source, destination, verify=verify, dry_run=dry_run, stop=stop, large_workers=large_workers
-    )
-    lock = threading.Lock()
-    notify = on_file or (lambda action, name: None)
+    return listings[0], listings[1]
 
-    def one(name: str, sinfo: ObjectInfo) -> None:
-        if stop.is_set():
+
+class _CopyRun:
+    """One ``copy_files()`` call: each file's copy on the pool's threads, and the report."""
+
+    def __init__(
+        self,
+        copier: _Copier,
+        report: CopyReport,
+        existing: dict[str, ObjectInfo],
+        *,
+        target: Callable[[str], str],
+        progress: Progress | None,
+        notify: Callable[[str, str], None],
+    ) -> None:
+        self.copier, self.report, self.existing = copier, report, existing
+        self.target, self.progress, self.notify = target, progress, notify
+        self.stop = copier.stop
+        self.lock = threading.Lock()
+
+    def _advance(self, size: int, **counts: int) -> None:
+        if self.progress is not None:
+            self.progress.advance(1, size, **counts)
+
+    def one(self, name: str, sinfo: ObjectInfo) -> None:
+        if self.stop.is_set():
             return
-        dname = target(name)
+        dname = self.target(name)
         try:
-            if copier.same(name, dname, sinfo, existing.get(dname)):
-                with lock:
-                    report.skipped += 1
-                notify("skip", name)
-                if progress is not None:
-                    progress.advance(1, 0, skipped=1)
+            if self.copier.same(name, dname, sinfo, self.existing.get(dname)):
+                with self.lock:
+                    self.report.skipped += 1
+                self.notify("skip", name)
+                self._advance(0, skipped=1)
                 return
-            server = False if dry_run else copier.copy(name, dname, sinfo)
+            server = False if self.report.dry_run else self.copier.copy(name, dname, sinfo)
         except UploadAborted:
             return
         except Exception as exc:  # one file's failure must not stop the others
             logger.debug("copy of %r failed", name, exc_info=True)
-            with lock:
-                report.failed[name] = f"{type(exc).__name__}: {exc}"
-            notify("fail", name)
-            if progress is not None:
-                progress.advance(1, 0, failed=1)
+            with self.lock:
+                self.report.failed[name] = f"{type(exc).__name__}: {exc}"
+            self.notify("fail", name)
+            self._advance(0, failed=1)
             return
-        with lock:
-            report.copied.append(name)
-            report.bytes_copied += sinfo.size
-            report.server_side += int(server)
-        notify("server-copy" if server else "copy", name)
-        if progress is not None:
-            progress.advance(1, sinfo.size)
+        with self.lock:
+            self.report.copied.append(name)
+            self.report.bytes_copied += sinfo.size
+            self.report.server_side += int(server)
+        self.notify("server-copy" if server else "copy", name)
+        self._advance(sinfo.size)
 
-    pending: set[Future[None]] = set()
-    items = iter(sorted(sources.items()))
-    with ThreadPoolExecutor(
-        max_workers=max(1, workers), thread_name_prefix="storages-copy"
-    ) as pool:
-        try:
-            for name, sinfo in items:
-                if stop.is_set():
-                    break
-                pending.add(pool.submit(one, name, sinfo))
-                if len(pending) >= 4 * max(1, workers):  # a bounded queue, whatever the file count
-                    _, pending = wait(pending, return_when=FIRST_COMPLETED)
-            while pending:
-                _, pending = wait(pending, timeout=0.5)
-        except KeyboardInterrupt:
-            stop.set()
-        if stop.is_set():
-            report.interrupted = True
-            for future in pending:
-                future.cancel()
-    if delete and not report.interrupted:
-        wanted = {target(name) for name in sources}
-        extra = sorted(set(existing) - wanted)
-        if extra and not dry_run:
+    def all(self, sources: dict[str, ObjectInfo], workers: int) -> None:
+        """``one()`` for every source file, ``workers`` at a time, until done or stopped."""
+        pending: set[Future[None]] = set()
+        with ThreadPoolExecutor(
+            max_workers=max(1, workers), thread_name_prefix="storages-copy"
+        ) as pool:
+            try:
+                for name, sinfo in sorted(sources.items()):
+                    if self.stop.is_set():
+                        break
+                    pending.add(pool.submit(self.one, name, sinfo))
+                    if len(pending) >= 4 * max(1, workers):  # a bounded queue, whatever the count
+                        _, pending = wait(pending, return_when=FIRST_COMPLETED)
+                while pending:
+                    _, pending = wait(pending, timeout=0.5)
+            except KeyboardInterrupt:
+                self.stop.set()
+            if self.stop.is_set():
+                self.report.interrupted = True
+                for future in pending:
+                    future.cancel()
+
+    def delete_extra(self, destination: Any, wanted: set[str]) -> None:
+        """Delete the destination's files the source does not have (``delete=True``)."""
+        extra = sorted(set(self.existing) - wanted)
+        if extra and not self.report.dry_run:
             if hasattr(destination, "delete_many"):
                 destination.delete_many(extra)
             else:
                 for name in extra:
                     destination.delete(name)
-        report.deleted = extra
+        self.report.deleted = extra
         for name in extra:
-            notify("delete", name)
-    report.copied.sort()
-    return report
+            self.notify("delete", name)
