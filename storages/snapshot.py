@@ -23,7 +23,11 @@ final (the storage overwrites) and whose content can be read later (a file on lo
 at most 8 MiB copied into memory) returns at once and is uploaded on one of ``workers``
 threads. The listing counts it as stored from that moment; a later save, delete, read or stat
 of the same name waits for it; the block waits for every upload and raises the first failure;
-a ``ManifestFilesMixin`` storage waits before it writes its manifest.
+a ``ManifestFilesMixin`` storage waits before it writes its manifest. Content generated in
+memory for a name that was not stored when the run started (a new hashed CSS/JS copy) is held
+until the block ends instead (at most ``HOLD_LIMIT`` bytes in all): Django deletes the
+intermediate copies it saves for stylesheets that import stylesheets, and a held copy that is
+deleted is never sent, so an unchanged run writes nothing.
 
 How it plugs in: ``listing()`` gives the storage instance the :class:`ListingMixin` for the
 duration of the block (the instance's class becomes a subclass of its own class with the mixin
