@@ -1,34 +1,24 @@
 """BaseStorage: the shared core under every backend.
 
-It owns everything that is not provider-specific: settings resolution,
-names (through :mod:`storages.naming`), the overwrite policy, content types,
-gzip, times and the upload/download plumbing. A backend implements a few
-primitives over already-normalised keys:
+It owns everything that is not provider-specific: settings resolution, names (through
+:mod:`storages.naming`), the overwrite policy, content types, gzip, times and the upload/download
+plumbing. The backend contract is at the top of :class:`BaseStorage`: its traits (class
+attributes), the required hooks a backend implements over already-normalised keys (``_stat``,
+``_open_reader``, ``_upload``, ``_delete``, ``_list``, ``_probe_root``, ``url``) and the
+optional hooks with generic defaults (``_translate_error``, ``_scan``, ``_delete_many``,
+``_copy_from``...). docs/architecture.rst walks through it.
 
-* ``_stat(key) -> ObjectInfo`` (raise ``FileNotFoundError``),
-* ``_open_reader(key, offset, end=None) -> ReadResult``: bytes ``[offset, end)``,
-* ``_upload(spec, source)``: store an :class:`~storages.transfer.UploadSource`
-  under ``spec.key`` through the SDK's own transfer helper; with
-  ``spec.create_only`` it must be atomic and raise ``FileExistsError`` when the
-  name is taken,
-* ``_delete(key)`` (a missing key: nothing, or ``FileNotFoundError``, which the core ignores),
-* ``_list(prefix)`` yielding ``(dir_prefixes, file_keys)`` pages,
-* ``_probe_root()`` (or ``_root_exists()``), ``_translate_error(exc, name, op)``, and ``url()``.
-
-The plumbing they share lives here once: ``_call()`` (timing, DEBUG line, errors through
+The plumbing backends share lives here once: ``_call()`` (timing, DEBUG line, errors through
 ``unreachable_errors`` and ``_translate_error``), ``_each()`` (an SDK iterator's requests through
 ``_call``), ``_lazy()`` / ``_per_thread()`` clients, upload parameters (``get_object_parameters()``,
 ``content_parameters``, ``acl_parameter``, ``object_parameter_keys``), ``_scrub()``, and the
 helpers ``batches()``, ``poll()`` and ``name_lock()``.
 
-Optional primitives with generic defaults, overridden where the provider does
-better: ``_scan(prefix)`` (every object below a prefix with its info, in as few
-listing requests as the provider allows), ``_delete_many(keys)`` (batch delete)
-and ``_copy_from(source, source_key, spec)`` (server-side copy).
+``save()`` hands its content to ``_upload()`` directly; ``open(name, "wb")`` writes into a
+:class:`~storages.transfer.PipeWriter` that feeds the same ``_upload()`` in bounded memory.
 
-``save()`` hands its content to ``_upload()`` directly; ``open(name, "wb")``
-writes into a :class:`~storages.transfer.PipeWriter` that feeds the same
-``_upload()`` in bounded memory.
+The core knows no feature: collectstatic's listing run (:mod:`storages.snapshot`) is a mixin the
+command puts in front of the storage for the run.
 """
 
 from __future__ import annotations
@@ -36,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
-import functools
 import logging
 import mimetypes
 import threading
@@ -51,7 +40,7 @@ from django.core.files.storage import Storage
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 
-from storages import naming, snapshot
+from storages import naming
 from storages.compress import GzipWriter
 from storages.conf import Legacy, Setting, resolve
 from storages.errors import StorageError, StorageUnavailable
@@ -185,33 +174,84 @@ def _give_back(idle: list[Any], value: Any) -> None:
         idle.append(value)
 
 
+def _missing_hook(storage: BaseStorage, hook: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"{type(storage).__name__} does not implement {hook}(), a hook every storage built on "
+        f"storages.base.BaseStorage must provide (see BaseStorage.{hook})"
+    )
+
+
 @deconstructible
 class BaseStorage(Storage):
-    """Common behaviour of every django-storages backend."""
+    """Common behaviour of every django-storages backend.
 
-    #: Setting declarations; backends extend this.
+    The backend contract is the first part of this class: the traits (class attributes a backend
+    sets), the required hooks (a backend implements each one; a missing one raises
+    ``NotImplementedError`` naming the class and the hook) and the optional hooks (defaults a
+    backend overrides where its provider does better). Everything after them is the core, which a
+    backend uses and does not override. Hooks receive keys: names already normalised under
+    ``location`` by the core.
+    """
+
+    # == Traits ==================================================================================
+    # -- settings and migrations
+    #: Setting declarations (``storages.conf.Setting``); backends extend this.
     settings_table: ClassVar[tuple[Setting, ...]] = ()
     #: Older settings translated with a DeprecationWarning.
     legacy_settings: ClassVar[tuple[Legacy, ...]] = ()
-    #: Name of the boolean option that turns overwriting on.
+    #: Name of the boolean option that turns overwriting on (None: the storage never overwrites).
     overwrite_option: ClassVar[str | None] = "file_overwrite"
+    #: Whether ``location`` is a key prefix the core checks and joins names under.
+    uses_key_prefix: ClassVar[bool] = True
     #: Secret keys inside dict options (e.g. SFTP's ``params``), kept out of ``deconstruct()``.
     secret_option_keys: ClassVar[dict[str, Collection[str]]] = {}
+    #: Options never recorded by ``deconstruct()`` besides the secret settings.
+    deconstruct_exclude: ClassVar[tuple[str, ...]] = ()
+    #: Whether positional constructor arguments may hold secrets (then none is recorded).
+    positional_args_are_secret: ClassVar[bool] = False
+
+    # -- connections and errors
     #: Attributes holding connections, clients or other SDK objects that are not made by
     #: ``_lazy()`` (which drops its own): dropped when the storage is pickled or copied, and
     #: rebuilt on first use. A subclass lists only its own; the parents' lists still apply.
     transient_attributes: ClassVar[tuple[str, ...]] = ()
+    #: Where the server address is set, named when it can't be reached.
+    endpoint_setting: ClassVar[str] = ""
+    #: SDK errors that mean the server could not be reached (or did not answer in time).
+    unreachable_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+    #: Errors of ``_probe_root()`` that mean the root (bucket, container, folder) does not exist.
+    root_missing_errors: ClassVar[tuple[type[BaseException], ...]] = (ImproperlyConfigured,)
+
+    # -- names
+    #: Provider limit on a whole key in UTF-8 bytes, checked before any request (None: none).
+    max_key_bytes: ClassVar[int | None] = None
+    #: Provider limit on one path component in UTF-8 bytes (None: none).
+    max_component_bytes: ClassVar[int | None] = None
+
+    # -- files, content and uploads
+    #: The file class ``open()`` returns.
     file_class: ClassVar[type[RemoteFile]] = RemoteFile
+    #: The content type of a name ``mimetypes`` can't guess.
     default_content_type: ClassVar[str] = "application/octet-stream"
-    #: Why a time is not available, per kind ("created", "accessed"); None = available.
+    #: Why a time is not available, per kind ("created", "accessed"); absent: available.
     missing_times: ClassVar[dict[str, str]] = {}
     #: Read-ahead when ``read_ahead`` is not set (None: ReadAhead() defaults).
     default_read_ahead: ClassVar[Any] = None
+    #: Bytes ``open(name, "wb")`` holds before it streams: below it, a file is one request.
+    upload_threshold: int = 8 * 1024 * 1024
+    #: The part size of uploads sent in parts.
+    upload_part_size: int = 8 * 1024 * 1024
+    #: The upload parameters that set the content type and encoding (S3: "ContentType",
+    #: "ContentEncoding").
+    content_parameters: ClassVar[tuple[str, str]] = ("content_type", "content_encoding")
+    #: The upload parameter that ``default_acl`` sets when a file's parameters have none.
+    acl_parameter: ClassVar[str | None] = None
+    #: The upload parameters the backend accepts, checked before any request (None: not checked).
+    object_parameter_keys: ClassVar[Collection[str] | None] = None
 
-    # -- Traits and hooks the features read (system checks, checkstorages, copystorage, direct
-    # uploads). A provider package sets them on its storage class; the features never name a
-    # provider. A plain Django storage has none of them: the features use getattr() defaults.
-
+    # -- read by the features (system checks, checkstorages, copystorage, direct uploads); the
+    # features never name a provider, and a plain Django storage has none of these (they use
+    # getattr() defaults)
     #: Credential option groups: the storage is credentialed when every option of one group is
     #: set; ``manage.py check`` warns (storages.W002) when none is. Empty: not checked.
     credential_options: ClassVar[tuple[tuple[str, ...], ...]] = ()
@@ -234,6 +274,112 @@ class BaseStorage(Storage):
     #: provider's CORS rules would stop a page on ``origin`` uploading directly (empty: nothing).
     #: None: the provider needs no rule.
     direct_upload_cors_problems: ClassVar[Callable[[str], list[str]] | None] = None
+
+    # == Required hooks ==========================================================================
+    def _stat(self, key: str) -> ObjectInfo:
+        """One request: the :class:`~storages.files.ObjectInfo` of the object ``key`` (size,
+        modified time, content type and encoding, the hashes the provider keeps). Raise
+        ``FileNotFoundError`` when there is none."""
+        raise _missing_hook(self, "_stat")
+
+    def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
+        """Start reading bytes ``[offset, end)`` of ``key`` (``end`` None: to the end): a
+        :class:`~storages.files.ReadResult` with a stream of those bytes and the object's info.
+        Raise ``FileNotFoundError`` when there is no such object."""
+        raise _missing_hook(self, "_open_reader")
+
+    def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
+        """Store ``source`` under ``spec.key`` through the SDK's own transfer helper, with
+        ``spec.content_type``, ``spec.content_encoding`` and ``spec.params``. With
+        ``spec.create_only`` it must be atomic and raise ``FileExistsError`` when the name is
+        taken; a failed upload leaves nothing behind."""
+        raise _missing_hook(self, "_upload")
+
+    def _delete(self, key: str) -> None:
+        """Delete ``key``; a missing key is fine (do nothing, or raise ``FileNotFoundError``,
+        which the core ignores)."""
+        raise _missing_hook(self, "_delete")
+
+    def _list(self, prefix: str) -> Iterable[tuple[list[str], list[str]]]:
+        """Pages of ``(directory keys, file keys)`` directly below ``prefix`` (a key ending in
+        "/", or "" for the root); a missing prefix yields nothing."""
+        raise _missing_hook(self, "_list")
+
+    def _probe_root(self) -> Any:
+        """One request about the bucket, container or root folder: False (or one of
+        ``root_missing_errors`` raised) when it does not exist, anything else when it does."""
+        raise _missing_hook(self, "_probe_root")
+
+    def url(self, name: str | None) -> str:
+        """The URL of ``name`` (no request where the provider allows: signed or public)."""
+        raise _missing_hook(self, "url")
+
+    # == Optional hooks (generic defaults) =======================================================
+    def configure(self) -> None:
+        """Validate and derive attributes once settings are resolved (raise
+        ``ImproperlyConfigured`` naming the setting)."""
+
+    def _translate_error(
+        self, exc: BaseException, name: str | None, op: str
+    ) -> BaseException | None:
+        """The Python exception for a provider error raised during ``op`` on ``name``
+        (``FileNotFoundError``, ``PermissionError``, ``StorageUnavailable``...); None: raise it
+        unchanged. Errors in ``unreachable_errors`` never get here."""
+        return None
+
+    def _endpoint_label(self) -> str:
+        """What ``StorageUnavailable`` messages call the server (no credential in it)."""
+        return "its server"
+
+    def _scan(self, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
+        """Every object whose key is below ``prefix`` (a directory key ending in "/", or ""),
+        recursively, with its info (size, modified time, hashes). Override with the
+        provider's flat listing; this default lists each folder and stats each file."""
+        for dirs, files in self._list(prefix):
+            for key in files:
+                try:
+                    yield key, self._stat(key)
+                except FileNotFoundError:
+                    continue
+            for sub in dirs:
+                yield from self._scan(sub.rstrip("/") + "/")
+
+    def _delete_many(self, keys: list[str]) -> None:
+        """Delete ``keys`` (missing ones are fine); override with the provider's batch delete."""
+        for key in keys:
+            with contextlib.suppress(FileNotFoundError):  # already gone: what was asked
+                self._delete(key)
+
+    def _copy_from(self, source: BaseStorage, source_key: str, spec: UploadSpec) -> bool:
+        """Copy ``source_key`` of ``source`` to ``spec.key`` on the server; False when this pair
+        of storages can't (different provider or account): the caller streams it instead."""
+        return False
+
+    def _dir_exists(self, key: str) -> bool:
+        """Whether ``key`` is an existing directory. Object stores have none (a bare prefix is
+        not a file: False, as ``exists()`` always answered there); file servers override it."""
+        return False
+
+    def _remove_empty_folder(self, key: str) -> None:
+        """Remove the folder ``key`` if it is empty; a folder that holds anything, or is missing,
+        stays as it is, and the root is never removed. Object stores have no folders (an emptied
+        prefix is gone by itself): nothing to do. File servers override it."""
+
+    def _stored_parameters(self, key: str) -> dict[str, Any] | None:
+        """The upload parameters ``key`` is stored with, in ``object_parameters``' vocabulary
+        (the content type under ``content_parameters[0]``), as far as one request can read
+        them; None when it is gone. Used by :mod:`storages.metadata` (``syncmetadata``)."""
+        raise _missing_hook(self, "_stored_parameters")
+
+    def _replace_parameters(self, key: str, params: dict[str, Any], stored: dict[str, Any]) -> None:
+        """Rewrite the stored headers of ``key`` to ``params`` on the server (no content moves),
+        keeping its content encoding. Optional: :mod:`storages.metadata` checks for it."""
+        raise _missing_hook(self, "_replace_parameters")
+
+    def get_object_parameters(self, name: str) -> dict[str, Any]:
+        """Upload parameters for ``name`` (``object_parameters``): override to vary them per
+        object."""
+        return dict(getattr(self, "object_parameters", None) or {})
 
     def ambient_credentials(self) -> bool | None:
         """Whether the SDK finds credentials by itself without the network (environment, files).
@@ -258,10 +404,7 @@ class BaseStorage(Storage):
         """
         return None
 
-    #: The upload part size and single-request threshold (bytes).
-    upload_threshold: int = 8 * 1024 * 1024
-    upload_part_size: int = 8 * 1024 * 1024
-
+    # == The core ================================================================================
     def __init__(self, **options: Any) -> None:
         self._options = dict(options)
         resolve(self, self.get_settings(), options, self.legacy_settings, stop=BaseStorage)
@@ -276,9 +419,6 @@ class BaseStorage(Storage):
         )
         self.configure()
 
-    # -- configuration -------------------------------------------------
-    uses_key_prefix: ClassVar[bool] = True
-
     @classmethod
     def get_settings(cls) -> tuple[Setting, ...]:
         return cls.settings_table
@@ -286,9 +426,6 @@ class BaseStorage(Storage):
     def get_default_settings(self) -> dict[str, Any]:
         """Today's defaults for every option (kept for code that calls it)."""
         return {s.name: s.default_value() for s in self.get_settings()}
-
-    def configure(self) -> None:
-        """Validate and derive attributes after settings are resolved."""
 
     def _setting_label(self, option: str) -> str:
         for s in self.get_settings():
@@ -354,21 +491,7 @@ class BaseStorage(Storage):
             setattr(slots.local, slot, held)
         return held.value
 
-    def _require_positive(self, *options: str) -> None:
-        """Refuse options that must be a positive number (timeouts, deadlines), naming where they
-        are set."""
-        for option in options:
-            value = getattr(self, option)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ImproperlyConfigured(
-                    f"{type(self).__name__}: {self._setting_label(option)} must be a positive "
-                    f"number, got {value!r}"
-                )
-
     # -- requests ----------------------------------------------------------
-    #: Where the server address is set, named when it can't be reached.
-    endpoint_setting: ClassVar[str] = ""
-
     def _call(
         self, op: str, name: str | None, fn: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> Any:
@@ -394,21 +517,12 @@ class BaseStorage(Storage):
             )
         return result
 
-    #: SDK errors that mean the server could not be reached (or did not answer in time).
-    unreachable_errors: ClassVar[tuple[type[BaseException], ...]] = ()
-
     def _error_for(self, exc: BaseException, name: str | None, op: str) -> BaseException | None:
         """``StorageUnavailable`` for one of ``unreachable_errors``, else ``_translate_error()``'s
         answer."""
         if isinstance(exc, self.unreachable_errors):
             return self._unavailable(exc, op)
         return self._translate_error(exc, name, op)
-
-    def _translate_error(
-        self, exc: BaseException, name: str | None, op: str
-    ) -> BaseException | None:
-        """The Python exception for a provider error (``None``: raise it unchanged)."""
-        return None
 
     def _each(self, op: str, name: str | None, items: Iterable[Any]) -> Iterator[Any]:
         """The items of an SDK iterator (pages, chunks) that makes requests as it goes: each step
@@ -433,9 +547,6 @@ class BaseStorage(Storage):
             f"{op}){hint}"
         )
 
-    def _endpoint_label(self) -> str:
-        return "its server"
-
     def _scrub(self, text: str) -> str:
         """``text`` (say, an SDK's error message) with the value of every secret option replaced by
         ***."""
@@ -446,10 +557,6 @@ class BaseStorage(Storage):
         return text
 
     # -- names -------------------------------------------------------------
-    #: Provider limits on names, checked before any request (None: no known limit).
-    max_key_bytes: ClassVar[int | None] = None
-    max_component_bytes: ClassVar[int | None] = None
-
     def _key(self, name: str, *, allow_root: bool = False) -> str:
         key = naming.to_key(getattr(self, "location", ""), name, allow_root=allow_root)
         if self.max_key_bytes or self.max_component_bytes:
@@ -545,9 +652,9 @@ class BaseStorage(Storage):
     ) -> Any:
         """A writer for a new object ``name``: write(), close() commits, abort() discards."""
         spec, gzip = self._upload_spec(name, content, create_only, part_size)
-        ctx = (
-            contextvars.copy_context()
-        )  # the upload may run on a worker thread: keep the run's snapshot
+        # The upload may run on a worker thread: it runs in this context, so what a caller set in
+        # context variables (a command's run) still applies to it.
+        ctx = contextvars.copy_context()
         pipe = PipeWriter(
             lambda source: ctx.run(self._timed_upload, spec, source),
             threshold=self._pipe_threshold(spec),
@@ -558,15 +665,9 @@ class BaseStorage(Storage):
         """Bytes ``open(name, "wb")`` holds before streaming: below it a file is one request."""
         return int(spec.part_size or self.upload_threshold)
 
-    def _upload_detached(self, spec: UploadSpec, gzip: bool, content: Any) -> None:
-        """A background save's upload (storages.snapshot); the run's listing already counts it."""
-        self._timed_upload(spec, UploadSource.from_content(content, gzip=gzip), record=False)
-
-    def _timed_upload(self, spec: UploadSpec, source: UploadSource, record: bool = True) -> None:
+    def _timed_upload(self, spec: UploadSpec, source: UploadSource) -> None:
         start = time.perf_counter()
         self._upload(spec, source)
-        if record and (snap := snapshot.active(self)) is not None:
-            snap.stored(spec.key)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s upload %r bytes=%s path=%s %.1fms",
@@ -578,20 +679,6 @@ class BaseStorage(Storage):
             )
 
     # -- upload parameters (``object_parameters`` / ``get_object_parameters()``) ----
-    #: The upload parameters that set the content type and encoding (S3: "ContentType",
-    #: "ContentEncoding").
-    content_parameters: ClassVar[tuple[str, str]] = ("content_type", "content_encoding")
-    #: The upload parameter that ``default_acl`` sets when a file's parameters have none.
-    acl_parameter: ClassVar[str | None] = None
-    #: The upload parameters the backend accepts, checked before any request (None: not checked
-    #: here).
-    object_parameter_keys: ClassVar[Collection[str] | None] = None
-
-    def get_object_parameters(self, name: str) -> dict[str, Any]:
-        """Upload parameters for ``name`` (``object_parameters``): override to vary them per
-        object."""
-        return dict(getattr(self, "object_parameters", None) or {})
-
     def _default_parameters(self) -> dict[str, Any]:
         """Parameters every upload gets unless ``get_object_parameters()`` sets them
         (``default_acl``)."""
@@ -617,43 +704,14 @@ class BaseStorage(Storage):
         spec.content_encoding = params.pop(encoding, None) or spec.content_encoding
         spec.params = params
 
-    def _file_part_size(self) -> int | None:
-        """Hook: the part size for files written through ``open(name, "wb")``."""
-        return None
-
     # -- Storage API -----------------------------------------------------
-    def open(self, name: str, mode: str = "rb") -> Any:
-        snap = snapshot.active(self)
-        local = (
-            snap.local_source(naming.clean_name(name))
-            if snap is not None and mode in ("r", "rb")
-            else None
-        )
-        if local is not None:  # collectstatic: these bytes are on local disk, don't download them
-            return local[0].open(local[1], mode)
-        if snap is not None:
-            snap.wait(self._key(name))  # a background save of this name (storages.snapshot)
-        return super().open(name, mode)
-
     def _open(self, name: str, mode: str = "rb") -> RemoteFile:
         return self.file_class(name, mode, self)
 
     def _save(self, name: str, content: Any) -> str:
         name = naming.clean_name(name)
-        snap, hashes = None, {}
         for attempt in range(NAME_ATTEMPTS):
             spec, gzip = self._upload_spec(name, content, create_only=not self.overwrite)
-            if attempt == 0 and (snap := snapshot.active(self)) is not None:
-                skip, hashes = snap.before_upload(spec.key, content, gzip)
-                if skip:
-                    return name
-                if name == getattr(self, "manifest_name", None):
-                    snap.drain()  # a manifest names only files that are stored
-                elif self.overwrite and snap.upload_later(
-                    spec.key, content, functools.partial(self._upload_detached, spec, gzip)
-                ):
-                    snap.stored(spec.key, hashes)
-                    return name
             source = UploadSource.from_content(content, gzip=gzip)
             if attempt and not source.rewind() and not gzip:
                 raise FileExistsError(
@@ -664,8 +722,6 @@ class BaseStorage(Storage):
                 )
             try:
                 self._timed_upload(spec, source)
-                if snap is not None and hashes:
-                    snap.stored(spec.key, hashes)
                 return name
             except FileExistsError:
                 if self.overwrite:
@@ -677,46 +733,27 @@ class BaseStorage(Storage):
         raise FileExistsError(f"{type(self).__name__}: no free name found for {name!r}")
 
     def delete(self, name: str) -> None:
-        key = self._key(name)
-        snap = snapshot.active(self)
-        if snap is not None and snap.defer_delete(key):
-            return
         with contextlib.suppress(FileNotFoundError):  # already gone: what was asked
-            self._delete(key)
-        if snap is not None:
-            snap.deleted([key])
+            self._delete(self._key(name))
 
-    def _known_stat(self, key: str) -> ObjectInfo:
-        """``_stat(key)``, answered from the run's listing while one is active
-        (storages.snapshot)."""
-        snap = snapshot.active(self)
-        return snap.info(key) if snap is not None else self._stat(key)
+    def _object_info(self, key: str) -> ObjectInfo:
+        """What ``size()`` and the ``get_*_time()`` methods read about ``key``."""
+        return self._stat(key)
 
     def exists(self, name: str) -> bool:
         """True when a file (or, on file servers, a directory) is stored under ``name``.
 
-        Literal: the overwrite policy never changes the answer, and nothing seen
-        earlier in this process does either, except inside a collectstatic run's
-        listing (:mod:`storages.snapshot`), which only that run's context sees.
+        Literal: the overwrite policy never changes the answer, and nothing seen earlier in this
+        process does either.
         """
         key = self._key(self._root_alias(name), allow_root=True)
         if key == self._key("", allow_root=True):
             return self._root_exists()
-        snap = snapshot.active(self)
-        if snap is not None and snap.has(key):  # a run's listing (storages.snapshot)
-            return True
         try:
-            if snap is None:
-                self._stat(key)
-                return True
+            self._stat(key)
+            return True
         except FileNotFoundError:
-            pass
-        return self._dir_exists(key.rstrip("/"))
-
-    def _dir_exists(self, key: str) -> bool:
-        """Whether ``key`` is an existing directory. Object stores have none (a bare prefix is
-        not a file: False, as ``exists()`` always answered there); file servers override it."""
-        return False
+            return self._dir_exists(key.rstrip("/"))
 
     @staticmethod
     def _root_alias(path: str) -> str:
@@ -742,14 +779,14 @@ class BaseStorage(Storage):
         return list(dirs), list(files)
 
     def size(self, name: str) -> int:
-        return self._known_stat(self._key(name)).size
+        return self._object_info(self._key(name)).size
 
     def _time(self, name: str, kind: str) -> dt.datetime:
         if kind in self.missing_times:
             raise NotImplementedError(
                 f"{type(self).__name__} can't report {kind} times: {self.missing_times[kind]}"
             )
-        value = getattr(self._known_stat(self._key(name)), kind)
+        value = getattr(self._object_info(self._key(name)), kind)
         if value is None:
             raise NotImplementedError(f"{type(self).__name__} has no {kind} time for {name!r}")
         return _django_time(value)
@@ -763,25 +800,6 @@ class BaseStorage(Storage):
     def get_accessed_time(self, name: str) -> dt.datetime:
         return self._time(name, "accessed")
 
-    # -- primitives a backend implements ---------------------------------
-    def _stat(self, key: str) -> ObjectInfo:
-        raise NotImplementedError
-
-    def _open_reader(self, key: str, offset: int, end: int | None = None) -> ReadResult:
-        raise NotImplementedError
-
-    def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
-        raise NotImplementedError
-
-    def _delete(self, key: str) -> None:
-        raise NotImplementedError
-
-    def _list(self, prefix: str) -> Iterable[tuple[list[str], list[str]]]:
-        raise NotImplementedError
-
-    #: Errors of ``_probe_root()`` that mean the root (bucket, container, folder) does not exist.
-    root_missing_errors: ClassVar[tuple[type[BaseException], ...]] = (ImproperlyConfigured,)
-
     def _root_exists(self) -> bool:
         """Whether the storage's root exists: ``_probe_root()`` answers False, or raises one of
         ``root_missing_errors``, when it does not."""
@@ -790,52 +808,7 @@ class BaseStorage(Storage):
         except self.root_missing_errors:
             return False
 
-    def _probe_root(self) -> Any:
-        """One request about the bucket, container or root folder (see ``_root_exists()``)."""
-        raise NotImplementedError
-
-    # -- optional primitives (generic defaults) ----------------------------
-    def _scan(self, prefix: str) -> Iterator[tuple[str, ObjectInfo]]:
-        """Every object whose key is below ``prefix`` (a directory key ending in "/", or ""),
-        recursively, with its info (size, modified time, hashes). Override with the
-        provider's flat listing; this default lists each folder and stats each file."""
-        for dirs, files in self._list(prefix):
-            for key in files:
-                try:
-                    yield key, self._stat(key)
-                except FileNotFoundError:
-                    continue
-            for sub in dirs:
-                yield from self._scan(sub.rstrip("/") + "/")
-
-    def _delete_many(self, keys: list[str]) -> None:
-        """Delete ``keys`` (missing ones are fine); override with the provider's batch delete."""
-        for key in keys:
-            with contextlib.suppress(FileNotFoundError):  # already gone: what was asked
-                self._delete(key)
-
-    def _copy_from(self, source: BaseStorage, source_key: str, spec: UploadSpec) -> bool:
-        """Copy ``source_key`` of ``source`` to ``spec.key`` on the server; False when this pair
-        of storages can't (different provider or account): the caller streams it instead."""
-        return False
-
-    def _stored_parameters(self, key: str) -> dict[str, Any] | None:
-        """The upload parameters ``key`` is stored with, in ``object_parameters``' vocabulary
-        (the content type under ``content_parameters[0]``), as far as one request can read
-        them; None when it is gone. Used by :mod:`storages.metadata` (``syncmetadata``)."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement _stored_parameters()")
-
-    def _replace_parameters(self, key: str, params: dict[str, Any], stored: dict[str, Any]) -> None:
-        """Rewrite the stored headers of ``key`` to ``params`` on the server (no content moves),
-        keeping its content encoding. Optional: :mod:`storages.metadata` checks for it."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement _replace_parameters()")
-
-    def _remove_empty_folder(self, key: str) -> None:
-        """Remove the folder ``key`` if it is empty; a folder that holds anything, or is missing,
-        stays as it is, and the root is never removed. Object stores have no folders (an emptied
-        prefix is gone by itself): nothing to do. File servers override it."""
-
-    # -- public helpers over those primitives -----------------------------------
+    # -- public helpers over the hooks ---------------------------------------------
     def scan(self, path: str = "") -> Iterator[tuple[str, ObjectInfo]]:
         """``(name, info)`` of every file below ``path`` (recursively), names relative to
         ``location``."""
@@ -851,8 +824,6 @@ class BaseStorage(Storage):
         keys = [self._key(name) for name in names]
         if keys:
             self._delete_many(keys)
-            if (snap := snapshot.active(self)) is not None:
-                snap.deleted(keys)
 
 
 def _django_time(value: dt.datetime) -> dt.datetime:
@@ -877,10 +848,8 @@ def _set_constructor_args(self: BaseStorage, value: tuple[tuple[Any, ...], dict[
     """
     args, kwargs = value
     cls = type(self)
-    hidden = {s.name for s in cls.get_settings() if s.secret} | set(
-        getattr(cls, "deconstruct_exclude", ())
-    )
-    if getattr(cls, "positional_args_are_secret", False):
+    hidden = {s.name for s in cls.get_settings() if s.secret} | set(cls.deconstruct_exclude)
+    if cls.positional_args_are_secret:
         args = ()
     safe = {}
     for option, val in kwargs.items():
@@ -895,7 +864,6 @@ def _set_constructor_args(self: BaseStorage, value: tuple[tuple[Any, ...], dict[
 
 
 BaseStorage._constructor_args = property(_get_constructor_args, _set_constructor_args)  # type: ignore[attr-defined]
-BaseStorage.deconstruct_exclude = ()  # type: ignore[attr-defined]
 
 
 def join_url(base: str, key: str, query: dict[str, Any] | None = None) -> str:

@@ -133,68 +133,78 @@ def resolve(
     Returns the resolved values.
     """
     declared = list(declared)
-    by_name = {s.name: s for s in declared}
-    unknown = sorted(set(options) - set(by_name))
-    if unknown:
-        valid = ", ".join(sorted(by_name))
-        raise ImproperlyConfigured(
-            f"{type(instance).__name__} got unknown option(s) {', '.join(map(repr, unknown))}. "
-            f"Valid options are: {valid}."
-        )
     cls = type(instance)
+    _refuse_unknown(cls, {s.name for s in declared}, options)
     result = Resolved()
     for s in declared:
-        value = options.get(s.name, MISSING)
-        if value is MISSING:
-            value = _class_attribute(cls, s.name, stop) if stop else MISSING
-        if value is MISSING:
-            for name in s.settings:
-                if hasattr(django_settings, name):
-                    value = getattr(django_settings, name)
-                    break
-        if value is not MISSING:
-            result.explicit.add(s.name)
-        if value is MISSING and s.env:
-            env = lookup_env(s.env)
-            if env is not None:
-                value = env
-                result.explicit.add(s.name)
+        value = _explicit_value(s, options, cls, stop)
         if value is MISSING:
             value = s.default_value()
+        else:
+            result.explicit.add(s.name)
         result.values[s.name] = value
-
     for rule in legacy:
-        present = [setting(n, MISSING) for n in rule.settings]
-        if all(v is MISSING for v in present):
-            continue
-        if rule.target in result.explicit and not rule.merge:
-            continue
-        old = ", ".join(n for n, v in zip(rule.settings, present) if v is not MISSING)
-        warnings.warn(
-            f"{old} is deprecated and will stop working in a future release; {rule.instead}.",
-            DeprecationWarning,
-            stacklevel=4,
-        )
-        converted = rule.convert(*present)
-        if rule.merge:
-            merged = dict(converted or {})
-            current = result.values.get(rule.target) or {}
-            for key, val in current.items():
-                if (
-                    key == "Metadata"
-                    and isinstance(val, dict)
-                    and isinstance(merged.get(key), dict)
-                ):
-                    merged[key] = {**merged[key], **val}
-                else:
-                    merged[key] = val
-            result.values[rule.target] = merged
-        elif converted is not MISSING and converted is not None:
-            result.values[rule.target] = converted
-
+        _apply_legacy(rule, result)
     for s in declared:
         if s.required and result.values.get(s.name) in (None, ""):
             raise ImproperlyConfigured(f"{cls.__name__} needs {s.name!r}: set {s.places()}.")
     for name, value in result.values.items():
         setattr(instance, name, value)
     return result.values
+
+
+def _refuse_unknown(cls: type, names: set[str], options: Mapping[str, Any]) -> None:
+    unknown = sorted(set(options) - names)
+    if unknown:
+        raise ImproperlyConfigured(
+            f"{cls.__name__} got unknown option(s) {', '.join(map(repr, unknown))}. "
+            f"Valid options are: {', '.join(sorted(names))}."
+        )
+
+
+def _explicit_value(s: Setting, options: Mapping[str, Any], cls: type, stop: type | None) -> Any:
+    """The value set for ``s`` (OPTIONS > subclass attribute > Django setting > environment), or
+    MISSING."""
+    value = options.get(s.name, MISSING)
+    if value is MISSING and stop:
+        value = _class_attribute(cls, s.name, stop)
+    if value is MISSING:
+        value = next(
+            (getattr(django_settings, n) for n in s.settings if hasattr(django_settings, n)),
+            MISSING,
+        )
+    if value is MISSING and s.env:
+        env = lookup_env(s.env)
+        value = MISSING if env is None else env
+    return value
+
+
+def _apply_legacy(rule: Legacy, result: Resolved) -> None:
+    """Translate the older settings of ``rule`` into its option, with a DeprecationWarning."""
+    present = [setting(n, MISSING) for n in rule.settings]
+    if all(v is MISSING for v in present):
+        return
+    if rule.target in result.explicit and not rule.merge:
+        return
+    old = ", ".join(n for n, v in zip(rule.settings, present) if v is not MISSING)
+    warnings.warn(
+        f"{old} is deprecated and will stop working in a future release; {rule.instead}.",
+        DeprecationWarning,
+        stacklevel=5,
+    )
+    converted = rule.convert(*present)
+    if rule.merge:
+        result.values[rule.target] = _merge(converted or {}, result.values.get(rule.target) or {})
+    elif converted is not MISSING and converted is not None:
+        result.values[rule.target] = converted
+
+
+def _merge(old: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters from older settings under the current ones (``Metadata`` merged key by key)."""
+    merged = dict(old)
+    for key, val in current.items():
+        if key == "Metadata" and isinstance(val, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **val}
+        else:
+            merged[key] = val
+    return merged

@@ -418,7 +418,7 @@ class _StoppableFile:
         return self.file.read(n)
 
 
-def copy_files(
+def copy_files(  # noqa: C901 - split once the copystorage changes to this function have landed
     source: Any,
     destination: Any,
     path: str = "",

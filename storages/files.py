@@ -724,9 +724,7 @@ class RemoteFile(File):
     def _open_stream(self) -> None:
         st = self._storage
         if self._writing:
-            raw = st._writer_for(
-                self.name, part_size=getattr(self, "buffer_size", None) or st._file_part_size()
-            )
+            raw = st._writer_for(self.name, part_size=getattr(self, "buffer_size", None))
             self._raw = raw
             stream: Any = raw
             if not self._binary:

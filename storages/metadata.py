@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
@@ -85,6 +85,42 @@ def differences(desired: dict[str, Any], stored: dict[str, Any]) -> dict[str, tu
     }
 
 
+def _each_file(
+    listing: Iterator[tuple[str, Any]],
+    one: Callable[[str], None],
+    workers: int,
+    report: SyncReport,
+) -> None:
+    """Run ``one(name)`` for every listed file on ``workers`` threads, at most twice as many
+    queued; a failure is recorded, an interrupt stops the queue after the files in flight."""
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="storages-meta")
+    running: dict[Future[None], str] = {}
+
+    def settle(done: set[Future[None]]) -> None:
+        for future in done:
+            name = running.pop(future)
+            exc = future.exception()
+            if isinstance(exc, KeyboardInterrupt):
+                raise exc
+            if exc is not None:
+                logger.warning("syncmetadata: %s failed: %s", name, exc)
+                report.failed[name] = f"{type(exc).__name__}: {exc}"
+
+    try:
+        for name, _info in listing:
+            if len(running) >= 2 * max(1, workers):
+                settle(wait(running, return_when=FIRST_COMPLETED)[0])
+            running[pool.submit(one, name)] = name
+        while running:
+            settle(wait(running, return_when=FIRST_COMPLETED)[0])
+    except KeyboardInterrupt:
+        for future in running:
+            future.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
 def sync_metadata(
     storage: Any,
     path: str = "",
@@ -122,32 +158,8 @@ def sync_metadata(
         if on_file is not None:
             on_file(name, changes or None)
 
-    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="storages-meta")
-    running: dict[Future[None], str] = {}
-
-    def settle(done: set[Future[None]]) -> None:
-        for future in done:
-            name = running.pop(future)
-            exc = future.exception()
-            if isinstance(exc, KeyboardInterrupt):
-                raise exc
-            if exc is not None:
-                logger.warning("syncmetadata: %s failed: %s", name, exc)
-                report.failed[name] = f"{type(exc).__name__}: {exc}"
-
     try:
-        for name, _info in list_files(storage, path, workers):
-            if len(running) >= 2 * max(1, workers):
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                settle(done)
-            running[pool.submit(one, name)] = name
-        while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            settle(done)
+        _each_file(list_files(storage, path, workers), one, workers, report)
     except KeyboardInterrupt:
         report.interrupted = True
-        for future in running:
-            future.cancel()
-    finally:
-        pool.shutdown(wait=True)
     return report

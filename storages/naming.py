@@ -92,6 +92,19 @@ def to_key(location: str, name: str | PurePath, *, allow_root: bool = False) -> 
         name = name.as_posix()
     if not isinstance(name, str):
         raise TypeError(f"file names must be str, not {type(name).__name__}")
+    relative = _relative(name)
+    base = location.strip("/")
+    if relative.strip("/") in ("", "."):
+        if allow_root:
+            return base + "/" if base else ""
+        raise _refuse(name, "it names the storage root, not a file")
+    if relative.endswith("/") and not allow_root:
+        raise _refuse(name, "it names a directory, not a file")
+    return f"{base}/{relative}" if base else relative
+
+
+def _relative(name: str) -> str:
+    """``name`` cleaned, refused when it could leave the location (NUL, absolute, drive, ..)."""
     if "\x00" in name:
         raise _refuse(name, "it contains a NUL byte")
     raw = name.replace("\\", "/")
@@ -110,14 +123,7 @@ def to_key(location: str, name: str | PurePath, *, allow_root: bool = False) -> 
     relative = clean_name(raw)
     if _has_drive(relative):  # "./C:" cleans to "C:", which must not become a name either
         raise _refuse(name, "drive letters are not allowed")
-    if relative.strip("/") in ("", "."):
-        if allow_root:
-            return location.strip("/") + "/" if location.strip("/") else ""
-        raise _refuse(name, "it names the storage root, not a file")
-    if relative.endswith("/") and not allow_root:
-        raise _refuse(name, "it names a directory, not a file")
-    base = location.strip("/")
-    return f"{base}/{relative}" if base else relative
+    return relative
 
 
 def from_key(location: str, key: str) -> str:

@@ -23,28 +23,46 @@ final (the storage overwrites) and whose content can be read later (a file on lo
 at most 8 MiB copied into memory) returns at once and is uploaded on one of ``workers``
 threads. The listing counts it as stored from that moment; a later save, delete, read or stat
 of the same name waits for it; the block waits for every upload and raises the first failure;
-a ``ManifestFilesMixin`` storage waits before it writes its manifest (storages.base).
+a ``ManifestFilesMixin`` storage waits before it writes its manifest. Content generated in
+memory for a name that was not stored when the run started (a new hashed CSS/JS copy) is held
+until the block ends instead (at most ``HOLD_LIMIT`` bytes in all): Django deletes the
+intermediate copies it saves for stylesheets that import stylesheets, and a held copy that is
+deleted is never sent, so an unchanged run writes nothing.
+
+How it plugs in: ``listing()`` gives the storage instance the :class:`ListingMixin` for the
+duration of the block (the instance's class becomes a subclass of its own class with the mixin
+first, and is restored when the last block on it ends). The mixin's methods act only for code in
+the block's context and hand everything else to the storage's own methods, so the core
+(:mod:`storages.base`) knows nothing of this module.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from django.utils.functional import LazyObject, empty
+
+from storages import naming
+from storages.base import BaseStorage
 from storages.compress import GzipCompressionWrapper
-from storages.files import ObjectInfo, is_temp_name
+from storages.files import ObjectInfo, UploadSpec, is_temp_name
 from storages.hashing import compare, compute
 from storages.transfer import FullReader, UploadSource
 
 #: Largest content a background save copies into memory (files on disk are read again instead).
 DETACH_LIMIT = 8 * 1024 * 1024
+#: Most bytes of new generated content (hashed CSS/JS) held back until the end of
+#: post-processing, so that a copy Django deletes again in the run is never sent.
+HOLD_LIMIT = 32 * 1024 * 1024
 
-__all__ = ["Snapshot", "active", "listing"]
+__all__ = ["ListingMixin", "Snapshot", "active", "listing"]
 
 _ACTIVE: contextvars.ContextVar[tuple[Snapshot, ...]] = contextvars.ContextVar(
     "storages_snapshots", default=()
@@ -74,6 +92,8 @@ class Snapshot:
         self._pool: ThreadPoolExecutor | None = None
         self._slots: threading.BoundedSemaphore | None = None
         self._inflight: dict[str, Future[None]] = {}
+        self._held: dict[str, tuple[Callable[[Any], None], Any]] = {}
+        self._held_bytes = 0
 
     # -- the listing ----------------------------------------------------------
     def _load(self) -> dict[str, ObjectInfo | _Uploaded]:
@@ -134,11 +154,17 @@ class Snapshot:
         with self._lock:
             for key in keys:
                 self._pending.discard(key)
+                self._drop_held(key)
                 if self._entries is not None:
                     self._entries.pop(key, None)
 
     def defer_delete(self, key: str) -> bool:
         """True when the delete of ``key`` is postponed (or not needed: nothing is stored there)."""
+        with self._lock:
+            if self._drop_held(key):  # saved in this run and never sent: there is nothing to delete
+                if self._entries is not None:
+                    self._entries.pop(key, None)
+                return True
         if not self.defer_deletes:
             return False
         with self._lock:
@@ -191,20 +217,66 @@ class Snapshot:
             self._pool = None
             pool.shutdown(wait=True, cancel_futures=True)
             self._inflight.clear()
+            with self._lock:
+                self._held.clear()
+                self._held_bytes = 0
 
     def upload_later(self, key: str, content: Any, upload: Callable[[Any], None]) -> bool:
         """Queue ``upload(detached content)`` for ``key``; False (nothing queued) outside a
-        background block or for content that can't be read after the caller moves on."""
+        background block or for content that can't be read after the caller moves on.
+
+        Content made in memory (what ``post_process()`` generates) for a name that was not
+        stored when the run started is held until the block ends (or until the name is read,
+        waited for or saved again): Django saves a stylesheet's intermediate hashed copies (the
+        ones hashed against a file it had not processed yet, such as one it ``@import``s) and
+        deletes them in a later pass, and a held copy that is deleted is never sent.
+        """
         if self._pool is None or (detached := _detach(content)) is None:
             return False
         self._raise_failure()
         self.wait(key)  # saves of one name stay in order
-        assert self._slots is not None
+        if self._hold(key, detached, upload):
+            return True
+        self._submit(key, upload, detached)
+        return True
+
+    def _hold(self, key: str, detached: Any, upload: Callable[[Any], None]) -> bool:
+        if isinstance(detached, Path):  # a file on disk (a collected file's hashed copy): final
+            return False
+        with self._lock:
+            new = not isinstance(self._load().get(key), ObjectInfo)
+            if not new or self._held_bytes + len(detached) > HOLD_LIMIT:
+                return False
+            self._held[key] = (upload, detached)
+            self._held_bytes += len(detached)
+            return True
+
+    def _drop_held(self, key: str) -> bool:
+        """Forget the held save of ``key`` (the caller holds the lock); whether there was one."""
+        held = self._held.pop(key, None)
+        if held is not None:
+            self._held_bytes -= len(held[1])
+        return held is not None
+
+    def _release(self, keys: Iterable[str] | None = None) -> None:
+        """Send the held saves of ``keys`` (all of them: None)."""
+        with self._lock:
+            todo = [
+                (k, self._held[k])
+                for k in (self._held if keys is None else keys)
+                if k in self._held
+            ]
+            for key, _ in todo:
+                self._drop_held(key)
+        for key, (upload, detached) in todo:
+            self._submit(key, upload, detached)
+
+    def _submit(self, key: str, upload: Callable[[Any], None], detached: Any) -> None:
+        assert self._pool is not None and self._slots is not None
         self._slots.acquire()  # bounded: at most 2 x workers queued copies in memory
         future = self._pool.submit(contextvars.copy_context().run, self._run, upload, detached)
         with self._lock:
             self._inflight[key] = future
-        return True
 
     def _run(self, upload: Callable[[Any], None], detached: Any) -> None:
         try:
@@ -219,12 +291,14 @@ class Snapshot:
 
     def wait(self, key: str) -> None:
         """Wait for a queued save of ``key`` (raising its error)."""
+        self._release([key])
         future = self._inflight.get(key)
         if future is not None:
             future.result()
 
     def drain(self) -> None:
         """Wait for every queued save; raise the first failure."""
+        self._release()
         for future in list(self._inflight.values()):
             future.result()
 
@@ -266,9 +340,130 @@ def active(storage: Any) -> Snapshot | None:
     return None
 
 
-def _unwrap(storage: Any) -> Any:
-    from django.utils.functional import LazyObject, empty
+class ListingMixin:
+    """What a storage does differently inside a listing run (see the module docstring).
 
+    ``listing()`` puts it in front of the storage's own class for the run. Every method first asks
+    for the run's snapshot in the current context; without one (another thread of the process, or
+    after the run) it is the storage's own method unchanged.
+    """
+
+    #: The storage's own class (set on each class ``_with_listing()`` makes).
+    _plain_class: type[BaseStorage]
+
+    def exists(self, name: str) -> bool:
+        snap = active(self)
+        if snap is None:
+            return super().exists(name)
+        key = self._key(self._root_alias(name), allow_root=True)
+        if key == self._key("", allow_root=True):
+            return super().exists(name)
+        return snap.has(key) or self._dir_exists(key.rstrip("/"))
+
+    def _object_info(self, key: str) -> ObjectInfo:
+        snap = active(self)
+        return snap.info(key) if snap is not None else super()._object_info(key)
+
+    def open(self, name: str, mode: str = "rb") -> Any:
+        snap = active(self)
+        if snap is not None:
+            local = snap.local_source(naming.clean_name(name)) if mode in ("r", "rb") else None
+            if local is not None:  # these bytes are on local disk: don't download them
+                source, path = local
+                return source.open(path, mode)
+            snap.wait(self._key(name))  # a background save of this name
+        return super().open(name, mode)
+
+    def _save(self, name: str, content: Any) -> str:
+        snap = active(self)
+        if snap is None:
+            return super()._save(name, content)
+        name = naming.clean_name(name)
+        spec, gzip = self._upload_spec(name, content, create_only=not self.overwrite)
+        skip, hashes = snap.before_upload(spec.key, content, gzip)
+        if skip:
+            return name
+        if name == getattr(self, "manifest_name", None):
+            snap.drain()  # a manifest names only files that are stored
+        elif self.overwrite and snap.upload_later(
+            spec.key, content, functools.partial(self._upload_in_background, spec, gzip)
+        ):
+            snap.stored(spec.key, hashes)
+            return name
+        name = super()._save(name, content)
+        if hashes:
+            snap.stored(self._key(name), hashes)
+        return name
+
+    def _upload_in_background(self, spec: UploadSpec, gzip: bool, content: Any) -> None:
+        # Not through our _timed_upload: the listing counts it (with its hashes) since queued.
+        super()._timed_upload(spec, UploadSource.from_content(content, gzip=gzip))
+
+    def _timed_upload(self, spec: UploadSpec, source: UploadSource) -> None:
+        super()._timed_upload(spec, source)
+        if (snap := active(self)) is not None:
+            snap.stored(spec.key)
+
+    def delete(self, name: str) -> None:
+        snap = active(self)
+        if snap is None:
+            return super().delete(name)
+        key = self._key(name)
+        if not snap.defer_delete(key):
+            super().delete(name)
+            snap.deleted([key])
+        return None
+
+    def delete_many(self, names: Iterable[str]) -> None:
+        names = list(names)
+        super().delete_many(names)
+        if (snap := active(self)) is not None:
+            snap.deleted([self._key(name) for name in names])
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        # Pickled (or copied) as the storage's own class: a run is no part of its state.
+        _, _, *rest = super().__reduce_ex__(protocol)
+        return (_new, (self._plain_class,), *rest)
+
+
+def _new(cls: type) -> Any:
+    """An empty instance of ``cls`` for unpickling (what ``copyreg.__newobj__`` makes)."""
+    return cls.__new__(cls)
+
+
+@functools.cache
+def _with_listing(cls: type[BaseStorage]) -> type[BaseStorage]:
+    """``cls`` with :class:`ListingMixin` in front, under the same name (messages, migrations)."""
+    return type(
+        cls.__name__,
+        (ListingMixin, cls),
+        {"__module__": cls.__module__, "__qualname__": cls.__qualname__, "_plain_class": cls},
+    )
+
+
+_RUNS_LOCK = threading.Lock()
+#: id(storage) -> how many runs are active on it (the class is restored when none is left).
+_RUNS: dict[int, int] = {}
+
+
+@contextlib.contextmanager
+def _mixed_in(storage: BaseStorage) -> Iterator[None]:
+    with _RUNS_LOCK:
+        if not _RUNS.get(id(storage)):
+            storage.__class__ = _with_listing(type(storage))
+        _RUNS[id(storage)] = _RUNS.get(id(storage), 0) + 1
+    try:
+        yield
+    finally:
+        with _RUNS_LOCK:
+            _RUNS[id(storage)] -= 1
+            if not _RUNS[id(storage)]:
+                del _RUNS[id(storage)]
+                if isinstance(storage, ListingMixin):
+                    storage.__class__ = storage._plain_class
+
+
+def _unwrap(storage: Any) -> Any:
     if isinstance(storage, LazyObject):
         if storage._wrapped is empty:
             storage._setup()
@@ -280,8 +475,6 @@ def _unwrap(storage: Any) -> Any:
 def listing(storage: Any, *, defer_deletes: bool = False) -> Iterator[Snapshot | None]:
     """Answer from one listing while the block runs (see the module docstring); yields the
     snapshot, or None for a storage that is not one of this package's."""
-    from storages.base import BaseStorage
-
     target = _unwrap(storage)
     current = active(target)
     if current is not None or not isinstance(target, BaseStorage):
@@ -290,8 +483,9 @@ def listing(storage: Any, *, defer_deletes: bool = False) -> Iterator[Snapshot |
     snap = Snapshot(target, defer_deletes=defer_deletes)
     token = _ACTIVE.set((*_ACTIVE.get(), snap))
     try:
-        yield snap
-        snap.flush()
+        with _mixed_in(target):
+            yield snap
+            snap.flush()
     finally:
         _ACTIVE.reset(token)
         snap._entries = None

@@ -6,6 +6,7 @@ http.client's putrequest), with their method and path, so the tests say which re
 
 from __future__ import annotations
 
+import contextvars
 import http.client
 import io
 import json
@@ -550,3 +551,97 @@ def test_a_failed_post_processing_upload_writes_no_manifest(settings, options, t
     manifest = json.loads(files["staticfiles.json"])["paths"]
     assert len(manifest) == 20 and all(manifest[name] in files for name in manifest)
     assert files[manifest["d3/f10.png"]] == (source / "d3/f10.png").read_bytes()
+
+
+def make_css_chain(root: Path) -> Path:
+    """Stylesheets that ``@import`` stylesheets (a.css -> b.css -> c.css, as Django admin's
+    forms.css imports widgets.css) and a chain of ``url()`` references down to images: Django's
+    first pass hashes a.css and b.css against copies not yet processed, so it saves intermediate
+    hashed copies and replaces them in later passes."""
+    css, img = root / "css", root / "img"
+    css.mkdir(parents=True)
+    img.mkdir()
+    (css / "a.css").write_text('@import url("b.css");\n.a { background: url("../img/a.png"); }\n')
+    (css / "b.css").write_text('@import "c.css";\n.b { background: url("../img/b.svg"); }\n')
+    (css / "c.css").write_text(".c { background: url('../img/c.png'); }\n")
+    (root / "z.css").write_text('@import url("css/a.css");\n')  # a shallower file importing down
+    for name in ("a.png", "c.png"):
+        (img / name).write_bytes(os.urandom(300))
+    (img / "b.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg"></svg>\n')
+    return root
+
+
+def test_manifest_unchanged_runs_with_css_imports_write_nothing(settings, options, tmp_path):
+    """Issue 19: with CSS that @imports CSS, each unchanged run uploaded the intermediate hashed
+    copies again and deleted them with a DeleteObjects (4 requests instead of 2)."""
+    source = make_css_chain(tmp_path / "src")
+    configure(settings, source, S3_MANIFEST, options)
+    with requests() as first:
+        out = collect()
+    assert "7 static files copied" in out and "7 post-processed" in out
+    files = stored(options)
+    paths = json.loads(files["staticfiles.json"])["paths"]
+    # Only the originals, their final hashed copies and the manifest: no intermediate copy.
+    assert sorted(files) == sorted([*paths, *paths.values(), "staticfiles.json"])
+    assert len(first.of("PUT")) == len(files) and not first.of("POST") and not first.of("DELETE")
+    # Each stylesheet names the final hashed copy of what it imports.
+    assert paths["css/b.css"].split("/")[-1] in files[paths["css/a.css"]].decode()
+    assert paths["css/c.css"].split("/")[-1] in files[paths["css/b.css"]].decode()
+    assert paths["css/a.css"] in files[paths["z.css"]].decode()
+    for run in range(3):  # unchanged runs: the listing and the manifest's read, nothing written
+        set_mtimes(source, 3600 * (run + 1))
+        with requests() as again:
+            out = collect()
+        assert "0 static files copied, 7 unmodified" in out
+        assert [m for m, _ in again] == ["GET", "GET"], (run, again)
+        assert stored(options) == files
+
+
+def test_manifest_unchanged_runs_of_the_admin_static_files(settings, options, tmp_path):
+    """The case the issue met: Django admin's forms.css @imports widgets.css."""
+    configure(settings, tmp_path, S3_MANIFEST, options)
+    settings.STATICFILES_DIRS = []
+    settings.STATICFILES_FINDERS = ["django.contrib.staticfiles.finders.AppDirectoriesFinder"]
+    with override_settings(INSTALLED_APPS=[*settings.INSTALLED_APPS, "django.contrib.admin"]):
+        collect()
+        files = stored(options)
+        paths = json.loads(files["staticfiles.json"])["paths"]
+        assert "admin/css/forms.css" in paths
+        assert sorted(files) == sorted([*paths, *paths.values(), "staticfiles.json"])
+        for _ in range(3):
+            with requests() as again:
+                out = collect()
+            assert "\n0 static files copied" in out and "unmodified" in out
+            assert [m for m, _ in again] == ["GET", "GET"], again
+        assert stored(options) == files
+
+
+def test_the_run_leaves_the_storage_as_it_was(options) -> None:
+    """The listing run is a mixin put in front of the storage for the run: inside it the storage
+    keeps its name, pickles and deconstructs as its own class; after it, it is that class again
+    (also when two runs on one instance overlap, in two threads)."""
+    import pickle
+
+    storage = S3StaticStorage(**options)
+    storage.save("a.txt", ContentFile(b"one"))
+    inside, outer_done = threading.Event(), threading.Event()
+
+    def other_run() -> None:
+        with snapshot.listing(storage):
+            inside.set()
+            outer_done.wait(10)
+            assert storage.exists("a.txt")
+
+    with ThreadPoolExecutor(1) as pool:
+        with snapshot.listing(storage) as snap:
+            assert snap is not None and isinstance(storage, snapshot.ListingMixin)
+            assert type(storage).__name__ == "S3StaticStorage"
+            assert storage.deconstruct()[0] == "storages.backends.s3.S3StaticStorage"
+            copy = pickle.loads(pickle.dumps(storage))
+            assert type(copy) is S3StaticStorage and copy.open("a.txt").read() == b"one"
+            future = pool.submit(contextvars.Context().run, other_run)  # a run of its own
+            assert inside.wait(10)
+        assert isinstance(storage, snapshot.ListingMixin)  # the other run is still going
+        outer_done.set()
+        future.result()
+    assert type(storage) is S3StaticStorage and snapshot.active(storage) is None

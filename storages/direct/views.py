@@ -51,6 +51,18 @@ def new_name(model_field: Any, filename: str) -> str:
     return root + suffix
 
 
+def _declared_size(text: str) -> int | str:
+    """The size the browser declared, in bytes, or the message that refuses it."""
+    declared = text.strip()
+    if not declared:
+        return "The file size is missing."
+    if declared.startswith("-") and declared[1:].isdigit():
+        return f"The file size cannot be negative ({declared})."
+    if not (declared.isascii() and declared.isdigit()) or len(declared) > SIZE_DIGITS:
+        return "The file size is not a valid number of bytes."
+    return int(declared)
+
+
 @never_cache
 @csrf_protect
 @require_POST
@@ -66,14 +78,9 @@ def ticket(request: HttpRequest) -> JsonResponse:
     if not hook(request, model_field):
         return _error(403, "You are not allowed to upload files here.")
     filename = request.POST.get("name", "")
-    declared = request.POST.get("size", "").strip()
-    if not declared:
-        return _error(400, "The file size is missing.")
-    if declared.startswith("-") and declared[1:].isdigit():
-        return _error(400, f"The file size cannot be negative ({declared}).")
-    if not (declared.isascii() and declared.isdigit()) or len(declared) > SIZE_DIGITS:
-        return _error(400, "The file size is not a valid number of bytes.")
-    size = int(declared)
+    size = _declared_size(request.POST.get("size", ""))
+    if isinstance(size, str):
+        return _error(400, size)
     content_type = (
         request.POST.get("type") or mimetypes.guess_type(filename)[0] or "application/octet-stream"
     )

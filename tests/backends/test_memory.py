@@ -195,3 +195,43 @@ def test_root_and_directory_names(bucket):
 
     with pytest.raises(NameTooLong, match="1024"):
         storage.save("a" * 1100, ContentFile(b"x"))
+
+
+def test_a_missing_required_hook_is_named():
+    """A backend that leaves out a required hook is told which one (and its class), not a bare
+    NotImplementedError."""
+    from storages.base import BaseStorage
+
+    class HalfDone(BaseStorage):
+        settings_table = MemoryStorage.settings_table
+
+    storage = HalfDone(file_overwrite=True)
+    for call, hook in (
+        (lambda: storage.exists("a.txt"), "_stat"),
+        (lambda: storage.save("a.txt", ContentFile(b"x")), "_upload"),
+        (lambda: storage.delete("a.txt"), "_delete"),
+        (lambda: storage.listdir(""), "_list"),
+        (lambda: storage.exists(""), "_probe_root"),
+        (lambda: storage.open("a.txt"), "_open_reader"),
+        (lambda: storage.url("a.txt"), "url"),
+    ):
+        with pytest.raises(NotImplementedError, match=rf"HalfDone does not implement {hook}\(\)"):
+            call()
+
+
+def test_the_contract_is_declared_at_the_top_of_basestorage():
+    """Traits first, then the required hooks, then the optional ones: each hook documented."""
+    import inspect
+
+    from storages.base import BaseStorage
+
+    body = list(vars(BaseStorage))
+    required = ["_stat", "_open_reader", "_upload", "_delete", "_list", "_probe_root", "url"]
+    optional = ["configure", "_translate_error", "_scan", "_delete_many", "_copy_from"]
+    traits = ["settings_table", "overwrite_option", "endpoint_setting", "max_key_bytes"]
+    traits += ["content_parameters", "root_missing_errors", "upload_threshold", "file_class"]
+    assert max(body.index(t) for t in traits) < min(body.index(h) for h in required)
+    assert max(body.index(h) for h in required) < min(body.index(h) for h in optional)
+    assert max(body.index(h) for h in optional) < body.index("__init__")
+    for hook in required + optional:
+        assert inspect.getdoc(getattr(BaseStorage, hook)), hook

@@ -10,6 +10,7 @@ docs/backends/ftp.rst.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import ftplib
@@ -282,15 +283,7 @@ class FTPStorage(FileServerStorage):
                 "ftp://user:password@host:port/path"
             )
         start = time.perf_counter()
-        if target.scheme == "ftps":
-            context = (
-                ssl.create_default_context(cafile=self.tls_ca_file)
-                if self.tls_ca_file
-                else (ssl.create_default_context())
-            )
-            ftp: _Client = _TLSClient(context=context, timeout=self.timeout, encoding=self.encoding)
-        else:
-            ftp = _Client(timeout=self.timeout, encoding=self.encoding)
+        ftp = self._client(target.scheme)
         try:
             ftp.connect(target.host, target.port)
             ftp.login(target.user, target.password)
@@ -299,19 +292,7 @@ class FTPStorage(FileServerStorage):
             ftp.set_pasv(target.scheme != "aftp")
             ftp.voidcmd("TYPE I")  # binary transfers; SIZE is refused in ASCII mode by some servers
             ftp.binary = True
-            try:
-                features = {
-                    line.strip().split(" ")[0].upper()
-                    for line in ftp.sendcmd("FEAT").splitlines()[1:-1]
-                }
-            except ftplib.error_perm:
-                features = set()
-            ftp.mlst = "MLST" in features
-            if "UTF8" in features and self.encoding.lower().replace("-", "") == "utf8":
-                try:
-                    ftp.sendcmd("OPTS UTF8 ON")
-                except ftplib.Error:
-                    pass
+            self._negotiate(ftp)
             if self._base is None:
                 with self._lock:
                     if self._base is None:
@@ -350,6 +331,25 @@ class FTPStorage(FileServerStorage):
             (time.perf_counter() - start) * 1000,
         )
         return ftp
+
+    def _client(self, scheme: str) -> _Client:
+        """An unconnected client: FTP over TLS for ftps:// (with FTP_STORAGE_TLS_CA_FILE)."""
+        if scheme != "ftps":
+            return _Client(timeout=self.timeout, encoding=self.encoding)
+        context = ssl.create_default_context(cafile=self.tls_ca_file or None)
+        return _TLSClient(context=context, timeout=self.timeout, encoding=self.encoding)
+
+    def _negotiate(self, ftp: _Client) -> None:
+        """Use MLST and UTF-8 names where the server's FEAT answer offers them."""
+        try:
+            reply = ftp.sendcmd("FEAT").splitlines()[1:-1]
+        except ftplib.error_perm:  # no FEAT: an old server, neither feature
+            reply = []
+        features = {line.strip().split(" ")[0].upper() for line in reply}
+        ftp.mlst = "MLST" in features
+        if "UTF8" in features and self.encoding.lower().replace("-", "") == "utf8":
+            with contextlib.suppress(ftplib.Error):  # refused: names stay as the server sends them
+                ftp.sendcmd("OPTS UTF8 ON")
 
     # -- sessions ----------------------------------------------------------
     def _session_alive(self, ftp: _Client) -> bool:

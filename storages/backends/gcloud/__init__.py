@@ -316,6 +316,17 @@ class GoogleCloudStorage(BaseStorage):
         self.upload_part_size = int(size or DEFAULT_CHUNK)
         self._require_positive("connect_timeout", "read_timeout", "retry_deadline")
 
+    def _require_positive(self, *options: str) -> None:
+        """Refuse timeouts and deadlines that are not a positive number, naming where they are
+        set."""
+        for option in options:
+            value = getattr(self, option)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ImproperlyConfigured(
+                    f"{type(self).__name__}: {self._setting_label(option)} must be a positive "
+                    f"number, got {value!r}"
+                )
+
     @property
     def _rpc(self) -> dict[str, Any]:  # timeouts and retry policy of every SDK call
         return {

@@ -570,9 +570,6 @@ class S3Storage(BaseStorage):
         spec, gzipped = self._upload_spec(name, content)
         return self._extra_args(spec, encoding=not gzipped)
 
-    def _file_part_size(self) -> int:
-        return int(self.file_buffer_size)
-
     def _transfer_for(self, spec: UploadSpec) -> Any:
         config = getattr(self, "_transfer_config", None) or default_transfer_config()
         if (
@@ -875,12 +872,12 @@ def _code(exc: ClientError) -> str:
 
 class S3File(RemoteFile):
     """A file in S3 (``S3Storage.open()`` returns one); ``buffer_size`` is the part size when
-    writing."""
+    writing (default: the storage's ``file_buffer_size``, AWS_S3_FILE_BUFFER_SIZE)."""
 
     def __init__(
         self, name: str, mode: str, storage: S3Storage, buffer_size: int | None = None
     ) -> None:
-        self.buffer_size = buffer_size
+        self.buffer_size = buffer_size or int(storage.file_buffer_size)
         super().__init__(name, mode, storage)
 
 

@@ -77,21 +77,26 @@ class Command(BaseCommand):
             )
         return storages[alias]
 
+    def _shard(self, options: dict[str, Any]) -> tuple[int, int] | None:
+        """``--shard K/N`` as ``(K - 1, N)``, or None."""
+        if options["shard"] is None:
+            return None
+        try:
+            shard = parse_shard(options["shard"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        if options["delete"]:
+            raise CommandError(
+                "--delete can't be combined with --shard (each shard sees only its own "
+                "files); run one unsharded --delete pass after the shards"
+            )
+        return shard
+
     def handle(self, *args: Any, **options: Any) -> None:
         source, dest = options["source"], options["destination"]
         if options["workers"] < 1 or options["large_workers"] < 1:
             raise CommandError("--workers and --large-workers must be at least 1")
-        shard = None
-        if options["shard"] is not None:
-            try:
-                shard = parse_shard(options["shard"])
-            except ValueError as exc:
-                raise CommandError(str(exc)) from exc
-            if options["delete"]:
-                raise CommandError(
-                    "--delete can't be combined with --shard (each shard sees only its own "
-                    "files); run one unsharded --delete pass after the shards"
-                )
+        shard = self._shard(options)
         src, dst = self._storage(source), self._storage(dest)
         verbosity = options["verbosity"]
         progress = Progress(
