@@ -273,6 +273,12 @@ class S3Storage(BaseStorage):
 
         return ambient_credentials()
 
+    def system_checks(self, alias: str) -> list[Any]:
+        """Values S3 or botocore would refuse: endpoints, choices, bucket name, region..."""
+        from storages.backends.s3.checks import system_checks
+
+        return system_checks(self, alias)
+
     def presigned_upload_url(
         self, name: str, expire: int = 600, content_type: str = "text/plain"
     ) -> tuple[str, dict[str, str]]:
