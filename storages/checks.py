@@ -239,6 +239,14 @@ def _did_you_mean(value: Any, valid: Any, cutoff: float = 0.6) -> str | None:
     return close[0] if close else None
 
 
+def _suggest(close: str | None, choices: str, count: int) -> str:
+    """ "Did you mean X?", and the valid choices when there is no close one or they are few (a
+    long list depends on the SDK release and buries the answer)."""
+    if close is None:
+        return choices
+    return f"Did you mean {close!r}?" + (f" {choices}" if count <= 10 else "")
+
+
 def url_problem(value: Any, schemes: tuple[str, ...] = ("https", "http")) -> str | None:
     """Why ``value`` is not an endpoint URL with one of ``schemes`` (None: it is one)."""
     if not isinstance(value, str):
@@ -298,8 +306,7 @@ def bad_choice(
     if not is_set(value) or value in valid:
         return []
     close = _did_you_mean(value, valid)
-    hint = f"Did you mean {close!r}? " if close else ""
-    hint += "Valid values: " + ", ".join(map(repr, valid)) + "."
+    hint = _suggest(close, "Valid values: " + ", ".join(map(repr, valid)) + ".", len(valid))
     return [bad_value(alias, storage, option, value, "not a valid value", hint, "E004")]
 
 
@@ -342,10 +349,7 @@ def bad_keys(
         found.append(
             checks.Error(
                 f"{alias}: {_setting_label(storage, option)} has the unknown key {key!r}.",
-                hint=(f"Did you mean {close!r}? " if close else "")
-                + "Valid keys: "
-                + ", ".join(valid)
-                + ".",
+                hint=_suggest(close, "Valid keys: " + ", ".join(valid) + ".", len(valid)),
                 obj=alias,
                 id="storages.E007",
             )
