@@ -52,6 +52,7 @@ from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 
 from storages import naming, snapshot
+from storages.apps import notice_missing_app
 from storages.compress import GzipWriter
 from storages.conf import Legacy, Setting, resolve
 from storages.errors import StorageError, StorageUnavailable
@@ -233,6 +234,7 @@ class BaseStorage(Storage):
     upload_part_size: int = 8 * 1024 * 1024
 
     def __init__(self, **options: Any) -> None:
+        notice_missing_app()  # once per process: an upgraded 1.14 site without the app
         self._options = dict(options)
         resolve(self, self.get_settings(), options, self.legacy_settings, stop=BaseStorage)
         if hasattr(self, "location") and self.uses_key_prefix:
