@@ -109,6 +109,15 @@ def _short_label(storage: Any, option: str) -> str:
     return row.settings[0] if row is not None and row.settings else f'OPTIONS["{option}"]'
 
 
+def _sdk_missing(alias: str, where: str, path: str, exc: Any) -> checks.CheckMessage:
+    return checks.Error(
+        f"{where} is {path!r}, which needs {exc.package}: it is not installed.",
+        hint=f"pip install 'django-storages[{exc.extra}]'",
+        obj=alias,
+        id="storages.E009",
+    )
+
+
 def _build(alias: str, config: dict[str, Any]) -> tuple[Any, list[checks.CheckMessage]]:
     from storages.errors import SDKMissing
 
@@ -117,14 +126,7 @@ def _build(alias: str, config: dict[str, Any]) -> tuple[Any, list[checks.CheckMe
     try:
         cls = import_string(path)
     except SDKMissing as exc:
-        return None, [
-            checks.Error(
-                f"{where} is {path!r}, which needs {exc.package}: it is not installed.",
-                hint=f"pip install 'django-storages[{exc.extra}]'",
-                obj=alias,
-                id="storages.E009",
-            )
-        ]
+        return None, [_sdk_missing(alias, where, path, exc)]
     except ImportError as exc:
         close = difflib.get_close_matches(str(path), KNOWN_BACKENDS, n=1)
         hint = (
@@ -161,14 +163,7 @@ def _build(alias: str, config: dict[str, Any]) -> tuple[Any, list[checks.CheckMe
     try:
         return cls(**config.get("OPTIONS", {})), []
     except SDKMissing as exc:  # an SDK the storage imports when it is built
-        return None, [
-            checks.Error(
-                f"{where} is {path!r}, which needs {exc.package}: it is not installed.",
-                hint=f"pip install 'django-storages[{exc.extra}]'",
-                obj=alias,
-                id="storages.E009",
-            )
-        ]
+        return None, [_sdk_missing(alias, where, path, exc)]
     except (
         Exception
     ) as exc:  # whatever the backend raises, the check reports it instead of crashing
