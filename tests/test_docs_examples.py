@@ -22,6 +22,10 @@ An example is a literal block in the reStructuredText marked by the comment just
     prints now, run with the ``settings`` example of the same NAME.
 ``python NAME``
     code run in a configured process (the ``settings`` of the same NAME, else the prelude's).
+``checked NAME``
+    settings for a server the tests can't stand in for as written (a provider's real host):
+    ``manage.py check`` runs with them and must find no error (no request is made). Values the
+    example reads with ``os.environ["X"]`` are placeholders.
 
 Another test module reuses this: ``from tests.test_docs_examples import example, run_django``.
 """
@@ -249,8 +253,8 @@ def docs_s3():
     server.process.stop()
 
 
-# Examples of kinds other than ``settings`` and the tests that run them (another module that
-# runs its own examples adds their names here).
+# Examples of kinds other than ``settings`` and ``checked``, and the tests that run them
+# (another module that runs its own examples adds their names here).
 RUN_BY_NAME = {
     "output check-sample": "test_the_check_sample_is_what_check_prints",
     "output collectstatic-run": "test_the_collectstatic_sample_is_what_it_prints",
@@ -260,7 +264,8 @@ RUN_BY_NAME = {
 
 def test_every_example_is_run():
     found = examples()
-    assert {k for k in found if not k.startswith("settings ")} <= set(RUN_BY_NAME), found
+    by_kind = {k for k in found if not k.startswith(("settings ", "checked "))}
+    assert by_kind <= set(RUN_BY_NAME), sorted(by_kind - set(RUN_BY_NAME))
     # The places people copy settings from are marked (so they run below).
     for name in ("readme", "installation", "s3", "upgrading-installed-apps", "check-sample"):
         assert f"settings {name}" in found
@@ -352,3 +357,20 @@ def test_the_listing_example_runs(docs_s3, tmp_path):
     done = run_python(env, code + "\nprint('listing example ok')\n")
     assert done.returncode == 0, done.stderr
     assert "listing example ok" in done.stdout
+
+
+CHECKED_EXAMPLES = sorted(k.split(" ", 1)[1] for k in examples() if k.startswith("checked "))
+
+
+@pytest.mark.parametrize("name", CHECKED_EXAMPLES)
+def test_checked_example(name, tmp_path):
+    """A backend page's settings as written: the storages build and the system checks find no
+    error (warnings such as missing credentials may apply to a copied example)."""
+    snippet = example("checked", name).text
+    env = write_settings(tmp_path, snippet, None)
+    for variable in re.findall(r"os\.environ\[[\"']([A-Z0-9_]+)[\"']\]", snippet):
+        env[variable] = f"placeholder-{variable.lower()}"
+    done = run_django(env, "check", "--tag", "storages")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "ERRORS" not in output and "storages.E" not in output, output
