@@ -467,7 +467,7 @@ settings.configure(
 )
 django.setup()
 from django.core.management import execute_from_command_line
-execute_from_command_line(["manage.py", "check"])  # what `python manage.py check` runs
+execute_from_command_line(["manage.py", "check", "--deploy"])  # both storages checks run
 """
 
 
