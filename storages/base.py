@@ -42,7 +42,7 @@ from django.utils.deconstruct import deconstructible
 
 from storages import naming
 from storages.compress import GzipWriter
-from storages.conf import Legacy, Setting, resolve
+from storages.conf import Legacy, Setting, notice_missing_app, resolve
 from storages.errors import StorageError, StorageUnavailable
 from storages.files import ObjectInfo, ReadAhead, ReadResult, RemoteFile, UploadSpec, is_temp_name
 from storages.transfer import PipeWriter, UploadSource
@@ -406,6 +406,7 @@ class BaseStorage(Storage):
 
     # == The core ================================================================================
     def __init__(self, **options: Any) -> None:
+        notice_missing_app()  # once per process: an upgraded 1.14 site without the app
         self._options = dict(options)
         resolve(self, self.get_settings(), options, self.legacy_settings, stop=BaseStorage)
         if hasattr(self, "location") and self.uses_key_prefix:

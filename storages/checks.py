@@ -7,7 +7,17 @@ stable id, names the setting to change, and carries a hint:
 id         finding
 ========== ==========================================================================
 E001       ``STORAGES[alias]["BACKEND"]`` can't be imported or is not a storage class
-E002       the backend refuses its options (unknown option, required value missing...)
+E002       the backend refuses its options (unknown option, a bad value), or a required value
+           (the bucket or container) is missing or empty
+E003       an endpoint that is not a URL: no scheme (``127.0.0.1:9000``), an unknown one
+           (``htp://``), no host
+E004       a value that is not one of the valid ones (``addressing_style``, ``signature_version``,
+           a canned ACL such as ``"publc-read"``), with the close valid one
+E005       a lifetime in seconds that is not a positive number (``querystring_expire="an hour"``)
+E006       a bucket or container name the provider can't have (``My_Bucket!``)
+E007       an unknown key in ``object_parameters`` (``CacheControll``), with the close valid one
+E008       a malformed region (``us-east-l``)
+E009       the provider's SDK is not installed: the extra to install
 W001       credentials half-set (an access key without its secret...)
 W002       no credentials found where the provider needs them
 W003       an endpoint over plain HTTP/FTP to a host that is not local
@@ -37,10 +47,17 @@ from django.core import checks
 from django.utils.module_loading import import_string
 
 __all__ = [
+    "bad_choice",
+    "bad_endpoint",
+    "bad_keys",
+    "bad_seconds",
+    "bad_value",
     "check_storages",
     "check_storage_secrets",
     "configured_storages",
     "is_local_host",
+    "is_set",
+    "url_problem",
     "is_media",
 ]
 
@@ -92,11 +109,24 @@ def _short_label(storage: Any, option: str) -> str:
     return row.settings[0] if row is not None and row.settings else f'OPTIONS["{option}"]'
 
 
+def _sdk_missing(alias: str, where: str, path: str, exc: Any) -> checks.CheckMessage:
+    return checks.Error(
+        f"{where} is {path!r}, which needs {exc.package}: it is not installed.",
+        hint=f"pip install 'django-storages[{exc.extra}]'",
+        obj=alias,
+        id="storages.E009",
+    )
+
+
 def _build(alias: str, config: dict[str, Any]) -> tuple[Any, list[checks.CheckMessage]]:
+    from storages.errors import SDKMissing
+
     path = config.get("BACKEND", "")
     where = f'STORAGES["{alias}"]["BACKEND"]'
     try:
         cls = import_string(path)
+    except SDKMissing as exc:
+        return None, [_sdk_missing(alias, where, path, exc)]
     except ImportError as exc:
         close = difflib.get_close_matches(str(path), KNOWN_BACKENDS, n=1)
         hint = (
@@ -106,6 +136,15 @@ def _build(alias: str, config: dict[str, Any]) -> tuple[Any, list[checks.CheckMe
             checks.Error(
                 f"{where} is {path!r}, which can't be imported ({exc}).",
                 hint=hint,
+                obj=alias,
+                id="storages.E001",
+            )
+        ]
+    except Exception as exc:  # a module that fails to import: reported, not a traceback
+        return None, [
+            checks.Error(
+                f"{where} is {path!r}, which can't be imported ({type(exc).__name__}: {exc}).",
+                hint="Fix the module, or point the setting at another storage class.",
                 obj=alias,
                 id="storages.E001",
             )
@@ -123,6 +162,8 @@ def _build(alias: str, config: dict[str, Any]) -> tuple[Any, list[checks.CheckMe
         ]
     try:
         return cls(**config.get("OPTIONS", {})), []
+    except SDKMissing as exc:  # an SDK the storage imports when it is built
+        return None, [_sdk_missing(alias, where, path, exc)]
     except (
         Exception
     ) as exc:  # whatever the backend raises, the check reports it instead of crashing
@@ -136,7 +177,182 @@ def _build(alias: str, config: dict[str, Any]) -> tuple[Any, list[checks.CheckMe
         ]
 
 
-def _is_set(value: Any) -> bool:
+def _required_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessage]:
+    """The bucket or container (the ``container_option`` trait): the storage is built without it
+    and would fail on its first request."""
+    option = getattr(storage, "container_option", "")
+    if option and hasattr(storage, option) and not is_set(getattr(storage, option)):
+        yield checks.Error(
+            f"{alias}: {type(storage).__name__} has no {option}: "
+            f"{_setting_label(storage, option)} is not set.",
+            hint=f"Set {_short_label(storage, option)} to the name of an existing "
+            f"{option.replace('_name', '').replace('azure_', '')}.",
+            obj=alias,
+            id="storages.E002",
+        )
+
+
+# -- value rules a provider's system_checks() applies to its own options -------------------
+
+
+def _shown(storage: Any, option: str, value: Any) -> str:
+    """``value`` for a message: never the value of a secret option."""
+    row = next((r for r in _rows(storage) if r.name == option), None)
+    return "set" if row is not None and row.secret else f"{value!r}"
+
+
+def bad_value(
+    alias: str,
+    storage: Any,
+    option: str,
+    value: Any,
+    problem: str,
+    hint: str,
+    code: str,
+    *,
+    key: str | None = None,
+) -> checks.Error:
+    """One finding about ``option``'s value (or its ``key`` when the option is a dict):
+    ``{alias}: {where} is {value}: {problem}.``"""
+    where = _setting_label(storage, option)
+    if key is not None:
+        where, shown = f"{where}, key {key!r},", repr(value)
+    else:
+        shown = _shown(storage, option, value)
+    return checks.Error(
+        f"{alias}: {where} is {shown}: {problem}.",
+        hint=hint,
+        obj=alias,
+        id=f"storages.{code}",
+    )
+
+
+def _did_you_mean(value: Any, valid: Any, cutoff: float = 0.6) -> str | None:
+    close = difflib.get_close_matches(str(value), [str(v) for v in valid], n=1, cutoff=cutoff)
+    if not close and isinstance(value, str):  # a case slip: CacheControl vs cachecontrol
+        close = [v for v in valid if str(v).lower() == value.lower()][:1]
+    return close[0] if close else None
+
+
+def _suggest(close: str | None, choices: str, count: int) -> str:
+    """ "Did you mean X?", and the valid choices when there is no close one or they are few (a
+    long list depends on the SDK release and buries the answer)."""
+    if close is None:
+        return choices
+    return f"Did you mean {close!r}?" + (f" {choices}" if count <= 10 else "")
+
+
+def url_problem(value: Any, schemes: tuple[str, ...] = ("https", "http")) -> str | None:
+    """Why ``value`` is not an endpoint URL with one of ``schemes`` (None: it is one)."""
+    if not isinstance(value, str):
+        return f"not a URL but a {type(value).__name__}"
+    text = value.strip()
+    if not text or re.search(r"\s", text):
+        return "not a URL"
+    if "://" not in text:
+        return "not a URL: it has no scheme"
+    parts = urlsplit(text)
+    if parts.scheme.lower() not in schemes:
+        return f"not a URL this storage can use: the scheme {parts.scheme!r} is not " + (
+            " or ".join(schemes)
+        )
+    try:
+        host, _port = parts.hostname, parts.port
+    except ValueError:
+        return "not a URL: its port is not a number"
+    if not host:
+        return "not a URL: it has no host"
+    return None
+
+
+def bad_endpoint(
+    alias: str,
+    storage: Any,
+    option: str,
+    value: Any,
+    schemes: tuple[str, ...] = ("https", "http"),
+    *,
+    key: str | None = None,
+) -> list[checks.CheckMessage]:
+    """E003 when ``value`` (set) is not a URL with a scheme and a host (``key``: the value is
+    that key of the option's dict)."""
+    if not is_set(value):
+        return []
+    problem = url_problem(value, schemes)
+    if problem is None:
+        return []
+    text = str(value).strip()
+    if "://" not in text and text and not re.search(r"\s", text):
+        host = urlsplit(f"//{text}").hostname
+        scheme = "http" if is_local_host(host) else "https"
+        hint = f"Write it with its scheme: {scheme}://{text}"
+    elif "://" in text and (close := _did_you_mean(urlsplit(text).scheme.lower(), schemes)):
+        hint = f"Did you mean {close}://{text.split('://', 1)[1]}?"
+    else:
+        hint = f"Give a URL such as {schemes[0]}://host:port, or remove the setting."
+    return [bad_value(alias, storage, option, value, problem, hint, "E003", key=key)]
+
+
+def bad_choice(
+    alias: str, storage: Any, option: str, value: Any, valid: Any
+) -> list[checks.CheckMessage]:
+    """E004 when ``value`` (set) is not one of ``valid``, suggesting the close valid one."""
+    valid = sorted(valid)
+    if not is_set(value) or value in valid:
+        return []
+    close = _did_you_mean(value, valid)
+    hint = _suggest(close, "Valid values: " + ", ".join(map(repr, valid)) + ".", len(valid))
+    return [bad_value(alias, storage, option, value, "not a valid value", hint, "E004")]
+
+
+def bad_seconds(
+    alias: str, storage: Any, option: str, value: Any, *, zero_ok: bool = False
+) -> list[checks.CheckMessage]:
+    """E005 when ``value`` (set) is not a positive number of seconds (digits in a string count:
+    values read from the environment are strings)."""
+    if value is None:
+        return []
+    try:
+        seconds = float(value.total_seconds() if hasattr(value, "total_seconds") else value)
+    except (TypeError, ValueError):
+        seconds = None
+    if isinstance(value, bool) or seconds is None or seconds < 0 or (seconds == 0 and not zero_ok):
+        return [
+            bad_value(
+                alias,
+                storage,
+                option,
+                value,
+                "not a positive number of seconds",
+                "Give seconds as a number: 3600 for an hour.",
+                "E005",
+            )
+        ]
+    return []
+
+
+def bad_keys(
+    alias: str, storage: Any, option: str, keys: Any, valid: Any
+) -> list[checks.CheckMessage]:
+    """E007 for each key of ``keys`` that is not in ``valid``, suggesting the close valid one."""
+    valid = sorted(valid)
+    found = []
+    for key in keys or ():
+        if key in valid:
+            continue
+        close = _did_you_mean(key, valid)
+        found.append(
+            checks.Error(
+                f"{alias}: {_setting_label(storage, option)} has the unknown key {key!r}.",
+                hint=_suggest(close, "Valid keys: " + ", ".join(valid) + ".", len(valid)),
+                obj=alias,
+                id="storages.E007",
+            )
+        )
+    return found
+
+
+def is_set(value: Any) -> bool:
     return value not in (None, "", {}, ())
 
 
@@ -144,7 +360,7 @@ def _credential_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessa
     half = False
     for first, second in getattr(storage, "paired_options", ()):
         if hasattr(storage, first) and hasattr(storage, second):
-            a, b = _is_set(getattr(storage, first)), _is_set(getattr(storage, second))
+            a, b = is_set(getattr(storage, first)), is_set(getattr(storage, second))
             if a != b:
                 have, missing = (first, second) if a else (second, first)
                 half = True
@@ -158,7 +374,7 @@ def _credential_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessa
     groups = getattr(storage, "credential_options", ())
     if not groups or half:
         return
-    if any(all(_is_set(getattr(storage, o, None)) for o in group) for group in groups):
+    if any(all(is_set(getattr(storage, o, None)) for o in group) for group in groups):
         return
     own_chain = getattr(storage, "ambient_credentials", None)
     ambient = own_chain() if callable(own_chain) else None
@@ -329,6 +545,7 @@ def check_storages(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         messages += errors
         if storage is None:
             continue
+        messages += _required_messages(alias, storage)
         messages += _credential_messages(alias, storage)
         messages += _transport_messages(alias, storage)
         own_checks = getattr(storage, "system_checks", None)
@@ -369,7 +586,7 @@ def check_storage_secrets(app_configs: Any = None, **kwargs: Any) -> list[checks
     for alias, config in configured_storages().items():
         try:
             cls = import_string(config.get("BACKEND", ""))
-        except ImportError:
+        except Exception:  # check_storages reports it (E001, E009)
             continue
         options = config.get("OPTIONS", {})
         for row in getattr(cls, "get_settings", tuple)():

@@ -17,6 +17,7 @@ a ``DeprecationWarning`` that says what to write instead.
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import warnings
 from collections.abc import Callable, Iterable, Mapping
@@ -25,6 +26,8 @@ from typing import Any
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["Setting", "Legacy", "resolve", "setting", "lookup_env", "MISSING"]
 
@@ -208,3 +211,34 @@ def _merge(old: Mapping[str, Any], current: Mapping[str, Any]) -> dict[str, Any]
         else:
             merged[key] = val
     return merged
+
+
+_told = False
+
+
+def notice_missing_app() -> None:
+    """Say once per process, when a storage of this package is first built, that ``"storages"``
+    is not in ``INSTALLED_APPS``.
+
+    1.14 never asked for the app, so an upgraded site silently keeps Django's collectstatic and
+    has no system checks or commands. A system check can't say it (without the app, nothing
+    registers one: Django runs the checks of installed apps, and a storage is built lazily, after
+    the checks ran), so the first storage built says it, in the log (stderr when logging is not
+    configured). It is a notice, not an error: a site that wants only the storages may leave the
+    app out and silence this logger (``storages.conf``).
+    """
+    global _told
+    if _told:
+        return
+    from django.apps import apps
+
+    if not apps.apps_ready:  # a storage built while settings load: ask again on the next one
+        return
+    _told = True
+    if not apps.is_installed("storages"):
+        logger.warning(
+            '"storages" is not in INSTALLED_APPS: collectstatic is Django\'s slower command, and '
+            "the storage system checks and the checkstorages and copystorage commands are "
+            'missing. Add "storages" to INSTALLED_APPS, before "django.contrib.staticfiles" (see '
+            '"Upgrading from django-storages 1.14" in the docs).'
+        )

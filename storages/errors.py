@@ -18,6 +18,7 @@ __all__ = [
     "translate",
     "caused_by",
     "sdk_required",
+    "SDKMissing",
 ]
 
 
@@ -27,6 +28,14 @@ class StorageError(OSError):
 
 class StorageUnavailable(StorageError, ConnectionError):
     """The storage's server could not be reached (or did not answer in time)."""
+
+
+class SDKMissing(ImproperlyConfigured):
+    """A backend's SDK is not installed; ``package`` and ``extra`` say what to install."""
+
+    def __init__(self, message: str, *, package: str, extra: str) -> None:
+        super().__init__(message)
+        self.package, self.extra = package, extra
 
 
 def translate(
@@ -90,6 +99,8 @@ def sdk_required(backend: str, package: str, extra: str) -> Iterator[None]:
     try:
         yield
     except ImportError as exc:
-        raise ImproperlyConfigured(
-            f"{backend} needs {package}: pip install 'django-storages[{extra}]'"
+        raise SDKMissing(
+            f"{backend} needs {package}: pip install 'django-storages[{extra}]'",
+            package=package,
+            extra=extra,
         ) from exc

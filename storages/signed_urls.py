@@ -87,8 +87,13 @@ def window_setting(setting_name: str) -> Setting:
     )
 
 
-def check_window(label: str, setting_name: str, window: object, lifetime: float) -> int:
-    """``window`` as whole seconds, or ``ImproperlyConfigured`` naming ``setting_name``."""
+def check_window(label: str, setting_name: str, window: object, lifetime: object) -> int:
+    """``window`` as whole seconds, or ``ImproperlyConfigured`` naming ``setting_name``.
+    A ``lifetime`` that is not a number counts as 0 here (the system checks name it)."""
+    try:
+        lifetime = float(lifetime or 0)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        lifetime = 0.0
     try:
         seconds = int(window or 0)
     except (TypeError, ValueError):

@@ -610,3 +610,51 @@ def test_read_ahead_setting(settings, dropbox_server):
     dropbox_server.reset_stats()
     assert b"".join(off.open(name).chunks(64 * 1024)) == payload
     assert dropbox_server.stats()["/2/files/download"] == 1
+
+
+def test_names_with_a_leading_slash_as_1_14_stored_them(dropbox_server):
+    """1.14 took "/foo.txt" as a Dropbox path under root_path; sites kept such names in FileField
+    columns, and every one must still open. Escapes stay refused."""
+    from django.core.exceptions import SuspiciousFileOperation
+
+    where = root()
+    top = DropboxStorage(**dropbox_server.options())  # root_path "/": the default
+    name = f"{where.lstrip('/')}/foo.txt"
+    top.save(name, ContentFile(b"one-four"))
+    stored = "/" + name  # as 1.14 kept it
+    assert top.exists(stored) is True
+    assert top.size(stored) == 8
+    with top.open(stored) as f:
+        assert f.read() == b"one-four"
+    import urllib.request
+
+    with urllib.request.urlopen(top.url(stored), timeout=10) as answer:  # the stand-in's link
+        assert answer.read() == b"one-four"
+    # Under a root path: the Dropbox path of the file, as 1.14 resolved it.
+    below = DropboxStorage(**dropbox_server.options(root_path=where))
+    below.save("media/a.txt", ContentFile(b"aa"))
+    assert below.exists(f"{where}/media/a.txt") is True
+    assert below.size(f"{where}/media/a.txt") == 2
+    assert below.open(f"{where}/media/a.txt").read() == b"aa"
+    assert below.exists(f"{where}/media/missing.txt") is False
+    # Outside the root path, or leaving it with "..": refused before any request.
+    for bad in ("/etc/passwd", "/foo.txt", f"{where}/../x.txt", f"{where}x/a.txt"):
+        with pytest.raises(SuspiciousFileOperation):
+            below.open(bad)
+    assert below.listdir("/") == (["media"], ["foo.txt"])
+
+
+def test_a_pkce_refresh_token_needs_no_app_secret(dropbox_server):
+    """docs/upgrading.rst: an app key and a refresh token without a secret (PKCE) is accepted."""
+    storage = DropboxStorage(
+        **dropbox_server.options(
+            oauth2_access_token=None,
+            app_key=APP_KEY,
+            oauth2_refresh_token=REFRESH_TOKEN,
+            root_path=root(),
+        )
+    )
+    dropbox_server.reset_stats()
+    name = storage.save("pkce.txt", ContentFile(b"k"))
+    assert storage.open(name).read() == b"k"
+    assert dropbox_server.stats().get("/oauth2/token") == 1

@@ -90,8 +90,13 @@ class TestFTPConformance(StorageConformance, StorageLifecycle):
     interrupted_leftovers = staticmethod(unfinished_uploads)
 
     @pytest.fixture
-    def storage_config(self, ftp_server, ftp_http):
-        return BackendConfig(PATH, ftp_options(ftp_server, ftp_http), secrets=[PASSWORD])
+    def storage_config(self, ftp_server, ftp_http, settings):
+        options = ftp_options(ftp_server, ftp_http)
+        # The location (it holds the password) lives in settings, as in a real project: a
+        # storage rebuilt from a migration (secrets left out) gets it from there, and without
+        # one the storage can't be built (as in 1.14).
+        settings.FTP_STORAGE_LOCATION = options["location"]
+        return BackendConfig(PATH, options, secrets=[PASSWORD])
 
     @pytest.fixture
     def broken_configs(self, ftp_server):
@@ -331,17 +336,19 @@ def test_settings_from_django_and_defaults(settings, ftp_server):
     for attr in ("FTP_STORAGE_LOCATION", "FTP_STORAGE_ENCODING", "FTP_ALLOW_OVERWRITE", "BASE_URL"):
         delattr(settings, attr)
     settings.MEDIA_URL = "/media/"
-    d = FTPStorage()
-    assert (d.location, d.encoding, d.allow_overwrite, d.base_url, d.tls_ca_file, d.timeout) == (
-        None,
+    # Without a location the storage can't be built, as in 1.14 (not at the first connection).
+    with pytest.raises(ImproperlyConfigured, match="FTP_STORAGE_LOCATION"):
+        FTPStorage()
+    with pytest.raises(ImproperlyConfigured, match="FTP_STORAGE_LOCATION"):
+        FTPStorage(location="")
+    d = FTPStorage(location="ftp://u:p@127.0.0.1:21/")
+    assert (d.encoding, d.allow_overwrite, d.base_url, d.tls_ca_file, d.timeout) == (
         "latin-1",
         False,
         "/media/",
         None,
         30.0,
     )
-    with pytest.raises(ImproperlyConfigured, match="FTP_STORAGE_LOCATION"):
-        d.exists("x")
 
 
 def test_location_parsing_decodes_user_and_password(ftp_server):

@@ -353,6 +353,12 @@ class AzureStorage(BaseStorage):
         _CONTENT_KEYS + _UPLOAD_KEYS
     )  # get_object_parameters(): ContentSettings fields...
 
+    def system_checks(self, alias: str) -> list[Any]:
+        """Values Azure would refuse: the container name, the URL lifetime, host options."""
+        from storages.backends.azure_storage.checks import system_checks
+
+        return system_checks(self, alias)
+
     def presigned_upload_url(
         self, name: str, expire: int = 600, content_type: str = "text/plain"
     ) -> tuple[str, dict[str, str]]:

@@ -410,6 +410,19 @@ class DropboxStorage(BaseStorage):
         )
 
     # -- primitives ---------------------------------------------------------------------------
+    def _key(self, name: str, *, allow_root: bool = False) -> str:
+        # 1.14 read a name with a leading slash as a Dropbox path, accepted when it lies under
+        # root_path ("/foo.txt" with the default root "/", "/media/a.txt" under "/media"), and
+        # sites stored such names in FileField columns: they map to the same file here. Any
+        # other absolute name is still refused by the core, and ".." that leaves the root too.
+        if isinstance(name, str) and name.startswith("/") and name.strip("/"):
+            root = self.root_path.rstrip("/")
+            if not root:
+                name = name.lstrip("/")
+            elif name == root or name.startswith(root + "/"):
+                name = name[len(root) :].lstrip("/")
+        return super()._key(name, allow_root=allow_root)
+
     @staticmethod
     def _path(key: str) -> str:
         """A Dropbox path for a key ('' is the account root)."""

@@ -111,6 +111,12 @@ class _Target:
         return f"{self.scheme}://{self.user}@{self.host}:{self.port}{self.path}"
 
 
+_NO_LOCATION = (
+    'FTPStorage needs a server: set OPTIONS["location"] or FTP_STORAGE_LOCATION to '
+    "ftp://user:password@host:port/path."
+)
+
+
 def _parse_location(location: str) -> _Target:
     where = 'FTP_STORAGE_LOCATION (OPTIONS["location"])'
     try:
@@ -251,7 +257,9 @@ class FTPStorage(FileServerStorage):
     root_setting = 'the path in FTP_STORAGE_LOCATION (OPTIONS["location"])'
 
     def configure(self) -> None:
-        self._target = _parse_location(self.location) if self.location else None
+        if not self.location:  # fail when built, as 1.14 did, not at the first connection
+            raise ImproperlyConfigured(_NO_LOCATION)
+        self._target = _parse_location(self.location)
         # The directory holding the files; no path in the URL means the login directory (asked at
         # login).
         self._base: str | None = (
@@ -277,11 +285,6 @@ class FTPStorage(FileServerStorage):
 
     def _new_session(self) -> _Client:
         target = self._target
-        if target is None:
-            raise ImproperlyConfigured(
-                'FTPStorage needs a server: set OPTIONS["location"] or FTP_STORAGE_LOCATION to '
-                "ftp://user:password@host:port/path"
-            )
         start = time.perf_counter()
         ftp = self._client(target.scheme)
         try:

@@ -276,6 +276,12 @@ class GoogleCloudStorage(BaseStorage):
 
         return ambient_credentials(self)
 
+    def system_checks(self, alias: str) -> list[Any]:
+        """Values GCS would refuse: endpoints, the predefined ACL, the bucket name."""
+        from storages.backends.gcloud.checks import system_checks
+
+        return system_checks(self, alias)
+
     def presigned_upload_url(
         self, name: str, expire: int = 600, content_type: str = "text/plain"
     ) -> tuple[str, dict[str, str]]:

@@ -328,6 +328,12 @@ class S3Storage(BaseStorage):
 
         return ambient_credentials()
 
+    def system_checks(self, alias: str) -> list[Any]:
+        """Values S3 or botocore would refuse: endpoints, choices, bucket name, region..."""
+        from storages.backends.s3.checks import system_checks
+
+        return system_checks(self, alias)
+
     def presigned_upload_url(
         self, name: str, expire: int = 600, content_type: str = "text/plain"
     ) -> tuple[str, dict[str, str]]:
@@ -377,7 +383,7 @@ class S3Storage(BaseStorage):
             "S3Storage",
             "AWS_S3_SIGNED_URL_WINDOW",
             self.signed_url_window,
-            float(self.querystring_expire or 0),
+            self.querystring_expire,
         )
         if self.signed_url_window:
             signing.install()
