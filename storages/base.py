@@ -52,6 +52,7 @@ from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 
 from storages import naming, snapshot
+from storages.aio import ASYNC_SETTINGS, AsyncStorageMixin, abortable
 from storages.compress import GzipWriter
 from storages.conf import Legacy, Setting, resolve
 from storages.errors import StorageError, StorageUnavailable
@@ -154,7 +155,7 @@ def common_settings(
 
 
 @deconstructible
-class BaseStorage(Storage):
+class BaseStorage(AsyncStorageMixin, Storage):
     """Common behaviour of every django-storages backend."""
 
     #: Setting declarations; backends extend this.
@@ -183,6 +184,7 @@ class BaseStorage(Storage):
         if hasattr(self, "location") and self.uses_key_prefix:
             self.location = naming.check_location(self.location, self._setting_label("location"))
         self._lock = threading.RLock()
+        self._check_async_settings()
         # Unset (None) stays None, so the backend's default_read_ahead applies when reading.
         if self.__dict__.get("read_ahead") is not None:
             self.read_ahead = ReadAhead.coerce(self.read_ahead, self._setting_label("read_ahead"))
@@ -196,7 +198,9 @@ class BaseStorage(Storage):
 
     @classmethod
     def get_settings(cls) -> tuple[Setting, ...]:
-        return cls.settings_table
+        """The backend's settings, then the core's own (the async API's: storages.aio)."""
+        declared = {s.name for s in cls.settings_table}
+        return cls.settings_table + tuple(s for s in ASYNC_SETTINGS if s.name not in declared)
 
     def get_default_settings(self) -> dict[str, Any]:
         """Today's defaults for every option (kept for code that calls it)."""
@@ -216,6 +220,7 @@ class BaseStorage(Storage):
         state = self.__dict__.copy()
         state.pop("_lock", None)
         state.pop("_thread_local", None)
+        state.pop("_async_executor", None)
         for attr in self.transient_attributes:
             state.pop(attr, None)
         return state
@@ -453,6 +458,7 @@ class BaseStorage(Storage):
 
     def _timed_upload(self, spec: UploadSpec, source: UploadSource, record: bool = True) -> None:
         start = time.perf_counter()
+        source = abortable(source)  # a cancelled async call stops the upload (storages.aio)
         self._upload(spec, source)
         if record and (snap := snapshot.active(self)) is not None:
             snap.stored(spec.key)

@@ -303,6 +303,9 @@ class S3Storage(BaseStorage):
             self.client_config = legacy_config
 
     # -- connection ------------------------------------------------------
+    def _connection_pool_size(self) -> int:
+        return self.client.meta.config.max_pool_connections
+
     def _boto_session(self) -> Any:
         keys = (
             {"profile_name": self.session_profile}
@@ -328,7 +331,7 @@ class S3Storage(BaseStorage):
         config = self.client_config or Config(
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
-            max_pool_connections=32,
+            max_pool_connections=max(32, self.async_concurrency),  # async workers never wait
             retries={"total_max_attempts": self.max_attempts, "mode": "standard"},
             signature_version=self.signature_version or "s3v4",
             proxies=self.proxies or None,
