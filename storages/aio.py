@@ -141,7 +141,7 @@ async def _finish(fut: asyncio.Future[Any]) -> None:
     """Wait for a worker that can't be stopped at once, through any further cancellation."""
     while not fut.done():
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.shield(fut)
+            await asyncio.wait([fut])  # neither cancels fut nor raises its error
 
 
 async def _job(

@@ -23,6 +23,7 @@ from django.core.files.base import ContentFile, File
 from storages.backends.azure_storage import AzureStorage, AzureStorageFile, _get_valid_path
 from storages.errors import StorageUnavailable
 from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing.async_suite import async_conformance
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
 from tests.servers import free_port
 from tests.servers.azure import (
@@ -102,6 +103,14 @@ class TestAzureConformance(StorageConformance):
                 ),
             ),
         )
+
+
+class TestAzureAsync(async_conformance(TestAzureConformance)):
+    @pytest.fixture
+    def unfinished_uploads(self):  # blobs holding only uncommitted blocks
+        return lambda s: [
+            b.name for b in s.container_client.list_blobs(s.location, include=["uncommittedblobs"])
+        ]
 
 
 # -- settings --------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from storages.backends.dropbox import (
     DropboxStorageException,
 )
 from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing.async_suite import async_conformance
 from storages.testing.helpers import fetch
 from tests.servers import free_port
 from tests.servers.dropbox_api import (
@@ -80,6 +81,9 @@ class TestDropboxConformance(StorageConformance):
                 secrets=SECRETS,
             ),
         )
+
+
+TestDropboxAsync = async_conformance(TestDropboxConformance)
 
 
 # -- Dropbox's own settings and behaviour ---------------------------------------------------

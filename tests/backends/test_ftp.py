@@ -23,6 +23,7 @@ from django.core.files.base import ContentFile, File
 from storages.backends.ftp import FTPStorage, FTPStorageException, FTPStorageFile
 from storages.errors import StorageUnavailable
 from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing.async_suite import async_conformance
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
 from tests.backends import fileserver_checks as checks
 from tests.backends.fileserver_checks import wait_for
@@ -116,6 +117,9 @@ class TestFTPConformance(StorageConformance):
                 secrets=[PASSWORD],
             ),
         )
+
+
+TestFTPAsync = async_conformance(TestFTPConformance)
 
 
 # ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from django.core.files.base import ContentFile, File
 
 from storages.errors import StorageError, StorageUnavailable
 from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing.async_suite import async_conformance
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
 from tests.backends.fileserver_checks import wait_for
 from tests.servers import free_port
@@ -128,6 +129,9 @@ class TestGoogleCloudConformance(StorageConformance):
                 ),
             ),
         )
+
+
+TestGoogleCloudAsync = async_conformance(TestGoogleCloudConformance)
 
 
 # -- GCS's own behaviour -------------------------------------------------------------

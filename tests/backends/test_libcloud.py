@@ -18,6 +18,7 @@ from django.core.files.base import ContentFile
 
 from storages.backends.apache_libcloud import LibCloudFile, LibCloudStorage
 from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing.async_suite import async_conformance
 from storages.testing.helpers import fetch
 from tests.servers import free_port
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
@@ -150,6 +151,12 @@ class TestLibcloudS3Conformance(StorageConformance):
             missing_container=BackendConfig(PATH, options("s3_no_bucket"), secrets=[SECRET_KEY]),
             unreachable=BackendConfig(PATH, options("s3_unreachable"), secrets=[SECRET_KEY]),
         )
+
+
+TestLibcloudLocalAsync = async_conformance(TestLibcloudLocalConformance)
+
+
+TestLibcloudS3Async = async_conformance(TestLibcloudS3Conformance)
 
 
 # -- libcloud's own settings -------------------------------------------------------------------

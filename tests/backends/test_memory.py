@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.http import FileResponse
 
 from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing.async_suite import async_conformance
 from storages.testing.memory import MemoryStorage, create_bucket, drop_bucket
 
 PATH = "storages.testing.memory.MemoryStorage"
@@ -193,3 +194,7 @@ def test_root_and_directory_names(bucket):
 
     with pytest.raises(NameTooLong, match="1024"):
         storage.save("a" * 1100, ContentFile(b"x"))
+
+
+class TestMemoryAsync(async_conformance(TestMemoryConformance)):
+    pass

@@ -25,6 +25,7 @@ from django.core.files.base import ContentFile, File
 from storages.backends.sftpstorage import SFTPStorage, SFTPStorageFile
 from storages.errors import StorageUnavailable
 from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing.async_suite import async_conformance
 from storages.testing.helpers import PatternFile
 from tests.backends import fileserver_checks as checks
 from tests.backends.fileserver_checks import wait_for
@@ -112,6 +113,9 @@ class TestSFTPConformance(StorageConformance):
                 ),
             ),
         )
+
+
+TestSFTPAsync = async_conformance(TestSFTPConformance)
 
 
 # ---------------------------------------------------------------------------
