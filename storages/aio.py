@@ -76,7 +76,8 @@ class _AbortingReader(io.RawIOBase):
         self._fileobj, self._event = fileobj, event
         self.tripped = False
 
-    def _check(self) -> None:
+    def check(self) -> None:
+        """Raise ``UploadAborted`` if the operation was cancelled."""
         if self._event.is_set():
             self.tripped = True
             raise UploadAborted("the async operation was cancelled")
@@ -85,11 +86,11 @@ class _AbortingReader(io.RawIOBase):
         return True
 
     def read(self, n: int | None = -1) -> Any:
-        self._check()
+        self.check()
         return self._fileobj.read(n)
 
     def readinto(self, buffer: Any) -> int:  # type: ignore[override]
-        self._check()
+        self.check()
         reader = getattr(self._fileobj, "readinto", None)
         if reader is not None:
             return reader(buffer) or 0
@@ -112,18 +113,22 @@ class _AbortingReader(io.RawIOBase):
         super().close()
 
 
-def abortable(source: UploadSource) -> UploadSource:
+def abortable(source: UploadSource, keep_path: bool = False) -> UploadSource:
     """``source`` as an async operation uploads it: its reads stop with ``UploadAborted`` once
     the operation is cancelled. Outside the async API: ``source`` itself. The content is read as
-    a stream (not from its path) so that every byte the SDK sends passes the check."""
+    a stream, so that every byte the SDK sends passes the check, unless ``keep_path`` (the
+    backend calls ``source.checkpoint()`` from the SDK's progress callback of path uploads)."""
     event = _ABORT.get()
     if event is None:
         return source
+    reader = _AbortingReader(source.fileobj, event)
     return UploadSource(
-        _AbortingReader(source.fileobj, event),
+        reader,
         size=source.size,
+        path=source.path if keep_path else None,
         seekable=source.seekable,
         min_size=source.min_size,
+        checkpoint=reader.check,
     )
 
 

@@ -174,6 +174,9 @@ class BaseStorage(AsyncStorageMixin, Storage):
     missing_times: ClassVar[dict[str, str]] = {}
     #: Read-ahead when ``read_ahead`` is not set (None: ReadAhead() defaults).
     default_read_ahead: ClassVar[Any] = None
+    #: Whether ``_upload()`` calls ``source.checkpoint()`` while the SDK uploads from
+    #: ``source.path`` (else a cancellable upload is given the content as a stream).
+    path_uploads_checkpoint: ClassVar[bool] = False
     #: The upload part size and single-request threshold (bytes).
     upload_threshold: int = 8 * 1024 * 1024
     upload_part_size: int = 8 * 1024 * 1024
@@ -458,7 +461,8 @@ class BaseStorage(AsyncStorageMixin, Storage):
 
     def _timed_upload(self, spec: UploadSpec, source: UploadSource, record: bool = True) -> None:
         start = time.perf_counter()
-        source = abortable(source)  # a cancelled async call stops the upload (storages.aio)
+        # A cancelled async call stops the upload (storages.aio).
+        source = abortable(source, keep_path=self.path_uploads_checkpoint)
         self._upload(spec, source)
         if record and (snap := snapshot.active(self)) is not None:
             snap.stored(spec.key)

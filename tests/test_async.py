@@ -234,3 +234,49 @@ def test_direct_upload_ticket_as_an_async_view(direct_settings, moto_server, use
     assert s3.open(ticket["name"]).read() == data
     assert threads and threads[0].startswith("storages-async")
     assert reply["Cache-Control"].startswith("max-age=0")
+
+
+# -- cancellation of an upload the SDK reads from disk itself ----------------------------------------
+def test_cancelled_asave_of_a_file_on_disk_aborts_its_multipart_upload(s3_server, tmp_path):
+    """A file with a path on disk (Django's TemporaryUploadedFile) goes to s3transfer's
+    upload_file at full speed; cancelled, its progress callback stops it: the multipart
+    upload is aborted, never completed, and nothing is stored."""
+    from django.core.files import File
+
+    from storages.testing.helpers import PatternFile
+
+    path = tmp_path / "upload.bin"
+    with open(path, "wb") as out:
+        source = PatternFile(64 * 1024 * 1024, seed=4)
+        for chunk in iter(lambda: source.read(1024 * 1024), b""):
+            out.write(chunk)
+
+    class Uploaded(File):
+        def temporary_file_path(self):
+            return str(path)
+
+    storage = S3Storage(**s3_options(s3_server))
+    sent: list[str] = []
+    storage.client.meta.events.register(
+        "before-call.s3", lambda model, **kw: sent.append(model.name)
+    )
+    raw = s3_server.client()
+
+    def uploads() -> list:
+        return raw.list_multipart_uploads(Bucket="async-tests", Prefix=storage.location).get(
+            "Uploads", []
+        )
+
+    async def main():
+        with open(path, "rb") as f:
+            task = asyncio.create_task(storage.asave("big/upload.bin", Uploaded(f)))
+            while "UploadPart" not in sent:
+                await asyncio.sleep(0.002)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(main())
+    assert "CreateMultipartUpload" in sent and "AbortMultipartUpload" in sent
+    assert "CompleteMultipartUpload" not in sent
+    assert uploads() == [] and not storage.exists("big/upload.bin")

@@ -245,6 +245,7 @@ class S3Storage(BaseStorage):
         "accessed": "S3 does not record access times",
     }
     endpoint_setting = 'AWS_S3_ENDPOINT_URL (OPTIONS["endpoint_url"])'
+    path_uploads_checkpoint = True
     max_key_bytes = 1024
     content_parameters, acl_parameter = ("ContentType", "ContentEncoding"), "ACL"
     root_missing_errors = (FileNotFoundError, ImproperlyConfigured)
@@ -490,6 +491,8 @@ class S3Storage(BaseStorage):
             if source.path
             else ("upload_fileobj", client.upload_fileobj, FullReader(source.fileobj))
         )
+        check = source.checkpoint  # s3transfer's progress callback: a cancelled upload aborts
+        progress = {"Callback": lambda _sent: check()} if check and source.path else {}
         # While a key is uploaded create-only, its PutObject or CompleteMultipartUpload carries
         # If-None-Match: * (s3transfer's ExtraArgs refuse it: _add_create_condition adds it).
         with self._lock:
@@ -504,6 +507,7 @@ class S3Storage(BaseStorage):
                 spec.key,
                 ExtraArgs=self._extra_args(spec),
                 Config=self._transfer_for(spec),
+                **progress,
             )
         finally:
             with self._lock:
