@@ -75,7 +75,7 @@ elif kind == "gcs":
     from google.auth.credentials import AnonymousCredentials
     from storages.backends.gcloud import GoogleCloudStorage
     storage = GoogleCloudStorage(bucket_name=o["bucket"], credentials=AnonymousCredentials(),
-                                 project="bench", client_options={"api_endpoint": o["endpoint"]})
+                                 project_id="bench", client_options={"api_endpoint": o["endpoint"]})
 else:
     from storages.backends.azure_storage import AzureStorage
     storage = AzureStorage(connection_string=o["connection_string"], azure_container=o["container"])
@@ -189,11 +189,11 @@ def _cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
-def _proxy(port: int) -> tuple[subprocess.Popen, int]:
+def _proxy(port: int, latency: float = LATENCY) -> tuple[subprocess.Popen, int]:
     """The WAN proxy to ``port`` in a process of its own (its threads don't share our GIL)."""
     code = (
         "import sys; from tests.servers.proxy import TCPProxy; "
-        f"p = TCPProxy('127.0.0.1', {port}, latency={LATENCY}, bandwidth=20e6).start(); "
+        f"p = TCPProxy('127.0.0.1', {port}, latency={latency}, bandwidth=20e6).start(); "
         "print(p.port, flush=True); sys.stdin.read()"
     )
     proc = subprocess.Popen(
@@ -209,11 +209,27 @@ def _reference_python() -> str | None:
 
 
 class Bench:
-    def __init__(self, backend: str, options: dict[str, Any], server_pid: int) -> None:
+    def __init__(
+        self, backend: str, options: dict[str, Any], server_pid: int, floor: dict[str, Any]
+    ) -> None:
         self.backend, self.options, self.server_pid = backend, options, server_pid
+        self.floor = floor  # the same options through a proxy without latency
         self.rows: list[dict[str, Any]] = []
 
-    def run(self, impl: str, mode: str, reference: bool = False, repeat: int = 1) -> None:
+    def all(self) -> None:
+        self.run("django-storages async API", "async", repeat=3)
+        self.run("async API, 0 ms proxy (CPU floor)", "async", repeat=3, options=self.floor)
+        self.run("django-storages sync API + sync_to_async", "s2a")
+        self.run("django-storages 1.14 + sync_to_async", "s2a", reference=True)
+
+    def run(
+        self,
+        impl: str,
+        mode: str,
+        reference: bool = False,
+        repeat: int = 1,
+        options: dict[str, Any] | None = None,
+    ) -> None:
         python = _reference_python() if reference else None
         if reference and python is None:
             print(f"  {impl}: no reference virtualenv (python bench/reference.py)", file=sys.stderr)
@@ -242,6 +258,7 @@ class Bench:
             "| server CPU s | RTTs net | client CPU s | peak threads | RSS +MB | load |"
         )
         print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        floor = next((r for r in self.rows if "floor" in r["impl"]), None)
         for r in self.rows:
             net = (r["seconds"] - r["server_cpu"]) / RTT
             groups = " | ".join(f"{g:.2f}" for g in r["groups"])
@@ -249,6 +266,13 @@ class Bench:
                 f"| {r['impl']} | {groups} | {r['seconds']:.2f} | {r['seconds'] / RTT:.1f} "
                 f"| {r['server_cpu']:.2f} | {net:.1f} | {r['client_cpu']:.2f} | {r['threads']} "
                 f"| {r['rss_mb']:.1f} | {r['load']:.1f} |"
+            )
+        if floor is not None:
+            mine = self.rows[0]
+            print(
+                f"\nBeyond the zero-latency run (the CPU of client, proxy and server on this "
+                f"machine), the async API's 500 operations cost "
+                f"{(mine['seconds'] - floor['seconds']) / RTT:.1f} round trips."
             )
 
 
@@ -264,6 +288,7 @@ def bench_s3(small: bool, big: bool) -> None:
 
     server = start_s3()
     proxy, port = _proxy(int(server.endpoint.rsplit(":", 1)[1]))
+    flat, flat_port = _proxy(int(server.endpoint.rsplit(":", 1)[1]), latency=0)
     try:
         client = server.client()
         client.create_bucket(Bucket="bench")
@@ -276,15 +301,15 @@ def bench_s3(small: bool, big: bool) -> None:
             "secret_key": SECRET_KEY,
         }
         if small:
-            bench = Bench("s3", options, server.process.proc.pid)
-            bench.run("django-storages async API", "async", repeat=3)
-            bench.run("django-storages sync API + sync_to_async", "s2a")
-            bench.run("django-storages 1.14 + sync_to_async", "s2a", reference=True)
+            floor = {**options, "endpoint_url": f"http://127.0.0.1:{flat_port}"}
+            bench = Bench("s3", options, server.process.proc.pid, floor)
+            bench.all()
             bench.table(_title("S3 (moto 5)"))
         if big:
             bench_big(server, client, options)
     finally:
         proxy.kill()
+        flat.kill()
         server.process.stop()
 
 
@@ -322,18 +347,19 @@ def bench_gcs() -> None:
 
     server = start_gcs()
     proxy, port = _proxy(server.process.port)
+    flat, flat_port = _proxy(server.process.port, latency=0)
     try:
         server.create_bucket("bench")
         bucket = server.client().bucket("bench")
         _seed(lambda key, body: bucket.blob(key).upload_from_string(body))
         options = {"bucket": "bench", "endpoint": f"http://127.0.0.1:{port}"}
-        bench = Bench("gcs", options, server.process.proc.pid)
-        bench.run("django-storages async API", "async", repeat=3)
-        bench.run("django-storages sync API + sync_to_async", "s2a")
-        bench.run("django-storages 1.14 + sync_to_async", "s2a", reference=True)
+        floor = {**options, "endpoint": f"http://127.0.0.1:{flat_port}"}
+        bench = Bench("gcs", options, server.process.proc.pid, floor)
+        bench.all()
         bench.table(_title("GCS (fake-gcs-server 1.54)"))
     finally:
         proxy.kill()
+        flat.kill()
         server.stop()
 
 
@@ -342,19 +368,21 @@ def bench_azure() -> None:
 
     server = start_azurite()
     proxy, port = _proxy(server.port)
+    flat, flat_port = _proxy(server.port, latency=0)
     try:
         server.create_container("bench")
         container = server.service_client().get_container_client("bench")
         _seed(lambda key, body: container.upload_blob(key, body))
         connection = server.connection_string().replace(f":{server.port}/", f":{port}/")
         options = {"connection_string": connection, "container": "bench"}
-        bench = Bench("azure", options, server.process.proc.pid)
-        bench.run("django-storages async API", "async", repeat=3)
-        bench.run("django-storages sync API + sync_to_async", "s2a")
-        bench.run("django-storages 1.14 + sync_to_async", "s2a", reference=True)
+        flat_connection = server.connection_string().replace(f":{server.port}/", f":{flat_port}/")
+        floor = {**options, "connection_string": flat_connection}
+        bench = Bench("azure", options, server.process.proc.pid, floor)
+        bench.all()
         bench.table(_title("Azure Blob (Azurite 3.37)"))
     finally:
         proxy.kill()
+        flat.kill()
         server.stop()
 
 

@@ -282,6 +282,15 @@ class AsyncStorageMixin:
         return await _job(self, self.delete_many, list(names))  # type: ignore[attr-defined]
 
 
+def _discard(file: Any) -> None:
+    """Close a file whose opening was cancelled: its connection goes back, nothing is stored."""
+    abort = getattr(file, "abort", None)
+    if abort is not None and ("w" in file.mode or "x" in file.mode):
+        abort()
+    else:
+        file.close()
+
+
 def _take(items: Any, count: int) -> list[Any]:
     batch = []
     for item in items:
@@ -301,7 +310,9 @@ class _Opening:
     async def _open(self) -> AsyncFile:
         ctx = contextvars.copy_context()
         abort = threading.Event()
-        sync = await _job(self.storage, self.storage.open, self.name, self.mode, ctx=ctx)
+        sync = await _job(
+            self.storage, self.storage.open, self.name, self.mode, ctx=ctx, undo=_discard
+        )
         return AsyncFile(self.storage, sync, ctx, abort)
 
     def __await__(self) -> Any:
