@@ -34,6 +34,8 @@ from bench.wan import LATENCY, RTT, run_measured  # noqa: E402
 
 MB = 1024 * 1024
 SMALL = 2048
+#: One-way latency of the slow proxy: round trips dwarf every CPU cost, so they can be counted.
+SLOW = 0.2
 TICKS = os.sysconf("SC_CLK_TCK")
 
 # -- the measured snippets -------------------------------------------------------------------
@@ -210,15 +212,22 @@ def _reference_python() -> str | None:
 
 class Bench:
     def __init__(
-        self, backend: str, options: dict[str, Any], server_pid: int, floor: dict[str, Any]
+        self,
+        backend: str,
+        options: dict[str, Any],
+        server_pid: int,
+        floor: dict[str, Any],
+        slow: dict[str, Any],
     ) -> None:
         self.backend, self.options, self.server_pid = backend, options, server_pid
         self.floor = floor  # the same options through a proxy without latency
+        self.slow = slow  # ... and through one with 400 ms round trips
         self.rows: list[dict[str, Any]] = []
 
     def all(self) -> None:
         self.run("django-storages async API", "async", repeat=3)
         self.run("async API, 0 ms proxy (CPU floor)", "async", repeat=3, options=self.floor)
+        self.run(f"async API, {SLOW * 2000:.0f} ms RTT proxy", "async", options=self.slow)
         self.run("django-storages sync API + sync_to_async", "s2a")
         self.run("django-storages 1.14 + sync_to_async", "s2a", reference=True)
 
@@ -260,19 +269,21 @@ class Bench:
         print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         floor = next((r for r in self.rows if "floor" in r["impl"]), None)
         for r in self.rows:
-            net = (r["seconds"] - r["server_cpu"]) / RTT
+            rtt = 2 * SLOW if "RTT proxy" in r["impl"] else RTT
+            net = (r["seconds"] - r["server_cpu"]) / rtt
             groups = " | ".join(f"{g:.2f}" for g in r["groups"])
             print(
-                f"| {r['impl']} | {groups} | {r['seconds']:.2f} | {r['seconds'] / RTT:.1f} "
+                f"| {r['impl']} | {groups} | {r['seconds']:.2f} | {r['seconds'] / rtt:.1f} "
                 f"| {r['server_cpu']:.2f} | {net:.1f} | {r['client_cpu']:.2f} | {r['threads']} "
                 f"| {r['rss_mb']:.1f} | {r['load']:.1f} |"
             )
-        if floor is not None:
-            mine = self.rows[0]
+        slow = next((r for r in self.rows if "RTT proxy" in r["impl"]), None)
+        if floor is not None and slow is not None:
             print(
-                f"\nBeyond the zero-latency run (the CPU of client, proxy and server on this "
-                f"machine), the async API's 500 operations cost "
-                f"{(mine['seconds'] - floor['seconds']) / RTT:.1f} round trips."
+                f"\nRound trips the async API's 500 operations wait for, apart from CPU time: "
+                f"(seconds at {SLOW * 2000:.0f} ms RTT - seconds at 0 ms) / RTT = "
+                f"{(slow['seconds'] - floor['seconds']) / (2 * SLOW):.1f}; at 40 ms: "
+                f"{(self.rows[0]['seconds'] - floor['seconds']) / RTT:.1f}."
             )
 
 
@@ -289,6 +300,7 @@ def bench_s3(small: bool, big: bool) -> None:
     server = start_s3()
     proxy, port = _proxy(int(server.endpoint.rsplit(":", 1)[1]))
     flat, flat_port = _proxy(int(server.endpoint.rsplit(":", 1)[1]), latency=0)
+    far, far_port = _proxy(int(server.endpoint.rsplit(":", 1)[1]), latency=SLOW)
     try:
         client = server.client()
         client.create_bucket(Bucket="bench")
@@ -302,7 +314,8 @@ def bench_s3(small: bool, big: bool) -> None:
         }
         if small:
             floor = {**options, "endpoint_url": f"http://127.0.0.1:{flat_port}"}
-            bench = Bench("s3", options, server.process.proc.pid, floor)
+            slow = {**options, "endpoint_url": f"http://127.0.0.1:{far_port}"}
+            bench = Bench("s3", options, server.process.proc.pid, floor, slow)
             bench.all()
             bench.table(_title("S3 (moto 5)"))
         if big:
@@ -310,6 +323,7 @@ def bench_s3(small: bool, big: bool) -> None:
     finally:
         proxy.kill()
         flat.kill()
+        far.kill()
         server.process.stop()
 
 
@@ -348,18 +362,21 @@ def bench_gcs() -> None:
     server = start_gcs()
     proxy, port = _proxy(server.process.port)
     flat, flat_port = _proxy(server.process.port, latency=0)
+    far, far_port = _proxy(server.process.port, latency=SLOW)
     try:
         server.create_bucket("bench")
         bucket = server.client().bucket("bench")
         _seed(lambda key, body: bucket.blob(key).upload_from_string(body))
         options = {"bucket": "bench", "endpoint": f"http://127.0.0.1:{port}"}
         floor = {**options, "endpoint": f"http://127.0.0.1:{flat_port}"}
-        bench = Bench("gcs", options, server.process.proc.pid, floor)
+        slow = {**options, "endpoint": f"http://127.0.0.1:{far_port}"}
+        bench = Bench("gcs", options, server.process.proc.pid, floor, slow)
         bench.all()
         bench.table(_title("GCS (fake-gcs-server 1.54)"))
     finally:
         proxy.kill()
         flat.kill()
+        far.kill()
         server.stop()
 
 
@@ -369,6 +386,7 @@ def bench_azure() -> None:
     server = start_azurite()
     proxy, port = _proxy(server.port)
     flat, flat_port = _proxy(server.port, latency=0)
+    far, far_port = _proxy(server.port, latency=SLOW)
     try:
         server.create_container("bench")
         container = server.service_client().get_container_client("bench")
@@ -377,12 +395,19 @@ def bench_azure() -> None:
         options = {"connection_string": connection, "container": "bench"}
         flat_connection = server.connection_string().replace(f":{server.port}/", f":{flat_port}/")
         floor = {**options, "connection_string": flat_connection}
-        bench = Bench("azure", options, server.process.proc.pid, floor)
+        slow = {
+            **options,
+            "connection_string": server.connection_string().replace(
+                f":{server.port}/", f":{far_port}/"
+            ),
+        }
+        bench = Bench("azure", options, server.process.proc.pid, floor, slow)
         bench.all()
         bench.table(_title("Azure Blob (Azurite 3.37)"))
     finally:
         proxy.kill()
         flat.kill()
+        far.kill()
         server.stop()
 
 

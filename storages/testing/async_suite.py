@@ -433,6 +433,35 @@ class AsyncConformance:
             run(f.read())
         assert storage.open(name).read() == payload  # the storage goes on working
 
+    def test_async_open_cancelled_while_opening_releases_its_connection(self, storage) -> None:
+        name = storage.save("cancelled/open.bin", ContentFile(b"o" * 1024))
+        before = connections_in_use(storage)
+        entered, go, opened = threading.Event(), threading.Event(), []
+        open_ = storage.open
+
+        def slow_open(*args: Any) -> Any:
+            entered.set()
+            go.wait(60)  # the opening is under way when the cancellation comes
+            opened.append(open_(*args))
+            return opened[-1]
+
+        storage.open = slow_open
+
+        async def main() -> None:
+            task = asyncio.create_task(storage.aopen(name)._open())
+            await _until(entered)
+            task.cancel()
+            for _ in range(5):
+                await asyncio.sleep(0)
+            go.set()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+        run(main())
+        storage.open = open_
+        assert opened and opened[0].closed
+        assert connections_in_use(storage) <= before
+
     # -- 8. memory, pickling -------------------------------------------------------------
     def test_async_large_file_bounded_memory(self, storage) -> None:
         size = min(self.capabilities.large_size, 40 * MB)
