@@ -244,9 +244,8 @@ class Bench:
             print(f"  {impl}: no reference virtualenv (python bench/reference.py)", file=sys.stderr)
             return
         setup = _PROBE + (_BUILD_REFERENCE if reference else _BUILD_OURS)
-        env = {
-            "BENCH": json.dumps({"backend": self.backend, "options": self.options, "mode": mode})
-        }
+        options = options or self.options
+        env = {"BENCH": json.dumps({"backend": self.backend, "options": options, "mode": mode})}
         if reference:
             env["PYTHONPATH"] = ""
         results = []
