@@ -74,12 +74,10 @@ class _AbortingReader(io.RawIOBase):
     def __init__(self, fileobj: Any, event: threading.Event) -> None:
         super().__init__()
         self._fileobj, self._event = fileobj, event
-        self.tripped = False
 
     def check(self) -> None:
         """Raise ``UploadAborted`` if the operation was cancelled."""
         if self._event.is_set():
-            self.tripped = True
             raise UploadAborted("the async operation was cancelled")
 
     def readable(self) -> bool:
