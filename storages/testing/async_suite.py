@@ -16,6 +16,7 @@ import gc
 import hashlib
 import io
 import pickle
+import re
 import threading
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -38,30 +39,33 @@ def run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
+def _server_ports(storage: Any) -> set[int]:
+    """The local ports the storage's settings point at (endpoints, connection strings, hosts)."""
+    text = " ".join(repr(getattr(storage, row.name, None)) for row in storage.get_settings())
+    found = re.findall(r"(?:127\.0\.0\.1|localhost):(\d+)|'port': (\d+)", text)
+    return {int(a or b) for a, b in found}
+
+
 def connections_in_use(storage: Any) -> int:
-    """Connections of this process that are open and not idle in a pool: a pooled session
-    handed out (SFTP/FTP), or an HTTP connection (urllib3: boto3, requests) neither closed
-    nor back in its pool. A read or upload that ended cleanly leaves none."""
+    """Connections of this storage held by someone: a pooled session handed out (SFTP/FTP), or
+    an HTTP response (urllib3: boto3, requests) from the storage's server that was neither read
+    to its end nor closed, so its connection can't be reused. Clean reads and uploads leave none."""
     pool = storage.__dict__.get("_pool")
     if pool is not None and hasattr(pool, "_out"):
         return pool._out
+    ports = _server_ports(storage)
     try:
-        from urllib3.connection import HTTPConnection
-        from urllib3.connectionpool import HTTPConnectionPool
+        from urllib3.response import HTTPResponse
     except ImportError:  # pragma: no cover - every HTTP SDK here uses urllib3
         return 0
-    objects = gc.get_objects()
-    idle = {
-        id(conn)
-        for p in objects
-        if isinstance(p, HTTPConnectionPool) and p.pool is not None
-        for conn in list(p.pool.queue)
-        if conn is not None
-    }
+    gc.collect()  # what nothing refers to any more holds nothing
     return sum(
         1
-        for c in objects
-        if isinstance(c, HTTPConnection) and c.sock is not None and id(c) not in idle
+        for r in gc.get_objects()
+        if isinstance(r, HTTPResponse)
+        and getattr(getattr(r, "_pool", None), "port", None) in ports
+        and r._fp is not None
+        and not r._fp.isclosed()
     )
 
 

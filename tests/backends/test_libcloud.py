@@ -156,7 +156,12 @@ class TestLibcloudS3Conformance(StorageConformance):
 TestLibcloudLocalAsync = async_conformance(TestLibcloudLocalConformance)
 
 
-TestLibcloudS3Async = async_conformance(TestLibcloudS3Conformance)
+class TestLibcloudS3Async(async_conformance(TestLibcloudS3Conformance)):
+    # The sync path too: a libcloud download closed unread keeps its HTTP response (and so its
+    # connection) until the driver's next request; the backend does not close the stream yet.
+    @pytest.mark.xfail(strict=True, reason="libcloud keeps an unread download's response open")
+    def test_async_open_cancelled_while_opening_releases_its_connection(self, storage) -> None:
+        super().test_async_open_cancelled_while_opening_releases_its_connection(storage)
 
 
 # -- libcloud's own settings -------------------------------------------------------------------
