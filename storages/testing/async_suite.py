@@ -62,7 +62,7 @@ def connections_in_use(storage: Any) -> int:
     return sum(
         1
         for r in gc.get_objects()
-        if isinstance(r, HTTPResponse)
+        if issubclass(type(r), HTTPResponse)  # not isinstance(): lazy objects evaluate for it
         and getattr(getattr(r, "_pool", None), "port", None) in ports
         and r._fp is not None
         and not r._fp.isclosed()
