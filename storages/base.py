@@ -41,6 +41,7 @@ from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 
 from storages import naming
+from storages.aio import ASYNC_SETTINGS, AsyncStorageMixin, abortable
 from storages.compress import GzipWriter
 from storages.conf import Legacy, Setting, notice_missing_app, resolve
 from storages.errors import StorageError, StorageUnavailable
@@ -182,7 +183,7 @@ def _missing_hook(storage: BaseStorage, hook: str) -> NotImplementedError:
 
 
 @deconstructible
-class BaseStorage(Storage):
+class BaseStorage(AsyncStorageMixin, Storage):
     """Common behaviour of every django-storages backend.
 
     The backend contract is the first part of this class: the traits (class attributes a backend
@@ -237,6 +238,9 @@ class BaseStorage(Storage):
     missing_times: ClassVar[dict[str, str]] = {}
     #: Read-ahead when ``read_ahead`` is not set (None: ReadAhead() defaults).
     default_read_ahead: ClassVar[Any] = None
+    #: Whether ``_upload()`` calls ``source.checkpoint()`` while the SDK uploads from
+    #: ``source.path`` (else a cancellable upload is given the content as a stream).
+    path_uploads_checkpoint: ClassVar[bool] = False
     #: Bytes ``open(name, "wb")`` holds before it streams: below it, a file is one request.
     upload_threshold: int = 8 * 1024 * 1024
     #: The part size of uploads sent in parts.
@@ -412,6 +416,7 @@ class BaseStorage(Storage):
         if hasattr(self, "location") and self.uses_key_prefix:
             self.location = naming.check_location(self.location, self._setting_label("location"))
         self._lock = threading.RLock()
+        self._check_async_settings()
         # Unset (None) stays None, so the backend's default_read_ahead applies when reading.
         if self.__dict__.get("read_ahead") is not None:
             self.read_ahead = ReadAhead.coerce(self.read_ahead, self._setting_label("read_ahead"))
@@ -422,7 +427,9 @@ class BaseStorage(Storage):
 
     @classmethod
     def get_settings(cls) -> tuple[Setting, ...]:
-        return cls.settings_table
+        """The backend's settings, then the core's own (the async API's: storages.aio)."""
+        declared = {s.name for s in cls.settings_table}
+        return cls.settings_table + tuple(s for s in ASYNC_SETTINGS if s.name not in declared)
 
     def get_default_settings(self) -> dict[str, Any]:
         """Today's defaults for every option (kept for code that calls it)."""
@@ -441,7 +448,7 @@ class BaseStorage(Storage):
     # through _lazy() / _per_thread(), or named in transient_attributes, and is left out: the
     # copy makes its own on first use, so every operation works on it at any point of its life.
     def _transient_names(self) -> set[str]:
-        names = {"_lock", "_thread_local", "_lazily_made"}
+        names = {"_lock", "_thread_local", "_lazily_made", "_async_executor"}
         names.update(self.__dict__.get("_lazily_made", ()))
         for klass in type(self).__mro__:
             names.update(vars(klass).get("transient_attributes", ()))
@@ -668,6 +675,8 @@ class BaseStorage(Storage):
 
     def _timed_upload(self, spec: UploadSpec, source: UploadSource) -> None:
         start = time.perf_counter()
+        # A cancelled async call stops the upload (storages.aio).
+        source = abortable(source, keep_path=self.path_uploads_checkpoint)
         self._upload(spec, source)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(

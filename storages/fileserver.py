@@ -198,6 +198,9 @@ class FileServerStorage(BaseStorage):
         return join_url(base, self._key(name, allow_root=True))
 
     # -- sessions --------------------------------------------------------------------
+    def _connection_pool_size(self) -> int:
+        return self.pool_size
+
     @property
     def _sessions(self) -> SessionPool:
         return self._lazy(

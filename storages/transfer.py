@@ -82,6 +82,10 @@ class UploadSource:
     seekable: bool = False
     #: Bytes the content is known to have at least (a PipeWriter past its threshold).
     min_size: int = 0
+    #: Raises ``UploadAborted`` once the upload was cancelled (:mod:`storages.aio`): for SDK
+    #: progress callbacks of uploads that read ``path`` themselves (reads of ``fileobj`` check
+    #: it already). None: nothing can cancel this upload.
+    checkpoint: Callable[[], None] | None = None
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview) -> UploadSource:

@@ -7,6 +7,8 @@ import mimetypes
 import posixpath
 from typing import Any
 
+import django
+from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.core import signing
 from django.core.exceptions import FieldDoesNotExist, SuspiciousFileOperation
@@ -17,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
+from storages.aio import arun
 from storages.direct import human_size, resolve_storage, upload_ticket
 from storages.direct.forms import DirectUploadField, content_type_allowed, default_permission
 from storages.direct.signing import FieldSpec, make_reference
@@ -63,12 +66,9 @@ def _declared_size(text: str) -> int | str:
     return int(declared)
 
 
-@never_cache
-@csrf_protect
-@require_POST
-def ticket(request: HttpRequest) -> JsonResponse:
-    """POST ``field`` (the widget's signed spec), ``name``, ``size``, ``type``: a ticket and its
-    reference."""
+def _checked(request: HttpRequest) -> JsonResponse | tuple[Any, str, dict[str, Any], str]:
+    """The request's checks (field, permission hook, size, type, name): an error reply, or
+    ``(storage, name, upload_ticket() keywords, field key)``."""
     try:
         spec = FieldSpec.loads(request.POST.get("field", ""))
         model_field = apps.get_model(spec.model)._meta.get_field(spec.field)
@@ -107,19 +107,59 @@ def ticket(request: HttpRequest) -> JsonResponse:
             f"at most {human_size(limit)}).",
         )
     origin = request.headers.get("Origin") or f"{request.scheme}://{request.get_host()}"
-    try:
-        found = upload_ticket(
-            storage,
-            name,
-            expires_in=spec.expires_in,
-            content_type=content_type,
-            max_size=spec.max_size,
-            size=size,
-            origin=origin,
-        )
-    except StorageError:
-        logger.exception("storages.direct: no upload ticket for %s", spec.key)
+    options = {
+        "expires_in": spec.expires_in,
+        "content_type": content_type,
+        "max_size": spec.max_size,
+        "size": size,
+        "origin": origin,
+    }
+    return storage, name, options, spec.key
+
+
+def _failed(exc: Exception, key: str) -> JsonResponse:
+    if isinstance(exc, StorageError):
+        logger.exception("storages.direct: no upload ticket for %s", key)
         return _error(503, "The storage is not available; please try again later.")
-    except ValueError as exc:  # a limit of the storage's own direct_upload_ticket
-        return _error(400, f"No upload is possible for this file: {exc}.")
-    return JsonResponse({**found.as_json(), "reference": make_reference(spec.key, name)})
+    # a limit of the storage's own direct_upload_ticket
+    return _error(400, f"No upload is possible for this file: {exc}.")
+
+
+def _reply(found: Any, key: str, name: str) -> JsonResponse:
+    return JsonResponse({**found.as_json(), "reference": make_reference(key, name)})
+
+
+@never_cache
+@csrf_protect
+@require_POST
+def ticket(request: HttpRequest) -> JsonResponse:
+    """POST ``field`` (the widget's signed spec), ``name``, ``size``, ``type``: a ticket and its
+    reference."""
+    checked = _checked(request)
+    if isinstance(checked, JsonResponse):
+        return checked
+    storage, name, options, key = checked
+    try:
+        found = upload_ticket(storage, name, **options)
+    except (StorageError, ValueError) as exc:
+        return _failed(exc, key)
+    return _reply(found, key, name)
+
+
+async def _aticket(request: HttpRequest) -> JsonResponse:
+    """``ticket`` as an async view (ASGI): the checks, whose permission hook may use the
+    database, run through ``sync_to_async``; the signing (which may ask the provider for a
+    key) on the storage's async workers (:mod:`storages.aio`)."""
+    checked = await sync_to_async(_checked)(request)
+    if isinstance(checked, JsonResponse):
+        return checked
+    storage, name, options, key = checked
+    try:
+        found = await arun(storage, upload_ticket, storage, name, **options)
+    except (StorageError, ValueError) as exc:
+        return _failed(exc, key)
+    return _reply(found, key, name)
+
+
+if django.VERSION >= (5, 0):  # view decorators accept async views from Django 5.0
+    aticket = never_cache(csrf_protect(require_POST(_aticket)))

@@ -30,6 +30,7 @@ from storages.testing import (
     StorageConformance,
     StorageLifecycle,
 )
+from storages.testing.async_suite import async_conformance
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
 from storages.testing.integrity import ProxiedBackend, ReadIntegrity
 from tests.servers import free_port
@@ -136,6 +137,14 @@ class TestAzureConformance(StorageConformance, StorageLifecycle):
                 ),
             ),
         )
+
+
+class TestAzureAsync(async_conformance(TestAzureConformance)):
+    @pytest.fixture
+    def unfinished_uploads(self):  # blobs holding only uncommitted blocks
+        return lambda s: [
+            b.name for b in s.container_client.list_blobs(s.location, include=["uncommittedblobs"])
+        ]
 
 
 # -- settings --------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from storages.testing import (
     StorageConformance,
     StorageLifecycle,
 )
+from storages.testing.async_suite import async_conformance
 from storages.testing.helpers import fetch
 from storages.testing.integrity import ProxiedBackend, ReadIntegrity
 from tests.servers import free_port
@@ -107,6 +108,9 @@ class TestDropboxConformance(StorageConformance, StorageLifecycle):
                 secrets=SECRETS,
             ),
         )
+
+
+TestDropboxAsync = async_conformance(TestDropboxConformance)
 
 
 # -- Dropbox's own settings and behaviour ---------------------------------------------------

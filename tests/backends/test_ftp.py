@@ -30,6 +30,7 @@ from storages.testing import (
     StorageConformance,
     StorageLifecycle,
 )
+from storages.testing.async_suite import async_conformance
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
 from tests.backends import fileserver_checks as checks
 from tests.backends.fileserver_checks import unfinished_uploads, wait_for
@@ -132,6 +133,9 @@ class TestFTPConformance(StorageConformance, StorageLifecycle):
                 secrets=[PASSWORD],
             ),
         )
+
+
+TestFTPAsync = async_conformance(TestFTPConformance)
 
 
 # ---------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from storages.testing import (
     StorageConformance,
     StorageLifecycle,
 )
+from storages.testing.async_suite import async_conformance
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
 from storages.testing.integrity import ProxiedBackend, ReadIntegrity
 from tests.backends.fileserver_checks import wait_for
@@ -152,6 +153,9 @@ class TestGoogleCloudConformance(StorageConformance, StorageLifecycle):
                 ),
             ),
         )
+
+
+TestGoogleCloudAsync = async_conformance(TestGoogleCloudConformance)
 
 
 # -- GCS's own behaviour -------------------------------------------------------------

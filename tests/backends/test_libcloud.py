@@ -25,6 +25,7 @@ from storages.testing import (
     StorageConformance,
     StorageLifecycle,
 )
+from storages.testing.async_suite import async_conformance
 from storages.testing.helpers import fetch
 from storages.testing.integrity import ProxiedBackend, ReadIntegrity
 from tests.servers import free_port
@@ -181,6 +182,17 @@ class TestLibcloudS3Conformance(StorageConformance, StorageLifecycle):
             missing_container=BackendConfig(PATH, options("s3_no_bucket"), secrets=[SECRET_KEY]),
             unreachable=BackendConfig(PATH, options("s3_unreachable"), secrets=[SECRET_KEY]),
         )
+
+
+TestLibcloudLocalAsync = async_conformance(TestLibcloudLocalConformance)
+
+
+class TestLibcloudS3Async(async_conformance(TestLibcloudS3Conformance)):
+    # The sync path too: a libcloud download closed unread keeps its HTTP response (and so its
+    # connection) until the driver's next request; the backend does not close the stream yet.
+    @pytest.mark.xfail(strict=True, reason="libcloud keeps an unread download's response open")
+    def test_async_open_cancelled_while_opening_releases_its_connection(self, storage) -> None:
+        super().test_async_open_cancelled_while_opening_releases_its_connection(storage)
 
 
 # -- libcloud's own settings -------------------------------------------------------------------

@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.http import FileResponse
 
 from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing.async_suite import async_conformance
 from storages.testing.memory import MemoryStorage, create_bucket, drop_bucket
 
 PATH = "storages.testing.memory.MemoryStorage"
@@ -235,3 +236,7 @@ def test_the_contract_is_declared_at_the_top_of_basestorage():
     assert max(body.index(h) for h in optional) < body.index("__init__")
     for hook in required + optional:
         assert inspect.getdoc(getattr(BaseStorage, hook)), hook
+
+
+class TestMemoryAsync(async_conformance(TestMemoryConformance)):
+    pass

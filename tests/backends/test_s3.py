@@ -14,6 +14,7 @@ from storages.testing import (
     StorageConformance,
     StorageLifecycle,
 )
+from storages.testing.async_suite import async_conformance
 from storages.testing.integrity import ProxiedBackend, ReadIntegrity
 from tests.servers import free_port
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, S3Server
@@ -92,6 +93,15 @@ class TestS3Conformance(StorageConformance, StorageLifecycle):
                 "storages.backends.s3.S3Storage",
                 s3_options(s3_server, endpoint_url=f"http://127.0.0.1:{free_port()}"),
             ),
+        )
+
+
+class TestS3Async(async_conformance(TestS3Conformance)):
+    @pytest.fixture
+    def unfinished_uploads(self, s3_server):
+        client = s3_server.client()
+        return lambda s: client.list_multipart_uploads(Bucket=BUCKET, Prefix=s.location).get(
+            "Uploads", []
         )
 
 

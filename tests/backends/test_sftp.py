@@ -31,6 +31,7 @@ from storages.testing import (
     StorageConformance,
     StorageLifecycle,
 )
+from storages.testing.async_suite import async_conformance
 from storages.testing.helpers import PatternFile
 from tests.backends import fileserver_checks as checks
 from tests.backends.fileserver_checks import unfinished_uploads, wait_for
@@ -129,6 +130,9 @@ class TestSFTPConformance(StorageConformance, StorageLifecycle):
                 ),
             ),
         )
+
+
+TestSFTPAsync = async_conformance(TestSFTPConformance)
 
 
 # ---------------------------------------------------------------------------

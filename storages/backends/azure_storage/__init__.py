@@ -493,6 +493,9 @@ class AzureStorage(BaseStorage):
         kwargs.update(self.client_options or {})
         return kwargs if "transport" in kwargs else {"session": _session(), **kwargs}
 
+    def _connection_pool_size(self) -> int | None:
+        return None if "transport" in (self.client_options or {}) else 32  # _session()'s pool
+
     def _new_service(self) -> Any:
         kwargs = self._client_kwargs()
         try:

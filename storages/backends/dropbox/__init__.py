@@ -302,6 +302,9 @@ class DropboxStorage(BaseStorage):
         """The SDK client (created on first use, shared by threads)."""
         return self._lazy("_dbx", self._new_client)
 
+    def _connection_pool_size(self) -> int:
+        return 32  # create_session(max_connections=32) below
+
     def _new_client(self) -> dropbox.Dropbox:
         session = dropbox.create_session(max_connections=32, ca_certs=self.ca_certs or None)
         if self.ca_certs:

@@ -304,6 +304,7 @@ class S3Storage(BaseStorage):
         "accessed": "S3 does not record access times",
     }
     endpoint_setting = 'AWS_S3_ENDPOINT_URL (OPTIONS["endpoint_url"])'
+    path_uploads_checkpoint = True
     max_key_bytes = 1024
     content_parameters, acl_parameter = ("ContentType", "ContentEncoding"), "ACL"
     root_missing_errors = (FileNotFoundError, ImproperlyConfigured)
@@ -410,6 +411,9 @@ class S3Storage(BaseStorage):
             self.client_config = legacy_config
 
     # -- connection ------------------------------------------------------
+    def _connection_pool_size(self) -> int:
+        return self.client.meta.config.max_pool_connections
+
     def _boto_session(self) -> Any:
         keys = (
             {"profile_name": self.session_profile}
@@ -435,7 +439,7 @@ class S3Storage(BaseStorage):
         config = self.client_config or Config(
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
-            max_pool_connections=32,
+            max_pool_connections=max(32, self.async_concurrency),  # async workers never wait
             retries={"total_max_attempts": self.max_attempts, "mode": "standard"},
             signature_version=self.signature_version or "s3v4",
             proxies=self.proxies or None,
@@ -596,6 +600,8 @@ class S3Storage(BaseStorage):
             if source.path
             else ("upload_fileobj", client.upload_fileobj, FullReader(source.fileobj))
         )
+        check = source.checkpoint  # s3transfer's progress callback: a cancelled upload aborts
+        progress = {"Callback": lambda _sent: check()} if check and source.path else {}
         # While a key is uploaded create-only, its PutObject or CompleteMultipartUpload carries
         # If-None-Match: * (s3transfer's ExtraArgs refuse it: _add_create_condition adds it).
         with self._lock:
@@ -610,6 +616,7 @@ class S3Storage(BaseStorage):
                 spec.key,
                 ExtraArgs=self._extra_args(spec),
                 Config=self._transfer_for(spec),
+                **progress,
             )
         finally:
             with self._lock:
