@@ -514,7 +514,8 @@ class BaseStorage(Storage):
 
     def _timed_upload(self, spec: UploadSpec, source: UploadSource, record: bool = True) -> None:
         start = time.perf_counter()
-        self._upload(spec, source)
+        # Inside a command (storages.transfer.stoppable_uploads), Ctrl-C or SIGTERM aborts it.
+        self._upload(spec, source.stoppable())
         if record and (snap := snapshot.active(self)) is not None:
             snap.stored(spec.key)
         if logger.isEnabledFor(logging.DEBUG):
