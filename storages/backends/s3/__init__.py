@@ -35,7 +35,7 @@ from storages.files import (
     http_range,
 )
 from storages.hashing import b64_to_hex
-from storages.transfer import FullReader, UploadSource
+from storages.transfer import FullReader, UploadAborted, UploadSource, uploads_stopped
 
 if TYPE_CHECKING:
     from storages.direct import TicketRequest, UploadTicket
@@ -236,6 +236,14 @@ def _send_small_bodies_at_once(request: Any, **kwargs: Any) -> None:
         and int(request.headers.get("Content-Length") or SMALL_BODY + 1) <= SMALL_BODY
     ):
         del request.headers["Expect"]
+
+
+def _stop_check(sent: int) -> None:
+    """s3transfer's progress callback, called as each part's bytes are sent: s3transfer reads
+    parts ahead (up to 10 in memory), so a stop is checked here too, not only where the content
+    is read (storages.transfer.stop_uploads). Raising fails the part: the upload is aborted."""
+    if uploads_stopped():
+        raise UploadAborted("the upload was stopped (the command was interrupted)")
 
 
 @deconstructible
@@ -544,6 +552,7 @@ class S3Storage(BaseStorage):
                 spec.key,
                 ExtraArgs=self._extra_args(spec),
                 Config=self._transfer_for(spec),
+                Callback=_stop_check,
             )
         finally:
             with self._lock:
