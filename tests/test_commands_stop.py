@@ -15,7 +15,6 @@ import random
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 import uuid
 from collections.abc import Callable

@@ -49,12 +49,11 @@ class Command(StaticCommand):
         self._engine: Collector | None = None
         interruption = Interruption()
         try:
-            with interruption:
-                # The run's scope: the listing is made on first need and dropped on return.
-                with snapshot.listing(self.storage, defer_deletes=True) as snap:
-                    self._snap = snap
-                    self._outcomes: dict[str, Outcome] | None = None
-                    return super().handle(**options)
+            # The run's scope: the listing is made on first need and dropped on return.
+            with interruption, snapshot.listing(self.storage, defer_deletes=True) as snap:
+                self._snap = snap
+                self._outcomes: dict[str, Outcome] | None = None
+                return super().handle(**options)
         except KeyboardInterrupt:
             self._report_interruption(interruption)
             sys.exit(interruption.exit_status if interruption.interrupted else 130)
