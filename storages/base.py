@@ -55,7 +55,15 @@ from storages import naming, snapshot
 from storages.compress import GzipWriter
 from storages.conf import Legacy, Setting, resolve
 from storages.errors import StorageError, StorageUnavailable
-from storages.files import ObjectInfo, ReadAhead, ReadResult, RemoteFile, UploadSpec, is_temp_name
+from storages.files import (
+    Leftover,
+    ObjectInfo,
+    ReadAhead,
+    ReadResult,
+    RemoteFile,
+    UploadSpec,
+    is_temp_name,
+)
 from storages.transfer import PipeWriter, UploadSource
 from storages.utils import get_available_overwrite_name
 
@@ -218,6 +226,27 @@ class BaseStorage(Storage):
         storage, added to the system checks of ``STORAGES[alias]``. Read configuration only: no
         request may leave the machine."""
         return []
+
+    # -- leftovers of killed uploads (``checkstorages --leftovers-older-than/--remove-leftovers``)
+    #: Why the provider has nothing to list (e.g. GCS: resumable sessions expire by themselves);
+    #: read when :meth:`_list_leftovers` answers None.
+    leftovers_note: ClassVar[str] = "the provider keeps nothing of an unfinished upload"
+
+    def _list_leftovers(self, older_than: dt.datetime) -> Iterable[Leftover] | None:
+        """What uploads that never finished (their process was killed: SIGKILL, the OOM killer)
+        left below ``location`` and started before ``older_than``: uploads still running
+        elsewhere are younger than that and never listed. None (the default): nothing to list
+        (see :attr:`leftovers_note`)."""
+        return None
+
+    def _remove_leftover(self, item: Leftover) -> None:
+        """Remove one item of :meth:`_list_leftovers` (already gone: nothing to do)."""
+        raise NotImplementedError
+
+    def leftovers_policy(self) -> tuple[bool, str] | None:
+        """Whether the provider removes leftovers by itself, and how (S3: a lifecycle rule that
+        aborts incomplete multipart uploads); None: nothing to say. One request at most."""
+        return None
 
     def presigned_upload_url(
         self, name: str, expire: int = 600, content_type: str = "text/plain"

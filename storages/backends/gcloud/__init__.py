@@ -248,6 +248,10 @@ class GoogleCloudStorage(BaseStorage):
 
     settings_table = _SETTINGS
     legacy_settings = GCS_LEGACY
+    leftovers_note = (
+        "nothing to list: an unfinished resumable upload keeps no object, and its session "
+        "expires by itself after a week"
+    )
     transient_attributes = ("_auth", "_bucket_checked")
     missing_times: ClassVar[dict[str, str]] = {
         "accessed": "Cloud Storage does not record access times"

@@ -26,6 +26,7 @@ from storages.base import BaseStorage, batches, common_settings, join_url
 from storages.conf import MISSING, Setting
 from storages.errors import StorageError, sdk_required, translate
 from storages.files import (
+    Leftover,
     ObjectInfo,
     ReadAhead,
     ReadResult,
@@ -667,6 +668,65 @@ class S3Storage(BaseStorage):
 
     def _probe_root(self) -> Any:
         return self._s3("head_bucket", None)
+
+    # -- leftovers of killed uploads (checkstorages) -----------------------------------------------
+    def _prefix(self) -> str:
+        """The key prefix of ``location`` ("" or ending in "/")."""
+        key = self._key("", allow_root=True)
+        return key.rstrip("/") + "/" if key else ""
+
+    def _list_leftovers(self, older_than: dt.datetime) -> Iterator[Leftover]:
+        """Multipart uploads below ``location`` started before ``older_than`` (S3 bills their
+        parts until they are aborted)."""
+        marker: dict[str, str] = {}
+        while True:
+            page = self._s3("list_multipart_uploads", None, Prefix=self._prefix(), **marker)
+            for upload in page.get("Uploads", []):
+                started = upload.get("Initiated")
+                if started is None or started >= older_than:
+                    continue
+                key, upload_id = upload["Key"], upload["UploadId"]
+                parts = self._s3("list_parts", key, Key=key, UploadId=upload_id).get("Parts", [])
+                yield Leftover(
+                    key=key,
+                    started=started,
+                    size=sum(p.get("Size", 0) for p in parts),
+                    kind="multipart upload",
+                    ref=upload_id,
+                )
+            if not page.get("IsTruncated"):
+                return
+            marker = {
+                "KeyMarker": page.get("NextKeyMarker", ""),
+                "UploadIdMarker": page.get("NextUploadIdMarker", ""),
+            }
+
+    def _remove_leftover(self, item: Leftover) -> None:
+        try:
+            self._s3("abort_multipart_upload", item.key, Key=item.key, UploadId=item.ref)
+        except (FileNotFoundError, StorageError) as exc:
+            if "NoSuchUpload" not in str(exc) and not isinstance(exc, FileNotFoundError):
+                raise  # else already aborted or completed meanwhile
+
+    def leftovers_policy(self) -> tuple[bool, str] | None:
+        """Whether an enabled lifecycle rule covering ``location`` aborts incomplete multipart
+        uploads (the lasting fix: S3 then removes leftovers by itself)."""
+        try:
+            rules = self._s3("get_bucket_lifecycle_configuration", None).get("Rules", [])
+        except StorageError as exc:
+            if "NoSuchLifecycleConfiguration" not in str(exc):
+                raise
+            rules = []
+        prefix = self._prefix()
+        for rule in rules:
+            days = (rule.get("AbortIncompleteMultipartUpload") or {}).get("DaysAfterInitiation")
+            scope = rule.get("Filter", {}).get("Prefix", rule.get("Prefix", "")) or ""
+            if rule.get("Status") == "Enabled" and days is not None and prefix.startswith(scope):
+                return True, (
+                    f"lifecycle rule {rule.get('ID') or '(no id)'!r} aborts incomplete multipart "
+                    f"uploads after {days} day(s)"
+                )
+        return False, "no lifecycle rule of the bucket aborts incomplete multipart uploads"
 
     # -- 1.14's helpers that apps call -------------------------------------------
     def _normalize_name(self, name: str) -> str:

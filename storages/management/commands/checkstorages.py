@@ -13,11 +13,13 @@ when anything failed.
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import errno
 import json
 import os
 import posixpath
+import re
 import socket
 import ssl
 import sys
@@ -25,7 +27,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -36,12 +38,15 @@ from django.core.management.base import BaseCommand, CommandError
 
 from storages.checks import _unsigned_urls
 from storages.errors import StorageUnavailable
+from storages.management.interrupt import Interruption
 
 SCRATCH_DIR = ".storages-check"
 #: A clock this far from the server's breaks signatures (S3 allows 15 minutes) and signed URL
 #: lifetimes.
 MAX_SKEW = 300
 HTTP_TIMEOUT = 20
+#: Unfinished uploads younger than this are left alone: they may be running right now.
+DEFAULT_LEFTOVER_AGE = 24 * 3600.0
 
 _ACTIONS = {
     "write": "write (upload)",
@@ -67,6 +72,8 @@ class Step:
     detail: str = ""
     cause: str = ""
     setting: str = ""
+    #: The leftovers step: what it found (and removed), one dict each.
+    items: list[dict[str, Any]] = field(default_factory=list)
 
 
 # -- where to look, named generically from the backend's settings table -------------------------
@@ -139,6 +146,56 @@ class _Skip(Exception):
     pass
 
 
+class _Leftovers(Exception):
+    """Found, not a failure: reported as a warning (the check still passes)."""
+
+    def __init__(self, message: str, cause: str, setting: str) -> None:
+        super().__init__(message)
+        self.cause, self.setting = cause, setting
+
+
+def _leftover_dict(item: Any) -> dict[str, Any]:
+    return {
+        "key": item.key,
+        "kind": item.kind,
+        "started": item.started.isoformat() if item.started else None,
+        "size": item.size,
+    }
+
+
+def _leftover_text(found: list[Any], limit: int = 10) -> str:
+    from storages.progress import human_bytes
+
+    def one(item: Any) -> str:
+        size = human_bytes(item.size) if item.size is not None else "size unknown"
+        when = item.started.strftime("%Y-%m-%d %H:%M UTC") if item.started else "time unknown"
+        return f"{item.key} ({size}, {when})"
+
+    kinds = sorted({item.kind for item in found})
+    shown = "; ".join(one(item) for item in found[:limit])
+    more = f"; and {len(found) - limit} more" if len(found) > limit else ""
+    return f"{len(found)} {' / '.join(kinds)}: {shown}{more}"
+
+
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_age(text: str) -> float:
+    """Seconds from "30s", "15m", "24h", "7d" or a plain number of seconds."""
+    match = _AGE.match(str(text).lower())
+    if not match:
+        raise ValueError(f"{text!r} is not an age such as 30s, 15m, 24h or 7d")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def human_age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds // size:.0f}{unit}"
+    return f"{seconds:g}s"
+
+
 class _HTTPFailure(Exception):
     def __init__(self, code: int, reason: Any, where: str) -> None:
         super().__init__(f"HTTP {code} {reason} from {where}")
@@ -208,9 +265,18 @@ def _where(url: str) -> str:
 class LiveCheck:
     """The round trip for one storage: ``run()`` returns its steps."""
 
-    def __init__(self, storage: Any, origin: str | None = None) -> None:
+    def __init__(
+        self,
+        storage: Any,
+        origin: str | None = None,
+        leftovers_older_than: float = DEFAULT_LEFTOVER_AGE,
+        remove_leftovers: bool = False,
+    ) -> None:
         self.storage = storage
         self.origin = origin
+        self.leftovers_older_than = leftovers_older_than
+        self.remove_leftovers = remove_leftovers
+        self.leftover_items: list[dict[str, Any]] = []
         self.steps: list[Step] = []
         self.leftovers: list[str] = []
         self.write_error: BaseException | None = None
@@ -226,11 +292,16 @@ class LiveCheck:
             record.detail = fn() or ""
         except _Skip as skip:
             record.status, record.detail = "skipped", str(skip)
+        except _Leftovers as found:
+            record.status, record.detail = "warning", str(found)
+            record.cause, record.setting = found.cause, found.setting
         except Exception as exc:
             record.status = "failed"
             record.cause, record.setting = diagnose(exc, step, self.storage)
             record.detail = _short(exc)
         record.ms = round((time.perf_counter() - start) * 1000, 1)
+        if step == "leftovers":
+            record.items = self.leftover_items
         self.steps.append(record)
         return record.status != "failed"
 
@@ -248,6 +319,9 @@ class LiveCheck:
             self._cleanup()
             self._remove_folder()
         self._clock()
+        if self.write_error is None:
+            self._step("leftovers", self._leftovers)
+            self._step("lifecycle", self._lifecycle)
         return self.steps
 
     # -- steps -----------------------------------------------------------------------------
@@ -389,6 +463,55 @@ class LiveCheck:
             ) from None
         return f"direct uploads from {self.origin} allowed"
 
+    def _leftovers(self) -> str:
+        storage, age = self.storage, human_age(self.leftovers_older_than)
+        lister = getattr(storage, "_list_leftovers", None)
+        cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=self.leftovers_older_than)
+        found = lister(cutoff) if callable(lister) else None
+        if found is None:
+            note = getattr(storage, "leftovers_note", "") or "nothing to look for"
+            raise _Skip(f"{type(storage).__name__}: {note}")
+        found = list(found)
+        record = self.leftover_items = [_leftover_dict(item) for item in found]
+        if not found:
+            return f"no unfinished upload older than {age}"
+        if not self.remove_leftovers:
+            raise _Leftovers(
+                f"{_leftover_text(found)} older than {age}",
+                "uploads whose process was killed (SIGKILL, the OOM killer, a SIGTERM outside "
+                "these commands) left them; they take space (S3 bills the parts) and nothing "
+                "removes them by itself",
+                "run checkstorages --remove-leftovers (only those older than "
+                "--leftovers-older-than are touched)",
+            )
+        for item in found:
+            storage._remove_leftover(item)
+        still = {item.key for item in lister(cutoff) or ()}
+        for entry in record:
+            entry["removed"] = entry["key"] not in still
+        if still:
+            raise _Diagnosed(
+                f"{len(still)} of {len(found)} could not be removed: {', '.join(sorted(still))}",
+                "the leftovers stayed after removal",
+                _credential_settings(storage),
+            )
+        return f"removed {_leftover_text(found)} older than {age}"
+
+    def _lifecycle(self) -> str:
+        policy = getattr(self.storage, "leftovers_policy", None)
+        answer = policy() if callable(policy) else None
+        if answer is None:
+            raise _Skip("the provider has no rule that removes unfinished uploads")
+        ok, text = answer
+        if not ok:
+            raise _Leftovers(
+                text,
+                "unfinished uploads stay (and are billed) until something aborts them",
+                "add a lifecycle rule with AbortIncompleteMultipartUpload (see the docs' "
+                '"Leftovers of killed uploads")',
+            )
+        return text
+
     def _delete(self) -> str:
         self.storage.delete(self.name)
         if self.storage.exists(self.name):
@@ -504,6 +627,20 @@ class Command(BaseCommand):
             help="Also check that the storage lets pages on this origin "
             "(https://your.site) upload directly (CORS rules).",
         )
+        parser.add_argument(
+            "--leftovers-older-than",
+            default="24h",
+            metavar="AGE",
+            help="Report unfinished uploads (S3 multipart uploads, Azure uncommitted blocks, "
+            "hidden temporary files on SFTP/FTP) older than AGE: 30s, 15m, 24h, 7d "
+            "(default 24h; younger ones may be uploads in progress and are left alone).",
+        )
+        parser.add_argument(
+            "--remove-leftovers",
+            action="store_true",
+            help="Remove the unfinished uploads found (only those older than "
+            "--leftovers-older-than).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         aliases = options["aliases"] or list(storages.backends)
@@ -513,11 +650,28 @@ class Command(BaseCommand):
                 f"No storage alias {', '.join(map(repr, unknown))} in STORAGES "
                 f"(have: {', '.join(storages.backends)})"
             )
+        try:
+            age = parse_age(options["leftovers_older_than"])
+        except ValueError as exc:
+            raise CommandError(f"--leftovers-older-than: {exc}") from None
         results = {}
-        for alias in aliases:
-            results[alias] = self._check(alias, options["origin"])
-            if not options["json"]:
-                self._print(alias, results[alias])
+        # SIGTERM as Ctrl-C: the scratch files are still removed (LiveCheck.run's finally), the
+        # exit status is 143 (130 after Ctrl-C).
+        interruption = Interruption()
+        try:
+            with interruption:
+                for alias in aliases:
+                    results[alias] = self._check(
+                        alias, options["origin"], age, options["remove_leftovers"]
+                    )
+                    if not options["json"]:
+                        self._print(alias, results[alias])
+        except KeyboardInterrupt:
+            self.stderr.write(
+                f"\nStopped by {interruption.name if interruption.interrupted else 'Ctrl-C'} "
+                f"after {len(results)} of {len(aliases)} storage(s); scratch files removed."
+            )
+            sys.exit(interruption.exit_status if interruption.interrupted else 130)
         failed = [a for a, r in results.items() if not r["ok"]]
         if options["json"]:
             self.stdout.write(json.dumps({"ok": not failed, "storages": results}, indent=2))
@@ -529,7 +683,13 @@ class Command(BaseCommand):
         if failed:
             sys.exit(1)
 
-    def _check(self, alias: str, origin: str | None = None) -> dict[str, Any]:
+    def _check(
+        self,
+        alias: str,
+        origin: str | None = None,
+        leftovers_older_than: float = DEFAULT_LEFTOVER_AGE,
+        remove_leftovers: bool = False,
+    ) -> dict[str, Any]:
         try:
             storage = storages[alias]
         except Exception as exc:  # the storage can't even be built
@@ -539,7 +699,7 @@ class Command(BaseCommand):
                 "ok": False,
                 "steps": [asdict(step)],
             }
-        steps = LiveCheck(storage, origin).run()
+        steps = LiveCheck(storage, origin, leftovers_older_than, remove_leftovers).run()
         return {
             "backend": f"{type(storage).__module__}.{type(storage).__name__}",
             "ok": all(s.status != "failed" for s in steps),
