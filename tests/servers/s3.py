@@ -88,7 +88,9 @@ def real_initiated(match):
     block = match.group(0)
     found = re.search(r"<UploadId>([^<]+)</UploadId>", block)
     when = started.get(found.group(1)) if found else None
-    return re.sub(r"<Initiated>[^<]*</Initiated>", f"<Initiated>{when}</Initiated>", block) if when else block
+    if when is None:
+        return block
+    return re.sub(r"<Initiated>[^<]*</Initiated>", f"<Initiated>{when}</Initiated>", block)
 
 def list_multipart_uploads(self):
     status, headers, body = original_list(self)
