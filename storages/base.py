@@ -199,6 +199,9 @@ class BaseStorage(Storage):
     tls_options: ClassVar[tuple[str, ...]] = ()
     #: The option naming the bucket or container (``checkstorages`` names it when it is missing).
     container_option: ClassVar[str] = ""
+    #: How files are made readable by everyone (static files served by unsigned URLs), named by
+    #: ``checkstorages`` when such a URL answers 403. Empty: nothing provider-specific to say.
+    public_read_setup: ClassVar[str] = ""
     #: The key of ``object_parameters`` that sets an upload's Cache-Control (copystorage keeps the
     #: source's); None: the provider stores no Cache-Control.
     cache_control_param: ClassVar[str | None] = None

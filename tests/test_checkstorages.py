@@ -496,3 +496,64 @@ def test_a_scratch_file_that_stays_keeps_its_folder_without_a_second_report(
     ]
     assert "could not delete .storages-check/" in found[1]["detail"]
     assert len(list((root / FOLDERS).iterdir())) == 1  # the file that stayed, in its folder
+
+
+# -- hung servers, static files on a private bucket, values refused at run time --------------------
+def test_a_server_that_never_answers_is_a_read_timeout(settings, s3_server):
+    """It accepts the connection and never answers: a read timeout, naming the setting and its
+    value (not "could not be reached")."""
+    from tests.servers.proxy import TCPProxy
+
+    with TCPProxy("127.0.0.1", 9, mode="blackhole") as silent:
+        options = {"endpoint_url": f"http://127.0.0.1:{silent.port}", "read_timeout": 1}
+        code, result = run(settings, {"default": s3(s3_server, **options)})
+    write = steps(result, "default")["write"]
+    assert code == 1 and write["status"] == "failed"
+    assert write["cause"].startswith("read timeout: the server accepted the connection"), write
+    assert "within 1 s" in write["cause"]
+    assert 'OPTIONS["read_timeout"] or AWS_S3_READ_TIMEOUT (now 1 s)' in write["setting"], write
+    assert "AWS_S3_ENDPOINT_URL" in write["setting"]
+
+
+def test_static_files_on_a_private_bucket(settings, s3_server):
+    """README's minimal settings for static files on a private bucket: the url step's hint is a
+    public-read bucket policy (or signing), not only querystring_auth."""
+    static = s3(s3_server)
+    static["BACKEND"] = "storages.backends.s3.S3StaticStorage"
+    use_storages(settings, {"staticfiles": static})
+    out = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("checkstorages", "staticfiles", "--json", stdout=out)
+    url = steps(json.loads(out.getvalue()), "staticfiles")["url"]
+    assert url["status"] == "failed" and "HTTP 403" in url["cause"]
+    assert "static" in url["cause"]
+    assert url["setting"].startswith('a bucket policy that allows "s3:GetObject" to everyone')
+    assert url["setting"].endswith(
+        'or sign the URLs: OPTIONS["querystring_auth"] or AWS_QUERYSTRING_AUTH = True'
+    )
+
+
+@pytest.mark.parametrize(
+    "option, value, step, said, setting",
+    [
+        ("bucket_name", "My_Bucket!", "write", "Invalid bucket name", "AWS_STORAGE_BUCKET_NAME"),
+        ("endpoint_url", "127.0.0.1:9000", "write", "Invalid endpoint", "AWS_S3_ENDPOINT_URL"),
+        ("endpoint_url", "htp://127.0.0.1:9", "write", "not a valid URI", "AWS_S3_ENDPOINT_URL"),
+        (
+            "querystring_expire",
+            "an hour",
+            "url",
+            "invalid literal for int()",
+            "AWS_QUERYSTRING_EXPIRE",
+        ),
+    ],
+)
+def test_values_refused_at_run_time_name_their_setting(
+    settings, s3_server, option, value, step, said, setting
+):
+    code, result = run(settings, {"default": s3(s3_server, **{option: value})})
+    found = steps(result, "default")[step]
+    assert code == 1 and found["status"] == "failed", found
+    assert found["cause"].startswith("a configuration value is refused: "), found
+    assert said in found["cause"] or said in found["detail"], found
+    assert setting in found["setting"], found

@@ -323,6 +323,10 @@ def _unsized_stream(response: Any, obj: Any, headers: Any) -> Any:
 class AzureStorage(BaseStorage):
     """Files in an Azure Blob Storage container."""
 
+    public_read_setup = (
+        'the container\'s public access level "blob" (anonymous read of blobs allowed on the '
+        "storage account)"
+    )
     settings_table = _SETTINGS
     legacy_settings = AZURE_LEGACY
     overwrite_option: ClassVar[str | None] = "overwrite_files"

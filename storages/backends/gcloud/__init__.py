@@ -246,6 +246,9 @@ _SETTINGS = (
 class GoogleCloudStorage(BaseStorage):
     """Files in a Google Cloud Storage bucket."""
 
+    public_read_setup = (
+        'an IAM binding of "roles/storage.objectViewer" for "allUsers" on the bucket'
+    )
     settings_table = _SETTINGS
     legacy_settings = GCS_LEGACY
     leftovers_note = (

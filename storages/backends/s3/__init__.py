@@ -251,6 +251,10 @@ def _stop_check(sent: int) -> None:
 class S3Storage(BaseStorage):
     """Files in an S3 bucket (or any S3-compatible service)."""
 
+    public_read_setup = (
+        'a bucket policy that allows "s3:GetObject" to everyone ("Principal": "*") on the '
+        "static files' prefix (Block Public Access off for that policy)"
+    )
     settings_table = _SETTINGS
     legacy_settings = S3_LEGACY
     transient_attributes = ("_client", "_public_client", "_unsigned_base", "_session", "_creating")
@@ -472,7 +476,10 @@ class S3Storage(BaseStorage):
                 "or give the machine a role"
             )
         if isinstance(exc, BotoCoreError):
-            return StorageError(f"S3Storage: {type(exc).__name__} during {op} of {name!r}")
+            # botocore's own words say what is wrong (the bucket name it refuses, the endpoint
+            # that is not a URL): kept, without secrets.
+            said = self._scrub(" ".join(str(exc).split()))
+            return StorageError(f"S3Storage: {type(exc).__name__} during {op} of {name!r}: {said}")
         if not isinstance(exc, ClientError):
             return None
         code = _code(exc)

@@ -36,7 +36,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
 from django.core.management.base import BaseCommand, CommandError
 
-from storages.checks import _unsigned_urls
+from storages.checks import _unsigned_urls, is_media
 from storages.errors import StorageUnavailable
 from storages.management.interrupt import Interruption
 
@@ -244,11 +244,97 @@ def diagnose(exc: BaseException, step: str, storage: Any) -> tuple[str, str]:
         return "the bucket, container or base folder does not exist", _bucket_setting(storage)
     if isinstance(exc, FileNotFoundError) and step == "write":
         return "the bucket, container or base folder does not exist", _bucket_setting(storage)
+    if _read_timed_out(chain, low):
+        option = _timeout_option(storage)
+        if option:
+            value = getattr(storage, option, None)
+            return (
+                "read timeout: the server accepted the connection but sent no answer within "
+                f"{value} s (per attempt; the SDK retries)",
+                f"{_label(storage, option)} (now {value} s), and that the endpoint is the "
+                f"storage server: {_endpoint_setting(storage)}",
+            )
+        return (
+            "read timeout: the server accepted the connection but sent no answer",
+            _endpoint_setting(storage),
+        )
     if any(isinstance(e, (ConnectionError, TimeoutError, socket.timeout)) for e in chain):
         return "the server could not be reached", _endpoint_setting(storage)
+    bad = _option_in_message(storage, text)
+    if bad and _configuration_error(chain, low):
+        return f"a configuration value is refused: {_explanation(chain)}", bad
     if isinstance(exc, ImproperlyConfigured):
         return "configuration", ""
     return f"{type(exc).__name__}", ""
+
+
+#: Errors (by class name, from the SDKs or Python) that mean a configured value is wrong.
+_CONFIG_ERRORS = (
+    "ParamValidationError",
+    "EndpointResolutionError",
+    "InvalidRegionError",
+    "InvalidEndpointConfigurationError",
+    "ValueError",
+    "TypeError",
+    "ImproperlyConfigured",
+)
+
+
+def _configuration_error(chain: list[BaseException], low: str) -> bool:
+    return any(type(e).__name__ in _CONFIG_ERRORS for e in chain) or "invalid" in low
+
+
+def _explanation(chain: list[BaseException]) -> str:
+    """The innermost error's own words (botocore's explanation of a ParamValidationError...)."""
+    inner = next((e for e in reversed(chain) if type(e).__name__ in _CONFIG_ERRORS), chain[-1])
+    return _short(f"{type(inner).__name__}: {inner}", 200)
+
+
+def _option_in_message(storage: Any, text: str) -> str:
+    """Where the option is set whose value the error message quotes (the bucket name S3 refuses,
+    the endpoint that is not a URL, the number that is not one), or "" (secrets never looked
+    at)."""
+    found: list[tuple[int, str]] = []
+    for row in _rows(storage):
+        value = None if row.secret else getattr(storage, row.name, None)
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            continue
+        shown = str(value)
+        if len(shown) >= 3 and shown in text:
+            found.append((len(shown), row.name))
+    return storage._setting_label(max(found)[1]) if found else ""
+
+
+def _configured_option_in_message(alias: str, text: str) -> str:
+    """``STORAGES[alias]["OPTIONS"][key]`` whose value the message quotes, or the settings the
+    message itself names after "check"."""
+    options = storages.backends.get(alias, {}).get("OPTIONS") or {}
+    found = [
+        (len(str(v)), k)
+        for k, v in options.items()
+        if isinstance(v, (str, int, float))
+        and not isinstance(v, bool)
+        and len(str(v)) >= 3
+        and str(v) in text
+    ]
+    if found:
+        return f'STORAGES["{alias}"]["OPTIONS"]["{max(found)[1]}"]'
+    named = re.search(r"\bcheck ([^;]+)", text)
+    return named.group(1).strip().rstrip(".") if named else ""
+
+
+def _read_timed_out(chain: list[BaseException], low: str) -> bool:
+    return (
+        any("ReadTimeout" in type(e).__name__ for e in chain)
+        or "read timed out" in low
+        or "read timeout" in low
+    )
+
+
+def _timeout_option(storage: Any) -> str:
+    """The option holding the seconds a request waits for an answer, if the backend has one."""
+    names = {row.name for row in _rows(storage)}
+    return next((o for o in ("read_timeout", "timeout") if o in names), "")
 
 
 def _short(message: Any, limit: int = 300) -> str:
@@ -271,8 +357,10 @@ class LiveCheck:
         origin: str | None = None,
         leftovers_older_than: float = DEFAULT_LEFTOVER_AGE,
         remove_leftovers: bool = False,
+        alias: str = "",
     ) -> None:
         self.storage = storage
+        self.alias = alias
         self.origin = origin
         self.leftovers_older_than = leftovers_older_than
         self.remove_leftovers = remove_leftovers
@@ -407,6 +495,18 @@ class LiveCheck:
             body = self._fetch(url)
         except _HTTPFailure as failure:
             unsigned = _unsigned_urls(self.storage)
+            if failure.code in (401, 403) and unsigned and not is_media(self.alias, self.storage):
+                # Static files: unsigned URLs on purpose (cacheable, stable); the objects must be
+                # public, or the URLs signed.
+                setup = getattr(self.storage, "public_read_setup", "") or (
+                    "a rule of the bucket or container that lets everyone read the files"
+                )
+                raise _Diagnosed(
+                    str(failure),
+                    f"HTTP {failure.code}: url() is unsigned (as static files' are) but the "
+                    "objects are private",
+                    f"{setup}; or sign the URLs: {self.storage._setting_label(unsigned)} = True",
+                ) from None
             if failure.code in (401, 403) and unsigned:
                 raise _Diagnosed(
                     str(failure),
@@ -693,13 +793,19 @@ class Command(BaseCommand):
         try:
             storage = storages[alias]
         except Exception as exc:  # the storage can't even be built
-            step = Step("configure", "failed", detail=_short(exc), cause="configuration")
+            step = Step(
+                "configure",
+                "failed",
+                detail=_short(exc),
+                cause="configuration",
+                setting=_configured_option_in_message(alias, str(exc)),
+            )
             return {
                 "backend": storages.backends[alias].get("BACKEND", ""),
                 "ok": False,
                 "steps": [asdict(step)],
             }
-        steps = LiveCheck(storage, origin, leftovers_older_than, remove_leftovers).run()
+        steps = LiveCheck(storage, origin, leftovers_older_than, remove_leftovers, alias).run()
         return {
             "backend": f"{type(storage).__module__}.{type(storage).__name__}",
             "ok": all(s.status != "failed" for s in steps),
