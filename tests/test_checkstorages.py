@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import uuid
+from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
@@ -557,3 +559,63 @@ def test_values_refused_at_run_time_name_their_setting(
     assert found["cause"].startswith("a configuration value is refused: "), found
     assert said in found["cause"] or said in found["detail"], found
     assert setting in found["setting"], found
+
+
+# -- the docs' sample output ------------------------------------------------------------------------
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+SAMPLE_COMMAND = "$ python manage.py checkstorages default private archive"
+
+
+def docs_sample() -> list[str]:
+    lines = (DOCS / "operations.rst").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == SAMPLE_COMMAND) + 1
+    block = []
+    for line in lines[start:]:
+        if line and not line.startswith("    "):
+            break
+        block.append(line[4:])
+    return [line for line in block if line.strip()]
+
+
+def normalised(lines: list[str]) -> list[tuple[str, ...]]:
+    """Step lines as (step, status, detail) with what differs between servers and runs (scratch
+    names, URLs, milliseconds, the clock's few seconds) replaced; other lines as they are."""
+    step_line = re.compile(r"^  (\w+)\s+(ok|FAILED|skipped|WARNING)\s+\d+ ms  (.*)$")
+    out: list[tuple[str, ...]] = []
+    for line in lines:
+        match = step_line.match(line)
+        if not match:
+            out.append((line.rstrip(),))
+            continue
+        detail = re.sub(r"https?://\S+", "<url>", match.group(3))
+        detail = re.sub(r"[0-9a-f]{12,16}", "<id>", detail)
+        detail = re.sub(r"HTTP (\d+) (\w+)", lambda m: f"HTTP {m[1]} {m[2].lower()}", detail)
+        detail = re.sub(r"^[+-]\d+ s from", "<n> s from", detail)
+        out.append((match.group(1), match.group(2), detail))
+    return out
+
+
+def test_the_docs_sample_output_is_what_the_command_prints(settings, s3_server):
+    """docs/operations.rst's checkstorages sample, compared line by line with a run against the
+    test server (same aliases: one that passes, one with unsigned URLs on a private bucket, one
+    whose bucket does not exist; the bucket has the docs' lifecycle rule)."""
+    rule = json.loads((DOCS / "_static" / "s3-abort-incomplete-uploads.json").read_text())
+    client = s3_server.client()
+    client.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration=rule)
+    try:
+        use_storages(
+            settings,
+            {
+                "default": s3(s3_server),
+                "private": s3(s3_server, querystring_auth=False),
+                "archive": s3(s3_server, bucket_name="media-archive"),
+                "staticfiles": STATIC,
+            },
+        )
+        out = io.StringIO()
+        with pytest.raises(SystemExit):
+            call_command("checkstorages", "default", "private", "archive", stdout=out)
+    finally:
+        client.delete_bucket_lifecycle(Bucket=BUCKET)
+    printed = [line for line in out.getvalue().splitlines() if line.strip()]
+    assert normalised(docs_sample()) == normalised(printed), "\n".join(printed)

@@ -190,8 +190,9 @@ def parse_age(text: str) -> float:
 
 
 def human_age(seconds: float) -> str:
+    """24h, 7d, 15m, 30s (days from two of them on, as people say it)."""
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
+        if seconds >= max(size, 2 * 86400 if unit == "d" else 0) and seconds % size == 0:
             return f"{seconds // size:.0f}{unit}"
     return f"{seconds:g}s"
 
