@@ -500,7 +500,7 @@ def test_a_scratch_file_that_stays_keeps_its_folder_without_a_second_report(
     assert len(list((root / FOLDERS).iterdir())) == 1  # the file that stayed, in its folder
 
 
-# -- hung servers, static files on a private bucket, values refused at run time --------------------
+# -- hung servers, static files on a private bucket, values refused at run time -----------------
 def test_a_server_that_never_answers_is_a_read_timeout(settings, s3_server):
     """It accepts the connection and never answers: a read timeout, naming the setting and its
     value (not "could not be reached")."""
@@ -561,7 +561,7 @@ def test_values_refused_at_run_time_name_their_setting(
     assert setting in found["setting"], found
 
 
-# -- the docs' sample output ------------------------------------------------------------------------
+# -- the docs' sample output -----------------------------------------------------------------------
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 SAMPLE_COMMAND = "$ python manage.py checkstorages default private archive"
 
