@@ -41,6 +41,7 @@ __all__ = [
     "COPY_CHUNK",
     "stoppable_uploads",
     "stop_uploads",
+    "raise_if_stopped",
 ]
 
 COPY_CHUNK = 1024 * 1024
@@ -84,6 +85,16 @@ def stop_uploads() -> None:
 
 def uploads_stopped() -> bool:
     return _STOP.is_set()
+
+
+def raise_if_stopped(*progress: Any) -> None:
+    """Raise :class:`UploadAborted` once :func:`stop_uploads` was called: for an SDK's progress
+    callback (s3transfer's ``Callback``, Azure's ``progress_hook``), called as parts or blocks are
+    sent. SDKs read parts ahead of sending them, so a check where the content is read alone would
+    let what was read ahead be sent and committed; raising here fails the upload before its
+    commit (and the SDK, or the backend, discards what was sent)."""
+    if _STOP.is_set():
+        raise UploadAborted("the upload was stopped (the command was interrupted)")
 
 
 class _Stoppable:

@@ -225,29 +225,107 @@ def static_tree(tmp_path: Path) -> Path:
     return static
 
 
-def test_collectstatic_stopped_by_sigterm(tmp_path, s3_server, slow_s3):
+def static_destination(kind: str, request, tmp_path: Path):
+    """The staticfiles alias through a throttling proxy, "an upload is under way" and "nothing
+    unfinished is left, the big file is not there", and the stored sizes."""
     location = f"static-{uuid.uuid4().hex[:8]}"
-    static = static_tree(tmp_path)
-    module = write_settings(
-        tmp_path,
-        {
-            "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
-            "staticfiles": s3_alias(
-                f"http://127.0.0.1:{slow_s3.port}", location, "S3StaticStorage"
-            ),
-        },
-        STATICFILES_DIRS=[str(static)],
-    )
-    proc = run(tmp_path, module, "collectstatic", "--noinput")
-    wait_until(proc, lambda: multipart_uploads(s3_server, location), "multipart upload")
-    out, err = terminate(proc)
-    assert "Stopped by SIGTERM" in err and "Run collectstatic again to finish" in err
-    assert multipart_uploads(s3_server, location) == []
-    assert "big.bin" not in s3_keys(s3_server, location)  # aborted, not finished
+    if kind == "s3":
+        server = request.getfixturevalue("s3_server")
+        port = int(server.endpoint.rsplit(":", 1)[1])
+        proxy = TCPProxy("127.0.0.1", port, bandwidth=SLOW).start()
+        alias = s3_alias(f"http://127.0.0.1:{proxy.port}", location, "S3StaticStorage")
 
-    slow_s3.set(bandwidth=None)
-    proc = run(tmp_path, module, "collectstatic", "--noinput")
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, (out, err)
-    stored = s3_keys(s3_server, location)
-    assert (stored["big.bin"], stored["css/site.css"]) == (BIG, 20)
+        def left() -> None:
+            assert multipart_uploads(server, location) == []
+            assert "big.bin" not in s3_keys(server, location)
+
+        def sizes() -> dict[str, int]:
+            return s3_keys(server, location)
+
+        return proxy, alias, lambda: multipart_uploads(server, location), left, sizes
+    if kind == "azure":
+        server = request.getfixturevalue("azurite")
+        proxy = TCPProxy("127.0.0.1", server.port, bandwidth=SLOW).start()
+        container = server.service_client().get_container_client(CONTAINER)
+        blob = container.get_blob_client(f"{location}/big.bin")
+
+        def uncommitted() -> list:
+            try:
+                return blob.get_block_list("uncommitted")[1]
+            except Exception:  # no block yet
+                return []
+
+        def left() -> None:
+            assert uncommitted() == []
+            assert not blob.exists()
+
+        def sizes() -> dict[str, int]:
+            return {
+                b.name[len(location) + 1 :]: b.size
+                for b in container.list_blobs(name_starts_with=location + "/")
+            }
+
+        connection = server.connection_string().replace(
+            f"127.0.0.1:{server.port}", f"127.0.0.1:{proxy.port}"
+        )
+        alias = {
+            "BACKEND": "storages.backends.azure_storage.AzureStorage",
+            "OPTIONS": {
+                "connection_string": connection,
+                "azure_container": CONTAINER,
+                "location": location,
+            },
+        }
+        return proxy, alias, uncommitted, left, sizes
+    server = request.getfixturevalue("sftp_server")
+    proxy = TCPProxy("127.0.0.1", server.port, bandwidth=SLOW).start()
+    options = sftp_options(server, request.getfixturevalue("sftp_data"))
+    options["params"] = {**options["params"], "port": proxy.port}
+    # The proxy's port is another "host" to ssh: the same host key, known under that port.
+    known = tmp_path / "known_hosts"
+    known.write_text(
+        Path(options["known_host_file"])
+        .read_text()
+        .replace(f"[127.0.0.1]:{server.port}", f"[127.0.0.1]:{proxy.port}")
+    )
+    options["known_host_file"] = str(known)
+    root = Path(options["root_path"])
+
+    def left() -> None:
+        assert temp_files(root) == []
+        assert not (root / "big.bin").exists()
+
+    def sizes() -> dict[str, int]:
+        return {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}
+
+    alias = {"BACKEND": "storages.backends.sftpstorage.SFTPStorage", "OPTIONS": options}
+    return proxy, alias, lambda: temp_files(root), left, sizes
+
+
+@pytest.mark.parametrize("kind", ["s3", "azure", "sftp"])
+def test_collectstatic_stopped_by_sigterm(kind, request, tmp_path):
+    static = static_tree(tmp_path)
+    proxy, alias, under_way, nothing_left, sizes = static_destination(kind, request, tmp_path)
+    try:
+        module = write_settings(
+            tmp_path,
+            {
+                "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+                "staticfiles": alias,
+            },
+            STATICFILES_DIRS=[str(static)],
+        )
+        proc = run(tmp_path, module, "collectstatic", "--noinput")
+        wait_until(proc, under_way, "upload under way at the server")
+        out, err = terminate(proc)
+        assert "Stopped by SIGTERM" in err and "Run collectstatic again to finish" in err
+        nothing_left()
+
+        proxy.set(bandwidth=None)
+        proc = run(tmp_path, module, "collectstatic", "--noinput")
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, (out, err)
+        stored = sizes()
+        assert (stored["big.bin"], stored["css/site.css"]) == (BIG, 20)
+    finally:
+        proxy.stop()

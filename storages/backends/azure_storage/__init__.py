@@ -19,7 +19,7 @@ from storages.base import BaseStorage, batches, common_settings, join_url, poll
 from storages.conf import Legacy, Setting
 from storages.errors import StorageError, sdk_required, translate
 from storages.files import Leftover, ObjectInfo, ReadResult, RemoteFile, UploadSpec
-from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
+from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource, raise_if_stopped
 
 if TYPE_CHECKING:
     from storages.direct import TicketRequest, UploadTicket
@@ -598,6 +598,9 @@ class AzureStorage(BaseStorage):
                 overwrite=not spec.create_only,
                 content_settings=settings,
                 max_concurrency=max(1, int(self.upload_max_conn or 1)),
+                # Blocks are read ahead of sending: a stop is checked as each is sent too, so
+                # a stopped command never commits (storages.transfer.stop_uploads).
+                progress_hook=raise_if_stopped,
                 **{k: v for k, v in params.items() if k not in content},
             )
         except BaseException as exc:

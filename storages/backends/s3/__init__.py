@@ -36,7 +36,7 @@ from storages.files import (
     http_range,
 )
 from storages.hashing import b64_to_hex
-from storages.transfer import FullReader, UploadAborted, UploadSource, uploads_stopped
+from storages.transfer import FullReader, UploadSource, raise_if_stopped
 
 if TYPE_CHECKING:
     from storages.direct import TicketRequest, UploadTicket
@@ -237,14 +237,6 @@ def _send_small_bodies_at_once(request: Any, **kwargs: Any) -> None:
         and int(request.headers.get("Content-Length") or SMALL_BODY + 1) <= SMALL_BODY
     ):
         del request.headers["Expect"]
-
-
-def _stop_check(sent: int) -> None:
-    """s3transfer's progress callback, called as each part's bytes are sent: s3transfer reads
-    parts ahead (up to 10 in memory), so a stop is checked here too, not only where the content
-    is read (storages.transfer.stop_uploads). Raising fails the part: the upload is aborted."""
-    if uploads_stopped():
-        raise UploadAborted("the upload was stopped (the command was interrupted)")
 
 
 @deconstructible
@@ -560,7 +552,8 @@ class S3Storage(BaseStorage):
                 spec.key,
                 ExtraArgs=self._extra_args(spec),
                 Config=self._transfer_for(spec),
-                Callback=_stop_check,
+                # s3transfer reads up to 10 parts ahead: a stop is checked as each is sent too.
+                Callback=raise_if_stopped,
             )
         finally:
             with self._lock:
