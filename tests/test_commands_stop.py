@@ -329,3 +329,17 @@ def test_collectstatic_stopped_by_sigterm(kind, request, tmp_path):
         assert (stored["big.bin"], stored["css/site.css"]) == (BIG, 20)
     finally:
         proxy.stop()
+
+
+# -- checkstorages -------------------------------------------------------------------------------
+def test_checkstorages_stopped_by_sigterm(tmp_path, s3_server):
+    """Waiting on a server that never answers, SIGTERM ends it as Ctrl-C would: a message and
+    143 (Python's default would end it on the spot with -15)."""
+    with TCPProxy("127.0.0.1", 9, mode="blackhole") as silent:
+        alias = s3_alias(f"http://127.0.0.1:{silent.port}", "check")
+        static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+        module = write_settings(tmp_path, {"default": alias, "staticfiles": static})
+        proc = run(tmp_path, module, "checkstorages", "default")
+        wait_until(proc, lambda: silent.stats.connections, "connection to the silent server")
+        out, err = terminate(proc)
+    assert "Stopped by SIGTERM after 0 of 1 storage(s)" in err
