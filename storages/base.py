@@ -233,7 +233,7 @@ class BaseStorage(Storage):
     # -- leftovers of killed uploads (``checkstorages --leftovers-older-than/--remove-leftovers``)
     #: Why the provider has nothing to list (e.g. GCS: resumable sessions expire by themselves);
     #: read when :meth:`_list_leftovers` answers None.
-    leftovers_note: ClassVar[str] = "the provider keeps nothing of an unfinished upload"
+    leftovers_note: ClassVar[str] = "this backend has no way to list unfinished uploads"
 
     def _list_leftovers(self, older_than: dt.datetime) -> Iterable[Leftover] | None:
         """What uploads that never finished (their process was killed: SIGKILL, the OOM killer)

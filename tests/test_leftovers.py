@@ -214,3 +214,33 @@ def test_text_output_and_the_s3_lifecycle_rule(request, tmp_path, settings, s3_s
         assert held() == []
     finally:
         s3_server.client().delete_bucket_lifecycle(Bucket=BUCKET)
+
+
+def test_credentials_without_the_right_to_list_them_do_not_fail_the_check(
+    request, settings, monkeypatch
+):
+    """Least-privilege credentials (no s3:ListBucketMultipartUploads / GetLifecycleConfiguration):
+    both steps are skipped with the right to grant, and the check still passes. (The refusal is
+    injected: moto would need an IAM setup to produce it.)"""
+    from storages.backends.s3 import S3Storage
+
+    def denied(self, *args):
+        raise PermissionError(13, "S3Storage was denied access (AccessDenied)")
+
+    monkeypatch.setattr(S3Storage, "_list_leftovers", denied)
+    monkeypatch.setattr(S3Storage, "leftovers_policy", denied)
+    default, _ = setup("s3", request)
+    use_storages(
+        settings,
+        {
+            "default": default,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+    )
+    out = io.StringIO()
+    call_command("checkstorages", "default", "--json", stdout=out)  # no SystemExit: it passed
+    steps = {s["step"]: s for s in json.loads(out.getvalue())["storages"]["default"]["steps"]}
+    assert steps["leftovers"]["status"] == "skipped"
+    assert "s3:ListBucketMultipartUploads" in steps["leftovers"]["detail"]
+    assert steps["lifecycle"]["status"] == "skipped"
+    assert "s3:GetLifecycleConfiguration" in steps["lifecycle"]["detail"]

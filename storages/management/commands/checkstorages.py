@@ -568,11 +568,18 @@ class LiveCheck:
         storage, age = self.storage, human_age(self.leftovers_older_than)
         lister = getattr(storage, "_list_leftovers", None)
         cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=self.leftovers_older_than)
-        found = lister(cutoff) if callable(lister) else None
+        try:
+            found = lister(cutoff) if callable(lister) else None
+            found = None if found is None else list(found)
+        except PermissionError as exc:
+            # Least-privilege credentials may lack this right: say so, don't fail the check.
+            raise _Skip(
+                f"the credentials may not list unfinished uploads ({_short(exc, 120)}); grant "
+                "it to have them checked (S3: s3:ListBucketMultipartUploads)"
+            ) from None
         if found is None:
             note = getattr(storage, "leftovers_note", "") or "nothing to look for"
             raise _Skip(f"{type(storage).__name__}: {note}")
-        found = list(found)
         record = self.leftover_items = [_leftover_dict(item) for item in found]
         if not found:
             return f"no unfinished upload older than {age}"
@@ -600,7 +607,13 @@ class LiveCheck:
 
     def _lifecycle(self) -> str:
         policy = getattr(self.storage, "leftovers_policy", None)
-        answer = policy() if callable(policy) else None
+        try:
+            answer = policy() if callable(policy) else None
+        except PermissionError as exc:
+            raise _Skip(
+                f"the credentials may not read the lifecycle rules ({_short(exc, 120)}); grant "
+                "it to have them checked (S3: s3:GetLifecycleConfiguration)"
+            ) from None
         if answer is None:
             raise _Skip("the provider has no rule that removes unfinished uploads")
         ok, text = answer
