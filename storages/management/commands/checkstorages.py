@@ -2,7 +2,9 @@
 
 For each alias (all of STORAGES by default) it writes a scratch file under the storage's
 location, stats it, reads it back and compares, lists its folder, fetches ``url()`` with a
-plain HTTP client (and a presigned upload URL where the backend has one), then deletes it.
+plain HTTP client (and a presigned upload URL where the backend has one), then deletes it;
+then it looks for what killed uploads left (``--leftovers-older-than``, ``--remove-leftovers``)
+and, on S3, for a lifecycle rule that aborts incomplete multipart uploads.
 Each step is reported ok / FAILED / skipped with its latency; a failure names its cause
 (permission denied on which action, bucket missing, TLS, DNS, unreachable, clock skew, with
 ``--origin`` a missing CORS rule for direct uploads) and
@@ -144,6 +146,10 @@ def _chain(exc: BaseException) -> list[BaseException]:
 
 class _Skip(Exception):
     pass
+
+
+class _NotApplicable(Exception):
+    """The step means nothing for this provider: it is left out of the report."""
 
 
 class _Leftovers(Exception):
@@ -381,6 +387,8 @@ class LiveCheck:
             record.detail = fn() or ""
         except _Skip as skip:
             record.status, record.detail = "skipped", str(skip)
+        except _NotApplicable:
+            return True
         except _Leftovers as found:
             record.status, record.detail = "warning", str(found)
             record.cause, record.setting = found.cause, found.setting
@@ -615,7 +623,7 @@ class LiveCheck:
                 "it to have them checked (S3: s3:GetLifecycleConfiguration)"
             ) from None
         if answer is None:
-            raise _Skip("the provider has no rule that removes unfinished uploads")
+            raise _NotApplicable
         ok, text = answer
         if not ok:
             raise _Leftovers(
