@@ -231,10 +231,13 @@ def main() -> None:
                 disk.write(chunk)
             disk.flush()
             rows = big_rows(storage, container, big, disk.name)
+        from storages.files import ReadAhead
+
+        ahead = ReadAhead.coerce(storage.read_ahead or storage.default_read_ahead)
         print(
             f"\nAzure Blob (Azurite 3.37) {where}: large transfers (defaults: "
             f"{storage.upload_max_conn} blocks of {storage.upload_part_size // MB} MiB at once; "
-            "read-ahead 4 x 4 MiB)\n"
+            f"read-ahead {ahead.concurrency} x {ahead.part_size / MB:g} MiB)\n"
         )
         print(
             f"| {'implementation':<16} | {'operation':<30} | {'seconds':>8} | {'requests':>8} | "

@@ -213,7 +213,7 @@ def wan_main() -> None:
     from bench.wan import RTT, print_wan_table, run_measured, wan_proxy
 
     size = int(os.environ.get("WAN_SIZE_MB", "200")) * MB
-    server = start_s3()
+    server = start_s3(keep_values=True)  # a ranged GET costs its range, as on S3
     proxy = wan_proxy(int(server.endpoint.rsplit(":", 1)[1]))
     workdir = tempfile.mkdtemp(prefix="bench-s3-")
     path = os.path.join(workdir, "big.bin")

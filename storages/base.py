@@ -136,8 +136,10 @@ def common_settings(
             "read_ahead",
             (f"{prefix}READ_AHEAD",),
             None,
-            doc="Parallel ranged reads of large objects read in order: a dict of "
-            "threshold / part_size / concurrency (defaults 16 MiB / 4 MiB / 4), or False.",
+            doc="Parallel ranged reads of large objects read in order, and the memory bound of a "
+            "read: a dict of threshold / part_size / concurrency (defaults 8 MiB / 2 MiB / 10, "
+            "S3: 16 connections), or False; a read holds at most (concurrency + 1) x part_size "
+            "bytes of the object.",
         ),
     ]
     if overwrite:
@@ -165,6 +167,32 @@ def common_settings(
     return tuple(rows)
 
 
+class _ThreadSlots:
+    """Per-thread SDK objects of one storage, and those of ended threads, kept for new threads."""
+
+    def __init__(self) -> None:
+        self.local = threading.local()
+        self.idle: dict[str, list[Any]] = {}
+
+
+class _Held:
+    """Holds a thread's object; its end (with the thread's locals) hands the object back."""
+
+    __slots__ = ("value", "__weakref__")
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+#: Objects of ended threads kept per slot (more threads than this at once make new ones).
+_IDLE_PER_SLOT = 16
+
+
+def _give_back(idle: list[Any], value: Any) -> None:
+    if len(idle) < _IDLE_PER_SLOT:
+        idle.append(value)
+
+
 @deconstructible
 class BaseStorage(Storage):
     """Common behaviour of every django-storages backend."""
@@ -177,7 +205,9 @@ class BaseStorage(Storage):
     overwrite_option: ClassVar[str | None] = "file_overwrite"
     #: Secret keys inside dict options (e.g. SFTP's ``params``), kept out of ``deconstruct()``.
     secret_option_keys: ClassVar[dict[str, Collection[str]]] = {}
-    #: Attributes holding connections: dropped when pickled, rebuilt lazily.
+    #: Attributes holding connections, clients or other SDK objects that are not made by
+    #: ``_lazy()`` (which drops its own): dropped when the storage is pickled or copied, and
+    #: rebuilt on first use. A subclass lists only its own; the parents' lists still apply.
     transient_attributes: ClassVar[tuple[str, ...]] = ()
     file_class: ClassVar[type[RemoteFile]] = RemoteFile
     default_content_type: ClassVar[str] = "application/octet-stream"
@@ -299,11 +329,21 @@ class BaseStorage(Storage):
         return f'OPTIONS["{option}"]'
 
     # -- pickling and migrations -----------------------------------------
+    # One mechanism for pickle, copy.copy() and copy.deepcopy() (Django's cache pickles objects
+    # holding storages; model fields are deep-copied): the state is the configuration only.
+    # Whatever talks to a server (clients, sessions, pools, locks, per-thread objects) is made
+    # through _lazy() / _per_thread(), or named in transient_attributes, and is left out: the
+    # copy makes its own on first use, so every operation works on it at any point of its life.
+    def _transient_names(self) -> set[str]:
+        names = {"_lock", "_thread_local", "_lazily_made"}
+        names.update(self.__dict__.get("_lazily_made", ()))
+        for klass in type(self).__mro__:
+            names.update(vars(klass).get("transient_attributes", ()))
+        return names
+
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state.pop("_lock", None)
-        state.pop("_thread_local", None)
-        for attr in self.transient_attributes:
+        for attr in self._transient_names():
             state.pop(attr, None)
         return state
 
@@ -316,25 +356,35 @@ class BaseStorage(Storage):
         return f"<{type(self).__name__} location={where!r}>"
 
     def _lazy(self, attr: str, factory: Any) -> Any:
-        """The value of transient attribute ``attr``, made once (thread-safe) by ``factory()``."""
+        """The value of attribute ``attr``, made once (thread-safe) by ``factory()``; transient:
+        a pickled or copied storage leaves it out and makes its own on first use."""
         value = self.__dict__.get(attr)
         if value is None:
             with self._lock:
                 value = self.__dict__.get(attr)
                 if value is None:
                     value = factory()
+                    self.__dict__.setdefault("_lazily_made", set()).add(attr)
                     setattr(self, attr, value)
         return value
 
     def _per_thread(self, factory: Callable[[], Any], slot: str = "value") -> Any:
         """This thread's ``factory()`` under ``slot``, made once per thread: for SDK clients that
-        are not thread-safe (several slots: several such objects per thread)."""
-        local = self._lazy("_thread_local", threading.local)
-        value = getattr(local, slot, None)
-        if value is None:
-            value = factory()
-            setattr(local, slot, value)
-        return value
+        are not thread-safe (several slots: several such objects per thread). When a thread ends,
+        its object waits for the next new thread, so short-lived threads (one per request, as
+        under runserver) reuse its connections and credentials instead of opening new ones."""
+        slots = self._lazy("_thread_local", _ThreadSlots)
+        held = getattr(slots.local, slot, None)
+        if held is None:
+            idle = slots.idle.setdefault(slot, [])
+            try:
+                value = idle.pop()
+            except IndexError:
+                value = factory()
+            held = _Held(value)
+            weakref.finalize(held, _give_back, idle, value)  # when this thread's locals go
+            setattr(slots.local, slot, held)
+        return held.value
 
     def _require_positive(self, *options: str) -> None:
         """Refuse options that must be a positive number (timeouts, deadlines), naming where they
@@ -801,6 +851,17 @@ class BaseStorage(Storage):
         """Copy ``source_key`` of ``source`` to ``spec.key`` on the server; False when this pair
         of storages can't (different provider or account): the caller streams it instead."""
         return False
+
+    def _stored_parameters(self, key: str) -> dict[str, Any] | None:
+        """The upload parameters ``key`` is stored with, in ``object_parameters``' vocabulary
+        (the content type under ``content_parameters[0]``), as far as one request can read
+        them; None when it is gone. Used by :mod:`storages.metadata` (``syncmetadata``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _stored_parameters()")
+
+    def _replace_parameters(self, key: str, params: dict[str, Any], stored: dict[str, Any]) -> None:
+        """Rewrite the stored headers of ``key`` to ``params`` on the server (no content moves),
+        keeping its content encoding. Optional: :mod:`storages.metadata` checks for it."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _replace_parameters()")
 
     def _remove_empty_folder(self, key: str) -> None:
         """Remove the folder ``key`` if it is empty; a folder that holds anything, or is missing,

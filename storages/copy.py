@@ -38,8 +38,10 @@ from typing import Any
 
 from storages import hashing
 from storages.base import BaseStorage
-from storages.files import ObjectInfo, RemoteReader, is_temp_name
+from storages.files import ObjectInfo, RemoteReader, is_temp_name, open_range
 from storages.progress import Progress
+from storages.shard import owner as shard_owner
+from storages.shard import units as shard_units
 from storages.transfer import COPY_CHUNK, UploadAborted, UploadSource
 
 logger = logging.getLogger(__name__)
@@ -154,6 +156,25 @@ def list_files(
         yield from list_files(storage, posixpath.join(path, sub) if path else sub)
 
 
+def _file_info(storage: Any, name: str) -> ObjectInfo | None:
+    if isinstance(storage, BaseStorage):
+        return _stat_or_none(storage, storage._key(name))
+    return ObjectInfo(size=storage.size(name)) if storage.exists(name) else None
+
+
+def _listing_of(
+    storage: Any, folders: list[str], files: list[str], workers: int
+) -> dict[str, ObjectInfo]:
+    """Every file below ``folders`` and each of ``files`` that exists, with its info."""
+    found = {
+        name: info for folder in folders for name, info in list_files(storage, folder, workers)
+    }
+    for name in files:
+        if (info := _file_info(storage, name)) is not None:
+            found[name] = info
+    return found
+
+
 def _walk_keys(storage: BaseStorage, prefix: str) -> Iterator[str]:
     if prefix and not prefix.endswith("/"):
         prefix += "/"
@@ -208,7 +229,7 @@ def _open_raw(storage: Any, name: str) -> tuple[Any, ObjectInfo | None]:
     """A stream of the stored bytes of ``name`` (never decompressed) and what the read told."""
     if isinstance(storage, BaseStorage):
         key = storage._key(name)
-        first = storage._open_reader(key, 0)
+        first = open_range(storage, key, 0)
         return RemoteReader(storage, key, first), first.info
     return storage.open(name, "rb"), None
 
@@ -451,6 +472,7 @@ def copy_files(
     progress: Progress | None = None,
     stop: threading.Event | None = None,
     on_file: Callable[[str, str], None] | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> CopyReport:
     """Copy every file below ``path`` of ``source`` to ``dest_path`` (default: the same path) of
     ``destination``; return a :class:`CopyReport`.
@@ -465,6 +487,8 @@ def copy_files(
     the next run resumes; ``KeyboardInterrupt`` does the same. ``on_file(action, name)`` is
     called for each file ("copy", "server-copy", "skip", "fail", "delete").
     Files that fail are listed in ``report.failed``; the copy goes on with the others.
+    ``shard=(index, count)`` copies only the files of shard ``index`` (0-based) of ``count``
+    (:mod:`storages.shard`); it can't be combined with ``delete``.
     """
     path = path.strip("/")
     dest_path = path if dest_path is None else dest_path.strip("/")
@@ -475,10 +499,30 @@ def copy_files(
         rel = name[len(path) :].lstrip("/") if path else name
         return posixpath.join(dest_path, rel) if dest_path else rel
 
+    folders: list[str] = []
+    loose: list[str] = []
+    if shard is not None:
+        if delete:
+            raise ValueError("a sharded copy can't delete (each shard sees only its own files)")
+        index, count = shard
+        try:
+            every_folder, every_file = shard_units(source, path, count)
+        except Exception as exc:
+            raise ListingError("source", exc) from exc
+        folders = [f for f in every_folder if shard_owner(f, count) == index]
+        loose = [f for f in every_file if shard_owner(f, count) == index]
     listings = []
     for side, storage, where in (("source", source, path), ("destination", destination, dest_path)):
+        rename = (lambda name: name) if side == "source" else target
         try:
-            listings.append(dict(list_files(storage, where, workers)))
+            if shard is None:
+                listings.append(dict(list_files(storage, where, workers)))
+            else:  # this shard's units only (storages.shard)
+                listings.append(
+                    _listing_of(
+                        storage, [rename(f) for f in folders], [rename(f) for f in loose], workers
+                    )
+                )
         except Exception as exc:
             if side == "destination" and isinstance(exc, FileNotFoundError):
                 listings.append({})  # a folder that does not exist yet (a local disk): empty

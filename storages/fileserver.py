@@ -116,7 +116,6 @@ class FileServerStorage(BaseStorage):
     default_read_ahead = False
     max_component_bytes = 255
     overwrite_option = "allow_overwrite"
-    transient_attributes: ClassVar[tuple[str, ...]] = ("_pool", "_held")
     uses_key_prefix = False  # keys are relative; backends join them under their root folder
     #: Seconds after which a hidden temporary upload file is stale: the next listing of its folder
     #: removes it.

@@ -64,7 +64,7 @@ class _Crc32c:
         self._h = google_crc32c.Checksum()
 
     def update(self, data: bytes) -> None:
-        self._h.update(data)
+        self._h.update(data if isinstance(data, bytes) else bytes(data))  # it takes no memoryview
 
     def hexdigest(self) -> str:
         return self._h.digest().hex()

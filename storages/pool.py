@@ -6,7 +6,8 @@ exist at once (more callers wait for one to come back); handshakes are made
 one at a time, and callers queued behind a handshake that failed get its error
 at once instead of waiting a timeout each. :meth:`SessionPool.run` retries an
 operation once when a *reused* session turns out to be broken (the server
-closed it while it was idle); a fresh session's failure is reported as is.
+closed it while it was idle); a fresh session's failure is reported as is, and an
+interrupt (``KeyboardInterrupt``, ``SystemExit``, cancellation) is never retried.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class SessionPool(Generic[S]):
         )  # one handshake at a time (sshd's MaxStartups, FTP connection limits)
         self._idle: list[S] = []
         self._out = 0  # sessions handed out, or being made
-        self._failure: tuple[float, BaseException] | None = None
+        self._failure: tuple[float, Exception] | None = None
 
     def _take_idle(self) -> S | None:
         # Called with self._cond held.
@@ -105,7 +106,7 @@ class SessionPool(Generic[S]):
                     return session, True
                 except ServerBusy:
                     pass
-                except BaseException as exc:
+                except Exception as exc:  # an interrupt is this thread's, not the server's answer
                     self._failure = (time.monotonic(), exc)
                     raise
             remaining = deadline - time.monotonic()
@@ -157,6 +158,12 @@ class SessionPool(Generic[S]):
             try:
                 value = fn(session)
             except BaseException as exc:
+                if not isinstance(exc, Exception):
+                    # KeyboardInterrupt, SystemExit, GeneratorExit, asyncio.CancelledError: stop,
+                    # never retry. The session stopped mid-operation (a half-sent file, a reply
+                    # still pending): it can't be handed out again.
+                    self.discard(session)
+                    raise
                 if not broken(session, exc):
                     self.release(session)
                     raise

@@ -277,20 +277,34 @@ _ABORT = object()
 class _PipeReader(io.RawIOBase):
     """The reading end of a :class:`PipeWriter`: what the SDK reads on the worker thread."""
 
-    def __init__(self, first: bytes, q: queue.Queue[Any]) -> None:
+    def __init__(self, first: bytes | bytearray, q: queue.Queue[Any]) -> None:
         super().__init__()
         self._pending = memoryview(first)
         self._queue = q
         self._done = False
+        #: Set by the writer when it was interrupted: the upload must fail, even past the end.
+        self.aborted = threading.Event()
 
     def readable(self) -> bool:
         return True
 
+    def _next(self) -> Any:
+        while True:
+            if self.aborted.is_set():
+                return _ABORT
+            try:
+                return self._queue.get(timeout=0.5)
+            except queue.Empty:
+                continue
+
     def readinto(self, buffer: Any) -> int:  # type: ignore[override]
+        if self.aborted.is_set():
+            self._done = True
+            raise UploadAborted("the upload was aborted by its writer")
         while not self._pending:
             if self._done:
                 return 0
-            item = self._queue.get()
+            item = self._next()
             if item is _EOF:
                 self._done = True
                 return 0
@@ -320,7 +334,7 @@ class PipeWriter(io.RawIOBase):
         self,
         upload: Callable[[UploadSource], None],
         threshold: int,
-        queue_bytes: int = 8 * COPY_CHUNK,
+        queue_bytes: int = 2 * COPY_CHUNK,
     ) -> None:
         super().__init__()
         self._upload = upload
@@ -349,8 +363,12 @@ class PipeWriter(io.RawIOBase):
         return len(view)
 
     def _start(self) -> None:
-        first, self._buffer = bytes(self._buffer), bytearray()
-        reader = _PipeReader(first, self._queue)
+        # handed over as it is: a bytes() copy would hold the threshold twice for a moment
+        first, self._buffer = self._buffer, bytearray()
+        reader = self._reader = _PipeReader(first, self._queue)
+        # Waited on instead of Thread.join(): a join interrupted by Ctrl-C marks the thread as
+        # stopped while it still runs (CPython 3.11-3.12), so a second join returns at once.
+        finished = self._finished = threading.Event()
 
         def run() -> None:
             try:
@@ -364,6 +382,7 @@ class PipeWriter(io.RawIOBase):
                         self._queue.get_nowait()
                     except queue.Empty:
                         break
+                finished.set()
 
         self._thread = threading.Thread(target=run, name="storages-upload", daemon=True)
         self._thread.start()
@@ -396,8 +415,16 @@ class PipeWriter(io.RawIOBase):
                 data, self._buffer = bytes(self._buffer), bytearray()
                 self._upload(UploadSource.from_bytes(data))
             else:
-                self._put(_EOF)
-                self._thread.join()
+                try:
+                    self._put(_EOF)
+                    self._finished.wait()
+                except BaseException:
+                    # Interrupted (Ctrl-C) while the upload finishes: it must not commit on its
+                    # own. It fails instead, and the SDK discards what it sent before this
+                    # raises (a second Ctrl-C stops the wait).
+                    self._reader.aborted.set()
+                    self._finished.wait()
+                    raise
                 self._raise_error()
         finally:
             self._buffer = bytearray()
@@ -413,7 +440,8 @@ class PipeWriter(io.RawIOBase):
                     self._put(_ABORT)
                 except Exception:
                     pass
-                self._thread.join()
+                self._reader.aborted.set()  # past an _EOF already queued too
+                self._finished.wait()
                 if self._error is not None and not isinstance(self._error, UploadAborted):
                     logger.debug("aborted upload ended with %r", self._error)
         finally:

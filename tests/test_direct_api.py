@@ -201,7 +201,7 @@ def test_size_over_the_provider_limit_gets_no_ticket(dropbox_links):
     dbx = DropboxStorage(**dropbox_links.options(root_path="/direct-api"))
     with pytest.raises(
         ValueError,
-        match=r"more than one direct upload to DropboxStorage can take \(157286400 bytes\)",
+        match=r"200.0 MB is more than one direct upload to DropboxStorage can take \(150.0 MB\)",
     ):
         upload_ticket(dbx, "big.bin", size=200 * 1024 * 1024, max_size=10**10)
 

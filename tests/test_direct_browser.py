@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -35,30 +34,6 @@ SCREENSHOTS = os.environ.get(
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-dev-shm-usage",
-        "--no-proxy-server",
-        "--window-size=760,560",
-        "--disable-gpu",
-    ):
-        options.add_argument(arg)
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    driver = webdriver.Chrome(
-        service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options
-    )
-    driver.set_page_load_timeout(60)
-    yield driver
-    driver.quit()
-
-
-@pytest.fixture(scope="module")
 def big_file(tmp_path_factory) -> tuple[Path, str]:
     path = tmp_path_factory.mktemp("direct") / "dataset.bin"
     h = hashlib.sha256()
@@ -73,6 +48,10 @@ def big_file(tmp_path_factory) -> tuple[Path, str]:
 @pytest.fixture
 def page(direct_live_server, browser):  # the server outlives the browser (its keep-alive threads)
     """The upload page, opened by a logged-in superuser."""
+    return open_page(direct_live_server, browser)
+
+
+def open_page(direct_live_server, browser):
     user = User.objects.create_superuser("admin", "admin@example.com", "unused-password")
     client = Client()
     client.force_login(user)
@@ -198,7 +177,7 @@ def test_progress_guard_and_screenshots(
         )
         page.find_element(By.ID, "save").click()  # too early: the script holds the form back
         alert = WebDriverWait(page, 10).until(lambda d: d.switch_to.alert)
-        assert alert.text == "Please wait until the upload has finished."
+        assert alert.text == "Please wait until the upload has finished, or cancel it."
         alert.accept()
         assert (
             "Uploading dataset.bin (30.0 MB)"
@@ -226,3 +205,134 @@ def test_progress_guard_and_screenshots(
         (tmp_path / name).write_bytes(png)
         if SCREENSHOTS:
             Path(SCREENSHOTS, name).write_bytes(png)
+
+
+def widget_state(browser) -> dict:
+    """What the user sees and what the form would send."""
+    from selenium.webdriver.common.by import By
+
+    widget = browser.find_element(By.CSS_SELECTOR, "[data-storages-direct]")
+    return {
+        "classes": set(widget.get_attribute("class").split()),
+        "busy": widget.get_attribute("data-busy"),
+        "status": widget.find_element(By.CSS_SELECTOR, ".storages-direct-status").text,
+        "reference": widget.find_element(
+            By.CSS_SELECTOR, ".storages-direct-reference"
+        ).get_attribute("value"),
+        "picked": widget.find_element(By.CSS_SELECTOR, ".storages-direct-file").get_attribute(
+            "value"
+        ),
+        "bar_hidden": widget.find_element(By.CSS_SELECTOR, ".storages-direct-bar").get_attribute(
+            "hidden"
+        ),
+    }
+
+
+@pytest.fixture
+def small_file(tmp_path) -> Path:
+    path = tmp_path / "notes.bin"
+    path.write_bytes(os.urandom(256 * 1024))
+    return path
+
+
+@pytest.fixture
+def stall_after(monkeypatch):
+    """The page's widget gives up after ``seconds`` without progress (a field option)."""
+
+    def set_timeout(seconds: float) -> None:
+        from tests.direct_app.forms import UploadForm
+
+        monkeypatch.setattr(UploadForm.base_fields["file"].widget, "stall_timeout", seconds)
+
+    return set_timeout
+
+
+def test_stalled_upload_times_out(
+    direct_live_server, browser, moto_server, use_storage, small_file, stall_after
+):
+    """A storage endpoint that accepts the connection and never answers: the widget gives up."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.servers.proxy import TCPProxy
+
+    stall_after(2)
+    hole = TCPProxy("127.0.0.1", 9, mode="blackhole").start()  # never forwards anything
+    try:
+        use_storage(
+            s3_storage(
+                moto_server,
+                cors_origin=direct_live_server.url,
+                public_endpoint_url=f"http://127.0.0.1:{hole.port}",
+            )
+        )
+        page = open_page(direct_live_server, browser)
+        page.find_element(By.CSS_SELECTOR, ".storages-direct-file").send_keys(str(small_file))
+        WebDriverWait(page, 60).until(lambda d: "is-error" in widget_state(d)["classes"])
+        assert hole.stats.connections >= 1  # the browser did reach the silent endpoint
+    finally:
+        hole.stop()
+    state = widget_state(page)
+    assert state["status"] == (
+        "The upload stalled: no progress for 2 s. Check the connection and choose the file again."
+    )
+    assert state["busy"] is None and state["reference"] == "" and state["picked"] == ""
+    assert state["bar_hidden"] == "true"
+    # The form is usable: with the storage reachable again, the same page uploads and saves.
+    storage = use_storage(s3_storage(moto_server, cors_origin=direct_live_server.url))
+    middleware.LOG.clear()
+    assert pick_and_wait(page, small_file) == "Uploaded: notes.bin (256.0 KB)"
+    saved = Upload.objects.get(pk=submit(page, "after a stall"))
+    assert storage.size(saved.file.name) == small_file.stat().st_size
+
+
+def test_cancelled_upload_leaves_the_form_usable(
+    direct_live_server, browser, moto_server, use_storage, big_file
+):
+    """Cancel stops the transfer; the same form then uploads and saves a file."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.direct_app.slow_upstream import SlowUpstream
+
+    proxy = SlowUpstream(int(moto_server.endpoint.rsplit(":", 1)[1]), rate=2 * MB)
+    try:
+        storage = use_storage(
+            s3_storage(
+                moto_server,
+                cors_origin=direct_live_server.url,
+                public_endpoint_url=f"http://127.0.0.1:{proxy.port}",
+            )
+        )
+        path, sha = big_file
+        page = open_page(direct_live_server, browser)
+        page.find_element(By.CSS_SELECTOR, ".storages-direct-file").send_keys(str(path))
+        bar = page.find_element(By.CSS_SELECTOR, ".storages-direct-progress")
+        WebDriverWait(page, 60, poll_frequency=0.05).until(
+            lambda d: float(bar.get_attribute("value")) >= 5
+        )
+        page.find_element(By.CSS_SELECTOR, ".storages-direct-cancel").click()
+        WebDriverWait(page, 10).until(lambda d: "is-error" in widget_state(d)["classes"])
+        state = widget_state(page)
+        assert state["status"] == "Upload cancelled. Choose a file to upload."
+        assert state["busy"] is None and state["reference"] == "" and state["picked"] == ""
+        cancelled_at = proxy.bytes_up
+        assert cancelled_at < SIZE  # the transfer stopped part way
+        proxy.rate = 1000 * MB  # the network is fine again
+        middleware.LOG.clear()
+        assert pick_and_wait(page, path) == "Uploaded: dataset.bin (30.0 MB)"
+        pk = submit(page, "after a cancel")
+    finally:
+        proxy.stop()
+    assert_stored(storage, pk, path, sha)
+    # The cancelled POST left nothing behind: only the saved object is in the bucket.
+    listed = storage.client.list_objects_v2(Bucket=storage.bucket_name).get("Contents", [])
+    assert [o["Key"] for o in listed] == [Upload.objects.get(pk=pk).file.name]
+
+
+def test_script_sizes_match_python(page):
+    from storages.direct import human_size
+
+    sizes = [0, 1, 2, 812, 1023, 1024, 1536, 10**6, 9 * MB, 30 * MB, 5 * 1024**3, 3 * 1024**5]
+    shown = page.execute_script("return arguments[0].map(window.storagesDirect.humanSize);", sizes)
+    assert shown == [human_size(n) for n in sizes]

@@ -14,17 +14,49 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.functional import LazyObject, empty
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
     "TicketRequest",
     "UploadTicket",
+    "human_size",
+    "resolve_storage",
     "supports_direct_upload",
     "upload_ticket",
 ]
 
 #: S3's single POST and Azure's single Put Blob both stop near 5 GiB.
 DEFAULT_MAX_SIZE = 5 * 1024**3
+
+_UNITS = ("KB", "MB", "GB", "TB", "PB", "EB")
+
+
+def human_size(size: int) -> str:
+    """``"812 bytes"``, ``"9.0 MB"``: one decimal, units of 1024 (the widget's script mirrors
+    it)."""
+    if abs(size) < 1024:
+        return "1 byte" if size == 1 else f"{size} bytes"
+    value = float(size)
+    for unit in _UNITS:
+        value /= 1024
+        if abs(value) < 1024 or unit == _UNITS[-1]:
+            break
+    return f"{value:.1f} {unit}"
+
+
+def resolve_storage(storage: Any) -> Any:
+    """The storage behind a lazy wrapper such as ``default_storage``.
+
+    A model field without ``storage=`` holds Django's ``DefaultStorage``, a lazy
+    proxy: its class says nothing about the storage behind it, so type and hook
+    checks must look at the wrapped object.
+    """
+    if isinstance(storage, LazyObject):
+        if storage._wrapped is empty:
+            storage._setup()
+        return storage._wrapped
+    return storage
 
 
 @dataclass(frozen=True)
@@ -73,14 +105,13 @@ class UploadTicket:
 
 
 def _hook(storage: Any) -> Any:
-    # default_storage is a lazy wrapper: getattr() reaches the storage it wraps.
     hook = getattr(storage, "direct_upload_ticket", None)
     return hook if callable(hook) else None
 
 
 def supports_direct_upload(storage: Any) -> bool:
     """Whether ``storage`` can give a browser a direct upload (it has ``direct_upload_ticket``)."""
-    return _hook(storage) is not None
+    return _hook(resolve_storage(storage)) is not None
 
 
 def upload_ticket(
@@ -102,8 +133,13 @@ def upload_ticket(
     existing object. A storage class may provide its own
     ``direct_upload_ticket(request: TicketRequest) -> UploadTicket``.
     """
+    storage = resolve_storage(storage)
+    if size is not None and size < 0:
+        raise ValueError(f"{name!r}: the declared size cannot be negative ({size})")
     if size is not None and size > max_size:
-        raise ValueError(f"{name!r}: {size} bytes is over the limit of {max_size} bytes")
+        raise ValueError(
+            f"{name!r}: {human_size(size)} is over the limit of {human_size(max_size)}"
+        )
     if create_only is None:
         create_only = not getattr(storage, "overwrite", False)
     request = TicketRequest(
@@ -125,8 +161,8 @@ def upload_ticket(
     limit = getattr(storage, "direct_upload_max_size", None)
     if limit and size is not None and size > limit:
         raise ValueError(
-            f"{name!r}: {size} bytes is more than one direct upload to "
-            f"{storage.__class__.__name__} can take ({limit} bytes)"
+            f"{name!r}: {human_size(size)} is more than one direct upload to "
+            f"{type(storage).__name__} can take ({human_size(limit)})"
         )
     return hook(request)
 

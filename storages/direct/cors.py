@@ -11,6 +11,8 @@ from __future__ import annotations
 import fnmatch
 from typing import Any
 
+from storages.direct import resolve_storage
+
 __all__ = ["check_cors", "rule_problems"]
 
 
@@ -44,5 +46,5 @@ def rule_problems(
 def check_cors(storage: Any, origin: str) -> list[str]:
     """Problems that would stop a browser on ``origin`` uploading to ``storage`` (empty: none
     found)."""
-    hook = getattr(storage, "direct_upload_cors_problems", None)
+    hook = getattr(resolve_storage(storage), "direct_upload_cors_problems", None)
     return list(hook(origin)) if callable(hook) else []

@@ -9,6 +9,7 @@ assigns its name to the model field without copying anything.
 
 from __future__ import annotations
 
+import io
 import mimetypes
 import posixpath
 from typing import Any, Callable
@@ -17,13 +18,13 @@ from django import forms
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import models
-from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
-from storages.direct import DEFAULT_MAX_SIZE
+from storages.direct import DEFAULT_MAX_SIZE, human_size, resolve_storage
 from storages.direct.signing import FieldSpec, read_reference
+from storages.files import read_into
 
 __all__ = [
     "DirectUploadField",
@@ -36,6 +37,35 @@ __all__ = [
 #: How long after the ticket a reference is still accepted (the user may fill in the rest of the
 #: form).
 DEFAULT_REFERENCE_MAX_AGE = 24 * 3600
+#: Seconds without upload progress after which the widget gives up (and says so).
+DEFAULT_STALL_TIMEOUT = 30
+#: How much of an upload to an ImageField is read to tell whether it is an image.
+IMAGE_PREFIX = 64 * 1024
+
+# The first bytes of the image formats Django's ImageField accepts through Pillow
+# (offset, signature). Pillow, when installed, is asked about anything else.
+_IMAGE_SIGNATURES: tuple[tuple[int, bytes], ...] = (
+    (0, b"\xff\xd8\xff"),  # JPEG
+    (0, b"\x89PNG\r\n\x1a\n"),
+    (0, b"GIF87a"),
+    (0, b"GIF89a"),
+    (8, b"WEBP"),  # after "RIFF" and the length
+    (0, b"II*\x00"),  # TIFF, little-endian
+    (0, b"MM\x00*"),  # TIFF, big-endian
+    (0, b"\x00\x00\x01\x00"),  # ICO
+    (0, b"\x00\x00\x02\x00"),  # CUR
+    (0, b"\x00\x00\x00\x0cjP  \r\n\x87\n"),  # JPEG 2000
+    (0, b"\xffO\xffQ"),  # JPEG 2000 codestream
+    (0, b"8BPS"),  # Photoshop
+    (0, b"icns"),
+    (0, b"DDS "),
+    (0, b"qoif"),
+)
+#: BMP: "BM", then the size of the DIB header at offset 14 is one of these (checked, because
+#: two letters alone would take a text file starting with "BM" for an image).
+_BMP_HEADER_SIZES = (12, 16, 40, 52, 56, 64, 108, 124)
+#: ISO base media brands of AVIF and HEIF images ("ftyp" at offset 4).
+_IMAGE_BRANDS = (b"avif", b"avis", b"heic", b"heix", b"hevc", b"mif1", b"msf1")
 
 
 def default_permission(request: Any, model_field: models.Field) -> bool:
@@ -93,6 +123,7 @@ class DirectUploadWidget(forms.Widget):
         self.spec = ""
         self.field_key = ""
         self.accept = ""
+        self.stall_timeout: float = DEFAULT_STALL_TIMEOUT
 
     def clear_name(self, name: str) -> str:
         return f"{name}-clear"
@@ -139,6 +170,7 @@ class DirectUploadWidget(forms.Widget):
                 "ticket_url": self.ticket_url or reverse("storages_direct:ticket"),
                 "spec": self.spec,
                 "accept": self.accept,
+                "stall_timeout": self.stall_timeout,
                 "is_required": self.is_required,
             }
         )
@@ -155,7 +187,8 @@ class DirectUploadField(forms.FileField):
     limit what is accepted; ``permission`` is a function ``(request, model_field) -> bool``
     (or its dotted path) deciding who may get upload tickets; ``expires_in`` is the
     ticket's lifetime in seconds and ``reference_max_age`` how long after it the
-    form still accepts the upload.
+    form still accepts the upload. ``stall_timeout`` is how many seconds without
+    progress the widget waits before it gives the upload up.
     """
 
     widget = DirectUploadWidget
@@ -167,6 +200,7 @@ class DirectUploadField(forms.FileField):
         "too_large": _("The file is too large (%(size)s; at most %(max)s)."),
         "empty": _("The submitted file is empty."),
         "content_type": _("Files of type %(type)s are not allowed here."),
+        "not_image": _("The uploaded file is not an image, or not one this site can read."),
         "contradiction": _("Please either upload a file or tick the clear checkbox, not both."),
     }
 
@@ -179,6 +213,7 @@ class DirectUploadField(forms.FileField):
         permission: Callable[..., bool] | str | None = None,
         expires_in: int = 900,
         reference_max_age: int = DEFAULT_REFERENCE_MAX_AGE,
+        stall_timeout: float = DEFAULT_STALL_TIMEOUT,
         widget: Any = None,
         **kwargs: Any,
     ) -> None:
@@ -194,6 +229,12 @@ class DirectUploadField(forms.FileField):
         self.permission = _dotted_path(permission)
         self.expires_in = int(expires_in)
         self.reference_max_age = reference_max_age
+        if not stall_timeout or stall_timeout <= 0:
+            raise ImproperlyConfigured(
+                f"DirectUploadField(stall_timeout={stall_timeout!r}): give the seconds without "
+                "upload progress after which the widget gives up (more than 0)"
+            )
+        self.widget.stall_timeout = stall_timeout
         self.model_field: models.FileField | None = None
         if model_field is not None:
             self.bind(model_field)
@@ -287,7 +328,7 @@ class DirectUploadField(forms.FileField):
             error = ValidationError(
                 self.error_messages["too_large"],
                 code="too_large",
-                params={"size": filesizeformat(size), "max": filesizeformat(self.max_size)},
+                params={"size": human_size(size), "max": human_size(self.max_size)},
             )
         elif size == 0 and not self.allow_empty_file:
             error = ValidationError(self.error_messages["empty"], code="empty")
@@ -297,15 +338,72 @@ class DirectUploadField(forms.FileField):
                 code="content_type",
                 params={"type": content_type},
             )
+        elif isinstance(self.model_field, models.ImageField) and not is_image(
+            read_prefix(storage, name, min(size, IMAGE_PREFIX))
+        ):
+            error = ValidationError(self.error_messages["not_image"], code="not_image")
         if error is not None:
             storage.delete(name)  # refused uploads do not stay in the storage
             raise error
         return name
 
 
+def read_prefix(storage: Any, name: str, length: int) -> bytes:
+    """The first ``length`` bytes of a stored object, fetched as one bounded (ranged) read."""
+    storage = resolve_storage(storage)
+    if length <= 0:
+        return b""
+    reader = getattr(storage, "_open_reader", None)
+    if reader is not None and hasattr(storage, "_key"):
+        body = reader(storage._key(name), 0, length).body
+        try:
+            return _read_exactly(body, length)
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+    with storage.open(name, "rb") as fh:
+        return _read_exactly(fh, length)
+
+
+def _read_exactly(body: Any, length: int) -> bytes:
+    buffer, filled = bytearray(length), 0
+    view = memoryview(buffer)
+    while filled < length:
+        got = read_into(body, view[filled:])
+        if not got:
+            break
+        filled += got
+    return bytes(buffer[:filled])
+
+
+def is_image(prefix: bytes) -> bool:
+    """Whether a file starting with ``prefix`` is an image Django's ImageField would take.
+
+    Known signatures first; otherwise Pillow (when installed) tries to identify
+    the format from the prefix alone (it reads headers, not pixels).
+    """
+    if any(prefix[at : at + len(sig)] == sig for at, sig in _IMAGE_SIGNATURES):
+        return True
+    if prefix[4:8] == b"ftyp" and prefix[8:12] in _IMAGE_BRANDS:
+        return True
+    if prefix[:2] == b"BM" and int.from_bytes(prefix[14:18], "little") in _BMP_HEADER_SIZES:
+        return True
+    try:
+        from PIL import Image
+    except ImportError:
+        return False
+    try:
+        with Image.open(io.BytesIO(prefix)):
+            return True
+    except Exception:  # Pillow raises many kinds for what it cannot read
+        return False
+
+
 def stored_facts(storage: Any, name: str) -> tuple[int, str]:
     """Size and content type of a stored object (FileNotFoundError when it is not there)."""
     content_type = None
+    storage = resolve_storage(storage)
     stat = getattr(storage, "_stat", None)
     if stat is not None and hasattr(storage, "_key"):
         info = stat(storage._key(name))

@@ -17,8 +17,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
-from storages.direct import upload_ticket
-from storages.direct.forms import content_type_allowed, default_permission
+from storages.direct import human_size, resolve_storage, upload_ticket
+from storages.direct.forms import DirectUploadField, content_type_allowed, default_permission
 from storages.direct.signing import FieldSpec, make_reference
 from storages.errors import StorageError
 
@@ -26,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 #: Random characters added to every name, so a browser never lands on an existing object.
 RANDOM_LENGTH = 12
+#: More digits than any real file size has (10**18 bytes is an exabyte): refused unparsed.
+SIZE_DIGITS = 18
 
 
 def _error(status: int, message: str) -> JsonResponse:
@@ -64,15 +66,20 @@ def ticket(request: HttpRequest) -> JsonResponse:
     if not hook(request, model_field):
         return _error(403, "You are not allowed to upload files here.")
     filename = request.POST.get("name", "")
-    try:
-        size = int(request.POST.get("size", ""))
-    except ValueError:
+    declared = request.POST.get("size", "").strip()
+    if not declared:
         return _error(400, "The file size is missing.")
+    if declared.startswith("-") and declared[1:].isdigit():
+        return _error(400, f"The file size cannot be negative ({declared}).")
+    if not (declared.isascii() and declared.isdigit()) or len(declared) > SIZE_DIGITS:
+        return _error(400, "The file size is not a valid number of bytes.")
+    size = int(declared)
     content_type = (
         request.POST.get("type") or mimetypes.guess_type(filename)[0] or "application/octet-stream"
     )
     if size > spec.max_size:
-        return _error(400, f"The file is too large ({size} bytes; at most {spec.max_size}).")
+        message = DirectUploadField.default_error_messages["too_large"]
+        return _error(400, message % {"size": human_size(size), "max": human_size(spec.max_size)})
     guessed = mimetypes.guess_type(filename)[0]
     if not content_type_allowed(content_type, spec.content_types) or (
         guessed and not content_type_allowed(guessed, spec.content_types)
@@ -84,10 +91,18 @@ def ticket(request: HttpRequest) -> JsonResponse:
         return _error(400, "The file name is not usable; rename the file and try again.")
     except ValueError as exc:
         return _error(400, str(exc))
+    storage = resolve_storage(model_field.storage)
+    limit = getattr(storage, "direct_upload_max_size", None)
+    if limit and size > limit:
+        return _error(
+            400,
+            f"The file is too large for one direct upload to this storage ({human_size(size)}; "
+            f"at most {human_size(limit)}).",
+        )
     origin = request.headers.get("Origin") or f"{request.scheme}://{request.get_host()}"
     try:
         found = upload_ticket(
-            model_field.storage,
+            storage,
             name,
             expires_in=spec.expires_in,
             content_type=content_type,
@@ -98,6 +113,6 @@ def ticket(request: HttpRequest) -> JsonResponse:
     except StorageError:
         logger.exception("storages.direct: no upload ticket for %s", spec.key)
         return _error(503, "The storage is not available; please try again later.")
-    except ValueError as exc:  # over what the provider takes in one upload
-        return _error(400, f"The file is too large for a direct upload ({exc}).")
+    except ValueError as exc:  # a limit of the storage's own direct_upload_ticket
+        return _error(400, f"No upload is possible for this file: {exc}.")
     return JsonResponse({**found.as_json(), "reference": make_reference(spec.key, name)})

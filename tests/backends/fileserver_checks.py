@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
@@ -12,7 +13,12 @@ from typing import Any
 
 import pytest
 from django.core.exceptions import SuspiciousFileOperation
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
+
+from storages.testing.helpers import PatternFile
+
+#: What stops a program rather than reports a failure: never retried, never swallowed.
+INTERRUPTS = [KeyboardInterrupt, SystemExit, asyncio.CancelledError, GeneratorExit]
 
 ROOT_OR_FOLDER_NAMES = ["./", ".\\", "a/..", "sub/"]
 
@@ -22,6 +28,45 @@ def wait_for(predicate: Callable[[], bool], seconds: float = 10.0) -> None:
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
+
+
+def unfinished_uploads(storage: Any, name: str) -> list[str]:
+    """Entries of ``name``'s folder on the server, hidden temporary uploads too, other than ``name``
+    + ".used" (the file the interrupt test's process saved first)."""
+    folder, leaf = name.rsplit("/", 1)
+    path = storage._path(storage._key(folder))
+    entries = storage._run("list", folder, lambda session: storage._entries(session, path))
+    return sorted(e.name for e in entries if e.name not in (".", "..", f"{leaf}.used"))
+
+
+class _Interrupted(PatternFile):
+    """A large upload's source that raises ``interrupt`` once, a megabyte in (a Ctrl-C, a task
+    cancelled mid-save); ``sent`` counts the bytes read from it (all of it: it was sent again)."""
+
+    def __init__(self, size: int, interrupt: type[BaseException]) -> None:
+        super().__init__(size)
+        self.interrupt, self.sent, self.raised = interrupt, 0, False
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self.tell() >= 1024 * 1024 and not self.raised:
+            self.raised = True
+            raise self.interrupt()
+        n = super().readinto(buffer)
+        self.sent += n
+        return n
+
+
+def interrupt_is_not_retried(storage: Any, interrupt: type[BaseException]) -> None:
+    """An interrupt during an upload on a reused pooled session goes straight out: the upload is
+    not sent again on a new connection, and neither the file nor its temporary upload is left."""
+    storage.save("used.txt", ContentFile(b"used"))  # its session is pooled: the upload reuses it
+    source = _Interrupted(4 * 1024 * 1024, interrupt)
+    with pytest.raises(interrupt):
+        storage.save("stopped/big.bin", File(source, name="big.bin"))
+    assert source.sent < source.size, "the interrupted upload was sent again"
+    assert not storage.exists("stopped/big.bin")
+    assert unfinished_uploads(storage, "stopped/big.bin") == []
+    assert storage.open("used.txt").read() == b"used"  # the storage goes on working
 
 
 def same_name_race(storage: Any, name: str, threads: int = 16) -> None:

@@ -17,13 +17,21 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from azure.core.exceptions import ResourceNotFoundError
 from django.core.exceptions import ImproperlyConfigured, SuspiciousFileOperation
 from django.core.files.base import ContentFile, File
 
 from storages.backends.azure_storage import AzureStorage, AzureStorageFile, _get_valid_path
 from storages.errors import StorageUnavailable
-from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing import (
+    BackendConfig,
+    BrokenConfigs,
+    Capabilities,
+    StorageConformance,
+    StorageLifecycle,
+)
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
+from storages.testing.integrity import ProxiedBackend, ReadIntegrity
 from tests.servers import free_port
 from tests.servers.azure import (
     ACCOUNT_KEY,
@@ -71,8 +79,34 @@ def storage(server: AzuriteServer, **extra) -> AzureStorage:
     return AzureStorage(**options(server, **extra))
 
 
-class TestAzureConformance(StorageConformance):
-    capabilities = Capabilities(created_time=True, accessed_time=False)
+class TestAzureReadIntegrity(ReadIntegrity):
+    @pytest.fixture
+    def proxied_backend(self, azurite):
+        def config(proxy):
+            connection = (
+                f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};"
+                f"AccountKey={ACCOUNT_KEY};BlobEndpoint={proxy.url}/{ACCOUNT_NAME};"
+            )
+            return BackendConfig(PATH, options(azurite, connection_string=connection))
+
+        return ProxiedBackend(port=azurite.port, config=config)
+
+
+class TestAzureConformance(StorageConformance, StorageLifecycle):
+    capabilities = Capabilities.strict(
+        overwrite_option="overwrite_files", created_time=True, accessed_time=False
+    )
+    # Blocks and a Put Block List past 1 MiB instead of 4 MiB.
+    lifecycle_options = {"max_single_put_size": 1024 * 1024, "max_block_size": 512 * 1024}
+
+    def interrupted_leftovers(self, storage, name):
+        """Blocks of the blob, committed or not (an aborted upload discards its own)."""
+        blob = storage.container_client.get_blob_client(storage._key(name))
+        try:
+            committed, uncommitted = blob.get_block_list("all")
+        except ResourceNotFoundError:
+            return []
+        return [block.id for block in [*committed, *uncommitted]]
 
     @pytest.fixture
     def storage_config(self, azurite):

@@ -19,8 +19,15 @@ from storages.backends.dropbox import (
     DropBoxStorageException,
     DropboxStorageException,
 )
-from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing import (
+    BackendConfig,
+    BrokenConfigs,
+    Capabilities,
+    StorageConformance,
+    StorageLifecycle,
+)
 from storages.testing.helpers import fetch
+from storages.testing.integrity import ProxiedBackend, ReadIntegrity
 from tests.servers import free_port
 from tests.servers.dropbox_api import (
     APP_KEY,
@@ -45,8 +52,27 @@ def root() -> str:
     return f"/conformance/{uuid.uuid4().hex}"
 
 
-class TestDropboxConformance(StorageConformance):
-    capabilities = Capabilities(created_time=False, accessed_time=False)
+class TestDropboxReadIntegrity(ReadIntegrity):
+    @pytest.fixture
+    def proxied_backend(self, dropbox_server):
+        tls = dropbox_server.workdir / "tls"
+        return ProxiedBackend(
+            port=int(dropbox_server.host.rsplit(":", 1)[1]),
+            tls=(str(tls / "cert.pem"), str(tls / "key.pem")),
+            config=lambda proxy: BackendConfig(
+                PATH, dropbox_server.options(api_host=f"127.0.0.1:{proxy.port}", root_path=root())
+            ),
+        )
+
+
+class TestDropboxConformance(StorageConformance, StorageLifecycle):
+    capabilities = Capabilities.strict(
+        overwrite_option="file_overwrite",
+        created_time=False,
+        accessed_time=False,
+        folders_exist=True,
+    )
+    child_settings = ("DROPBOX_OAUTH2_TOKEN",)
 
     @pytest.fixture
     def storage_config(self, dropbox_server, settings):

@@ -23,10 +23,16 @@ from django.core.files.base import ContentFile, File
 
 from storages.backends.ftp import FTPStorage, FTPStorageException, FTPStorageFile
 from storages.errors import StorageUnavailable
-from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing import (
+    BackendConfig,
+    BrokenConfigs,
+    Capabilities,
+    StorageConformance,
+    StorageLifecycle,
+)
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
 from tests.backends import fileserver_checks as checks
-from tests.backends.fileserver_checks import wait_for
+from tests.backends.fileserver_checks import unfinished_uploads, wait_for
 from tests.servers import free_port
 from tests.servers.ftp import (
     KEEPER,
@@ -71,14 +77,17 @@ def ftp_options(server: FTPServer, http=None, **extra) -> dict:
     return options
 
 
-class TestFTPConformance(StorageConformance):
-    capabilities = Capabilities(
+class TestFTPConformance(StorageConformance, StorageLifecycle):
+    capabilities = Capabilities.strict(
+        overwrite_option="allow_overwrite",
         created_time=False,
         accessed_time=False,
         modified_time=True,
         atomic_create=False,
-        atomic_create_large=False,
+        folders_exist=True,
     )
+    multipart_size = 3 * MB  # no parts on a file server: a larger save through the same stream
+    interrupted_leftovers = staticmethod(unfinished_uploads)
 
     @pytest.fixture
     def storage_config(self, ftp_server, ftp_http):
@@ -276,6 +285,11 @@ def ftp(options):
     storage = FTPStorage(**options)
     yield storage
     storage.close()
+
+
+@pytest.mark.parametrize("interrupt", checks.INTERRUPTS, ids=lambda e: e.__name__)
+def test_an_interrupt_is_not_retried(ftp, interrupt):
+    checks.interrupt_is_not_retried(ftp, interrupt)
 
 
 class Commands:
@@ -828,14 +842,17 @@ def test_stale_temporary_files_are_removed_by_the_next_listing(request, server):
 @pytest.fixture
 def data_proxy_server(tmp_path):
     """pyftpdlib whose data connections all use one port, behind a proxy that cuts uploads after 1
-    MB."""
+    MB (with a reset: a closed cut can leave the client's send stalled until FTP_STORAGE_TIMEOUT,
+    a different failure, after which the storage leaves the cleanup to a later listing)."""
     while True:
         port = free_port()
         server = start_pyftpdlib(tmp_path / "cut", passive_port=port)
         if server.port != port:  # free_port() may hand out the same number twice
             break
         server.stop()
-    proxy = TCPProxy("127.0.0.1", port, cut_after=1024 * 1024, cut_direction="up").start()
+    proxy = TCPProxy(
+        "127.0.0.1", port, cut_after=1024 * 1024, cut_direction="up", cut_reset=True
+    ).start()
     yield server, proxy
     proxy.stop()
     server.stop()

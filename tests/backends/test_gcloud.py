@@ -20,8 +20,15 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile, File
 
 from storages.errors import StorageError, StorageUnavailable
-from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing import (
+    BackendConfig,
+    BrokenConfigs,
+    Capabilities,
+    StorageConformance,
+    StorageLifecycle,
+)
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
+from storages.testing.integrity import ProxiedBackend, ReadIntegrity
 from tests.backends.fileserver_checks import wait_for
 from tests.servers import free_port
 from tests.servers.gcs import (
@@ -90,12 +97,28 @@ def anonymous_options(server: GCSServer, **extra) -> dict:
     }
 
 
-class TestGoogleCloudConformance(StorageConformance):
+class TestGoogleCloudReadIntegrity(ReadIntegrity):
+    @pytest.fixture
+    def proxied_backend(self, gcs_server, sa_info):
+        return ProxiedBackend(
+            port=int(gcs_server.endpoint.rsplit(":", 1)[1]),
+            config=lambda proxy: BackendConfig(
+                PATH, gcs_options(gcs_server, sa_info, client_options={"api_endpoint": proxy.url})
+            ),
+        )
+
+
+class TestGoogleCloudConformance(StorageConformance, StorageLifecycle):
     # fake-gcs-server v1.54.0 ignores ifGenerationMatch on resumable uploads
     # (fixed upstream later): only single-request uploads are atomic there.
-    capabilities = Capabilities(
-        created_time=True, accessed_time=False, atomic_create=True, atomic_create_large=False
+    capabilities = Capabilities.strict(
+        overwrite_option="file_overwrite",
+        created_time=True,
+        accessed_time=False,
+        atomic_create=True,
     )
+    # Resumable uploads (past 8 MiB) in 1 MiB chunks instead of 100 MiB ones.
+    lifecycle_options = {"blob_chunk_size": 1024 * 1024}
 
     @pytest.fixture
     def storage_config(self, gcs_server, sa_info):

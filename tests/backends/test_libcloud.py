@@ -9,6 +9,7 @@ import os
 import pickle
 import shutil
 import uuid
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,8 +18,15 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 
 from storages.backends.apache_libcloud import LibCloudFile, LibCloudStorage
-from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing import (
+    BackendConfig,
+    BrokenConfigs,
+    Capabilities,
+    StorageConformance,
+    StorageLifecycle,
+)
 from storages.testing.helpers import fetch
+from storages.testing.integrity import ProxiedBackend, ReadIntegrity
 from tests.servers import free_port
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
 
@@ -111,10 +119,16 @@ def options(provider: str, **extra) -> dict:
     return {"provider_name": provider, "location": f"conformance/{uuid.uuid4().hex}", **extra}
 
 
-class TestLibcloudLocalConformance(StorageConformance):
+class TestLibcloudLocalConformance(StorageConformance, StorageLifecycle):
     # The local driver gives a filesystem path, not a URL: url() is base_url + name.
     # Create-only saves hard-link a finished temporary file: atomic, across processes too.
-    capabilities = Capabilities(url_fetchable=False)
+    capabilities = Capabilities.strict(overwrite_option="file_overwrite", url_fetchable=False)
+    child_settings = ("LIBCLOUD_PROVIDERS",)
+
+    def interrupted_leftovers(self, storage, name):
+        """Files in the object's folder on disk, hidden temporary ones too."""
+        path = Path(storage._local_path(storage._key(name)))
+        return sorted(p.name for p in path.parent.iterdir() if p.name != f"{path.name}.used")
 
     @pytest.fixture
     def storage_config(self, providers):
@@ -129,10 +143,26 @@ class TestLibcloudLocalConformance(StorageConformance):
         )
 
 
-class TestLibcloudS3Conformance(StorageConformance):
+class TestLibcloudS3ReadIntegrity(ReadIntegrity):
+    @pytest.fixture
+    def proxied_backend(self, providers, s3_server, settings):
+        def config(proxy):
+            settings.LIBCLOUD_PROVIDERS = {**providers, "s3_proxied": s3_provider(proxy.url)}
+            return BackendConfig(PATH, options("s3_proxied"), secrets=[SECRET_KEY])
+
+        return ProxiedBackend(port=int(s3_server.endpoint.rsplit(":", 1)[1]), config=config)
+
+
+class TestLibcloudS3Conformance(StorageConformance, StorageLifecycle):
     # libcloud has no create-if-absent: savers of one name take turns within a process
     # (atomic there, not across processes).
-    capabilities = Capabilities(created_time=False, accessed_time=False)
+    capabilities = Capabilities.strict(
+        overwrite_option="file_overwrite", created_time=False, accessed_time=False
+    )
+    child_settings = ("LIBCLOUD_PROVIDERS",)
+
+    def interrupted_leftovers(self, storage, name):
+        return [u.key for u in _multipart_uploads(storage) if u.key == storage._key(name)]
 
     @pytest.fixture
     def storage_config(self, providers, s3_server):

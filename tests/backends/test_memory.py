@@ -29,7 +29,9 @@ def bucket():
 class TestMemoryConformance(StorageConformance):
     # Objects live in this process's memory, so the bounded-memory test uses a size the
     # stored copy itself stays under the limit with.
-    capabilities = Capabilities(url_fetchable=False, large_size=8 * MB)
+    capabilities = Capabilities.strict(
+        overwrite_option="file_overwrite", url_fetchable=False, large_size=8 * MB
+    )
 
     @pytest.fixture
     def storage_config(self, bucket):

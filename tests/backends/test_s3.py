@@ -5,8 +5,16 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from boto3.s3.transfer import TransferConfig
 
-from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing import (
+    BackendConfig,
+    BrokenConfigs,
+    Capabilities,
+    StorageConformance,
+    StorageLifecycle,
+)
+from storages.testing.integrity import ProxiedBackend, ReadIntegrity
 from tests.servers import free_port
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, S3Server
 
@@ -36,8 +44,30 @@ def s3_options(server: S3Server, **extra) -> dict:
     }
 
 
-class TestS3Conformance(StorageConformance):
-    capabilities = Capabilities(created_time=False, accessed_time=False)
+class TestS3ReadIntegrity(ReadIntegrity):
+    @pytest.fixture
+    def proxied_backend(self, s3_server):
+        return ProxiedBackend(
+            port=int(s3_server.endpoint.rsplit(":", 1)[1]),
+            config=lambda proxy: BackendConfig(
+                "storages.backends.s3.S3Storage", s3_options(s3_server, endpoint_url=proxy.url)
+            ),
+        )
+
+
+class TestS3Conformance(StorageConformance, StorageLifecycle):
+    capabilities = Capabilities.strict(
+        overwrite_option="file_overwrite", created_time=False, accessed_time=False
+    )
+    # Multipart from 5 MiB (S3's smallest part) instead of 8, to keep the lifecycle tests small.
+    lifecycle_options = {
+        "transfer_config": TransferConfig(multipart_threshold=5 << 20, multipart_chunksize=5 << 20)
+    }
+
+    def interrupted_leftovers(self, storage, name):
+        key = storage._key(name)
+        uploads = storage.client.list_multipart_uploads(Bucket=BUCKET, Prefix=key)
+        return [u["Key"] for u in uploads.get("Uploads", [])]
 
     @pytest.fixture
     def storage_config(self, s3_server):
@@ -82,7 +112,6 @@ from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from urllib.parse import parse_qs, urlsplit  # noqa: E402
 
 import requests  # noqa: E402
-from boto3.s3.transfer import TransferConfig  # noqa: E402
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
 from django.core.files.base import ContentFile  # noqa: E402
 
@@ -510,7 +539,11 @@ def test_custom_domain_without_requests(s3_server):
     assert log.methods == []
 
 
-def test_cloudfront_signed_urls_verify_with_the_public_key(s3_server):
+@pytest.mark.parametrize("copied", [False, True], ids=["as-built", "pickled"])
+def test_cloudfront_signed_urls_verify_with_the_public_key(s3_server, copied):
+    """The signer made from AWS_CLOUDFRONT_KEY survives pickling (Django's cache) too."""
+    import pickle
+
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
@@ -528,6 +561,8 @@ def test_cloudfront_signed_urls_verify_with_the_public_key(s3_server):
             cloudfront_key=pem,
         )
     )
+    if copied:
+        s = pickle.loads(pickle.dumps(s))
     url = s.url("private/file.txt", expire=300)
     parts = urlsplit(url)
     query = parse_qs(parts.query)
@@ -1147,3 +1182,40 @@ def test_storages_share_one_botocore_data_loader(s3_server, monkeypatch):
         second.bucket.Object(second._key("shared-loader.txt")).get()["Body"].read() == b"one"
     )  # resources too
     assert calls == []
+
+
+def test_an_interrupt_while_close_waits_for_the_upload_commits_nothing(proxied):
+    """open("wb") past the multipart threshold over a slow link: an interrupt (Ctrl-C) while
+    close() waits for the last parts raises KeyboardInterrupt, and the upload is aborted instead of
+    finishing on its own: nothing under the name, no multipart upload left."""
+    import os
+    import signal
+
+    from storages.testing.helpers import PatternFile
+
+    proxy, s = proxied({"bandwidth": 4e6})  # 4 MB/s per connection: close() waits a few seconds
+    armed = True
+
+    def interrupt(signum, frame):
+        if armed:
+            raise KeyboardInterrupt
+
+    f = s.open("slow.bin", "wb")
+    f.write(PatternFile(12 * MB).read())
+    previous = signal.signal(signal.SIGUSR1, interrupt)
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGUSR1))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            f.close()
+    finally:
+        armed = False
+        timer.cancel()
+        signal.signal(signal.SIGUSR1, previous)
+    deadline = time.monotonic() + 60  # the upload, had it gone on alone, has finished by then
+    while any(t.name == "storages-upload" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "the upload thread never ended"
+        time.sleep(0.05)
+    assert not s.exists("slow.bin")
+    uploads = s.client.list_multipart_uploads(Bucket=BUCKET, Prefix=s.location)
+    assert uploads.get("Uploads", []) == []

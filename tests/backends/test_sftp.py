@@ -24,10 +24,16 @@ from django.core.files.base import ContentFile, File
 
 from storages.backends.sftpstorage import SFTPStorage, SFTPStorageFile
 from storages.errors import StorageUnavailable
-from storages.testing import BackendConfig, BrokenConfigs, Capabilities, StorageConformance
+from storages.testing import (
+    BackendConfig,
+    BrokenConfigs,
+    Capabilities,
+    StorageConformance,
+    StorageLifecycle,
+)
 from storages.testing.helpers import PatternFile
 from tests.backends import fileserver_checks as checks
-from tests.backends.fileserver_checks import wait_for
+from tests.backends.fileserver_checks import unfinished_uploads, wait_for
 from tests.servers import free_port
 from tests.servers.ftp import serve_directory
 from tests.servers.proxy import TCPProxy
@@ -75,8 +81,18 @@ def sftp_options(server: SFTPServer, data: Path, http=None, **extra) -> dict:
     return options
 
 
-class TestSFTPConformance(StorageConformance):
-    capabilities = Capabilities(created_time=False, accessed_time=True, modified_time=True)
+class TestSFTPConformance(StorageConformance, StorageLifecycle):
+    capabilities = Capabilities.strict(
+        overwrite_option="allow_overwrite",
+        created_time=False,
+        accessed_time=True,
+        modified_time=True,
+        folders_exist=True,
+    )
+    multipart_size = (
+        3 * 1024 * 1024
+    )  # no parts on a file server: a larger save through the same stream
+    interrupted_leftovers = staticmethod(unfinished_uploads)
 
     @pytest.fixture
     def storage_config(self, sftp_server, sftp_data, sftp_http):
@@ -682,6 +698,11 @@ def test_deconstruct_keeps_connection_params_but_no_secret(options):
     assert "password" not in kwargs["params"] and "passphrase" not in kwargs["params"]
     assert "pw-secret" not in repr(s) and PASSPHRASE not in repr(s)
     assert s.params["password"] == "pw-secret"  # the instance itself keeps them
+
+
+@pytest.mark.parametrize("interrupt", checks.INTERRUPTS, ids=lambda e: e.__name__)
+def test_an_interrupt_is_not_retried(sftp, interrupt):
+    checks.interrupt_is_not_retried(sftp, interrupt)
 
 
 def test_file_class_and_pickled_storage(sftp):

@@ -1,7 +1,7 @@
 from django import forms
 
 from storages.direct.forms import DirectUploadField
-from tests.direct_app.models import Upload
+from tests.direct_app.models import Picture, Upload
 
 MB = 1024 * 1024
 
@@ -42,3 +42,13 @@ class SmallUploadForm(forms.ModelForm):
     class Meta:
         model = Upload
         fields = ["file"]
+
+
+class PictureForm(forms.ModelForm):
+    """An ImageField with the defaults (image/* only, the stored object must be an image)."""
+
+    image = DirectUploadField(max_size=8 * MB)
+
+    class Meta:
+        model = Picture
+        fields = ["image"]

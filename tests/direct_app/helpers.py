@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import struct
 import uuid
+import zlib
 from typing import Any
 
 import requests
@@ -142,3 +144,21 @@ def digest(storage: Any, name: str) -> str:
         for chunk in iter(lambda: fh.read(MB), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def png(width: int = 2, height: int = 2) -> bytes:
+    """A real PNG (RGB, all white), written by hand: no imaging library needed."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    rows = b"".join(b"\x00" + b"\xff" * 3 * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )

@@ -6,3 +6,9 @@ class Upload(models.Model):
 
     title = models.CharField(max_length=100, blank=True)
     file = models.FileField(upload_to="direct/uploads/", max_length=150)
+
+
+class Picture(models.Model):
+    """An ImageField: the stored object must be an image."""
+
+    image = models.ImageField(upload_to="direct/images/")

@@ -124,10 +124,11 @@ class FakeTokenCredential:
     ``calls`` counts the tokens handed out.
     """
 
-    def __init__(self, tenant: str = TENANT_ID) -> None:
+    def __init__(self, tenant: str = TENANT_ID, lifetime: int = 3600) -> None:
         self.tenant = tenant
         self.oid = str(uuid.uuid4())
         self.calls = 0
+        self.lifetime = lifetime  # seconds each token lasts (Azurite checks "exp")
 
     def _token(self) -> tuple[str, int]:
         now = int(time.time())
@@ -136,12 +137,12 @@ class FakeTokenCredential:
             "iss": f"https://sts.windows.net/{self.tenant}/",
             "iat": now - 60,
             "nbf": now - 60,
-            "exp": now + 3600,
+            "exp": now + self.lifetime,
             "oid": self.oid,
             "tid": self.tenant,
         }
         token = _b64url({"alg": "RS256", "typ": "JWT"}) + "." + _b64url(claims) + ".c2ln"
-        return token, now + 3600
+        return token, now + self.lifetime
 
     def get_token(self, *scopes: str, **kwargs: Any) -> Any:
         from azure.core.credentials import AccessToken

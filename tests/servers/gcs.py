@@ -7,6 +7,7 @@ revoked key; and throwaway service-account keys for signing URLs.
 
 from __future__ import annotations
 
+import itertools
 import json
 import platform
 import shutil
@@ -104,13 +105,19 @@ def start_gcs() -> GCSServer:
 
 
 class _TokenHandler(BaseHTTPRequestHandler):
-    """``/token`` grants a bearer token (fake-gcs-server accepts any); ``/revoked`` refuses every
+    """``/token`` grants a bearer token (fake-gcs-server accepts any); ``/short`` grants a new
+    token each time, valid for one second (for refresh tests); ``/revoked`` refuses every
     grant."""
+
+    grants = itertools.count(1)
 
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
         length = int(self.headers.get("Content-Length") or 0)
         self.rfile.read(length)
-        if self.path.startswith("/token"):
+        if self.path.startswith("/short"):
+            token = f"short-lived-{next(self.grants)}"
+            status, reply = 200, {"access_token": token, "expires_in": 1, "token_type": "Bearer"}
+        elif self.path.startswith("/token"):
             status, reply = (
                 200,
                 {"access_token": "local-test-token", "expires_in": 3600, "token_type": "Bearer"},
@@ -143,6 +150,10 @@ class TokenServer:
     @property
     def grant_uri(self) -> str:
         return f"{self.base}/token"
+
+    @property
+    def short_uri(self) -> str:
+        return f"{self.base}/short"
 
     @property
     def revoked_uri(self) -> str:

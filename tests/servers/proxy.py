@@ -12,7 +12,9 @@ fault tests (cut a transfer after N bytes, accept connections and never answer).
 ``latency`` is one way (seconds), so a round trip costs ``2 * latency``. ``bandwidth`` is
 bytes per second per connection and direction. ``cut_after`` closes a connection once that
 many bytes went through it in ``cut_direction`` ("up": client to server, "down", "any");
-``cut_once`` limits it to the first connection that reaches the count. ``mode="blackhole"``
+``cut_once`` limits it to the first connection that reaches the count; ``cut_reset`` makes the
+cut a reset (RST to both ends, as a dropped NAT entry or a rejecting firewall does) instead of a
+close. ``mode="blackhole"``
 accepts connections and never answers nor forwards. Settings may be changed while it runs
 with :meth:`set`. Only 127.0.0.1 is used.
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -166,6 +169,19 @@ class _Conn:
     def cut(self) -> None:
         with self.proxy.stats.lock:
             self.proxy.stats.cuts += 1
+        if self.proxy.cut_reset:
+            # A plain close sends FIN, and RST only if unread data is left when the socket is
+            # released. While the reader thread is inside recv() that happens after it drained
+            # the buffer, and after SHUT_RD Linux sends no window update: a client blocked on a
+            # full window then sees nothing until its own timeout (a stall, not a cut).
+            for sock in (self.client, self.server):
+                if sock is not None:
+                    try:
+                        sock.setsockopt(
+                            socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                        )
+                    except OSError:
+                        pass
         self.close()
 
     def close(self) -> None:
@@ -193,6 +209,7 @@ class TCPProxy:
         cut_after: int | None = None,
         cut_direction: str = "any",
         cut_once: bool = False,
+        cut_reset: bool = False,
         mode: str = "forward",
     ) -> None:
         self.target = (target_host, target_port)
@@ -201,6 +218,7 @@ class TCPProxy:
         self.cut_after = cut_after
         self.cut_direction = cut_direction
         self.cut_once = cut_once
+        self.cut_reset = cut_reset
         self.mode = mode
         self.stats = ProxyStats()
         self.port = 0

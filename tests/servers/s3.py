@@ -99,13 +99,48 @@ def list_multipart_uploads(self):
     return status, headers, text.encode() if isinstance(body, bytes) else text
 
 S3Response.list_multipart_uploads = list_multipart_uploads
+import os
+if os.environ.get("STORAGES_MOTO_KEEP_VALUES"):
+    # Benchmarks: moto reads an object's whole value from its buffer for every GET, then slices a
+    # range out of it, so a ranged GET of a 200 MB object costs 200 MB of copying. Keeping the
+    # value makes a ranged GET cost its range, as on S3, and the WAN bench measures the network.
+    from moto.s3.models import FakeKey
+
+    read_value, write_value = FakeKey.value.fget, FakeKey.value.fset
+
+    def kept_value(self):
+        value = self.__dict__.get("_kept_value")
+        if value is None:
+            value = self.__dict__["_kept_value"] = read_value(self)
+        return value
+
+    def new_value(self, value):
+        self.__dict__.pop("_kept_value", None)
+        write_value(self, value)
+
+    FakeKey.value = property(kept_value, new_value)
+if os.environ.get("STORAGES_STS_DURATION"):
+    # Role credentials that expire within seconds (AWS's minimum is 900 s), for refresh tests.
+    from moto.sts.models import STSBackend
+
+    assume_role = STSBackend.assume_role
+
+    def short_assume_role(self, **kwargs):
+        kwargs["duration"] = int(os.environ["STORAGES_STS_DURATION"])
+        return assume_role(self, **kwargs)
+
+    STSBackend.assume_role = short_assume_role
 from moto.server import main
 main(sys.argv[1:])
 """
 
 
-def start_s3(auth: bool = False) -> S3Server:
-    """Start moto; with ``auth`` it checks request signatures (and knows no keys)."""
+def start_s3(
+    auth: bool = False, sts_duration: int | None = None, keep_values: bool = False
+) -> S3Server:
+    """Start moto; with ``auth`` it checks request signatures (and knows no keys); with
+    ``sts_duration`` its STS issues role credentials lasting that many seconds; with
+    ``keep_values`` (benchmarks) a ranged GET costs its range, not a copy of the whole object."""
     port = free_port()
     # moto writes its request recording (see S3Server.recording) outside the work tree.
     env = {
@@ -114,6 +149,10 @@ def start_s3(auth: bool = False) -> S3Server:
     }
     if auth:
         env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
+    if keep_values:
+        env["STORAGES_MOTO_KEEP_VALUES"] = "1"
+    if sts_duration:
+        env["STORAGES_STS_DURATION"] = str(sts_duration)
     proc = ServerProcess(
         [python(), "-c", _ATOMIC_MOTO, "-H", "127.0.0.1", "-p", str(port)], port, env=env
     )

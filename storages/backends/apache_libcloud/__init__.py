@@ -8,6 +8,7 @@ a file under the name. Requests per operation: docs/backends/apache_libcloud.rst
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -27,6 +28,7 @@ from storages.files import (
     TEMP_PREFIX,
     TEMP_SUFFIX,
     ObjectInfo,
+    ReadAhead,
     ReadResult,
     RemoteFile,
     UploadSpec,
@@ -148,6 +150,9 @@ class LibCloudStorage(BaseStorage):
 
     settings_table = _SETTINGS
     overwrite_option = "file_overwrite"
+    # a range goes through libcloud's chunk iterators (about twice its size in memory): 6 at a
+    # time keep a 200 MB read within 39 MB of RSS growth (10: 61 MB)
+    default_read_ahead = ReadAhead(concurrency=6)
     #: Objects up to this size (not on disk) are uploaded in one request; larger ones stream.
     upload_threshold = 5 * 1024 * 1024
     unreachable_errors = (
@@ -329,11 +334,14 @@ class LibCloudStorage(BaseStorage):
         info, name, driver = self._info(obj), self._name(key), self.driver
         if self._is_local():  # its ranged read loads the whole file: read the file itself
             return ReadResult(ChunkReader(_file_range(self._local_path(key), offset, end)), info)
+        # libcloud checks the status itself (200 for the whole object, 206 for a range) and hides
+        # the reply: the length owed is what was asked for (a short body is then an error).
+        length = (info.size if end is None else min(end, info.size)) - offset
         if offset == 0 and end is None:
             chunks = self._call(
                 "download", name, driver.download_object_as_stream, obj, chunk_size=_READ_CHUNK
             )
-            return ReadResult(ChunkReader(chunks), info)
+            return ReadResult(ChunkReader(chunks), info, length=length)
         try:
             chunks = self._call(
                 "download_range",
@@ -344,12 +352,12 @@ class LibCloudStorage(BaseStorage):
                 end,
                 chunk_size=_READ_CHUNK,
             )
-            return ReadResult(ChunkReader(chunks), info)
+            return ReadResult(ChunkReader(chunks), info, length=length)
         except NotImplementedError:  # a driver without ranged reads: read through to the offset
             chunks = self._call(
                 "download", name, driver.download_object_as_stream, obj, chunk_size=_READ_CHUNK
             )
-            return ReadResult(ChunkReader(_window(chunks, offset, end)), info)
+            return ReadResult(ChunkReader(_window(chunks, offset, end)), info, length=length)
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
         if self._is_local():
@@ -421,15 +429,35 @@ class LibCloudStorage(BaseStorage):
             )
         else:  # the driver cuts its parts from these reads (S3: 5 MiB parts, aborted on error)
             chunks = iter(lambda: source.fileobj.read(COPY_CHUNK), b"")
-            self._call(
-                "upload",
-                spec.name,
-                driver.upload_object_via_stream,
-                chunks,
-                container,
-                spec.key,
-                extra=extra,
-            )
+            # libcloud's S3 drivers abort their multipart upload on an Exception only: on an
+            # interrupt (KeyboardInterrupt, SystemExit, cancellation) it is aborted here, else its
+            # parts stay stored (and billed). The upload id comes from the driver's private
+            # _initiate_multipart, wrapped on this thread's driver for this one upload.
+            started: list[str] = []
+            initiate = getattr(driver, "_initiate_multipart", None)
+            if initiate is not None and hasattr(driver, "_abort_multipart"):
+                driver._initiate_multipart = lambda *a, **k: (
+                    started.append(initiate(*a, **k)) or (started[-1])
+                )
+            try:
+                self._call(
+                    "upload",
+                    spec.name,
+                    driver.upload_object_via_stream,
+                    chunks,
+                    container,
+                    spec.key,
+                    extra=extra,
+                )
+            except Exception:
+                raise
+            except BaseException:
+                for upload_id in started:
+                    with contextlib.suppress(Exception):  # best effort, as the driver's own abort
+                        driver._abort_multipart(container, spec.key, upload_id)
+                raise
+            finally:
+                driver.__dict__.pop("_initiate_multipart", None)
 
     def _upload_local(self, spec: UploadSpec, source: UploadSource) -> None:
         """Write a hidden temporary file beside the target, then rename it into place

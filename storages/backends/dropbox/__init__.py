@@ -214,7 +214,6 @@ class DropboxStorage(BaseStorage):
     )
     settings_table = _SETTINGS
     overwrite_option = "file_overwrite"
-    transient_attributes = ("_dbx",)
     positional_args_are_secret = True  # DropboxStorage("<token>")
     uses_key_prefix = False  # root_path is checked in configure()
     endpoint_setting = 'DROPBOX_API_HOST (OPTIONS["api_host"]), DROPBOX_TIMEOUT'
@@ -467,7 +466,15 @@ class DropboxStorage(BaseStorage):
             self._path(key),
             http_range(offset, end) or None,
         )
-        return ReadResult(_ResponseBody(response), self._info(md))
+        headers = response.headers
+        length = None if headers.get("Content-Encoding") else headers.get("Content-Length")
+        return ReadResult(
+            _ResponseBody(response),  # decoded: the stored bytes whatever the Content-Encoding
+            self._info(md),
+            status=response.status_code,
+            content_range=headers.get("Content-Range"),
+            length=int(length) if length and length.isdigit() else None,
+        )
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
         """``files/upload`` for content up to CHUNK_SIZE, else an upload session fed in CHUNK_SIZE

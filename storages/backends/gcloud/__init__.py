@@ -16,6 +16,8 @@ from urllib.parse import quote
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
+from storages import signed_urls
+from storages.backends.gcloud import signing
 from storages.backends.gcloud.legacy import GCS_LEGACY
 from storages.base import BaseStorage, batches, common_settings, join_url
 from storages.conf import Setting
@@ -30,6 +32,7 @@ from storages.files import (
     parse_time,
 )
 from storages.hashing import b64_to_hex
+from storages.signed_urls import window_setting
 from storages.transfer import FullReader, UploadSource
 
 if TYPE_CHECKING:
@@ -190,6 +193,7 @@ _SETTINGS = (
         lambda: dt.timedelta(days=1),
         doc="Signed URL lifetime: timedelta, datetime or seconds (at most 7 days).",
     ),
+    window_setting("GS_SIGNED_URL_WINDOW"),
     Setting(
         "object_parameters",
         ("GS_OBJECT_PARAMETERS",),
@@ -255,7 +259,6 @@ class GoogleCloudStorage(BaseStorage):
         "nothing to list: an unfinished resumable upload keeps no object, and its session "
         "expires by itself after a week"
     )
-    transient_attributes = ("_auth", "_bucket_checked")
     missing_times: ClassVar[dict[str, str]] = {
         "accessed": "Cloud Storage does not record access times"
     }
@@ -305,6 +308,12 @@ class GoogleCloudStorage(BaseStorage):
                 f'{self._label}: GS_EXPIRATION (OPTIONS["expiration"]) must be a timedelta, '
                 f"a datetime or seconds, at most 7 days for V4 signed URLs (got {value!r})"
             )
+        lifetime = value.total_seconds() if isinstance(value, dt.timedelta) else 0
+        self.signed_url_window = signed_urls.check_window(
+            self._label, "GS_SIGNED_URL_WINDOW", self.signed_url_window, lifetime
+        )
+        if self.signed_url_window:
+            signing.install()
         size = self.blob_chunk_size
         if size is not None and (type(size) is not int or size <= 0 or size % CHUNK_MULTIPLE):
             raise ImproperlyConfigured(
@@ -528,6 +537,29 @@ class GoogleCloudStorage(BaseStorage):
     def _get_blob(self, key: str) -> Any:  # the object's Blob with its metadata, or None
         return self._call("get metadata", self._name(key), self.bucket.get_blob, key, **self._rpc)
 
+    def _stored_parameters(self, key: str) -> dict[str, Any] | None:
+        if (blob := self._get_blob(key)) is None:
+            return None
+        # Every writable Blob property reads back from the object's metadata, the ACL excepted.
+        stored = {name: getattr(blob, name) for name in OBJECT_PARAMETERS if name != "acl"}
+        stored["metadata"] = blob.metadata or {}
+        return stored
+
+    def _replace_parameters(self, key: str, params: dict[str, Any], stored: dict[str, Any]) -> None:
+        blob = Blob(key, self.bucket)
+        for prop, value in params.items():
+            if prop != "acl":
+                setattr(blob, prop, value)
+        self._call("patch metadata", self._name(key), blob.patch, **self._rpc)
+        if params.get("acl"):  # a predefined ACL is set on its own request
+            self._call(
+                "set acl",
+                self._name(key),
+                blob.acl.save_predefined,
+                params["acl"],
+                **self._rpc,
+            )
+
     def _stat(self, key: str) -> ObjectInfo:
         if (blob := self._get_blob(key)) is None:
             raise FileNotFoundError(
@@ -559,21 +591,22 @@ class GoogleCloudStorage(BaseStorage):
         name = self._name(key)
         response = self._call("download", name, rpc["retry"](get))
         info, headers = _download_info(response, offset), response.headers
-        # The hash is of the stored bytes: comparable only for a whole, untranscoded body.
-        whole = response.status_code == 200 and headers.get(
-            "X-Goog-Stored-Content-Encoding", "identity"
-        ) == (headers.get("Content-Encoding") or "identity")
+        length = headers.get("Content-Length")
         return ReadResult(
             CheckedBody(
                 functools.partial(response.raw.read, decode_content=False),
                 response.close,
                 label=f"{self._label}: {name!r}",
-                size=info.size,
-                expected=("crc32c", info.hashes.get("crc32c", "")) if whole else None,
                 errors=(urllib3.exceptions.HTTPError, requests.RequestException, OSError),
                 on_error=lambda exc: self._unavailable(exc, f"the download of {name!r}"),
             ),
             info,
+            status=response.status_code,
+            content_range=headers.get("Content-Range"),
+            length=int(length) if length and length.isdigit() else None,
+            # the hashes are of the stored bytes: a transcoded body can't be checked against them
+            stored_bytes=headers.get("X-Goog-Stored-Content-Encoding", "identity")
+            == (headers.get("Content-Encoding") or "identity"),
         )
 
     def _delete(self, key: str) -> None:
@@ -674,19 +707,23 @@ class GoogleCloudStorage(BaseStorage):
         key = self._key(name, allow_root=True)
         if not parameters and (self.default_acl == "publicRead" or not self.querystring_auth):
             return join_url(self._public_base(), key)
-        kwargs: dict[str, Any] = {
-            "version": "v4",
-            "expiration": self.expiration,
-            **(parameters or {}),
-        }
+        kwargs: dict[str, Any] = {"version": "v4", "expiration": self.expiration}
+        pinned = contextlib.nullcontext()
+        if self.signed_url_window and isinstance(self.expiration, dt.timedelta):
+            # GS_SIGNED_URL_WINDOW: signed as of the window's start, so the URL is cacheable.
+            when = signed_urls.expiry(self.expiration.total_seconds(), self.signed_url_window)
+            kwargs["expiration"] = dt.timedelta(seconds=when.seconds)
+            pinned = signed_urls.signing_time(when.start)
+        kwargs.update(parameters or {})
         if self.custom_endpoint:
             kwargs = {"bucket_bound_hostname": self.custom_endpoint, "scheme": "https", **kwargs}
         if self.iam_sign_blob:
             kwargs.update(self._iam_params())
         try:
-            return self._call(
-                "sign url", name, Blob(key, self.bucket).generate_signed_url, **kwargs
-            )
+            with pinned:
+                return self._call(
+                    "sign url", name, Blob(key, self.bucket).generate_signed_url, **kwargs
+                )
         except AttributeError as exc:
             raise ImproperlyConfigured(
                 f"{self._label} can't sign URLs with these credentials (no private key): use "

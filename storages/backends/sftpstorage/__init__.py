@@ -180,7 +180,8 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
     """Files on an SSH server (SFTP). Use ``with SFTPStorage() as s:`` to close its connections."""
 
     settings_table = _SETTINGS
-    transient_attributes = ("_pool", "_held", "_ssh", "_password", "_accepted_keys")
+    # The SSH transports, a password asked at the prompt and the host keys accepted this run.
+    transient_attributes = ("_ssh", "_password", "_accepted_keys")
     missing_times: ClassVar[dict[str, str]] = {"created": "SFTP servers report no creation time"}
     endpoint_setting = "SFTP_STORAGE_HOST, the port and timeout in SFTP_STORAGE_PARAMS"
     root_setting = 'SFTP_STORAGE_ROOT (OPTIONS["root_path"])'

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from storages.copy import DEFAULT_LARGE_WORKERS, DEFAULT_WORKERS, ListingError, copy_files
 from storages.management.interrupt import SIGNAL_NAMES, Interruption
 from storages.progress import CommandOutput, Progress
+from storages.shard import parse_shard
 
 MAX_LISTED_FAILURES = 50
 
@@ -57,6 +58,13 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="Say what would be copied; write nothing."
         )
         parser.add_argument(
+            "--shard",
+            default=None,
+            metavar="K/N",
+            help="Copy only shard K of N (1 <= K <= N): N processes or machines, one shard "
+            "each, copy every file exactly once. Not with --delete.",
+        )
+        parser.add_argument(
             "--delete",
             action="store_true",
             help="Delete files below the destination path that the source does not have.",
@@ -73,6 +81,17 @@ class Command(BaseCommand):
         source, dest = options["source"], options["destination"]
         if options["workers"] < 1 or options["large_workers"] < 1:
             raise CommandError("--workers and --large-workers must be at least 1")
+        shard = None
+        if options["shard"] is not None:
+            try:
+                shard = parse_shard(options["shard"])
+            except ValueError as exc:
+                raise CommandError(str(exc)) from exc
+            if options["delete"]:
+                raise CommandError(
+                    "--delete can't be combined with --shard (each shard sees only its own "
+                    "files); run one unsharded --delete pass after the shards"
+                )
         src, dst = self._storage(source), self._storage(dest)
         verbosity = options["verbosity"]
         progress = Progress(
@@ -106,6 +125,7 @@ class Command(BaseCommand):
                     verify=options["verify"],
                     dry_run=dry_run,
                     delete=options["delete"],
+                    shard=shard,
                     progress=progress,
                     stop=stop,
                     on_file=on_file if verbosity >= 2 else None,
