@@ -37,6 +37,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.module_loading import import_string
 
 from storages.checks import _unsigned_urls, is_media
 from storages.errors import StorageUnavailable
@@ -325,7 +326,14 @@ def _configured_option_in_message(alias: str, text: str) -> str:
         and str(v) in text
     ]
     if found:
-        return f'STORAGES["{alias}"]["OPTIONS"]["{max(found)[1]}"]'
+        key = max(found)[1]
+        where = f'STORAGES["{alias}"]["OPTIONS"]["{key}"]'
+        try:  # and the settings the backend also reads it from
+            backend = import_string(storages.backends[alias]["BACKEND"])
+            row = next(r for r in backend.get_settings() if r.name == key)
+            return f"{where} ({row.places()})"
+        except Exception:
+            return where
     named = re.search(r"\bcheck ([^;]+)", text)
     return named.group(1).strip().rstrip(".") if named else ""
 
