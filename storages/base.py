@@ -45,7 +45,15 @@ from storages.aio import ASYNC_SETTINGS, AsyncStorageMixin, abortable
 from storages.compress import GzipWriter
 from storages.conf import Legacy, Setting, notice_missing_app, resolve
 from storages.errors import StorageError, StorageUnavailable
-from storages.files import ObjectInfo, ReadAhead, ReadResult, RemoteFile, UploadSpec, is_temp_name
+from storages.files import (
+    Leftover,
+    ObjectInfo,
+    ReadAhead,
+    ReadResult,
+    RemoteFile,
+    UploadSpec,
+    is_temp_name,
+)
 from storages.transfer import PipeWriter, UploadSource
 from storages.utils import get_available_overwrite_name
 
@@ -265,6 +273,9 @@ class BaseStorage(AsyncStorageMixin, Storage):
     tls_options: ClassVar[tuple[str, ...]] = ()
     #: The option naming the bucket or container (``checkstorages`` names it when it is missing).
     container_option: ClassVar[str] = ""
+    #: How files are made readable by everyone (static files served by unsigned URLs), named by
+    #: ``checkstorages`` when such a URL answers 403. Empty: nothing provider-specific to say.
+    public_read_setup: ClassVar[str] = ""
     #: The key of ``object_parameters`` that sets an upload's Cache-Control (copystorage keeps the
     #: source's); None: the provider stores no Cache-Control.
     cache_control_param: ClassVar[str | None] = None
@@ -398,6 +409,27 @@ class BaseStorage(AsyncStorageMixin, Storage):
         storage, added to the system checks of ``STORAGES[alias]``. Read configuration only: no
         request may leave the machine."""
         return []
+
+    # -- leftovers of killed uploads (``checkstorages --leftovers-older-than/--remove-leftovers``)
+    #: Why the provider has nothing to list (e.g. GCS: resumable sessions expire by themselves);
+    #: read when :meth:`_list_leftovers` answers None.
+    leftovers_note: ClassVar[str] = "this backend has no way to list unfinished uploads"
+
+    def _list_leftovers(self, older_than: dt.datetime) -> Iterable[Leftover] | None:
+        """What uploads that never finished (their process was killed: SIGKILL, the OOM killer)
+        left below ``location`` and started before ``older_than``: uploads still running
+        elsewhere are younger than that and never listed. None (the default): nothing to list
+        (see :attr:`leftovers_note`)."""
+        return None
+
+    def _remove_leftover(self, item: Leftover) -> None:
+        """Remove one item of :meth:`_list_leftovers` (already gone: nothing to do)."""
+        raise NotImplementedError
+
+    def leftovers_policy(self) -> tuple[bool, str] | None:
+        """Whether the provider removes leftovers by itself, and how (S3: a lifecycle rule that
+        aborts incomplete multipart uploads); None: nothing to say. One request at most."""
+        return None
 
     def presigned_upload_url(
         self, name: str, expire: int = 600, content_type: str = "text/plain"
@@ -675,9 +707,10 @@ class BaseStorage(AsyncStorageMixin, Storage):
 
     def _timed_upload(self, spec: UploadSpec, source: UploadSource) -> None:
         start = time.perf_counter()
-        # A cancelled async call stops the upload (storages.aio).
+        # A cancelled async call (storages.aio), or Ctrl-C / SIGTERM inside a command
+        # (storages.transfer.stoppable_uploads), aborts the upload.
         source = abortable(source, keep_path=self.path_uploads_checkpoint)
-        self._upload(spec, source)
+        self._upload(spec, source.stoppable())
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s upload %r bytes=%s path=%s %.1fms",

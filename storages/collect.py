@@ -113,6 +113,7 @@ class Collector:
         self.verbosity = verbosity if stdout is not None else 0
         self.log = log or (lambda msg, level=2: None)
         self._listed = False
+        self.outcomes: dict[str, Outcome] = {}
 
     def _say(self, text: str) -> None:
         if self.verbosity >= 1 and self.stream is not None:
@@ -146,6 +147,7 @@ class Collector:
             self.stream, "Collecting", total_files=len(found), verbosity=self.verbosity
         )
         outcomes: dict[str, Outcome] = {}
+        self.outcomes = outcomes  # what is done so far, for a report after an interruption
 
         def one(name: str) -> None:
             source, path = found[name]
@@ -158,7 +160,12 @@ class Collector:
         with ThreadPoolExecutor(self.workers, thread_name_prefix="collectstatic") as pool:
             # Each task runs in a copy of this context: it sees the run's snapshot.
             futures = [pool.submit(contextvars.copy_context().run, one, name) for name in found]
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            try:
+                done, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            except BaseException:  # Ctrl-C, SIGTERM: start no other file
+                for future in futures:
+                    future.cancel()
+                raise
             failed = [f for f in done if f.exception() is not None]
             if failed:
                 for future in futures:

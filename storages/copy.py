@@ -88,10 +88,26 @@ class CopyReport:
     total_bytes: int = 0
     interrupted: bool = False
     dry_run: bool = False
+    #: With ``verify``: how many copied files were checked against the source, their bytes, and
+    #: how (e.g. ``{"stored md5": 1990, "read back, md5": 10}``).
+    verified: int = 0
+    verified_bytes: int = 0
+    verified_by: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return not self.failed and not self.interrupted
+
+    def verify_summary(self) -> str:
+        """What ``verify`` checked, e.g. "verified 3 of 3 copied files (1.2 MB): 3 by stored
+        md5"."""
+        from storages.progress import human_bytes
+
+        how = ", ".join(f"{n} by {way}" for way, n in sorted(self.verified_by.items()))
+        return (
+            f"verified {self.verified} of {len(self.copied)} copied files "
+            f"({human_bytes(self.verified_bytes)}){': ' + how if how else ''}"
+        )
 
     def summary(self) -> str:
         from storages.progress import human_bytes
@@ -290,19 +306,32 @@ class _Copier:
         self.stop = stop
         self.large = threading.BoundedSemaphore(max(1, large_workers))
         self.threshold = int(getattr(destination, "upload_threshold", 8 * 1024 * 1024))
+        self.lock = threading.Lock()
+        #: how -> files verified that way
+        self.verified: dict[str, int] = {}
+        self.verified_bytes = 0
 
     # -- deciding ---------------------------------------------------------------
     def same(self, name: str, dname: str, sinfo: ObjectInfo, dinfo: ObjectInfo | None) -> bool:
         """Whether ``dname`` already holds the bytes of ``name`` (reading only what must be)."""
+        return self.compare(name, dname, sinfo, dinfo)[0]
+
+    def compare(
+        self, name: str, dname: str, sinfo: ObjectInfo, dinfo: ObjectInfo | None
+    ) -> tuple[bool, str]:
+        """:meth:`same`'s answer and how it was reached ("size", "stored md5", "read back, md5",
+        "multipart ETag")."""
         if dinfo is None or dinfo.size != sinfo.size:
-            return False
+            return False, "size"
         verdict = hashing.compare(sinfo.hashes, dinfo.hashes)
         if verdict is not None:
-            return verdict
+            kind = next((k for k in hashing.KINDS if k in sinfo.hashes and k in dinfo.hashes), "")
+            return verdict, f"stored {kind}".strip()
         # S3 multipart objects: an ETag is the MD5 of the parts' MD5s, not a content hash.
         ours, theirs = _multipart_etag(dinfo.etag), _multipart_etag(sinfo.etag)
         if ours and theirs and ours == theirs:
-            return True  # same parts, same bytes (a copy made on the server keeps the ETag)
+            # same parts, same bytes (a copy made on the server keeps the ETag)
+            return True, "multipart ETag"
         for etag, owner, storage, other in (
             (ours, self.dest, self.source, name),
             (theirs, self.source, self.dest, dname),
@@ -311,14 +340,15 @@ class _Copier:
                 getattr(owner, "upload_part_size", 0) or 0
             )  # the part size its uploader used
             if etag and _etag_of_stored(storage, other, sinfo.size, etag, hint):
-                return True  # else the part size may differ: fall through and compare contents
+                # else the part size may differ: fall through and compare contents
+                return True, "multipart ETag, read back"
         # Neither stores a hash the other has: read the side(s) that lack one and hash them.
         kinds = self._kinds(sinfo.hashes or dinfo.hashes)
         theirs = (
             sinfo.hashes if kinds[0] in sinfo.hashes else _hash_stored(self.source, name, kinds)
         )
         ours = dinfo.hashes if kinds[0] in dinfo.hashes else _hash_stored(self.dest, dname, kinds)
-        return bool(hashing.compare(theirs, ours))
+        return bool(hashing.compare(theirs, ours)), f"read back, {kinds[0]}"
 
     @staticmethod
     def _kinds(known: dict[str, str]) -> tuple[str, ...]:
@@ -334,12 +364,12 @@ class _Copier:
         """Copy one file; True when the server did it."""
         dest = self.dest
         if not isinstance(dest, BaseStorage):
-            return self._copy_plain(name, dname)
+            return self._copy_plain(name, dname, sinfo.size)
         if isinstance(self.source, BaseStorage):
             spec, _ = dest._upload_spec(dname, _Content(sinfo.content_type))
             if dest._copy_from(self.source, self.source._key(name), spec):
                 if self.verify:
-                    self._verify(name, dname, sinfo.hashes)
+                    self._verify(name, dname, sinfo.hashes, sinfo.size)
                 return True
         if sinfo.size > self.threshold:
             with self.large:
@@ -376,10 +406,10 @@ class _Copier:
                 f"read {reader.count} bytes of {name!r}, expected {sinfo.size} (changed meanwhile?)"
             )
         if self.verify:
-            self._verify(name, dname, {"md5": reader.md5.hexdigest()})
+            self._verify(name, dname, {"md5": reader.md5.hexdigest()}, sinfo.size)
         return False
 
-    def _copy_plain(self, name: str, dname: str) -> bool:
+    def _copy_plain(self, name: str, dname: str, size: int) -> bool:
         """Into a storage outside this package: replace through delete() + save()."""
         stream, _ = _open_raw(self.source, name)
         try:
@@ -391,17 +421,27 @@ class _Copier:
         if saved != dname:
             raise OSError(f"the destination stored {name!r} as {saved!r}")
         if self.verify:
-            self._verify(name, dname, {})
+            self._verify(name, dname, {}, size)
         return False
 
-    def _verify(self, name: str, dname: str, expected: dict[str, str]) -> None:
+    def _verify(self, name: str, dname: str, expected: dict[str, str], size: int) -> None:
         if isinstance(self.dest, BaseStorage):
             dinfo = self.dest._stat(self.dest._key(dname))
         else:
             dinfo = ObjectInfo(size=self.dest.size(dname))
-        if self.same(name, dname, ObjectInfo(size=dinfo.size, hashes=dict(expected)), dinfo):
-            return
-        raise OSError(f"verification failed: {dname!r} in the destination differs from the source")
+        if dinfo.size != size:
+            raise OSError(
+                f"verification failed: {dname!r} in the destination has {dinfo.size} bytes, "
+                f"the source {size}"
+            )
+        ok, how = self.compare(name, dname, ObjectInfo(size=size, hashes=dict(expected)), dinfo)
+        if not ok:
+            raise OSError(
+                f"verification failed: {dname!r} in the destination differs from the source"
+            )
+        with self.lock:
+            self.verified[how] = self.verified.get(how, 0) + 1
+            self.verified_bytes += size
 
 
 class _StoppableFile:
@@ -484,6 +524,9 @@ def copy_files(  # noqa: C901 - split once the copystorage changes to this funct
                     )
                 )
         except Exception as exc:
+            if side == "destination" and isinstance(exc, FileNotFoundError):
+                listings.append({})  # a folder that does not exist yet (a local disk): empty
+                continue
             raise ListingError(side, exc) from exc
     sources, existing = listings
     report.total_files = len(sources)
@@ -560,4 +603,7 @@ def copy_files(  # noqa: C901 - split once the copystorage changes to this funct
         for name in extra:
             notify("delete", name)
     report.copied.sort()
+    report.verified_by = dict(copier.verified)
+    report.verified = sum(copier.verified.values())
+    report.verified_bytes = copier.verified_bytes
     return report

@@ -40,6 +40,7 @@ __all__ = [
     "CheckedBody",
     "RemoteFile",
     "is_temp_name",
+    "Leftover",
     "http_range",
     "parse_time",
     "parse_mode",
@@ -105,6 +106,23 @@ class UploadSpec:
 
 TEMP_PREFIX = ".~storages-"
 TEMP_SUFFIX = ".part"
+
+
+@dataclass
+class Leftover:
+    """What an upload that never finished left on the server (its process was killed): an S3
+    multipart upload, Azure uncommitted blocks, a hidden temporary file on a file server."""
+
+    #: The key (below the storage's location) the upload was writing to, or the temporary file's.
+    key: str
+    #: When the upload started, or last wrote (aware UTC); None when the server does not say.
+    started: dt.datetime | None
+    #: Bytes the server holds for it (None: unknown).
+    size: int | None
+    #: What it is, as the report says it ("multipart upload", "uncommitted blocks", ...).
+    kind: str
+    #: What the provider needs to remove it (S3: the UploadId).
+    ref: Any = None
 
 
 def _from_iso(text: str) -> dt.datetime:

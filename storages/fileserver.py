@@ -40,6 +40,7 @@ from storages.errors import StorageError
 from storages.files import (
     TEMP_PREFIX,
     TEMP_SUFFIX,
+    Leftover,
     ObjectInfo,
     RemoteFile,
     UploadSpec,
@@ -351,6 +352,42 @@ class FileServerStorage(BaseStorage):
                             exc,
                         )
         return entries
+
+    # -- leftovers of killed uploads (checkstorages) -----------------------------------------------
+    def _list_leftovers(self, older_than: dt.datetime) -> list[Leftover]:
+        """Hidden temporary upload files (``.~storages-*.part``) below the root whose last write
+        is before ``older_than``: uploads whose process died (SIGKILL, the OOM killer) before it
+        could remove them. A listing of their folder removes them after ``stale_upload_age``
+        seconds too; this finds them in folders nobody lists."""
+
+        def walk(session: Any) -> list[Leftover]:
+            found, todo = [], [""]
+            while todo:
+                prefix = todo.pop()
+                for entry in self._entries(session, self._path(prefix)):
+                    if entry.name in (".", ".."):
+                        continue
+                    if entry.is_dir:
+                        todo.append(f"{prefix}{entry.name}/")
+                        continue
+                    info = entry.info
+                    if not is_temp_name(entry.name) or info is None or info.modified is None:
+                        continue
+                    if info.modified < older_than:
+                        found.append(
+                            Leftover(
+                                key=prefix + entry.name,
+                                started=info.modified,
+                                size=info.size,
+                                kind="temporary file",
+                            )
+                        )
+            return found
+
+        return self._run("list", "/", walk)
+
+    def _remove_leftover(self, item: Leftover) -> None:
+        self._run("delete", item.key, lambda s: self._remove(s, self._path(item.key)))
 
     def _remove_empty_folder(self, key: str) -> None:
         path = self._path(key.strip("/"))

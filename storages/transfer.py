@@ -28,16 +28,99 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from storages.compress import GzipCompressionWrapper
+from storages.files import read_into
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["UploadSource", "PipeWriter", "ChunkReader", "FullReader", "UploadAborted", "COPY_CHUNK"]
+__all__ = [
+    "UploadSource",
+    "PipeWriter",
+    "ChunkReader",
+    "FullReader",
+    "UploadAborted",
+    "COPY_CHUNK",
+    "stoppable_uploads",
+    "stop_uploads",
+    "raise_if_stopped",
+]
 
 COPY_CHUNK = 1024 * 1024
 
 
 class UploadAborted(Exception):
     """Raised inside an upload whose writer was aborted: the SDK discards what it sent."""
+
+
+# -- stopping uploads in flight (a command told to stop by Ctrl-C or SIGTERM) ---------------------
+_STOP = threading.Event()
+_SCOPES = 0
+_SCOPES_LOCK = threading.Lock()
+
+
+class stoppable_uploads:  # noqa: N801 - used as a context manager, like contextlib's
+    """While inside, every upload reads its content through a check of :func:`stop_uploads`: once
+    it is called, the next read raises :class:`UploadAborted` in whatever thread the SDK reads, so
+    the SDK abandons the upload as it does on any error (S3 aborts the multipart upload, GCS
+    cancels the resumable session, Azure's uncommitted blocks and the file servers' temporary
+    file are discarded). The management commands enter it; leaving the last scope re-arms."""
+
+    def __enter__(self) -> stoppable_uploads:
+        global _SCOPES
+        with _SCOPES_LOCK:
+            _SCOPES += 1
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        global _SCOPES
+        with _SCOPES_LOCK:
+            _SCOPES -= 1
+            if not _SCOPES:
+                _STOP.clear()
+
+
+def stop_uploads() -> None:
+    """Make every upload in flight inside :class:`stoppable_uploads` fail at its next read."""
+    _STOP.set()
+
+
+def uploads_stopped() -> bool:
+    return _STOP.is_set()
+
+
+def raise_if_stopped(*progress: Any) -> None:
+    """Raise :class:`UploadAborted` once :func:`stop_uploads` was called: for an SDK's progress
+    callback (s3transfer's ``Callback``, Azure's ``progress_hook``), called as parts or blocks are
+    sent. SDKs read parts ahead of sending them, so a check where the content is read alone would
+    let what was read ahead be sent and committed; raising here fails the upload before its
+    commit (and the SDK, or the backend, discards what was sent)."""
+    if _STOP.is_set():
+        raise UploadAborted("the upload was stopped (the command was interrupted)")
+
+
+class _Stoppable:
+    """A content stream that raises :class:`UploadAborted` once :func:`stop_uploads` was called;
+    seeking and the other attributes are the wrapped stream's."""
+
+    def __init__(self, fileobj: Any) -> None:
+        self._fileobj = fileobj
+
+    def _check(self) -> None:
+        if _STOP.is_set():
+            raise UploadAborted("the upload was stopped (the command was interrupted)")
+
+    def read(self, n: int | None = -1) -> bytes:
+        self._check()
+        return self._fileobj.read(n)
+
+    def readinto(self, buffer: Any) -> int:
+        self._check()
+        return read_into(self._fileobj, buffer)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(lambda: self.read(COPY_CHUNK), b"")
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._fileobj, attr)
 
 
 class ChunkReader(io.RawIOBase):
@@ -139,6 +222,19 @@ class UploadSource:
     def rewind(self) -> bool:
         """Restart the content from its first byte; False when it is a one-shot stream."""
         return self.seekable and _rewind(self.fileobj)
+
+    def stoppable(self) -> UploadSource:
+        """This content read through the :func:`stop_uploads` check when a
+        :class:`stoppable_uploads` scope is active (the local path is dropped then: an SDK reading
+        the file by itself could not be stopped); else itself."""
+        if not _SCOPES or isinstance(self.fileobj, _Stoppable):
+            return self
+        return UploadSource(
+            _Stoppable(self.fileobj),
+            size=self.size,
+            seekable=self.seekable,
+            min_size=self.min_size,
+        )
 
 
 def _rewind(fileobj: Any) -> bool:

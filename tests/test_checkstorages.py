@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import uuid
+from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
@@ -496,3 +498,130 @@ def test_a_scratch_file_that_stays_keeps_its_folder_without_a_second_report(
     ]
     assert "could not delete .storages-check/" in found[1]["detail"]
     assert len(list((root / FOLDERS).iterdir())) == 1  # the file that stayed, in its folder
+
+
+# -- hung servers, static files on a private bucket, values refused at run time -----------------
+def test_a_server_that_never_answers_is_a_read_timeout(settings, s3_server):
+    """It accepts the connection and never answers: a read timeout, naming the setting and its
+    value (not "could not be reached")."""
+    from tests.servers.proxy import TCPProxy
+
+    with TCPProxy("127.0.0.1", 9, mode="blackhole") as silent:
+        options = {"endpoint_url": f"http://127.0.0.1:{silent.port}", "read_timeout": 1}
+        code, result = run(settings, {"default": s3(s3_server, **options)})
+    write = steps(result, "default")["write"]
+    assert code == 1 and write["status"] == "failed"
+    assert write["cause"].startswith("read timeout: the server accepted the connection"), write
+    assert "within 1 s" in write["cause"]
+    assert 'OPTIONS["read_timeout"] or AWS_S3_READ_TIMEOUT (now 1 s)' in write["setting"], write
+    assert "AWS_S3_ENDPOINT_URL" in write["setting"]
+
+
+def test_static_files_on_a_private_bucket(settings, s3_server):
+    """README's minimal settings for static files on a private bucket: the url step's hint is a
+    public-read bucket policy (or signing), not only querystring_auth."""
+    static = s3(s3_server)
+    static["BACKEND"] = "storages.backends.s3.S3StaticStorage"
+    use_storages(settings, {"staticfiles": static})
+    out = io.StringIO()
+    with pytest.raises(SystemExit):
+        call_command("checkstorages", "staticfiles", "--json", stdout=out)
+    url = steps(json.loads(out.getvalue()), "staticfiles")["url"]
+    assert url["status"] == "failed" and "HTTP 403" in url["cause"]
+    assert "static" in url["cause"]
+    assert url["setting"].startswith('a bucket policy that allows "s3:GetObject" to everyone')
+    assert url["setting"].endswith(
+        'or sign the URLs: OPTIONS["querystring_auth"] or AWS_QUERYSTRING_AUTH = True'
+    )
+
+
+@pytest.mark.parametrize(
+    "option, value, step, said, setting",
+    [
+        ("bucket_name", "My_Bucket!", "write", "Invalid bucket name", "AWS_STORAGE_BUCKET_NAME"),
+        ("endpoint_url", "127.0.0.1:9000", "write", "Invalid endpoint", "AWS_S3_ENDPOINT_URL"),
+        ("endpoint_url", "htp://127.0.0.1:9", "write", "not a valid URI", "AWS_S3_ENDPOINT_URL"),
+        (
+            "querystring_expire",
+            "an hour",
+            "url",
+            "invalid literal for int()",
+            "AWS_QUERYSTRING_EXPIRE",
+        ),
+    ],
+)
+def test_values_refused_at_run_time_name_their_setting(
+    settings, s3_server, option, value, step, said, setting
+):
+    code, result = run(settings, {"default": s3(s3_server, **{option: value})})
+    every = steps(result, "default")
+    if "configure" in every:  # refused when the storage is built: the same report, earlier
+        found = every["configure"]
+        assert found["status"] == "failed" and value in found["detail"], found
+    else:
+        found = every[step]
+        assert found["status"] == "failed", found
+        assert found["cause"].startswith("a configuration value is refused: "), found
+        assert said in found["cause"] or said in found["detail"], found
+    assert code == 1
+    assert setting in found["setting"], found
+
+
+# -- the docs' sample output -----------------------------------------------------------------------
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+SAMPLE_COMMAND = "$ python manage.py checkstorages default private archive"
+
+
+def docs_sample() -> list[str]:
+    lines = (DOCS / "operations.rst").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == SAMPLE_COMMAND) + 1
+    block = []
+    for line in lines[start:]:
+        if line and not line.startswith("    "):
+            break
+        block.append(line[4:])
+    return [line for line in block if line.strip()]
+
+
+def normalised(lines: list[str]) -> list[tuple[str, ...]]:
+    """Step lines as (step, status, detail) with what differs between servers and runs (scratch
+    names, URLs, milliseconds, the clock's few seconds) replaced; other lines as they are."""
+    step_line = re.compile(r"^  (\w+)\s+(ok|FAILED|skipped|WARNING)\s+\d+ ms  (.*)$")
+    out: list[tuple[str, ...]] = []
+    for line in lines:
+        match = step_line.match(line)
+        if not match:
+            out.append((line.rstrip(),))
+            continue
+        detail = re.sub(r"https?://\S+", "<url>", match.group(3))
+        detail = re.sub(r"[0-9a-f]{12,16}", "<id>", detail)
+        detail = re.sub(r"HTTP (\d+) (\w+)", lambda m: f"HTTP {m[1]} {m[2].lower()}", detail)
+        detail = re.sub(r"^[+-]\d+ s from", "<n> s from", detail)
+        out.append((match.group(1), match.group(2), detail))
+    return out
+
+
+def test_the_docs_sample_output_is_what_the_command_prints(settings, s3_server):
+    """docs/operations.rst's checkstorages sample, compared line by line with a run against the
+    test server (same aliases: one that passes, one with unsigned URLs on a private bucket, one
+    whose bucket does not exist; the bucket has the docs' lifecycle rule)."""
+    rule = json.loads((DOCS / "_static" / "s3-abort-incomplete-uploads.json").read_text())
+    client = s3_server.client()
+    client.put_bucket_lifecycle_configuration(Bucket=BUCKET, LifecycleConfiguration=rule)
+    try:
+        use_storages(
+            settings,
+            {
+                "default": s3(s3_server),
+                "private": s3(s3_server, querystring_auth=False),
+                "archive": s3(s3_server, bucket_name="media-archive"),
+                "staticfiles": STATIC,
+            },
+        )
+        out = io.StringIO()
+        with pytest.raises(SystemExit):
+            call_command("checkstorages", "default", "private", "archive", stdout=out)
+    finally:
+        client.delete_bucket_lifecycle(Bucket=BUCKET)
+    printed = [line for line in out.getvalue().splitlines() if line.strip()]
+    assert normalised(docs_sample()) == normalised(printed), "\n".join(printed)

@@ -599,3 +599,45 @@ def test_large_files_are_limited_apart(tmp_path, s3_server, monkeypatch):
     report = copy_files(FileSystemStorage(location=tmp_path), dest, workers=6, large_workers=1)
     assert report.ok and len(report.copied) == 12
     assert state["most"] == 1
+
+
+def test_s3_into_a_local_folder_that_does_not_exist_yet(small_tree, s3_server, settings, tmp_path):
+    """The docs' backup path: S3 -> FileSystemStorage, the folder not made by hand; --verify says
+    what it checked; --dry-run -v 2 says "would copy"."""
+    location = f"local-{uuid.uuid4().hex[:8]}"
+    copy_files(small_tree, s3_storage(s3_server, location=location))
+    target = tmp_path / "localback" / "data"  # neither folder exists
+    use_storages(
+        settings,
+        {
+            "default": {
+                "BACKEND": "storages.backends.s3.S3Storage",
+                "OPTIONS": {
+                    "bucket_name": BUCKET,
+                    "endpoint_url": s3_server.endpoint,
+                    "region_name": "us-east-1",
+                    "access_key": ACCESS_KEY,
+                    "secret_key": SECRET_KEY,
+                    "location": location,
+                },
+            },
+            "localback": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": target},
+            },
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+    )
+    dry = io.StringIO()
+    call_command("copystorage", "default", "localback", "--dry-run", verbosity=2, stdout=dry)
+    lines = dry.getvalue().splitlines()
+    assert all(f"would copy {name}" in lines for name in SMALL)
+    assert not any(line.startswith("copy ") for line in lines)
+    assert not target.exists()
+
+    out = io.StringIO()
+    call_command("copystorage", "default", "localback", "--verify", stdout=out)
+    assert {n: (target / n).read_bytes() for n in SMALL} == SMALL
+    total = sum(len(d) for d in SMALL.values())
+    # The local side stores no hash: each file was read back and hashed.
+    assert f"verified 4 of 4 copied files ({total} B): 4 by read back, md5" in out.getvalue()

@@ -69,6 +69,36 @@ def key_response(self, request, full_url):
 
 S3Response._key_response = key_response
 
+# moto answers ListMultipartUploads with one fixed "Initiated" date (2010): record when each
+# upload really started, so age thresholds (checkstorages --leftovers-older-than) can be tested.
+import datetime, re
+from moto.s3.models import FakeMultipart
+
+started, original_init = {}, FakeMultipart.__init__
+
+def init(self, *args, **kwargs):
+    original_init(self, *args, **kwargs)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    started[self.id] = now.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+FakeMultipart.__init__ = init
+original_list = S3Response.list_multipart_uploads
+
+def real_initiated(match):
+    block = match.group(0)
+    found = re.search(r"<UploadId>([^<]+)</UploadId>", block)
+    when = started.get(found.group(1)) if found else None
+    if when is None:
+        return block
+    return re.sub(r"<Initiated>[^<]*</Initiated>", f"<Initiated>{when}</Initiated>", block)
+
+def list_multipart_uploads(self):
+    status, headers, body = original_list(self)
+    text = body.decode() if isinstance(body, bytes) else body
+    text = re.sub(r"<Upload>.*?</Upload>", real_initiated, text, flags=re.S)
+    return status, headers, text.encode() if isinstance(body, bytes) else text
+
+S3Response.list_multipart_uploads = list_multipart_uploads
 import os
 if os.environ.get("STORAGES_MOTO_KEEP_VALUES"):
     # Benchmarks: moto reads an object's whole value from its buffer for every GET, then slices a

@@ -18,10 +18,10 @@ from storages.backends.azure_storage import compat
 from storages.base import BaseStorage, batches, common_settings, join_url, poll
 from storages.conf import Legacy, Setting
 from storages.errors import StorageError, sdk_required, translate
-from storages.files import ObjectInfo, ReadAhead, ReadResult, RemoteFile, UploadSpec
+from storages.files import Leftover, ObjectInfo, ReadAhead, ReadResult, RemoteFile, UploadSpec
 from storages.hashing import b64_to_hex
 from storages.signed_urls import window_setting
-from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
+from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource, raise_if_stopped
 
 if TYPE_CHECKING:
     from storages.direct import TicketRequest, UploadTicket
@@ -326,6 +326,10 @@ def _unsized_stream(response: Any, obj: Any, headers: Any) -> Any:
 class AzureStorage(BaseStorage):
     """Files in an Azure Blob Storage container."""
 
+    public_read_setup = (
+        'the container\'s public access level "blob" (anonymous read of blobs allowed on the '
+        "storage account)"
+    )
     settings_table = _SETTINGS
     legacy_settings = AZURE_LEGACY
     overwrite_option: ClassVar[str | None] = "overwrite_files"
@@ -614,6 +618,9 @@ class AzureStorage(BaseStorage):
                 overwrite=not spec.create_only,
                 content_settings=settings,
                 max_concurrency=max(1, int(self.upload_max_conn or 1)),
+                # Blocks are read ahead of sending: a stop is checked as each is sent too, so
+                # a stopped command never commits (storages.transfer.stop_uploads).
+                progress_hook=raise_if_stopped,
                 **{k: v for k, v in params.items() if k not in content},
             )
         except BaseException as exc:
@@ -754,6 +761,42 @@ class AzureStorage(BaseStorage):
         return (
             (blob.name, self._info(blob)) for page in self._pages(prefix, pager) for blob in page
         )
+
+    # -- leftovers of killed uploads (checkstorages) -----------------------------------------------
+    def _list_leftovers(self, older_than: dt.datetime) -> Iterator[Leftover]:
+        """Blobs below ``location`` that have only uncommitted blocks (a block upload whose
+        process died before its Put Block List), last written before ``older_than``. Azure drops
+        them after 7 days; until then they hold the name's space. Blocks staged on a blob that
+        exists go at its next commit, so only names with no committed blob are listed."""
+        prefix = self._key("", allow_root=True).rstrip("/")
+        prefix = prefix + "/" if prefix else None
+        client = self.container_client
+        committed = {
+            blob.name
+            for page in self._pages("", client.list_blobs(name_starts_with=prefix).by_page())
+            for blob in page
+        }
+        pager = client.list_blobs(name_starts_with=prefix, include=["uncommittedblobs"]).by_page()
+        for page in self._pages("", pager):
+            for blob in page:
+                started = blob.last_modified
+                if blob.name in committed or started is None or started >= older_than:
+                    continue
+                blocks = self._call(
+                    "stat",
+                    blob.name,
+                    client.get_blob_client(blob.name).get_block_list,
+                    "uncommitted",
+                )[1]
+                yield Leftover(
+                    key=blob.name,
+                    started=started,
+                    size=sum(b["size"] for b in blocks),
+                    kind="uncommitted blocks",
+                )
+
+    def _remove_leftover(self, item: Leftover) -> None:
+        self._discard_blocks(self.container_client.get_blob_client(item.key), item.key)
 
     def _delete_many(self, keys: list[str]) -> None:
         for batch in batches(keys, _BATCH):

@@ -208,6 +208,10 @@ def _tags(error: Any) -> list[str]:
 class DropboxStorage(BaseStorage):
     """Files in a Dropbox account, under ``root_path``."""
 
+    leftovers_note = (
+        "nothing to list: an unfinished upload session keeps no file and expires by itself "
+        "after 7 days"
+    )
     settings_table = _SETTINGS
     overwrite_option = "file_overwrite"
     positional_args_are_secret = True  # DropboxStorage("<token>")

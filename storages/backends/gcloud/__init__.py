@@ -250,8 +250,15 @@ _SETTINGS = (
 class GoogleCloudStorage(BaseStorage):
     """Files in a Google Cloud Storage bucket."""
 
+    public_read_setup = (
+        'an IAM binding of "roles/storage.objectViewer" for "allUsers" on the bucket'
+    )
     settings_table = _SETTINGS
     legacy_settings = GCS_LEGACY
+    leftovers_note = (
+        "nothing to list: an unfinished resumable upload keeps no object, and its session "
+        "expires by itself after a week"
+    )
     missing_times: ClassVar[dict[str, str]] = {
         "accessed": "Cloud Storage does not record access times"
     }

@@ -27,6 +27,7 @@ from storages.base import BaseStorage, batches, common_settings, join_url
 from storages.conf import MISSING, Setting
 from storages.errors import StorageError, sdk_required, translate
 from storages.files import (
+    Leftover,
     ObjectInfo,
     ReadAhead,
     ReadResult,
@@ -37,7 +38,7 @@ from storages.files import (
 )
 from storages.hashing import b64_to_hex
 from storages.signed_urls import window_setting
-from storages.transfer import FullReader, UploadSource
+from storages.transfer import FullReader, UploadSource, raise_if_stopped
 
 if TYPE_CHECKING:
     from storages.direct import TicketRequest, UploadTicket
@@ -295,6 +296,10 @@ def _send_small_bodies_at_once(request: Any, **kwargs: Any) -> None:
 class S3Storage(BaseStorage):
     """Files in an S3 bucket (or any S3-compatible service)."""
 
+    public_read_setup = (
+        'a bucket policy that allows "s3:GetObject" to everyone ("Principal": "*") on the '
+        "static files' prefix (Block Public Access off for that policy)"
+    )
     settings_table = _SETTINGS
     legacy_settings = S3_LEGACY
     transient_attributes = ("_creating",)  # the keys being uploaded create-only, by the client
@@ -536,7 +541,10 @@ class S3Storage(BaseStorage):
                 "or give the machine a role"
             )
         if isinstance(exc, BotoCoreError):
-            return StorageError(f"S3Storage: {type(exc).__name__} during {op} of {name!r}")
+            # botocore's own words say what is wrong (the bucket name it refuses, the endpoint
+            # that is not a URL): kept, without secrets.
+            said = self._scrub(" ".join(str(exc).split()))
+            return StorageError(f"S3Storage: {type(exc).__name__} during {op} of {name!r}: {said}")
         if not isinstance(exc, ClientError):
             return None
         code = _code(exc)
@@ -600,8 +608,14 @@ class S3Storage(BaseStorage):
             if source.path
             else ("upload_fileobj", client.upload_fileobj, FullReader(source.fileobj))
         )
-        check = source.checkpoint  # s3transfer's progress callback: a cancelled upload aborts
-        progress = {"Callback": lambda _sent: check()} if check and source.path else {}
+        check = source.checkpoint if source.path else None  # a cancelled async upload aborts
+
+        def progress(_sent: int) -> None:
+            # s3transfer reads up to 10 parts ahead: a stop is checked as each is sent too.
+            raise_if_stopped()
+            if check is not None:
+                check()
+
         # While a key is uploaded create-only, its PutObject or CompleteMultipartUpload carries
         # If-None-Match: * (s3transfer's ExtraArgs refuse it: _add_create_condition adds it).
         with self._lock:
@@ -616,7 +630,7 @@ class S3Storage(BaseStorage):
                 spec.key,
                 ExtraArgs=self._extra_args(spec),
                 Config=self._transfer_for(spec),
-                **progress,
+                Callback=progress,
             )
         finally:
             with self._lock:
@@ -770,6 +784,65 @@ class S3Storage(BaseStorage):
 
     def _probe_root(self) -> Any:
         return self._s3("head_bucket", None)
+
+    # -- leftovers of killed uploads (checkstorages) -----------------------------------------------
+    def _prefix(self) -> str:
+        """The key prefix of ``location`` ("" or ending in "/")."""
+        key = self._key("", allow_root=True)
+        return key.rstrip("/") + "/" if key else ""
+
+    def _list_leftovers(self, older_than: dt.datetime) -> Iterator[Leftover]:
+        """Multipart uploads below ``location`` started before ``older_than`` (S3 bills their
+        parts until they are aborted)."""
+        marker: dict[str, str] = {}
+        while True:
+            page = self._s3("list_multipart_uploads", None, Prefix=self._prefix(), **marker)
+            for upload in page.get("Uploads", []):
+                started = upload.get("Initiated")
+                if started is None or started >= older_than:
+                    continue
+                key, upload_id = upload["Key"], upload["UploadId"]
+                parts = self._s3("list_parts", key, Key=key, UploadId=upload_id).get("Parts", [])
+                yield Leftover(
+                    key=key,
+                    started=started,
+                    size=sum(p.get("Size", 0) for p in parts),
+                    kind="multipart upload",
+                    ref=upload_id,
+                )
+            if not page.get("IsTruncated"):
+                return
+            marker = {
+                "KeyMarker": page.get("NextKeyMarker", ""),
+                "UploadIdMarker": page.get("NextUploadIdMarker", ""),
+            }
+
+    def _remove_leftover(self, item: Leftover) -> None:
+        try:
+            self._s3("abort_multipart_upload", item.key, Key=item.key, UploadId=item.ref)
+        except (FileNotFoundError, StorageError) as exc:
+            if "NoSuchUpload" not in str(exc) and not isinstance(exc, FileNotFoundError):
+                raise  # else already aborted or completed meanwhile
+
+    def leftovers_policy(self) -> tuple[bool, str] | None:
+        """Whether an enabled lifecycle rule covering ``location`` aborts incomplete multipart
+        uploads (the lasting fix: S3 then removes leftovers by itself)."""
+        try:
+            rules = self._s3("get_bucket_lifecycle_configuration", None).get("Rules", [])
+        except StorageError as exc:
+            if "NoSuchLifecycleConfiguration" not in str(exc):
+                raise
+            rules = []
+        prefix = self._prefix()
+        for rule in rules:
+            days = (rule.get("AbortIncompleteMultipartUpload") or {}).get("DaysAfterInitiation")
+            scope = rule.get("Filter", {}).get("Prefix", rule.get("Prefix", "")) or ""
+            if rule.get("Status") == "Enabled" and days is not None and prefix.startswith(scope):
+                return True, (
+                    f"lifecycle rule {rule.get('ID') or '(no id)'!r} aborts incomplete multipart "
+                    f"uploads after {days} day(s)"
+                )
+        return False, "no lifecycle rule of the bucket aborts incomplete multipart uploads"
 
     # -- 1.14's helpers that apps call -------------------------------------------
     def _normalize_name(self, name: str) -> str:

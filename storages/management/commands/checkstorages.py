@@ -2,7 +2,9 @@
 
 For each alias (all of STORAGES by default) it writes a scratch file under the storage's
 location, stats it, reads it back and compares, lists its folder, fetches ``url()`` with a
-plain HTTP client (and a presigned upload URL where the backend has one), then deletes it.
+plain HTTP client (and a presigned upload URL where the backend has one), then deletes it;
+then it looks for what killed uploads left (``--leftovers-older-than``, ``--remove-leftovers``)
+and, on S3, for a lifecycle rule that aborts incomplete multipart uploads.
 Each step is reported ok / FAILED / skipped with its latency; a failure names its cause
 (permission denied on which action, bucket missing, TLS, DNS, unreachable, clock skew, with
 ``--origin`` a missing CORS rule for direct uploads) and
@@ -13,11 +15,13 @@ when anything failed.
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import errno
 import json
 import os
 import posixpath
+import re
 import socket
 import ssl
 import sys
@@ -25,7 +29,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -33,15 +37,19 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.module_loading import import_string
 
-from storages.checks import _unsigned_urls
+from storages.checks import _unsigned_urls, is_media
 from storages.errors import StorageUnavailable
+from storages.management.interrupt import Interruption
 
 SCRATCH_DIR = ".storages-check"
 #: A clock this far from the server's breaks signatures (S3 allows 15 minutes) and signed URL
 #: lifetimes.
 MAX_SKEW = 300
 HTTP_TIMEOUT = 20
+#: Unfinished uploads younger than this are left alone: they may be running right now.
+DEFAULT_LEFTOVER_AGE = 24 * 3600.0
 
 _ACTIONS = {
     "write": "write (upload)",
@@ -67,6 +75,8 @@ class Step:
     detail: str = ""
     cause: str = ""
     setting: str = ""
+    #: The leftovers step: what it found (and removed), one dict each.
+    items: list[dict[str, Any]] = field(default_factory=list)
 
 
 # -- where to look, named generically from the backend's settings table -------------------------
@@ -139,6 +149,61 @@ class _Skip(Exception):
     pass
 
 
+class _NotApplicable(Exception):
+    """The step means nothing for this provider: it is left out of the report."""
+
+
+class _Leftovers(Exception):
+    """Found, not a failure: reported as a warning (the check still passes)."""
+
+    def __init__(self, message: str, cause: str, setting: str) -> None:
+        super().__init__(message)
+        self.cause, self.setting = cause, setting
+
+
+def _leftover_dict(item: Any) -> dict[str, Any]:
+    return {
+        "key": item.key,
+        "kind": item.kind,
+        "started": item.started.isoformat() if item.started else None,
+        "size": item.size,
+    }
+
+
+def _leftover_text(found: list[Any], limit: int = 10) -> str:
+    from storages.progress import human_bytes
+
+    def one(item: Any) -> str:
+        size = human_bytes(item.size) if item.size is not None else "size unknown"
+        when = item.started.strftime("%Y-%m-%d %H:%M UTC") if item.started else "time unknown"
+        return f"{item.key} ({size}, {when})"
+
+    kinds = sorted({item.kind for item in found})
+    shown = "; ".join(one(item) for item in found[:limit])
+    more = f"; and {len(found) - limit} more" if len(found) > limit else ""
+    return f"{len(found)} {' / '.join(kinds)}: {shown}{more}"
+
+
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_age(text: str) -> float:
+    """Seconds from "30s", "15m", "24h", "7d" or a plain number of seconds."""
+    match = _AGE.match(str(text).lower())
+    if not match:
+        raise ValueError(f"{text!r} is not an age such as 30s, 15m, 24h or 7d")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def human_age(seconds: float) -> str:
+    """24h, 7d, 15m, 30s (days from two of them on, as people say it)."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= max(size, 2 * 86400 if unit == "d" else 0) and seconds % size == 0:
+            return f"{seconds // size:.0f}{unit}"
+    return f"{seconds:g}s"
+
+
 class _HTTPFailure(Exception):
     def __init__(self, code: int, reason: Any, where: str) -> None:
         super().__init__(f"HTTP {code} {reason} from {where}")
@@ -152,6 +217,23 @@ class _Diagnosed(Exception):
         super().__init__(message)
         self.cause = cause
         self.setting = setting
+
+
+def _read_timeout_finding(storage: Any) -> tuple[str, str]:
+    """(cause, setting) of a server that accepted the connection and never answered."""
+    option = _timeout_option(storage)
+    if not option:
+        return (
+            "read timeout: the server accepted the connection but sent no answer",
+            _endpoint_setting(storage),
+        )
+    value = getattr(storage, option, None)
+    return (
+        "read timeout: the server accepted the connection but sent no answer within "
+        f"{value} s (per attempt; the SDK retries)",
+        f"{_label(storage, option)} (now {value} s), and that the endpoint is the "
+        f"storage server: {_endpoint_setting(storage)}",
+    )
 
 
 def diagnose(exc: BaseException, step: str, storage: Any) -> tuple[str, str]:
@@ -187,11 +269,92 @@ def diagnose(exc: BaseException, step: str, storage: Any) -> tuple[str, str]:
         return "the bucket, container or base folder does not exist", _bucket_setting(storage)
     if isinstance(exc, FileNotFoundError) and step == "write":
         return "the bucket, container or base folder does not exist", _bucket_setting(storage)
+    if _read_timed_out(chain, low):
+        return _read_timeout_finding(storage)
     if any(isinstance(e, (ConnectionError, TimeoutError, socket.timeout)) for e in chain):
         return "the server could not be reached", _endpoint_setting(storage)
+    bad = _option_in_message(storage, text)
+    if bad and _configuration_error(chain, low):
+        return f"a configuration value is refused: {_explanation(chain)}", bad
     if isinstance(exc, ImproperlyConfigured):
         return "configuration", ""
     return f"{type(exc).__name__}", ""
+
+
+#: Errors (by class name, from the SDKs or Python) that mean a configured value is wrong.
+_CONFIG_ERRORS = (
+    "ParamValidationError",
+    "EndpointResolutionError",
+    "InvalidRegionError",
+    "InvalidEndpointConfigurationError",
+    "ValueError",
+    "TypeError",
+    "ImproperlyConfigured",
+)
+
+
+def _configuration_error(chain: list[BaseException], low: str) -> bool:
+    return any(type(e).__name__ in _CONFIG_ERRORS for e in chain) or "invalid" in low
+
+
+def _explanation(chain: list[BaseException]) -> str:
+    """The innermost error's own words (botocore's explanation of a ParamValidationError...)."""
+    inner = next((e for e in reversed(chain) if type(e).__name__ in _CONFIG_ERRORS), chain[-1])
+    return _short(f"{type(inner).__name__}: {inner}", 200)
+
+
+def _option_in_message(storage: Any, text: str) -> str:
+    """Where the option is set whose value the error message quotes (the bucket name S3 refuses,
+    the endpoint that is not a URL, the number that is not one), or "" (secrets never looked
+    at)."""
+    found: list[tuple[int, str]] = []
+    for row in _rows(storage):
+        value = None if row.secret else getattr(storage, row.name, None)
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            continue
+        shown = str(value)
+        if len(shown) >= 3 and shown in text:
+            found.append((len(shown), row.name))
+    return storage._setting_label(max(found)[1]) if found else ""
+
+
+def _configured_option_in_message(alias: str, text: str) -> str:
+    """``STORAGES[alias]["OPTIONS"][key]`` whose value the message quotes, or the settings the
+    message itself names after "check"."""
+    options = storages.backends.get(alias, {}).get("OPTIONS") or {}
+    found = [
+        (len(str(v)), k)
+        for k, v in options.items()
+        if isinstance(v, (str, int, float))
+        and not isinstance(v, bool)
+        and len(str(v)) >= 3
+        and str(v) in text
+    ]
+    if found:
+        key = max(found)[1]
+        where = f'STORAGES["{alias}"]["OPTIONS"]["{key}"]'
+        try:  # and the settings the backend also reads it from
+            backend = import_string(storages.backends[alias]["BACKEND"])
+            row = next(r for r in backend.get_settings() if r.name == key)
+            return f"{where} ({row.places()})"
+        except Exception:
+            return where
+    named = re.search(r"\bcheck ([^;]+)", text)
+    return named.group(1).strip().rstrip(".") if named else ""
+
+
+def _read_timed_out(chain: list[BaseException], low: str) -> bool:
+    return (
+        any("ReadTimeout" in type(e).__name__ for e in chain)
+        or "read timed out" in low
+        or "read timeout" in low
+    )
+
+
+def _timeout_option(storage: Any) -> str:
+    """The option holding the seconds a request waits for an answer, if the backend has one."""
+    names = {row.name for row in _rows(storage)}
+    return next((o for o in ("read_timeout", "timeout") if o in names), "")
 
 
 def _short(message: Any, limit: int = 300) -> str:
@@ -208,9 +371,20 @@ def _where(url: str) -> str:
 class LiveCheck:
     """The round trip for one storage: ``run()`` returns its steps."""
 
-    def __init__(self, storage: Any, origin: str | None = None) -> None:
+    def __init__(
+        self,
+        storage: Any,
+        origin: str | None = None,
+        leftovers_older_than: float = DEFAULT_LEFTOVER_AGE,
+        remove_leftovers: bool = False,
+        alias: str = "",
+    ) -> None:
         self.storage = storage
+        self.alias = alias
         self.origin = origin
+        self.leftovers_older_than = leftovers_older_than
+        self.remove_leftovers = remove_leftovers
+        self.leftover_items: list[dict[str, Any]] = []
         self.steps: list[Step] = []
         self.leftovers: list[str] = []
         self.write_error: BaseException | None = None
@@ -226,11 +400,18 @@ class LiveCheck:
             record.detail = fn() or ""
         except _Skip as skip:
             record.status, record.detail = "skipped", str(skip)
+        except _NotApplicable:
+            return True
+        except _Leftovers as found:
+            record.status, record.detail = "warning", str(found)
+            record.cause, record.setting = found.cause, found.setting
         except Exception as exc:
             record.status = "failed"
             record.cause, record.setting = diagnose(exc, step, self.storage)
             record.detail = _short(exc)
         record.ms = round((time.perf_counter() - start) * 1000, 1)
+        if step == "leftovers":
+            record.items = self.leftover_items
         self.steps.append(record)
         return record.status != "failed"
 
@@ -248,6 +429,9 @@ class LiveCheck:
             self._cleanup()
             self._remove_folder()
         self._clock()
+        if self.write_error is None:
+            self._step("leftovers", self._leftovers)
+            self._step("lifecycle", self._lifecycle)
         return self.steps
 
     # -- steps -----------------------------------------------------------------------------
@@ -333,6 +517,18 @@ class LiveCheck:
             body = self._fetch(url)
         except _HTTPFailure as failure:
             unsigned = _unsigned_urls(self.storage)
+            if failure.code in (401, 403) and unsigned and not is_media(self.alias, self.storage):
+                # Static files: unsigned URLs on purpose (cacheable, stable); the objects must be
+                # public, or the URLs signed.
+                setup = getattr(self.storage, "public_read_setup", "") or (
+                    "a rule of the bucket or container that lets everyone read the files"
+                )
+                raise _Diagnosed(
+                    str(failure),
+                    f"HTTP {failure.code}: url() is unsigned (as static files' are) but the "
+                    "objects are private",
+                    f"{setup}; or sign the URLs: {self.storage._setting_label(unsigned)} = True",
+                ) from None
             if failure.code in (401, 403) and unsigned:
                 raise _Diagnosed(
                     str(failure),
@@ -388,6 +584,68 @@ class LiveCheck:
                 "the CORS rules of the bucket or storage account",
             ) from None
         return f"direct uploads from {self.origin} allowed"
+
+    def _leftovers(self) -> str:
+        storage, age = self.storage, human_age(self.leftovers_older_than)
+        lister = getattr(storage, "_list_leftovers", None)
+        cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=self.leftovers_older_than)
+        try:
+            found = lister(cutoff) if callable(lister) else None
+            found = None if found is None else list(found)
+        except PermissionError as exc:
+            # Least-privilege credentials may lack this right: say so, don't fail the check.
+            raise _Skip(
+                f"the credentials may not list unfinished uploads ({_short(exc, 120)}); grant "
+                "it to have them checked (S3: s3:ListBucketMultipartUploads)"
+            ) from None
+        if found is None:
+            note = getattr(storage, "leftovers_note", "") or "nothing to look for"
+            raise _Skip(f"{type(storage).__name__}: {note}")
+        record = self.leftover_items = [_leftover_dict(item) for item in found]
+        if not found:
+            return f"no unfinished upload older than {age}"
+        if not self.remove_leftovers:
+            raise _Leftovers(
+                f"{_leftover_text(found)} older than {age}",
+                "uploads whose process was killed (SIGKILL, the OOM killer, a SIGTERM outside "
+                "these commands) left them; they take space (S3 bills the parts) and nothing "
+                "removes them by itself",
+                "run checkstorages --remove-leftovers (only those older than "
+                "--leftovers-older-than are touched)",
+            )
+        for item in found:
+            storage._remove_leftover(item)
+        still = {item.key for item in lister(cutoff) or ()}
+        for entry in record:
+            entry["removed"] = entry["key"] not in still
+        if still:
+            raise _Diagnosed(
+                f"{len(still)} of {len(found)} could not be removed: {', '.join(sorted(still))}",
+                "the leftovers stayed after removal",
+                _credential_settings(storage),
+            )
+        return f"removed {_leftover_text(found)} older than {age}"
+
+    def _lifecycle(self) -> str:
+        policy = getattr(self.storage, "leftovers_policy", None)
+        try:
+            answer = policy() if callable(policy) else None
+        except PermissionError as exc:
+            raise _Skip(
+                f"the credentials may not read the lifecycle rules ({_short(exc, 120)}); grant "
+                "it to have them checked (S3: s3:GetLifecycleConfiguration)"
+            ) from None
+        if answer is None:
+            raise _NotApplicable
+        ok, text = answer
+        if not ok:
+            raise _Leftovers(
+                text,
+                "unfinished uploads stay (and are billed) until something aborts them",
+                "add a lifecycle rule with AbortIncompleteMultipartUpload (see the docs' "
+                '"Leftovers of killed uploads")',
+            )
+        return text
 
     def _delete(self) -> str:
         self.storage.delete(self.name)
@@ -504,6 +762,20 @@ class Command(BaseCommand):
             help="Also check that the storage lets pages on this origin "
             "(https://your.site) upload directly (CORS rules).",
         )
+        parser.add_argument(
+            "--leftovers-older-than",
+            default="24h",
+            metavar="AGE",
+            help="Report unfinished uploads (S3 multipart uploads, Azure uncommitted blocks, "
+            "hidden temporary files on SFTP/FTP) older than AGE: 30s, 15m, 24h, 7d "
+            "(default 24h; younger ones may be uploads in progress and are left alone).",
+        )
+        parser.add_argument(
+            "--remove-leftovers",
+            action="store_true",
+            help="Remove the unfinished uploads found (only those older than "
+            "--leftovers-older-than).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         aliases = options["aliases"] or list(storages.backends)
@@ -513,11 +785,28 @@ class Command(BaseCommand):
                 f"No storage alias {', '.join(map(repr, unknown))} in STORAGES "
                 f"(have: {', '.join(storages.backends)})"
             )
+        try:
+            age = parse_age(options["leftovers_older_than"])
+        except ValueError as exc:
+            raise CommandError(f"--leftovers-older-than: {exc}") from None
         results = {}
-        for alias in aliases:
-            results[alias] = self._check(alias, options["origin"])
-            if not options["json"]:
-                self._print(alias, results[alias])
+        # SIGTERM as Ctrl-C: the scratch files are still removed (LiveCheck.run's finally), the
+        # exit status is 143 (130 after Ctrl-C).
+        interruption = Interruption()
+        try:
+            with interruption:
+                for alias in aliases:
+                    results[alias] = self._check(
+                        alias, options["origin"], age, options["remove_leftovers"]
+                    )
+                    if not options["json"]:
+                        self._print(alias, results[alias])
+        except KeyboardInterrupt:
+            self.stderr.write(
+                f"\nStopped by {interruption.name if interruption.interrupted else 'Ctrl-C'} "
+                f"after {len(results)} of {len(aliases)} storage(s); scratch files removed."
+            )
+            sys.exit(interruption.exit_status if interruption.interrupted else 130)
         failed = [a for a, r in results.items() if not r["ok"]]
         if options["json"]:
             self.stdout.write(json.dumps({"ok": not failed, "storages": results}, indent=2))
@@ -529,17 +818,29 @@ class Command(BaseCommand):
         if failed:
             sys.exit(1)
 
-    def _check(self, alias: str, origin: str | None = None) -> dict[str, Any]:
+    def _check(
+        self,
+        alias: str,
+        origin: str | None = None,
+        leftovers_older_than: float = DEFAULT_LEFTOVER_AGE,
+        remove_leftovers: bool = False,
+    ) -> dict[str, Any]:
         try:
             storage = storages[alias]
         except Exception as exc:  # the storage can't even be built
-            step = Step("configure", "failed", detail=_short(exc), cause="configuration")
+            step = Step(
+                "configure",
+                "failed",
+                detail=_short(exc),
+                cause="configuration",
+                setting=_configured_option_in_message(alias, str(exc)),
+            )
             return {
                 "backend": storages.backends[alias].get("BACKEND", ""),
                 "ok": False,
                 "steps": [asdict(step)],
             }
-        steps = LiveCheck(storage, origin).run()
+        steps = LiveCheck(storage, origin, leftovers_older_than, remove_leftovers, alias).run()
         return {
             "backend": f"{type(storage).__module__}.{type(storage).__name__}",
             "ok": all(s.status != "failed" for s in steps),

@@ -10,6 +10,7 @@ package's, it is Django's command unchanged.
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import Any
 
 from django.contrib.staticfiles.management.commands.collectstatic import Command as StaticCommand
@@ -17,6 +18,7 @@ from django.core.management.base import CommandError
 
 from storages import snapshot
 from storages.collect import DEFAULT_WORKERS, Collector, Outcome, find_files
+from storages.management.interrupt import Interruption
 
 
 class Command(StaticCommand):
@@ -42,11 +44,30 @@ class Command(StaticCommand):
             raise CommandError("--workers must be at least 1.")
 
     def handle(self, **options: Any) -> str | None:
-        # The run's scope: the listing is made on first need and dropped when handle() returns.
-        with snapshot.listing(self.storage, defer_deletes=True) as snap:
-            self._snap = snap
-            self._outcomes: dict[str, Outcome] | None = None
-            return super().handle(**options)
+        # Ctrl-C and SIGTERM (docker stop, Kubernetes, systemd): uploads in flight are aborted,
+        # no new one starts, the command says what it did and exits 130 / 143.
+        self._engine: Collector | None = None
+        interruption = Interruption()
+        try:
+            # The run's scope: the listing is made on first need and dropped on return.
+            with interruption, snapshot.listing(self.storage, defer_deletes=True) as snap:
+                self._snap = snap
+                self._outcomes: dict[str, Outcome] | None = None
+                return super().handle(**options)
+        except KeyboardInterrupt:
+            self._report_interruption(interruption)
+            sys.exit(interruption.exit_status if interruption.interrupted else 130)
+
+    def _report_interruption(self, interruption: Interruption) -> None:
+        outcomes = self._engine.outcomes if self._engine is not None else {}
+        uploaded = sum(1 for o in outcomes.values() if o.copied)
+        cause = interruption.name if interruption.interrupted else "KeyboardInterrupt"
+        self.stderr.write(
+            f"\nStopped by {cause}: {uploaded} file(s) uploaded and "
+            f"{len(outcomes) - uploaded} unchanged before the stop; uploads in flight were "
+            "aborted (nothing half-written is left). Run collectstatic again to finish: what "
+            "was uploaded is skipped."
+        )
 
     def collect(self) -> dict[str, Any]:
         snap = getattr(self, "_snap", None)
@@ -61,6 +82,7 @@ class Command(StaticCommand):
             verbosity=self.verbosity,
             log=self.log,
         )
+        self._engine = engine
         if self.clear:
             engine.clear()
         self._outcomes = engine.run(find_files(self.ignore_patterns))

@@ -5,7 +5,6 @@ Resumable (a rerun skips what arrived), parallel, streaming; see :mod:`storages.
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
 from typing import Any
@@ -14,6 +13,7 @@ from django.core.files.storage import storages
 from django.core.management.base import BaseCommand, CommandError
 
 from storages.copy import DEFAULT_LARGE_WORKERS, DEFAULT_WORKERS, ListingError, copy_files
+from storages.management.interrupt import SIGNAL_NAMES, Interruption
 from storages.progress import CommandOutput, Progress
 from storages.shard import parse_shard
 
@@ -103,42 +103,44 @@ class Command(BaseCommand):
             CommandOutput(self.stdout), f"{source} -> {dest}", verbosity=verbosity, every=1000
         )
         stop = threading.Event()
-        previous = None
-        if threading.current_thread() is threading.main_thread():
 
-            def interrupt(signum: int, frame: Any) -> None:
-                if not stop.is_set():
-                    self.stderr.write(
-                        "\nStopping: finishing nothing new, aborting uploads in flight..."
-                    )
-                stop.set()
-
-            previous = signal.signal(signal.SIGINT, interrupt)
-        try:
-            report = copy_files(
-                src,
-                dst,
-                options["path"],
-                dest_path=options["dest_path"],
-                workers=options["workers"],
-                large_workers=options["large_workers"],
-                verify=options["verify"],
-                dry_run=options["dry_run"],
-                delete=options["delete"],
-                shard=shard,
-                progress=progress,
-                stop=stop,
-                on_file=(lambda action, name: self.stdout.write(f"{action} {name}"))
-                if verbosity >= 2
-                else None,
+        def interrupt(signum: int) -> None:
+            stop.set()
+            self.stderr.write(
+                f"\nStopping ({SIGNAL_NAMES.get(signum, signum)}): starting nothing new, "
+                "aborting uploads in flight..."
             )
+
+        dry_run = options["dry_run"]
+
+        def on_file(action: str, name: str) -> None:
+            verb = f"would {action}" if dry_run and action in ("copy", "delete") else action
+            self.stdout.write(f"{verb} {name}")
+
+        interruption = Interruption(interrupt)
+        try:
+            with interruption:
+                report = copy_files(
+                    src,
+                    dst,
+                    options["path"],
+                    dest_path=options["dest_path"],
+                    workers=options["workers"],
+                    large_workers=options["large_workers"],
+                    verify=options["verify"],
+                    dry_run=dry_run,
+                    delete=options["delete"],
+                    shard=shard,
+                    progress=progress,
+                    stop=stop,
+                    on_file=on_file if verbosity >= 2 else None,
+                )
         except ListingError as exc:
             alias = source if exc.side == "source" else dest
             raise CommandError(f"{alias}: {exc.__cause__}") from exc
-        finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
         progress.finish(report.summary() if verbosity else None)
+        if report.verified and verbosity:
+            self.stdout.write(report.verify_summary())
         if report.failed:
             self.stderr.write(f"{len(report.failed)} file(s) failed:")
             for name in sorted(report.failed)[:MAX_LISTED_FAILURES]:
@@ -146,7 +148,8 @@ class Command(BaseCommand):
             if len(report.failed) > MAX_LISTED_FAILURES:
                 self.stderr.write(f"  ... and {len(report.failed) - MAX_LISTED_FAILURES} more")
         if report.interrupted:
-            sys.exit(130)
+            # 130 after Ctrl-C, 143 after SIGTERM (a KeyboardInterrupt raised elsewhere: 130).
+            sys.exit(interruption.exit_status if interruption.interrupted else 130)
         if report.failed:
             raise CommandError(
                 f"{len(report.failed)} of {report.total_files} files were not copied", returncode=1
