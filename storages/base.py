@@ -404,6 +404,17 @@ class BaseStorage(AsyncStorageMixin, Storage):
         """
         return None
 
+    def unsigned_url_option(self) -> str | None:
+        """The option that makes ``url()`` give unsigned links, if one does (None: links are
+        signed, or the provider has no signing). Read by the system checks (W006)."""
+        return None
+
+    def endpoint_urls(self) -> list[tuple[str, str]]:
+        """``(option, URL)`` of servers this storage talks to that its settings do not spell
+        out as URLs (an Azure connection string's account host, a ``ClientOptions`` object's
+        endpoint). The system checks (W003) read these beside the URLs in the settings."""
+        return []
+
     def system_checks(self, alias: str) -> list[Any]:
         """The provider's own findings (``django.core.checks`` messages) about this configured
         storage, added to the system checks of ``STORAGES[alias]``. Read configuration only: no

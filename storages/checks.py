@@ -414,18 +414,9 @@ _URL = re.compile(r"\b(?:https?|a?ftps?)://[^\s;\"']+", re.I)
 def _urls(value: Any) -> Iterator[str]:
     if isinstance(value, str):
         yield from _URL.findall(value)
-        # An Azure connection string with http and no explicit endpoint: the account host over http.
-        if (
-            re.search(r"DefaultEndpointsProtocol=http(;|$)", value, re.I)
-            and "BlobEndpoint=" not in value
-        ):
-            account = re.search(r"AccountName=([^;]+)", value)
-            yield f"http://{account.group(1) if account else 'account'}.blob.core.windows.net/"
     elif isinstance(value, dict):
         for item in value.values():
             yield from _urls(item)
-    elif value is not None and hasattr(value, "api_endpoint"):  # google ClientOptions
-        yield from _urls(getattr(value, "api_endpoint", None))
 
 
 def _rows(storage: Any) -> list[Any]:
@@ -433,30 +424,33 @@ def _rows(storage: Any) -> list[Any]:
     return list(get()) if get else []
 
 
+def _endpoints(storage: Any) -> list[tuple[str, str]]:
+    """(option, URL) of every server URL in the settings, and those the storage names itself."""
+    found = [
+        (row.name, url) for row in _rows(storage) for url in _urls(getattr(storage, row.name, None))
+    ]
+    hook = getattr(storage, "endpoint_urls", None)
+    return found + (list(hook()) if callable(hook) else [])
+
+
 def _transport_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessage]:
-    for row in _rows(storage):
-        value = getattr(storage, row.name, None)
-        for url in _urls(value):
-            parts = urlsplit(url)
-            scheme = parts.scheme.lower()
-            if scheme in ("http", "ftp", "aftp") and not is_local_host(parts.hostname):
-                what = "FTP without TLS" if "ftp" in scheme else "plain HTTP"
-                yield checks.Warning(
-                    f"{alias}: {_setting_label(storage, row.name)} reaches {parts.hostname} over "
-                    f"{what}: credentials and files cross the network unencrypted.",
-                    hint="Use https:// (ftps:// for FTP).",
-                    obj=alias,
-                    id="storages.W003",
-                )
+    for option, url in _endpoints(storage):
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme in ("http", "ftp", "aftp") and not is_local_host(parts.hostname):
+            what = "FTP without TLS" if "ftp" in scheme else "plain HTTP"
+            yield checks.Warning(
+                f"{alias}: {_setting_label(storage, option)} reaches {parts.hostname} over "
+                f"{what}: credentials and files cross the network unencrypted.",
+                hint="Use https:// (ftps:// for FTP).",
+                obj=alias,
+                id="storages.W003",
+            )
     yield from _flag_messages(alias, storage)
 
 
 def _flag_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessage]:
-    remote = not any(
-        is_local_host(urlsplit(u).hostname)
-        for row in _rows(storage)
-        for u in _urls(getattr(storage, row.name, None))
-    )
+    remote = not any(is_local_host(urlsplit(u).hostname) for _, u in _endpoints(storage))
     for option in getattr(storage, "tls_options", ()):
         if getattr(storage, option, True) is False and remote:
             yield checks.Warning(
@@ -477,11 +471,15 @@ def _flag_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessage]:
 
 
 def _public_acl(storage: Any) -> str | None:
-    """The option that makes uploads public by default, if any."""
+    """The option that makes uploads public by default, if any (through the storage's
+    ``acl_parameter``: S3's "ACL", GCS's "acl")."""
+    param = getattr(storage, "acl_parameter", None)
+    if not param:
+        return None
     params = getattr(storage, "object_parameters", None) or {}
     for option, value in (
         ("default_acl", getattr(storage, "default_acl", None)),
-        ("object_parameters", params.get("ACL") or params.get("acl")),
+        ("object_parameters", params.get(param)),
     ):
         if isinstance(value, str) and "public" in value.lower():
             return option
@@ -489,19 +487,9 @@ def _public_acl(storage: Any) -> str | None:
 
 
 def _unsigned_urls(storage: Any) -> str | None:
-    """The option that makes url() unsigned, if it is."""
-    if getattr(storage, "querystring_auth", True) is False:
-        return "querystring_auth"
-    if "expiration_secs" in vars(storage) and storage.expiration_secs is None:
-        return "expiration_secs"
-    if (
-        getattr(storage, "custom_domain", None)
-        and "cloudfront_key_id" in vars(storage)
-        and not getattr(storage, "cloudfront_signer", None)
-        and getattr(storage, "querystring_auth", False)
-    ):
-        return "custom_domain"
-    return None
+    """The option that makes url() unsigned, if it is (the storage's own answer)."""
+    hook = getattr(storage, "unsigned_url_option", None)
+    return hook() if callable(hook) else None
 
 
 def _media_messages(alias: str, storage: Any) -> Iterator[checks.CheckMessage]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -362,6 +363,19 @@ class AzureStorage(BaseStorage):
         from storages.backends.azure_storage.checks import system_checks
 
         return system_checks(self, alias)
+
+    def unsigned_url_option(self) -> str | None:
+        return "expiration_secs" if not self.expiration_secs else None
+
+    def endpoint_urls(self) -> list[tuple[str, str]]:
+        # A connection string over http with no BlobEndpoint: the account's own host, over http.
+        text = self.connection_string or ""
+        if re.search(r"DefaultEndpointsProtocol=http(;|$)", text, re.I) and (
+            "BlobEndpoint=" not in text
+        ):
+            account = self.account_name or "account"
+            return [("connection_string", f"http://{account}.blob.core.windows.net/")]
+        return []
 
     def presigned_upload_url(
         self, name: str, expire: int = 600, content_type: str = "text/plain"

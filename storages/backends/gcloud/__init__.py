@@ -277,6 +277,13 @@ class GoogleCloudStorage(BaseStorage):
 
     _label = property(lambda self: type(self).__name__)
 
+    def unsigned_url_option(self) -> str | None:
+        return "querystring_auth" if self.querystring_auth is False else None
+
+    def endpoint_urls(self) -> list[tuple[str, str]]:
+        endpoint = getattr(self.client_options, "api_endpoint", None)  # a ClientOptions object
+        return [("client_options", endpoint)] if isinstance(endpoint, str) else []
+
     def ambient_credentials(self) -> bool:
         """Whether Google's auth finds credentials by itself (or an emulator needs none)."""
         from storages.backends.gcloud.checks import ambient_credentials

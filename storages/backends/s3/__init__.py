@@ -233,14 +233,10 @@ _SETTINGS = (
     Setting("bucket_acl", (), None, doc="ACL of an auto-created bucket (legacy)."),
 )
 
-# What a HEAD tells of an object's upload parameters (syncmetadata compares these).
+# What a HEAD tells of an object's upload parameters (syncmetadata compares these): what a copy
+# keeps, and the encryption and redirect it reports.
 _READABLE_PARAMETERS = (
-    "CacheControl",
-    "ContentDisposition",
-    "ContentEncoding",
-    "ContentLanguage",
-    "ContentType",
-    "Expires",
+    *compat.S3_COPY_KEPT,
     "ServerSideEncryption",
     "SSEKMSKeyId",
     "WebsiteRedirectLocation",
@@ -327,6 +323,13 @@ class S3Storage(BaseStorage):
     container_option = "bucket_name"
     cache_control_param = "CacheControl"
     direct_upload_max_size = 5 * 1024**3  # one POST or PUT
+
+    def unsigned_url_option(self) -> str | None:
+        if self.querystring_auth is False:
+            return "querystring_auth"
+        if self.custom_domain and not self.cloudfront_signer:  # a CDN link, signed by nothing
+            return "custom_domain"
+        return None
 
     def ambient_credentials(self) -> bool:
         """Whether botocore's chain finds credentials (environment, files) without the network."""
