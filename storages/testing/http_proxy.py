@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import http.client
 import ssl
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -194,6 +195,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     proxy: HTTPFaultProxy
     context: ssl.SSLContext | None = None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up mid-reply (a cancelled read, a closed connection) is ordinary
+        # here: only other errors are printed.
+        if not isinstance(sys.exc_info()[1], (ConnectionError, ssl.SSLError)):
+            super().handle_error(request, client_address)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         if self.context is not None:  # the handshake in the request's thread, not in accept()
