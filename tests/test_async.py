@@ -203,10 +203,15 @@ def test_async_view_and_middleware(settings, s3_server):
 
 
 @pytest.mark.django_db
-@pytest.mark.skipif(django.VERSION < (5, 0), reason="view decorators take async views from 5.0")
 def test_direct_upload_ticket_as_an_async_view(direct_settings, moto_server, use_storage):
     """The ticket view routed as an async view (ASGI): the permission hook uses the database,
-    the ticket is signed on the storage's workers, and the browser's upload lands."""
+    the ticket is signed on the storage's workers, and the browser's upload lands. Before
+    Django 5.0 (whose view decorators take no async view) there is no async ticket view."""
+    from storages.direct import views
+
+    if django.VERSION < (5, 0):
+        assert not hasattr(views, "aticket")
+        return
     s3 = use_storage(s3_storage(moto_server))
     direct_settings.ROOT_URLCONF = __name__
     user = User.objects.create_user(f"u{time.monotonic_ns()}")

@@ -18,6 +18,7 @@ from django.test import RequestFactory
 
 from storages.backends.s3 import S3Storage
 from storages.backends.s3.cloudfront import SignedCookiesMiddleware, set_signed_cookies
+from storages.testing.suite import use_storages
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 PEM = KEY.private_bytes(
@@ -122,20 +123,23 @@ class _User:
 
 @pytest.fixture
 def cloudfront_default(settings):
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {
-                "bucket_name": "media",
-                "location": "media",
-                "custom_domain": DOMAIN,
-                "cloudfront_key_id": "K2JCJMDEHXQW5F",
-                "cloudfront_key": PEM,
-                "querystring_expire": 600,
+    use_storages(
+        settings,
+        {
+            **settings.STORAGES,
+            "default": {
+                "BACKEND": "storages.backends.s3.S3Storage",
+                "OPTIONS": {
+                    "bucket_name": "media",
+                    "location": "media",
+                    "custom_domain": DOMAIN,
+                    "cloudfront_key_id": "K2JCJMDEHXQW5F",
+                    "cloudfront_key": PEM,
+                    "querystring_expire": 600,
+                },
             },
         },
-    }
+    )
     settings.AWS_CLOUDFRONT_COOKIE_DOMAIN = ".example.com"
 
 

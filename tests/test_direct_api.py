@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage
 
 from storages.direct import TicketRequest, UploadTicket, supports_direct_upload, upload_ticket
+from storages.testing.suite import use_storages
 from tests.direct_app.helpers import azure_storage, gcs_storage, s3_storage, send
 
 pytest_plugins = ["tests.direct_app.fixtures"]
@@ -305,10 +306,13 @@ def test_default_storage_reaches_the_storage_hook(moto_server, settings):
         "secret_key": SECRET_KEY,
         "file_overwrite": True,
     }
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options},
-    }
+    use_storages(
+        settings,
+        {
+            **settings.STORAGES,
+            "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options},
+        },
+    )
     assert supports_direct_upload(default_storage)
     ticket = upload_ticket(default_storage, "lazy/a.txt", content_type="text/plain")
     assert (ticket.method, ticket.fields["key"]) == ("POST", "lazy/a.txt")

@@ -19,6 +19,7 @@ from django.test import Client
 
 from storages.direct import human_size, upload_ticket
 from storages.direct.forms import DirectUploadField
+from storages.testing.suite import use_storages
 from tests.direct_app.forms import PictureForm, UploadForm
 from tests.direct_app.helpers import MB, ask_ticket, field_spec, png, send
 from tests.direct_app.models import Upload
@@ -33,20 +34,23 @@ def s3_default(settings, moto_server, **options) -> str:
 
     bucket = f"default-{uuid.uuid4().hex[:12]}"
     moto_server.client().create_bucket(Bucket=bucket)
-    settings.STORAGES = {
-        "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
-            "OPTIONS": {
-                "bucket_name": bucket,
-                "endpoint_url": moto_server.endpoint,
-                "region_name": "us-east-1",
-                "access_key": ACCESS_KEY,
-                "secret_key": SECRET_KEY,
-                **options,
+    use_storages(
+        settings,
+        {
+            "default": {
+                "BACKEND": "storages.backends.s3.S3Storage",
+                "OPTIONS": {
+                    "bucket_name": bucket,
+                    "endpoint_url": moto_server.endpoint,
+                    "region_name": "us-east-1",
+                    "access_key": ACCESS_KEY,
+                    "secret_key": SECRET_KEY,
+                    **options,
+                },
             },
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
         },
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+    )
     return bucket
 
 
@@ -95,16 +99,19 @@ def test_default_storage_s3(client, settings, moto_server, overwrite):
 def test_default_storage_azure(client, settings, azurite):
     container = f"default-{uuid.uuid4().hex[:12]}"
     azurite.create_container(container)
-    settings.STORAGES = {
-        "default": {
-            "BACKEND": "storages.backends.azure_storage.AzureStorage",
-            "OPTIONS": {
-                "connection_string": azurite.connection_string(),
-                "azure_container": container,
+    use_storages(
+        settings,
+        {
+            "default": {
+                "BACKEND": "storages.backends.azure_storage.AzureStorage",
+                "OPTIONS": {
+                    "connection_string": azurite.connection_string(),
+                    "azure_container": container,
+                },
             },
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
         },
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+    )
     ticket = upload(client, UploadForm, "notes.txt", b"hello azure\n", "text/plain")
     assert ticket["method"] == "PUT" and "sp=c" in ticket["url"]
     reply = client.post("/upload/", {"title": "azure", "file": ticket["reference"]})
@@ -113,10 +120,13 @@ def test_default_storage_azure(client, settings, azurite):
 
 
 def use_default(settings, backend: str, options: dict) -> None:
-    settings.STORAGES = {
-        "default": {"BACKEND": backend, "OPTIONS": options},
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+    use_storages(
+        settings,
+        {
+            "default": {"BACKEND": backend, "OPTIONS": options},
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+    )
 
 
 def test_default_storage_gcs(client, settings, gcs_server):
