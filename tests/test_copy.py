@@ -84,6 +84,27 @@ def s3_storage(server, bucket=BUCKET, **extra) -> S3Storage:
     )
 
 
+def s3_alias(server, location: str, **options) -> dict:
+    """A STORAGES entry for the test bucket on ``server`` under ``location``."""
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": BUCKET,
+            "endpoint_url": server.endpoint,
+            "region_name": "us-east-1",
+            "access_key": ACCESS_KEY,
+            "secret_key": SECRET_KEY,
+            "location": location,
+            **options,
+        },
+    }
+
+
+def local_alias(root) -> dict:
+    """A STORAGES entry for Django's FileSystemStorage in ``root``."""
+    return {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": root}}
+
+
 @pytest.fixture(scope="module")
 def s3_server(moto_server):
     moto_server.create_bucket(BUCKET)
@@ -365,10 +386,7 @@ def test_failures_are_listed_and_exit_non_zero(small_tree, s3_server, settings, 
     use_storages(
         settings,
         {
-            "default": {
-                "BACKEND": "django.core.files.storage.FileSystemStorage",
-                "OPTIONS": {"location": root},
-            },
+            "default": local_alias(root),
             "s3": s3,
             "broken": {**s3, "OPTIONS": {**s3["OPTIONS"], "bucket_name": "no-such-bucket"}},
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -501,21 +519,8 @@ def test_killed_then_interrupted_copy_resumes(tmp_path, s3_server, files, settin
     use_storages(
         settings,
         {
-            "default": {
-                "BACKEND": "django.core.files.storage.FileSystemStorage",
-                "OPTIONS": {"location": source_root},
-            },
-            "s3": {
-                "BACKEND": "storages.backends.s3.S3Storage",
-                "OPTIONS": {
-                    "bucket_name": BUCKET,
-                    "endpoint_url": s3_server.endpoint,
-                    "region_name": "us-east-1",
-                    "access_key": ACCESS_KEY,
-                    "secret_key": SECRET_KEY,
-                    "location": location,
-                },
-            },
+            "default": local_alias(source_root),
+            "s3": s3_alias(s3_server, location),
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
         },
     )
@@ -542,21 +547,8 @@ def test_live_progress_line_on_a_terminal(small_tree, s3_server, settings):
     use_storages(
         settings,
         {
-            "default": {
-                "BACKEND": "django.core.files.storage.FileSystemStorage",
-                "OPTIONS": {"location": small_tree.location},
-            },
-            "s3": {
-                "BACKEND": "storages.backends.s3.S3Storage",
-                "OPTIONS": {
-                    "bucket_name": BUCKET,
-                    "endpoint_url": s3_server.endpoint,
-                    "region_name": "us-east-1",
-                    "access_key": ACCESS_KEY,
-                    "secret_key": SECRET_KEY,
-                    "location": f"tty-{uuid.uuid4().hex[:8]}",
-                },
-            },
+            "default": local_alias(small_tree.location),
+            "s3": s3_alias(s3_server, f"tty-{uuid.uuid4().hex[:8]}"),
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
         },
     )
@@ -610,21 +602,8 @@ def test_s3_into_a_local_folder_that_does_not_exist_yet(small_tree, s3_server, s
     use_storages(
         settings,
         {
-            "default": {
-                "BACKEND": "storages.backends.s3.S3Storage",
-                "OPTIONS": {
-                    "bucket_name": BUCKET,
-                    "endpoint_url": s3_server.endpoint,
-                    "region_name": "us-east-1",
-                    "access_key": ACCESS_KEY,
-                    "secret_key": SECRET_KEY,
-                    "location": location,
-                },
-            },
-            "localback": {
-                "BACKEND": "django.core.files.storage.FileSystemStorage",
-                "OPTIONS": {"location": target},
-            },
+            "default": s3_alias(s3_server, location),
+            "localback": local_alias(target),
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
         },
     )

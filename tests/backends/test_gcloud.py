@@ -6,13 +6,10 @@ import datetime as dt
 import gzip
 import hashlib
 import io
-import subprocess
-import sys
 import time
 import uuid
 import warnings
 from contextlib import contextmanager
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -31,6 +28,7 @@ from storages.testing.async_suite import async_conformance
 from storages.testing.helpers import PatternFile, fetch, peak_memory, sha256_of
 from storages.testing.integrity import ProxiedBackend, ReadIntegrity
 from tests.backends.fileserver_checks import wait_for
+from tests.sdk_missing import import_without
 from tests.servers import free_port
 from tests.servers.gcs import (
     PROJECT,
@@ -744,24 +742,8 @@ def test_pickled_storage_keeps_working(storage):
 
 
 def test_missing_sdk_names_the_extra():
-    code = (
-        "import sys; sys.modules['google.cloud.storage'] = None\n"
-        "import os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'tests.settings')\n"
-        "import django; django.setup()\n"
-        "try:\n"
-        "    import storages.backends.gcloud\n"
-        "except Exception as exc:\n"
-        "    from django.core.exceptions import ImproperlyConfigured\n"
-        "    print(isinstance(exc, ImproperlyConfigured), exc)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    assert out.stdout.startswith("True") and "django-storages[google]" in out.stdout, out.stderr
+    out = import_without("google.cloud.storage", "storages.backends.gcloud")
+    assert out.startswith("True") and "django-storages[google]" in out, out
 
 
 def test_application_default_credentials_from_a_key_file(

@@ -16,6 +16,7 @@ from storages.testing import (
 )
 from storages.testing.async_suite import async_conformance
 from storages.testing.integrity import ProxiedBackend, ReadIntegrity
+from tests.sdk_missing import import_without
 from tests.servers import free_port
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY, S3Server
 
@@ -113,8 +114,6 @@ import datetime as dt  # noqa: E402
 import gzip  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -270,16 +269,8 @@ def test_old_import_paths(settings):
 
 
 def test_missing_sdk_names_the_extra():
-    code = (
-        "import sys; sys.modules['boto3'] = None\nimport django; from django.conf import settings; "
-        "settings.configure(); django.setup()\ntry:\n    import storages.backends.s3\nexcept "
-        "Exception as e:\n    from django.core.exceptions import ImproperlyConfigured\n    "
-        "print(isinstance(e, ImproperlyConfigured), e)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
-    ).stdout
-    assert out.startswith("True") and "django-storages[s3]" in out
+    out = import_without("boto3", "storages.backends.s3")
+    assert out.startswith("True") and "django-storages[s3]" in out, out
 
 
 # -- legacy (1.6/1.7-era) settings ------------------------------------------------------

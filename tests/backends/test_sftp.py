@@ -35,6 +35,7 @@ from storages.testing.async_suite import async_conformance
 from storages.testing.helpers import PatternFile
 from tests.backends import fileserver_checks as checks
 from tests.backends.fileserver_checks import unfinished_uploads, wait_for
+from tests.sdk_missing import import_without
 from tests.servers import free_port
 from tests.servers.ftp import serve_directory
 from tests.servers.proxy import TCPProxy
@@ -733,16 +734,8 @@ def test_debug_log_one_line_per_call_no_secret(sftp, caplog):
 
 
 def test_missing_sdk_names_the_extra():
-    code = (
-        "import sys; sys.modules['paramiko'] = None\nimport django; from django.conf import "
-        "settings; settings.configure(); django.setup()\ntry:\n    import "
-        "storages.backends.sftpstorage\nexcept Exception as e:\n    from django.core.exceptions "
-        "import ImproperlyConfigured\n    print(isinstance(e, ImproperlyConfigured), e)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
-    ).stdout
-    assert out.startswith("True") and "django-storages[sftp]" in out
+    out = import_without("paramiko", "storages.backends.sftpstorage")
+    assert out.startswith("True") and "django-storages[sftp]" in out, out
 
 
 # -- the one adapter over paramiko internals ----------------------------------------------------
