@@ -10,6 +10,7 @@ import time
 import uuid
 import warnings
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -1393,8 +1394,16 @@ def test_a_server_frozen_during_a_read_gives_storage_unavailable(gcs_server, sa_
 
     from storages.backends.gcloud import GoogleCloudStorage
 
+    # Larger than what the kernel can hold in flight on loopback (the receive buffer grows to
+    # tcp_rmem's maximum, 32 MB here): else a loaded machine has the whole body buffered before
+    # the server stops, and the read rightly completes.
+    in_flight = sum(
+        int(Path(f"/proc/sys/net/ipv4/{name}").read_text().split()[-1])
+        for name in ("tcp_rmem", "tcp_wmem")
+    )
+    size = max(32 * MB, in_flight + 8 * MB)
     writer = GoogleCloudStorage(**gcs_options(gcs_server, sa_info))
-    name = writer.save("frozen.bin", File(PatternFile(32 * MB, seed=6), name="frozen.bin"))
+    name = writer.save("frozen.bin", File(PatternFile(size, seed=6), name="frozen.bin"))
     s = GoogleCloudStorage(
         **gcs_options(
             gcs_server,
@@ -1418,4 +1427,4 @@ def test_a_server_frozen_during_a_read_gives_storage_unavailable(gcs_server, sa_
     finally:
         os.kill(pid, signal.SIGCONT)
         f.close()
-    assert s.size(name) == 32 * MB
+    assert s.size(name) == size
