@@ -174,12 +174,17 @@ def test_leftovers_of_a_killed_worker_are_reported_and_removed(kind, request, tm
     time.sleep(2.1)  # let it age past a threshold of 1 s
     found = leftovers_step("--leftovers-older-than", "1s")["leftovers"]
     assert found["status"] == "warning", found
-    assert [item["key"].rsplit("/", 2)[-2:][0] for item in found["items"]] == ["uploads"]
+    # S3: two uploads when a slow server made botocore retry CreateMultipartUpload.
+    uploads = len(held()) if kind == "s3" else 1
+    keys = [item["key"].rsplit("/", 2)[-2:][0] for item in found["items"]]
+    assert keys == ["uploads"] * uploads
     assert "--remove-leftovers" in found["setting"]
     assert held()  # reported only
 
     removed = leftovers_step("--leftovers-older-than", "1s", "--remove-leftovers")["leftovers"]
-    assert removed["status"] == "ok" and removed["detail"].startswith("removed 1 "), removed
+    assert removed["status"] == "ok" and removed["detail"].startswith(f"removed {uploads} "), (
+        removed
+    )
     assert held() == []
 
 
@@ -193,11 +198,13 @@ def test_text_output_and_the_s3_lifecycle_rule(request, tmp_path, settings, s3_s
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
         },
     )
-    time.sleep(1.1)
+    time.sleep(2.1)  # let it age past a threshold of 1 s (moto's dates have whole seconds)
     out = io.StringIO()
     call_command("checkstorages", "default", "--leftovers-older-than", "1s", stdout=out)
     text = out.getvalue()
-    assert "  leftovers  WARNING" in text and "1 multipart upload: " in text
+    # One upload, or two when a slow server made botocore retry its CreateMultipartUpload.
+    uploads = len(held())
+    assert "  leftovers  WARNING" in text and f"{uploads} multipart upload: " in text, text
     assert "uploads/big.bin" in text and "check: run checkstorages --remove-leftovers" in text
     assert "  lifecycle  WARNING" in text and "AbortIncompleteMultipartUpload" in text
     assert "1 of 1 storage(s) passed" in text  # warnings do not fail the check
