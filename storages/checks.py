@@ -63,24 +63,39 @@ __all__ = [
 
 TAG = "storages"
 
-KNOWN_BACKENDS = (
-    "storages.backends.s3.S3Storage",
-    "storages.backends.s3.S3StaticStorage",
-    "storages.backends.s3.S3ManifestStaticStorage",
-    "storages.backends.s3boto3.S3Boto3Storage",
-    "storages.backends.s3boto3.S3StaticStorage",
-    "storages.backends.s3boto3.S3ManifestStaticStorage",
-    "storages.backends.gcloud.GoogleCloudStorage",
-    "storages.backends.azure_storage.AzureStorage",
-    "storages.backends.dropbox.DropboxStorage",
-    "storages.backends.sftpstorage.SFTPStorage",
-    "storages.backends.ftp.FTPStorage",
-    "storages.backends.apache_libcloud.LibCloudStorage",
-    "django.core.files.storage.FileSystemStorage",
-    "django.core.files.storage.InMemoryStorage",
-    "django.contrib.staticfiles.storage.StaticFilesStorage",
-    "django.contrib.staticfiles.storage.ManifestStaticFilesStorage",
-)
+#: Modules whose storage classes a mistyped ``BACKEND`` may have meant (besides the backends).
+DJANGO_STORAGE_MODULES = ("django.core.files.storage", "django.contrib.staticfiles.storage")
+
+
+def known_backends() -> list[str]:
+    """Dotted paths of every storage class this package and Django ship, found by importing the
+    modules (the hint of a mistyped path only; a backend whose SDK is missing is left out)."""
+    import importlib
+    import pkgutil
+
+    from django.core.files.storage import Storage
+
+    import storages.backends
+
+    modules = list(DJANGO_STORAGE_MODULES)
+    modules += [
+        f"storages.backends.{m.name}" for m in pkgutil.iter_modules(storages.backends.__path__)
+    ]
+    found = []
+    for module_name in modules:
+        try:
+            module = importlib.import_module(module_name)
+        except Exception:  # noqa: BLE001 - an SDK not installed, or broken: no suggestion from it
+            continue
+        for name, value in vars(module).items():
+            # type(): a lazy object (default_storage) must not be set up to be looked at.
+            is_class = issubclass(type(value), type)
+            if not is_class or value is Storage or not issubclass(value, Storage):
+                continue
+            # A provider's classes and aliases, not the core bases they import.
+            if value.__module__.startswith(("storages.backends.", "django.")):
+                found.append(f"{module_name}.{name}")
+    return found
 
 
 def configured_storages() -> dict[str, dict[str, Any]]:
@@ -128,7 +143,13 @@ def _build(alias: str, config: dict[str, Any]) -> tuple[Any, list[checks.CheckMe
     except SDKMissing as exc:
         return None, [_sdk_missing(alias, where, path, exc)]
     except ImportError as exc:
-        close = difflib.get_close_matches(str(path), KNOWN_BACKENDS, n=1)
+        known = known_backends()
+        # The right class in the wrong module (storages.backends.sftp.SFTPStorage) first.
+        same_class = [k for k in known if k.rpartition(".")[2] == str(path).rpartition(".")[2]]
+        close = (
+            difflib.get_close_matches(str(path), same_class, n=1, cutoff=0) if same_class else []
+        )
+        close = close or difflib.get_close_matches(str(path), known, n=1)
         hint = (
             f"Did you mean {close[0]!r}?" if close else "Give the dotted path of a storage class."
         )

@@ -458,7 +458,7 @@ class _StoppableFile:
         return self.file.read(n)
 
 
-def copy_files(  # noqa: C901 - split once the copystorage changes to this function have landed
+def copy_files(
     source: Any,
     destination: Any,
     path: str = "",
@@ -492,118 +492,164 @@ def copy_files(  # noqa: C901 - split once the copystorage changes to this funct
     """
     path = path.strip("/")
     dest_path = path if dest_path is None else dest_path.strip("/")
-    stop = stop or threading.Event()
-    report = CopyReport(dry_run=dry_run)
-
-    def target(name: str) -> str:
-        rel = name[len(path) :].lstrip("/") if path else name
-        return posixpath.join(dest_path, rel) if dest_path else rel
-
-    folders: list[str] = []
-    loose: list[str] = []
-    if shard is not None:
-        if delete:
-            raise ValueError("a sharded copy can't delete (each shard sees only its own files)")
-        index, count = shard
-        try:
-            every_folder, every_file = shard_units(source, path, count)
-        except Exception as exc:
-            raise ListingError("source", exc) from exc
-        folders = [f for f in every_folder if shard_owner(f, count) == index]
-        loose = [f for f in every_file if shard_owner(f, count) == index]
-    listings = []
-    for side, storage, where in (("source", source, path), ("destination", destination, dest_path)):
-        rename = (lambda name: name) if side == "source" else target
-        try:
-            if shard is None:
-                listings.append(dict(list_files(storage, where, workers)))
-            else:  # this shard's units only (storages.shard)
-                listings.append(
-                    _listing_of(
-                        storage, [rename(f) for f in folders], [rename(f) for f in loose], workers
-                    )
-                )
-        except Exception as exc:
-            if side == "destination" and isinstance(exc, FileNotFoundError):
-                listings.append({})  # a folder that does not exist yet (a local disk): empty
-                continue
-            raise ListingError(side, exc) from exc
-    sources, existing = listings
+    if shard is not None and delete:
+        raise ValueError("a sharded copy can't delete (each shard sees only its own files)")
+    run = _CopyRun(path, dest_path, stop or threading.Event(), progress, on_file, dry_run)
+    sources, existing = run.listings(source, destination, workers, shard)
+    report = run.report
     report.total_files = len(sources)
     report.total_bytes = sum(info.size for info in sources.values())
     if progress is not None:
         progress.total_files, progress.total_bytes = report.total_files, report.total_bytes
     copier = _Copier(
-        source, destination, verify=verify, dry_run=dry_run, stop=stop, large_workers=large_workers
+        source,
+        destination,
+        verify=verify,
+        dry_run=dry_run,
+        stop=run.stop,
+        large_workers=large_workers,
     )
-    lock = threading.Lock()
-    notify = on_file or (lambda action, name: None)
-
-    def one(name: str, sinfo: ObjectInfo) -> None:
-        if stop.is_set():
-            return
-        dname = target(name)
-        try:
-            if copier.same(name, dname, sinfo, existing.get(dname)):
-                with lock:
-                    report.skipped += 1
-                notify("skip", name)
-                if progress is not None:
-                    progress.advance(1, 0, skipped=1)
-                return
-            server = False if dry_run else copier.copy(name, dname, sinfo)
-        except UploadAborted:
-            return
-        except Exception as exc:  # one file's failure must not stop the others
-            logger.debug("copy of %r failed", name, exc_info=True)
-            with lock:
-                report.failed[name] = f"{type(exc).__name__}: {exc}"
-            notify("fail", name)
-            if progress is not None:
-                progress.advance(1, 0, failed=1)
-            return
-        with lock:
-            report.copied.append(name)
-            report.bytes_copied += sinfo.size
-            report.server_side += int(server)
-        notify("server-copy" if server else "copy", name)
-        if progress is not None:
-            progress.advance(1, sinfo.size)
-
-    pending: set[Future[None]] = set()
-    items = iter(sorted(sources.items()))
-    with ThreadPoolExecutor(
-        max_workers=max(1, workers), thread_name_prefix="storages-copy"
-    ) as pool:
-        try:
-            for name, sinfo in items:
-                if stop.is_set():
-                    break
-                pending.add(pool.submit(one, name, sinfo))
-                if len(pending) >= 4 * max(1, workers):  # a bounded queue, whatever the file count
-                    _, pending = wait(pending, return_when=FIRST_COMPLETED)
-            while pending:
-                _, pending = wait(pending, timeout=0.5)
-        except KeyboardInterrupt:
-            stop.set()
-        if stop.is_set():
-            report.interrupted = True
-            for future in pending:
-                future.cancel()
+    run.copy_all(copier, sources, existing, workers)
     if delete and not report.interrupted:
-        wanted = {target(name) for name in sources}
-        extra = sorted(set(existing) - wanted)
-        if extra and not dry_run:
-            if hasattr(destination, "delete_many"):
-                destination.delete_many(extra)
-            else:
-                for name in extra:
-                    destination.delete(name)
-        report.deleted = extra
-        for name in extra:
-            notify("delete", name)
+        run.delete_extra(destination, sources, existing)
     report.copied.sort()
     report.verified_by = dict(copier.verified)
     report.verified = sum(copier.verified.values())
     report.verified_bytes = copier.verified_bytes
     return report
+
+
+class _CopyRun:
+    """The state of one :func:`copy_files` call: names, the report, progress and the stop."""
+
+    def __init__(
+        self,
+        path: str,
+        dest_path: str,
+        stop: threading.Event,
+        progress: Progress | None,
+        on_file: Callable[[str, str], None] | None,
+        dry_run: bool,
+    ) -> None:
+        self.path, self.dest_path, self.stop, self.progress = path, dest_path, stop, progress
+        self.notify = on_file or (lambda action, name: None)
+        self.dry_run = dry_run
+        self.report = CopyReport(dry_run=dry_run)
+        self.lock = threading.Lock()
+
+    def target(self, name: str) -> str:
+        """The destination name of the source file ``name``."""
+        rel = name[len(self.path) :].lstrip("/") if self.path else name
+        return posixpath.join(self.dest_path, rel) if self.dest_path else rel
+
+    def listings(
+        self, source: Any, destination: Any, workers: int, shard: tuple[int, int] | None
+    ) -> tuple[dict[str, ObjectInfo], dict[str, ObjectInfo]]:
+        """The files of both sides: all of them, or only this shard's units
+        (:mod:`storages.shard`)."""
+        folders: list[str] = []
+        loose: list[str] = []
+        if shard is not None:
+            index, count = shard
+            try:
+                every_folder, every_file = shard_units(source, self.path, count)
+            except Exception as exc:
+                raise ListingError("source", exc) from exc
+            folders = [f for f in every_folder if shard_owner(f, count) == index]
+            loose = [f for f in every_file if shard_owner(f, count) == index]
+        found = []
+        sides = (("source", source, self.path), ("destination", destination, self.dest_path))
+        for side, storage, where in sides:
+            rename = (lambda name: name) if side == "source" else self.target
+            try:
+                if shard is None:
+                    found.append(dict(list_files(storage, where, workers)))
+                else:
+                    units = [rename(f) for f in folders], [rename(f) for f in loose]
+                    found.append(_listing_of(storage, *units, workers))
+            except Exception as exc:
+                if side == "destination" and isinstance(exc, FileNotFoundError):
+                    found.append({})  # a folder that does not exist yet (a local disk): empty
+                    continue
+                raise ListingError(side, exc) from exc
+        return found[0], found[1]
+
+    def _count(self, action: str, name: str, size: int = 0, **counts: int) -> None:
+        self.notify(action, name)
+        if self.progress is not None:
+            self.progress.advance(1, size, **counts)
+
+    def copy_one(
+        self, copier: _Copier, name: str, sinfo: ObjectInfo, existing: ObjectInfo | None
+    ) -> None:
+        """Copy (or skip) one file; a failure is recorded, never raised."""
+        if self.stop.is_set():
+            return
+        report, dname = self.report, self.target(name)
+        try:
+            if copier.same(name, dname, sinfo, existing):
+                with self.lock:
+                    report.skipped += 1
+                self._count("skip", name, skipped=1)
+                return
+            server = False if self.dry_run else copier.copy(name, dname, sinfo)
+        except UploadAborted:
+            return
+        except Exception as exc:  # one file's failure must not stop the others
+            logger.debug("copy of %r failed", name, exc_info=True)
+            with self.lock:
+                report.failed[name] = f"{type(exc).__name__}: {exc}"
+            self._count("fail", name, failed=1)
+            return
+        with self.lock:
+            report.copied.append(name)
+            report.bytes_copied += sinfo.size
+            report.server_side += int(server)
+        self._count("server-copy" if server else "copy", name, sinfo.size)
+
+    def copy_all(
+        self,
+        copier: _Copier,
+        sources: dict[str, ObjectInfo],
+        existing: dict[str, ObjectInfo],
+        workers: int,
+    ) -> None:
+        """Every file on ``workers`` threads through a bounded queue; a stop (or Ctrl-C) cancels
+        what has not started and marks the report interrupted."""
+        pending: set[Future[None]] = set()
+        workers = max(1, workers)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="storages-copy") as pool:
+            try:
+                for name, sinfo in sorted(sources.items()):
+                    if self.stop.is_set():
+                        break
+                    dname = self.target(name)
+                    pending.add(
+                        pool.submit(self.copy_one, copier, name, sinfo, existing.get(dname))
+                    )
+                    if len(pending) >= 4 * workers:  # a bounded queue, whatever the file count
+                        _, pending = wait(pending, return_when=FIRST_COMPLETED)
+                while pending:
+                    _, pending = wait(pending, timeout=0.5)
+            except KeyboardInterrupt:
+                self.stop.set()
+            if self.stop.is_set():
+                self.report.interrupted = True
+                for future in pending:
+                    future.cancel()
+
+    def delete_extra(
+        self, destination: Any, sources: dict[str, ObjectInfo], existing: dict[str, ObjectInfo]
+    ) -> None:
+        """Remove the destination's files that the source does not have."""
+        wanted = {self.target(name) for name in sources}
+        extra = sorted(set(existing) - wanted)
+        if extra and not self.dry_run:
+            if hasattr(destination, "delete_many"):
+                destination.delete_many(extra)
+            else:
+                for name in extra:
+                    destination.delete(name)
+        self.report.deleted = extra
+        for name in extra:
+            self.notify("delete", name)

@@ -64,6 +64,18 @@ def test_a_good_configuration_is_silent(settings, env):
     [
         ("storages.backends.s4.S3Storage", "Did you mean 'storages.backends.s3.S3Storage'?"),
         ("storages.backends.s3.S3Storag", "Did you mean 'storages.backends.s3.S3Storage'?"),
+        (
+            "storages.backends.gcloud.GoogleCloudStorag",
+            "Did you mean 'storages.backends.gcloud.GoogleCloudStorage'?",
+        ),
+        (
+            "storages.backends.sftp.SFTPStorage",
+            "Did you mean 'storages.backends.sftpstorage.SFTPStorage'?",
+        ),
+        (
+            "django.core.files.storage.FileSystemStorge",
+            "Did you mean 'django.core.files.storage.FileSystemStorage'?",
+        ),
         ("django.conf.settings", "Storage class"),
     ],
 )
