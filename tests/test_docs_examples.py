@@ -13,9 +13,14 @@ An example is a literal block in the reStructuredText marked by the comment just
 
 ``settings NAME``
     a settings file (or a fragment of one): written after :data:`PRELUDE` into a settings module
-    of a fresh process, which runs ``manage.py check``, a save/open/url round trip through
-    ``default_storage`` and ``collectstatic`` twice (the second run uploads nothing), against a
-    local S3 server (moto).
+    of a fresh process, which runs ``manage.py check``, a save/open/exists/url/delete round trip
+    through ``default_storage`` and, when the example configures ``staticfiles``,
+    ``collectstatic`` twice (the second run uploads nothing), against the local server of the
+    backend the example names (:class:`Local`: moto, Azurite, fake-gcs-server, the Dropbox
+    stand-in, sshd, pyftpdlib over TLS). Hosts, credentials and paths the example names are
+    placeholders a real project has: the test's own settings around the example point them at the
+    local server (global settings before it, as for S3's endpoint; a host name resolved to
+    127.0.0.1; placeholder values swapped after it), and the example itself is run as written.
 ``output NAME``
     a sample output: its first line is the command (``$ python manage.py ...``), the rest is
     compared, whitespace-insensitively (the docs wrap long lines), with what that command
@@ -37,7 +42,7 @@ import re
 import subprocess
 import sys
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -136,7 +141,70 @@ AWS_S3_REGION_NAME = "us-east-1"
 """
 
 
-def write_settings(tmp_path: Path, snippet: str, endpoint: str | None) -> dict[str, str]:
+@dataclass
+class Local:
+    """Where a backend's settings example runs, and what stands in for a real project's values."""
+
+    #: Global settings before the example (its OPTIONS win over them): endpoints, CA files.
+    settings: str = ""
+    #: ``(host, port)`` the example names → the local server (``port`` None: any port).
+    resolve: dict = field(default_factory=dict)
+    #: Values of the example that name a real project's host, user or path → the local ones,
+    #: swapped in STORAGES and the global settings after the example (each must be found).
+    placeholders: dict = field(default_factory=dict)
+    #: Environment of the process (what ``os.environ["X"]`` in the example reads).
+    env: dict = field(default_factory=dict)
+    #: Code run in the configured process first: make the buckets the example names.
+    prepare: str = ""
+
+
+RESOLVE = """
+# Host names of the example resolve to the local server (a hosts file, with the port mapped too).
+import socket as _socket
+
+_RESOLVE = {resolve!r}
+_getaddrinfo = _socket.getaddrinfo
+
+
+def _local_getaddrinfo(host, port, *args, **kwargs):
+    key = (host, int(port) if str(port).isdigit() else port)
+    target = _RESOLVE.get(key) or _RESOLVE.get((host, None))
+    if target:
+        host, port = target[0], target[1] or port
+    return _getaddrinfo(host, port, *args, **kwargs)
+
+
+_socket.getaddrinfo = _local_getaddrinfo
+"""
+
+SWAP_PLACEHOLDERS = """
+
+# --- the test's: the example's placeholders become the local server's values ---
+_PLACEHOLDERS = {placeholders!r}
+_swapped = set()
+
+
+def _swap(value):
+    if isinstance(value, dict):
+        return {{k: _swap(v) for k, v in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_swap(v) for v in value)
+    if isinstance(value, str) and value in _PLACEHOLDERS:
+        _swapped.add(value)
+        return _PLACEHOLDERS[value]
+    return value
+
+
+for _name in [n for n in globals() if n.isupper()]:
+    globals()[_name] = _swap(globals()[_name])
+if set(_PLACEHOLDERS) - _swapped:
+    raise RuntimeError(f"placeholders not in the example: {{set(_PLACEHOLDERS) - _swapped}}")
+"""
+
+
+def write_settings(
+    tmp_path: Path, snippet: str, endpoint: str | None, local: Local | None = None
+) -> dict[str, str]:
     """A settings module of the prelude and ``snippet`` as written; the environment to run it."""
     static = tmp_path / "static-src"
     if not static.exists():
@@ -152,7 +220,14 @@ def write_settings(tmp_path: Path, snippet: str, endpoint: str | None) -> dict[s
     text = PRELUDE.format(static=str(static))
     if endpoint:
         text += LOCAL_S3.format(endpoint=endpoint)
+    if local and local.resolve:
+        text += RESOLVE.format(resolve=local.resolve)
+    if local and local.settings:
+        text += "\n# The local server (the example's OPTIONS win over global settings).\n"
+        text += local.settings
     text += "\n# --- the example, as written ---\n" + snippet
+    if local and local.placeholders:
+        text += SWAP_PLACEHOLDERS.format(placeholders=local.placeholders)
     (tmp_path / "docs_example_settings.py").write_text(text, encoding="utf-8")
     from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
 
@@ -166,6 +241,8 @@ def write_settings(tmp_path: Path, snippet: str, endpoint: str | None) -> dict[s
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,
         AWS_EC2_METADATA_DISABLED="true",
     )
+    if local:
+        env.update(local.env)
     return env
 
 
@@ -215,6 +292,8 @@ print("buckets ok")
 """
 
 ROUND_TRIP = """
+import os
+import ssl
 import urllib.request
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -223,7 +302,10 @@ from django.core.management import get_commands
 name = default_storage.save("docs-example/hello.txt", ContentFile(b"hello from the docs"))
 with default_storage.open(name) as f:
     assert f.read() == b"hello from the docs"
-with urllib.request.urlopen(default_storage.url(name), timeout=30) as answer:
+assert default_storage.exists(name)
+# A server with a self-signed certificate (the Dropbox stand-in) is trusted by its CA file.
+context = ssl.create_default_context(cafile=os.environ.get("DOCS_EXAMPLE_CA"))
+with urllib.request.urlopen(default_storage.url(name), timeout=30, context=context) as answer:
     assert answer.read() == b"hello from the docs"
 default_storage.delete(name)
 assert not default_storage.exists(name)
@@ -269,6 +351,9 @@ def test_every_example_is_run():
     # The places people copy settings from are marked (so they run below).
     for name in ("readme", "installation", "s3", "upgrading-installed-apps", "check-sample"):
         assert f"settings {name}" in found
+    # Each backend page's settings run against its local server.
+    for name in ("azure", "gcloud", "dropbox", "sftp", "ftp"):
+        assert f"settings {name}" in found
 
 
 # A settings example with an output example of the same name is run by that output's test.
@@ -279,15 +364,175 @@ SETTINGS_EXAMPLES = sorted(
 )
 
 
+# -- the local server of each backend's examples -----------------------------------------------
+PREPARE_AZURE = """
+from azure.core.exceptions import ResourceExistsError
+from django.conf import settings
+from django.core.files.storage import storages
+
+for alias in settings.STORAGES:
+    storage = storages[alias]
+    try:
+        storage.service_client.create_container(storage.azure_container)
+    except ResourceExistsError:  # another example's: start from an empty container
+        for blob in storage.client.list_blobs():
+            storage.client.delete_blob(blob.name)
+print("containers ok")
+"""
+
+PREPARE_GCS = """
+from django.conf import settings
+from django.core.files.storage import storages
+from google.api_core.exceptions import Conflict
+
+for alias in settings.STORAGES:
+    storage = storages[alias]
+    try:
+        storage.client.create_bucket(storage.bucket_name)
+    except Conflict:  # another example's: start from an empty bucket
+        for blob in storage.client.list_blobs(storage.bucket_name):
+            blob.delete()
+print("buckets ok")
+"""
+
+# The backend an example names (the first one), and the fixture of its local server.
+BACKEND_SERVERS = {
+    "storages.backends.azure_storage.": "docs_azure",
+    "storages.backends.gcloud.": "docs_gcs",
+    "storages.backends.dropbox.": "docs_dropbox",
+    "storages.backends.sftpstorage.": "docs_sftp",
+    "storages.backends.ftp.": "docs_ftp",
+}
+
+
+def server_fixture(snippet: str) -> str:
+    named = [(snippet.find(path), fixture) for path, fixture in BACKEND_SERVERS.items()]
+    named = sorted((at, fixture) for at, fixture in named if at >= 0)
+    return named[0][1] if named else "docs_s3_local"
+
+
+@pytest.fixture(scope="module")
+def docs_s3_local(docs_s3):
+    return Local(settings=LOCAL_S3.format(endpoint=docs_s3.endpoint), prepare=MAKE_BUCKETS)
+
+
+@pytest.fixture(scope="module")
+def docs_azure():
+    """Azurite knowing the example's account (``myaccount``, its key in the environment), at
+    ``http://myaccount.blob.localhost:PORT`` (the account URL the storage builds)."""
+    import base64
+
+    from tests.servers.azure import start_azurite
+
+    key = base64.b64encode(b"docs-example-account-key-0123456789").decode()
+    server = start_azurite(accounts={"myaccount": key})
+    yield Local(
+        settings=f'AZURE_SSL = False\nAZURE_ENDPOINT_SUFFIX = "localhost:{server.port}"\n',
+        resolve={("myaccount.blob.localhost", None): ("127.0.0.1", None)},
+        env={"AZURE_ACCOUNT_KEY": key},
+        prepare=PREPARE_AZURE,
+    )
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def docs_gcs(tmp_path_factory):
+    """fake-gcs-server; Application Default Credentials from a service-account key file whose
+    tokens come from a local token endpoint (they also sign the URLs)."""
+    import json
+
+    from tests.servers.gcs import service_account_info, start_gcs, start_token_server
+
+    server, tokens = start_gcs(), start_token_server()
+    key_file = tmp_path_factory.mktemp("docs-gcs") / "key.json"
+    key_file.write_text(json.dumps(service_account_info(token_uri=tokens.grant_uri)))
+    yield Local(
+        settings=f'GS_CLIENT_OPTIONS = {{"api_endpoint": "{server.endpoint}"}}\n',
+        env={"GOOGLE_APPLICATION_CREDENTIALS": str(key_file)},
+        prepare=PREPARE_GCS,
+    )
+    tokens.stop()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def docs_dropbox(tmp_path_factory):
+    """The Dropbox stand-in, which knows the example's app key; its secret and a refresh token
+    in the environment, as the example reads them."""
+    from tests.servers.dropbox_api import APP_SECRET, REFRESH_TOKEN, start_dropbox_standin
+
+    server = start_dropbox_standin(tmp_path_factory.mktemp("docs-dropbox"), app_key="abc123")
+    yield Local(
+        settings=f"DROPBOX_API_HOST = {server.host!r}\n"
+        f"DROPBOX_CA_CERTS = {str(server.ca_cert)!r}\n",
+        env={
+            "DROPBOX_APP_SECRET": APP_SECRET,
+            "DROPBOX_REFRESH_TOKEN": REFRESH_TOKEN,
+            "DOCS_EXAMPLE_CA": str(server.ca_cert),
+        },
+    )
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def docs_sftp(tmp_path_factory):
+    """sshd as ``files.example.com:22``, known under that name in the known_hosts file; the
+    example's user, key and paths are the local ones, and a web server publishes the root."""
+    from tests.servers.ftp import serve_directory
+    from tests.servers.sftp import start_sftp
+
+    base = tmp_path_factory.mktemp("docs-sftp")
+    server = start_sftp(base / "sshd")
+    known = base / "known_hosts"
+    known.write_text("files.example.com " + server.known_hosts.read_text().split(" ", 1)[1])
+    data = base / "data"
+    data.mkdir()
+    http = serve_directory(data)
+    yield Local(
+        resolve={("files.example.com", 22): ("127.0.0.1", server.port)},
+        placeholders={
+            "media": server.user,
+            "/etc/django/sftp_key": str(server.client_key),
+            "/etc/django/known_hosts": str(known),
+            "/srv/media": str(data / "media"),
+            "https://media.example.com/": http.url_for("media"),
+        },
+    )
+    http.stop()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def docs_ftp(tmp_path_factory):
+    """pyftpdlib over explicit TLS (the example's ``ftps://``); the location names a real host
+    and its credentials, so it is swapped whole; a web server publishes what is uploaded."""
+    from tests.servers.ftp import serve_directory, start_pyftpdlib
+
+    server = start_pyftpdlib(tmp_path_factory.mktemp("docs-ftp"), tls=True)
+    http = serve_directory(server.root)
+    yield Local(
+        settings=f"FTP_STORAGE_TLS_CA_FILE = {str(server.cert)!r}\n",
+        placeholders={
+            "ftps://media:p%40ssword@ftp.example.com:21/srv/media": server.location("srv/media"),
+            "https://media.example.com/": http.url_for("srv/media"),
+        },
+    )
+    http.stop()
+    server.stop()
+
+
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("name", SETTINGS_EXAMPLES)
-def test_settings_example(name, docs_s3, tmp_path):
-    """The settings as written: check passes, a file goes through default_storage, and
-    collectstatic (the package's) uploads the static files, then nothing on a second run."""
+def test_settings_example(name, request, tmp_path):
+    """The settings as written, against the local server of their backend: check passes, a file
+    goes through default_storage (save, open, exists, url, delete), and collectstatic (the
+    package's) uploads the static files, then nothing on a second run."""
     snippet = example("settings", name).text
-    env = write_settings(tmp_path, snippet, docs_s3.endpoint)
-    made = run_python(env, MAKE_BUCKETS)
-    assert made.returncode == 0, made.stderr
+    local = request.getfixturevalue(server_fixture(snippet))
+    env = write_settings(tmp_path, snippet, None, local)
+    if local.prepare:
+        made = run_python(env, local.prepare)
+        assert made.returncode == 0, made.stderr
     checked = run_django(env, "check")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "ERRORS" not in checked.stdout + checked.stderr
@@ -296,6 +541,10 @@ def test_settings_example(name, docs_s3, tmp_path):
     assert "round trip ok" in trip.stdout
     if '"storages"' in snippet and "INSTALLED_APPS" in snippet:
         assert "collectstatic from: storages" in trip.stdout
+    if "STORAGES" in snippet and (
+        '"staticfiles"' not in snippet or "django.contrib.staticfiles.storage." in snippet
+    ):
+        return  # static files are not on the example's storage: nothing of ours to collect
     first = run_django(env, "collectstatic", "--noinput")
     assert first.returncode == 0, first.stdout + first.stderr
     assert re.search(r"\b[1-9]\d* static files? copied", first.stdout), first.stdout
