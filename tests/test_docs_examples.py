@@ -156,6 +156,8 @@ class Local:
     env: dict = field(default_factory=dict)
     #: Code run in the configured process first: make the buckets the example names.
     prepare: str = ""
+    #: The backend of the page: ``STORAGES["default"]`` for an example of global settings only.
+    backend: str = ""
 
 
 RESOLVE = """
@@ -175,6 +177,13 @@ def _local_getaddrinfo(host, port, *args, **kwargs):
 
 
 _socket.getaddrinfo = _local_getaddrinfo
+"""
+
+STORAGES_OF = """
+STORAGES = {{
+    "default": {{"BACKEND": {backend!r}}},
+    "staticfiles": {{"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}},
+}}
 """
 
 SWAP_PLACEHOLDERS = """
@@ -197,9 +206,20 @@ def _swap(value):
 
 for _name in [n for n in globals() if n.isupper()]:
     globals()[_name] = _swap(globals()[_name])
-if set(_PLACEHOLDERS) - _swapped:
-    raise RuntimeError(f"placeholders not in the example: {{set(_PLACEHOLDERS) - _swapped}}")
 """
+
+# Values naming a real host or a system path: each must be a placeholder the test maps (or a host
+# it resolves), so that an example edited later never makes the test touch them.
+REAL_VALUES = re.compile(r"[\"']((?:/etc/|/srv/|/var/)[^\"']*|[^\"'\s]*example\.com[^\"']*)[\"']")
+
+
+def unmapped_values(snippet: str, local: Local) -> list[str]:
+    hosts = {host for host, _ in local.resolve}
+    return [
+        value
+        for value in REAL_VALUES.findall(snippet)
+        if value not in local.placeholders and value not in hosts
+    ]
 
 
 def write_settings(
@@ -225,6 +245,10 @@ def write_settings(
     if local and local.settings:
         text += "\n# The local server (the example's OPTIONS win over global settings).\n"
         text += local.settings
+    if local and local.backend and "STORAGES" not in snippet:
+        # An example of global settings only ("or with settings:"): the page's storage is the
+        # project's default storage.
+        text += STORAGES_OF.format(backend=local.backend)
     text += "\n# --- the example, as written ---\n" + snippet
     if local and local.placeholders:
         text += SWAP_PLACEHOLDERS.format(placeholders=local.placeholders)
@@ -297,6 +321,7 @@ import ssl
 import urllib.request
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.conf import settings
 from django.core.management import get_commands
 
 name = default_storage.save("docs-example/hello.txt", ContentFile(b"hello from the docs"))
@@ -311,6 +336,7 @@ default_storage.delete(name)
 assert not default_storage.exists(name)
 print("round trip ok:", type(default_storage._wrapped).__name__, name)
 print("collectstatic from:", get_commands()["collectstatic"])
+print("staticfiles backend:", settings.STORAGES.get("staticfiles", {}).get("BACKEND"))
 """
 
 
@@ -356,6 +382,8 @@ def test_every_example_is_run():
     # Each backend page's settings run against its local server.
     for name in ("azure", "gcloud", "dropbox", "sftp", "ftp"):
         assert f"settings {name}" in found
+    for name in ("gcloud", "dropbox", "sftp", "ftp"):
+        assert f"settings {name}-settings" in found
 
 
 # A settings example with an output example of the same name is run by that output's test.
@@ -376,6 +404,8 @@ from django.core.files.storage import storages
 
 for alias in settings.STORAGES:
     storage = storages[alias]
+    if not hasattr(storage, "azure_container"):
+        continue  # Django's static files storage
     try:
         storage.service_client.create_container(storage.azure_container)
     except ResourceExistsError:  # another example's: start from an empty container
@@ -391,6 +421,8 @@ from google.api_core.exceptions import Conflict
 
 for alias in settings.STORAGES:
     storage = storages[alias]
+    if not hasattr(storage, "bucket_name"):
+        continue  # Django's static files storage
     try:
         storage.client.create_bucket(storage.bucket_name)
     except Conflict:  # another example's: start from an empty bucket
@@ -399,19 +431,28 @@ for alias in settings.STORAGES:
 print("buckets ok")
 """
 
-# The backend an example names (the first one), and the fixture of its local server.
-BACKEND_SERVERS = {
-    "storages.backends.azure_storage.": "docs_azure",
-    "storages.backends.gcloud.": "docs_gcs",
-    "storages.backends.dropbox.": "docs_dropbox",
-    "storages.backends.sftpstorage.": "docs_sftp",
-    "storages.backends.ftp.": "docs_ftp",
-}
+# Each backend: the prefix of its class paths, its page, and the fixture of its local server.
+BACKEND_SERVERS = [
+    ("storages.backends.azure_storage.", "azure", "docs_azure"),
+    ("storages.backends.gcloud.", "gcloud", "docs_gcs"),
+    ("storages.backends.dropbox.", "dropbox", "docs_dropbox"),
+    ("storages.backends.sftpstorage.", "sftp", "docs_sftp"),
+    ("storages.backends.ftp.", "ftp", "docs_ftp"),
+]
 
 
-def server_fixture(snippet: str) -> str:
-    named = [(snippet.find(path), fixture) for path, fixture in BACKEND_SERVERS.items()]
-    named = sorted((at, fixture) for at, fixture in named if at >= 0)
+def server_fixture(found: Example) -> str:
+    """A backend page's examples run against its server; elsewhere the backend the example names
+    first, else S3."""
+    page = found.path.relative_to(ROOT).as_posix()
+    for _, name, fixture in BACKEND_SERVERS:
+        if page == f"docs/backends/{name}.rst":
+            return fixture
+    named = sorted(
+        (found.text.find(prefix), fixture)
+        for prefix, _, fixture in BACKEND_SERVERS
+        if prefix in found.text
+    )
     return named[0][1] if named else "docs_s3_local"
 
 
@@ -435,6 +476,7 @@ def docs_azure():
         resolve={("myaccount.blob.localhost", None): ("127.0.0.1", None)},
         env={"AZURE_ACCOUNT_KEY": key},
         prepare=PREPARE_AZURE,
+        backend="storages.backends.azure_storage.AzureStorage",
     )
     server.stop()
 
@@ -447,13 +489,17 @@ def docs_gcs(tmp_path_factory):
 
     from tests.servers.gcs import service_account_info, start_gcs, start_token_server
 
-    server, tokens = start_gcs(), start_token_server()
+    # Called by the name the emulator example uses (localhost:4443, resolved to the server).
+    server, tokens = start_gcs(public_host="localhost:4443"), start_token_server()
     key_file = tmp_path_factory.mktemp("docs-gcs") / "key.json"
     key_file.write_text(json.dumps(service_account_info(token_uri=tokens.grant_uri)))
     yield Local(
-        settings=f'GS_CLIENT_OPTIONS = {{"api_endpoint": "{server.endpoint}"}}\n',
+        settings='GS_CLIENT_OPTIONS = {"api_endpoint": "http://localhost:4443"}\n'
+        'GS_BUCKET_NAME = "docs-project-bucket"  # the project\'s, for an example naming none\n',
         env={"GOOGLE_APPLICATION_CREDENTIALS": str(key_file)},
+        resolve={("localhost", 4443): ("127.0.0.1", int(server.endpoint.rsplit(":", 1)[1]))},
         prepare=PREPARE_GCS,
+        backend="storages.backends.gcloud.GoogleCloudStorage",
     )
     tokens.stop()
     server.stop()
@@ -463,7 +509,7 @@ def docs_gcs(tmp_path_factory):
 def docs_dropbox(tmp_path_factory):
     """The Dropbox stand-in, which knows the example's app key; its secret and a refresh token
     in the environment, as the example reads them."""
-    from tests.servers.dropbox_api import APP_SECRET, REFRESH_TOKEN, start_dropbox_standin
+    from tests.servers.dropbox_api import APP_SECRET, REFRESH_TOKEN, TOKEN, start_dropbox_standin
 
     server = start_dropbox_standin(tmp_path_factory.mktemp("docs-dropbox"), app_key="abc123")
     yield Local(
@@ -472,8 +518,10 @@ def docs_dropbox(tmp_path_factory):
         env={
             "DROPBOX_APP_SECRET": APP_SECRET,
             "DROPBOX_REFRESH_TOKEN": REFRESH_TOKEN,
+            "DROPBOX_TOKEN": TOKEN,
             "DOCS_EXAMPLE_CA": str(server.ca_cert),
         },
+        backend="storages.backends.dropbox.DropboxStorage",
     )
     server.stop()
 
@@ -501,6 +549,7 @@ def docs_sftp(tmp_path_factory):
             "/srv/media": str(data / "media"),
             "https://media.example.com/": http.url_for("media"),
         },
+        backend="storages.backends.sftpstorage.SFTPStorage",
     )
     http.stop()
     server.stop()
@@ -508,21 +557,25 @@ def docs_sftp(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def docs_ftp(tmp_path_factory):
-    """pyftpdlib over explicit TLS (the example's ``ftps://``); the location names a real host
-    and its credentials, so it is swapped whole; a web server publishes what is uploaded."""
+    """pyftpdlib over explicit TLS (``ftps://``) and plain, serving one folder; a location names
+    a real host and its credentials, so it is swapped whole; a web server publishes the files."""
     from tests.servers.ftp import serve_directory, start_pyftpdlib
 
-    server = start_pyftpdlib(tmp_path_factory.mktemp("docs-ftp"), tls=True)
-    http = serve_directory(server.root)
+    base = tmp_path_factory.mktemp("docs-ftp")
+    tls, plain = start_pyftpdlib(base, tls=True), start_pyftpdlib(base)
+    http = serve_directory(tls.root)
     yield Local(
-        settings=f"FTP_STORAGE_TLS_CA_FILE = {str(server.cert)!r}\n",
+        settings=f"FTP_STORAGE_TLS_CA_FILE = {str(tls.cert)!r}\n",
         placeholders={
-            "ftps://media:p%40ssword@ftp.example.com:21/srv/media": server.location("srv/media"),
+            "ftps://media:p%40ssword@ftp.example.com:21/srv/media": tls.location("srv/media"),
+            "ftp://media:p%40ssword@ftp.example.com:21/srv/media": plain.location("srv/media"),
             "https://media.example.com/": http.url_for("srv/media"),
         },
+        backend="storages.backends.ftp.FTPStorage",
     )
     http.stop()
-    server.stop()
+    plain.stop()
+    tls.stop()
 
 
 @pytest.mark.timeout(300)
@@ -531,8 +584,10 @@ def test_settings_example(name, request, tmp_path):
     """The settings as written, against the local server of their backend: check passes, a file
     goes through default_storage (save, open, exists, url, delete), and collectstatic (the
     package's) uploads the static files, then nothing on a second run."""
-    snippet = example("settings", name).text
-    local = request.getfixturevalue(server_fixture(snippet))
+    found = example("settings", name)
+    snippet = found.text
+    local = request.getfixturevalue(server_fixture(found))
+    assert not unmapped_values(snippet, local), f"{found}: map these to the local server"
     env = write_settings(tmp_path, snippet, None, local)
     if local.prepare:
         made = run_python(env, local.prepare)
@@ -545,9 +600,7 @@ def test_settings_example(name, request, tmp_path):
     assert "round trip ok" in trip.stdout
     if '"storages"' in snippet and "INSTALLED_APPS" in snippet:
         assert "collectstatic from: storages" in trip.stdout
-    if "STORAGES" in snippet and (
-        '"staticfiles"' not in snippet or "django.contrib.staticfiles.storage." in snippet
-    ):
+    if "staticfiles backend: storages." not in trip.stdout:
         return  # static files are not on the example's storage: nothing of ours to collect
     first = run_django(env, "collectstatic", "--noinput")
     assert first.returncode == 0, first.stdout + first.stderr
