@@ -369,6 +369,7 @@ RUN_BY_NAME = {
     "python collectstatic-listing": "test_the_listing_example_runs",
     "python config-subclass": "test_the_subclass_example_runs",
     "settings config-django42": "test_the_django42_example",
+    "python azure-subclass": "test_the_azure_subclass_example_runs",
 }
 
 
@@ -736,6 +737,37 @@ def test_the_django42_example(docs_s3, tmp_path):
             "print(type(storages['default']).__name__)",
         )
         assert kind.stdout.strip() == "FileSystemStorage", kind.stdout + kind.stderr
+
+
+AZURE_SUBCLASS_ROUND_TRIP = """
+import urllib.request
+from azure.core.exceptions import ResourceExistsError
+from django.core.files.base import ContentFile
+
+storage = PublicAzureStorage()
+try:  # the container exists in a real project, readable by anyone
+    storage.service_client.create_container(storage.azure_container, public_access="blob")
+except ResourceExistsError:
+    pass
+name = storage.save("logo.txt", ContentFile(b"public"))
+url = storage.url(name)
+assert "sig=" not in url, url
+with urllib.request.urlopen(url, timeout=30) as answer:
+    assert answer.read() == b"public"
+storage.delete(name)
+assert not storage.exists(name)
+print("subclass example ok:", url)
+"""
+
+
+def test_the_azure_subclass_example_runs(docs_azure, tmp_path):
+    """docs/backends/azure.rst: a subclass for a second container, public URLs."""
+    env = write_settings(tmp_path, "", None, docs_azure)
+    code = example("python", "azure-subclass").text
+    done = run_python(env, code + AZURE_SUBCLASS_ROUND_TRIP)
+    assert done.returncode == 0, done.stderr
+    assert "subclass example ok: http://myaccount.blob.localhost:" in done.stdout
+    assert "/mypublic-container/logo.txt" in done.stdout
 
 
 CHECKED_EXAMPLES = sorted(k.split(" ", 1)[1] for k in examples() if k.startswith("checked "))
