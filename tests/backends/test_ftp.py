@@ -923,7 +923,7 @@ def test_a_stalled_upload_removes_its_temporary_file_on_a_new_connection(stallin
     """The data connection stops moving mid-upload: the storage times out (FTP_STORAGE_TIMEOUT)
     and removes the temporary file over a fresh control connection (the server still answers)."""
     server, data, _ = stalling_data_server
-    s = FTPStorage(**ftp_options(server, timeout=2))
+    s = FTPStorage(**ftp_options(server, timeout=4))
     s.save("warm.txt", ContentFile(b"warm"))  # the folder exists: one STOR for the upload
     data.set(stall_after=1 * MB)
     with pytest.raises(StorageUnavailable, match="FTP_STORAGE_TIMEOUT"):
@@ -943,7 +943,7 @@ def test_a_stalled_upload_on_a_silent_server_warns_how_to_remove_its_file(
     """The server stops answering new connections too: the removal gives up after one timeout
     and the warning names the file and the command that removes it."""
     server, data, control = stalling_data_server
-    options = ftp_options(server, timeout=2)
+    options = ftp_options(server, timeout=4)
     options["location"] = options["location"].replace(f":{server.port}/", f":{control.port}/")
     s = FTPStorage(**options)
     s.save("warm.txt", ContentFile(b"warm"))  # the pooled control connection, made through it
