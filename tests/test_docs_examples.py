@@ -14,13 +14,15 @@ An example is a literal block in the reStructuredText marked by the comment just
 ``settings NAME``
     a settings file (or a fragment of one): written after :data:`PRELUDE` into a settings module
     of a fresh process, which runs ``manage.py check``, a save/open/exists/url/delete round trip
-    through ``default_storage`` and, when the example configures ``staticfiles``,
+    through ``default_storage`` and, when the static files are on a storage of this package,
     ``collectstatic`` twice (the second run uploads nothing), against the local server of the
-    backend the example names (:class:`Local`: moto, Azurite, fake-gcs-server, the Dropbox
-    stand-in, sshd, pyftpdlib over TLS). Hosts, credentials and paths the example names are
-    placeholders a real project has: the test's own settings around the example point them at the
-    local server (global settings before it, as for S3's endpoint; a host name resolved to
-    127.0.0.1; placeholder values swapped after it), and the example itself is run as written.
+    backend page the example is on, else of the backend it names, else S3 (:class:`Local`: moto,
+    Azurite, fake-gcs-server, the Dropbox stand-in, sshd, pyftpdlib). Hosts, credentials and
+    paths the example names are placeholders a real project has: the test's own settings around
+    the example point them at the local server (global settings before it, as for S3's endpoint;
+    a host name resolved to 127.0.0.1; placeholder values swapped after it; ``STORAGES`` naming
+    the page's backend for a block of global settings only), and the example itself is run as
+    written.
 ``output NAME``
     a sample output: its first line is the command (``$ python manage.py ...``), the rest is
     compared, whitespace-insensitively (the docs wrap long lines), with what that command
