@@ -21,11 +21,13 @@ A backend implements a dozen session-level hooks (``_put``, ``_rename``,
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import io
 import logging
 import posixpath
+import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -466,38 +468,47 @@ class FileServerStorage(BaseStorage):
         try:
             self._run("upload", spec.name, upload, retry=body.restart)
         except BaseException as exc:
-            if placed and not _timed_out(
-                exc
-            ):  # a server that stopped answering would make us wait again
-                self._discard(list(placed))
+            if placed:
+                self._discard(list(placed), fresh=_timed_out(exc))
             raise
 
-    def _discard(self, paths: list[str]) -> None:
-        """Remove what a failed upload left (best effort: a stale temporary file goes with a later
-        listing)."""
+    def _discard(self, paths: list[str], *, fresh: bool = False) -> None:
+        """Remove what a failed upload left (best effort: a warning says how to remove it later).
+
+        ``fresh``: the upload timed out (a stalled data connection, a server that stopped
+        answering), so one new connection is tried, once: its own timeout bounds the wait."""
 
         def remove(session: Any) -> None:
             for path in paths:
                 self._remove(session, path)
 
         try:
-            # Removing is idempotent: a pooled session the failure left dead is replaced once
-            # (a timeout is never retried, so a silent server is not waited for twice).
-            self._sessions.run(remove, broken=self._is_broken_error)
+            if fresh:
+                session = self._new_session()
+                try:
+                    remove(session)
+                finally:
+                    with contextlib.suppress(Exception):
+                        self._end_session(session)
+            else:
+                # Removing is idempotent: a pooled session the failure left dead is replaced once.
+                self._sessions.run(remove, broken=self._is_broken_error)
         except Exception as exc:
             logger.warning(
-                "%s could not remove %s after a failed upload (%s); a listing of the folder "
-                "removes it after %d s",
+                "%s could not remove %s after a failed upload (%s: %s); `manage.py "
+                "checkstorages --remove-leftovers` removes it once it is older than "
+                "--leftovers-older-than, and so does a listing of its folder after %d s",
                 type(self).__name__,
-                paths,
+                ", ".join(paths),
                 type(exc).__name__,
+                exc,
                 self.stale_upload_age,
             )
 
 
 def _timed_out(exc: BaseException | None) -> bool:
     while exc is not None:
-        if isinstance(exc, TimeoutError):
+        if isinstance(exc, (TimeoutError, socket.timeout)):  # not one class before Python 3.10
             return True
         exc = exc.__cause__ or exc.__context__
     return False

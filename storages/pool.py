@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import copy
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 logger = logging.getLogger(__name__)
+
+#: A timeout is never retried (``socket.timeout`` is ``TimeoutError`` from Python 3.10 on).
+_TIMEOUTS = (TimeoutError, socket.timeout)
 
 __all__ = ["SessionPool", "ServerBusy"]
 
@@ -168,7 +172,7 @@ class SessionPool(Generic[S]):
                     self.release(session)
                     raise
                 self.discard(session)
-                if fresh or attempt == 2 or isinstance(exc, TimeoutError) or not retry():
+                if fresh or attempt == 2 or isinstance(exc, _TIMEOUTS) or not retry():
                     raise
                 logger.debug(
                     "a pooled session was dropped (%s); retrying on a new one", type(exc).__name__

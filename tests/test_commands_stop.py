@@ -2,10 +2,14 @@
 in the middle of a transfer, run as a user runs them (``python -m django ...`` in a process of its
 own, settings from a module).
 
-The transfer is slowed down by the throttling proxy (tests/servers/proxy.py), and the signal is
-sent once the server shows the upload under way (an S3 multipart upload, Azure uncommitted
-blocks, a hidden temporary file on the SFTP/FTP server). Then, at the server: nothing unfinished
-is left, the half-sent file is not there, and the rerun completes.
+The transfer is slowed down by the throttling proxy (tests/servers/proxy.py; the FTP server
+takes uploads in slowly itself), and the signal is sent once the server shows the upload under
+way (an S3 multipart upload, Azure uncommitted blocks, a hidden temporary file on the SFTP/FTP
+server, a GCS resumable session opened). Then, at the server: nothing unfinished is left, the
+half-sent file is not there, and the rerun completes. fake-gcs-server can't list resumable
+sessions, so GCS requests go through the recording HTTP proxy
+(storages/testing/http_proxy.py): the session the upload opened was cancelled with a DELETE on
+its URI.
 """
 
 from __future__ import annotations
@@ -19,13 +23,18 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from storages.files import TEMP_PREFIX
+from storages.testing.http_proxy import HTTPFaultProxy
 from tests.backends.test_azure import CONTAINER, azurite  # noqa: F401  (session fixture)
 from tests.backends.test_ftp import ftp_server  # noqa: F401
+from tests.backends.test_gcloud import BUCKET as GCS_BUCKET
+from tests.backends.test_gcloud import gcs_server  # noqa: F401  (session fixture)
 from tests.backends.test_sftp import sftp_data, sftp_options, sftp_server  # noqa: F401
+from tests.servers.ftp import start_pyftpdlib
 from tests.servers.proxy import TCPProxy
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
 
@@ -64,11 +73,15 @@ def s3_alias(endpoint: str, location: str, cls: str = "S3Storage") -> dict:
     }
 
 
-def write_settings(tmp_path: Path, storages: dict, **extra) -> str:
+def write_settings(tmp_path: Path, storages: dict, code: str = "", **extra) -> str:
+    """A settings module: the tests' settings, ``storages``, ``extra`` settings, then ``code``."""
     module = f"stop_settings_{uuid.uuid4().hex[:8]}"
     lines = [f"{key} = {value!r}" for key, value in extra.items()]
     (tmp_path / f"{module}.py").write_text(
-        f"from tests.settings import *  # noqa\nSTORAGES = {storages!r}\n" + "\n".join(lines) + "\n"
+        f"from tests.settings import *  # noqa\nSTORAGES = {storages!r}\n"
+        + "\n".join(lines)
+        + "\n"
+        + code
     )
     return module
 
@@ -216,6 +229,108 @@ def test_copystorage_stopped_by_sigterm(kind, request, tmp_path, s3_server, slow
     assert "copied " in out and "interrupted" not in out
 
 
+# -- GCS: the resumable session, seen through the recording HTTP proxy ---------------------------
+class GCSRoute:
+    """The storage's requests to fake-gcs-server through the recording HTTP proxy, optionally then
+    through the throttling TCP proxy; ``set(bandwidth=None)`` lifts the throttle."""
+
+    def __init__(self, server, location: str, throttled: bool) -> None:
+        port = int(server.endpoint.rsplit(":", 1)[1])
+        self.server, self.location = server, location
+        self.tcp = TCPProxy("127.0.0.1", port, bandwidth=SLOW).start() if throttled else None
+        self.http = HTTPFaultProxy("127.0.0.1", self.tcp.port if self.tcp else port).start()
+
+    def alias(self, name: str) -> tuple[dict, str]:
+        """The STORAGES entry, and the settings code giving it credentials (the emulator takes
+        anonymous requests)."""
+        options = {
+            "bucket_name": GCS_BUCKET,
+            "client_options": {"api_endpoint": self.http.url},
+            "location": self.location,
+        }
+        code = (
+            "from google.auth.credentials import AnonymousCredentials\n"
+            f"STORAGES[{name!r}]['OPTIONS']['credentials'] = AnonymousCredentials()\n"
+        )
+        return {"BACKEND": "storages.backends.gcloud.GoogleCloudStorage", "OPTIONS": options}, code
+
+    def sessions(self) -> list[str]:
+        """The resumable sessions opened (their URIs, through the proxy)."""
+        return [
+            s.location
+            for s in list(self.http.served)
+            if s.method == "POST" and "uploadType=resumable" in s.path and s.location
+        ]
+
+    def left(self) -> None:
+        opened = self.sessions()
+        assert opened, "no resumable session was opened"
+        deleted = {s.path for s in list(self.http.served) if s.method == "DELETE"}
+        for uri in opened:
+            parts = urlsplit(uri)
+            assert f"{parts.path}?{parts.query}" in deleted, (uri, deleted)
+        blob = self.server.client().bucket(GCS_BUCKET).blob(f"{self.location}/big.bin")
+        assert not blob.exists()
+
+    def sizes(self) -> dict[str, int]:
+        blobs = self.server.client().list_blobs(GCS_BUCKET, prefix=self.location + "/")
+        return {b.name[len(self.location) + 1 :]: b.size for b in blobs}
+
+    def set(self, bandwidth: float | None) -> None:
+        if self.tcp:
+            self.tcp.set(bandwidth=bandwidth)
+
+    def stop(self) -> None:
+        self.http.stop()
+        if self.tcp:
+            self.tcp.stop()
+
+
+def test_copystorage_into_gcs_stopped_by_sigterm(tmp_path, s3_server, slow_s3, gcs_server):  # noqa: F811
+    _, source = slow_source(tmp_path, s3_server, slow_s3)
+    route = GCSRoute(gcs_server, f"dst-{uuid.uuid4().hex[:8]}", throttled=False)
+    try:
+        dest, code = route.alias("new")
+        static = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+        module = write_settings(
+            tmp_path, {"old": source, "new": dest, "staticfiles": static}, code=code
+        )
+        proc = run(tmp_path, module, "copystorage", "old", "new", "-v", "2")
+        wait_until(proc, route.sessions, "resumable session opened at the server")
+        out, err = terminate(proc)
+        assert "Stopping (SIGTERM)" in err
+        assert "interrupted: run the same command again to resume" in out
+        route.left()
+
+        slow_s3.set(bandwidth=None)
+        proc = run(tmp_path, module, "copystorage", "old", "new", "-v", "2")
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, (out, err)
+        assert "copy big.bin" in out.splitlines()
+        assert route.sizes()["big.bin"] == BIG
+    finally:
+        route.stop()
+
+
+class SlowFTP:
+    """pyftpdlib taking uploads in at SLOW bytes per second; ``set(bandwidth=None)`` restarts it
+    without the limit (same port, same files)."""
+
+    def __init__(self, root: Path) -> None:
+        self.server = start_pyftpdlib(root, read_limit=SLOW)
+
+    def set(self, bandwidth: float | None) -> None:
+        assert bandwidth is None
+        argv = self.server.argv
+        assert argv is not None
+        at = argv.index("--read-limit")
+        del argv[at : at + 2]
+        self.server.restart()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
 # -- collectstatic -------------------------------------------------------------------------------
 def static_tree(tmp_path: Path) -> Path:
     static = tmp_path / "static"
@@ -225,10 +340,42 @@ def static_tree(tmp_path: Path) -> Path:
     return static
 
 
+def gcs_static_destination(request, location: str):
+    """static_destination() of GCS: requests recorded, then throttled."""
+    route = GCSRoute(request.getfixturevalue("gcs_server"), location, throttled=True)
+    alias, code = route.alias("staticfiles")
+    return route, alias, route.sessions, route.left, route.sizes, code
+
+
+def slow_ftp_destination(tmp_path: Path, location: str):
+    """static_destination() of FTP: a server that takes uploads in slowly."""
+    slow = SlowFTP(tmp_path / "slow-ftp")
+    root = slow.server.root / location
+    alias = {
+        "BACKEND": "storages.backends.ftp.FTPStorage",
+        "OPTIONS": {"location": slow.server.location(location), "encoding": "utf-8"},
+    }
+
+    def left() -> None:
+        assert temp_files(root) == []
+        assert not (root / "big.bin").exists()
+
+    def sizes() -> dict[str, int]:
+        return {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}
+
+    return slow, alias, lambda: temp_files(root), left, sizes, ""
+
+
 def static_destination(kind: str, request, tmp_path: Path):
     """The staticfiles alias through a throttling proxy, "an upload is under way" and "nothing
-    unfinished is left, the big file is not there", and the stored sizes."""
+    unfinished is left, the big file is not there", the stored sizes, and settings code."""
     location = f"static-{uuid.uuid4().hex[:8]}"
+    if kind in ("gcs", "ftp"):
+        return (
+            slow_ftp_destination(tmp_path, location)
+            if kind == "ftp"
+            else gcs_static_destination(request, location)
+        )
     if kind == "s3":
         server = request.getfixturevalue("s3_server")
         port = int(server.endpoint.rsplit(":", 1)[1])
@@ -242,7 +389,7 @@ def static_destination(kind: str, request, tmp_path: Path):
         def sizes() -> dict[str, int]:
             return s3_keys(server, location)
 
-        return proxy, alias, lambda: multipart_uploads(server, location), left, sizes
+        return proxy, alias, lambda: multipart_uploads(server, location), left, sizes, ""
     if kind == "azure":
         server = request.getfixturevalue("azurite")
         proxy = TCPProxy("127.0.0.1", server.port, bandwidth=SLOW).start()
@@ -276,7 +423,7 @@ def static_destination(kind: str, request, tmp_path: Path):
                 "location": location,
             },
         }
-        return proxy, alias, uncommitted, left, sizes
+        return proxy, alias, uncommitted, left, sizes, ""
     server = request.getfixturevalue("sftp_server")
     proxy = TCPProxy("127.0.0.1", server.port, bandwidth=SLOW).start()
     options = sftp_options(server, request.getfixturevalue("sftp_data"))
@@ -299,13 +446,13 @@ def static_destination(kind: str, request, tmp_path: Path):
         return {str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()}
 
     alias = {"BACKEND": "storages.backends.sftpstorage.SFTPStorage", "OPTIONS": options}
-    return proxy, alias, lambda: temp_files(root), left, sizes
+    return proxy, alias, lambda: temp_files(root), left, sizes, ""
 
 
-@pytest.mark.parametrize("kind", ["s3", "azure", "sftp"])
+@pytest.mark.parametrize("kind", ["s3", "azure", "sftp", "gcs", "ftp"])
 def test_collectstatic_stopped_by_sigterm(kind, request, tmp_path):
     static = static_tree(tmp_path)
-    proxy, alias, under_way, nothing_left, sizes = static_destination(kind, request, tmp_path)
+    proxy, alias, under_way, nothing_left, sizes, code = static_destination(kind, request, tmp_path)
     try:
         module = write_settings(
             tmp_path,
@@ -313,6 +460,7 @@ def test_collectstatic_stopped_by_sigterm(kind, request, tmp_path):
                 "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
                 "staticfiles": alias,
             },
+            code=code,
             STATICFILES_DIRS=[str(static)],
         )
         proc = run(tmp_path, module, "collectstatic", "--noinput")

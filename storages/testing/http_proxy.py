@@ -20,7 +20,8 @@ Two modes break what every reply says about its body, for the read-integrity tes
 ``truncate_after`` ends a reply's body after that many bytes by closing the connection, and
 ``corrupt_at`` flips one byte of every reply body (what a checksum is for).
 ``tls=(cert, key)`` serves HTTPS (for an HTTPS server, with ``target_tls`` true).
-``connections`` counts the client connections accepted.
+``connections`` counts the client connections accepted; ``served`` lists every request
+(:class:`Served`: method, path, status, and the reply's ``Location``).
 
 Only 127.0.0.1 is used; request bodies are read whole (fine for test-sized requests), reply
 bodies are streamed.
@@ -82,6 +83,8 @@ class Served:
     path: str
     status: int
     injected: bool
+    #: The reply's ``Location`` (pointing at the proxy), e.g. a resumable upload's session URI.
+    location: str | None = None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -140,7 +143,9 @@ class _Handler(BaseHTTPRequestHandler):
             }
             if "Location" in reply:
                 reply["Location"] = reply["Location"].replace(proxy.target_url, proxy.url)
-            proxy._record(Served(self.command, self.path, response.status, False))
+            proxy._record(
+                Served(self.command, self.path, response.status, False, reply.get("Location"))
+            )
             if self.command == "HEAD":  # no body, but the length of the one a GET would get
                 self.send_response(response.status, response.reason)
                 for key, value in response.getheaders():

@@ -23,6 +23,7 @@ from django.core.files.base import ContentFile, File
 
 from storages.backends.ftp import FTPStorage, FTPStorageException, FTPStorageFile
 from storages.errors import StorageUnavailable
+from storages.files import TEMP_PREFIX
 from storages.testing import (
     BackendConfig,
     BrokenConfigs,
@@ -891,6 +892,74 @@ def test_a_cut_data_connection_leaves_nothing_under_the_name(data_proxy_server, 
     assert s.save("keep.bin", File(PatternFile(8 * MB), name="keep.bin")) == "keep.bin"
     assert proxy.stats.cuts == 1 and s.size("keep.bin") == 8 * MB
     assert sorted(p.name for p in _root_of(server, s).iterdir()) == ["keep.bin"]
+    s.close()
+
+
+@pytest.fixture
+def stalling_data_server(tmp_path, monkeypatch):
+    """pyftpdlib whose data connections all go through a proxy that can hold an upload's bytes
+    (``stall_after``), and a second proxy in front of its control port."""
+    while True:
+        port = free_port()
+        server = start_pyftpdlib(tmp_path / "stall", passive_port=port)
+        if server.port != port:  # free_port() may hand out the same number twice
+            break
+        server.stop()
+    data = TCPProxy("127.0.0.1", port).start()
+    control = TCPProxy("127.0.0.1", server.port).start()
+    makepasv = ftplib.FTP.makepasv
+    monkeypatch.setattr(ftplib.FTP, "makepasv", lambda client: (makepasv(client)[0], data.port))
+    yield server, data, control
+    control.stop()
+    data.stop()
+    server.stop()
+
+
+def _temp_files(server: FTPServer) -> list[Path]:
+    return [p for p in server.root.rglob(f"{TEMP_PREFIX}*") if p.is_file()]
+
+
+def test_a_stalled_upload_removes_its_temporary_file_on_a_new_connection(stalling_data_server):
+    """The data connection stops moving mid-upload: the storage times out (FTP_STORAGE_TIMEOUT)
+    and removes the temporary file over a fresh control connection (the server still answers)."""
+    server, data, _ = stalling_data_server
+    s = FTPStorage(**ftp_options(server, timeout=4))
+    s.save("warm.txt", ContentFile(b"warm"))  # the folder exists: one STOR for the upload
+    data.set(stall_after=1 * MB)
+    with pytest.raises(StorageUnavailable, match="FTP_STORAGE_TIMEOUT"):
+        s.save("stalled.bin", File(PatternFile(64 * MB), name="stalled.bin"))
+    assert data.stats.stalls == 1  # a timeout is not retried
+    assert _temp_files(server) == []
+    assert not s.exists("stalled.bin")
+    data.set(stall_after=None)
+    assert s.save("stalled.bin", File(PatternFile(8 * MB), name="stalled.bin")) == "stalled.bin"
+    assert s.size("stalled.bin") == 8 * MB and _temp_files(server) == []
+    s.close()
+
+
+def test_a_stalled_upload_on_a_silent_server_warns_how_to_remove_its_file(
+    stalling_data_server, caplog
+):
+    """The server stops answering new connections too: the removal gives up after one timeout
+    and the warning names the file and the command that removes it."""
+    server, data, control = stalling_data_server
+    options = ftp_options(server, timeout=4)
+    options["location"] = options["location"].replace(f":{server.port}/", f":{control.port}/")
+    s = FTPStorage(**options)
+    s.save("warm.txt", ContentFile(b"warm"))  # the pooled control connection, made through it
+    control.set(mode="blackhole")  # new control connections: accepted, never answered
+    data.set(stall_after=1 * MB)
+    with caplog.at_level(logging.WARNING, logger="storages"):
+        with pytest.raises(StorageUnavailable, match="FTP_STORAGE_TIMEOUT"):
+            s.save("stalled.bin", File(PatternFile(64 * MB), name="stalled.bin"))
+    assert data.stats.stalls == 1
+    left = _temp_files(server)
+    assert len(left) == 1
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any(left[0].name in w and "checkstorages --remove-leftovers" in w for w in warnings), (
+        warnings
+    )
+    assert PASSWORD not in "".join(warnings)
     s.close()
 
 

@@ -84,8 +84,10 @@ class AzuriteServer:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def start_azurite(oauth: bool = False) -> AzuriteServer:
-    """Start Azurite's blob service; with ``oauth`` it serves HTTPS and accepts bearer tokens."""
+def start_azurite(oauth: bool = False, accounts: dict[str, str] | None = None) -> AzuriteServer:
+    """Start Azurite's blob service; with ``oauth`` it serves HTTPS and accepts bearer tokens.
+
+    ``accounts``: storage accounts (name: base64 key) it knows instead of ``devstoreaccount1``."""
     _require_tools()
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="azurite-"))
@@ -109,7 +111,10 @@ def start_azurite(oauth: bool = False) -> AzuriteServer:
         argv += ["--oauth", "basic", "--cert", str(cert), "--key", str(key)]
         ca_file = str(cert)
     (workdir / "data").mkdir()
-    process = ServerProcess(argv, port, log=workdir / "azurite.log", timeout=60)
+    env = (
+        {"AZURITE_ACCOUNTS": ";".join(f"{n}:{k}" for n, k in accounts.items())} if accounts else {}
+    )
+    process = ServerProcess(argv, port, env=env, log=workdir / "azurite.log", timeout=60)
     return AzuriteServer(port, "https" if oauth else "http", process, workdir, ca_file)
 
 

@@ -913,8 +913,10 @@ class DropboxStandIn:
                 shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def start_dropbox_standin(workdir: Path | None = None, page_size: int = 500) -> DropboxStandIn:
-    """Start the stand-in as a child process on free ports."""
+def start_dropbox_standin(
+    workdir: Path | None = None, page_size: int = 500, app_key: str = APP_KEY
+) -> DropboxStandIn:
+    """Start the stand-in as a child process on free ports (``app_key``: the app it knows)."""
     owns = workdir is None
     workdir = Path(workdir or tempfile.mkdtemp(prefix="dropbox-standin-"))
     cert, key = make_self_signed_cert(workdir / "tls")
@@ -936,7 +938,7 @@ def start_dropbox_standin(workdir: Path | None = None, page_size: int = 500) -> 
         "--token",
         TOKEN,
         "--app-key",
-        APP_KEY,
+        app_key,
         "--app-secret",
         APP_SECRET,
         "--refresh-token",

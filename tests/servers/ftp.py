@@ -119,9 +119,11 @@ def start_pyftpdlib(
     idle_timeout: int = 300,
     max_connections: int = 0,
     passive_port: int | None = None,
+    read_limit: int = 0,
 ) -> FTPServer:
     """pyftpdlib in a subprocess: plain FTP, explicit FTPS (``tls``), or a dialect without
-    MLSD/MLST.
+    MLSD/MLST. ``read_limit``: bytes per second it takes in on each upload's data connection
+    (plain FTP; 0: no limit).
 
     ``passive_port``: every data connection uses that one port (so a test can put a proxy in front
     of it)."""
@@ -150,6 +152,8 @@ def start_pyftpdlib(
         argv.append("--no-mlsd")
     if passive_port:
         argv += ["--passive-port", str(passive_port)]
+    if read_limit:
+        argv += ["--read-limit", str(read_limit)]
     server = FTPServer(
         root=data,
         port=port,
@@ -172,6 +176,7 @@ def _run_pyftpdlib(
     idle_timeout: int,
     max_connections: int,
     passive_port: int | None = None,
+    read_limit: int = 0,
 ) -> None:
     from pyftpdlib.authorizers import DummyAuthorizer
     from pyftpdlib.handlers import FTPHandler
@@ -224,6 +229,15 @@ def _run_pyftpdlib(
 
         class Handler(FTPHandler):  # type: ignore[no-redef]
             pass
+
+        if read_limit:
+            from pyftpdlib.handlers import ThrottledDTPHandler
+
+            class SlowDTPHandler(ThrottledDTPHandler):
+                pass
+
+            SlowDTPHandler.read_limit = read_limit
+            Handler.dtp_handler = SlowDTPHandler
 
     original_cwd = Handler.ftp_CWD
 
@@ -330,6 +344,7 @@ def main() -> None:
     parser.add_argument("--idle-timeout", type=int, default=300)
     parser.add_argument("--max-connections", type=int, default=0)
     parser.add_argument("--passive-port", type=int)
+    parser.add_argument("--read-limit", type=int, default=0)
     args = parser.parse_args()
     os.chdir(args.root)
     _run_pyftpdlib(
@@ -340,6 +355,7 @@ def main() -> None:
         args.idle_timeout,
         args.max_connections,
         args.passive_port,
+        args.read_limit,
     )
 
 

@@ -73,8 +73,11 @@ class GCSServer:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_gcs() -> GCSServer:
-    """Start fake-gcs-server with a filesystem backend in a fresh temporary folder."""
+def start_gcs(public_host: str | None = None) -> GCSServer:
+    """Start fake-gcs-server with a filesystem backend in a fresh temporary folder.
+
+    ``public_host``: the host:port its clients call it by (default its own address), for the
+    path-style URLs it serves (public and signed URLs)."""
     port = free_port()
     root = Path(tempfile.mkdtemp(prefix="fake-gcs-"))
     endpoint = f"http://127.0.0.1:{port}"
@@ -94,7 +97,7 @@ def start_gcs() -> GCSServer:
         # address. No -external-url: resumable-upload Location headers then follow
         # the request's Host, so uploads through a test proxy stay on the proxy.
         "-public-host",
-        f"127.0.0.1:{port}",
+        public_host or f"127.0.0.1:{port}",
         "-log-level",
         "error",
     ]

@@ -14,7 +14,9 @@ bytes per second per connection and direction. ``cut_after`` closes a connection
 many bytes went through it in ``cut_direction`` ("up": client to server, "down", "any");
 ``cut_once`` limits it to the first connection that reaches the count; ``cut_reset`` makes the
 cut a reset (RST to both ends, as a dropped NAT entry or a rejecting firewall does) instead of a
-close. ``mode="blackhole"``
+close. ``stall_after`` stops forwarding client-to-server bytes once that many went through a
+connection (the connection stays open: the client's sends block, as behind a dead link), until
+the setting is lifted; ``stats.stalls`` counts the connections it held. ``mode="blackhole"``
 accepts connections and never answers nor forwards. Settings may be changed while it runs
 with :meth:`set`. Only 127.0.0.1 is used.
 """
@@ -44,6 +46,7 @@ class ProxyStats:
     bytes_up: int = 0
     bytes_down: int = 0
     cuts: int = 0
+    stalls: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
@@ -113,6 +116,23 @@ class _Pipe:
         except OSError:
             self.conn.close()
 
+    def _stall(self) -> None:
+        """Hold this direction while ``stall_after`` says so (the reader stops once the window is
+        full, so the client's sends block)."""
+        proxy, conn = self.proxy, self.conn
+        if not conn.stalled:
+            conn.stalled = True
+            with proxy.stats.lock:
+                proxy.stats.stalls += 1
+        while (
+            not conn.closed
+            and proxy.stall_after is not None
+            and conn.sent[True] >= proxy.stall_after
+        ):
+            time.sleep(0.05)
+        if conn.closed:
+            raise OSError("closed while stalled")
+
     def _send(self, data: bytes) -> None:
         proxy = self.proxy
         view = memoryview(data)
@@ -120,6 +140,12 @@ class _Pipe:
             step = len(view)
             if proxy.bandwidth:
                 step = min(step, max(1024, int(proxy.bandwidth / 50)))
+            if self.up and proxy.stall_after is not None:
+                room = proxy.stall_after - self.conn.sent[True]
+                if room <= 0:
+                    self._stall()
+                    continue
+                step = min(step, room)
             allowed = self.conn.allow(self.up, step)
             if allowed <= 0:
                 self.conn.cut()
@@ -146,6 +172,7 @@ class _Conn:
         self.sent = {True: 0, False: 0}
         self.lock = threading.Lock()
         self.closed = False
+        self.stalled = False
 
     def allow(self, up: bool, count: int) -> int:
         """How many of ``count`` bytes may pass before the cut (0: cut now)."""
@@ -210,6 +237,7 @@ class TCPProxy:
         cut_direction: str = "any",
         cut_once: bool = False,
         cut_reset: bool = False,
+        stall_after: int | None = None,
         mode: str = "forward",
     ) -> None:
         self.target = (target_host, target_port)
@@ -219,6 +247,7 @@ class TCPProxy:
         self.cut_direction = cut_direction
         self.cut_once = cut_once
         self.cut_reset = cut_reset
+        self.stall_after = stall_after
         self.mode = mode
         self.stats = ProxyStats()
         self.port = 0
