@@ -35,7 +35,7 @@ from storages.files import (
     parse_time,
 )
 from storages.hashing import b64_to_hex
-from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
+from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource, WriteBuffer
 
 with sdk_required("The Apache Libcloud backend", "apache-libcloud", "libcloud"):
     import requests
@@ -155,6 +155,8 @@ class LibCloudStorage(BaseStorage):
     default_read_ahead = ReadAhead(concurrency=6)
     #: Objects up to this size (not on disk) are uploaded in one request; larger ones stream.
     upload_threshold = 5 * 1024 * 1024
+    # open("wb") holds a part before streaming; the driver cuts its own parts (S3: 5 MiB).
+    default_write_buffer = WriteBuffer(part_size=5 * 1024 * 1024, concurrency=1)
     unreachable_errors = (
         requests.exceptions.ConnectionError,
         requests.exceptions.Timeout,

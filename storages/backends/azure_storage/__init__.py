@@ -22,7 +22,7 @@ from storages.errors import StorageError, sdk_required, translate
 from storages.files import Leftover, ObjectInfo, ReadAhead, ReadResult, RemoteFile, UploadSpec
 from storages.hashing import b64_to_hex
 from storages.signed_urls import window_setting
-from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource, raise_if_stopped
+from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource, WriteBuffer, raise_if_stopped
 
 if TYPE_CHECKING:
     from storages.direct import TicketRequest, UploadTicket
@@ -431,6 +431,20 @@ class AzureStorage(BaseStorage):
             or max(int(self.max_memory_size or 0), self.upload_part_size)
         )
 
+    def _apply_write_buffer(self, config: WriteBuffer | None) -> WriteBuffer:
+        """``write_buffer`` sets the block size and the blocks sent at once, over
+        AZURE_MAX_BLOCK_SIZE / AZURE_UPLOAD_MAX_CONN (and their AZURE_CLIENT_OPTIONS keys), and
+        caps one-request uploads at a block. The SDK reads the next block while the others are
+        sent."""
+        if config is not None:
+            if config.part_size is not None:
+                self.upload_part_size = int(config.part_size)
+            if config.concurrency is not None:
+                self.upload_max_conn = config.concurrency
+            self.upload_threshold = min(self.upload_threshold, self.upload_part_size)
+        single = max(self.upload_threshold, self.upload_part_size)
+        return WriteBuffer(part_size=single, concurrency=max(1, int(self.upload_max_conn or 1)))
+
     @property
     def azure_protocol(self) -> str:  # "https" or "http", as in 1.14
         return "https" if self.azure_ssl else "http"
@@ -509,6 +523,10 @@ class AzureStorage(BaseStorage):
             **({"api_version": self.api_version} if self.api_version else {}),
         )
         kwargs.update(self.client_options or {})
+        # as configure() and write_buffer decided (client_options' own keys included)
+        kwargs.update(
+            max_single_put_size=self.upload_threshold, max_block_size=self.upload_part_size
+        )
         return kwargs if "transport" in kwargs else {"session": _session(), **kwargs}
 
     def _connection_pool_size(self) -> int | None:

@@ -33,7 +33,7 @@ from storages.files import (
 )
 from storages.hashing import b64_to_hex
 from storages.signed_urls import window_setting
-from storages.transfer import FullReader, UploadSource
+from storages.transfer import FullReader, UploadSource, WriteBuffer
 
 if TYPE_CHECKING:
     from storages.direct import TicketRequest, UploadTicket
@@ -333,8 +333,20 @@ class GoogleCloudStorage(BaseStorage):
                 f'{self._label}: GS_BLOB_CHUNK_SIZE (OPTIONS["blob_chunk_size"]) must be a '
                 f"positive multiple of 256 KiB ({CHUNK_MULTIPLE} bytes), got {size!r}"
             )
-        self.upload_part_size = int(size or DEFAULT_CHUNK)
         self._require_positive("connect_timeout", "read_timeout", "retry_deadline")
+
+    def _apply_write_buffer(self, config: WriteBuffer | None) -> WriteBuffer:
+        """``write_buffer``'s part size is the resumable chunk (rounded up to 256 KiB), over
+        GS_BLOB_CHUNK_SIZE; the SDK sends one chunk at a time. Known-size content up to a chunk
+        (at most 8 MiB) goes in one request."""
+        part = config.part_size if config is not None else None
+        if part is not None:
+            part = -(-int(part) // CHUNK_MULTIPLE) * CHUNK_MULTIPLE
+        self.upload_part_size = int(
+            part or self.blob_chunk_size or self.default_write_buffer.part_size or DEFAULT_CHUNK
+        )
+        self.upload_threshold = min(SINGLE_REQUEST_LIMIT, self.upload_part_size)
+        return WriteBuffer(part_size=self.upload_part_size, concurrency=1)
 
     def _require_positive(self, *options: str) -> None:
         """Refuse timeouts and deadlines that are not a positive number, naming where they are
@@ -522,7 +534,7 @@ class GoogleCloudStorage(BaseStorage):
             )
         # The SDK would send a short stream of unknown size resumably (2 requests): peek() finds its
         # size.
-        source = source.peek(SINGLE_REQUEST_LIMIT)
+        source = source.peek(self.upload_threshold)
         # It reads a resumable upload by tell() and full-size read()s, which a pipe needs help with.
         stream = source.fileobj if source.size is not None else FullReader(source.fileobj)
         self._cancelling(
