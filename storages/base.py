@@ -364,6 +364,14 @@ class BaseStorage(AsyncStorageMixin, Storage):
         self.upload_threshold = min(int(self.upload_threshold), part)
         return WriteBuffer(part_size=part, concurrency=1)
 
+    def read_bound(self) -> int:
+        """Bytes of an object a read holds at most: the read-ahead window,
+        ``(concurrency + 1) x part_size`` of ``read_ahead`` (0 when it is off: one stream, in
+        the SDK's own small buffers). A backend whose SDK holds a range again while it is
+        copied adds that here. The conformance suite holds reads to it."""
+        value = getattr(self, "read_ahead", None)
+        return ReadAhead.coerce(value if value is not None else self.default_read_ahead).window
+
     def _translate_error(
         self, exc: BaseException, name: str | None, op: str
     ) -> BaseException | None:

@@ -17,6 +17,7 @@ own transfer helper (s3transfer, the GCS resumable upload, Azure's
 
 from __future__ import annotations
 
+import collections
 import io
 import itertools
 import logging
@@ -341,9 +342,12 @@ _ABORT = object()
 class _PipeReader(io.RawIOBase):
     """The reading end of a :class:`PipeWriter`: what the SDK reads on the worker thread."""
 
-    def __init__(self, first: bytes | bytearray, q: queue.Queue[Any]) -> None:
+    def __init__(self, head: Iterable[Any], q: queue.Queue[Any]) -> None:
         super().__init__()
-        self._pending = memoryview(first)
+        self._pending = memoryview(b"")
+        #: What the writer held before the upload started, read before the queue (and dropped
+        #: piece by piece as it is read).
+        self._head = collections.deque(head)
         self._queue = q
         self._done = False
         #: Set by the writer when it was interrupted: the upload must fail, even past the end.
@@ -382,7 +386,7 @@ class _PipeReader(io.RawIOBase):
             self._pending = memoryview(b"")
             if self._done:
                 return False
-            item = self._next()
+            item = self._head.popleft() if self._head else self._next()
             if item is _EOF:
                 self._done = True
                 return False
@@ -422,7 +426,11 @@ class PipeWriter(io.RawIOBase):
         super().__init__()
         self._upload = upload
         self.threshold = max(1, int(threshold))
-        self._buffer = bytearray()
+        # What is held before the upload starts: full 1 MiB pieces, then the one being filled
+        # (pieces, so the upload drops each once it has read it).
+        self._pieces: list[bytearray] = []
+        self._tail = bytearray()
+        self._held = 0
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(2, queue_bytes // COPY_CHUNK))
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -435,27 +443,44 @@ class PipeWriter(io.RawIOBase):
         if self.closed:
             raise ValueError("write to a closed upload")
         view = memoryview(data).cast("B")
-        self.bytes_written += len(view)
+        size = len(view)
+        self.bytes_written += size
         if self._thread is None:
-            self._buffer += view
-            if len(self._buffer) > self.threshold:
-                self._start()
-        else:
-            for start in range(0, len(view), COPY_CHUNK):
-                self._put(bytes(view[start : start + COPY_CHUNK]))
-        return len(view)
+            # Held up to the threshold only: the rest of a large write streams from the caller's
+            # buffer.
+            room = self.threshold + 1 - self._held
+            head, view = view[:room], view[room:]
+            self._held += len(head)
+            while head:
+                take = COPY_CHUNK - len(self._tail)
+                self._tail += head[:take]
+                head = head[take:]
+                if len(self._tail) >= COPY_CHUNK:
+                    self._pieces.append(self._tail)
+                    self._tail = bytearray()
+            if self._held <= self.threshold:
+                return size
+            self._start()
+        for start in range(0, len(view), COPY_CHUNK):
+            self._put(bytes(view[start : start + COPY_CHUNK]))
+        return size
+
+    def _take_held(self) -> list[bytearray]:
+        held = [*self._pieces, self._tail] if self._tail else self._pieces
+        self._pieces, self._tail, self._held = [], bytearray(), 0
+        return held
 
     def _start(self) -> None:
-        # handed over as it is: a bytes() copy would hold the threshold twice for a moment
-        first, self._buffer = self._buffer, bytearray()
-        reader = self._reader = _PipeReader(first, self._queue)
+        # handed over as they are: a copy would hold the threshold twice for a moment
+        started_with = self._held
+        reader = self._reader = _PipeReader(self._take_held(), self._queue)
         # Waited on instead of Thread.join(): a join interrupted by Ctrl-C marks the thread as
         # stopped while it still runs (CPython 3.11-3.12), so a second join returns at once.
         finished = self._finished = threading.Event()
 
         def run() -> None:
             try:
-                self._upload(UploadSource(reader, min_size=len(first)))
+                self._upload(UploadSource(reader, min_size=started_with))
             except BaseException as exc:  # handed to the writing thread
                 self._error = exc
             finally:
@@ -495,7 +520,13 @@ class PipeWriter(io.RawIOBase):
             return
         try:
             if self._thread is None:
-                data, self._buffer = bytes(self._buffer), bytearray()
+                # One request of known size; the pieces are moved into it one by one.
+                whole = io.BytesIO(bytes(self._held))
+                held = self._take_held()
+                while held:
+                    whole.write(held.pop(0))
+                data = whole.getvalue()
+                del whole
                 self._upload(UploadSource.from_bytes(data))
             else:
                 try:
@@ -510,7 +541,7 @@ class PipeWriter(io.RawIOBase):
                     raise
                 self._raise_error()
         finally:
-            self._buffer = bytearray()
+            self._take_held()
             super().close()
 
     def abort(self) -> None:
@@ -528,7 +559,7 @@ class PipeWriter(io.RawIOBase):
                 if self._error is not None and not isinstance(self._error, UploadAborted):
                     logger.debug("aborted upload ended with %r", self._error)
         finally:
-            self._buffer = bytearray()
+            self._take_held()
             super().close()
 
     def __del__(self) -> None:

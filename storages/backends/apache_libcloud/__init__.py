@@ -155,8 +155,20 @@ class LibCloudStorage(BaseStorage):
     default_read_ahead = ReadAhead(concurrency=6)
     #: Objects up to this size (not on disk) are uploaded in one request; larger ones stream.
     upload_threshold = 5 * 1024 * 1024
-    # open("wb") holds a part before streaming; the driver cuts its own parts (S3: 5 MiB).
-    default_write_buffer = WriteBuffer(part_size=5 * 1024 * 1024, concurrency=1)
+    # open("wb") holds a part before streaming. The driver cuts its own parts (S3: 5 MiB), one
+    # at a time, by joining reads and slicing the join: up to three parts held while one is
+    # cut (counted as concurrency 3 in the bound).
+    default_write_buffer = WriteBuffer(part_size=5 * 1024 * 1024, concurrency=3)
+
+    def _apply_write_buffer(self, config: WriteBuffer | None) -> WriteBuffer:
+        """``write_buffer``'s part size is what ``open("wb")`` holds before it streams (the
+        driver's parts are its own: S3's are 5 MiB)."""
+        held = super()._apply_write_buffer(config)
+        return WriteBuffer(
+            part_size=max(held.part_size or 0, 5 * 1024 * 1024),
+            concurrency=self.default_write_buffer.concurrency,
+        )
+
     unreachable_errors = (
         requests.exceptions.ConnectionError,
         requests.exceptions.Timeout,

@@ -445,6 +445,13 @@ class AzureStorage(BaseStorage):
         single = max(self.upload_threshold, self.upload_part_size)
         return WriteBuffer(part_size=single, concurrency=max(1, int(self.upload_max_conn or 1)))
 
+    def read_bound(self) -> int:
+        """The read-ahead window, and each range in flight once more: the SDK holds a range whole
+        until it is copied out."""
+        value = self.read_ahead if self.read_ahead is not None else self.default_read_ahead
+        config = ReadAhead.coerce(value)
+        return config.window + (config.concurrency * config.part_size if config.enabled else 0)
+
     @property
     def azure_protocol(self) -> str:  # "https" or "http", as in 1.14
         return "https" if self.azure_ssl else "http"

@@ -520,6 +520,7 @@ class DropboxStorage(BaseStorage):
         session = self._api("files_upload_session_start", spec.name, data).session_id
         cursor = dbx_files.UploadSessionCursor(session, len(data))
         while True:
+            del data  # the chunk sent: not held while the next one is read
             data = reader.read(size)
             if (
                 len(data) < size or cursor.offset + len(data) == source.size
