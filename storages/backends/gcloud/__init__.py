@@ -337,16 +337,17 @@ class GoogleCloudStorage(BaseStorage):
 
     def _apply_write_buffer(self, config: WriteBuffer | None) -> WriteBuffer:
         """``write_buffer``'s part size is the resumable chunk (rounded up to 256 KiB), over
-        GS_BLOB_CHUNK_SIZE; the SDK sends one chunk at a time. Known-size content up to a chunk
-        (at most 8 MiB) goes in one request."""
+        GS_BLOB_CHUNK_SIZE; the SDK sends one chunk at a time. Content up to 8 MiB still goes in
+        one request (held whole), so a write holds at least that."""
         part = config.part_size if config is not None else None
         if part is not None:
             part = -(-int(part) // CHUNK_MULTIPLE) * CHUNK_MULTIPLE
         self.upload_part_size = int(
             part or self.blob_chunk_size or self.default_write_buffer.part_size or DEFAULT_CHUNK
         )
-        self.upload_threshold = min(SINGLE_REQUEST_LIMIT, self.upload_part_size)
-        return WriteBuffer(part_size=self.upload_part_size, concurrency=1)
+        return WriteBuffer(
+            part_size=max(self.upload_part_size, SINGLE_REQUEST_LIMIT), concurrency=1
+        )
 
     def _require_positive(self, *options: str) -> None:
         """Refuse timeouts and deadlines that are not a positive number, naming where they are
@@ -534,7 +535,7 @@ class GoogleCloudStorage(BaseStorage):
             )
         # The SDK would send a short stream of unknown size resumably (2 requests): peek() finds its
         # size.
-        source = source.peek(self.upload_threshold)
+        source = source.peek(SINGLE_REQUEST_LIMIT)
         # It reads a resumable upload by tell() and full-size read()s, which a pipe needs help with.
         stream = source.fileobj if source.size is not None else FullReader(source.fileobj)
         self._cancelling(
