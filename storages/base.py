@@ -255,6 +255,9 @@ class BaseStorage(AsyncStorageMixin, Storage):
     missing_times: ClassVar[dict[str, str]] = {}
     #: Read-ahead when ``read_ahead`` is not set (None: ReadAhead() defaults).
     default_read_ahead: ClassVar[Any] = None
+    #: Whether the SDK holds each range of the read-ahead whole before it is copied out (Azure,
+    #: libcloud): the read bound counts the ranges in flight twice.
+    sdk_holds_ranges: ClassVar[bool] = False
     #: What a write holds where neither ``write_buffer`` nor a provider setting says: parts of
     #: ``part_size`` bytes, ``concurrency`` sent at once (see :meth:`_apply_write_buffer`).
     default_write_buffer: ClassVar[WriteBuffer] = WriteBuffer(
@@ -367,10 +370,13 @@ class BaseStorage(AsyncStorageMixin, Storage):
     def read_bound(self) -> int:
         """Bytes of an object a read holds at most: the read-ahead window,
         ``(concurrency + 1) x part_size`` of ``read_ahead`` (0 when it is off: one stream, in
-        the SDK's own small buffers). A backend whose SDK holds a range again while it is
-        copied adds that here. The conformance suite holds reads to it."""
+        the SDK's own small buffers), and each range in flight once more where the SDK holds
+        it whole before it is copied out (``sdk_holds_ranges``). The conformance suite holds
+        reads to it."""
         value = getattr(self, "read_ahead", None)
-        return ReadAhead.coerce(value if value is not None else self.default_read_ahead).window
+        config = ReadAhead.coerce(value if value is not None else self.default_read_ahead)
+        copies = config.concurrency * config.part_size if self.sdk_holds_ranges else 0
+        return config.window + (copies if config.enabled else 0)
 
     def _translate_error(
         self, exc: BaseException, name: str | None, op: str

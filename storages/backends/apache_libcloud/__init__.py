@@ -153,6 +153,7 @@ class LibCloudStorage(BaseStorage):
     # a range goes through libcloud's chunk iterators (about twice its size in memory): 6 at a
     # time keep a 200 MB read within 39 MB of RSS growth (10: 61 MB)
     default_read_ahead = ReadAhead(concurrency=6)
+    sdk_holds_ranges = True
     #: Objects up to this size (not on disk) are uploaded in one request; larger ones stream.
     upload_threshold = 5 * 1024 * 1024
     # open("wb") holds a part before streaming. The driver cuts its own parts (S3: 5 MiB), one

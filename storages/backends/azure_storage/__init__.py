@@ -338,6 +338,7 @@ class AzureStorage(BaseStorage):
     # The SDK holds each range whole before handing it over (twice the window in memory): 1 MiB
     # ranges keep a 200 MB read within 34 MB of RSS growth (2 MiB ranges: 55-62 MB).
     default_read_ahead = ReadAhead(part_size=MiB, concurrency=10)
+    sdk_holds_ranges = True
     missing_times = {
         "accessed": "Azure keeps no access time unless last-access tracking is enabled"
     }
@@ -444,13 +445,6 @@ class AzureStorage(BaseStorage):
             self.upload_threshold = min(self.upload_threshold, self.upload_part_size)
         single = max(self.upload_threshold, self.upload_part_size)
         return WriteBuffer(part_size=single, concurrency=max(1, int(self.upload_max_conn or 1)))
-
-    def read_bound(self) -> int:
-        """The read-ahead window, and each range in flight once more: the SDK holds a range whole
-        until it is copied out."""
-        value = self.read_ahead if self.read_ahead is not None else self.default_read_ahead
-        config = ReadAhead.coerce(value)
-        return config.window + (config.concurrency * config.part_size if config.enabled else 0)
 
     @property
     def azure_protocol(self) -> str:  # "https" or "http", as in 1.14
