@@ -22,7 +22,13 @@ from storages.errors import StorageError, sdk_required, translate
 from storages.files import Leftover, ObjectInfo, ReadAhead, ReadResult, RemoteFile, UploadSpec
 from storages.hashing import b64_to_hex
 from storages.signed_urls import window_setting
-from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource, WriteBuffer, raise_if_stopped
+from storages.transfer import (
+    ChunkReader,
+    FullReader,
+    UploadSource,
+    WriteBuffer,
+    raise_if_stopped,
+)
 
 if TYPE_CHECKING:
     from storages.direct import TicketRequest, UploadTicket
@@ -308,14 +314,11 @@ class _Unsized:
 
 
 # What upload_blob reads. The SDK cuts a stream of unknown size into blocks by reading until
-# one is exactly full, so short reads (a pipe) would overshoot into one huge block; given an
-# iterable instead, its own IterStreamer returns full reads.
+# one is exactly full, so short reads (a pipe) would overshoot into one huge block: FullReader
+# returns full reads, each block assembled once in place (the SDK's IterStreamer over an
+# iterable would join pieces, holding a block several times).
 def _data(source: UploadSource) -> Any:
-    return (
-        source.fileobj
-        if source.size is not None
-        else iter(lambda: source.fileobj.read(COPY_CHUNK), b"")
-    )
+    return source.fileobj if source.size is not None else FullReader(source.fileobj)
 
 
 def _unsized_stream(response: Any, obj: Any, headers: Any) -> Any:
