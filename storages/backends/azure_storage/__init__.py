@@ -191,12 +191,17 @@ _SETTINGS = (
         "One-request uploads up to this size (held "
         "in memory); None: max(max_memory_size, max_block_size).",
     ),
-    _s("max_block_size", "AZURE_MAX_BLOCK_SIZE", 4 * MiB, "Block size of larger uploads."),
+    _s(
+        "max_block_size",
+        "AZURE_MAX_BLOCK_SIZE",
+        4 * MiB,
+        "Block size of larger uploads (AZURE_WRITE_BUFFER wins when set).",
+    ),
     _s(
         "upload_max_conn",
         "AZURE_UPLOAD_MAX_CONN",
         4,
-        "Blocks of one upload sent at once (max_concurrency).",
+        "Blocks of one upload sent at once (max_concurrency; AZURE_WRITE_BUFFER wins when set).",
     ),
     _s("timeout", "AZURE_CONNECTION_TIMEOUT_SECS", 20, "Seconds to wait for a TCP connection."),
     _s(

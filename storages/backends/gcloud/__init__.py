@@ -205,7 +205,8 @@ _SETTINGS = (
         "blob_chunk_size",
         ("GS_BLOB_CHUNK_SIZE",),
         None,
-        doc="Resumable upload chunk, held in memory (a multiple of 256 KiB); None: 8 MiB.",
+        doc="Resumable upload chunk, held in memory (a multiple of 256 KiB); None: 8 MiB. "
+        "GS_WRITE_BUFFER wins when set.",
     ),
     Setting(
         "connect_timeout", ("GS_CONNECT_TIMEOUT",), 10, doc="Seconds to wait for a connection. New."

@@ -215,7 +215,11 @@ _SETTINGS = (
         "max_attempts", ("AWS_S3_MAX_ATTEMPTS",), 3, doc="Attempts per request, the first included."
     ),
     Setting(
-        "transfer_config", ("AWS_S3_TRANSFER_CONFIG",), None, doc="A TransferConfig for uploads."
+        "transfer_config",
+        ("AWS_S3_TRANSFER_CONFIG",),
+        None,
+        doc="A TransferConfig for uploads (AWS_WRITE_BUFFER, when set, wins for its part size "
+        "and threads).",
     ),
     Setting("use_threads", ("AWS_S3_USE_THREADS",), True, doc="Deprecated: use transfer_config."),
     Setting("custom_domain", ("AWS_S3_CUSTOM_DOMAIN",), None, doc="Host for url() (a CDN)."),
@@ -227,7 +231,7 @@ _SETTINGS = (
         "file_buffer_size",
         ("AWS_S3_FILE_BUFFER_SIZE",),
         5 * MB,
-        doc="Part size of open('wb') files.",
+        doc="Part size of open('wb') files (AWS_WRITE_BUFFER wins when set).",
     ),
     Setting("auto_create_bucket", (), False, doc="Create the bucket on first use (legacy)."),
     Setting("bucket_acl", (), None, doc="ACL of an auto-created bucket (legacy)."),
