@@ -138,7 +138,7 @@ def common_settings(
             doc="The memory bound of a write (save() and open('wb')): a dict of part_size / "
             "concurrency, or False (one part at a time); a write holds at most "
             "(concurrency + 2) x part_size bytes of the file. Unset: the provider's own "
-            "settings, then the backend's defaults (docs: Memory); set, it wins over them.",
+            "settings, then the backend's defaults; set, it wins over them (see Behaviour).",
         ),
     ]
     if overwrite:

@@ -60,7 +60,7 @@ class WriteBuffer:
     (:attr:`bound`: the parts being sent, the one being read from the content, and the one
     ``open(name, "wb")`` hands over). ``None`` leaves a field to the backend (its provider
     settings, then its defaults). Set through the ``write_buffer`` option of every backend
-    (e.g. ``AWS_S3_WRITE_BUFFER``); ``False`` there means one part at a time.
+    (``AWS_WRITE_BUFFER``, ``GS_WRITE_BUFFER``...); ``False`` there means one part at a time.
     """
 
     part_size: int | None = None
@@ -70,13 +70,6 @@ class WriteBuffer:
     def bound(self) -> int:
         """Bytes of the file held in memory at most (both fields set)."""
         return (int(self.concurrency or 1) + 2) * int(self.part_size or 0)
-
-    def merged(self, part_size: int, concurrency: int) -> WriteBuffer:
-        """This buffer with the fields it leaves to the backend filled in."""
-        return WriteBuffer(
-            int(self.part_size or part_size),
-            int(self.concurrency if self.concurrency is not None else concurrency),
-        )
 
     @classmethod
     def coerce(cls, value: Any, label: str = "write_buffer") -> WriteBuffer:
