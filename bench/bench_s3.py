@@ -302,6 +302,35 @@ def wan_main() -> None:
                 "from django.core.files import File\n" + saves[f"save {big} from an open file"],
                 python=str(reference_python()),
             )
+        if "fileobj" in groups:
+            # ours with default settings against boto3's own upload_fileobj with its own defaults
+            # (TransferConfig(): 8 MiB parts, 10 threads, up to 10 parts in memory), three
+            # interleaved rounds, medians
+            pair = [
+                ("django-storages", _OURS, saves[f"save {big} from an open file"]),
+                (
+                    "boto3 upload_fileobj",
+                    _BOTO3,
+                    "measure(lambda: client.upload_fileobj(open(B['path'], 'rb'), bucket, "
+                    "'big/save.bin', Config=TransferConfig()))",
+                ),
+            ]
+            first = len(rows)
+            for _ in range(3):
+                for impl, setup, code in pair:
+                    run(impl, f"save {big} from an open file (one round)", setup, code)
+            rounds, rows[first:] = rows[first:], []
+            for impl, *_ in pair:
+                mine = [r for r in rounds if r["impl"] == impl]
+                if mine:
+                    rows.append(
+                        {
+                            "impl": impl,
+                            "operation": f"save {big} from an open file, median of {len(mine)}",
+                            "seconds": statistics.median(r["seconds"] for r in mine),
+                            "rss_mb": max(r["rss_mb"] for r in mine),
+                        }
+                    )
         if "serial" in groups:
             run(
                 "django-storages",

@@ -54,7 +54,7 @@ from storages.files import (
     UploadSpec,
     is_temp_name,
 )
-from storages.transfer import PipeWriter, UploadSource
+from storages.transfer import PipeWriter, UploadSource, WriteBuffer
 from storages.utils import get_available_overwrite_name
 
 logger = logging.getLogger(__name__)
@@ -130,6 +130,15 @@ def common_settings(
             "read: a dict of threshold / part_size / concurrency (defaults 8 MiB / 2 MiB / 10, "
             "S3: 16 connections), or False; a read holds at most (concurrency + 1) x part_size "
             "bytes of the object.",
+        ),
+        Setting(
+            "write_buffer",
+            (f"{prefix}WRITE_BUFFER",),
+            None,
+            doc="The memory bound of a write (save() and open('wb')): a dict of part_size / "
+            "concurrency, or False (one part at a time); a write holds at most "
+            "(concurrency + 2) x part_size bytes of the file. Unset: the provider's own "
+            "settings, then the backend's defaults; set, it wins over them (see Behaviour).",
         ),
     ]
     if overwrite:
@@ -246,6 +255,14 @@ class BaseStorage(AsyncStorageMixin, Storage):
     missing_times: ClassVar[dict[str, str]] = {}
     #: Read-ahead when ``read_ahead`` is not set (None: ReadAhead() defaults).
     default_read_ahead: ClassVar[Any] = None
+    #: Whether the SDK holds each range of the read-ahead whole before it is copied out (Azure,
+    #: libcloud): the read bound counts the ranges in flight twice.
+    sdk_holds_ranges: ClassVar[bool] = False
+    #: What a write holds where neither ``write_buffer`` nor a provider setting says: parts of
+    #: ``part_size`` bytes, ``concurrency`` sent at once (see :meth:`_apply_write_buffer`).
+    default_write_buffer: ClassVar[WriteBuffer] = WriteBuffer(
+        part_size=8 * 1024 * 1024, concurrency=1
+    )
     #: Whether ``_upload()`` calls ``source.checkpoint()`` while the SDK uploads from
     #: ``source.path`` (else a cancellable upload is given the content as a stream).
     path_uploads_checkpoint: ClassVar[bool] = False
@@ -333,6 +350,33 @@ class BaseStorage(AsyncStorageMixin, Storage):
     def configure(self) -> None:
         """Validate and derive attributes once settings are resolved (raise
         ``ImproperlyConfigured`` naming the setting)."""
+
+    def _apply_write_buffer(self, config: WriteBuffer | None) -> WriteBuffer:
+        """Set the SDK's upload knobs from ``write_buffer`` (``config``; None when it is unset:
+        the provider's own settings and :attr:`default_write_buffer` stay) and return what a
+        write holds (part size and parts sent at once), the bound the docs and the conformance
+        suite hold the backend to. Called once, after :meth:`configure`.
+
+        This default suits an SDK that streams one part at a time: ``part_size`` is the part
+        size of uploads and the most ``open(name, "wb")`` holds before it streams."""
+        if config is None or config.part_size is None:
+            part = int(self.default_write_buffer.part_size or self.upload_part_size)
+        else:
+            part = int(config.part_size)
+        self.upload_part_size = part
+        self.upload_threshold = min(int(self.upload_threshold), part)
+        return WriteBuffer(part_size=part, concurrency=1)
+
+    def read_bound(self) -> int:
+        """Bytes of an object a read holds at most: the read-ahead window,
+        ``(concurrency + 1) x part_size`` of ``read_ahead`` (0 when it is off: one stream, in
+        the SDK's own small buffers), and each range in flight once more where the SDK holds
+        it whole before it is copied out (``sdk_holds_ranges``). The conformance suite holds
+        reads to it."""
+        value = getattr(self, "read_ahead", None)
+        config = ReadAhead.coerce(value if value is not None else self.default_read_ahead)
+        copies = config.concurrency * config.part_size if self.sdk_holds_ranges else 0
+        return config.window + (copies if config.enabled else 0)
 
     def _translate_error(
         self, exc: BaseException, name: str | None, op: str
@@ -463,10 +507,17 @@ class BaseStorage(AsyncStorageMixin, Storage):
         # Unset (None) stays None, so the backend's default_read_ahead applies when reading.
         if self.__dict__.get("read_ahead") is not None:
             self.read_ahead = ReadAhead.coerce(self.read_ahead, self._setting_label("read_ahead"))
+        # Unset (None) leaves the provider's own upload settings in charge.
+        if self.__dict__.get("write_buffer") is not None:
+            self.write_buffer = WriteBuffer.coerce(
+                self.write_buffer, self._setting_label("write_buffer")
+            )
         self._check_parameters(
             getattr(self, "object_parameters", None) or {}, self._setting_label("object_parameters")
         )
         self.configure()
+        #: What a write holds at most: ``effective_write_buffer.bound`` bytes of the file.
+        self.effective_write_buffer = self._apply_write_buffer(self.__dict__.get("write_buffer"))
 
     @classmethod
     def get_settings(cls) -> tuple[Setting, ...]:

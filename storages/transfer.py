@@ -17,6 +17,7 @@ own transfer helper (s3transfer, the GCS resumable upload, Azure's
 
 from __future__ import annotations
 
+import collections
 import io
 import itertools
 import logging
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "UploadSource",
     "PipeWriter",
+    "WriteBuffer",
     "ChunkReader",
     "FullReader",
     "UploadAborted",
@@ -45,6 +47,58 @@ __all__ = [
 ]
 
 COPY_CHUNK = 1024 * 1024
+#: Reads of at least this many bytes (an SDK's part) are made in place (FullReader).
+_IN_PLACE = 256 * 1024
+
+
+@dataclass(frozen=True)
+class WriteBuffer:
+    """How much of a file a write (``save()`` or ``open(name, "wb")``) holds in memory.
+
+    A file larger than one part is sent in parts of ``part_size`` bytes, ``concurrency`` of them
+    at once: a write holds at most ``(concurrency + 2) x part_size`` bytes of the file
+    (:attr:`bound`: the parts being sent, the one being read from the content, and the one
+    ``open(name, "wb")`` hands over). ``None`` leaves a field to the backend (its provider
+    settings, then its defaults). Set through the ``write_buffer`` option of every backend
+    (``AWS_WRITE_BUFFER``, ``GS_WRITE_BUFFER``...); ``False`` there means one part at a time.
+    """
+
+    part_size: int | None = None
+    concurrency: int | None = None
+
+    @property
+    def bound(self) -> int:
+        """Bytes of the file held in memory at most (both fields set)."""
+        return (int(self.concurrency or 1) + 2) * int(self.part_size or 0)
+
+    @classmethod
+    def coerce(cls, value: Any, label: str = "write_buffer") -> WriteBuffer:
+        """Accept a WriteBuffer, a dict of its fields, or False (one part at a time)."""
+        from django.core.exceptions import ImproperlyConfigured
+
+        if isinstance(value, cls):
+            fields = {"part_size": value.part_size, "concurrency": value.concurrency}
+        elif value is False:
+            fields = {"concurrency": 1}
+        elif isinstance(value, dict):
+            unknown = sorted(set(value) - {"part_size", "concurrency"})
+            if unknown:
+                raise ImproperlyConfigured(
+                    f"{label}: unknown key(s) {', '.join(unknown)}; valid: part_size, concurrency"
+                )
+            fields = dict(value)
+        else:
+            raise ImproperlyConfigured(
+                f"{label} must be a dict of part_size / concurrency, a "
+                f"storages.transfer.WriteBuffer or False (got {value!r})"
+            )
+        for key, least in (("part_size", 64 * 1024), ("concurrency", 1)):
+            field_value = fields.get(key)
+            if field_value is not None and (type(field_value) is not int or field_value < least):
+                raise ImproperlyConfigured(
+                    f"{label}: {key} must be an int of at least {least} (got {field_value!r})"
+                )
+        return cls(**fields)
 
 
 class UploadAborted(Exception):
@@ -281,9 +335,12 @@ _ABORT = object()
 class _PipeReader(io.RawIOBase):
     """The reading end of a :class:`PipeWriter`: what the SDK reads on the worker thread."""
 
-    def __init__(self, first: bytes | bytearray, q: queue.Queue[Any]) -> None:
+    def __init__(self, head: Iterable[Any], q: queue.Queue[Any]) -> None:
         super().__init__()
-        self._pending = memoryview(first)
+        self._pending = memoryview(b"")
+        #: What the writer held before the upload started, read before the queue (and dropped
+        #: piece by piece as it is read).
+        self._head = collections.deque(head)
         self._queue = q
         self._done = False
         #: Set by the writer when it was interrupted: the upload must fail, even past the end.
@@ -301,21 +358,40 @@ class _PipeReader(io.RawIOBase):
             except queue.Empty:
                 continue
 
-    def readinto(self, buffer: Any) -> int:  # type: ignore[override]
+    def read(self, n: int | None = -1) -> bytes:
+        # At most what is pending: RawIOBase.read(n) would allocate n bytes for each call (an SDK
+        # asks for a whole part at a time, and gets one queued item per call).
+        if n is None or n < 0:
+            return self.readall()
+        if not self._fill():
+            return b""
+        data = bytes(self._pending[:n])
+        self._pending = self._pending[len(data) :]
+        return data
+
+    def _fill(self) -> bool:
+        """Something pending to read (False at the end)."""
         if self.aborted.is_set():
             self._done = True
             raise UploadAborted("the upload was aborted by its writer")
         while not self._pending:
+            # drop a spent buffer at once (an empty slice still holds all of it)
+            self._pending = memoryview(b"")
             if self._done:
-                return 0
-            item = self._next()
+                return False
+            item = self._head.popleft() if self._head else self._next()
             if item is _EOF:
                 self._done = True
-                return 0
+                return False
             if item is _ABORT:
                 self._done = True
                 raise UploadAborted("the upload was aborted by its writer")
             self._pending = memoryview(item)
+        return True
+
+    def readinto(self, buffer: Any) -> int:  # type: ignore[override]
+        if not self._fill():
+            return 0
         n = min(len(buffer), len(self._pending))
         buffer[:n] = self._pending[:n]
         self._pending = self._pending[n:]
@@ -343,7 +419,11 @@ class PipeWriter(io.RawIOBase):
         super().__init__()
         self._upload = upload
         self.threshold = max(1, int(threshold))
-        self._buffer = bytearray()
+        # What is held before the upload starts: full 1 MiB pieces, then the one being filled
+        # (pieces, so the upload drops each once it has read it).
+        self._pieces: list[bytearray] = []
+        self._tail = bytearray()
+        self._held = 0
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(2, queue_bytes // COPY_CHUNK))
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -356,27 +436,44 @@ class PipeWriter(io.RawIOBase):
         if self.closed:
             raise ValueError("write to a closed upload")
         view = memoryview(data).cast("B")
-        self.bytes_written += len(view)
+        size = len(view)
+        self.bytes_written += size
         if self._thread is None:
-            self._buffer += view
-            if len(self._buffer) > self.threshold:
-                self._start()
-        else:
-            for start in range(0, len(view), COPY_CHUNK):
-                self._put(bytes(view[start : start + COPY_CHUNK]))
-        return len(view)
+            # Held up to the threshold only: the rest of a large write streams from the caller's
+            # buffer.
+            room = self.threshold + 1 - self._held
+            head, view = view[:room], view[room:]
+            self._held += len(head)
+            while head:
+                take = COPY_CHUNK - len(self._tail)
+                self._tail += head[:take]
+                head = head[take:]
+                if len(self._tail) >= COPY_CHUNK:
+                    self._pieces.append(self._tail)
+                    self._tail = bytearray()
+            if self._held <= self.threshold:
+                return size
+            self._start()
+        for start in range(0, len(view), COPY_CHUNK):
+            self._put(bytes(view[start : start + COPY_CHUNK]))
+        return size
+
+    def _take_held(self) -> list[bytearray]:
+        held = [*self._pieces, self._tail] if self._tail else self._pieces
+        self._pieces, self._tail, self._held = [], bytearray(), 0
+        return held
 
     def _start(self) -> None:
-        # handed over as it is: a bytes() copy would hold the threshold twice for a moment
-        first, self._buffer = self._buffer, bytearray()
-        reader = self._reader = _PipeReader(first, self._queue)
+        # handed over as they are: a copy would hold the threshold twice for a moment
+        started_with = self._held
+        reader = self._reader = _PipeReader(self._take_held(), self._queue)
         # Waited on instead of Thread.join(): a join interrupted by Ctrl-C marks the thread as
         # stopped while it still runs (CPython 3.11-3.12), so a second join returns at once.
         finished = self._finished = threading.Event()
 
         def run() -> None:
             try:
-                self._upload(UploadSource(reader, min_size=len(first)))
+                self._upload(UploadSource(reader, min_size=started_with))
             except BaseException as exc:  # handed to the writing thread
                 self._error = exc
             finally:
@@ -416,7 +513,13 @@ class PipeWriter(io.RawIOBase):
             return
         try:
             if self._thread is None:
-                data, self._buffer = bytes(self._buffer), bytearray()
+                # One request of known size; the pieces are moved into it one by one.
+                whole = io.BytesIO(bytes(self._held))
+                held = self._take_held()
+                while held:
+                    whole.write(held.pop(0))
+                data = whole.getvalue()
+                del whole
                 self._upload(UploadSource.from_bytes(data))
             else:
                 try:
@@ -431,7 +534,7 @@ class PipeWriter(io.RawIOBase):
                     raise
                 self._raise_error()
         finally:
-            self._buffer = bytearray()
+            self._take_held()
             super().close()
 
     def abort(self) -> None:
@@ -449,7 +552,7 @@ class PipeWriter(io.RawIOBase):
                 if self._error is not None and not isinstance(self._error, UploadAborted):
                     logger.debug("aborted upload ended with %r", self._error)
         finally:
-            self._buffer = bytearray()
+            self._take_held()
             super().close()
 
     def __del__(self) -> None:
@@ -470,15 +573,50 @@ class FullReader:
 
     def __init__(self, fileobj: Any) -> None:
         self._fileobj, self._pos = fileobj, 0
+        self._in_place = True
 
     def read(self, n: int | None = -1) -> bytes:
-        parts = [self._fileobj.read(n)]
-        got = len(parts[0])
-        while n is not None and 0 <= got < n and (more := self._fileobj.read(n - got)):
-            parts.append(more)
-            got += len(more)
+        readinto = getattr(self._fileobj, "readinto", None) if self._in_place else None
+        if n is not None and n >= _IN_PLACE and readinto is not None:
+            data = self._read_in_place(readinto, n)
+            if data is not None:
+                return data
+            self._in_place = False  # a file-like object whose readinto() is a stub
+        first = self._fileobj.read(n)
+        if n is None or n < 0 or not first or len(first) >= n:
+            self._pos += len(first)
+            return first
+        # Short reads gathered in place: an SDK's part is held once, not as pieces and their join
+        # (BytesIO gives up its buffer without a copy when nothing else holds it).
+        whole = io.BytesIO(bytes(n))
+        whole.write(first)
+        del first
+        while whole.tell() < n and (more := self._fileobj.read(n - whole.tell())):
+            whole.write(more)
+        got = whole.tell()
+        whole.truncate(got)
         self._pos += got
-        return parts[0] if len(parts) == 1 else b"".join(parts)
+        return whole.getvalue()
+
+    def _read_in_place(self, readinto: Callable[[Any], int | None], n: int) -> bytes | None:
+        # Read into the buffer the part is returned in: held once, whatever the source (a
+        # RawIOBase's read(n) would allocate n bytes, then copy them). None: readinto() is a stub.
+        whole, got = io.BytesIO(bytes(n)), 0
+        with whole.getbuffer() as view:
+            while got < n:
+                try:
+                    with view[got:] as rest:
+                        more = readinto(rest)
+                except (NotImplementedError, io.UnsupportedOperation):
+                    if got:
+                        raise
+                    return None
+                if not more:
+                    break
+                got += more
+        whole.truncate(got)
+        self._pos += got
+        return whole.getvalue()
 
     def tell(self) -> int:
         seekable = getattr(self._fileobj, "seekable", None)

@@ -40,12 +40,12 @@ class PatternFile(io.RawIOBase):
         if n <= 0:
             return 0
         start = self._pos % len(self._block)
-        out = bytearray()
-        while len(out) < n:
-            take = min(n - len(out), len(self._block) - start)
-            out += self._block[start : start + take]
+        view, done = memoryview(buffer).cast("B"), 0
+        while done < n:  # straight into the caller's buffer: the source holds nothing itself
+            take = min(n - done, len(self._block) - start)
+            view[done : done + take] = self._block[start : start + take]
+            done += take
             start = 0
-        buffer[:n] = out
         self._pos += n
         return n
 

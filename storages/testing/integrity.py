@@ -30,6 +30,8 @@ import pytest
 from django.core.files.base import ContentFile
 
 from storages.files import ReadAhead
+from storages.testing.areas.memory import SLACK, read_limit
+from storages.testing.helpers import peak_memory
 from storages.testing.http_proxy import HTTPFaultProxy
 from storages.testing.suite import BackendConfig
 
@@ -139,6 +141,36 @@ class ReadIntegrity:
 
             got, error = _outcome(read)
             self._check(got, error, data[offset : offset + count])
+
+    def test_read_when_range_is_ignored_stays_bounded(self, proxied, proxy):
+        """The fallback to one stream holds no more than a read may (``read_bound()``, the
+        read-ahead window, plus slack), never the whole object: the object is larger than that
+        limit by 16 MB."""
+        limit = read_limit(proxied)
+        data = random.Random(23).randbytes(limit + 16 * MB)
+        expected = hashlib.sha256(data).hexdigest()
+        name = proxied.save("integrity/bounded.bin", ContentFile(data))
+        del data
+        proxied.exists(name)  # the client is made before anything is measured
+        proxy.set(ignore_range=True)
+
+        def read() -> str:
+            digest = hashlib.sha256()
+            with proxied.open(name) as f:
+                for chunk in f.chunks(MB):
+                    digest.update(chunk)
+            return digest.hexdigest()
+
+        with peak_memory() as peak:
+            got, error = _outcome(read)
+        if error is None:
+            assert got == expected, "wrong bytes, no error"
+        else:
+            assert str(error), f"an error without a message: {error!r}"
+        assert peak["peak"] < limit, (
+            f"a read through a server that ignores Range peaked at {peak['peak'] / MB:.1f} MB; "
+            f"the read bound is {(limit - SLACK) / MB:.1f} MB (+{SLACK // MB} MB slack)"
+        )
 
     def test_truncated_body_is_an_error(self, proxied, proxy, stored):
         name, _ = stored

@@ -853,6 +853,30 @@ def test_stream_of_unknown_size_is_cut_into_full_blocks(azurite) -> None:
     assert sha256_of(s.open(name).chunks(MB)) == PatternFile(9 * MB + 5, seed=8).digest()
 
 
+def test_write_buffer_wins_over_the_block_settings(azurite) -> None:
+    """AZURE_WRITE_BUFFER sets the block size and the blocks sent at once over
+    AZURE_MAX_BLOCK_SIZE / AZURE_UPLOAD_MAX_CONN and their AZURE_CLIENT_OPTIONS keys, and caps
+    one-request uploads at a block; unset, those settings decide as in 1.14."""
+    from storages.transfer import WriteBuffer
+
+    block_options = {"max_block_size": 2 * MB, "client_options": {"max_block_size": 3 * MB}}
+    plain = storage(azurite, **block_options)
+    s = storage(azurite, **block_options, write_buffer={"part_size": MB, "concurrency": 2})
+    assert s.effective_write_buffer == WriteBuffer(part_size=MB, concurrency=2)
+    assert plain.effective_write_buffer == WriteBuffer(part_size=3 * MB, concurrency=4)
+    for st, size in ((plain, 3 * MB), (s, MB)):
+        source = PatternFile(5 * MB + 5, seed=4)
+        name = st.save("blocks.bin", File(source, name="blocks.bin"))
+        committed, _ = st.client.get_blob_client(st._key(name)).get_block_list("committed")
+        assert [b.size for b in committed] == [size] * (5 * MB // size) + [
+            5 * MB + 5 - 5 * MB // size * size
+        ]
+        with st.open("written.bin", "wb") as f:
+            f.write(PatternFile(5 * MB + 5, seed=4).read())
+        blob = st.client.get_blob_client(st._key("written.bin"))
+        assert {b.size for b in blob.get_block_list("committed")[0][:-1]} == {size}
+
+
 def test_small_save_is_one_request(azurite, requests_made) -> None:
     s = storage(azurite, overwrite_files=True)
     s.service_client  # noqa: B018

@@ -491,6 +491,31 @@ def test_resumable_upload_in_chunks(gcs_server, sa_info):
         assert sha256_of(f.chunks(MB)) == source.digest()
 
 
+def test_write_buffer_sets_the_chunk_over_blob_chunk_size(gcs_server, sa_info):
+    """GS_WRITE_BUFFER's part size is the resumable chunk, over GS_BLOB_CHUNK_SIZE (rounded up to
+    256 KiB); unset, GS_BLOB_CHUNK_SIZE decides as in 1.14."""
+    from storages.backends.gcloud import GoogleCloudStorage
+    from storages.transfer import WriteBuffer
+
+    s = GoogleCloudStorage(
+        **gcs_options(
+            gcs_server, sa_info, blob_chunk_size=256 * 1024, write_buffer={"part_size": MB - 5}
+        )
+    )
+    assert s.upload_part_size == MB
+    # files up to 8 MiB still go in one request, held whole
+    assert s.effective_write_buffer == WriteBuffer(part_size=8 * MB, concurrency=1)
+    source = PatternFile(9 * MB + 17, seed=5)
+    s.exists("warm-up")
+    with counted() as calls:
+        name = s.save("chunked.bin", File(source, name="chunked.bin"))
+    assert calls["requests"] == 1 + 9 + 1, calls["lines"][:3]  # start, 9 chunks of 1 MiB, end
+    with s.open(name, "rb") as f:
+        assert sha256_of(f.chunks(MB)) == source.digest()
+    with pytest.raises(ImproperlyConfigured, match="GS_WRITE_BUFFER: part_size"):
+        GoogleCloudStorage(**gcs_options(gcs_server, sa_info, write_buffer={"part_size": "1"}))
+
+
 def test_open_for_writing_streams_chunks(gcs_server, sa_info):
     from storages.backends.gcloud import GoogleCloudStorage
 

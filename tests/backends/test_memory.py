@@ -118,6 +118,43 @@ def test_unknown_read_ahead_key_is_refused(bucket):
         MemoryStorage(bucket_name=bucket.name, read_ahead={"chunk": 1})
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"chunk": 1}, "unknown key"),
+        ({"part_size": 1024}, "part_size must be an int of at least 65536"),
+        ({"concurrency": 0}, "concurrency must be an int of at least 1"),
+        ({"part_size": "8MB"}, "part_size must be an int"),
+        ("big", "must be a dict of part_size / concurrency"),
+    ],
+)
+def test_bad_write_buffer_is_refused_naming_the_setting(bucket, value, message):
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="MEMORY_STORAGE_WRITE_BUFFER") as info:
+        MemoryStorage(bucket_name=bucket.name, write_buffer=value)
+    assert message in str(info.value)
+
+
+def test_write_buffer_part_size_is_what_open_wb_holds(settings, bucket):
+    """The setting (here from Django settings) sets the bytes open("wb") holds before it
+    streams, and the bound the docs state: (concurrency + 2) x part_size."""
+    from storages.transfer import WriteBuffer
+
+    settings.MEMORY_STORAGE_WRITE_BUFFER = {"part_size": 256 * 1024}
+    storage = MemoryStorage(bucket_name=bucket.name)
+    assert storage.effective_write_buffer == WriteBuffer(part_size=256 * 1024, concurrency=1)
+    assert storage.effective_write_buffer.bound == 3 * 256 * 1024
+    with storage.open("streamed.bin", "wb") as f:
+        f.write(b"z" * (256 * 1024))
+        assert f._raw._thread is None  # not past the part yet: held
+        f.write(b"z")
+        assert f._raw._thread is not None  # streaming
+    assert storage.size("streamed.bin") == 256 * 1024 + 1
+    off = MemoryStorage(bucket_name=bucket.name, write_buffer=False)
+    assert off.effective_write_buffer == MemoryStorage.default_write_buffer
+
+
 def test_small_write_is_one_upload_and_large_write_streams(bucket):
     storage = MemoryStorage(bucket_name=bucket.name)
     with storage.open("small.txt", "wb") as f:

@@ -401,6 +401,48 @@ def test_multipart_above_threshold_and_create_only(s3_server):
     assert s.open("mp.bin").read(10) == PatternFile(12 * MB).read(10)
 
 
+def test_write_buffer_wins_over_the_transfer_config(s3_server):
+    """AWS_WRITE_BUFFER sets the parts of save() and open("wb") (over AWS_S3_TRANSFER_CONFIG and
+    AWS_S3_FILE_BUFFER_SIZE) and s3transfer's threads and parts in memory; unset, the transfer
+    config and the file buffer size decide, as in 1.14."""
+    from storages.transfer import WriteBuffer
+
+    config = TransferConfig(multipart_threshold=5 * MB, multipart_chunksize=8 * MB)
+    plain = S3Storage(**s3_options(s3_server, transfer_config=config, file_buffer_size=7 * MB))
+    s = S3Storage(
+        **s3_options(
+            s3_server,
+            transfer_config=config,
+            file_buffer_size=7 * MB,
+            write_buffer={"part_size": 6 * MB, "concurrency": 2},
+        )
+    )
+    assert s.effective_write_buffer == WriteBuffer(part_size=6 * MB, concurrency=2)
+    assert (s._transfer_config.max_concurrency, s._transfer_config.max_in_memory_upload_chunks) == (
+        2,
+        2,
+    )
+    assert config.multipart_chunksize == 8 * MB  # the user's object is left as it was
+    for storage, parts in ((plain, [8, 7]), (s, [6, 6])):
+        log = RequestLog(storage)
+        storage.save("wb.bin", ContentFile(PatternFile(13 * MB).read()))
+        with storage.open("wb-open.bin", "wb") as f:
+            f.write(PatternFile(13 * MB).read())
+        uploads = [c[3] for c in log.calls if c[3] == "UploadPart"]
+        # 13 MiB in parts of the chosen size: save() and open("wb") each
+        assert len(uploads) == -(-13 // parts[0]) + -(-13 // parts[1])
+        assert storage.open("wb-open.bin").read() == PatternFile(13 * MB).read()
+
+
+def test_write_buffer_off_is_one_part_at_a_time(s3_server):
+    s = S3Storage(**s3_options(s3_server, write_buffer=False))
+    transfer = s._transfer_config
+    assert (transfer.max_concurrency, transfer.max_in_memory_upload_chunks) == (1, 1)
+    assert s.effective_write_buffer.bound == 3 * 5 * MB
+    name = s.save("one.bin", ContentFile(PatternFile(11 * MB).read()))
+    assert s.open(name).read() == PatternFile(11 * MB).read()
+
+
 def test_ranged_reads_after_seek(s3):
     payload = PatternFile(6 * MB).read()
     s3.save("ranged.bin", ContentFile(payload))

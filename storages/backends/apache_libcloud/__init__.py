@@ -35,7 +35,7 @@ from storages.files import (
     parse_time,
 )
 from storages.hashing import b64_to_hex
-from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
+from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource, WriteBuffer
 
 with sdk_required("The Apache Libcloud backend", "apache-libcloud", "libcloud"):
     import requests
@@ -153,8 +153,23 @@ class LibCloudStorage(BaseStorage):
     # a range goes through libcloud's chunk iterators (about twice its size in memory): 6 at a
     # time keep a 200 MB read within 39 MB of RSS growth (10: 61 MB)
     default_read_ahead = ReadAhead(concurrency=6)
+    sdk_holds_ranges = True
     #: Objects up to this size (not on disk) are uploaded in one request; larger ones stream.
     upload_threshold = 5 * 1024 * 1024
+    # open("wb") holds a part before streaming. The driver cuts its own parts (S3: 5 MiB), one
+    # at a time, by joining reads and slicing the join: up to three parts held while one is
+    # cut (counted as concurrency 3 in the bound).
+    default_write_buffer = WriteBuffer(part_size=5 * 1024 * 1024, concurrency=3)
+
+    def _apply_write_buffer(self, config: WriteBuffer | None) -> WriteBuffer:
+        """``write_buffer``'s part size is what ``open("wb")`` holds before it streams (the
+        driver's parts are its own: S3's are 5 MiB)."""
+        held = super()._apply_write_buffer(config)
+        return WriteBuffer(
+            part_size=max(held.part_size or 0, 5 * 1024 * 1024),
+            concurrency=self.default_write_buffer.concurrency,
+        )
+
     unreachable_errors = (
         requests.exceptions.ConnectionError,
         requests.exceptions.Timeout,

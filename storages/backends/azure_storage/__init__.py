@@ -22,7 +22,13 @@ from storages.errors import StorageError, sdk_required, translate
 from storages.files import Leftover, ObjectInfo, ReadAhead, ReadResult, RemoteFile, UploadSpec
 from storages.hashing import b64_to_hex
 from storages.signed_urls import window_setting
-from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource, raise_if_stopped
+from storages.transfer import (
+    ChunkReader,
+    FullReader,
+    UploadSource,
+    WriteBuffer,
+    raise_if_stopped,
+)
 
 if TYPE_CHECKING:
     from storages.direct import TicketRequest, UploadTicket
@@ -185,12 +191,17 @@ _SETTINGS = (
         "One-request uploads up to this size (held "
         "in memory); None: max(max_memory_size, max_block_size).",
     ),
-    _s("max_block_size", "AZURE_MAX_BLOCK_SIZE", 4 * MiB, "Block size of larger uploads."),
+    _s(
+        "max_block_size",
+        "AZURE_MAX_BLOCK_SIZE",
+        4 * MiB,
+        "Block size of larger uploads (AZURE_WRITE_BUFFER wins when set).",
+    ),
     _s(
         "upload_max_conn",
         "AZURE_UPLOAD_MAX_CONN",
         4,
-        "Blocks of one upload sent at once (max_concurrency).",
+        "Blocks of one upload sent at once (max_concurrency; AZURE_WRITE_BUFFER wins when set).",
     ),
     _s("timeout", "AZURE_CONNECTION_TIMEOUT_SECS", 20, "Seconds to wait for a TCP connection."),
     _s(
@@ -308,14 +319,11 @@ class _Unsized:
 
 
 # What upload_blob reads. The SDK cuts a stream of unknown size into blocks by reading until
-# one is exactly full, so short reads (a pipe) would overshoot into one huge block; given an
-# iterable instead, its own IterStreamer returns full reads.
+# one is exactly full, so short reads (a pipe) would overshoot into one huge block: FullReader
+# returns full reads, each block assembled once in place (the SDK's IterStreamer over an
+# iterable would join pieces, holding a block several times).
 def _data(source: UploadSource) -> Any:
-    return (
-        source.fileobj
-        if source.size is not None
-        else iter(lambda: source.fileobj.read(COPY_CHUNK), b"")
-    )
+    return source.fileobj if source.size is not None else FullReader(source.fileobj)
 
 
 def _unsized_stream(response: Any, obj: Any, headers: Any) -> Any:
@@ -338,6 +346,7 @@ class AzureStorage(BaseStorage):
     # The SDK holds each range whole before handing it over (twice the window in memory): 1 MiB
     # ranges keep a 200 MB read within 34 MB of RSS growth (2 MiB ranges: 55-62 MB).
     default_read_ahead = ReadAhead(part_size=MiB, concurrency=10)
+    sdk_holds_ranges = True
     missing_times = {
         "accessed": "Azure keeps no access time unless last-access tracking is enabled"
     }
@@ -431,6 +440,20 @@ class AzureStorage(BaseStorage):
             or max(int(self.max_memory_size or 0), self.upload_part_size)
         )
 
+    def _apply_write_buffer(self, config: WriteBuffer | None) -> WriteBuffer:
+        """``write_buffer`` sets the block size and the blocks sent at once, over
+        AZURE_MAX_BLOCK_SIZE / AZURE_UPLOAD_MAX_CONN (and their AZURE_CLIENT_OPTIONS keys), and
+        caps one-request uploads at a block. The SDK reads the next block while the others are
+        sent."""
+        if config is not None:
+            if config.part_size is not None:
+                self.upload_part_size = int(config.part_size)
+            if config.concurrency is not None:
+                self.upload_max_conn = config.concurrency
+            self.upload_threshold = min(self.upload_threshold, self.upload_part_size)
+        single = max(self.upload_threshold, self.upload_part_size)
+        return WriteBuffer(part_size=single, concurrency=max(1, int(self.upload_max_conn or 1)))
+
     @property
     def azure_protocol(self) -> str:  # "https" or "http", as in 1.14
         return "https" if self.azure_ssl else "http"
@@ -509,6 +532,10 @@ class AzureStorage(BaseStorage):
             **({"api_version": self.api_version} if self.api_version else {}),
         )
         kwargs.update(self.client_options or {})
+        # as configure() and write_buffer decided (client_options' own keys included)
+        kwargs.update(
+            max_single_put_size=self.upload_threshold, max_block_size=self.upload_part_size
+        )
         return kwargs if "transport" in kwargs else {"session": _session(), **kwargs}
 
     def _connection_pool_size(self) -> int | None:

@@ -22,7 +22,7 @@ from storages.base import BaseStorage, batches, common_settings, poll
 from storages.conf import MISSING, Setting
 from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadResult, RemoteFile, UploadSpec, http_range, parse_time
-from storages.transfer import FullReader, UploadSource
+from storages.transfer import FullReader, UploadSource, WriteBuffer
 
 if TYPE_CHECKING:
     from storages.direct import TicketRequest, UploadTicket
@@ -106,7 +106,7 @@ _SETTINGS = (
     ),
     Setting("location", (), None, doc="Deprecated: use root_path (copied into it with a warning)."),
     *(
-        s for s in common_settings("DROPBOX_") if s.name == "read_ahead"
+        s for s in common_settings("DROPBOX_") if s.name in ("read_ahead", "write_buffer")
     ),  # location is root_path here
     Setting(
         "timeout",
@@ -276,6 +276,13 @@ class DropboxStorage(BaseStorage):
             self.file_overwrite = mode == "overwrite"
         self.file_overwrite = bool(self.file_overwrite)
         self.upload_threshold = self.upload_part_size = int(self.CHUNK_SIZE)
+
+    def _apply_write_buffer(self, config: WriteBuffer | None) -> WriteBuffer:
+        """``write_buffer``'s part size is the upload session's chunk (over CHUNK_SIZE), sent one
+        at a time."""
+        if config is not None and config.part_size is not None:
+            self.CHUNK_SIZE = self.upload_threshold = self.upload_part_size = config.part_size
+        return WriteBuffer(part_size=int(self.CHUNK_SIZE), concurrency=1)
 
     # -- connection ----------------------------------------------------------------
     def _credentials(self) -> dict[str, Any]:
@@ -513,6 +520,7 @@ class DropboxStorage(BaseStorage):
         session = self._api("files_upload_session_start", spec.name, data).session_id
         cursor = dbx_files.UploadSessionCursor(session, len(data))
         while True:
+            del data  # the chunk sent: not held while the next one is read
             data = reader.read(size)
             if (
                 len(data) < size or cursor.offset + len(data) == source.size

@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlsplit
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
+from storages.base import common_settings
 from storages.conf import Setting, setting
 from storages.errors import StorageError, StorageUnavailable
 from storages.files import ObjectInfo, ReadResult, parse_time
@@ -41,6 +42,7 @@ DEFAULT_PORT = 21
 READ_CHUNK = 256 * 1024
 
 _SETTINGS = (
+    *(s for s in common_settings("FTP_STORAGE_") if s.name == "write_buffer"),
     Setting(
         "location",
         ("FTP_STORAGE_LOCATION",),

@@ -33,7 +33,7 @@ from storages.files import (
 )
 from storages.hashing import b64_to_hex
 from storages.signed_urls import window_setting
-from storages.transfer import FullReader, UploadSource
+from storages.transfer import FullReader, UploadSource, WriteBuffer
 
 if TYPE_CHECKING:
     from storages.direct import TicketRequest, UploadTicket
@@ -205,7 +205,8 @@ _SETTINGS = (
         "blob_chunk_size",
         ("GS_BLOB_CHUNK_SIZE",),
         None,
-        doc="Resumable upload chunk, held in memory (a multiple of 256 KiB); None: 8 MiB.",
+        doc="Resumable upload chunk, held in memory (a multiple of 256 KiB); None: 8 MiB. "
+        "GS_WRITE_BUFFER wins when set.",
     ),
     Setting(
         "connect_timeout", ("GS_CONNECT_TIMEOUT",), 10, doc="Seconds to wait for a connection. New."
@@ -333,8 +334,21 @@ class GoogleCloudStorage(BaseStorage):
                 f'{self._label}: GS_BLOB_CHUNK_SIZE (OPTIONS["blob_chunk_size"]) must be a '
                 f"positive multiple of 256 KiB ({CHUNK_MULTIPLE} bytes), got {size!r}"
             )
-        self.upload_part_size = int(size or DEFAULT_CHUNK)
         self._require_positive("connect_timeout", "read_timeout", "retry_deadline")
+
+    def _apply_write_buffer(self, config: WriteBuffer | None) -> WriteBuffer:
+        """``write_buffer``'s part size is the resumable chunk (rounded up to 256 KiB), over
+        GS_BLOB_CHUNK_SIZE; the SDK sends one chunk at a time. Content up to 8 MiB still goes in
+        one request (held whole), so a write holds at least that."""
+        part = config.part_size if config is not None else None
+        if part is not None:
+            part = -(-int(part) // CHUNK_MULTIPLE) * CHUNK_MULTIPLE
+        self.upload_part_size = int(
+            part or self.blob_chunk_size or self.default_write_buffer.part_size or DEFAULT_CHUNK
+        )
+        return WriteBuffer(
+            part_size=max(self.upload_part_size, SINGLE_REQUEST_LIMIT), concurrency=1
+        )
 
     def _require_positive(self, *options: str) -> None:
         """Refuse timeouts and deadlines that are not a positive number, naming where they are

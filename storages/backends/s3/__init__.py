@@ -38,7 +38,7 @@ from storages.files import (
 )
 from storages.hashing import b64_to_hex
 from storages.signed_urls import window_setting
-from storages.transfer import FullReader, UploadSource, raise_if_stopped
+from storages.transfer import FullReader, UploadSource, WriteBuffer, raise_if_stopped
 
 if TYPE_CHECKING:
     from storages.direct import TicketRequest, UploadTicket
@@ -215,7 +215,11 @@ _SETTINGS = (
         "max_attempts", ("AWS_S3_MAX_ATTEMPTS",), 3, doc="Attempts per request, the first included."
     ),
     Setting(
-        "transfer_config", ("AWS_S3_TRANSFER_CONFIG",), None, doc="A TransferConfig for uploads."
+        "transfer_config",
+        ("AWS_S3_TRANSFER_CONFIG",),
+        None,
+        doc="A TransferConfig for uploads (AWS_WRITE_BUFFER, when set, wins for its part size "
+        "and threads).",
     ),
     Setting("use_threads", ("AWS_S3_USE_THREADS",), True, doc="Deprecated: use transfer_config."),
     Setting("custom_domain", ("AWS_S3_CUSTOM_DOMAIN",), None, doc="Host for url() (a CDN)."),
@@ -227,7 +231,7 @@ _SETTINGS = (
         "file_buffer_size",
         ("AWS_S3_FILE_BUFFER_SIZE",),
         5 * MB,
-        doc="Part size of open('wb') files.",
+        doc="Part size of open('wb') files (AWS_WRITE_BUFFER wins when set).",
     ),
     Setting("auto_create_bucket", (), False, doc="Create the bucket on first use (legacy)."),
     Setting("bucket_acl", (), None, doc="ACL of an auto-created bucket (legacy)."),
@@ -417,6 +421,26 @@ class S3Storage(BaseStorage):
                 3,
             )
             self.client_config = legacy_config
+
+    def _apply_write_buffer(self, config: WriteBuffer | None) -> WriteBuffer:
+        """``write_buffer`` sets s3transfer's part size (at least S3's 5 MiB), its threads and the
+        parts it may hold (``max_in_memory_upload_chunks``), and AWS_S3_FILE_BUFFER_SIZE; unset,
+        AWS_S3_TRANSFER_CONFIG (or :func:`default_transfer_config`) and AWS_S3_FILE_BUFFER_SIZE
+        stay as set. A write holds the parts in flight, the one s3transfer is cutting, and the
+        one open("wb") hands over."""
+        transfer = self._transfer_config
+        if config is not None:
+            transfer = copy.copy(transfer)
+            part = max(5 * MB, int(config.part_size or transfer.multipart_chunksize))
+            if config.concurrency is not None:
+                transfer.max_concurrency = config.concurrency
+            transfer.max_in_memory_upload_chunks = max(1, transfer.max_concurrency)
+            transfer.multipart_chunksize = self.file_buffer_size = part
+            self._transfer_config = transfer
+        self.upload_part_size = max(5 * MB, int(transfer.multipart_chunksize))
+        held = min(transfer.max_concurrency, transfer.max_in_memory_upload_chunks)
+        part = max(self.upload_part_size, int(self.file_buffer_size or 0))
+        return WriteBuffer(part_size=part, concurrency=max(1, held))
 
     # -- connection ------------------------------------------------------
     def _connection_pool_size(self) -> int:

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
+from storages.base import common_settings
 from storages.conf import Setting, setting
 from storages.errors import StorageError, sdk_required, translate
 from storages.files import ObjectInfo, ReadResult
@@ -94,6 +95,7 @@ _SETTINGS = (
         None,
         doc="An OpenSSH known_hosts file; unset means ~/.ssh/known_hosts when it exists.",
     ),
+    *(s for s in common_settings("SFTP_STORAGE_") if s.name == "write_buffer"),
     Setting(
         "root_path",
         ("SFTP_STORAGE_ROOT",),
