@@ -22,7 +22,7 @@ from storages.errors import StorageError, sdk_required, translate
 from storages.files import Leftover, ObjectInfo, ReadAhead, ReadResult, RemoteFile, UploadSpec
 from storages.hashing import b64_to_hex
 from storages.signed_urls import window_setting
-from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource, raise_if_stopped
+from storages.transfer import COPY_CHUNK, ChunkReader, UploadSource
 
 if TYPE_CHECKING:
     from storages.direct import TicketRequest, UploadTicket
@@ -619,6 +619,7 @@ class AzureStorage(BaseStorage):
             content_type=spec.content_type, content_encoding=spec.content_encoding, **content
         )
         blob = self.container_client.get_blob_client(spec.key)
+        single = source.size is not None and source.size <= self.upload_threshold
         # The SDK's own transfer: one Put Blob up to max_single_put_size, else blocks read from the
         # stream (max_concurrency at a time) and one Put Block List; overwrite=False sends
         # If-None-Match: * on both, so a create-only upload is atomic.
@@ -632,16 +633,14 @@ class AzureStorage(BaseStorage):
                 overwrite=not spec.create_only,
                 content_settings=settings,
                 max_concurrency=max(1, int(self.upload_max_conn or 1)),
-                # Blocks are read ahead of sending: a stop is checked as each is sent too, so
-                # a stopped command never commits (storages.transfer.stop_uploads).
-                progress_hook=raise_if_stopped,
+                # Blocks are read ahead of sending: a stop (storages.transfer) is checked as
+                # each is sent too, so a stopped upload never commits. Not for one Put Blob:
+                # the SDK calls the hook after it committed (its reads were checked).
+                progress_hook=None if single else source.checkpoint,
                 **{k: v for k, v in params.items() if k not in content},
             )
         except BaseException as exc:
-            if (
-                not isinstance(exc, FileExistsError)
-                and (source.size or 1 << 62) > self.upload_threshold
-            ):
+            if not isinstance(exc, FileExistsError) and not single:
                 self._discard_blocks(blob, spec.name)
             raise
 

@@ -38,7 +38,7 @@ from storages.files import (
 )
 from storages.hashing import b64_to_hex
 from storages.signed_urls import window_setting
-from storages.transfer import FullReader, UploadSource, raise_if_stopped
+from storages.transfer import FullReader, UploadSource
 
 if TYPE_CHECKING:
     from storages.direct import TicketRequest, UploadTicket
@@ -611,14 +611,6 @@ class S3Storage(BaseStorage):
             if source.path
             else ("upload_fileobj", client.upload_fileobj, FullReader(source.fileobj))
         )
-        check = source.checkpoint if source.path else None  # a cancelled async upload aborts
-
-        def progress(_sent: int) -> None:
-            # s3transfer reads up to 10 parts ahead: a stop is checked as each is sent too.
-            raise_if_stopped()
-            if check is not None:
-                check()
-
         # While a key is uploaded create-only, its PutObject or CompleteMultipartUpload carries
         # If-None-Match: * (s3transfer's ExtraArgs refuse it: _add_create_condition adds it).
         with self._lock:
@@ -633,7 +625,9 @@ class S3Storage(BaseStorage):
                 spec.key,
                 ExtraArgs=self._extra_args(spec),
                 Config=self._transfer_for(spec),
-                Callback=progress,
+                # s3transfer reads up to 10 parts ahead (and reads a path by itself): a stop
+                # (storages.transfer) is checked as each part is sent too.
+                Callback=source.checkpoint,
             )
         finally:
             with self._lock:
