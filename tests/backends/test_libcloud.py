@@ -18,6 +18,7 @@ from django.core.files import File
 from django.core.files.base import ContentFile
 
 from storages.backends.apache_libcloud import LibCloudFile, LibCloudStorage
+from storages.files import TEMP_PREFIX
 from storages.testing import (
     BackendConfig,
     BrokenConfigs,
@@ -184,7 +185,16 @@ class TestLibcloudS3Conformance(StorageConformance, StorageLifecycle):
         )
 
 
-TestLibcloudLocalAsync = async_conformance(TestLibcloudLocalConformance)
+class TestLibcloudLocalAsync(async_conformance(TestLibcloudLocalConformance)):
+    @pytest.fixture
+    def unfinished_uploads(self):
+        """The local driver lists nothing: the hidden temporary files on disk below the root."""
+
+        def temporary_files(storage) -> list[str]:
+            root = Path(storage._local_path(storage._key("", allow_root=True)))
+            return sorted(str(p) for p in root.rglob(f"{TEMP_PREFIX}*") if p.is_file())
+
+        return temporary_files
 
 
 class TestLibcloudS3Async(async_conformance(TestLibcloudS3Conformance)):
@@ -574,3 +584,26 @@ def test_slow_but_steady_s3_download_is_not_cut_off(settings, providers, s3_serv
         assert (
             time.monotonic() - start > 2
         )  # longer than the timeout: it bounds each wait, not the transfer
+
+
+def test_s3_multipart_leftovers_are_listed_and_removed(providers, s3_server):
+    """What a killed upload leaves on libcloud's S3 driver (a multipart upload with a part) is
+    listed below ``location`` (what checkstorages --leftovers-older-than shows, and the async
+    suite checks after a cancelled save) and removed; a driver that can't list them says so."""
+    import datetime as dt
+
+    store = LibCloudStorage(**options("s3"))
+    key = store._key("killed/big.bin")
+    raw = s3_server.client()
+    upload = raw.create_multipart_upload(Bucket=BUCKET, Key=key)["UploadId"]
+    raw.upload_part(Bucket=BUCKET, Key=key, UploadId=upload, PartNumber=1, Body=b"p" * 1024)
+    other = raw.create_multipart_upload(Bucket=BUCKET, Key="elsewhere/other.bin")  # not below
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=5)
+    found = list(store._list_leftovers(later))
+    assert [(f.key, f.ref, f.kind) for f in found] == [(key, upload, "multipart upload")]
+    assert list(store._list_leftovers(later - dt.timedelta(hours=1))) == []  # too young
+    store._remove_leftover(found[0])
+    assert raw.list_multipart_uploads(Bucket=BUCKET, Prefix=key).get("Uploads", []) == []
+    local = LibCloudStorage(**options("local"))
+    assert local._list_leftovers(later) is None and "LocalStorageDriver" in local.leftovers_note
+    raw.abort_multipart_upload(Bucket=BUCKET, Key="elsewhere/other.bin", UploadId=other["UploadId"])

@@ -97,13 +97,7 @@ class TestS3Conformance(StorageConformance, StorageLifecycle):
         )
 
 
-class TestS3Async(async_conformance(TestS3Conformance)):
-    @pytest.fixture
-    def unfinished_uploads(self, s3_server):
-        client = s3_server.client()
-        return lambda s: client.list_multipart_uploads(Bucket=BUCKET, Prefix=s.location).get(
-            "Uploads", []
-        )
+TestS3Async = async_conformance(TestS3Conformance)
 
 
 # ---------------------------------------------------------------------------

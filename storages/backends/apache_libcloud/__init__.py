@@ -9,6 +9,7 @@ a file under the name. Requests per operation: docs/backends/apache_libcloud.rst
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import re
 import shutil
@@ -27,6 +28,7 @@ from storages.errors import StorageError, sdk_required
 from storages.files import (
     TEMP_PREFIX,
     TEMP_SUFFIX,
+    Leftover,
     ObjectInfo,
     ReadAhead,
     ReadResult,
@@ -508,6 +510,60 @@ class LibCloudStorage(BaseStorage):
         # FileNotFoundError (ignored by the core): missing, or (local driver) a sibling's delete
         # removed the emptied folder first
         self._call("delete", self._name(key), self.driver.delete_object, self._object(key))
+
+    # -- leftovers of killed uploads (checkstorages) ----------------------------------------------
+    @property
+    def leftovers_note(self) -> str:  # type: ignore[override]
+        return (
+            f"libcloud's {self.driver_class.__name__} has no way to list unfinished uploads "
+            "(only its S3 drivers list multipart uploads)"
+        )
+
+    def _multipart(self) -> bool:
+        return bool(
+            issubclass(self.driver_class, BaseS3StorageDriver)
+            and getattr(self.driver_class, "supports_s3_multipart_upload", False)
+        )
+
+    def _list_leftovers(self, older_than: dt.datetime) -> Iterator[Leftover] | None:
+        """Multipart uploads below ``location`` started before ``older_than`` (the S3 drivers:
+        ``ex_iterate_multipart_uploads``); None for drivers that can't list them."""
+        if not self._multipart():
+            return None
+        key = self._key("", allow_root=True)
+        prefix = key.rstrip("/") + "/" if key else None
+
+        def found() -> Iterator[Leftover]:
+            uploads = self._call(
+                "list uploads",
+                None,
+                lambda: list(self.driver.ex_iterate_multipart_uploads(self._container(), prefix)),
+            )
+            for upload in uploads:
+                started = parse_time(upload.created_at)
+                if started is not None and started < older_than:
+                    yield Leftover(
+                        key=upload.key,
+                        started=started,
+                        size=None,
+                        kind="multipart upload",
+                        ref=upload.id,
+                    )
+
+        return found()
+
+    def _remove_leftover(self, item: Leftover) -> None:
+        # The S3 drivers' own abort (private, as _send's use of it). An upload already gone
+        # (404) is no error: checkstorages lists again to tell what stayed.
+        with contextlib.suppress(FileNotFoundError, StorageError):
+            self._call(
+                "abort upload",
+                self._name(item.key),
+                self.driver._abort_multipart,
+                self._container(),
+                item.key,
+                item.ref,
+            )
 
     def _list(self, prefix: str) -> Iterator[tuple[list[str], list[str]]]:
         if self._is_local():
