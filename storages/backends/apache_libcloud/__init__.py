@@ -15,13 +15,14 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
+from storages.backends.apache_libcloud.compat import download
 from storages.base import BaseStorage, common_settings, join_url, name_lock
 from storages.conf import MISSING, Setting
 from storages.errors import StorageError, sdk_required
@@ -144,6 +145,19 @@ def _file_range(path: str, offset: int, end: int | None) -> Iterator[bytes]:
         yield from _window(
             iter(lambda: fh.read(_READ_CHUNK), b""), 0, None if end is None else end - offset
         )
+
+
+class _Download(ChunkReader):
+    """A download's chunks; closing it releases its connection, read to its end or not."""
+
+    def __init__(self, chunks: Iterator[bytes], release: Callable[[], None]) -> None:
+        super().__init__(chunks)
+        self._release = release
+
+    def close(self) -> None:
+        if not self.closed:
+            self._release()
+        super().close()
 
 
 @deconstructible
@@ -340,26 +354,40 @@ class LibCloudStorage(BaseStorage):
         # the reply: the length owed is what was asked for (a short body is then an error).
         length = (info.size if end is None else min(end, info.size)) - offset
         if offset == 0 and end is None:
-            chunks = self._call(
-                "download", name, driver.download_object_as_stream, obj, chunk_size=_READ_CHUNK
+            chunks, close = self._call(
+                "download",
+                name,
+                download,
+                driver,
+                driver.download_object_as_stream,
+                obj,
+                chunk_size=_READ_CHUNK,
             )
-            return ReadResult(ChunkReader(chunks), info, length=length)
+            return ReadResult(_Download(chunks, close), info, length=length)
         try:
-            chunks = self._call(
+            chunks, close = self._call(
                 "download_range",
                 name,
+                download,
+                driver,
                 driver.download_object_range_as_stream,
                 obj,
                 offset,
                 end,
                 chunk_size=_READ_CHUNK,
             )
-            return ReadResult(ChunkReader(chunks), info, length=length)
+            return ReadResult(_Download(chunks, close), info, length=length)
         except NotImplementedError:  # a driver without ranged reads: read through to the offset
-            chunks = self._call(
-                "download", name, driver.download_object_as_stream, obj, chunk_size=_READ_CHUNK
+            chunks, close = self._call(
+                "download",
+                name,
+                download,
+                driver,
+                driver.download_object_as_stream,
+                obj,
+                chunk_size=_READ_CHUNK,
             )
-            return ReadResult(ChunkReader(_window(chunks, offset, end)), info, length=length)
+            return ReadResult(_Download(_window(chunks, offset, end), close), info, length=length)
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
         if self._is_local():
