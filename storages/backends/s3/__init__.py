@@ -123,6 +123,11 @@ def _botocore_session() -> Any:
     return session
 
 
+def _single_put(config: TransferConfig) -> int:
+    """Sizes below this go in one PutObject (s3transfer's rule: multipart from the threshold)."""
+    return int(config.multipart_threshold)
+
+
 def default_transfer_config() -> TransferConfig:
     """The TransferConfig when ``AWS_S3_TRANSFER_CONFIG`` is unset: one PUT up to 8 MiB, else 5 MiB
     parts on 10 connections, and at most 3 parts of a non-file source in memory (s3transfer's
@@ -605,6 +610,24 @@ class S3Storage(BaseStorage):
         return config
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
+        config = self._transfer_for(spec)
+        if source.path is None and source.size is not None and source.size < _single_put(config):
+            # What s3transfer would send (one PutObject), without its transfer manager: no
+            # threads started and no hand-off for a small content in memory, which is most
+            # saves (and async saves run many at once).
+            body = FullReader(source.fileobj).read(source.size)  # reads pass the stop check
+            if source.checkpoint is not None:
+                source.checkpoint()
+            condition = {"IfNoneMatch": "*"} if spec.create_only else {}
+            self._s3(
+                "put_object",
+                spec.name,
+                Key=spec.key,
+                Body=body,
+                **self._extra_args(spec),
+                **condition,
+            )
+            return
         client, key = self.client, spec.key if spec.create_only else None
         op, fn, what = (
             ("upload_file", client.upload_file, source.path)
@@ -624,7 +647,7 @@ class S3Storage(BaseStorage):
                 self.bucket_name,
                 spec.key,
                 ExtraArgs=self._extra_args(spec),
-                Config=self._transfer_for(spec),
+                Config=config,
                 # s3transfer reads up to 10 parts ahead (and reads a path by itself): a stop
                 # (storages.transfer) is checked as each part is sent too.
                 Callback=source.checkpoint,
