@@ -314,9 +314,8 @@ def main() -> None:
                     row(table, f"{title}: {label}", impl, result)
 
         both(f"loopback, {n} files", local, STATIC, n, runs)
-        if (
-            not args.no_reference
-        ):  # the whole deploy step: a new process per run, timed from outside
+        # The whole deploy step: a new process per run, timed from outside.
+        if not args.no_reference:
             for impl, title in (
                 ("reference", "django-storages 1.14 + Django's command"),
                 ("ours", "this package"),

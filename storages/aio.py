@@ -10,8 +10,10 @@ once); the rest wait their turn in the pool's queue, without a thread each.
 The pool is made on the first awaited call (importing :mod:`storages` starts no thread and
 makes no event loop), is never pickled, and its idle threads end with the storage.
 
-Cancellation is clean: a cancelled ``asave()`` makes its upload source raise
-:class:`~storages.transfer.UploadAborted` at the SDK's next read (the SDK then aborts its
+Cancellation is clean: each operation has its own stop
+(:data:`storages.transfer.operation_stop`, the one mechanism that also stops a command's uploads
+on Ctrl-C or SIGTERM); a cancelled ``asave()`` sets it, so its upload raises
+:class:`~storages.transfer.UploadAborted` at the SDK's next read or part (the SDK then aborts its
 multipart, resumable or block upload), waits for the worker to stop, and deletes the file if
 the upload had already been committed; a cancelled read closes the file, which releases its
 connection. See docs/async.rst.
@@ -30,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from storages.conf import Setting
-from storages.transfer import UploadAborted, UploadSource
+from storages.transfer import operation_stop
 
 if TYPE_CHECKING:
     from storages.base import BaseStorage
@@ -57,77 +59,9 @@ ASYNC_SETTINGS = (
     ),
 )
 
-# Set inside an async operation's worker: the event that cancels its upload.
-_ABORT: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
-    "storages_async_abort", default=None
-)
-
 
 class _Aborted(Exception):
     """A worker's step noticed its operation was cancelled."""
-
-
-class _AbortingReader(io.RawIOBase):
-    """An upload's content that raises ``UploadAborted`` at the SDK's next read once ``event``
-    is set (the async operation was cancelled): the SDK then aborts its upload."""
-
-    def __init__(self, fileobj: Any, event: threading.Event) -> None:
-        super().__init__()
-        self._fileobj, self._event = fileobj, event
-
-    def check(self) -> None:
-        """Raise ``UploadAborted`` if the operation was cancelled."""
-        if self._event.is_set():
-            raise UploadAborted("the async operation was cancelled")
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, n: int | None = -1) -> Any:
-        self.check()
-        return self._fileobj.read(n)
-
-    def readinto(self, buffer: Any) -> int:  # type: ignore[override]
-        self.check()
-        reader = getattr(self._fileobj, "readinto", None)
-        if reader is not None:
-            return reader(buffer) or 0
-        data = self._fileobj.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def seekable(self) -> bool:
-        seekable = getattr(self._fileobj, "seekable", None)
-        return bool(seekable and seekable())
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        return self._fileobj.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._fileobj.tell()
-
-    def close(self) -> None:
-        # The caller's content stays open (the core may rewind it to retry under another name).
-        super().close()
-
-
-def abortable(source: UploadSource, keep_path: bool = False) -> UploadSource:
-    """``source`` as an async operation uploads it: its reads stop with ``UploadAborted`` once
-    the operation is cancelled. Outside the async API: ``source`` itself. The content is read as
-    a stream, so that every byte the SDK sends passes the check, unless ``keep_path`` (the
-    backend calls ``source.checkpoint()`` from the SDK's progress callback of path uploads)."""
-    event = _ABORT.get()
-    if event is None:
-        return source
-    reader = _AbortingReader(source.fileobj, event)
-    return UploadSource(
-        reader,
-        size=source.size,
-        path=source.path if keep_path else None,
-        seekable=source.seekable,
-        min_size=source.min_size,
-        checkpoint=reader.check,
-    )
 
 
 def _executor(storage: BaseStorage) -> ThreadPoolExecutor:
@@ -163,7 +97,7 @@ async def _job(
     ``abort`` set, is waited for, and ``undo(result)`` reverts what it completed anyway."""
     ctx = ctx if ctx is not None else contextvars.copy_context()
     if abort is not None:
-        ctx.run(_ABORT.set, abort)
+        ctx.run(operation_stop.set, abort)
     future = _executor(storage).submit(ctx.run, fn, *args, **kwargs)
     wrapped = asyncio.wrap_future(future)
     try:

@@ -41,7 +41,7 @@ from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 
 from storages import naming
-from storages.aio import ASYNC_SETTINGS, AsyncStorageMixin, abortable
+from storages.aio import ASYNC_SETTINGS, AsyncStorageMixin
 from storages.compress import GzipWriter
 from storages.conf import Legacy, Setting, notice_missing_app, resolve
 from storages.errors import StorageError, StorageUnavailable
@@ -264,7 +264,7 @@ class BaseStorage(AsyncStorageMixin, Storage):
         part_size=8 * 1024 * 1024, concurrency=1
     )
     #: Whether ``_upload()`` calls ``source.checkpoint()`` while the SDK uploads from
-    #: ``source.path`` (else a cancellable upload is given the content as a stream).
+    #: ``source.path`` (else a stoppable upload is given the content as a stream).
     path_uploads_checkpoint: ClassVar[bool] = False
     #: Bytes ``open(name, "wb")`` holds before it streams: below it, a file is one request.
     upload_threshold: int = 8 * 1024 * 1024
@@ -769,10 +769,10 @@ class BaseStorage(AsyncStorageMixin, Storage):
 
     def _timed_upload(self, spec: UploadSpec, source: UploadSource) -> None:
         start = time.perf_counter()
-        # A cancelled async call (storages.aio), or Ctrl-C / SIGTERM inside a command
-        # (storages.transfer.stoppable_uploads), aborts the upload.
-        source = abortable(source, keep_path=self.path_uploads_checkpoint)
-        self._upload(spec, source.stoppable())
+        # One stop aborts the upload, whoever sets it: a cancelled async call (storages.aio),
+        # or Ctrl-C / SIGTERM inside a command (storages.transfer.stoppable_uploads).
+        source = source.stoppable(keep_path=self.path_uploads_checkpoint)
+        self._upload(spec, source)
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug(
                 "%s upload %r bytes=%s path=%s %.1fms",
@@ -960,9 +960,8 @@ def _set_constructor_args(self: BaseStorage, value: tuple[tuple[Any, ...], dict[
     for option, val in kwargs.items():
         if option in hidden:
             continue
-        if (
-            isinstance(val, dict) and option in cls.secret_option_keys
-        ):  # a dict option holding secrets
+        if isinstance(val, dict) and option in cls.secret_option_keys:
+            # A dict option holding secrets: keep its other keys.
             val = {k: v for k, v in val.items() if k not in cls.secret_option_keys[option]}
         safe[option] = val
     self.__dict__["_safe_constructor_args"] = (args, safe)

@@ -18,6 +18,7 @@ own transfer helper (s3transfer, the GCS resumable upload, Azure's
 from __future__ import annotations
 
 import collections
+import contextvars
 import io
 import itertools
 import logging
@@ -44,6 +45,7 @@ __all__ = [
     "stoppable_uploads",
     "stop_uploads",
     "raise_if_stopped",
+    "operation_stop",
 ]
 
 COPY_CHUNK = 1024 * 1024
@@ -105,18 +107,35 @@ class UploadAborted(Exception):
     """Raised inside an upload whose writer was aborted: the SDK discards what it sent."""
 
 
-# -- stopping uploads in flight (a command told to stop by Ctrl-C or SIGTERM) ---------------------
-_STOP = threading.Event()
+# -- stopping uploads in flight -------------------------------------------------------------------
+# One mechanism stops an upload in flight, whoever asks: a stop is a ``threading.Event``; the
+# core wraps each upload's content (``UploadSource.stoppable()``) in a check of the stops in force
+# when the upload starts, made at the points where the SDK reads the content and, through
+# ``UploadSource.checkpoint``, where it sends each part or block. Two things set a stop:
+#
+# * a cancelled async operation (:mod:`storages.aio`): its own stop, in the context variable
+#   :data:`operation_stop` of the operation's worker;
+# * Ctrl-C or SIGTERM inside a management command (:class:`stoppable_uploads`,
+#   :func:`stop_uploads`): the process-wide command stop, in force inside a scope only.
+
+#: The stop of the operation running in this context (:mod:`storages.aio` gives every async
+#: operation its own, set when its task is cancelled). None: no operation of its own.
+operation_stop: contextvars.ContextVar[threading.Event | None] = contextvars.ContextVar(
+    "storages_operation_stop", default=None
+)
+
+_STOP = threading.Event()  # the command stop (Ctrl-C, SIGTERM)
 _SCOPES = 0
 _SCOPES_LOCK = threading.Lock()
 
 
 class stoppable_uploads:  # noqa: N801 - used as a context manager, like contextlib's
-    """While inside, every upload reads its content through a check of :func:`stop_uploads`: once
-    it is called, the next read raises :class:`UploadAborted` in whatever thread the SDK reads, so
-    the SDK abandons the upload as it does on any error (S3 aborts the multipart upload, GCS
-    cancels the resumable session, Azure's uncommitted blocks and the file servers' temporary
-    file are discarded). The management commands enter it; leaving the last scope re-arms."""
+    """While inside, every upload also stops at :func:`stop_uploads`: once it is called, the
+    upload's next read (or part, or block) raises :class:`UploadAborted` in whatever thread the
+    SDK runs it, so the SDK abandons the upload as it does on any error (S3 aborts the multipart
+    upload, GCS cancels the resumable session, Azure's uncommitted blocks and the file servers'
+    temporary file are discarded). The management commands enter it; leaving the last scope
+    re-arms."""
 
     def __enter__(self) -> stoppable_uploads:
         global _SCOPES
@@ -133,7 +152,7 @@ class stoppable_uploads:  # noqa: N801 - used as a context manager, like context
 
 
 def stop_uploads() -> None:
-    """Make every upload in flight inside :class:`stoppable_uploads` fail at its next read."""
+    """Make every upload in flight inside :class:`stoppable_uploads` fail at its next check."""
     _STOP.set()
 
 
@@ -141,40 +160,67 @@ def uploads_stopped() -> bool:
     return _STOP.is_set()
 
 
+def _stops_in_force() -> tuple[threading.Event, ...]:
+    """The stops an upload starting now in this context obeys."""
+    own = operation_stop.get()
+    stops = () if own is None else (own,)
+    return (*stops, _STOP) if _SCOPES else stops
+
+
+def _check(stops: tuple[threading.Event, ...]) -> None:
+    for stop in stops:
+        if stop.is_set():
+            raise UploadAborted(
+                "the upload was stopped (the command was interrupted)"
+                if stop is _STOP
+                else "the upload was stopped (its async operation was cancelled)"
+            )
+
+
 def raise_if_stopped(*progress: Any) -> None:
-    """Raise :class:`UploadAborted` once :func:`stop_uploads` was called: for an SDK's progress
-    callback (s3transfer's ``Callback``, Azure's ``progress_hook``), called as parts or blocks are
-    sent. SDKs read parts ahead of sending them, so a check where the content is read alone would
-    let what was read ahead be sent and committed; raising here fails the upload before its
-    commit (and the SDK, or the backend, discards what was sent)."""
-    if _STOP.is_set():
-        raise UploadAborted("the upload was stopped (the command was interrupted)")
+    """Raise :class:`UploadAborted` once the upload must stop (its async operation was cancelled,
+    or :func:`stop_uploads` was called in a command): for code that runs in the upload's own
+    context. A backend's SDK callbacks (which may run on the SDK's threads) call
+    ``source.checkpoint`` instead."""
+    _check(_stops_in_force())
 
 
-class _Stoppable:
-    """A content stream that raises :class:`UploadAborted` once :func:`stop_uploads` was called;
-    seeking and the other attributes are the wrapped stream's."""
+class _Stoppable(io.RawIOBase):
+    """An upload's content that raises :class:`UploadAborted` at its next read once one of
+    ``stops`` is set; seeking is the wrapped stream's, closing leaves it open (the core may
+    rewind it to retry under another name)."""
 
-    def __init__(self, fileobj: Any) -> None:
-        self._fileobj = fileobj
+    def __init__(self, fileobj: Any, stops: tuple[threading.Event, ...]) -> None:
+        super().__init__()
+        self._fileobj, self._stops = fileobj, stops
 
-    def _check(self) -> None:
-        if _STOP.is_set():
-            raise UploadAborted("the upload was stopped (the command was interrupted)")
+    def check(self, *progress: Any) -> None:
+        """Raise ``UploadAborted`` once the upload must stop (also an SDK progress callback)."""
+        _check(self._stops)
 
-    def read(self, n: int | None = -1) -> bytes:
-        self._check()
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int | None = -1) -> Any:
+        self.check()
         return self._fileobj.read(n)
 
-    def readinto(self, buffer: Any) -> int:
-        self._check()
+    def readinto(self, buffer: Any) -> int:  # type: ignore[override]
+        self.check()
         return read_into(self._fileobj, buffer)
 
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(lambda: self.read(COPY_CHUNK), b"")
+    def seekable(self) -> bool:
+        seekable = getattr(self._fileobj, "seekable", None)
+        return bool(seekable and seekable())
 
-    def __getattr__(self, attr: str) -> Any:
-        return getattr(self._fileobj, attr)
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._fileobj.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fileobj.tell()
+
+    def close(self) -> None:
+        super().close()
 
 
 class ChunkReader(io.RawIOBase):
@@ -219,10 +265,10 @@ class UploadSource:
     seekable: bool = False
     #: Bytes the content is known to have at least (a PipeWriter past its threshold).
     min_size: int = 0
-    #: Raises ``UploadAborted`` once the upload was cancelled (:mod:`storages.aio`): for SDK
-    #: progress callbacks of uploads that read ``path`` themselves (reads of ``fileobj`` check
-    #: it already). None: nothing can cancel this upload.
-    checkpoint: Callable[[], None] | None = None
+    #: Raises ``UploadAborted`` once the upload must stop (see :meth:`stoppable`): for SDK
+    #: progress callbacks, called as each part or block is sent (reads of ``fileobj`` check it
+    #: already). None: nothing can stop this upload.
+    checkpoint: Callable[..., None] | None = None
 
     @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview) -> UploadSource:
@@ -277,17 +323,23 @@ class UploadSource:
         """Restart the content from its first byte; False when it is a one-shot stream."""
         return self.seekable and _rewind(self.fileobj)
 
-    def stoppable(self) -> UploadSource:
-        """This content read through the :func:`stop_uploads` check when a
-        :class:`stoppable_uploads` scope is active (the local path is dropped then: an SDK reading
-        the file by itself could not be stopped); else itself."""
-        if not _SCOPES or isinstance(self.fileobj, _Stoppable):
+    def stoppable(self, keep_path: bool = False) -> UploadSource:
+        """This content read through a check of the stops in force (the async operation's own,
+        the command's inside :class:`stoppable_uploads`), with ``checkpoint`` set to the same
+        check for the SDK's progress callbacks; itself when nothing can stop it. The local path
+        is dropped (an SDK reading the file by itself could not be stopped) unless
+        ``keep_path``: the backend calls ``checkpoint`` as the SDK sends each part."""
+        stops = _stops_in_force()
+        if not stops or isinstance(self.fileobj, _Stoppable):
             return self
+        reader = _Stoppable(self.fileobj, stops)
         return UploadSource(
-            _Stoppable(self.fileobj),
+            reader,
             size=self.size,
+            path=self.path if keep_path else None,
             seekable=self.seekable,
             min_size=self.min_size,
+            checkpoint=reader.check,
         )
 
 

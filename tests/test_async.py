@@ -285,3 +285,89 @@ def test_cancelled_asave_of_a_file_on_disk_aborts_its_multipart_upload(s3_server
     assert "CreateMultipartUpload" in sent and "AbortMultipartUpload" in sent
     assert "CompleteMultipartUpload" not in sent
     assert uploads() == [] and not storage.exists("big/upload.bin")
+
+
+# -- one stop for every upload: a cancelled task and a stopped command ----------------------------
+class _Stream:
+    """``size`` bytes read as a stream (no path, no seek); ``drained`` once read to its end."""
+
+    def __init__(self, size: int) -> None:
+        from storages.testing.helpers import PatternFile
+
+        self.inner, self.drained = PatternFile(size, seed=6), threading.Event()
+
+    def read(self, n: int = -1) -> bytes:
+        data = self.inner.read(n)
+        if n and not data:
+            self.drained.set()
+        return data
+
+
+def _held_part_upload(storage, number: int) -> tuple[list[str], threading.Event, threading.Event]:
+    """Names of the S3 calls the storage sends; UploadPart ``number`` waits for ``go`` once it is
+    ``entered`` (its body not sent yet)."""
+    sent: list[str] = []
+    entered, go = threading.Event(), threading.Event()
+
+    def hold(params, **kwargs):
+        if params.get("PartNumber") == number:
+            entered.set()
+            go.wait(60)
+
+    events = storage.client.meta.events
+    events.register("before-call.s3", lambda model, **kw: sent.append(model.name))
+    events.register("before-parameter-build.s3.UploadPart", hold)
+    return sent, entered, go
+
+
+def test_cancelled_asave_stops_at_the_next_part_after_its_content_was_read(s3_server):
+    """s3transfer reads a stream's parts ahead of sending them: an asave() cancelled after its
+    whole content was read is still stopped, as each part is sent (the same check a stopped
+    command makes), so the multipart upload is aborted and never completed."""
+    from django.core.files import File
+
+    storage = S3Storage(**s3_options(s3_server))
+    sent, entered, go = _held_part_upload(storage, 2)
+    source = _Stream(15 * 1024 * 1024)  # three parts of 5 MiB: no read after the last
+
+    async def main():
+        task = asyncio.create_task(storage.asave("big/stream.bin", File(source, name="s.bin")))
+        while not (entered.is_set() and source.drained.is_set()) and not task.done():
+            await asyncio.sleep(0.002)
+        task.cancel()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        go.set()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert "CreateMultipartUpload" in sent and "AbortMultipartUpload" in sent
+    assert "CompleteMultipartUpload" not in sent
+    assert not storage.exists("big/stream.bin")
+
+
+def test_a_stopped_command_stops_an_async_upload_too(s3_server):
+    """stop_uploads() (a command's Ctrl-C or SIGTERM) stops an asave() in flight inside the
+    command's scope, through the same stop as a cancellation: aborted, nothing stored."""
+    from django.core.files import File
+
+    from storages.transfer import UploadAborted, stop_uploads, stoppable_uploads
+
+    storage = S3Storage(**s3_options(s3_server))
+    sent, entered, go = _held_part_upload(storage, 2)
+    source = _Stream(15 * 1024 * 1024)
+
+    async def main():
+        task = asyncio.create_task(storage.asave("big/stopped.bin", File(source, name="s.bin")))
+        while not (entered.is_set() and source.drained.is_set()) and not task.done():
+            await asyncio.sleep(0.002)
+        stop_uploads()
+        go.set()
+        with pytest.raises(UploadAborted):
+            await task
+
+    with stoppable_uploads():
+        asyncio.run(main())
+    assert "CompleteMultipartUpload" not in sent
+    assert not storage.exists("big/stopped.bin")

@@ -2,10 +2,16 @@
 
 A backend joins with the fixtures of its sync conformance class:
 
-    class TestS3Async(async_conformance(TestS3Conformance)):
+    TestS3Async = async_conformance(TestS3Conformance)
+
+A cancelled upload is checked at the server through the storage's ``_list_leftovers()`` (what
+``checkstorages --leftovers-older-than`` lists); a backend whose provider can't list them
+overrides the ``unfinished_uploads`` fixture with what its test server can tell:
+
+    class TestGoogleCloudAsync(async_conformance(TestGoogleCloudConformance)):
         @pytest.fixture
-        def unfinished_uploads(self, s3_server):  # optional: ask the server
-            return lambda storage: [...]
+        def unfinished_uploads(self, ...):
+            return lambda storage: [...]  # resumable sessions still open
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ from storages.testing.suite import BAD_NAMES, Capabilities, StorageConformance
 __all__ = ["AsyncConformance", "async_conformance", "connections_in_use"]
 
 MB = 1024 * 1024
+#: ``older_than`` that lists leftovers of any age (those of a test's upload are seconds old).
+_ANY_AGE = dt.datetime(9999, 1, 1, tzinfo=dt.timezone.utc)
 
 
 def run(coro: Any) -> Any:
@@ -110,9 +118,22 @@ class AsyncConformance:
 
     @pytest.fixture
     def unfinished_uploads(self) -> Callable[[Any], list[Any]]:
-        """The unfinished uploads (multipart, uncommitted blocks) the server holds under the
-        storage's location; a backend whose server can tell overrides this."""
-        return lambda storage: []
+        """The unfinished uploads the server holds under the storage's location, of any age:
+        by default what ``checkstorages --leftovers-older-than`` lists (the storage's
+        ``_list_leftovers()``: S3 multipart uploads, Azure uncommitted blocks, the file servers'
+        temporary files). A backend whose provider can't list them overrides this fixture with
+        what its test server can tell (or says why there is nothing to tell)."""
+
+        def listing(storage: Any) -> list[Any]:
+            found = storage._list_leftovers(_ANY_AGE)
+            if found is None:
+                pytest.fail(
+                    f"{type(storage).__name__} can't list unfinished uploads "
+                    f"({storage.leftovers_note}): the test class overrides unfinished_uploads"
+                )
+            return [item.key for item in found]
+
+        return listing
 
     # -- 1. save / open / read -------------------------------------------
     @pytest.mark.parametrize(

@@ -137,12 +137,7 @@ class TestAzureConformance(StorageConformance, StorageLifecycle):
         )
 
 
-class TestAzureAsync(async_conformance(TestAzureConformance)):
-    @pytest.fixture
-    def unfinished_uploads(self):  # blobs holding only uncommitted blocks
-        return lambda s: [
-            b.name for b in s.container_client.list_blobs(s.location, include=["uncommittedblobs"])
-        ]
+TestAzureAsync = async_conformance(TestAzureConformance)
 
 
 # -- settings --------------------------------------------------------------------------------

@@ -819,10 +819,8 @@ def test_listdir_slash_is_the_root_and_directories_exist(sftp, options):
         "django; django.setup()\ns = pickle.loads(sys.stdin.buffer.read())\nprint(s.exists('a'), "
         "s.exists('empty'), s.exists('a/'), s.exists('nothing'), s.exists('c.txt'))\n"
     )
-    for storage in (
-        sftp,
-        SFTPStorage(**options),
-    ):  # before and without any listing, here and in another process
+    # Before and without any listing, here and in another process.
+    for storage in (sftp, SFTPStorage(**options)):
         assert (storage.exists("a"), storage.exists("empty"), storage.exists("nothing")) == (
             True,
             True,

@@ -9,24 +9,27 @@ a file under the name. Requests per operation: docs/backends/apache_libcloud.rst
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.deconstruct import deconstructible
 
+from storages.backends.apache_libcloud.compat import download
 from storages.base import BaseStorage, common_settings, join_url, name_lock
 from storages.conf import MISSING, Setting
 from storages.errors import StorageError, sdk_required
 from storages.files import (
     TEMP_PREFIX,
     TEMP_SUFFIX,
+    Leftover,
     ObjectInfo,
     ReadAhead,
     ReadResult,
@@ -142,6 +145,19 @@ def _file_range(path: str, offset: int, end: int | None) -> Iterator[bytes]:
         yield from _window(
             iter(lambda: fh.read(_READ_CHUNK), b""), 0, None if end is None else end - offset
         )
+
+
+class _Download(ChunkReader):
+    """A download's chunks; closing it releases its connection, read to its end or not."""
+
+    def __init__(self, chunks: Iterator[bytes], release: Callable[[], None]) -> None:
+        super().__init__(chunks)
+        self._release = release
+
+    def close(self) -> None:
+        if not self.closed:
+            self._release()
+        super().close()
 
 
 @deconstructible
@@ -353,26 +369,40 @@ class LibCloudStorage(BaseStorage):
         # the reply: the length owed is what was asked for (a short body is then an error).
         length = (info.size if end is None else min(end, info.size)) - offset
         if offset == 0 and end is None:
-            chunks = self._call(
-                "download", name, driver.download_object_as_stream, obj, chunk_size=_READ_CHUNK
+            chunks, close = self._call(
+                "download",
+                name,
+                download,
+                driver,
+                driver.download_object_as_stream,
+                obj,
+                chunk_size=_READ_CHUNK,
             )
-            return ReadResult(ChunkReader(chunks), info, length=length)
+            return ReadResult(_Download(chunks, close), info, length=length)
         try:
-            chunks = self._call(
+            chunks, close = self._call(
                 "download_range",
                 name,
+                download,
+                driver,
                 driver.download_object_range_as_stream,
                 obj,
                 offset,
                 end,
                 chunk_size=_READ_CHUNK,
             )
-            return ReadResult(ChunkReader(chunks), info, length=length)
+            return ReadResult(_Download(chunks, close), info, length=length)
         except NotImplementedError:  # a driver without ranged reads: read through to the offset
-            chunks = self._call(
-                "download", name, driver.download_object_as_stream, obj, chunk_size=_READ_CHUNK
+            chunks, close = self._call(
+                "download",
+                name,
+                download,
+                driver,
+                driver.download_object_as_stream,
+                obj,
+                chunk_size=_READ_CHUNK,
             )
-            return ReadResult(ChunkReader(_window(chunks, offset, end)), info, length=length)
+            return ReadResult(_Download(_window(chunks, offset, end), close), info, length=length)
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
         if self._is_local():
@@ -523,6 +553,60 @@ class LibCloudStorage(BaseStorage):
         # FileNotFoundError (ignored by the core): missing, or (local driver) a sibling's delete
         # removed the emptied folder first
         self._call("delete", self._name(key), self.driver.delete_object, self._object(key))
+
+    # -- leftovers of killed uploads (checkstorages) ----------------------------------------------
+    @property
+    def leftovers_note(self) -> str:  # type: ignore[override]
+        return (
+            f"libcloud's {self.driver_class.__name__} has no way to list unfinished uploads "
+            "(only its S3 drivers list multipart uploads)"
+        )
+
+    def _multipart(self) -> bool:
+        return bool(
+            issubclass(self.driver_class, BaseS3StorageDriver)
+            and getattr(self.driver_class, "supports_s3_multipart_upload", False)
+        )
+
+    def _list_leftovers(self, older_than: dt.datetime) -> Iterator[Leftover] | None:
+        """Multipart uploads below ``location`` started before ``older_than`` (the S3 drivers:
+        ``ex_iterate_multipart_uploads``); None for drivers that can't list them."""
+        if not self._multipart():
+            return None
+        key = self._key("", allow_root=True)
+        prefix = key.rstrip("/") + "/" if key else None
+
+        def found() -> Iterator[Leftover]:
+            uploads = self._call(
+                "list uploads",
+                None,
+                lambda: list(self.driver.ex_iterate_multipart_uploads(self._container(), prefix)),
+            )
+            for upload in uploads:
+                started = parse_time(upload.created_at)
+                if started is not None and started < older_than:
+                    yield Leftover(
+                        key=upload.key,
+                        started=started,
+                        size=None,
+                        kind="multipart upload",
+                        ref=upload.id,
+                    )
+
+        return found()
+
+    def _remove_leftover(self, item: Leftover) -> None:
+        # The S3 drivers' own abort (private, as _send's use of it). An upload already gone
+        # (404) is no error: checkstorages lists again to tell what stayed.
+        with contextlib.suppress(FileNotFoundError, StorageError):
+            self._call(
+                "abort upload",
+                self._name(item.key),
+                self.driver._abort_multipart,
+                self._container(),
+                item.key,
+                item.ref,
+            )
 
     def _list(self, prefix: str) -> Iterator[tuple[list[str], list[str]]]:
         if self._is_local():

@@ -27,7 +27,6 @@ from storages.transfer import (
     FullReader,
     UploadSource,
     WriteBuffer,
-    raise_if_stopped,
 )
 
 if TYPE_CHECKING:
@@ -50,9 +49,7 @@ compat.azure_unique_block_ids()
 
 try:  # private, but stable since 12.0: see _unsized_stream (pyproject caps the SDK version)
     from azure.storage.blob._deserialize import deserialize_blob_stream
-except (
-    ImportError
-):  # pragma: no cover - a future SDK without it: reads still work, using more memory
+except ImportError:  # pragma: no cover - a future SDK without it: reads use more memory
     deserialize_blob_stream = None
 
 logger = logging.getLogger(__name__)
@@ -291,9 +288,8 @@ def _first_line(exc: BaseException) -> str:
     ][:200]
 
 
-def _session() -> (
-    requests.Session
-):  # a pool as large as a busy site's thread count (no 'pool is full')
+def _session() -> requests.Session:
+    """A pool as large as a busy site's thread count (no 'pool is full')."""
     session = (
         requests.Session()
     )  # azure-core retries requests: urllib3 must not retry underneath it
@@ -646,6 +642,7 @@ class AzureStorage(BaseStorage):
             content_type=spec.content_type, content_encoding=spec.content_encoding, **content
         )
         blob = self.container_client.get_blob_client(spec.key)
+        single = source.size is not None and source.size <= self.upload_threshold
         # The SDK's own transfer: one Put Blob up to max_single_put_size, else blocks read from the
         # stream (max_concurrency at a time) and one Put Block List; overwrite=False sends
         # If-None-Match: * on both, so a create-only upload is atomic.
@@ -659,16 +656,14 @@ class AzureStorage(BaseStorage):
                 overwrite=not spec.create_only,
                 content_settings=settings,
                 max_concurrency=max(1, int(self.upload_max_conn or 1)),
-                # Blocks are read ahead of sending: a stop is checked as each is sent too, so
-                # a stopped command never commits (storages.transfer.stop_uploads).
-                progress_hook=raise_if_stopped,
+                # Blocks are read ahead of sending: a stop (storages.transfer) is checked as
+                # each is sent too, so a stopped upload never commits. Not for one Put Blob:
+                # the SDK calls the hook after it committed (its reads were checked).
+                progress_hook=None if single else source.checkpoint,
                 **{k: v for k, v in params.items() if k not in content},
             )
         except BaseException as exc:
-            if (
-                not isinstance(exc, FileExistsError)
-                and (source.size or 1 << 62) > self.upload_threshold
-            ):
+            if not isinstance(exc, FileExistsError) and not single:
                 self._discard_blocks(blob, spec.name)
             raise
 

@@ -522,9 +522,8 @@ class DropboxStorage(BaseStorage):
         while True:
             del data  # the chunk sent: not held while the next one is read
             data = reader.read(size)
-            if (
-                len(data) < size or cursor.offset + len(data) == source.size
-            ):  # the last chunk goes with finish
+            # The last chunk goes with finish.
+            if len(data) < size or cursor.offset + len(data) == source.size:
                 self._api(
                     "files_upload_session_finish",
                     spec.name,

@@ -451,16 +451,14 @@ class FTPStorage(FileServerStorage):
             try:
                 if ftp.mlst:
                     return _parse_mlsd(self._lines(ftp, f"MLSD {path}"))
-                if (
-                    ftp.list_a is not False
-                ):  # "-a": hidden (temporary) files too, so stale ones can be removed
+                # "-a": hidden (temporary) files too, so stale ones can be removed.
+                if ftp.list_a is not False:
                     entries = _parse_list(self._lines(ftp, f"LIST -a {path}"))
                     if any(e.name == "." for e in entries) or not entries:
                         ftp.list_a = True
                         return entries  # a folder's own listing, or nothing: a missing folder
-                    if (
-                        ftp.list_a
-                    ):  # vsftpd, given a folder that went meanwhile, lists the parent's matches
+                    if ftp.list_a:
+                        # vsftpd, given a folder that went meanwhile, lists the parent's matches.
                         continue
                     ftp.list_a = False
                 return _parse_list(self._lines(ftp, f"LIST {path}"))

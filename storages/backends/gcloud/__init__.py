@@ -559,9 +559,8 @@ class GoogleCloudStorage(BaseStorage):
             for session, transport in (
                 pair for pair in opened if pair[0].resumable_url and not pair[0].finished
             ):
-                with contextlib.suppress(
-                    Exception
-                ):  # best effort: the server drops it within a week anyway
+                # Best effort: the server drops it within a week anyway.
+                with contextlib.suppress(Exception):
                     self._call(
                         "cancel upload",
                         name,
@@ -663,10 +662,8 @@ class GoogleCloudStorage(BaseStorage):
             with client.batch(raise_exception=True):
                 for key in keys:
                     bucket.delete_blob(key, timeout=self._rpc["timeout"])
-        except (
-            api_exceptions.NotFound,
-            ValueError,
-        ):  # ValueError: not a batch reply (no batch endpoint)
+        # ValueError: not a batch reply (no batch endpoint).
+        except (api_exceptions.NotFound, ValueError):
             return False
         return True
 
@@ -723,9 +720,8 @@ class GoogleCloudStorage(BaseStorage):
     def _root_exists(self) -> bool:
         try:
             return bool(self._call("bucket exists", None, self.bucket.exists, **self._rpc))
-        except (
-            PermissionError
-        ):  # object-level access without storage.buckets.get: a listing answers instead
+        except PermissionError:
+            # Object-level access without storage.buckets.get: a listing answers instead.
             next(iter(self._list(self._key("", allow_root=True))), None)
             return True
 

@@ -38,7 +38,7 @@ from storages.files import (
 )
 from storages.hashing import b64_to_hex
 from storages.signed_urls import window_setting
-from storages.transfer import FullReader, UploadSource, WriteBuffer, raise_if_stopped
+from storages.transfer import FullReader, UploadSource, WriteBuffer
 
 if TYPE_CHECKING:
     from storages.direct import TicketRequest, UploadTicket
@@ -121,6 +121,11 @@ def _botocore_session() -> Any:
         # growing.
         shared.search_paths[:] = dict.fromkeys(shared.search_paths)
     return session
+
+
+def _single_put(config: TransferConfig) -> int:
+    """Sizes below this go in one PutObject (s3transfer's rule: multipart from the threshold)."""
+    return int(config.multipart_threshold)
 
 
 def default_transfer_config() -> TransferConfig:
@@ -617,9 +622,8 @@ class S3Storage(BaseStorage):
 
     def _transfer_for(self, spec: UploadSpec) -> Any:
         config = getattr(self, "_transfer_config", None) or default_transfer_config()
-        if (
-            spec.part_size
-        ):  # a file written through open("wb"): AWS_S3_FILE_BUFFER_SIZE sets its parts
+        if spec.part_size:
+            # A file written through open("wb"): AWS_S3_FILE_BUFFER_SIZE sets its parts.
             config = copy.copy(config)
             config.multipart_threshold = config.multipart_chunksize = max(
                 5 * MB, int(spec.part_size)
@@ -629,20 +633,30 @@ class S3Storage(BaseStorage):
         return config
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
+        config = self._transfer_for(spec)
+        if source.path is None and source.size is not None and source.size < _single_put(config):
+            # What s3transfer would send (one PutObject), without its transfer manager: no
+            # threads started and no hand-off for a small content in memory, which is most
+            # saves (and async saves run many at once).
+            body = FullReader(source.fileobj).read(source.size)  # reads pass the stop check
+            if source.checkpoint is not None:
+                source.checkpoint()
+            condition = {"IfNoneMatch": "*"} if spec.create_only else {}
+            self._s3(
+                "put_object",
+                spec.name,
+                Key=spec.key,
+                Body=body,
+                **self._extra_args(spec),
+                **condition,
+            )
+            return
         client, key = self.client, spec.key if spec.create_only else None
         op, fn, what = (
             ("upload_file", client.upload_file, source.path)
             if source.path
             else ("upload_fileobj", client.upload_fileobj, FullReader(source.fileobj))
         )
-        check = source.checkpoint if source.path else None  # a cancelled async upload aborts
-
-        def progress(_sent: int) -> None:
-            # s3transfer reads up to 10 parts ahead: a stop is checked as each is sent too.
-            raise_if_stopped()
-            if check is not None:
-                check()
-
         # While a key is uploaded create-only, its PutObject or CompleteMultipartUpload carries
         # If-None-Match: * (s3transfer's ExtraArgs refuse it: _add_create_condition adds it).
         with self._lock:
@@ -656,8 +670,10 @@ class S3Storage(BaseStorage):
                 self.bucket_name,
                 spec.key,
                 ExtraArgs=self._extra_args(spec),
-                Config=self._transfer_for(spec),
-                Callback=progress,
+                Config=config,
+                # s3transfer reads up to 10 parts ahead (and reads a path by itself): a stop
+                # (storages.transfer) is checked as each part is sent too.
+                Callback=source.checkpoint,
             )
         finally:
             with self._lock:

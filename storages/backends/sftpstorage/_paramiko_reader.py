@@ -126,9 +126,8 @@ class PipelinedReader:
             return
         if not broken:
             try:
-                while (
-                    self._inflight
-                ):  # replies still on their way must not reach the session's next user
+                # Replies still on their way must not reach the session's next user.
+                while self._inflight:
                     self._reply(self._inflight.popleft()[0])
                 self._file.close()
             except Exception:
