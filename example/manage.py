@@ -4,9 +4,8 @@ import sys
 from pathlib import Path
 
 if __name__ == "__main__":
-    sys.path.insert(
-        0, str(Path(__file__).resolve().parents[1])
-    )  # the storages package in this checkout
+    # Import the storages package in this checkout.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "example.settings")
     from django.core.management import execute_from_command_line
 

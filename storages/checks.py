@@ -185,9 +185,8 @@ def _build(alias: str, config: dict[str, Any]) -> tuple[Any, list[checks.CheckMe
         return cls(**config.get("OPTIONS", {})), []
     except SDKMissing as exc:  # an SDK the storage imports when it is built
         return None, [_sdk_missing(alias, where, path, exc)]
-    except (
-        Exception
-    ) as exc:  # whatever the backend raises, the check reports it instead of crashing
+    # Whatever the backend raises, the check reports it instead of crashing.
+    except Exception as exc:
         return None, [
             checks.Error(
                 f'STORAGES["{alias}"]: {exc}',

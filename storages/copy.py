@@ -336,9 +336,8 @@ class _Copier:
             (ours, self.dest, self.source, name),
             (theirs, self.source, self.dest, dname),
         ):
-            hint = int(
-                getattr(owner, "upload_part_size", 0) or 0
-            )  # the part size its uploader used
+            # The part size its uploader used.
+            hint = int(getattr(owner, "upload_part_size", 0) or 0)
             if etag and _etag_of_stored(storage, other, sinfo.size, etag, hint):
                 # else the part size may differ: fall through and compare contents
                 return True, "multipart ETag, read back"
@@ -382,9 +381,8 @@ class _Copier:
         try:
             info = info or sinfo
             spec, _ = dest._upload_spec(dname, _Content(info.content_type))
-            spec.content_encoding = (
-                info.content_encoding
-            )  # raw bytes: keep their encoding, never re-gzip
+            # Raw bytes: keep their encoding, never re-gzip.
+            spec.content_encoding = info.content_encoding
             spec.create_only = False
             cache = info.extra.get("cache_control")
             param = getattr(dest, "cache_control_param", None)

@@ -52,9 +52,8 @@ class SessionPool(Generic[S]):
         self._connect, self._alive, self._close = connect, alive, close
         self.max_size, self.max_idle, self.timeout = max_size, max_idle, timeout
         self._cond = threading.Condition()
-        self._handshake = (
-            threading.Lock()
-        )  # one handshake at a time (sshd's MaxStartups, FTP connection limits)
+        # One handshake at a time (sshd's MaxStartups, FTP connection limits).
+        self._handshake = threading.Lock()
         self._idle: list[S] = []
         self._out = 0  # sessions handed out, or being made
         self._failure: tuple[float, Exception] | None = None

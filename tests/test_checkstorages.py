@@ -410,9 +410,8 @@ def test_the_scratch_folder_goes_too_where_folders_are_real(settings, request, t
         assert (found["url"]["status"] == "failed") is bool(expected)
         storage = storages["default"]
         assert FOLDERS not in storage.listdir("")[0], kind
-        assert (
-            not (Path(root) / FOLDERS).exists() and Path(root).is_dir()
-        )  # the location itself stays
+        # The location itself stays.
+        assert not (Path(root) / FOLDERS).exists() and Path(root).is_dir()
     # A file someone else put in the folder survives, and so does the folder.
     storage.save(f"{FOLDERS}/keep.txt", ContentFile(b"not the check's"))
     code, result = run(settings, {"default": config}, "default")

@@ -155,9 +155,8 @@ def test_second_run_is_one_listing_and_skips_by_content(settings, options, tmp_p
     with requests() as first:
         out = collect()
     assert "500 static files copied" in out
-    assert len(first.of("PUT")) == 500 and len(first) == 501, first[
-        :3
-    ]  # one listing + one PUT per file
+    # One listing + one PUT per file.
+    assert len(first.of("PUT")) == 500 and len(first) == 501, first[:3]
     files = stored(options)
     assert files["d3/f10.png"] == (source / "d3/f10.png").read_bytes() and len(files) == 500
 
@@ -339,9 +338,8 @@ def test_snapshot_is_scoped_to_the_run_and_kept_true(options, s3) -> None:
         storage.delete_many(["c.txt"])
         assert not storage.exists("c.txt")
     heads = seen.of("HEAD")
-    assert len(seen.of("GET")) == 1 and len(heads) == 2, (
-        seen
-    )  # the other thread's HEAD; c.txt's size
+    # The other thread's HEAD; c.txt's size.
+    assert len(seen.of("GET")) == 1 and len(heads) == 2, seen
     # After the run: the server again.
     assert (
         storage.exists("b.txt") and not storage.exists("a.txt") and snapshot.active(storage) is None
@@ -373,9 +371,8 @@ def test_deferred_delete_of_same_bytes_sends_nothing(options) -> None:
         assert not storage.exists("m.json")
         storage._save("m.json", ContentFile(b'{"a": 1}'))
         storage.delete("m.json")
-        storage._save(
-            "m.json", ContentFile(b'{"a": 2}')
-        )  # other bytes: the delete goes first, then the PUT
+        # Other bytes: the delete goes first, then the PUT.
+        storage._save("m.json", ContentFile(b'{"a": 2}'))
         storage.save("gone.txt", ContentFile(b"x"))
         storage.delete("gone.txt")  # postponed: sent in a batch at the end of the run
     assert [m for m, _ in seen] == ["GET", "POST", "PUT", "PUT", "POST"], seen
@@ -465,9 +462,8 @@ def test_no_overwrite_storage_keeps_the_name(settings, options, tmp_path) -> Non
     with requests() as seen:
         out = collect()
     assert "1 static file copied, 2 unmodified" in out
-    assert [m for m, _ in seen] == ["GET", "POST", "PUT"], (
-        seen
-    )  # listing, the old copy's delete, the upload
+    # The listing, the old copy's delete, the upload.
+    assert [m for m, _ in seen] == ["GET", "POST", "PUT"], seen
     assert sorted(stored(options)) == ["d0/f0.png", "d1/f1.png", "d2/f2.png"]
     assert stored(options)["d1/f1.png"] == b"new bytes"
 

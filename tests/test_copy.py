@@ -299,9 +299,8 @@ def test_sftp_to_gcs(sftp_server, sftp_data, gcs_server, files):  # noqa: F811
     from storages.backends.sftpstorage import SFTPStorage
 
     options = sftp_options(sftp_server, sftp_data)
-    write_tree(
-        Path(options["root_path"]), files
-    )  # the SFTP server is local: its files are on this disk
+    # The SFTP server is local: its files are on this disk.
+    write_tree(Path(options["root_path"]), files)
     with SFTPStorage(**options) as src:
         dest = GoogleCloudStorage(**anonymous_options(gcs_server))
         report = copy_files(src, dest, workers=8)
@@ -360,9 +359,8 @@ def test_into_a_plain_django_storage(small_tree, s3_server, tmp_path):
     copy_files(small_tree, src)
     dest = FileSystemStorage(location=tmp_path / "dest")
     (tmp_path / "dest").mkdir()
-    (tmp_path / "dest/a.txt").write_bytes(
-        b"alphx"
-    )  # same size, other bytes: replaced under its name
+    # Same size, other bytes: replaced under its name.
+    (tmp_path / "dest/a.txt").write_bytes(b"alphx")
     report = copy_files(src, dest, verify=True)
     assert report.ok and report.copied == sorted(SMALL)
     assert {n: (tmp_path / "dest" / n).read_bytes() for n in SMALL} == SMALL
@@ -531,9 +529,8 @@ def test_killed_then_interrupted_copy_resumes(tmp_path, s3_server, files, settin
     assert third and not set(third) & after_stop
     assert set(third) | after_stop == set(files)
     assert f"{COUNT - len(third)} already there" in out.getvalue()
-    assert (
-        "default -> s3: 1000/2000 files, " in out.getvalue()
-    )  # not a terminal: a line per 1,000 files
+    # Not a terminal: a line per 1,000 files.
+    assert "default -> s3: 1000/2000 files, " in out.getvalue()
     assert time.monotonic() - start < 120
     listing = s3_listing(s3_server, BUCKET, location)
     assert_same(listing, files, s3_reader(s3_server, BUCKET, location))

@@ -28,9 +28,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 SIZE = 30 * MB
 #: The largest request Django may see: the form and the ticket request, never a file body.
 SMALL = 64 * 1024
-SCREENSHOTS = os.environ.get(
-    "STORAGES_SCREENSHOTS"
-)  # a folder: keep the widget's screenshots there
+#: A folder: keep the widget's screenshots there.
+SCREENSHOTS = os.environ.get("STORAGES_SCREENSHOTS")
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +55,8 @@ def open_page(direct_live_server, browser):
     client = Client()
     client.force_login(user)
     browser.delete_all_cookies()
-    browser.get(
-        direct_live_server.url + "/static/storages/direct-upload.css"
-    )  # a page on the origin, to set cookies
+    # A page on the origin, to set cookies.
+    browser.get(direct_live_server.url + "/static/storages/direct-upload.css")
     browser.add_cookie(
         {"name": "sessionid", "value": client.cookies["sessionid"].value, "path": "/"}
     )

@@ -125,9 +125,8 @@ def test_the_browser_cannot_pick_the_name(client, s3):
         .startswith("direct/uploads/upload_")
     )
     long = ask_ticket(client, field_spec(UploadForm), "a" * 300 + ".txt", 10).json()["name"]
-    assert (
-        len(long) == 150 and long.startswith("direct/uploads/aaa") and long.endswith(".txt")
-    )  # max_length
+    # 150 is the field's max_length.
+    assert len(long) == 150 and long.startswith("direct/uploads/aaa") and long.endswith(".txt")
 
 
 def test_tampered_reference_is_refused(client, s3):

@@ -17,14 +17,10 @@ UTC = dt.timezone.utc
         ("2024-05-01T10:20:30Z", dt.datetime(2024, 5, 1, 10, 20, 30, tzinfo=UTC)),
         ("2024-05-01T10:20:30.1Z", dt.datetime(2024, 5, 1, 10, 20, 30, 100000, tzinfo=UTC)),
         ("2024-05-01T10:20:30.123Z", dt.datetime(2024, 5, 1, 10, 20, 30, 123000, tzinfo=UTC)),
-        (
-            "2024-05-01T10:20:30.1234567Z",
-            dt.datetime(2024, 5, 1, 10, 20, 30, 123456, tzinfo=UTC),
-        ),  # Azure
-        (
-            "2024-05-01T10:20:30.123456789Z",
-            dt.datetime(2024, 5, 1, 10, 20, 30, 123456, tzinfo=UTC),
-        ),  # nanoseconds
+        # Seven digits, as Azure writes them.
+        ("2024-05-01T10:20:30.1234567Z", dt.datetime(2024, 5, 1, 10, 20, 30, 123456, tzinfo=UTC)),
+        # Nanoseconds.
+        ("2024-05-01T10:20:30.123456789Z", dt.datetime(2024, 5, 1, 10, 20, 30, 123456, tzinfo=UTC)),
         ("2024-05-01T10:20:30.000+0000", dt.datetime(2024, 5, 1, 10, 20, 30, tzinfo=UTC)),
         ("2024-05-01T12:20:30+02:00", dt.datetime(2024, 5, 1, 10, 20, 30, tzinfo=UTC)),
         ("2024-05-01T12:20:30.5+0200", dt.datetime(2024, 5, 1, 10, 20, 30, 500000, tzinfo=UTC)),

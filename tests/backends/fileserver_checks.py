@@ -113,9 +113,8 @@ def long_components_refused(storage: Any, sent: list) -> None:
         with pytest.raises(SuspiciousFileOperation, match="255"):
             storage.exists(name)
     assert sent == []
-    assert (
-        storage.save("a" * 251 + ".txt", ContentFile(b"x")) == "a" * 251 + ".txt"
-    )  # 255 bytes is fine
+    # 255 bytes is fine.
+    assert storage.save("a" * 251 + ".txt", ContentFile(b"x")) == "a" * 251 + ".txt"
 
 
 def stale_uploads_removed(storage: Any, root: Path) -> None:

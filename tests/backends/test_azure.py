@@ -717,10 +717,8 @@ def test_token_credential_failure_is_clear(azurite_oauth) -> None:
             raise ClientAuthenticationError("no managed identity here")
 
     s = oauth_storage(azurite_oauth, NoToken())
-    s.client_options = {
-        **s.client_options,
-        "retry_total": 0,
-    }  # the SDK retries credential errors too
+    # The SDK retries credential errors too.
+    s.client_options = {**s.client_options, "retry_total": 0}
     with pytest.raises(PermissionError, match="AZURE_TOKEN_CREDENTIAL.*no managed identity"):
         s.exists("x.txt")
 

@@ -593,9 +593,8 @@ def test_slow_but_steady_download_is_not_cut_off(dropbox_server):
         )
         start = time.monotonic()
         assert slow.open("slow.bin").read() == b"s" * 1024 * 1024
-        assert (
-            time.monotonic() - start > 2
-        )  # longer than the timeout: it bounds each wait, not the transfer
+        # Longer than the timeout: it bounds each wait, not the transfer.
+        assert time.monotonic() - start > 2
 
 
 def test_read_ahead_setting(settings, dropbox_server):

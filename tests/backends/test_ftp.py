@@ -255,9 +255,8 @@ def test_an_empty_folder_the_server_refuses_to_remove_is_an_error(vsftpd_server)
     s.save("box/f.txt", ContentFile(b"x"))
     s.delete("box/f.txt")
     root = vsftpd_server.root / s._base.lstrip("/")
-    root.chmod(
-        0o555
-    )  # vsftpd's anonymous user (ftp) may no longer remove what is in the base folder
+    # The anonymous user of vsftpd (ftp) may no longer remove what is in the base folder.
+    root.chmod(0o555)
     try:
         with pytest.raises(FTPStorageException, match="delete of 'box' failed: 550"):
             s._remove_empty_folder("box")
@@ -402,9 +401,8 @@ def test_the_password_never_shows(ftp_server, caplog):
     s = FTPStorage(**ftp_options(wrong))
     with pytest.raises(PermissionError) as info:
         s.exists("x")
-    assert isinstance(
-        info.value, FTPStorageException
-    )  # old code catching FTPStorageException still works
+    # Old code catching FTPStorageException still works.
+    assert isinstance(info.value, FTPStorageException)
     assert "FTP_STORAGE_LOCATION" in str(info.value) and "storages" in str(info.value)
     good = FTPStorage(**ftp_options(ftp_server))
     good.save("logged.txt", ContentFile(b"x"))
@@ -528,9 +526,8 @@ def test_a_killed_upload_leaves_nothing_under_the_real_name(ftp_server, options)
             f.close()
         assert s.open("keep.txt").read() == b"old content"
         assert s.listdir("") == ([], ["keep.txt"])
-        wait_for(
-            lambda: sorted(p.name for p in root.iterdir()) == ["keep.txt"]
-        )  # the temporary file went
+        # The temporary file went.
+        wait_for(lambda: sorted(p.name for p in root.iterdir()) == ["keep.txt"])
         s.close()
 
 
@@ -757,9 +754,8 @@ def test_listdir_slash_is_the_root_and_directories_exist(request, server):
     assert s.listdir("/") == s.listdir("") == (["a"], ["c.txt"])
     with pytest.raises(SuspiciousFileOperation):
         s.listdir("/a")  # every other absolute name is still refused
-    fresh = FTPStorage(
-        **ftp_options(srv, location=s.location)
-    )  # another process: nothing listed before
+    # Another process: nothing listed before.
+    fresh = FTPStorage(**ftp_options(srv, location=s.location))
     assert (
         fresh.exists("a"),
         fresh.exists("a/"),
@@ -875,18 +871,16 @@ def test_a_cut_data_connection_leaves_nothing_under_the_name(data_proxy_server, 
     s = FTPStorage(**ftp_options(server, allow_overwrite=True))
     s.save("keep.bin", ContentFile(b"old content"))
     makepasv = ftplib.FTP.makepasv
-    monkeypatch.setattr(
-        ftplib.FTP, "makepasv", lambda client: (makepasv(client)[0], proxy.port)
-    )  # data via proxy
+    # Data connections go via the proxy.
+    monkeypatch.setattr(ftplib.FTP, "makepasv", lambda client: (makepasv(client)[0], proxy.port))
     with pytest.raises(StorageUnavailable, match="FTP_STORAGE_LOCATION"):
         s.save("keep.bin", File(PatternFile(8 * MB), name="keep.bin"))
     # Cut once, or twice when the control connection it started on had been idle (it might have been
     # stale, so the upload was tried once more on a new one): never more.
     assert proxy.stats.cuts in (1, 2)
     assert s.open("keep.bin").read() == b"old content"
-    assert sorted(p.name for p in _root_of(server, s).iterdir()) == [
-        "keep.bin"
-    ]  # the partial upload was removed
+    # The partial upload was removed.
+    assert sorted(p.name for p in _root_of(server, s).iterdir()) == ["keep.bin"]
     proxy.set(cut_once=True)  # only the next data connection is cut: the retry goes through
     proxy.stats.cuts = 0
     assert s.save("keep.bin", File(PatternFile(8 * MB), name="keep.bin")) == "keep.bin"

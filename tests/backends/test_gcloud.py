@@ -870,9 +870,8 @@ def test_a_chunk_answered_503_is_retried_and_the_upload_completes(gcs_server, sa
             client_options={"api_endpoint": fault_proxy.url},
         )
     )
-    payload = (
-        bytes(range(256)) * 4096 * 8 + b"tail"
-    )  # 8 MiB + 4 (one-shot: resumable): 32 chunks + the tail
+    # 8 MiB + 4 (one-shot: resumable): 32 chunks + the tail.
+    payload = bytes(range(256)) * 4096 * 8 + b"tail"
     fault_proxy.fail(503, method="PUT", path="/upload/storage/v1/b/conformance/o", nth=2)
     name = s.save("retried.bin", File(OneShot(payload), name="retried.bin"))
     assert stored_blob(gcs_server, s, name).download_as_bytes() == payload
@@ -880,9 +879,8 @@ def test_a_chunk_answered_503_is_retried_and_the_upload_completes(gcs_server, sa
     assert len(injected) == 1 and injected[0][0] == "PUT" and injected[0][2] == 503
     puts = [r for r in fault_proxy.served if r.method == "PUT"]
     assert len(puts) == 1 + 33  # the refused chunk, then 33 chunks (the second one again)
-    assert not [
-        r for r in fault_proxy.served if r.method == "DELETE"
-    ]  # a finished session is not cancelled
+    # A finished session is not cancelled.
+    assert not [r for r in fault_proxy.served if r.method == "DELETE"]
 
 
 def test_transient_errors_on_every_kind_of_request_are_retried(gcs_server, sa_info, fault_proxy):
@@ -947,9 +945,8 @@ def test_an_aborted_upload_cancels_its_session(gcs_server, sa_info, storage, fau
         fault_proxy.clear()
         with pytest.raises(RuntimeError), s.open(name, "wb") as f:
             f.write(b"x" * (9 * MB))  # past 8 MiB: streaming, resumably
-            wait_for(
-                lambda: sum(r.method == "PUT" for r in fault_proxy.served) >= 2
-            )  # chunks are arriving
+            # Wait until chunks are arriving.
+            wait_for(lambda: sum(r.method == "PUT" for r in fault_proxy.served) >= 2)
             raise RuntimeError("the view failed half-way")
         session, sent = session_requests(fault_proxy)
         assert f"name={storage._key(name)}".replace("/", "%2F") in session

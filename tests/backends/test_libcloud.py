@@ -576,9 +576,8 @@ def test_slow_but_steady_s3_download_is_not_cut_off(settings, providers, s3_serv
         slow = LibCloudStorage("slow", location=direct.location)
         start = time.monotonic()
         assert slow.open("slow.bin").read() == b"s" * 1024 * 1024
-        assert (
-            time.monotonic() - start > 2
-        )  # longer than the timeout: it bounds each wait, not the transfer
+        # Longer than the timeout: it bounds each wait, not the transfer.
+        assert time.monotonic() - start > 2
 
 
 def test_s3_multipart_leftovers_are_listed_and_removed(providers, s3_server):

@@ -948,9 +948,8 @@ def test_connection_is_a_boto3_resource_per_thread(s3, raw):
         post["url"], data=post["fields"], files={"file": ("f", b"posted")}, timeout=30
     )
     assert reply.status_code in (200, 204) and s3.open("posted.txt").read() == b"posted"
-    assert (
-        s3.client is not resource.meta.client
-    )  # the package keeps its own client for its requests
+    # The package keeps its own client for its requests.
+    assert s3.client is not resource.meta.client
     import pickle
 
     assert pickle.loads(pickle.dumps(s3)).connection.Bucket(BUCKET).name == BUCKET
@@ -1004,10 +1003,8 @@ def test_private_helpers_popular_apps_call(s3_server):
     assert s._clean_name("css\\b/./c.css") == "css/b/c.css"
     assert s.get_object_parameters("a.css") == {"CacheControl": "max-age=9"}
     params = s._get_write_parameters("a.css")
-    assert params == {
-        "CacheControl": "max-age=9",
-        "ContentType": "text/css",
-    }  # gzip is the caller's choice
+    # Gzip is the caller's choice.
+    assert params == {"CacheControl": "max-age=9", "ContentType": "text/css"}
     from django.core.exceptions import SuspiciousOperation
 
     with pytest.raises(SuspiciousOperation):
@@ -1196,9 +1193,8 @@ def test_storages_share_one_botocore_data_loader(s3_server, monkeypatch):
     for _ in range(5):
         S3Storage(**s3_options(s3_server))._boto_session()
     paths = list(loader.search_paths)
-    assert (
-        len(paths) - len(set(paths)) <= 1
-    )  # boto3 appends its data folder per session; it doesn't pile up
+    # Per session, boto3 appends its data folder; it doesn't pile up.
+    assert len(paths) - len(set(paths)) <= 1
     assert any(p.endswith("boto3/data") or p.endswith("boto3\\data") for p in paths)
     assert first.client and first.connection  # the models are loaded now (if no earlier test did)
     calls = []
@@ -1208,16 +1204,13 @@ def test_storages_share_one_botocore_data_loader(s3_server, monkeypatch):
         calls.append(args)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(
-        type(loader.file_loader), "load_file", counting
-    )  # every model file read, by any loader
+    # Count every model file read, by any loader.
+    monkeypatch.setattr(type(loader.file_loader), "load_file", counting)
     first.save("shared-loader.txt", ContentFile(b"one"))
-    assert (
-        second.open("shared-loader.txt").read() == b"one"
-    )  # the second client reuses the parsed models
-    assert (
-        second.bucket.Object(second._key("shared-loader.txt")).get()["Body"].read() == b"one"
-    )  # resources too
+    # The second client reuses the parsed models.
+    assert second.open("shared-loader.txt").read() == b"one"
+    # Resources too.
+    assert second.bucket.Object(second._key("shared-loader.txt")).get()["Body"].read() == b"one"
     assert calls == []
 
 

@@ -91,9 +91,8 @@ class TestSFTPConformance(StorageConformance, StorageLifecycle):
         modified_time=True,
         folders_exist=True,
     )
-    multipart_size = (
-        3 * 1024 * 1024
-    )  # no parts on a file server: a larger save through the same stream
+    # No parts on a file server: a larger save through the same stream.
+    multipart_size = 3 * 1024 * 1024
     interrupted_leftovers = staticmethod(unfinished_uploads)
 
     @pytest.fixture
@@ -292,9 +291,10 @@ def test_a_host_accepted_once_must_keep_its_key(options, sftp_server, tmp_path):
     empty.write_text("")
     s = SFTPStorage(**{**options, "known_host_file": str(empty), "unknown_host": "warn"})
     assert s.exists("nothing.txt") is False
+    # Pretend we first met another server under that name.
     s._accepted_keys[f"[127.0.0.1]:{sftp_server.port}"] = paramiko.Ed25519Key.from_private_key_file(
         str(sftp_server.client_key)
-    )  # pretend we first met another server under that name
+    )
     s.close()
     with pytest.raises(ImproperlyConfigured, match="host key"):
         s.exists("nothing.txt")
@@ -566,9 +566,8 @@ def test_a_killed_upload_leaves_nothing_under_the_real_name(sftp_server, options
         assert (root / "keep.txt").read_bytes() == b"old content"
         assert s.listdir("") == ([], ["keep.txt"])
         assert s.open("keep.txt").read() == b"old content"
-        assert sorted(p.name for p in root.iterdir()) == [
-            "keep.txt"
-        ]  # the temporary file was removed
+        # The temporary file was removed.
+        assert sorted(p.name for p in root.iterdir()) == ["keep.txt"]
         s.close()
 
 
@@ -601,9 +600,8 @@ def test_overwrite_replaces_atomically(options):
     inode = os.stat(Path(options["root_path"]) / "same.txt").st_ino
     assert s.save("same.txt", ContentFile(b"two")) == "same.txt"
     assert s.open("same.txt").read() == b"two"
-    assert (
-        os.stat(Path(options["root_path"]) / "same.txt").st_ino != inode
-    )  # renamed over, never truncated
+    # Renamed over, never truncated.
+    assert os.stat(Path(options["root_path"]) / "same.txt").st_ino != inode
     s.close()
 
 
@@ -772,9 +770,8 @@ def test_sftp_client_for_the_callers_thread(options):
     with SFTPStorage(**options) as s:
         s.save("mine.txt", ContentFile(b"from the storage"))
         seen = {}
-        together = threading.Barrier(
-            4
-        )  # all four alive at once: a finished thread's id may be reused
+        # All four alive at once: a finished thread's id may be reused.
+        together = threading.Barrier(4)
 
         def use_it(tag: str) -> None:
             together.wait(10)
@@ -782,10 +779,8 @@ def test_sftp_client_for_the_callers_thread(options):
             assert isinstance(client, paramiko.SFTPClient)
             assert client is s.sftp  # the same client for this thread
             with client.open(s._path("mine.txt")) as f:
-                seen[tag] = (
-                    client,
-                    f.read(),
-                )  # the client itself: an id() could be reused after GC
+                # The client itself: an id() could be reused after GC.
+                seen[tag] = (client, f.read())
             client.putfo(io.BytesIO(tag.encode()), s._path(f"{tag}.txt"))
             together.wait(10)
 
@@ -795,9 +790,8 @@ def test_sftp_client_for_the_callers_thread(options):
         for t in threads:
             t.join()
         assert {v[1] for v in seen.values()} == {b"from the storage"}
-        assert (
-            len({id(v[0]) for v in seen.values()}) == 4
-        )  # one client per thread: paramiko's aren't shared
+        # One client per thread: paramiko's aren't shared.
+        assert len({id(v[0]) for v in seen.values()}) == 4
         assert s.open("t2.txt").read() == b"t2"
         transports = [c.client.get_transport() for c in s._ssh]
     assert not any(t.is_active() for t in transports)  # the with block closed them all
@@ -870,18 +864,15 @@ def test_saving_onto_a_folder_is_refused_after_one_attempt(options, monkeypatch)
     with pytest.raises(IsADirectoryError, match="a folder has that name"):
         s.save("taken", ContentFile(b"y"))
     assert requests.names().count("write") == 1  # one upload, not a hundred
-    writer = s._writer_for(
-        "taken", create_only=True
-    )  # overwrite off, if the folder appears meanwhile
+    # Overwrite off, if the folder appears meanwhile.
+    writer = s._writer_for("taken", create_only=True)
     writer.write(b"z")
     with pytest.raises(IsADirectoryError):
         writer.close()
-    assert sorted(p.name for p in Path(options["root_path"]).iterdir()) == [
-        "taken"
-    ]  # no temporary file left
-    off = SFTPStorage(
-        **options
-    )  # overwrite off: Django picks another name, as FileSystemStorage does
+    # No temporary file left.
+    assert sorted(p.name for p in Path(options["root_path"]).iterdir()) == ["taken"]
+    # Overwrite off: Django picks another name, as FileSystemStorage does.
+    off = SFTPStorage(**options)
     assert off.save("taken", ContentFile(b"y")).startswith("taken_")
     s.close()
     off.close()
@@ -904,9 +895,8 @@ def test_a_cut_upload_leaves_nothing_under_the_name(sftp_server, options, tmp_pa
         assert proxy.stats.cuts == 1
         assert s.open("keep.bin").read() == b"old content"
         root = Path(options["root_path"])
-        assert sorted(p.name for p in root.iterdir()) == [
-            "keep.bin"
-        ]  # the partial upload was removed
+        # The partial upload was removed.
+        assert sorted(p.name for p in root.iterdir()) == ["keep.bin"]
         s.close()
 
 
@@ -925,9 +915,8 @@ def test_a_cut_read_is_storage_unavailable(sftp_server, options, tmp_path):
 
 
 def test_an_unresponsive_server_fails_within_60_s_with_defaults(sftp_server, options, tmp_path):
-    with TCPProxy(
-        "127.0.0.1", sftp_server.port, mode="blackhole"
-    ) as proxy:  # accepts TCP, never answers
+    # The proxy accepts TCP, never answers.
+    with TCPProxy("127.0.0.1", sftp_server.port, mode="blackhole") as proxy:
         params = {k: v for k, v in sftp_server.params(port=proxy.port).items() if k != "timeout"}
         message = checks.unresponsive_within_60_s(SFTPStorage(**{**options, "params": params}))
     assert (

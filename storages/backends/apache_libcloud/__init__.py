@@ -612,9 +612,8 @@ class LibCloudStorage(BaseStorage):
         if self._is_local():
             yield from self._list_local(prefix)
             return
-        rels = [
-            key[len(prefix) :] for key, _ in self._scan(prefix)
-        ]  # libcloud lists without a delimiter
+        # Libcloud lists without a delimiter.
+        rels = [key[len(prefix) :] for key, _ in self._scan(prefix)]
         yield (
             list(dict.fromkeys(prefix + rel.split("/", 1)[0] + "/" for rel in rels if "/" in rel)),
             [prefix + rel for rel in rels if rel and "/" not in rel],

@@ -234,9 +234,8 @@ _SETTINGS = (
 )
 
 
-def _parse_connection_string(
-    value: str,
-) -> dict[str, str]:  # keys upper-cased; never echoes a secret
+# Keys upper-cased; never echoes a secret.
+def _parse_connection_string(value: str) -> dict[str, str]:
     parts = [
         part.partition("=") for part in filter(str.strip, str(value).strip().rstrip(";").split(";"))
     ]
@@ -270,9 +269,8 @@ def _check_blob_key(key: str, name: object, *, prefix: bool) -> None:
         )
 
 
-def _get_valid_path(
-    name: str,
-) -> str:  # 1.14's helper: ``name`` cleaned and checked against Azure's rules
+# The helper of 1.14: ``name`` cleaned and checked against Azure's rules.
+def _get_valid_path(name: str) -> str:
     _check_blob_key(key := naming.to_key("", name), name, prefix=False)
     return key
 
@@ -290,9 +288,8 @@ def _first_line(exc: BaseException) -> str:
 
 def _session() -> requests.Session:
     """A pool as large as a busy site's thread count (no 'pool is full')."""
-    session = (
-        requests.Session()
-    )  # azure-core retries requests: urllib3 must not retry underneath it
+    # The azure-core pipeline retries requests: urllib3 must not retry underneath it.
+    session = requests.Session()
     adapter = requests.adapters.HTTPAdapter(
         pool_maxsize=32, max_retries=Retry(total=False, redirect=False)
     )
@@ -359,9 +356,8 @@ class AzureStorage(BaseStorage):
     cache_control_param = "cache_control"
     direct_upload_max_size = 5000 * 1024 * 1024  # one Put Blob
     unreachable_errors = (azure_errors.ServiceRequestError, azure_errors.ServiceResponseError)
-    object_parameter_keys = (
-        _CONTENT_KEYS + _UPLOAD_KEYS
-    )  # get_object_parameters(): ContentSettings fields...
+    # Keys of get_object_parameters(): ContentSettings fields, then upload options.
+    object_parameter_keys = _CONTENT_KEYS + _UPLOAD_KEYS
 
     def system_checks(self, alias: str) -> list[Any]:
         """Values Azure would refuse: the container name, the URL lifetime, host options."""
@@ -671,19 +667,15 @@ class AzureStorage(BaseStorage):
     # them 7 days): an empty Put Block List discards them, and its empty blob is deleted if
     # unchanged. On a blob that exists they go at its next commit (or in 7 days).
     def _discard_blocks(self, blob: Any, name: str) -> None:
-        quick = {
-            "retry_total": 0,
-            "connection_timeout": 5,
-            "read_timeout": 5,
-        }  # a dead endpoint adds <= 10 s
+        # A dead endpoint adds <= 10 s.
+        quick = {"retry_total": 0, "connection_timeout": 5, "read_timeout": 5}
         try:
             props = blob.commit_block_list([], match_condition=MatchConditions.IfMissing, **quick)
             blob.delete_blob(
                 etag=props["etag"], match_condition=MatchConditions.IfNotModified, **quick
             )
-        except (
-            Exception
-        ) as exc:  # the name exists (its blocks go at its next commit), or best effort failed
+        # The name exists (its blocks go at its next commit), or best effort failed.
+        except Exception as exc:
             logger.debug(
                 "%s: could not discard the blocks of %r: %r", type(self).__name__, name, exc
             )

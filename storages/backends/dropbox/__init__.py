@@ -105,9 +105,8 @@ _SETTINGS = (
         doc="Folder that holds every file; names can't leave it.",
     ),
     Setting("location", (), None, doc="Deprecated: use root_path (copied into it with a warning)."),
-    *(
-        s for s in common_settings("DROPBOX_") if s.name in ("read_ahead", "write_buffer")
-    ),  # location is root_path here
+    # Not the common location setting: location is root_path here.
+    *(s for s in common_settings("DROPBOX_") if s.name in ("read_ahead", "write_buffer")),
     Setting(
         "timeout",
         ("DROPBOX_TIMEOUT",),

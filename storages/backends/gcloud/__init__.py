@@ -271,10 +271,9 @@ class GoogleCloudStorage(BaseStorage):
     cache_control_param = "cache_control"
     max_key_bytes = 1024
     unreachable_errors = _TRANSIENT + (urllib3.exceptions.HTTPError,)
-    acl_parameter, object_parameter_keys = (
-        "acl",
-        OBJECT_PARAMETERS,
-    )  # get_object_parameters(): Blob properties
+    acl_parameter = "acl"
+    # Keys of get_object_parameters(): Blob properties.
+    object_parameter_keys = OBJECT_PARAMETERS
 
     _label = property(lambda self: type(self).__name__)
 
@@ -369,9 +368,8 @@ class GoogleCloudStorage(BaseStorage):
         }
 
     # -- connection ------------------------------------------------------
-    def _credentials(
-        self,
-    ) -> tuple[Any, str | None]:  # resolved once per storage: threads share one token
+    # Resolved once per storage: threads share one token.
+    def _credentials(self) -> tuple[Any, str | None]:
         return self._lazy("_auth", self._resolve_credentials)
 
     def _resolve_credentials(self) -> tuple[Any, str | None]:
@@ -382,18 +380,13 @@ class GoogleCloudStorage(BaseStorage):
             try:
                 credentials, found = google.auth.default(scopes=SCOPES)
             except auth_exceptions.DefaultCredentialsError:
-                return (
-                    None,
-                    project,
-                )  # Client() looks again and raises (translated), unless a test patched it
+                # Client() looks again and raises (translated), unless a test patched it.
+                return None, project
             project = project or found
         return with_scopes_if_required(credentials, SCOPES), project
 
-    def _conn(
-        self,
-    ) -> tuple[
-        Any, Any, Any
-    ]:  # this thread's (client, session, bucket): sessions aren't thread-safe
+    # This thread's (client, session, bucket): sessions aren't thread-safe.
+    def _conn(self) -> tuple[Any, Any, Any]:
         return self._per_thread(self._connect)
 
     def _connect(self) -> tuple[Any, Any, Any]:

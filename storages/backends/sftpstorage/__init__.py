@@ -187,9 +187,8 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
     missing_times: ClassVar[dict[str, str]] = {"created": "SFTP servers report no creation time"}
     endpoint_setting = "SFTP_STORAGE_HOST, the port and timeout in SFTP_STORAGE_PARAMS"
     root_setting = 'SFTP_STORAGE_ROOT (OPTIONS["root_path"])'
-    secret_option_keys = {
-        "params": SECRET_PARAMS
-    }  # passwords and key objects stay out of migrations
+    # Passwords and key objects stay out of migrations.
+    secret_option_keys = {"params": SECRET_PARAMS}
 
     def system_checks(self, alias: str) -> list[Any]:
         from storages.backends.sftpstorage.checks import system_checks
@@ -300,9 +299,8 @@ class SFTPStorage(ClosingContextManager, FileServerStorage):
             ) from exc
         except paramiko.AuthenticationException as exc:
             client.close()
-            typed = self.__dict__.pop(
-                "_password", None
-            )  # a wrong typed password is asked for again next time
+            # A wrong typed password is asked for again next time.
+            typed = self.__dict__.pop("_password", None)
             if typed is None and self._can_prompt():
                 self._password = getpass.getpass(
                     "Password for "
