@@ -372,6 +372,9 @@ RUN_BY_NAME = {
     "python config-subclass": "test_the_subclass_example_runs",
     "settings config-django42": "test_the_django42_example",
     "python azure-subclass": "test_the_azure_subclass_example_runs",
+    # tests/test_docs_examples_run.py
+    "python async-views": "test_the_async_views_run",
+    "settings async-concurrency": "test_the_async_views_run",
 }
 
 
