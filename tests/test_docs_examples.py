@@ -374,7 +374,7 @@ RUN_BY_NAME = {
     "python azure-subclass": "test_the_azure_subclass_example_runs",
     # tests/test_docs_examples_run.py
     "python async-views": "test_the_async_views_run",
-    "settings async-concurrency": "test_the_async_views_run",
+    "settings libcloud": "test_the_libcloud_settings_run",
 }
 
 

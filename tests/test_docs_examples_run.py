@@ -15,7 +15,9 @@ from tests.test_docs_examples import (
     Local,
     docs_s3,  # noqa: F401 - a module-scoped moto of this module's own
     example,
+    run_django,
     run_python,
+    unmapped_values,
     write_settings,
 )
 
@@ -91,3 +93,83 @@ def test_the_async_views_run(docs_s3, tmp_path: Path):  # noqa: F811
     assert done.returncode == 0, done.stderr
     assert "views ok: uploads/q4" in done.stdout
     assert done.stdout.rstrip().endswith(" 64"), done.stdout
+
+
+LIBCLOUD_TO_MOTO = """
+
+# --- the test's: the example's S3 provider talks to the local moto ---
+LIBCLOUD_PROVIDERS["amazon_1"].update(host={host!r}, port={port}, secure=False)
+"""
+
+LIBCLOUD_ROUND_TRIP = """
+import os
+import urllib.request
+from pathlib import Path
+
+import boto3
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from storages.backends.apache_libcloud import LibCloudStorage
+
+client = boto3.client("s3", endpoint_url={endpoint!r}, region_name="us-east-1")
+try:
+    client.create_bucket(Bucket="bucket-1")  # the container exists in a real project
+except client.exceptions.BucketAlreadyOwnedByYou:
+    pass
+
+# STORAGES["default"]: amazon_1 (S3), under "uploads"
+name = default_storage.save("docs-example/hello.txt", ContentFile(b"hello from the docs"))
+stored = client.get_object(Bucket="bucket-1", Key="uploads/" + name)["Body"].read()
+assert stored == b"hello from the docs", stored
+with default_storage.open(name) as f:
+    assert f.read() == b"hello from the docs"
+assert default_storage.exists(name)
+with urllib.request.urlopen(default_storage.url(name), timeout=30) as answer:
+    assert answer.read() == b"hello from the docs"
+default_storage.delete(name)
+assert not default_storage.exists(name)
+assert "Contents" not in client.list_objects_v2(Bucket="bucket-1", Prefix="uploads/")
+
+# LibCloudStorage("local"): a folder, its URLs under base_url
+base = Path(settings.LIBCLOUD_PROVIDERS["local"]["user"])
+(base / "media").mkdir(parents=True, exist_ok=True)  # the container exists in a real project
+local = LibCloudStorage("local")
+name = local.save("docs-example/hello.txt", ContentFile(b"hello, folder"))
+assert (base / "media" / name).read_bytes() == b"hello, folder"
+with local.open(name) as f:
+    assert f.read() == b"hello, folder"
+assert local.exists(name)
+assert local.url(name) == "/media/" + name, local.url(name)
+local.delete(name)
+assert not (base / "media" / name).exists()
+assert not local.exists(name)
+print("libcloud example ok")
+"""
+
+
+def test_the_libcloud_settings_run(docs_s3, tmp_path: Path):  # noqa: F811
+    """docs/backends/apache_libcloud.rst: both providers as written, ``amazon_1`` (the default
+    storage) through libcloud's S3 driver on moto, ``local`` on a folder: check, then save,
+    open, exists, url, delete, checked at the server and on disk."""
+    from urllib.parse import urlsplit
+
+    from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
+
+    endpoint = urlsplit(docs_s3.endpoint)
+    snippet = example("settings", "libcloud").text + LIBCLOUD_TO_MOTO.format(
+        host=endpoint.hostname, port=endpoint.port
+    )
+    local = Local(
+        placeholders={"/srv/files": str(tmp_path / "files")},
+        env={"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY},
+    )
+    assert not unmapped_values(example("settings", "libcloud").text, local)
+    env = write_settings(tmp_path, snippet, None, local)
+    checked = run_django(env, "check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "ERRORS" not in checked.stdout + checked.stderr
+    done = run_python(env, LIBCLOUD_ROUND_TRIP.format(endpoint=docs_s3.endpoint))
+    assert done.returncode == 0, done.stderr
+    assert "libcloud example ok" in done.stdout
