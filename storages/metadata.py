@@ -24,6 +24,7 @@ from typing import Any
 
 from storages.base import BaseStorage
 from storages.copy import list_files
+from storages.utils import resolve_storage
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +56,9 @@ class SyncReport:
 
 
 def supports_metadata_sync(storage: Any) -> bool:
-    """Whether ``storage`` can read and rewrite its files' headers in place."""
+    """Whether ``storage`` (or the storage behind ``default_storage``) can read and rewrite its
+    files' headers in place."""
+    storage = resolve_storage(storage)
     return (
         isinstance(storage, BaseStorage)
         and type(storage)._replace_parameters is not BaseStorage._replace_parameters
@@ -133,6 +136,7 @@ def sync_metadata(
     what an upload would get today. ``on_file(name, changes)`` is called after each file
     (``changes`` is None when it was already right). A ``KeyboardInterrupt`` stops it after
     the files in flight; the report then has ``interrupted`` set."""
+    storage = resolve_storage(storage)  # default_storage: the hooks are on the wrapped storage
     if not supports_metadata_sync(storage):
         raise NotImplementedError(
             f"{type(storage).__name__} can't rewrite stored headers in place "

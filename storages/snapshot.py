@@ -47,14 +47,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from django.utils.functional import LazyObject, empty
-
 from storages import naming
 from storages.base import BaseStorage
 from storages.compress import GzipCompressionWrapper
 from storages.files import ObjectInfo, UploadSpec, is_temp_name
 from storages.hashing import compare, compute
 from storages.transfer import FullReader, UploadSource
+from storages.utils import resolve_storage
 
 #: Largest content a background save copies into memory (files on disk are read again instead).
 DETACH_LIMIT = 8 * 1024 * 1024
@@ -463,19 +462,11 @@ def _mixed_in(storage: BaseStorage) -> Iterator[None]:
                     storage.__class__ = storage._plain_class
 
 
-def _unwrap(storage: Any) -> Any:
-    if isinstance(storage, LazyObject):
-        if storage._wrapped is empty:
-            storage._setup()
-        return storage._wrapped
-    return storage
-
-
 @contextlib.contextmanager
 def listing(storage: Any, *, defer_deletes: bool = False) -> Iterator[Snapshot | None]:
     """Answer from one listing while the block runs (see the module docstring); yields the
     snapshot, or None for a storage that is not one of this package's."""
-    target = _unwrap(storage)
+    target = resolve_storage(storage)
     current = active(target)
     if current is not None or not isinstance(target, BaseStorage):
         yield current

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.utils import FileProxyMixin, validate_file_name
 from django.utils.encoding import force_bytes
+from django.utils.functional import LazyObject, empty
 
 from storages.conf import lookup_env, setting
 from storages.naming import check_location as _check_location
@@ -25,6 +26,20 @@ __all__ = [
     "is_seekable",
     "ReadBytesWrapper",
 ]
+
+
+def resolve_storage(storage: Any) -> Any:
+    """The storage behind a lazy wrapper such as ``default_storage``.
+
+    A model field without ``storage=`` holds Django's ``DefaultStorage``, a lazy
+    proxy: its class says nothing about the storage behind it, so type and hook
+    checks must look at the wrapped object.
+    """
+    if isinstance(storage, LazyObject):
+        if storage._wrapped is empty:
+            storage._setup()
+        return storage._wrapped
+    return storage
 
 
 def check_location(storage: Any) -> None:

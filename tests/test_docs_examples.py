@@ -375,6 +375,8 @@ RUN_BY_NAME = {
     # tests/test_docs_examples_run.py
     "python async-views": "test_the_async_views_run",
     "settings libcloud": "test_the_libcloud_settings_run",
+    "output metadata-commands": "test_the_syncmetadata_examples_run",
+    "python metadata-sync": "test_the_syncmetadata_examples_run",
 }
 
 

@@ -173,3 +173,68 @@ def test_the_libcloud_settings_run(docs_s3, tmp_path: Path):  # noqa: F811
     done = run_python(env, LIBCLOUD_ROUND_TRIP.format(endpoint=docs_s3.endpoint))
     assert done.returncode == 0, done.stderr
     assert "libcloud example ok" in done.stdout
+
+
+STORE_OLD_FILES = """
+import boto3
+from django.conf import settings
+
+client = boto3.client("s3", endpoint_url=settings.AWS_S3_ENDPOINT_URL, region_name="us-east-1")
+for name in {names!r}:  # stored before the change of object_parameters
+    client.put_object(Bucket="prelude-media", Key=name, Body=b"stored")
+print("stored")
+"""
+
+STORED_HEADERS = """
+import boto3
+from django.conf import settings
+
+client = boto3.client("s3", endpoint_url=settings.AWS_S3_ENDPOINT_URL, region_name="us-east-1")
+for name in {names!r}:
+    head = client.head_object(Bucket="prelude-media", Key=name)
+    print(name, head.get("CacheControl"), head["ContentType"])
+"""
+
+
+def test_the_syncmetadata_examples_run(docs_s3, tmp_path: Path):  # noqa: F811
+    """docs/metadata.rst: files stored before ``object_parameters`` changed get today's headers
+    from the commands of the console sample (what they print matches it, the counts and the
+    elided rest of a line aside) and from the Python example, checked with HEADs at moto."""
+    import re
+
+    names = ["media/logo.png", "media/site.css", "media/notes.txt"]
+    cache = "public, max-age=31536000"
+    env = write_settings(
+        tmp_path, f"AWS_S3_OBJECT_PARAMETERS = {{'CacheControl': {cache!r}}}\n", docs_s3.endpoint
+    )
+    assert run_python(env, MAKE_BUCKETS).returncode == 0
+    assert run_python(env, STORE_OLD_FILES.format(names=names)).returncode == 0
+    before = run_python(env, STORED_HEADERS.format(names=names)).stdout
+    assert before.count(" None binary/octet-stream") == 3, before
+
+    # The console sample: each command, then the lines it shows (counts are the sample's own,
+    # "..." elides the rest of a line; a command may print more "would set" lines than shown).
+    text = example("output", "metadata-commands").text
+    runs = re.split(r"^\$ python manage.py ", text, flags=re.M)[1:]
+    assert len(runs) == 2, text
+    for run in runs:
+        command, _, shown = run.partition("\n")
+        done = run_django(env, *command.split())
+        assert done.returncode == 0, done.stdout + done.stderr
+        printed = done.stdout.splitlines()
+        for line in shown.splitlines():
+            pattern = re.escape(line).replace(r"\.\.\.", ".*")
+            pattern = re.sub(r"(?<![\w.])\d+(?![\w.])", r"\\d+", pattern)
+            assert any(re.fullmatch(pattern, out) for out in printed), (line, printed)
+        assert printed[-1].split()[:1] == shown.splitlines()[-1].split()[:1], printed
+    after = run_python(env, STORED_HEADERS.format(names=names)).stdout
+    assert after.count(f" {cache} ") == 3, after
+    assert "media/site.css public, max-age=31536000 text/css" in after, after
+
+    # The Python example, on files stored before the change again.
+    assert run_python(env, STORE_OLD_FILES.format(names=names)).returncode == 0
+    done = run_python(env, example("python", "metadata-sync").text)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "rewrote 3, already right 0 []", done.stdout
+    after = run_python(env, STORED_HEADERS.format(names=names)).stdout
+    assert after.count(f" {cache} ") == 3, after

@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.functional import LazyObject, empty
+
+from storages.utils import resolve_storage
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
@@ -43,20 +44,6 @@ def human_size(size: int) -> str:
         if abs(value) < 1024 or unit == _UNITS[-1]:
             break
     return f"{value:.1f} {unit}"
-
-
-def resolve_storage(storage: Any) -> Any:
-    """The storage behind a lazy wrapper such as ``default_storage``.
-
-    A model field without ``storage=`` holds Django's ``DefaultStorage``, a lazy
-    proxy: its class says nothing about the storage behind it, so type and hook
-    checks must look at the wrapped object.
-    """
-    if isinstance(storage, LazyObject):
-        if storage._wrapped is empty:
-            storage._setup()
-        return storage._wrapped
-    return storage
 
 
 @dataclass(frozen=True)
