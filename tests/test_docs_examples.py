@@ -377,6 +377,7 @@ RUN_BY_NAME = {
     "settings libcloud": "test_the_libcloud_settings_run",
     "output metadata-commands": "test_the_syncmetadata_examples_run",
     "python metadata-sync": "test_the_syncmetadata_examples_run",
+    "python copy-migration": "test_the_copy_migration_runs",
 }
 
 
