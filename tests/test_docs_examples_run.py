@@ -273,7 +273,7 @@ for obj in client.list_objects_v2(Bucket="new").get("Contents", []):
 def test_the_copy_migration_runs(docs_s3, tmp_path: Path):  # noqa: F811
     """docs/operations.rst: the data migration, as written, is migration 0008 of a throwaway app
     ``app`` after its 0007_previous; ``manage.py migrate`` copies old_media's uploads/ into the
-    default storage (checked at moto), and checked at moto."""
+    default storage, checked at moto."""
     migrations = tmp_path / "app" / "migrations"
     migrations.mkdir(parents=True)
     (tmp_path / "app" / "__init__.py").write_text("")
