@@ -378,6 +378,8 @@ RUN_BY_NAME = {
     "output metadata-commands": "test_the_syncmetadata_examples_run",
     "python metadata-sync": "test_the_syncmetadata_examples_run",
     "python copy-migration": "test_the_copy_migration_runs",
+    "python direct-upload-ticket": "test_the_upload_ticket_example_runs",
+    "python direct-azure-cors": "test_the_azure_cors_example_runs",
 }
 
 

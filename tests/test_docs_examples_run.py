@@ -13,6 +13,7 @@ from tests.test_docs_examples import (
     LOCAL_S3,
     MAKE_BUCKETS,
     Local,
+    docs_azure,  # noqa: F401 - Azurite knowing the Azure page's account
     docs_s3,  # noqa: F401 - a module-scoped moto of this module's own
     example,
     run_django,
@@ -290,3 +291,85 @@ def test_the_copy_migration_runs(docs_s3, tmp_path: Path):  # noqa: F811
     assert "Applying app.0008_move_media... OK" in done.stdout, done.stdout
     copied = run_python(env, NEW_FILES).stdout.splitlines()
     assert copied == [f"uploads/report-{i}.pdf report {i}" for i in range(5)], copied
+
+
+# What the upload_ticket example leaves to the reader: the storage, MB, the declared size.
+TICKET_BEFORE = """
+from django.core.files.storage import default_storage
+from storages.backends.s3 import S3Storage
+
+MB = 1024 * 1024
+BODY = b"%PDF-1.4 quarterly report"
+declared_size = len(BODY)
+storage = {storage}
+"""
+
+TICKET_AFTER = """
+import boto3
+from django.conf import settings
+from tests.direct_app.helpers import send
+
+sent = send(ticket.as_json(), BODY)
+assert sent.status_code in (200, 204), (sent.status_code, sent.text)
+client = boto3.client("s3", endpoint_url=settings.AWS_S3_ENDPOINT_URL, region_name="us-east-1")
+stored = client.get_object(Bucket="prelude-media", Key="reports/2026/q4_a1b2c3.pdf")
+assert stored["Body"].read() == BODY
+assert stored["ContentType"] == "application/pdf", stored["ContentType"]
+print("ticket ok:", ticket.method)
+"""
+
+
+def test_the_upload_ticket_example_runs(docs_s3, tmp_path: Path):  # noqa: F811
+    """docs/direct-uploads.rst: ``upload_ticket(...)`` as written, on ``default_storage`` (S3 with
+    overwriting: a POST policy) and on a create-only S3 storage (a PUT); what the widget's
+    script sends with each ticket is stored at moto, with the ticket's content type."""
+    env = write_settings(tmp_path, "", docs_s3.endpoint)
+    assert run_python(env, MAKE_BUCKETS).returncode == 0
+    code = example("python", "direct-upload-ticket").text
+    for storage, method in [
+        ("default_storage", "POST"),
+        ('S3Storage(bucket_name="prelude-media", file_overwrite=False)', "PUT"),
+    ]:
+        done = run_python(env, TICKET_BEFORE.format(storage=storage) + code + TICKET_AFTER)
+        assert done.returncode == 0, done.stderr
+        assert f"ticket ok: {method}" in done.stdout, done.stdout
+        run_python(env, MAKE_BUCKETS)  # empty again: the create-only ticket needs a free name
+
+
+AZURE_CORS_AFTER = """
+import urllib.request
+
+from storages.direct.cors import check_cors
+
+[rule] = storage.service_client.get_service_properties()["cors"]
+assert rule.allowed_origins == "https://app.example.com", rule.allowed_origins
+assert check_cors(storage, "https://app.example.com") == []
+# The browser's preflight for the upload, answered by Azurite with the rule.
+preflight = urllib.request.Request(
+    storage.url("reports/q4.pdf").split("?")[0],
+    method="OPTIONS",
+    headers={
+        "Origin": "https://app.example.com",
+        "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "x-ms-blob-type,x-ms-blob-content-type",
+    },
+)
+with urllib.request.urlopen(preflight, timeout=30) as answer:
+    allowed = answer.headers["Access-Control-Allow-Origin"]
+assert allowed == "https://app.example.com", allowed
+print("cors ok")
+"""
+
+
+def test_the_azure_cors_example_runs(docs_azure, tmp_path: Path):
+    """docs/direct-uploads.rst: the Azure CORS rule set from Python, as written, on the storage
+    of the Azure page's settings (Azurite): check_cors finds no problem and a preflight from the
+    site's origin is allowed."""
+    env = write_settings(tmp_path, example("settings", "azure").text, None, docs_azure)
+    made = run_python(env, docs_azure.prepare)
+    assert made.returncode == 0, made.stderr
+    before = "from django.core.files.storage import storages\n\nstorage = storages['default']\n"
+    code = example("python", "direct-azure-cors").text
+    done = run_python(env, before + code + AZURE_CORS_AFTER)
+    assert done.returncode == 0, done.stderr
+    assert "cors ok" in done.stdout
