@@ -373,3 +373,31 @@ def test_the_azure_cors_example_runs(docs_azure, tmp_path: Path):
     done = run_python(env, before + code + AZURE_CORS_AFTER)
     assert done.returncode == 0, done.stderr
     assert "cors ok" in done.stdout
+
+
+OBJECT_PARAMETERS_AFTER = """
+import boto3
+from django.conf import settings
+from django.core.files.base import ContentFile
+
+storage = MediaStorage(bucket_name="prelude-media")
+client = boto3.client("s3", endpoint_url=settings.AWS_S3_ENDPOINT_URL, region_name="us-east-1")
+for name in ("q4.pdf", "q4.txt"):
+    stored = storage.save(name, ContentFile(b"report"))
+    head = client.head_object(Bucket="prelude-media", Key=stored)
+    print(stored, head.get("ContentDisposition"), head["ContentType"])
+"""
+
+
+def test_the_s3_object_parameters_subclass_runs(docs_s3, tmp_path: Path):  # noqa: F811
+    """docs/backends/s3.rst: the subclass's ``get_object_parameters`` makes PDFs downloads and
+    leaves other files alone, as stored at moto."""
+    env = write_settings(tmp_path, "", docs_s3.endpoint)
+    assert run_python(env, MAKE_BUCKETS).returncode == 0
+    code = example("python", "s3-object-parameters").text
+    done = run_python(env, code + OBJECT_PARAMETERS_AFTER)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "q4.pdf attachment application/pdf",
+        "q4.txt None text/plain",
+    ], done.stdout
