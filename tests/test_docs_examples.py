@@ -381,6 +381,7 @@ RUN_BY_NAME = {
     "python direct-upload-ticket": "test_the_upload_ticket_example_runs",
     "python direct-azure-cors": "test_the_azure_cors_example_runs",
     "python s3-object-parameters": "test_the_s3_object_parameters_subclass_runs",
+    "python gcloud-object-parameters": "test_the_gcloud_object_parameters_subclass_runs",
 }
 
 

@@ -14,6 +14,7 @@ from tests.test_docs_examples import (
     MAKE_BUCKETS,
     Local,
     docs_azure,  # noqa: F401 - Azurite knowing the Azure page's account
+    docs_gcs,  # noqa: F401 - fake-gcs-server as the GCS page's emulator
     docs_s3,  # noqa: F401 - a module-scoped moto of this module's own
     example,
     run_django,
@@ -396,6 +397,32 @@ def test_the_s3_object_parameters_subclass_runs(docs_s3, tmp_path: Path):  # noq
     assert run_python(env, MAKE_BUCKETS).returncode == 0
     code = example("python", "s3-object-parameters").text
     done = run_python(env, code + OBJECT_PARAMETERS_AFTER)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "q4.pdf attachment application/pdf",
+        "q4.txt None text/plain",
+    ], done.stdout
+
+
+GCS_OBJECT_PARAMETERS_AFTER = """
+from django.core.files.base import ContentFile
+
+storage = MediaStorage()  # the project's bucket (GS_BUCKET_NAME)
+for name in ("q4.pdf", "q4.txt"):
+    stored = storage.save(name, ContentFile(b"report"))
+    blob = storage.bucket.get_blob(stored)
+    print(stored, blob.content_disposition, blob.content_type)
+"""
+
+
+def test_the_gcloud_object_parameters_subclass_runs(docs_gcs, tmp_path: Path):
+    """docs/backends/gcloud.rst: the subclass's ``get_object_parameters`` makes PDFs downloads
+    and leaves other files alone, as stored at fake-gcs-server."""
+    env = write_settings(tmp_path, "", None, docs_gcs)
+    made = run_python(env, docs_gcs.prepare)
+    assert made.returncode == 0, made.stderr
+    code = example("python", "gcloud-object-parameters").text
+    done = run_python(env, code + GCS_OBJECT_PARAMETERS_AFTER)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "q4.pdf attachment application/pdf",
