@@ -382,6 +382,7 @@ RUN_BY_NAME = {
     "python direct-azure-cors": "test_the_azure_cors_example_runs",
     "python s3-object-parameters": "test_the_s3_object_parameters_subclass_runs",
     "python gcloud-object-parameters": "test_the_gcloud_object_parameters_subclass_runs",
+    "console copy-shards": "test_the_shard_commands_copy_every_file_once",
 }
 
 

@@ -428,3 +428,61 @@ def test_the_gcloud_object_parameters_subclass_runs(docs_gcs, tmp_path: Path):
         "q4.pdf attachment application/pdf",
         "q4.txt None text/plain",
     ], done.stdout
+
+
+SHARD_TREE = """
+import boto3
+from django.conf import settings
+
+client = boto3.client("s3", endpoint_url=settings.AWS_S3_ENDPOINT_URL, region_name="us-east-1")
+for folder in range(12):
+    for i in range(3):
+        key = f"media/f{folder:02}/{i}.txt"
+        client.put_object(Bucket="old", Key=key, Body=key.encode())
+client.put_object(Bucket="old", Key="media/loose.txt", Body=b"media/loose.txt")
+client.put_object(Bucket="old", Key="other/not-copied.txt", Body=b"other")
+"""
+
+SHARD_RESULT = """
+import boto3
+from django.conf import settings
+
+client = boto3.client("s3", endpoint_url=settings.AWS_S3_ENDPOINT_URL, region_name="us-east-1")
+for page in client.get_paginator("list_objects_v2").paginate(Bucket="new"):
+    for obj in page.get("Contents", []):
+        body = client.get_object(Bucket="new", Key=obj["Key"])["Body"].read().decode()
+        assert body == obj["Key"], (obj["Key"], body)
+        print(obj["Key"])
+"""
+
+
+def test_the_shard_commands_copy_every_file_once(docs_s3, tmp_path: Path):  # noqa: F811
+    """docs/copy-shards.rst: the commands as written (``--shard 1/4``, ``2/4``, and the "..."
+    machines 3 and 4), between two S3 buckets of one account: together they copy every file
+    below media/ once (their counts add up to the tree, each file is at moto)."""
+    import re
+
+    commands = [
+        line.split("#")[0].split()[3:]
+        for line in example("console", "copy-shards").text.splitlines()
+        if line.startswith("$ python manage.py ")
+    ]
+    assert [c[-1] for c in commands] == ["1/4", "2/4"], commands
+    commands += [[*commands[1][:-1], "3/4"], [*commands[1][:-1], "4/4"]]
+    aliases = COPY_SETTINGS.replace('INSTALLED_APPS += ["app"]\n', "")
+    env = write_settings(tmp_path, aliases.replace('"old_media"', '"old"'), docs_s3.endpoint)
+    assert run_python(env, MAKE_BUCKETS).returncode == 0
+    assert run_python(env, SHARD_TREE).returncode == 0
+    copied = []
+    for command in commands:
+        done = run_django(env, *command)
+        assert done.returncode == 0, done.stdout + done.stderr
+        found = re.search(r"copied (\d+) of (\d+) files", done.stdout)
+        assert found, done.stdout
+        copied.append(int(found.group(1)))
+    stored = run_python(env, SHARD_RESULT)
+    assert stored.returncode == 0, stored.stderr
+    expected = sorted([f"media/f{f:02}/{i}.txt" for f in range(12) for i in range(3)])
+    assert stored.stdout.split() == sorted([*expected, "media/loose.txt"]), stored.stdout
+    assert sum(copied) == 37, copied  # each file once
+    assert sum(1 for n in copied if n) >= 2, copied  # the work is split
