@@ -383,6 +383,8 @@ RUN_BY_NAME = {
     "python s3-object-parameters": "test_the_s3_object_parameters_subclass_runs",
     "python gcloud-object-parameters": "test_the_gcloud_object_parameters_subclass_runs",
     "console copy-shards": "test_the_shard_commands_copy_every_file_once",
+    "settings s3-cloudfront": "test_the_cloudfront_cookie_examples_run",
+    "python s3-cloudfront": "test_the_cloudfront_cookie_examples_run",
 }
 
 

@@ -486,3 +486,111 @@ def test_the_shard_commands_copy_every_file_once(docs_s3, tmp_path: Path):  # no
     assert stored.stdout.split() == sorted([*expected, "media/loose.txt"]), stored.stdout
     assert sum(copied) == 37, copied  # each file once
     assert sum(1 for n in copied if n) >= 2, copied  # the work is split
+
+
+# What a project has around the CloudFront examples: sessions and users (a signed-cookie session
+# and a user table in the in-memory database), a URLconf and a template for the view.
+CLOUDFRONT_PROJECT = """
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+ROOT_URLCONF = "docs_cloudfront_urls"
+ALLOWED_HOSTS = ["testserver"]
+TEMPLATES = [
+    {{"BACKEND": "django.template.backends.django.DjangoTemplates", "DIRS": [{templates!r}]}}
+]
+"""
+
+CLOUDFRONT_URLS = """\
+from django.http import HttpResponse
+from django.urls import path
+
+from docs_cloudfront_views import gallery
+
+urlpatterns = [
+    path("gallery/", gallery),
+    path("page/", lambda request: HttpResponse("a page")),
+]
+"""
+
+CLOUDFRONT_WALK = """
+import base64
+import json
+import os
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.test import Client
+
+public = serialization.load_pem_private_key(
+    os.environ["CLOUDFRONT_PRIVATE_KEY"].encode(), None
+).public_key()
+
+
+def unb64(text):
+    return base64.b64decode(text.replace("-", "+").replace("_", "=").replace("~", "/"))
+
+
+def resource(response):
+    cookies = {name: morsel for name, morsel in response.cookies.items()}
+    assert cookies["CloudFront-Key-Pair-Id"].value == "K2JCJMDEHXQW5F"
+    policy = unb64(cookies["CloudFront-Policy"].value)
+    # what CloudFront does: RSA-SHA1 over the policy, by the key group's public key
+    public.verify(
+        unb64(cookies["CloudFront-Signature"].value), policy, padding.PKCS1v15(), hashes.SHA1()
+    )
+    for morsel in cookies.values():
+        assert morsel["domain"] == ".example.com" and morsel["secure"] and morsel["httponly"]
+    return json.loads(policy)["Statement"][0]["Resource"]
+
+
+call_command("migrate", verbosity=0)
+anonymous = Client().get("/page/")
+assert anonymous.status_code == 200 and not anonymous.cookies, anonymous.cookies
+browser = Client()
+browser.force_login(User.objects.create_user("ada"))
+page = browser.get("/page/")
+print("middleware:", resource(page))
+gallery = browser.get("/gallery/")
+assert gallery.content == b"the gallery", gallery.content
+print("view:", resource(gallery))
+"""
+
+
+def test_the_cloudfront_cookie_examples_run(tmp_path: Path):
+    """docs/backends/s3.rst: the CloudFront settings and the view, as written, with a key pair
+    of the test's (no request: cookies are signed locally). The middleware gives a logged-in
+    user (only) cookies for every file under media/, the view for albums/42/; each policy is
+    verified with the public key as CloudFront does."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "gallery.html").write_text("the gallery")
+    (tmp_path / "docs_cloudfront_views.py").write_text(example("python", "s3-cloudfront").text)
+    (tmp_path / "docs_cloudfront_urls.py").write_text(CLOUDFRONT_URLS)
+    local = Local(
+        settings=CLOUDFRONT_PROJECT.format(templates=str(templates)),
+        env={"CLOUDFRONT_PRIVATE_KEY": pem},
+    )
+    env = write_settings(tmp_path, example("settings", "s3-cloudfront").text, None, local)
+    checked = run_django(env, "check")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "ERRORS" not in checked.stdout + checked.stderr
+    done = run_python(env, CLOUDFRONT_WALK)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "middleware: https://media.example.com/media/*",
+        "view: https://media.example.com/media/albums/42/*",
+    ], done.stdout
