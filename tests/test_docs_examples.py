@@ -385,6 +385,7 @@ RUN_BY_NAME = {
     "console copy-shards": "test_the_shard_commands_copy_every_file_once",
     "settings s3-cloudfront": "test_the_cloudfront_cookie_examples_run",
     "python s3-cloudfront": "test_the_cloudfront_cookie_examples_run",
+    "output copystorage-sample": "test_the_copystorage_sample_is_what_it_prints",
 }
 
 

@@ -17,6 +17,7 @@ from tests.test_docs_examples import (
     docs_gcs,  # noqa: F401 - fake-gcs-server as the GCS page's emulator
     docs_s3,  # noqa: F401 - a module-scoped moto of this module's own
     example,
+    normalised,
     run_django,
     run_python,
     unmapped_values,
@@ -594,3 +595,67 @@ def test_the_cloudfront_cookie_examples_run(tmp_path: Path):
         "middleware: https://media.example.com/media/*",
         "view: https://media.example.com/media/albums/42/*",
     ], done.stdout
+
+
+COPYSTORAGE_ALIASES = """
+STORAGES = {{
+    "old": {{
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {{"location": {old!r}}},
+    }},
+    "default": {{
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {{"bucket_name": "media"}},
+    }},
+    "backup": {{
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {{"bucket_name": "backup"}},
+    }},
+    "broken": {{
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {{"bucket_name": "broken", "object_parameters": {{"StorageClass": "PLATINUM"}}}},
+    }},
+    "staticfiles": {{"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}},
+}}
+"""
+
+
+def test_the_copystorage_sample_is_what_it_prints(docs_s3, tmp_path: Path):  # noqa: F811
+    """docs/operations.rst: the copystorage sample, run with 4 files from a folder ("old") to S3
+    buckets on moto (one account: default -> backup copies on the server; "broken" refuses the
+    storage class). Counts, sizes and names vary; each line the sample shows must be printed, in
+    order, the rest aside: the progress lines (one per 1,000 files), the lines elided by
+    "...", and the SIGTERM run (tests/test_commands_stop.py stops the command)."""
+    import re
+
+    old = tmp_path / "old"
+    (old / "uploads").mkdir(parents=True)
+    for name in "abcd":
+        (old / "uploads" / f"{name}.txt").write_text(name * 1000)
+    env = write_settings(tmp_path, COPYSTORAGE_ALIASES.format(old=str(old)), docs_s3.endpoint)
+    assert run_python(env, MAKE_BUCKETS).returncode == 0
+
+    def shape(line: str) -> str:
+        line = re.sub(r"\d+(\.\d+)? (B|KB|MB|GB)\b", "SIZE", line)
+        line = re.sub(r"'[^']*'", "'NAME'", re.sub(r"^\s*\S+\.txt:", "NAME:", line))
+        return normalised(re.sub(r"\d+", "N", line))
+
+    runs = re.split(r"\n(?=\$ python manage.py )", example("output", "copystorage-sample").text)
+    compared = 0
+    for run in runs:
+        command, _, shown = run.strip().partition("\n")
+        if "SIGTERM" in run:
+            continue
+        args = command.split("#")[0].split()[3:]
+        done = run_django(env, *args)
+        assert done.returncode == (1 if "CommandError" in shown else 0), done.stdout + done.stderr
+        printed = [shape(line) for line in (done.stdout + done.stderr).splitlines()]
+        at = 0
+        for line in shown.splitlines():
+            if not line.strip() or line.strip() == "..." or line.startswith("old -> default:"):
+                continue
+            wanted = shape(line)
+            assert wanted in printed[at:], (command, line, done.stdout + done.stderr)
+            at = printed.index(wanted, at) + 1
+            compared += 1
+    assert compared == 8, compared  # 2 + 1 + 1 + 4 lines
