@@ -29,6 +29,9 @@ An example is a literal block in the reStructuredText marked by the comment just
     prints now, run with the ``settings`` example of the same NAME.
 ``python NAME``
     code run in a configured process (the ``settings`` of the same NAME, else the prelude's).
+``console NAME``
+    commands without a sample output (``$ python manage.py ...`` lines), run by the test that
+    ``RUN_BY_NAME`` names.
 ``checked NAME``
     settings for a server the tests can't stand in for as written (a provider's real host):
     ``manage.py check`` runs with them and must find no error (no request is made). Values the

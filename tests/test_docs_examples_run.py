@@ -12,6 +12,7 @@ from pathlib import Path
 from tests.test_docs_examples import (
     LOCAL_S3,
     MAKE_BUCKETS,
+    RUN_BY_NAME,
     Local,
     docs_azure,  # noqa: F401 - Azurite knowing the Azure page's account
     docs_gcs,  # noqa: F401 - fake-gcs-server as the GCS page's emulator
@@ -659,3 +660,17 @@ def test_the_copystorage_sample_is_what_it_prints(docs_s3, tmp_path: Path):  # n
             at = printed.index(wanted, at) + 1
             compared += 1
     assert compared == 8, compared  # 2 + 1 + 1 + 4 lines
+
+
+def test_every_named_test_exists():
+    """``RUN_BY_NAME`` names tests of tests/test_docs_examples.py or of this module: a renamed
+    test must not leave its example unrun."""
+    import tests.test_docs_examples as main
+
+    here = globals()
+    missing = sorted(
+        test
+        for test in RUN_BY_NAME.values()
+        if not callable(here.get(test) or getattr(main, test, None))
+    )
+    assert not missing, missing
