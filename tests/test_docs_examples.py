@@ -389,6 +389,7 @@ RUN_BY_NAME = {
     "settings s3-cloudfront": "test_the_cloudfront_cookie_examples_run",
     "python s3-cloudfront": "test_the_cloudfront_cookie_examples_run",
     "output copystorage-sample": "test_the_copystorage_sample_is_what_it_prints",
+    "python gcloud-mock": "test_the_gcloud_mock_example_runs",
 }
 
 

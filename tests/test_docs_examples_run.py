@@ -7,6 +7,7 @@ server. The names are listed in ``RUN_BY_NAME`` of tests/test_docs_examples.py.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from tests.test_docs_examples import (
@@ -108,6 +109,7 @@ LIBCLOUD_PROVIDERS["amazon_1"].update(host={host!r}, port={port}, secure=False)
 LIBCLOUD_ROUND_TRIP = """
 import os
 import urllib.request
+import textwrap
 from pathlib import Path
 
 import boto3
@@ -674,3 +676,30 @@ def test_every_named_test_exists():
         if not callable(here.get(test) or getattr(main, test, None))
     )
     assert not missing, missing
+
+
+# In place of the example's ``...`` (what a project's test does with the patched class).
+GCLOUD_MOCK_BODY = """\
+from storages.backends.gcloud import GoogleCloudStorage
+
+storage = GoogleCloudStorage(bucket_name="media")
+assert storage.client is client.return_value
+assert storage.exists("report.pdf")  # answered by the mock
+assert client.return_value.bucket.call_args == (("media",), {})
+print("mocked client ok")
+"""
+
+
+def test_the_gcloud_mock_example_runs(tmp_path: Path):
+    """docs/backends/gcloud.rst: ``mock.patch("storages.backends.gcloud.Client")`` replaces the
+    storage's client; with its placeholder body filled in, the storage works on the mock
+    without credentials (the variable naming a key file names none that exists)."""
+    code = example("python", "gcloud-mock").text
+    placeholder = "    ...  # the storage's client is client.return_value; no credentials needed\n"
+    assert placeholder in code, code
+    code = code.replace(placeholder, textwrap.indent(GCLOUD_MOCK_BODY, "    "))
+    env = write_settings(tmp_path, "", None)
+    env["GOOGLE_APPLICATION_CREDENTIALS"] = str(tmp_path / "no-such-key.json")
+    done = run_python(env, code)
+    assert done.returncode == 0, done.stderr
+    assert "mocked client ok" in done.stdout
