@@ -25,6 +25,7 @@ content type, content encoding and Cache-Control.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
@@ -413,7 +414,15 @@ class _Copier:
         try:
             if self.dest.exists(dname):
                 self.dest.delete(dname)
-            saved = self.dest.save(dname, _StoppableFile(stream, self.stop))
+            try:
+                saved = self.dest.save(dname, _StoppableFile(stream, self.stop))
+            except BaseException:
+                # A stopped or failed save leaves what Django's FileSystemStorage wrote of the
+                # file: remove it (the name is ours, its previous copy was deleted above).
+                with contextlib.suppress(Exception):
+                    if self.dest.exists(dname):
+                        self.dest.delete(dname)
+                raise
         finally:
             stream.close()
         if saved != dname:

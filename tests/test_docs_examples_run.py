@@ -626,9 +626,9 @@ STORAGES = {{
 def test_the_copystorage_sample_is_what_it_prints(docs_s3, tmp_path: Path):  # noqa: F811
     """docs/operations.rst: the copystorage sample, run with 4 files from a folder ("old") to S3
     buckets on moto (one account: default -> backup copies on the server; "broken" refuses the
-    storage class). Counts, sizes and names vary; each line the sample shows must be printed, in
-    order, the rest aside: the progress lines (one per 1,000 files), the lines elided by
-    "...", and the SIGTERM run (tests/test_commands_stop.py stops the command)."""
+    storage class; the SIGTERM run from S3 read through a throttling proxy). Counts, sizes and
+    names vary; each line the sample shows must be printed, in order, the rest aside: the
+    progress lines (one per 1,000 files) and the lines elided by "..."."""
     import re
 
     old = tmp_path / "old"
@@ -648,6 +648,7 @@ def test_the_copystorage_sample_is_what_it_prints(docs_s3, tmp_path: Path):  # n
     for run in runs:
         command, _, shown = run.strip().partition("\n")
         if "SIGTERM" in run:
+            compared += sigterm_run(docs_s3, tmp_path, command, shown, shape)
             continue
         args = command.split("#")[0].split()[3:]
         done = run_django(env, *args)
@@ -661,7 +662,7 @@ def test_the_copystorage_sample_is_what_it_prints(docs_s3, tmp_path: Path):  # n
             assert wanted in printed[at:], (command, line, done.stdout + done.stderr)
             at = printed.index(wanted, at) + 1
             compared += 1
-    assert compared == 8, compared  # 2 + 1 + 1 + 4 lines
+    assert compared == 11, compared  # 2 + 3 + 1 + 1 + 4 lines
 
 
 def test_every_named_test_exists():
@@ -703,3 +704,81 @@ def test_the_gcloud_mock_example_runs(tmp_path: Path):
     done = run_python(env, code)
     assert done.returncode == 0, done.stderr
     assert "mocked client ok" in done.stdout
+
+
+SIGTERM_SOURCE = """
+import boto3
+from django.conf import settings
+
+client = boto3.client("s3", endpoint_url=settings.AWS_S3_ENDPOINT_URL, region_name="us-east-1")
+client.put_object(Bucket="sigterm", Key="big.bin", Body=bytes(24 * 1024 * 1024))
+client.put_object(Bucket="sigterm", Key="small.txt", Body=b"small")
+"""
+
+
+def sigterm_run(docs_s3, tmp_path: Path, command: str, shown: str, shape) -> int:  # noqa: F811
+    """The sample's ``copystorage default localbackup`` stopped by SIGTERM while a big file is
+    read from S3 through a throttling proxy, into a local folder not made yet: what it prints,
+    its exit status, and no half-written file left in the folder. Returns the lines compared."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.servers.proxy import TCPProxy
+
+    args = command.split("#")[0].split()[3:]
+    assert args == ["copystorage", "default", "localbackup"], args
+    backup = tmp_path / "sigterm" / "localbackup"
+    port = int(docs_s3.endpoint.rsplit(":", 1)[1])
+    with TCPProxy("127.0.0.1", port, bandwidth=3 * 1024 * 1024) as proxy:
+        aliases = f"""
+STORAGES = {{
+    "default": {{
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {{"bucket_name": "sigterm"}},
+    }},
+    "localbackup": {{
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {{"location": {str(backup)!r}}},
+    }},
+    "staticfiles": {{"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}},
+}}
+"""
+        env = write_settings(tmp_path / "sigterm-settings", aliases, docs_s3.endpoint)
+        assert run_python(env, MAKE_BUCKETS).returncode == 0
+        assert run_python(env, SIGTERM_SOURCE).returncode == 0
+        settings_file = tmp_path / "sigterm-settings" / "docs_example_settings.py"
+        settings_file.write_text(
+            settings_file.read_text().replace(docs_s3.endpoint, f"http://127.0.0.1:{proxy.port}")
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "django", *args],
+            cwd=tmp_path / "sigterm-settings",
+            env={**env, "PYTHONUNBUFFERED": "1"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 120
+        while not (backup / "big.bin").exists():  # Django's FileSystemStorage writes in place
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "big.bin not under way after 120 s"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    printed = [shape(line) for line in (out + err).splitlines()]
+    compared = 0
+    for line in shown.splitlines():
+        if line.startswith("$ echo"):
+            continue
+        if line.strip().isdigit():
+            assert proc.returncode == int(line), (proc.returncode, out, err)
+        else:
+            assert shape(line) in printed, (line, out, err)
+        compared += 1
+    big = backup / "big.bin"
+    # Nothing half-written stays (Django's FileSystemStorage leaves what it wrote of a failed
+    # save: the copy removes it).
+    assert not big.exists() or big.stat().st_size == 24 * 1024 * 1024, big.stat().st_size
+    return compared
