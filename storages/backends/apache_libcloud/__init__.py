@@ -368,8 +368,9 @@ class LibCloudStorage(BaseStorage):
         # libcloud checks the status itself (200 for the whole object, 206 for a range) and hides
         # the reply: the length owed is what was asked for (a short body is then an error).
         length = (info.size if end is None else min(end, info.size)) - offset
-        if offset == 0 and end is None:
-            chunks, close = self._call(
+
+        def whole() -> tuple[Iterator[bytes], Callable[[], None]]:
+            return self._call(
                 "download",
                 name,
                 download,
@@ -378,7 +379,9 @@ class LibCloudStorage(BaseStorage):
                 obj,
                 chunk_size=_READ_CHUNK,
             )
-            return ReadResult(_Download(chunks, close), info, length=length)
+
+        if offset == 0 and end is None:
+            return ReadResult(_Download(*whole()), info, length=length)
         try:
             chunks, close = self._call(
                 "download_range",
@@ -393,15 +396,7 @@ class LibCloudStorage(BaseStorage):
             )
             return ReadResult(_Download(chunks, close), info, length=length)
         except NotImplementedError:  # a driver without ranged reads: read through to the offset
-            chunks, close = self._call(
-                "download",
-                name,
-                download,
-                driver,
-                driver.download_object_as_stream,
-                obj,
-                chunk_size=_READ_CHUNK,
-            )
+            chunks, close = whole()
             return ReadResult(_Download(_window(chunks, offset, end), close), info, length=length)
 
     def _upload(self, spec: UploadSpec, source: UploadSource) -> None:
