@@ -922,7 +922,9 @@ def test_a_stalled_upload_removes_its_temporary_file_on_a_new_connection(stallin
     data.set(stall_after=1 * MB)
     with pytest.raises(StorageUnavailable, match="FTP_STORAGE_TIMEOUT"):
         s.save("stalled.bin", File(PatternFile(64 * MB), name="stalled.bin"))
-    assert data.stats.stalls == 1  # a timeout is not retried
+    # A timeout is not retried. (On a loaded machine the timeout may come before the first
+    # megabyte, waiting for the server's reply to STOR: no stall then, and the same cleanup.)
+    assert data.stats.stalls <= 1
     assert _temp_files(server) == []
     assert not s.exists("stalled.bin")
     data.set(stall_after=None)
@@ -946,7 +948,7 @@ def test_a_stalled_upload_on_a_silent_server_warns_how_to_remove_its_file(
     with caplog.at_level(logging.WARNING, logger="storages"):
         with pytest.raises(StorageUnavailable, match="FTP_STORAGE_TIMEOUT"):
             s.save("stalled.bin", File(PatternFile(64 * MB), name="stalled.bin"))
-    assert data.stats.stalls == 1
+    assert data.stats.stalls <= 1  # not retried (see the test above)
     left = _temp_files(server)
     assert len(left) == 1
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
