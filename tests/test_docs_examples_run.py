@@ -679,31 +679,51 @@ def test_every_named_test_exists():
     assert not missing, missing
 
 
-# In place of the example's ``...`` (what a project's test does with the patched class).
+# In place of the example's ``...``: what a project's test does with the patched class, here
+# handing the storage a client of the test's own making, on the local server.
 GCLOUD_MOCK_BODY = """\
+from django.conf import settings
+from django.core.files.base import ContentFile
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import storage as gcs
+
 from storages.backends.gcloud import GoogleCloudStorage
 
-storage = GoogleCloudStorage(bucket_name="media")
+client.return_value = gcs.Client(
+    project="docs", credentials=AnonymousCredentials(), client_options=settings.GS_CLIENT_OPTIONS
+)
+storage = GoogleCloudStorage(bucket_name=settings.GS_BUCKET_NAME)
 assert storage.client is client.return_value
-assert storage.exists("report.pdf")  # answered by the mock
-assert client.return_value.bucket.call_args == (("media",), {})
-print("mocked client ok")
+name = storage.save("patched/report.txt", ContentFile(b"through the patched client"))
+assert storage.open(name).read() == b"through the patched client"
+assert client.call_count == 1
+"""
+
+# After the example: the object as another client (the SDK's own, unpatched) finds it.
+GCLOUD_MOCK_AFTER = """
+from google.cloud import storage as gcs
+
+stored = gcs.Client(
+    project="docs", credentials=AnonymousCredentials(), client_options=settings.GS_CLIENT_OPTIONS
+).bucket(settings.GS_BUCKET_NAME).get_blob("patched/report.txt")
+print("stored:", stored.download_as_bytes().decode())
 """
 
 
-def test_the_gcloud_mock_example_runs(tmp_path: Path):
+def test_the_gcloud_mock_example_runs(docs_gcs, tmp_path: Path):
     """docs/backends/gcloud.rst: ``mock.patch("storages.backends.gcloud.Client")`` replaces the
-    storage's client; with its placeholder body filled in, the storage works on the mock
-    without credentials (the variable naming a key file names none that exists)."""
+    storage's client: with its placeholder body filled in, the storage saves and reads through
+    the client the test made, on fake-gcs-server."""
     code = example("python", "gcloud-mock").text
     placeholder = "    ...  # the storage's client is client.return_value; no credentials needed\n"
     assert placeholder in code, code
     code = code.replace(placeholder, textwrap.indent(GCLOUD_MOCK_BODY, "    "))
-    env = write_settings(tmp_path, "", None)
-    env["GOOGLE_APPLICATION_CREDENTIALS"] = str(tmp_path / "no-such-key.json")
-    done = run_python(env, code)
+    env = write_settings(tmp_path, "", None, docs_gcs)
+    made = run_python(env, docs_gcs.prepare)
+    assert made.returncode == 0, made.stderr
+    done = run_python(env, code + GCLOUD_MOCK_AFTER)
     assert done.returncode == 0, done.stderr
-    assert "mocked client ok" in done.stdout
+    assert "stored: through the patched client" in done.stdout, done.stdout
 
 
 SIGTERM_SOURCE = """

@@ -1209,36 +1209,42 @@ def test_server_side_copy(gcs_server, sa_info, storage):
 # ------------------------------------------
 
 
-def test_patching_client_in_a_projects_tests_takes_effect(monkeypatch):
+def test_patching_client_in_a_projects_tests_takes_effect(gcs_server, monkeypatch):
     """``mock.patch("storages.backends.gcloud.Client")`` replaces the storage's client (no
-    credentials needed).
+    credentials needed): the storage works through whatever client the patch returns, here one
+    the test made on fake-gcs-server.
 
-    The mock is the feature under test: 1.14 users patch these names in their own suites."""
+    The patch is the feature under test: 1.14 users patch these names in their own suites."""
     from unittest import mock
 
     from storages.backends.gcloud import GoogleCloudStorage
 
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
     monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
-    with mock.patch("storages.backends.gcloud.Client") as fake:
-        storage = GoogleCloudStorage(bucket_name="patched", project_id="p")
-        assert storage.client is fake.return_value
-        assert storage.bucket is fake.return_value.bucket.return_value
-        fake.return_value.bucket.assert_called_once_with("patched")
-        assert fake.call_args.kwargs["project"] == "p"
-        fake.return_value.bucket.return_value.get_blob.return_value = None
-        assert storage.exists("nothing.txt") is False
+    location = f"patched/{uuid.uuid4().hex}"
+    with mock.patch("storages.backends.gcloud.Client") as patched:
+        patched.return_value = gcs_server.client()
+        storage = GoogleCloudStorage(bucket_name=BUCKET, project_id="p", location=location)
+        assert storage.client is patched.return_value
+        assert patched.call_args.kwargs["project"] == "p"
+        name = storage.save("a.txt", ContentFile(b"through the patched client"))
+        assert storage.exists(name) and not storage.exists("nothing.txt")
+    stored = gcs_server.client().bucket(BUCKET).get_blob(f"{location}/a.txt")
+    assert stored.download_as_bytes() == b"through the patched client"
 
 
-def test_patching_blob_in_a_projects_tests_takes_effect(storage):
+def test_patching_blob_in_a_projects_tests_takes_effect(storage, gcs_server):
+    """``mock.patch("storages.backends.gcloud.Blob")`` is seen by the storage: a project's test
+    can watch (or replace) the SDK's blob; here the patch wraps the real class, so the upload
+    reaches the server."""
     from unittest import mock
 
-    with mock.patch("storages.backends.gcloud.Blob") as fake:
-        storage.save("mocked.txt", ContentFile(b"never sent"))
-        assert storage.url("mocked.txt") == fake.return_value.generate_signed_url.return_value
-    assert fake.call_args_list[0].args[0] == storage._key("mocked.txt")
-    fake.return_value.upload_from_file.assert_called_once()
-    assert not storage.exists("mocked.txt")  # the patched class did the "upload"
+    from google.cloud.storage import Blob
+
+    with mock.patch("storages.backends.gcloud.Blob", wraps=Blob) as patched:
+        storage.save("watched.txt", ContentFile(b"watched"))
+    assert patched.call_args_list[0].args[0] == storage._key("watched.txt")
+    assert stored_blob(gcs_server, storage, "watched.txt").download_as_bytes() == b"watched"
 
 
 def test_client_and_bucket_are_the_sdks_objects(storage, gcs_server):
