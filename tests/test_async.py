@@ -26,6 +26,7 @@ from django.urls import include, path
 
 from storages.backends.s3 import S3Storage
 from storages.backends.sftpstorage import SFTPStorage
+from storages.testing.async_suite import cancel_while_held
 from storages.testing.memory import MemoryStorage, create_bucket
 from storages.testing.suite import use_storages
 from tests.direct_app.forms import UploadForm
@@ -332,14 +333,7 @@ def test_cancelled_asave_stops_at_the_next_part_after_its_content_was_read(s3_se
 
     async def main():
         task = asyncio.create_task(storage.asave("big/stream.bin", File(source, name="s.bin")))
-        while not (entered.is_set() and source.drained.is_set()) and not task.done():
-            await asyncio.sleep(0.002)
-        task.cancel()
-        for _ in range(5):
-            await asyncio.sleep(0)
-        go.set()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        await cancel_while_held(task, lambda: entered.is_set() and source.drained.is_set(), go)
 
     asyncio.run(main())
     assert "CreateMultipartUpload" in sent and "AbortMultipartUpload" in sent

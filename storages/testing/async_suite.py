@@ -105,6 +105,21 @@ async def _until(event: threading.Event) -> None:
         await asyncio.sleep(0.005)
 
 
+async def cancel_while_held(
+    task: asyncio.Task[Any], held: Callable[[], bool], go: threading.Event
+) -> None:
+    """Cancel ``task`` once ``held()`` says its worker is inside a call the test holds, let the
+    call go on (``go``), and check that the task ends cancelled."""
+    while not held() and not task.done():
+        await asyncio.sleep(0.002)
+    task.cancel()
+    for _ in range(5):  # the cancellation reaches the task before the held call returns
+        await asyncio.sleep(0)
+    go.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
 class AsyncConformance:
     """Mixin of async tests; the class made by :func:`async_conformance` supplies the fixtures."""
 
@@ -449,14 +464,7 @@ class AsyncConformance:
                 return read(*args)
 
             f.file.read = slow_read
-            task = asyncio.create_task(f.read())
-            await _until(entered)
-            task.cancel()
-            for _ in range(5):
-                await asyncio.sleep(0)
-            go.set()
-            with pytest.raises(asyncio.CancelledError):
-                await task
+            await cancel_while_held(asyncio.create_task(f.read()), entered.is_set, go)
             return f
 
         f = run(main())
@@ -481,14 +489,9 @@ class AsyncConformance:
         storage.open = slow_open
 
         async def main() -> None:
-            task = asyncio.create_task(storage.aopen(name)._open())
-            await _until(entered)
-            task.cancel()
-            for _ in range(5):
-                await asyncio.sleep(0)
-            go.set()
-            with pytest.raises(asyncio.CancelledError):
-                await task
+            await cancel_while_held(
+                asyncio.create_task(storage.aopen(name)._open()), entered.is_set, go
+            )
 
         run(main())
         storage.open = open_
