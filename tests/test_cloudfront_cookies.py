@@ -9,8 +9,8 @@ import json
 import time
 
 import pytest
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
@@ -19,13 +19,9 @@ from django.test import RequestFactory
 from storages.backends.s3 import S3Storage
 from storages.backends.s3.cloudfront import SignedCookiesMiddleware, set_signed_cookies
 from storages.testing.suite import use_storages
+from tests.signing_key import signing_key
 
-KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-PEM = KEY.private_bytes(
-    serialization.Encoding.PEM,
-    serialization.PrivateFormat.TraditionalOpenSSL,
-    serialization.NoEncryption(),
-).decode()
+KEY, PEM = signing_key()
 DOMAIN = "d111.cloudfront.net"
 
 

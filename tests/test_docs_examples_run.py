@@ -570,15 +570,9 @@ def test_the_cloudfront_cookie_examples_run(tmp_path: Path):
     of the test's (no request: cookies are signed locally). The middleware gives a logged-in
     user (only) cookies for every file under media/, the view for albums/42/; each policy is
     verified with the public key as CloudFront does."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
+    from tests.signing_key import signing_key
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
+    key, pem = signing_key()
     templates = tmp_path / "templates"
     templates.mkdir()
     (templates / "gallery.html").write_text("the gallery")

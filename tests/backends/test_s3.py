@@ -582,15 +582,12 @@ def test_cloudfront_signed_urls_verify_with_the_public_key(s3_server, copied):
     """The signer made from AWS_CLOUDFRONT_KEY survives pickling (Django's cache) too."""
     import pickle
 
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
+    from tests.signing_key import signing_key
+
+    key, pem = signing_key()
     s = S3Storage(
         **s3_options(
             s3_server,
