@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.wan import LATENCY, RTT, run_measured  # noqa: E402
+from bench.wan import LATENCY, RTT, STATUS, run_measured  # noqa: E402
 
 MB = 1024 * 1024
 SMALL = 2048
@@ -142,14 +142,6 @@ print(json.dumps({"groups": groups, "seconds": sum(groups), "threads": probe.pea
                   "rss_mb": probe.growth, "client_cpu": cpu, "load": os.getloadavg()[0]}))
 """
 
-_STATUS = r"""
-def _status(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
-"""
 
 _BIG = r"""
 import asyncio
@@ -255,7 +247,7 @@ class Bench:
         results = []
         for _ in range(repeat):
             before = _cpu(self.server_pid)
-            result = run_measured(_STATUS + setup + _OPS, python=python, env=env)
+            result = run_measured(STATUS + setup + _OPS, python=python, env=env)
             result["server_cpu"] = _cpu(self.server_pid) - before
             results.append(result)
         result = sorted(results, key=lambda r: r["seconds"])[len(results) // 2]
@@ -348,7 +340,7 @@ def bench_big(server: Any, client: Any, options: dict[str, Any]) -> None:
                         {"backend": "s3", "options": options, "path": disk.name, "how": how}
                     )
                 }
-                result = run_measured(_STATUS + _PROBE + _BUILD_OURS + _BIG, env=env)
+                result = run_measured(STATUS + _PROBE + _BUILD_OURS + _BIG, env=env)
                 rows.append({"how": how, **result})
                 print(f"  big {how}: {result}", file=sys.stderr)
     print(f"\nS3, {size // MB} MB through the WAN proxy (default settings), best of 2\n")

@@ -42,18 +42,23 @@ def wan_proxy(port: int, latency: float = LATENCY, bandwidth: float | None = BAN
     return TCPProxy("127.0.0.1", port, latency=latency, bandwidth=bandwidth).start()
 
 
-#: Prepended to every measured snippet: ``measure(fn, repeat=1)`` runs ``fn`` and prints
-#: one JSON line with the median seconds and the peak RSS growth (MB) over the runs
-#: (``warm=True``: one call first, outside the figures).
-MEASURE = r"""
-import json, statistics, time
-
+#: For measured snippets: ``_status("VmRSS")`` (or another /proc/self/status field) in bytes.
+STATUS = r"""
 def _status(field):
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
     return 0
+"""
+
+#: Prepended to every measured snippet: ``measure(fn, repeat=1)`` runs ``fn`` and prints
+#: one JSON line with the median seconds and the peak RSS growth (MB) over the runs
+#: (``warm=True``: one call first, outside the figures).
+MEASURE = (
+    STATUS
+    + r"""
+import json, statistics, time
 
 def measure(fn, repeat=1, warm=False, **extra):
     if warm:  # a first call outside the figures (connections, lazy imports)
@@ -69,6 +74,7 @@ def measure(fn, repeat=1, warm=False, **extra):
         growth = max(growth, _status("VmHWM") - before)
     print(json.dumps({"seconds": statistics.median(times), "rss_mb": growth / 2**20, **extra}))
 """
+)
 
 
 def run_measured(
