@@ -327,10 +327,7 @@ def bench_big(server: Any, client: Any, options: dict[str, Any]) -> None:
     with tempfile.NamedTemporaryFile(suffix=".bin") as disk:
         from storages.testing.helpers import PatternFile
 
-        source = PatternFile(size, seed=2)
-        for chunk in iter(lambda: source.read(MB), b""):
-            disk.write(chunk)
-        disk.flush()
+        PatternFile(size, seed=2).write_to(disk.name)
         client.upload_file(disk.name, "bench", "big/read.bin")
         rows = []
         for _ in range(2):  # interleaved rounds: the shared machine's load varies

@@ -226,10 +226,7 @@ def main() -> None:
             else "on 127.0.0.1"
         )
         with tempfile.NamedTemporaryFile(suffix=".bin") as disk:
-            source = PatternFile(big)
-            for chunk in iter(lambda: source.read(MB), b""):
-                disk.write(chunk)
-            disk.flush()
+            PatternFile(big).write_to(disk.name)
             rows = big_rows(storage, container, big, disk.name)
         from storages.files import ReadAhead
 

@@ -138,10 +138,7 @@ def wan_main() -> None:
     workdir = tempfile.mkdtemp(prefix="bench-dropbox-")
     path = os.path.join(workdir, "big.bin")
     try:
-        with open(path, "wb") as f:
-            source = PatternFile(size)
-            for chunk in iter(lambda: source.read(MB), b""):
-                f.write(chunk)
+        PatternFile(size).write_to(path)
         options = server.options(root_path="/bench", api_host=f"127.0.0.1:{proxy.port}")
         from storages.backends.dropbox import DropboxStorage
 

@@ -102,10 +102,7 @@ def transfers(storage, client_bucket, size: int, chunk: int) -> list[tuple[str, 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "big.bin"
-        with open(path, "wb") as out:
-            source = PatternFile(size, seed=1)
-            for piece in iter(lambda: source.read(MB), b""):
-                out.write(piece)
+        PatternFile(size, seed=1).write_to(path)
 
         def save_file():
             with open(path, "rb") as f:

@@ -218,10 +218,7 @@ def wan_main() -> None:
     workdir = tempfile.mkdtemp(prefix="bench-s3-")
     path = os.path.join(workdir, "big.bin")
     try:
-        with open(path, "wb") as f:
-            source = PatternFile(size)
-            for chunk in iter(lambda: source.read(MB), b""):
-                f.write(chunk)
+        PatternFile(size).write_to(path)
         client = server.client()
         client.create_bucket(Bucket="bench")
         client.upload_file(path, "bench", "read/big.bin")

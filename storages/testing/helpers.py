@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import tracemalloc
 import urllib.request
 from collections.abc import Iterator
@@ -56,6 +57,14 @@ class PatternFile(io.RawIOBase):
             h.update(chunk)
         self.seek(0)
         return h.hexdigest()
+
+    def write_to(self, path: str | os.PathLike[str]) -> None:
+        """The whole pattern into the file ``path`` (a source on disk for benchmarks)."""
+        self.seek(0)
+        with open(path, "wb") as out:
+            for chunk in iter(lambda: self.read(1024 * 1024), b""):
+                out.write(chunk)
+        self.seek(0)
 
 
 def sha256_of(chunks) -> str:
