@@ -132,6 +132,14 @@ def s3_keys(server, prefix: str) -> dict[str, int]:
     return {o["Key"][len(prefix) + 1 :]: o["Size"] for o in reply.get("Contents", [])}
 
 
+def uncommitted_blocks(blob) -> list:
+    """The Azure blob's uncommitted blocks (a killed or aborted upload's), at the server."""
+    try:
+        return blob.get_block_list("uncommitted")[1]
+    except Exception:  # no block yet: the blob is unknown
+        return []
+
+
 def temp_files(root: Path) -> list[Path]:
     return [p for p in root.rglob(f"{TEMP_PREFIX}*") if p.is_file()] if root.exists() else []
 
@@ -167,14 +175,8 @@ def destination(kind: str, request) -> tuple[dict, Callable[[], bool], Callable[
         location = f"dst-{uuid.uuid4().hex[:8]}"
         blob = server.service_client().get_blob_client(CONTAINER, f"{location}/big.bin")
 
-        def uncommitted() -> list:
-            try:
-                return blob.get_block_list("uncommitted")[1]
-            except Exception:  # no block yet: the blob is unknown
-                return []
-
         def left() -> None:
-            assert uncommitted() == []
+            assert uncommitted_blocks(blob) == []
             assert not blob.exists()
 
         alias = {
@@ -185,7 +187,7 @@ def destination(kind: str, request) -> tuple[dict, Callable[[], bool], Callable[
                 "location": location,
             },
         }
-        return alias, uncommitted, left
+        return alias, lambda: uncommitted_blocks(blob), left
     if kind == "sftp":
         options = sftp_options(
             request.getfixturevalue("sftp_server"), request.getfixturevalue("sftp_data")
@@ -396,14 +398,8 @@ def static_destination(kind: str, request, tmp_path: Path):
         container = server.service_client().get_container_client(CONTAINER)
         blob = container.get_blob_client(f"{location}/big.bin")
 
-        def uncommitted() -> list:
-            try:
-                return blob.get_block_list("uncommitted")[1]
-            except Exception:  # no block yet
-                return []
-
         def left() -> None:
-            assert uncommitted() == []
+            assert uncommitted_blocks(blob) == []
             assert not blob.exists()
 
         def sizes() -> dict[str, int]:
@@ -423,7 +419,7 @@ def static_destination(kind: str, request, tmp_path: Path):
                 "location": location,
             },
         }
-        return proxy, alias, uncommitted, left, sizes, ""
+        return proxy, alias, lambda: uncommitted_blocks(blob), left, sizes, ""
     server = request.getfixturevalue("sftp_server")
     proxy = TCPProxy("127.0.0.1", server.port, bandwidth=SLOW).start()
     options = sftp_options(server, request.getfixturevalue("sftp_data"))

@@ -26,7 +26,7 @@ from tests.backends.test_azure import CONTAINER, azurite  # noqa: F401  (session
 from tests.backends.test_ftp import ftp_server  # noqa: F401
 from tests.backends.test_sftp import sftp_data, sftp_options, sftp_server  # noqa: F401
 from tests.servers.s3 import ACCESS_KEY, SECRET_KEY
-from tests.test_commands_stop import temp_files, wait_until
+from tests.test_commands_stop import temp_files, uncommitted_blocks, wait_until
 
 BUCKET = "leftover-tests"
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,18 +81,13 @@ def setup(kind: str, request) -> tuple[dict, Callable[[], list]]:
         location = f"w-{uuid.uuid4().hex[:8]}"
         blob = server.service_client().get_blob_client(CONTAINER, f"{location}/uploads/big.bin")
 
-        def held() -> list:
-            try:
-                return blob.get_block_list("uncommitted")[1]
-            except Exception:  # no block yet
-                return []
-
         options = {
             "connection_string": server.connection_string(),
             "azure_container": CONTAINER,
             "location": location,
         }
-        return {"BACKEND": "storages.backends.azure_storage.AzureStorage", "OPTIONS": options}, held
+        backend = "storages.backends.azure_storage.AzureStorage"
+        return {"BACKEND": backend, "OPTIONS": options}, lambda: uncommitted_blocks(blob)
     if kind == "sftp":
         options = sftp_options(
             request.getfixturevalue("sftp_server"), request.getfixturevalue("sftp_data")
