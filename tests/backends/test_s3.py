@@ -428,6 +428,29 @@ def test_write_buffer_wins_over_the_transfer_config(s3_server):
         assert storage.open("wb-open.bin").read() == PatternFile(13 * MB).read()
 
 
+def test_write_buffer_as_a_global_setting_on_the_default_storage(s3_server, settings):
+    """The documented path: AWS_WRITE_BUFFER in settings.py and the S3 storage as
+    STORAGES["default"] (no OPTIONS for it): default_storage uploads in those parts."""
+    from django.core.files.storage import default_storage
+
+    settings.AWS_WRITE_BUFFER = {"part_size": 6 * MB, "concurrency": 2}
+    use_storages(
+        settings,
+        {
+            "default": {
+                "BACKEND": "storages.backends.s3.S3Storage",
+                "OPTIONS": s3_options(s3_server),
+            },
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+    )
+    assert default_storage.effective_write_buffer.part_size == 6 * MB
+    log = RequestLog(default_storage._wrapped)
+    name = default_storage.save("global.bin", ContentFile(PatternFile(13 * MB).read()))
+    assert [c[3] for c in log.calls].count("UploadPart") == 3  # 13 MiB in parts of 6 MiB
+    assert default_storage.open(name).read() == PatternFile(13 * MB).read()
+
+
 def test_write_buffer_off_is_one_part_at_a_time(s3_server):
     s = S3Storage(**s3_options(s3_server, write_buffer=False))
     transfer = s._transfer_config
